@@ -1,0 +1,177 @@
+"""The adapter contract: what a framework plugin implements.
+
+An adapter recognises framework objects, converts them to the protocol (with a report of what
+could not be expressed), builds framework objects from the protocol, runs them while recording a
+trajectory, and bridges any nex model into the framework.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from abc import ABC, abstractmethod
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from enum import StrEnum
+from typing import Any, ClassVar
+
+from nex_core.errors import AdapterError
+from nex_core.protocol.spec import AgentSpec, TeamSpec
+from nex_core.trajectory.schema import TaskInfo, Trajectory
+from nex_core.trajectory.sinks import TrajectorySink
+
+
+class Capability(StrEnum):
+    """What an adapter can do faithfully. Conformance scenarios requiring an undeclared
+    capability are "not applicable", never "pass"."""
+
+    TOOL_CALLS = "tool_calls"
+    PARALLEL_TOOL_CALLS = "parallel_tool_calls"
+    TOOL_ERRORS = "tool_errors"
+    """Tool exceptions are fed back to the model, not fatal."""
+    SUB_AGENTS = "sub_agents"
+    """Agent-as-tool."""
+    NESTED_SUB_AGENTS = "nested_sub_agents"
+    PARALLEL_SUB_AGENTS = "parallel_sub_agents"
+    HANDOFFS = "handoffs"
+    TEAMS_ROUND_ROBIN = "teams_round_robin"
+    TEAMS_SELECTOR = "teams_selector"
+    MAX_STEPS = "max_steps"
+    STOP_TOOLS = "stop_tools"
+    MULTI_TURN = "multi_turn"
+    MODEL_RETRY = "model_retry"
+    """A retryable model error is recorded and the call retried."""
+    TEXT_TOOL_FORMAT = "text_tool_format"
+    """Tool calls parsed from model text (XML-style tags)."""
+    MCP_TOOLS = "mcp_tools"
+    STREAMING = "streaming"
+    CONVERT_FROM = "convert_from"
+    """Framework object → nex spec."""
+    CONVERT_TO = "convert_to"
+    """nex spec → framework object."""
+    RECORD_FOREIGN = "record_foreign"
+    """Records framework objects the user built themselves."""
+
+
+@dataclass(frozen=True)
+class ReportItem:
+    """Something a conversion could not carry over faithfully."""
+
+    where: str
+    """Path in the source object (``supervisor.nodes.router``)."""
+    what: str
+    """What was lost or approximated."""
+    severity: str = "lost"
+    """``lost`` (not in the spec), ``approximated``, or ``info``."""
+
+
+@dataclass
+class ConversionReport:
+    items: list[ReportItem] = field(default_factory=list)
+
+    def add(self, where: str, what: str, severity: str = "lost") -> None:
+        self.items.append(ReportItem(where, what, severity))
+
+    @property
+    def lossless(self) -> bool:
+        return not any(i.severity != "info" for i in self.items)
+
+    def render(self) -> str:
+        if not self.items:
+            return "conversion report: nothing lost"
+        lines = ["conversion report:"]
+        lines += [f"  [{i.severity}] {i.where}: {i.what}" for i in self.items]
+        return "\n".join(lines)
+
+
+@dataclass
+class Conversion:
+    spec: AgentSpec | TeamSpec
+    report: ConversionReport
+
+
+class Adapter(ABC):
+    """Base class for framework adapters; override what the framework supports."""
+
+    name: ClassVar[str]
+    """Backend name used on the command line (``native``, ``langgraph``, ``autogen``)."""
+    framework: ClassVar[str]
+    """Framework's distribution name."""
+    capabilities: ClassVar[frozenset[Capability]] = frozenset()
+
+    # ---------------------------------------------------------------- identity
+
+    @property
+    def version(self) -> str:
+        return _dist_version(type(self).__module__.split(".")[0])
+
+    @property
+    def framework_version(self) -> str | None:
+        return _dist_version(self.framework) if self.framework else None
+
+    def supports(self, *needed: Capability) -> bool:
+        return set(needed) <= self.capabilities
+
+    # ---------------------------------------------------------------- conversion
+
+    def recognizes(self, obj: Any) -> bool:
+        """True if ``obj`` is one of this framework's agents, graphs or teams."""
+        return False
+
+    def to_spec(self, obj: Any) -> Conversion:
+        """Framework object → protocol spec, with a report of what could not be expressed."""
+        raise AdapterError(f"adapter '{self.name}' cannot convert framework objects to specs")
+
+    def from_spec(self, spec: AgentSpec | TeamSpec, *, model: Any) -> Any:
+        """Protocol spec → framework object driven by the nex ``model``."""
+        raise AdapterError(f"adapter '{self.name}' cannot build framework objects from specs")
+
+    def to_code(self, spec: AgentSpec | TeamSpec) -> str:
+        """Source of a runnable Python module that builds ``spec`` in this framework."""
+        raise AdapterError(f"adapter '{self.name}' cannot write framework code")
+
+    def bridge_model(self, model: Any, *, agent: str | None = None) -> Any:
+        """A nex ``ChatModel`` as this framework's model interface."""
+        raise AdapterError(f"adapter '{self.name}' has no model bridge")
+
+    # ---------------------------------------------------------------- running
+
+    @abstractmethod
+    async def arun(
+        self,
+        spec: AgentSpec | TeamSpec,
+        task: TaskInfo | str,
+        *,
+        model: Any,
+        sinks: Sequence[TrajectorySink] = (),
+    ) -> Trajectory:
+        """Build ``spec`` in this framework, run ``task`` with ``model``, return the recorded
+        trajectory (also written to ``sinks``). A failing run still returns its trajectory."""
+
+    async def arecord(
+        self,
+        obj: Any,
+        task: TaskInfo | str,
+        *,
+        sinks: Sequence[TrajectorySink] = (),
+    ) -> Trajectory:
+        """Run a framework object the user built, recording it."""
+        raise AdapterError(f"adapter '{self.name}' cannot record foreign objects")
+
+    def run(self, spec: AgentSpec | TeamSpec, task: TaskInfo | str, **kw: Any) -> Trajectory:
+        """Synchronous :meth:`arun`."""
+        return asyncio.run(self.arun(spec, task, **kw))
+
+
+def as_task(task: TaskInfo | str) -> TaskInfo:
+    return TaskInfo(turns=[task]) if isinstance(task, str) else task
+
+
+def _dist_version(name: str) -> str:
+    from importlib.metadata import PackageNotFoundError, version
+
+    for candidate in (name, name.replace("_", "-")):
+        try:
+            return version(candidate)
+        except PackageNotFoundError:
+            continue
+    return "unknown"

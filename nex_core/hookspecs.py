@@ -1,0 +1,78 @@
+"""Every nex hook specification, in one place.
+
+Plugins are found through the ``nex`` entry-point group; each entry point names a module or object
+with ``@hookimpl`` functions. Built-in features (the native runtime, the JSONL sink, the model
+providers) register through these same hooks.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any
+
+import click
+import pluggy
+
+if TYPE_CHECKING:
+    from nex_core.adapter import Adapter
+    from nex_core.trajectory.schema import Trajectory
+
+PROJECT = "nex"
+ENTRY_POINT_GROUP = "nex"
+
+hookspec = pluggy.HookspecMarker(PROJECT)
+hookimpl = pluggy.HookimplMarker(PROJECT)
+
+
+# --------------------------------------------------------------------------- adapters
+
+
+@hookspec
+def nex_adapters() -> list[Adapter]:
+    """Return the framework adapters this plugin provides (instances of ``nex_core.Adapter``).
+
+    Called once per plugin manager; results from all plugins are merged. Adapter names must be
+    unique across plugins.
+    """
+    raise NotImplementedError
+
+
+# --------------------------------------------------------------------------- models
+
+
+@hookspec
+def nex_model_providers() -> dict[str, Any]:
+    """Return ``{provider_name: factory}`` where ``factory(arg: str, **options) -> ChatModel``.
+
+    ``arg`` is what follows ``provider:`` in a model reference (``scripted:script.yaml``,
+    ``openai:gpt-4o-mini``, ``replay:run.jsonl``).
+    """
+    raise NotImplementedError
+
+
+# --------------------------------------------------------------------------- output
+
+
+@hookspec
+def nex_sinks() -> dict[str, Any]:
+    """Return ``{sink_name: factory}`` where ``factory(target: str) -> TrajectorySink``."""
+    raise NotImplementedError
+
+
+@hookspec
+def nex_tool_formats() -> dict[str, Any]:
+    """Return ``{format_name: ToolCallFormat}``: renderers/parsers of tool calls in model text."""
+    raise NotImplementedError
+
+
+@hookspec
+def nex_trajectory_finished(trajectory: Trajectory) -> None:
+    """Notification: a run finished and its trajectory was written. Must not raise."""
+
+
+# --------------------------------------------------------------------------- CLI
+
+
+@hookspec
+def nex_cli_commands() -> list[click.Command]:
+    """Return click commands to add to the ``nex`` command line (``nex conformance``, ...)."""
+    raise NotImplementedError

@@ -1,0 +1,47 @@
+"""Model references on the command line and in configs: ``PROVIDER:ARG``."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from nex_core.errors import SpecError
+from nex_core.hookspecs import hookimpl
+from nex_core.models.base import ChatModel
+
+
+def _scripted(arg: str, **_: Any) -> ChatModel:
+    from nex_core.models.scripted import ScriptedModel
+
+    return ScriptedModel.from_file(arg)
+
+
+def _replay(arg: str, **_: Any) -> ChatModel:
+    from nex_core.models.replay import ReplayModel
+
+    path, _, index = arg.partition("#")
+    return ReplayModel.from_file(path, int(index or 0))
+
+
+def _openai(arg: str, **options: Any) -> ChatModel:
+    from nex_core.models.openai_compat import OpenAICompatibleModel
+
+    return OpenAICompatibleModel(model=arg, **options)
+
+
+@hookimpl
+def nex_model_providers() -> dict[str, Any]:
+    return {"scripted": _scripted, "replay": _replay, "openai": _openai}
+
+
+def make_model(reference: str, **options: Any) -> ChatModel:
+    """Build a model from ``provider:arg`` (``scripted:script.yaml``, ``openai:gpt-4o-mini``)."""
+    from nex_core.plugins import get_plugin_manager
+
+    provider, sep, arg = reference.partition(":")
+    providers = get_plugin_manager().merged("nex_model_providers")
+    if not sep or provider not in providers:
+        raise SpecError(
+            f"model reference '{reference}' must look like PROVIDER:ARG with PROVIDER one of "
+            f"{', '.join(sorted(providers))} (e.g. scripted:script.yaml, openai:gpt-4o-mini)"
+        )
+    return providers[provider](arg, **options)

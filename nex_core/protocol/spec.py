@@ -1,0 +1,347 @@
+"""The nex protocol: a framework-neutral description of agents, tools and sub-agents.
+
+Specs are pure data. Runners (the native runtime, framework adapters) take a spec and produce a
+trajectory; nothing here executes anything.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from enum import StrEnum
+from typing import Annotated, Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Discriminator, Field, Tag, model_validator
+
+SPEC_VERSION = 1
+
+NAME_PATTERN = r"^[A-Za-z_][A-Za-z0-9_.-]{0,63}$"
+
+Name = Annotated[str, Field(pattern=NAME_PATTERN)]
+
+
+class _Spec(BaseModel):
+    model_config = ConfigDict(extra="forbid", populate_by_name=True, use_attribute_docstrings=True)
+
+
+class ToolFormat(StrEnum):
+    """How the model invokes tools."""
+
+    NATIVE = "native"
+    """Provider-native function calling (OpenAI ``tool_calls``)."""
+    XML = "xml"
+    """``<tool_call name="...">{json args}</tool_call>`` tags in the model's text."""
+
+
+class ModelSettings(_Spec):
+    """Which model an agent uses and how it samples. Secrets are references, never values."""
+
+    id: str | None = None
+    """Model id as the provider knows it (``gpt-4o-mini``, ``Qwen/Qwen3-8B``)."""
+    provider: str | None = None
+    """Provider name (``openai``, ``scripted``, ``replay``); the CLI's ``--model`` overrides it."""
+    base_url: str | None = None
+    """OpenAI-compatible endpoint; may be a ``${env:NAME}`` reference."""
+    api_key: str | None = None
+    """Always a reference such as ``${env:OPENAI_API_KEY}``; a literal key is rejected."""
+    temperature: float | None = Field(default=None, ge=0, le=2)
+    """Sampling temperature."""
+    top_p: float | None = Field(default=None, gt=0, le=1)
+    """Nucleus sampling."""
+    max_tokens: int | None = Field(default=None, gt=0)
+    """Cap on generated tokens per call."""
+    seed: int | None = None
+    """Sampling seed where the provider honours it."""
+    extra: dict[str, Any] = Field(default_factory=dict)
+    """Provider-specific request parameters, passed through."""
+
+    @model_validator(mode="after")
+    def _api_key_is_reference(self) -> ModelSettings:
+        from nex_core.protocol.secrets import is_reference
+
+        if self.api_key is not None and not is_reference(self.api_key):
+            raise ValueError(
+                "api_key must be a reference like '${env:OPENAI_API_KEY}', never the key itself"
+            )
+        return self
+
+    def sampling(self) -> dict[str, Any]:
+        """The sampling parameters that are set, as sent to a provider."""
+        keys = ("temperature", "top_p", "max_tokens", "seed")
+        out = {k: getattr(self, k) for k in keys if getattr(self, k) is not None}
+        out.update(self.extra)
+        return out
+
+
+class ImportBinding(_Spec):
+    """A Python callable found by import path."""
+
+    kind: Literal["import"] = "import"
+    path: str = Field(pattern=r"^[A-Za-z_][\w.]*:[A-Za-z_][\w.]*$")
+    """``package.module:function`` (sync or async)."""
+
+
+class MCPBinding(_Spec):
+    """A tool served by an MCP server declared in the agent's ``mcp_servers``."""
+
+    kind: Literal["mcp"] = "mcp"
+    server: str
+    """Key of the server in ``mcp_servers`` of this agent or an ancestor."""
+    tool: str | None = None
+    """Tool name on the server; defaults to the nex tool name."""
+
+
+class CallableBinding(_Spec):
+    """An in-process callable, registered through the Python API (not serialisable)."""
+
+    model_config = ConfigDict(extra="forbid", arbitrary_types_allowed=True)
+
+    kind: Literal["callable"] = "callable"
+    ref: str
+    """Registry key of the callable; the function itself is excluded from dumps."""
+    func: Callable[..., Any] | None = Field(default=None, exclude=True, repr=False)
+    """The callable; present only in specs built in Python."""
+
+
+def _binding_kind(value: Any) -> str:
+    # Accept the short forms people write by hand: a bare "pkg.mod:func" string, or a mapping
+    # without "kind" whose keys make the kind obvious.
+    if isinstance(value, BaseModel):
+        return str(getattr(value, "kind", ""))
+    if isinstance(value, str):
+        return "import"
+    if isinstance(value, dict):
+        if "kind" in value:
+            return str(value["kind"])
+        if "server" in value:
+            return "mcp"
+        if "ref" in value:
+            return "callable"
+        return "import"
+    return ""
+
+
+ToolBinding = Annotated[
+    Annotated[ImportBinding, Tag("import")]
+    | Annotated[MCPBinding, Tag("mcp")]
+    | Annotated[CallableBinding, Tag("callable")],
+    Discriminator(_binding_kind),
+]
+
+
+class ToolSpec(_Spec):
+    """A tool as the model sees it, plus how to run it."""
+
+    name: Name
+    """Name the model calls the tool by."""
+    description: str = ""
+    """What the tool does, shown to the model."""
+    parameters: dict[str, Any] | None = None
+    """JSON Schema of the arguments object. ``None`` for MCP tools means: ask the server."""
+    binding: ToolBinding
+    """How the tool is executed: ``{kind: import, path: pkg.mod:func}`` (or just the path string),
+    ``{kind: mcp, server: NAME, tool: NAME}``, or a callable registered in Python."""
+
+    @model_validator(mode="before")
+    @classmethod
+    def _binding_shorthand(cls, data: Any) -> Any:
+        if isinstance(data, dict) and isinstance(data.get("binding"), str):
+            data = {**data, "binding": {"kind": "import", "path": data["binding"]}}
+        elif isinstance(data, dict) and isinstance(data.get("binding"), dict):
+            b = data["binding"]
+            if "kind" not in b:
+                data = {**data, "binding": {"kind": _binding_kind(b), **b}}
+        return data
+    timeout_s: float | None = Field(default=None, gt=0)
+    """Per-tool timeout; overrides the agent's ``limits.tool_timeout_s``."""
+
+
+class MCPServerSpec(_Spec):
+    """An MCP server, over stdio or streamable HTTP."""
+
+    transport: Literal["stdio", "http"] = "stdio"
+    """``stdio`` starts ``command``; ``http`` connects to ``url`` (streamable HTTP)."""
+    command: str | None = None
+    """Executable for stdio servers (``python``, ``uvx`` ...)."""
+    args: list[str] = Field(default_factory=list)
+    """Arguments for ``command``."""
+    env: dict[str, str] = Field(default_factory=dict)
+    """Extra environment; values may be ``${env:NAME}`` references."""
+    url: str | None = None
+    """Endpoint of a streamable-HTTP server."""
+    headers: dict[str, str] = Field(default_factory=dict)
+    """HTTP headers; secret values must be ``${env:NAME}`` references."""
+
+    @model_validator(mode="after")
+    def _transport_fields(self) -> MCPServerSpec:
+        if self.transport == "stdio" and not self.command:
+            raise ValueError("a stdio MCP server needs 'command'")
+        if self.transport == "http" and not self.url:
+            raise ValueError("an http MCP server needs 'url'")
+        return self
+
+
+class ContextMode(StrEnum):
+    """How context passes from a parent agent to a sub-agent."""
+
+    TOOL = "tool"
+    """Agent-as-tool: the child receives only the task message it was given and returns its
+    final answer as the tool result."""
+    HANDOFF = "handoff"
+    """Control passes to the child with the shared conversation history (supervisor / swarm)."""
+
+
+class Limits(_Spec):
+    """Bounds on a run."""
+
+    max_steps: int = Field(default=10, ge=1)
+    """Maximum model calls for one agent invocation before the run stops with ``max_steps``."""
+    tool_timeout_s: float | None = Field(default=60.0, gt=0)
+    """Default per-tool timeout in seconds."""
+    max_model_retries: int = Field(default=0, ge=0)
+    """Retries after a retryable model error (each failed call is recorded)."""
+
+
+class SubAgentSpec(_Spec):
+    """A child agent that this agent can call or hand over to."""
+
+    mode: ContextMode = ContextMode.TOOL
+    """How context passes (see :class:`ContextMode`)."""
+    agent: AgentSpec | None = None
+    """The child, inline."""
+    ref: str | None = None
+    """Path to the child's spec file, relative to the file that refers to it."""
+    tool_name: Name | None = None
+    """Name of the tool the parent calls; defaults to the child's name (``transfer_to_<name>``
+    for handoffs)."""
+    description: str | None = None
+    """Description of that tool; defaults to the child's description."""
+
+    @model_validator(mode="after")
+    def _one_source(self) -> SubAgentSpec:
+        if (self.agent is None) == (self.ref is None):
+            raise ValueError("a sub-agent needs exactly one of 'agent' (inline) or 'ref' (file)")
+        return self
+
+    @property
+    def child(self) -> AgentSpec:
+        """The resolved child spec (refs are resolved by the loader)."""
+        if self.agent is None:
+            raise ValueError(f"sub-agent reference {self.ref!r} has not been resolved")
+        return self.agent
+
+    def resolved_tool_name(self) -> str:
+        if self.tool_name:
+            return self.tool_name
+        name = self.child.name
+        return f"transfer_to_{name}" if self.mode is ContextMode.HANDOFF else name
+
+
+class AgentSpec(_Spec):
+    """One agent: prompt, model, tools, sub-agents and loop settings."""
+
+    kind: Literal["agent"] = "agent"
+    """Document kind."""
+    version: int = SPEC_VERSION
+    """Protocol version this spec was written for."""
+    name: Name
+    """Unique name within the system."""
+    description: str = ""
+    """What the agent does; shown to parents that call it."""
+    system_prompt: str = ""
+    """System message."""
+    model: ModelSettings = Field(default_factory=ModelSettings)
+    """Model and sampling settings."""
+    tools: list[ToolSpec] = Field(default_factory=list)
+    """Tools the agent can call."""
+    mcp_servers: dict[str, MCPServerSpec] = Field(default_factory=dict)
+    """MCP servers whose tools are bound here (inherited by sub-agents)."""
+    sub_agents: list[SubAgentSpec] = Field(default_factory=list)
+    """Child agents, called as tools or handed over to."""
+    limits: Limits = Field(default_factory=Limits)
+    """Step, timeout and retry bounds."""
+    stop_tools: list[str] = Field(default_factory=list)
+    """Tools whose call ends the agent's turn; their result is the final output."""
+    parallel_tool_calls: bool = True
+    """Whether the model may request several tool calls at once (they run concurrently)."""
+    tool_format: ToolFormat = ToolFormat.NATIVE
+    """How the model invokes tools."""
+    extensions: dict[str, Any] = Field(default_factory=dict)
+    """Framework-specific extras, namespaced by framework (``{"langgraph": {...}}``)."""
+
+    @model_validator(mode="after")
+    def _unique_tool_names(self) -> AgentSpec:
+        seen: set[str] = set()
+        names = [t.name for t in self.tools]
+        names += [s.resolved_tool_name() for s in self.sub_agents if s.agent is not None]
+        for n in names:
+            if n in seen:
+                raise ValueError(f"agent '{self.name}' offers two tools named '{n}'")
+            seen.add(n)
+        unknown = set(self.stop_tools) - seen
+        if unknown and all(s.agent is not None for s in self.sub_agents):
+            raise ValueError(f"stop_tools names unknown tools: {sorted(unknown)}")
+        return self
+
+    def walk(self) -> list[AgentSpec]:
+        """This agent and every descendant, depth first."""
+        out = [self]
+        for sub in self.sub_agents:
+            if sub.agent is not None:
+                out += sub.agent.walk()
+        return out
+
+
+class Termination(_Spec):
+    """When a team stops."""
+
+    max_turns: int = Field(default=10, ge=1)
+    """Total agent turns across the team."""
+    text_mention: str | None = None
+    """Stop when a reply contains this text (AutoGen's ``TextMentionTermination``)."""
+
+
+class TeamSpec(_Spec):
+    """Agents taking turns on a shared conversation."""
+
+    kind: Literal["team"] = "team"
+    """Document kind."""
+    version: int = SPEC_VERSION
+    """Protocol version."""
+    name: Name
+    """Team name."""
+    description: str = ""
+    """What the team does."""
+    members: list[AgentSpec] = Field(min_length=1)
+    """Participants, in round-robin order."""
+    speaker_selection: Literal["round_robin", "model"] = "round_robin"
+    """Round-robin turns, or a model chooses the next speaker."""
+    selector_model: ModelSettings | None = None
+    """Model that picks speakers when ``speaker_selection`` is ``model``."""
+    termination: Termination = Field(default_factory=Termination)
+    """Stop conditions."""
+    extensions: dict[str, Any] = Field(default_factory=dict)
+    """Framework-specific extras."""
+
+    def walk(self) -> list[AgentSpec]:
+        out: list[AgentSpec] = []
+        for m in self.members:
+            out += m.walk()
+        return out
+
+
+def _system_kind(value: Any) -> str:
+    if isinstance(value, BaseModel):
+        return str(getattr(value, "kind", ""))
+    if isinstance(value, dict):
+        return str(value.get("kind", "agent"))
+    return ""
+
+
+SystemSpec = Annotated[
+    Annotated[AgentSpec, Tag("agent")] | Annotated[TeamSpec, Tag("team")],
+    Discriminator(_system_kind),
+]
+"""Anything a spec file can hold at its top level."""
+
+SubAgentSpec.model_rebuild()
+AgentSpec.model_rebuild()

@@ -1,0 +1,381 @@
+"""The native runtime: the reference implementation of the nex protocol.
+
+The ReAct loop is :meth:`NativeRun.run_agent`: call the model, record, run the tools it asked for
+(concurrently), record, then stop or go on. Everything else here is how sub-agents, handoffs and
+teams compose that loop.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import hashlib
+import json
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+from nex_core._version import __version__
+from nex_core.errors import ModelError, NexError, ToolFormatError
+from nex_core.models.base import ChatModel
+from nex_core.protocol.spec import AgentSpec, MCPBinding, SubAgentSpec, TeamSpec, ToolFormat
+from nex_core.runtime.mcp import MCPPool
+from nex_core.runtime.tools import (
+    InvalidArguments,
+    ToolHandle,
+    UnknownTool,
+    describe_error,
+    result_text,
+    tool_handles,
+    validate_arguments,
+)
+from nex_core.toolformats import ToolCallFormat, XMLToolFormat
+from nex_core.trajectory.recorder import Recorder, parse_arguments
+from nex_core.trajectory.schema import (
+    LLMRequest,
+    LLMResponse,
+    Message,
+    Outcome,
+    OutcomeStatus,
+    Provenance,
+    TaskInfo,
+    ToolCall,
+    Trajectory,
+)
+from nex_core.trajectory.sinks import TrajectorySink
+
+MAX_HANDOFF_DEPTH = 32
+
+
+class SubAgentFailed(NexError):
+    """A sub-agent called as a tool ended without an answer."""
+
+
+@dataclass
+class AgentResult:
+    status: OutcomeStatus
+    final_output: str | None
+    stop_reason: str
+    handoff_to: SubAgentSpec | None = None
+    handoff_call_id: str | None = None
+
+
+@dataclass
+class _CallResult:
+    call: ToolCall
+    text: str
+    ok: bool
+    handle: ToolHandle | None
+
+
+class NativeRun:
+    """State of one run: the model, the recorder and the MCP sessions it shares."""
+
+    def __init__(self, model: ChatModel, recorder: Recorder, mcp: MCPPool) -> None:
+        self.model = model
+        self.recorder = recorder
+        self.mcp = mcp
+        self._handles: dict[int, dict[str, ToolHandle]] = {}
+        self._xml = XMLToolFormat()
+
+    # ------------------------------------------------------------------ the loop
+
+    async def run_agent(self, agent: AgentSpec, history: list[Message]) -> AgentResult:
+        """ReAct: call the model, run its tool calls, feed results back, until it answers."""
+        handles = await self.handles(agent)
+        fmt = self._xml if agent.tool_format is ToolFormat.XML else None
+        for _ in range(agent.limits.max_steps):
+            request = self._request(agent, handles, history, fmt)
+            response = await self._call_model(agent, request)
+            history.append(response.message)
+            calls, format_error = self._tool_calls(response.message, fmt)
+            if format_error is not None:
+                history.append(Message.user(f"Error: ToolFormatError: {format_error}"))
+                continue
+            if not calls:
+                return AgentResult(OutcomeStatus.COMPLETED, response.message.text(), "final_answer")
+            results = await self._run_calls(agent, handles, calls)
+            if fmt is not None:
+                history.append(fmt.result_message([(r.call.name, r.call.id, r.text) for r in results]))
+            else:
+                history.extend(Message.tool(r.call.id, r.text) for r in results)
+            for r in results:
+                if r.ok and r.handle is not None and r.handle.kind == "handoff":
+                    return AgentResult(
+                        OutcomeStatus.COMPLETED, None, f"handoff:{r.call.name}",
+                        handoff_to=r.handle.sub_agent, handoff_call_id=r.call.id,
+                    )
+            for r in results:
+                if r.ok and r.call.name in agent.stop_tools:
+                    return AgentResult(OutcomeStatus.COMPLETED, r.text, f"stop_tool:{r.call.name}")
+        return AgentResult(OutcomeStatus.MAX_STEPS, None, "max_steps")
+
+    # ------------------------------------------------------------------ composition
+
+    async def converse(
+        self, agent: AgentSpec, history: list[Message], depth: int = 0
+    ) -> tuple[AgentResult, AgentSpec]:
+        """Run ``agent`` and follow handoffs; returns the result and the agent that answered."""
+        result = await self.run_agent(agent, history)
+        if result.handoff_to is None:
+            return result, agent
+        if depth >= MAX_HANDOFF_DEPTH:
+            raise NexError(f"more than {MAX_HANDOFF_DEPTH} consecutive handoffs; stopping")
+        child = result.handoff_to.child
+        with self.recorder.subagent(
+            agent=agent.name, child=child.name, mode="handoff",
+            call_id=result.handoff_call_id, input=list(history),
+        ) as step:
+            final, answered_by = await self.converse(child, history, depth + 1)
+            step.output = final.final_output
+        return final, answered_by
+
+    async def run_team(self, team: TeamSpec, transcript: list[Message]) -> AgentResult:
+        """Members take turns on a shared transcript until a termination condition holds."""
+        stop = team.termination
+        last: str | None = None
+        for turn in range(stop.max_turns):
+            member = await self._next_speaker(team, transcript, turn)
+            view = _member_view(member.name, transcript)
+            with self.recorder.subagent(
+                agent=team.name, child=member.name, mode="team_turn", input=list(view)
+            ) as step:
+                result, _ = await self.converse(member, view)
+                step.output = result.final_output
+            if result.status is not OutcomeStatus.COMPLETED:
+                return result
+            last = result.final_output or ""
+            transcript.append(Message.assistant(last, name=member.name))
+            if stop.text_mention and stop.text_mention in last:
+                return AgentResult(OutcomeStatus.COMPLETED, last, f"text_mention:{stop.text_mention}")
+        return AgentResult(OutcomeStatus.COMPLETED, last, "max_turns")
+
+    async def _next_speaker(self, team: TeamSpec, transcript: list[Message], turn: int) -> AgentSpec:
+        members = {m.name: m for m in team.members}
+        if team.speaker_selection == "round_robin":
+            return team.members[turn % len(team.members)]
+        roles = "\n".join(f"{m.name}: {m.description}" for m in team.members)
+        prompt = (
+            "You are choosing who speaks next in a conversation. The participants are:\n"
+            f"{roles}\nReply with the name of the next speaker only."
+        )
+        conversation = "\n".join(f"{m.name or m.role}: {m.text()}" for m in transcript)
+        request = LLMRequest(messages=[Message.system(prompt), Message.user(conversation)])
+        fake_agent = AgentSpec(name=team.name, model=team.selector_model or team.members[0].model)
+        response = await self._call_model(fake_agent, request)
+        choice = response.message.text().strip()
+        for name, member in members.items():
+            if choice == name or name in choice:
+                return member
+        return team.members[turn % len(team.members)]
+
+    # ------------------------------------------------------------------ model
+
+    def _request(
+        self,
+        agent: AgentSpec,
+        handles: dict[str, ToolHandle],
+        history: list[Message],
+        fmt: ToolCallFormat | None,
+    ) -> LLMRequest:
+        schemas = [h.schema for h in handles.values()]
+        system = agent.system_prompt
+        if fmt is not None and schemas:
+            system = f"{system}\n\n{fmt.render_tools(schemas)}".strip()
+        messages = ([Message.system(system)] if system else []) + list(history)
+        params = agent.model.sampling()
+        if fmt is None and schemas and not agent.parallel_tool_calls:
+            params["parallel_tool_calls"] = False
+        return LLMRequest(messages=messages, tools=schemas if fmt is None else [], params=params)
+
+    async def _call_model(self, agent: AgentSpec, request: LLMRequest) -> LLMResponse:
+        attempts = agent.limits.max_model_retries + 1
+        for attempt in range(attempts):
+            step = self.recorder.begin_llm(agent=agent.name, request=request, model=self.model.model_id)
+            try:
+                response = await self.model.acomplete(
+                    request, agent=agent.name, tool_format=agent.tool_format
+                )
+            except ModelError as exc:
+                self.recorder.end_llm(step, error=exc)
+                if exc.retryable and attempt + 1 < attempts:
+                    continue
+                raise
+            except BaseException as exc:
+                self.recorder.end_llm(step, error=exc)
+                raise
+            self.recorder.end_llm(step, response)
+            return response
+        raise AssertionError("unreachable")
+
+    def _tool_calls(self, message: Message, fmt: ToolCallFormat | None) -> tuple[list[ToolCall], str | None]:
+        if fmt is None:
+            return list(message.tool_calls or []), None
+        try:
+            _, parsed = fmt.parse(message.text())
+        except ToolFormatError as exc:
+            return [], str(exc)
+        return [ToolCall.make(f"{fmt.name}_call_{i + 1}", p.name, p.arguments) for i, p in enumerate(parsed)], None
+
+    # ------------------------------------------------------------------ tools
+
+    async def handles(self, agent: AgentSpec) -> dict[str, ToolHandle]:
+        key = id(agent)
+        if key not in self._handles:
+            handles = tool_handles(agent)
+            for handle in handles.values():
+                if handle.kind == "mcp" and handle.tool is not None and handle.tool.parameters is None:
+                    binding = handle.tool.binding
+                    assert isinstance(binding, MCPBinding)
+                    description, schema = await self.mcp.tool_schema(binding.server, binding.tool or handle.tool.name)
+                    handle.schema = handle.schema.model_copy(
+                        update={"parameters": schema, "description": handle.schema.description or description}
+                    )
+            self._handles[key] = handles
+        return self._handles[key]
+
+    async def _run_calls(
+        self, agent: AgentSpec, handles: dict[str, ToolHandle], calls: list[ToolCall]
+    ) -> list[_CallResult]:
+        if agent.parallel_tool_calls and len(calls) > 1:
+            return list(await asyncio.gather(*(self._run_call(agent, handles, c) for c in calls)))
+        return [await self._run_call(agent, handles, c) for c in calls]
+
+    async def _run_call(self, agent: AgentSpec, handles: dict[str, ToolHandle], call: ToolCall) -> _CallResult:
+        rec = self.recorder
+        step = rec.begin_tool(agent=agent.name, name=call.name, call_id=call.id, arguments=call.function.arguments)
+        handle = handles.get(call.name)
+        try:
+            if handle is None:
+                known = ", ".join(sorted(handles)) or "none"
+                raise UnknownTool(f"unknown tool '{call.name}'; available tools: {known}")
+            arguments, raw = parse_arguments(call.function.arguments)
+            if arguments is None:
+                raise InvalidArguments(f"arguments are not a JSON object: {raw!r}")
+            validate_arguments(arguments, handle.schema.parameters)
+            with rec.under(step.id):
+                result = await self._execute(agent, handle, call, arguments)
+        except TimeoutError:
+            rec.end_tool(step, error=TimeoutError(f"tool '{call.name}' timed out after {handle.timeout_s if handle else '?'} s"))
+        except Exception as exc:
+            rec.end_tool(step, error=exc)
+        except BaseException as exc:  # cancellation: record, then let it through
+            rec.end_tool(step, error=exc)
+            raise
+        else:
+            rec.end_tool(step, result)
+            return _CallResult(call, result_text(result), True, handle)
+        assert step.error is not None
+        return _CallResult(call, describe_error(step.error), False, handle)
+
+    async def _execute(self, agent: AgentSpec, handle: ToolHandle, call: ToolCall, arguments: dict[str, Any]) -> Any:
+        if handle.kind == "function":
+            return await handle.call_function(arguments)
+        if handle.kind == "mcp":
+            assert handle.tool is not None and isinstance(handle.tool.binding, MCPBinding)
+            binding = handle.tool.binding
+            coro = self.mcp.call(binding.server, binding.tool or handle.tool.name, arguments)
+            return await asyncio.wait_for(coro, timeout=handle.timeout_s)
+        assert handle.sub_agent is not None
+        child = handle.sub_agent.child
+        if handle.kind == "handoff":
+            return f"Transferred to {child.name}."
+        task = [Message.user(str(arguments["task"]))]
+        with self.recorder.subagent(
+            agent=agent.name, child=child.name, mode="tool", call_id=call.id, input=task
+        ) as step:
+            result, _ = await self.converse(child, list(task))
+            step.output = result.final_output
+            if result.status is not OutcomeStatus.COMPLETED:
+                raise SubAgentFailed(f"agent '{child.name}' stopped without an answer ({result.stop_reason})")
+        return result.final_output or ""
+
+
+def _member_view(name: str, transcript: list[Message]) -> list[Message]:
+    """The shared transcript as one member sees it: its own turns as assistant, others as user."""
+    view = []
+    for m in transcript:
+        if m.role == "assistant" and m.name == name:
+            view.append(Message.assistant(m.text()))
+        elif m.role == "assistant":
+            view.append(Message.user(m.text(), name=m.name))
+        else:
+            view.append(m)
+    return view
+
+
+def spec_digest(spec: AgentSpec | TeamSpec) -> str:
+    canonical = json.dumps(spec.model_dump(mode="json"), sort_keys=True, ensure_ascii=False)
+    return hashlib.sha256(canonical.encode()).hexdigest()
+
+
+def provenance_for(
+    spec: AgentSpec | TeamSpec,
+    model: ChatModel,
+    task: TaskInfo,
+    *,
+    framework: str,
+    framework_version: str | None,
+    adapter: str,
+    adapter_version: str | None,
+) -> Provenance:
+    root_model = spec.model if isinstance(spec, AgentSpec) else spec.members[0].model
+    return Provenance(
+        framework=framework,
+        framework_version=framework_version,
+        adapter=adapter,
+        adapter_version=adapter_version,
+        nex_version=__version__,
+        spec_digest=spec_digest(spec),
+        model=model.model_id,
+        sampling=root_model.sampling(),
+        task_id=task.id,
+    )
+
+
+async def run_native(
+    spec: AgentSpec | TeamSpec,
+    task: TaskInfo,
+    *,
+    model: ChatModel,
+    sinks: Sequence[TrajectorySink] = (),
+    listeners: Sequence[Callable[[Any], None]] = (),
+) -> Trajectory:
+    """Run ``spec`` on ``task`` and return the trajectory (also written to ``sinks``).
+
+    A run that fails still returns its trajectory, with outcome ``error``; a cancelled run is
+    recorded as ``cancelled`` and the cancellation propagates.
+    """
+    provenance = provenance_for(
+        spec, model, task, framework="nex", framework_version=__version__,
+        adapter="native", adapter_version=__version__,
+    )
+    recorder = Recorder(
+        provenance=provenance, task=task, root_agent=spec.name, sinks=sinks, listeners=listeners
+    )
+    pool = MCPPool({})
+    for agent in spec.walk():
+        pool.add(agent.mcp_servers)
+    runner = NativeRun(model, recorder, pool)
+    history: list[Message] = []
+    result = AgentResult(OutcomeStatus.COMPLETED, None, "no_turns")
+    try:
+        with recorder.active():
+            active: AgentSpec | TeamSpec = spec
+            for turn in task.turns:
+                history.append(Message.user(turn))
+                if isinstance(active, TeamSpec):
+                    result = await runner.run_team(active, history)
+                else:
+                    result, active = await runner.converse(active, history)
+                if result.status is not OutcomeStatus.COMPLETED:
+                    break
+    except asyncio.CancelledError as exc:
+        recorder.fail(exc)
+        raise
+    except Exception as exc:
+        return recorder.fail(exc)
+    finally:
+        await pool.aclose()
+    return recorder.finish(
+        Outcome(status=result.status, final_output=result.final_output, stop_reason=result.stop_reason)
+    )

@@ -1,0 +1,79 @@
+"""The native runtime, registered as an adapter through the same hooks third parties use."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any, ClassVar
+
+from nex_core._version import __version__
+from nex_core.adapter import Adapter, Capability, as_task
+from nex_core.hookspecs import hookimpl
+from nex_core.protocol.spec import AgentSpec, TeamSpec
+from nex_core.runtime.loop import run_native
+from nex_core.toolformats import BUILTIN_FORMATS
+from nex_core.trajectory.schema import TaskInfo, Trajectory
+from nex_core.trajectory.sinks import TrajectorySink
+
+
+class NativeAdapter(Adapter):
+    """Runs specs directly: the reference behaviour every other adapter is compared with."""
+
+    name = "native"
+    framework = "nex-core"
+    capabilities: ClassVar[frozenset[Capability]] = frozenset(
+        {
+            Capability.TOOL_CALLS,
+            Capability.PARALLEL_TOOL_CALLS,
+            Capability.TOOL_ERRORS,
+            Capability.SUB_AGENTS,
+            Capability.NESTED_SUB_AGENTS,
+            Capability.PARALLEL_SUB_AGENTS,
+            Capability.HANDOFFS,
+            Capability.TEAMS_ROUND_ROBIN,
+            Capability.TEAMS_SELECTOR,
+            Capability.MAX_STEPS,
+            Capability.STOP_TOOLS,
+            Capability.MULTI_TURN,
+            Capability.MODEL_RETRY,
+            Capability.TEXT_TOOL_FORMAT,
+            Capability.MCP_TOOLS,
+        }
+    )
+
+    @property
+    def version(self) -> str:
+        return __version__
+
+    @property
+    def framework_version(self) -> str | None:
+        return __version__
+
+    def recognizes(self, obj: Any) -> bool:
+        return isinstance(obj, AgentSpec | TeamSpec)
+
+    def from_spec(self, spec: AgentSpec | TeamSpec, *, model: Any) -> Any:
+        return spec  # the spec is the native runtime's object
+
+    def bridge_model(self, model: Any, *, agent: str | None = None) -> Any:
+        return model
+
+    async def arun(
+        self,
+        spec: AgentSpec | TeamSpec,
+        task: TaskInfo | str,
+        *,
+        model: Any,
+        sinks: Sequence[TrajectorySink] = (),
+        listeners: Sequence[Any] = (),
+    ) -> Trajectory:
+        return await run_native(spec, as_task(task), model=model, sinks=sinks, listeners=listeners)
+
+
+@hookimpl
+def nex_adapters() -> list[Adapter]:
+    return [NativeAdapter()]
+
+
+@hookimpl
+def nex_tool_formats() -> dict[str, Any]:
+    return dict(BUILTIN_FORMATS)

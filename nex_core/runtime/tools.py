@@ -1,0 +1,158 @@
+"""Turning tool specs into things the runtime can call, and calling them safely."""
+
+from __future__ import annotations
+
+import asyncio
+import functools
+import importlib
+import inspect
+import json
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any, Literal
+
+import jsonschema
+
+from nex_core.errors import SpecError
+from nex_core.protocol.spec import (
+    AgentSpec,
+    CallableBinding,
+    ContextMode,
+    ImportBinding,
+    MCPBinding,
+    SubAgentSpec,
+    ToolSpec,
+)
+from nex_core.trajectory.schema import ErrorInfo, ToolSchema
+
+ANY_OBJECT: dict[str, Any] = {"type": "object", "properties": {}}
+
+SUBAGENT_PARAMETERS: dict[str, Any] = {
+    "type": "object",
+    "properties": {"task": {"type": "string", "description": "What the agent should do."}},
+    "required": ["task"],
+}
+"""Arguments of an agent-as-tool: the one message the child receives (as AutoGen's AgentTool)."""
+
+HANDOFF_PARAMETERS: dict[str, Any] = {"type": "object", "properties": {}}
+
+
+class InvalidArguments(ValueError):
+    """Tool arguments are not valid JSON or do not match the tool's schema."""
+
+
+class UnknownTool(LookupError):
+    """The model called a tool the agent does not have."""
+
+
+@functools.cache
+def import_callable(path: str) -> Callable[..., Any]:
+    """Resolve ``package.module:attr.path`` to a callable, with an error that says what failed."""
+    module_name, _, attr_path = path.partition(":")
+    try:
+        obj: Any = importlib.import_module(module_name)
+    except ImportError as exc:
+        raise SpecError(f"tool binding '{path}': cannot import module '{module_name}': {exc}") from None
+    for part in attr_path.split("."):
+        try:
+            obj = getattr(obj, part)
+        except AttributeError:
+            raise SpecError(f"tool binding '{path}': '{module_name}' has no attribute '{attr_path}'") from None
+    if not callable(obj):
+        raise SpecError(f"tool binding '{path}' does not name a callable")
+    return obj  # type: ignore[no-any-return]
+
+
+def describe_error(error: ErrorInfo) -> str:
+    """The text a failed tool call returns to the model (the same in every framework)."""
+    return f"Error: {error.type}: {error.message}"
+
+
+def result_text(value: Any) -> str:
+    """The text a tool result returns to the model."""
+    if isinstance(value, str):
+        return value
+    return json.dumps(value, ensure_ascii=False, default=str)
+
+
+@functools.lru_cache(maxsize=512)
+def _validator(schema_json: str) -> jsonschema.protocols.Validator:
+    schema = json.loads(schema_json)
+    cls = jsonschema.validators.validator_for(schema, default=jsonschema.Draft202012Validator)
+    return cls(schema)  # type: ignore[no-any-return]
+
+
+def validate_arguments(arguments: dict[str, Any], schema: dict[str, Any] | None) -> None:
+    if not schema:
+        return
+    validator = _validator(json.dumps(schema, sort_keys=True))
+    errors = sorted(validator.iter_errors(arguments), key=lambda e: list(e.path))
+    if errors:
+        first = errors[0]
+        where = "/".join(str(p) for p in first.path) or "(arguments)"
+        raise InvalidArguments(f"{where}: {first.message}")
+
+
+@dataclass
+class ToolHandle:
+    """A tool an agent offers, however it is implemented."""
+
+    kind: Literal["function", "mcp", "subagent", "handoff"]
+    schema: ToolSchema
+    timeout_s: float | None
+    tool: ToolSpec | None = None
+    sub_agent: SubAgentSpec | None = None
+
+    async def call_function(self, arguments: dict[str, Any]) -> Any:
+        """Run a function-bound tool (sync callables in a worker thread) under its timeout."""
+        assert self.tool is not None
+        binding = self.tool.binding
+        if isinstance(binding, ImportBinding):
+            func = import_callable(binding.path)
+        elif isinstance(binding, CallableBinding):
+            if binding.func is None:
+                raise SpecError(f"tool '{self.tool.name}': callable '{binding.ref}' was not supplied")
+            func = binding.func
+        else:
+            raise TypeError("not a function tool")
+        if inspect.iscoroutinefunction(func):
+            coro = func(**arguments)
+        else:
+            coro = asyncio.to_thread(func, **arguments)
+        return await asyncio.wait_for(coro, timeout=self.timeout_s)
+
+
+def tool_handles(agent: AgentSpec) -> dict[str, ToolHandle]:
+    """Every tool ``agent`` offers, keyed by the name the model uses (MCP schemas not filled)."""
+    handles: dict[str, ToolHandle] = {}
+    default_timeout = agent.limits.tool_timeout_s
+    for tool in agent.tools:
+        kind: Literal["function", "mcp"] = "mcp" if isinstance(tool.binding, MCPBinding) else "function"
+        handles[tool.name] = ToolHandle(
+            kind=kind,
+            schema=ToolSchema(
+                name=tool.name,
+                description=tool.description,
+                parameters=tool.parameters if tool.parameters is not None else ANY_OBJECT,
+            ),
+            timeout_s=tool.timeout_s or default_timeout,
+            tool=tool,
+        )
+    for sub in agent.sub_agents:
+        name = sub.resolved_tool_name()
+        child = sub.child
+        if sub.mode is ContextMode.HANDOFF:
+            description = sub.description or f"Hand the conversation over to {child.name}. {child.description}".strip()
+            params = HANDOFF_PARAMETERS
+            kind2: Literal["subagent", "handoff"] = "handoff"
+        else:
+            description = sub.description or child.description or f"Ask the agent {child.name}."
+            params = SUBAGENT_PARAMETERS
+            kind2 = "subagent"
+        handles[name] = ToolHandle(
+            kind=kind2,
+            schema=ToolSchema(name=name, description=description, parameters=params),
+            timeout_s=None,
+            sub_agent=sub,
+        )
+    return handles

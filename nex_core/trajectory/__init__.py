@@ -1,0 +1,60 @@
+"""The trajectory schema, its recorder, sinks, reader and normal form."""
+
+from nex_core.trajectory.normalize import digest, normalize
+from nex_core.trajectory.reader import BadLine, iter_trajectories, read_trajectories
+from nex_core.trajectory.recorder import Recorder, current_parent_id, current_recorder
+from nex_core.trajectory.schema import (
+    TRAJECTORY_VERSION,
+    ErrorInfo,
+    FunctionCall,
+    LLMRequest,
+    LLMResponse,
+    LLMStep,
+    Message,
+    Outcome,
+    OutcomeStatus,
+    Provenance,
+    Step,
+    StepStatus,
+    SubAgentStep,
+    TaskInfo,
+    ToolCall,
+    ToolSchema,
+    ToolStep,
+    Trajectory,
+    Usage,
+)
+from nex_core.trajectory.sinks import JSONLSink, MemorySink, TrajectorySink
+
+__all__ = [
+    "TRAJECTORY_VERSION",
+    "BadLine",
+    "ErrorInfo",
+    "FunctionCall",
+    "JSONLSink",
+    "LLMRequest",
+    "LLMResponse",
+    "LLMStep",
+    "MemorySink",
+    "Message",
+    "Outcome",
+    "OutcomeStatus",
+    "Provenance",
+    "Recorder",
+    "Step",
+    "StepStatus",
+    "SubAgentStep",
+    "TaskInfo",
+    "ToolCall",
+    "ToolSchema",
+    "ToolStep",
+    "Trajectory",
+    "TrajectorySink",
+    "Usage",
+    "current_parent_id",
+    "current_recorder",
+    "digest",
+    "iter_trajectories",
+    "normalize",
+    "read_trajectories",
+]

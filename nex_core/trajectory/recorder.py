@@ -1,0 +1,347 @@
+"""The recorder: how adapters write trajectories.
+
+Safe from threads (one lock around the step list) and from asyncio tasks (the current parent step
+lives in a context variable, so concurrent tasks each nest under their own parent). Adapters whose
+framework reports parents explicitly (LangGraph callbacks) pass ``parent_id`` instead.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+import threading
+import time
+import uuid
+from collections.abc import Callable, Iterator, Sequence
+from contextlib import contextmanager
+from contextvars import ContextVar
+from typing import Any, Literal
+
+from pydantic import BaseModel
+
+from nex_core.trajectory.redact import needs_redaction, redact
+from nex_core.trajectory.schema import (
+    ErrorInfo,
+    LLMRequest,
+    LLMResponse,
+    LLMStep,
+    Message,
+    Outcome,
+    OutcomeStatus,
+    Provenance,
+    StepStatus,
+    SubAgentStep,
+    TaskInfo,
+    ToolStep,
+    Trajectory,
+    utcnow,
+)
+from nex_core.trajectory.sinks import TrajectorySink
+
+_current_parent: ContextVar[str | None] = ContextVar("nex_current_parent", default=None)
+_current_recorder: ContextVar[Recorder | None] = ContextVar("nex_current_recorder", default=None)
+
+
+class _Unset:
+    pass
+
+
+UNSET: Any = _Unset()
+
+
+def current_recorder() -> Recorder | None:
+    """The recorder of the run this code executes in, if any."""
+    return _current_recorder.get()
+
+
+def current_parent_id() -> str | None:
+    return _current_parent.get()
+
+
+def error_info(error: BaseException | ErrorInfo | str) -> ErrorInfo:
+    if isinstance(error, ErrorInfo):
+        return error
+    if isinstance(error, str):
+        return ErrorInfo(type="Error", message=error)
+    return ErrorInfo(type=type(error).__name__, message=str(error) or type(error).__name__)
+
+
+def to_jsonable(value: Any) -> Any:
+    """A JSON-compatible form of a tool result (strings, numbers, lists, dicts stay as they are)."""
+    if value is None or isinstance(value, str | int | float | bool):
+        return value
+    if isinstance(value, dict):
+        return {str(k): to_jsonable(v) for k, v in value.items()}
+    if isinstance(value, list | tuple):
+        return [to_jsonable(v) for v in value]
+    if isinstance(value, BaseModel):
+        return value.model_dump(mode="json")
+    if dataclasses.is_dataclass(value) and not isinstance(value, type):
+        return to_jsonable(dataclasses.asdict(value))
+    return str(value)
+
+
+def parse_arguments(arguments: dict[str, Any] | str | None) -> tuple[dict[str, Any] | None, str | None]:
+    """(parsed, raw): raw is kept only when parsing fails."""
+    if arguments is None:
+        return {}, None
+    if isinstance(arguments, dict):
+        return to_jsonable(arguments), None
+    try:
+        value = json.loads(arguments) if arguments.strip() else {}
+    except ValueError:
+        return None, arguments
+    if not isinstance(value, dict):
+        return None, arguments
+    return value, None
+
+
+class Recorder:
+    """Builds one :class:`Trajectory` while a run executes, then hands it to sinks."""
+
+    def __init__(
+        self,
+        *,
+        provenance: Provenance,
+        task: TaskInfo | None = None,
+        root_agent: str | None = None,
+        sinks: Sequence[TrajectorySink] = (),
+        trajectory_id: str | None = None,
+        listeners: Sequence[Callable[[Any], None]] = (),
+    ) -> None:
+        self.trajectory = Trajectory(
+            id=trajectory_id or uuid.uuid4().hex,
+            provenance=provenance,
+            task=task or TaskInfo(),
+            root_agent=root_agent,
+            started_at=utcnow(),
+        )
+        self._sinks = list(sinks)
+        self._lock = threading.Lock()
+        self._t0: dict[str, float] = {}
+        self._finished = False
+        self._listeners = list(listeners)
+
+    # ------------------------------------------------------------------ activation
+
+    @contextmanager
+    def active(self) -> Iterator[Recorder]:
+        """Make this the current recorder for code running inside the block."""
+        token = _current_recorder.set(self)
+        try:
+            yield self
+        finally:
+            _current_recorder.reset(token)
+
+    @contextmanager
+    def under(self, parent_id: str | None) -> Iterator[None]:
+        """Nest steps begun inside the block under ``parent_id``."""
+        token = _current_parent.set(parent_id)
+        try:
+            yield
+        finally:
+            _current_parent.reset(token)
+
+    # ------------------------------------------------------------------ low-level API
+
+    def _add(self, step: Any) -> Any:
+        with self._lock:
+            self.trajectory.steps.append(step)
+            self._t0[step.id] = time.perf_counter()
+        for listener in self._listeners:
+            listener(step)
+        return step
+
+    def _parent(self, parent_id: Any) -> str | None:
+        return _current_parent.get() if parent_id is UNSET else parent_id
+
+    @staticmethod
+    def new_id() -> str:
+        return uuid.uuid4().hex[:16]
+
+    def begin_llm(
+        self,
+        *,
+        agent: str | None,
+        request: LLMRequest,
+        model: str | None = None,
+        parent_id: str | None = UNSET,
+        step_id: str | None = None,
+        metadata: dict[str, Any] | None = None,
+    ) -> LLMStep:
+        step = LLMStep(
+            id=step_id or self.new_id(),
+            parent_id=self._parent(parent_id),
+            agent=agent,
+            started_at=utcnow(),
+            model=model,
+            request=request,
+            metadata=metadata or {},
+        )
+        return self._add(step)
+
+    def end_llm(
+        self,
+        step: LLMStep,
+        response: LLMResponse | None = None,
+        *,
+        error: BaseException | ErrorInfo | str | None = None,
+    ) -> None:
+        with self._lock:
+            step.response = response
+            self._close(step, error)
+
+    def begin_tool(
+        self,
+        *,
+        agent: str | None,
+        name: str,
+        call_id: str | None,
+        arguments: dict[str, Any] | str | None,
+        parent_id: str | None = UNSET,
+        step_id: str | None = None,
+        metadata: dict[str, Any] | None = None,
+    ) -> ToolStep:
+        parsed, raw = parse_arguments(arguments)
+        step = ToolStep(
+            id=step_id or self.new_id(),
+            parent_id=self._parent(parent_id),
+            agent=agent,
+            started_at=utcnow(),
+            call_id=call_id,
+            name=name,
+            arguments=parsed,
+            raw_arguments=raw,
+            metadata=metadata or {},
+        )
+        return self._add(step)
+
+    def end_tool(
+        self,
+        step: ToolStep,
+        result: Any = None,
+        *,
+        error: BaseException | ErrorInfo | str | None = None,
+    ) -> None:
+        with self._lock:
+            if error is None:
+                step.result = to_jsonable(result)
+            step.latency_ms = (time.perf_counter() - self._t0.get(step.id, time.perf_counter())) * 1e3
+            self._close(step, error)
+
+    def begin_subagent(
+        self,
+        *,
+        agent: str | None,
+        child: str,
+        mode: Literal["tool", "handoff", "team_turn"],
+        input: list[Message],
+        call_id: str | None = None,
+        parent_id: str | None = UNSET,
+        step_id: str | None = None,
+        metadata: dict[str, Any] | None = None,
+    ) -> SubAgentStep:
+        step = SubAgentStep(
+            id=step_id or self.new_id(),
+            parent_id=self._parent(parent_id),
+            agent=agent,
+            started_at=utcnow(),
+            child=child,
+            mode=mode,
+            call_id=call_id,
+            input=list(input),
+            metadata=metadata or {},
+        )
+        return self._add(step)
+
+    def end_subagent(
+        self,
+        step: SubAgentStep,
+        output: str | None = None,
+        *,
+        error: BaseException | ErrorInfo | str | None = None,
+    ) -> None:
+        with self._lock:
+            step.output = output
+            self._close(step, error)
+
+    def _close(self, step: Any, error: BaseException | ErrorInfo | str | None) -> None:
+        step.ended_at = utcnow()
+        if error is None:
+            step.status = StepStatus.OK
+        else:
+            cancelled = isinstance(error, BaseException) and _is_cancellation(error)
+            step.status = StepStatus.CANCELLED if cancelled else StepStatus.ERROR
+            step.error = error_info(error)
+        self._t0.pop(step.id, None)
+        for listener in self._listeners:
+            listener(step)
+
+    # ------------------------------------------------------------------ context managers
+
+    @contextmanager
+    def llm_call(self, **kw: Any) -> Iterator[LLMStep]:
+        """Record an LLM call; set ``step.response`` inside the block or call ``end_llm``."""
+        step = self.begin_llm(**kw)
+        try:
+            yield step
+        except BaseException as exc:
+            self.end_llm(step, step.response, error=exc)
+            raise
+        if step.status is StepStatus.RUNNING:
+            self.end_llm(step, step.response)
+
+    @contextmanager
+    def subagent(self, **kw: Any) -> Iterator[SubAgentStep]:
+        """Record a sub-agent invocation; steps begun inside the block nest under it."""
+        step = self.begin_subagent(**kw)
+        token = _current_parent.set(step.id)
+        try:
+            yield step
+        except BaseException as exc:
+            self.end_subagent(step, step.output, error=exc)
+            raise
+        finally:
+            _current_parent.reset(token)
+        if step.status is StepStatus.RUNNING:
+            self.end_subagent(step, step.output)
+
+    # ------------------------------------------------------------------ finishing
+
+    def finish(self, outcome: Outcome) -> Trajectory:
+        """Close the run, scrub secrets, and write the trajectory to every sink (once)."""
+        with self._lock:
+            if self._finished:
+                return self.trajectory
+            self._finished = True
+            now = utcnow()
+            for step in self.trajectory.steps:
+                if step.status is StepStatus.RUNNING:
+                    step.status = StepStatus.CANCELLED
+                    step.ended_at = now
+            self.trajectory.outcome = outcome
+            self.trajectory.ended_at = now
+            self.trajectory = scrub(self.trajectory)
+        for sink in self._sinks:
+            sink.write(self.trajectory)
+        return self.trajectory
+
+    def fail(self, error: BaseException) -> Trajectory:
+        status = OutcomeStatus.CANCELLED if _is_cancellation(error) else OutcomeStatus.ERROR
+        return self.finish(
+            Outcome(status=status, stop_reason=type(error).__name__, error=error_info(error))
+        )
+
+
+def _is_cancellation(error: BaseException) -> bool:
+    import asyncio
+
+    return isinstance(error, asyncio.CancelledError | KeyboardInterrupt)
+
+
+def scrub(trajectory: Trajectory) -> Trajectory:
+    """The trajectory with every registered secret replaced by ``[REDACTED]``."""
+    text = trajectory.model_dump_json()
+    if not needs_redaction(text):
+        return trajectory
+    return Trajectory.model_validate_json(redact(text))

@@ -1,0 +1,94 @@
+"""Where trajectories go: an append-only JSONL file (the default) or memory.
+
+Each trajectory is one line, written with a single ``write`` call, flushed and fsynced before
+``write`` returns: a crash loses at most the trajectory being written, never an earlier one, and
+a torn last line is reported and skipped by the reader.
+"""
+
+from __future__ import annotations
+
+import os
+import threading
+from pathlib import Path
+from typing import Any, Protocol, runtime_checkable
+
+from nex_core.hookspecs import hookimpl
+from nex_core.trajectory.schema import Trajectory
+
+
+@runtime_checkable
+class TrajectorySink(Protocol):
+    def write(self, trajectory: Trajectory) -> None: ...
+
+    def close(self) -> None: ...
+
+
+class MemorySink:
+    """Keeps trajectories in a list (tests, notebooks)."""
+
+    def __init__(self) -> None:
+        self.trajectories: list[Trajectory] = []
+        self._lock = threading.Lock()
+
+    def write(self, trajectory: Trajectory) -> None:
+        with self._lock:
+            self.trajectories.append(trajectory)
+
+    def close(self) -> None:
+        pass
+
+
+class JSONLSink:
+    """Appends one trajectory per line to a file; safe to share between threads."""
+
+    def __init__(self, path: str | os.PathLike[str], *, fsync: bool = True) -> None:
+        self.path = Path(path)
+        self.path.parent.mkdir(parents=True, exist_ok=True)
+        self._fsync = fsync
+        self._lock = threading.Lock()
+        # O_APPEND makes each write land at the end even with several writers.
+        self._fd = os.open(self.path, os.O_WRONLY | os.O_CREAT | os.O_APPEND, 0o644)
+        self._ensure_line_start()
+
+    def _ensure_line_start(self) -> None:
+        # A previous writer killed mid-line leaves a torn tail; start on a fresh line so the next
+        # record stays readable (the reader reports the torn one).
+        size = os.fstat(self._fd).st_size
+        if size == 0:
+            return
+        with open(self.path, "rb") as f:
+            f.seek(size - 1)
+            if f.read(1) != b"\n":
+                os.write(self._fd, b"\n")
+
+    def write(self, trajectory: Trajectory) -> None:
+        self.write_line(trajectory.to_json())
+
+    def write_line(self, line: str) -> None:
+        data = (line + "\n").encode("utf-8")
+        with self._lock:
+            if self._fd < 0:
+                raise ValueError(f"sink for {self.path} is closed")
+            view = memoryview(data)
+            while view:
+                written = os.write(self._fd, view)
+                view = view[written:]
+            if self._fsync:
+                os.fsync(self._fd)
+
+    def close(self) -> None:
+        with self._lock:
+            if self._fd >= 0:
+                os.close(self._fd)
+                self._fd = -1
+
+    def __enter__(self) -> JSONLSink:
+        return self
+
+    def __exit__(self, *exc: Any) -> None:
+        self.close()
+
+
+@hookimpl
+def nex_sinks() -> dict[str, Any]:
+    return {"jsonl": JSONLSink, "memory": MemorySink}
