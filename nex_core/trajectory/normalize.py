@@ -89,7 +89,11 @@ def _step(step: AnyStep, traj: Trajectory, ids: _Ids, by_parent: dict[str | None
         if step.raw_arguments is not None:
             out["raw_arguments"] = step.raw_arguments
         if step.error is None:
-            out["result"] = step.result
+            # Compared as the text the model saw: frameworks differ in whether they keep the
+            # returned object (5) or its rendering ("5").
+            out["result"] = step.result if isinstance(step.result, str) else json.dumps(
+                step.result, ensure_ascii=False, default=str
+            )
     else:
         out.update(
             child=step.child,
