@@ -81,7 +81,9 @@ class XMLToolFormat(ToolCallFormat):
         for c in calls:
             # "</" inside JSON strings is escaped so a body can never close its own tag.
             body = c.function.arguments.replace("</", "<\\/")
-            parts.append(f'<tool_call name="{html.escape(c.function.name, quote=True)}">{body}</tool_call>')
+            parts.append(
+                f'<tool_call name="{html.escape(c.function.name, quote=True)}">{body}</tool_call>'
+            )
         return "\n".join(parts)
 
     def parse(self, text: str) -> tuple[str, list[ParsedCall]]:
@@ -90,13 +92,18 @@ class XMLToolFormat(ToolCallFormat):
         pos = 0
         for match in self._CALL.finditer(text):
             before = text[pos : match.start()]
-            if self._OPEN.search(before):
-                raise ToolFormatError("unclosed <tool_call> tag", position=pos + self._OPEN.search(before).start())  # type: ignore[union-attr]
+            unclosed = self._OPEN.search(before)
+            if unclosed is not None:
+                raise ToolFormatError("unclosed <tool_call> tag", position=pos + unclosed.start())
             prose.append(before)
             name_match = self._NAME.search(match.group("attrs"))
             if name_match is None:
-                raise ToolFormatError("<tool_call> tag without a name attribute", position=match.start())
-            name = html.unescape(name_match.group(1) if name_match.group(1) is not None else name_match.group(2))
+                raise ToolFormatError(
+                    "<tool_call> tag without a name attribute", position=match.start()
+                )
+            name = html.unescape(
+                name_match.group(1) if name_match.group(1) is not None else name_match.group(2)
+            )
             calls.append(ParsedCall(name=name, arguments=match.group("body").strip()))
             pos = match.end()
         rest = text[pos:]

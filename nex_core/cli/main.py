@@ -15,6 +15,7 @@ from rich.table import Table
 
 from nex_core._version import __version__
 from nex_core.errors import NexError
+from nex_core.trajectory.reader import BadLine
 
 console = Console()
 err_console = Console(stderr=True)
@@ -68,16 +69,51 @@ def cli() -> None:
 
 @cli.command()
 @click.argument("spec", type=click.Path(exists=True, dir_okay=False))
-@click.option("--task", "turns", multiple=True, required=True, help="User message; repeat for more turns.")
+@click.option(
+    "--task", "turns", multiple=True, required=True, help="User message; repeat for more turns."
+)
 @click.option("--task-id", default=None, help="Task id recorded in the trajectory.")
-@click.option("--model", "model_ref", required=True, help="PROVIDER:ARG, e.g. scripted:script.yaml or openai:gpt-4o-mini.")
-@click.option("--base-url", default=None, help="OpenAI-compatible endpoint (with --model openai:...).")
-@click.option("--api-key-env", default="OPENAI_API_KEY", show_default=True, help="Environment variable holding the API key.")
-@click.option("--backend", default="native", show_default=True, help="Adapter that runs the spec (see `nex plugins`).")
-@click.option("--out", "out", default="runs/trajectories.jsonl", show_default=True, type=click.Path(dir_okay=False), help="JSONL file the trajectory is appended to.")
+@click.option(
+    "--model",
+    "model_ref",
+    required=True,
+    help="PROVIDER:ARG, e.g. scripted:script.yaml or openai:gpt-4o-mini.",
+)
+@click.option(
+    "--base-url", default=None, help="OpenAI-compatible endpoint (with --model openai:...)."
+)
+@click.option(
+    "--api-key-env",
+    default="OPENAI_API_KEY",
+    show_default=True,
+    help="Environment variable holding the API key.",
+)
+@click.option(
+    "--backend",
+    default="native",
+    show_default=True,
+    help="Adapter that runs the spec (see `nex plugins`).",
+)
+@click.option(
+    "--out",
+    "out",
+    default="runs/trajectories.jsonl",
+    show_default=True,
+    type=click.Path(dir_okay=False),
+    help="JSONL file the trajectory is appended to.",
+)
 @click.option("--quiet", is_flag=True, help="Print only the final output.")
-def run(spec: str, turns: tuple[str, ...], task_id: str | None, model_ref: str, base_url: str | None,
-        api_key_env: str, backend: str, out: str, quiet: bool) -> None:
+def run(
+    spec: str,
+    turns: tuple[str, ...],
+    task_id: str | None,
+    model_ref: str,
+    base_url: str | None,
+    api_key_env: str,
+    backend: str,
+    out: str,
+    quiet: bool,
+) -> None:
     """Run the agent in SPEC on a task and record the trajectory."""
     from nex_core.models.registry import make_model
     from nex_core.plugins import get_adapter
@@ -97,15 +133,22 @@ def run(spec: str, turns: tuple[str, ...], task_id: str | None, model_ref: str, 
     def listen(step: Any) -> None:
         if step.ended_at is None:
             counts[step.kind] = counts.get(step.kind, 0) + 1
-            status.update(f"running {agent_spec.name} on {backend}: "
-                          f"{counts['llm']} model calls, {counts['tool']} tool calls, "
-                          f"{counts['subagent']} sub-agent calls")
+            status.update(
+                f"running {agent_spec.name} on {backend}: "
+                f"{counts['llm']} model calls, {counts['tool']} tool calls, "
+                f"{counts['subagent']} sub-agent calls"
+            )
 
     kwargs: dict[str, Any] = {}
     if backend == "native":
         kwargs["listeners"] = [listen]
-    with JSONLSink(out) as sink, err_console.status(f"running {agent_spec.name} on {backend}") as status:
-        trajectory = asyncio.run(adapter.arun(agent_spec, task, model=model, sinks=[sink], **kwargs))
+    with (
+        JSONLSink(out) as sink,
+        err_console.status(f"running {agent_spec.name} on {backend}") as status,
+    ):
+        trajectory = asyncio.run(
+            adapter.arun(agent_spec, task, model=model, sinks=[sink], **kwargs)
+        )
     outcome = trajectory.outcome
     assert outcome is not None
     if quiet:
@@ -124,7 +167,9 @@ def run(spec: str, turns: tuple[str, ...], task_id: str | None, model_ref: str, 
 
 @cli.command()
 @click.argument("file", type=click.Path(exists=True, dir_okay=False))
-@click.option("--index", type=int, default=None, help="Show only trajectory number INDEX (0-based).")
+@click.option(
+    "--index", type=int, default=None, help="Show only trajectory number INDEX (0-based)."
+)
 @click.option("--messages", is_flag=True, help="Show the messages each model call received.")
 @click.option("--width", type=int, default=100, show_default=True, help="Clip texts to this width.")
 def inspect(file: str, index: int | None, messages: bool, width: int) -> None:
@@ -132,7 +177,7 @@ def inspect(file: str, index: int | None, messages: bool, width: int) -> None:
     from nex_core.cli.render import trajectory_tree
     from nex_core.trajectory.reader import iter_trajectories
 
-    bad = []
+    bad: list[BadLine] = []
     shown = 0
     for i, traj in enumerate(iter_trajectories(file, on_error=bad.append)):
         if index is not None and i != index:
@@ -147,7 +192,12 @@ def inspect(file: str, index: int | None, messages: bool, width: int) -> None:
 
 @cli.command()
 @click.argument("file", type=click.Path(exists=True, dir_okay=False))
-@click.option("--kind", type=click.Choice(["auto", "spec", "trajectory", "script"]), default="auto", show_default=True)
+@click.option(
+    "--kind",
+    type=click.Choice(["auto", "spec", "trajectory", "script"]),
+    default="auto",
+    show_default=True,
+)
 def validate(file: str, kind: str) -> None:
     """Check a spec (YAML/JSON), a model script, or a trajectory file (JSONL)."""
     if kind == "auto":
@@ -155,7 +205,7 @@ def validate(file: str, kind: str) -> None:
     if kind == "trajectory":
         from nex_core.trajectory.reader import iter_trajectories
 
-        bad = []
+        bad: list[BadLine] = []
         count = sum(1 for _ in iter_trajectories(file, on_error=bad.append))
         for b in bad:
             err_console.print(f"[red]invalid[/red] {b}")
@@ -174,7 +224,9 @@ def validate(file: str, kind: str) -> None:
 
     spec = load_spec(file)
     agents = spec.walk()
-    console.print(f"[green]ok[/green] {file}: {spec.kind} '{spec.name}' with {len(agents)} agent(s)")
+    console.print(
+        f"[green]ok[/green] {file}: {spec.kind} '{spec.name}' with {len(agents)} agent(s)"
+    )
 
 
 # --------------------------------------------------------------------------- schema / plugins
@@ -217,8 +269,12 @@ def plugins(as_json: bool) -> None:
         data = {
             "plugins": [i.__dict__ for i in pm.infos],
             "adapters": {
-                n: {"framework": a.framework, "framework_version": a.framework_version,
-                    "version": a.version, "capabilities": sorted(c.value for c in a.capabilities)}
+                n: {
+                    "framework": a.framework,
+                    "framework_version": a.framework_version,
+                    "version": a.version,
+                    "capabilities": sorted(c.value for c in a.capabilities),
+                }
                 for n, a in adapters.items()
             },
         }
@@ -228,18 +284,27 @@ def plugins(as_json: bool) -> None:
     for col in ("entry point", "distribution", "version", "status"):
         table.add_column(col)
     for info in pm.infos:
-        status = "[green]loaded[/green]" if info.error is None else f"[red]failed: {info.error}[/red]"
+        status = (
+            "[green]loaded[/green]" if info.error is None else f"[red]failed: {info.error}[/red]"
+        )
         table.add_row(info.name, info.distribution, info.version, status)
     console.print(table)
     atable = Table(title="adapters")
     for col in ("adapter", "framework", "capabilities"):
         atable.add_column(col)
     for name, a in sorted(adapters.items()):
-        atable.add_row(name, f"{a.framework} {a.framework_version or ''}", ", ".join(sorted(c.value for c in a.capabilities)))
+        atable.add_row(
+            name,
+            f"{a.framework} {a.framework_version or ''}",
+            ", ".join(sorted(c.value for c in a.capabilities)),
+        )
     console.print(atable)
     for info in pm.infos:
         if info.error:
-            err_console.print(f"[yellow]warning:[/yellow] plugin '{info.name}' from '{info.distribution}' failed to load: {info.error}")
+            err_console.print(
+                f"[yellow]warning:[/yellow] plugin '{info.name}' from "
+                f"'{info.distribution}' failed to load: {info.error}"
+            )
 
 
 # --------------------------------------------------------------------------- convert
@@ -250,7 +315,9 @@ def _load_object(ref: str) -> Any:
 
     path, _, attr = ref.rpartition(":")
     if not path or not attr:
-        raise click.BadParameter(f"'{ref}' must be FILE.py:NAME or module:NAME", param_hint="SOURCE")
+        raise click.BadParameter(
+            f"'{ref}' must be FILE.py:NAME or module:NAME", param_hint="SOURCE"
+        )
     if path.endswith(".py"):
         spec = importlib.util.spec_from_file_location(Path(path).stem, path)
         if spec is None or spec.loader is None:
@@ -268,11 +335,24 @@ def _load_object(ref: str) -> Any:
 
 @cli.command()
 @click.argument("source")
-@click.option("--to", "to", default=None, help="Write SOURCE (a nex spec) as this backend's Python module.")
-@click.option("-o", "--output", type=click.Path(dir_okay=False), default=None, help="Output file (default: stdout).")
-@click.option("--from", "from_", default=None, help="Adapter to read SOURCE with (default: the one that recognises it).")
+@click.option(
+    "--to", "to", default=None, help="Write SOURCE (a nex spec) as this backend's Python module."
+)
+@click.option(
+    "-o",
+    "--output",
+    type=click.Path(dir_okay=False),
+    default=None,
+    help="Output file (default: stdout).",
+)
+@click.option(
+    "--from",
+    "from_",
+    default=None,
+    help="Adapter to read SOURCE with (default: the one that recognises it).",
+)
 def convert(source: str, to: str | None, output: str | None, from_: str | None) -> None:
-    """Convert a framework object (FILE.py:NAME) to a nex spec, or a spec to framework code (--to)."""
+    """Convert a framework object (FILE.py:NAME) to a nex spec, or a spec to code (--to)."""
     from nex_core.plugins import get_plugin_manager
     from nex_core.protocol.loader import dump_spec, load_spec
 
@@ -288,8 +368,12 @@ def convert(source: str, to: str | None, output: str | None, from_: str | None) 
         else:
             matches = [a for a in adapters.values() if a.name != "native" and a.recognizes(obj)]
             if not matches:
-                _fail(f"no installed adapter recognises {type(obj).__module__}.{type(obj).__qualname__} "
-                      f"(installed: {', '.join(sorted(adapters))}); try pip install nex-langgraph or nex-autogen")
+                _fail(
+                    f"no installed adapter recognises "
+                    f"{type(obj).__module__}.{type(obj).__qualname__} "
+                    f"(installed: {', '.join(sorted(adapters))}); "
+                    "try pip install nex-langgraph or nex-autogen"
+                )
             adapter = matches[0]
         conversion = adapter.to_spec(obj)
         text = dump_spec(conversion.spec)

@@ -49,10 +49,16 @@ def step_label(step: Any, *, width: int = 100, messages: bool = False) -> Text:
     elif isinstance(step, ToolStep):
         label.append("tool ", style="bold magenta")
         label.append(step.name, style="magenta")
-        args = json.dumps(step.arguments, ensure_ascii=False) if step.arguments is not None else step.raw_arguments or ""
+        args = (
+            json.dumps(step.arguments, ensure_ascii=False)
+            if step.arguments is not None
+            else step.raw_arguments or ""
+        )
         label.append(f"({_clip(args, width // 2)})")
         if step.error is None and step.status is StepStatus.OK:
-            label.append(f" = {_clip(json.dumps(step.result, ensure_ascii=False, default=str), width // 2)}")
+            label.append(
+                f" = {_clip(json.dumps(step.result, ensure_ascii=False, default=str), width // 2)}"
+            )
     elif isinstance(step, SubAgentStep):
         label.append(f"{step.mode} ", style="bold blue")
         label.append(step.child, style="blue")

@@ -18,8 +18,8 @@ def _scripted(arg: str, **_: Any) -> ChatModel:
 def _replay(arg: str, **_: Any) -> ChatModel:
     from nex_core.models.replay import ReplayModel
 
-    path, _, index = arg.partition("#")
-    return ReplayModel.from_file(path, int(index or 0))
+    path, _sep, number = arg.partition("#")
+    return ReplayModel.from_file(path, int(number or 0))
 
 
 def _openai(arg: str, **options: Any) -> ChatModel:

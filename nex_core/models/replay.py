@@ -59,7 +59,9 @@ class ReplayModel(ChatModel):
             self.calls.append(ModelCall(agent, request.model_copy(deep=True), tool_format))
             queue = self._by_agent.get(agent) if agent in self._by_agent else self._all
             if not queue:
-                raise ScriptExhausted(f"the recorded trajectory has no more responses for agent '{agent}'")
+                raise ScriptExhausted(
+                    f"the recorded trajectory has no more responses for agent '{agent}'"
+                )
             entry = queue.popleft()
             if queue is not self._all and entry in self._all:
                 self._all.remove(entry)

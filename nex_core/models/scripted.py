@@ -132,13 +132,19 @@ class ScriptedModel(ChatModel):
             reply = self._next(agent)
             ids = [tc.id or f"call_{next(self._ids)}" for tc in reply.tool_calls]
         if reply.error is not None:
-            err = reply.error if isinstance(reply.error, ScriptedError) else ScriptedError(message=reply.error)
+            err = (
+                reply.error
+                if isinstance(reply.error, ScriptedError)
+                else ScriptedError(message=reply.error)
+            )
             raise ModelError(err.message, retryable=err.retryable, status=err.status)
         calls = [
             ToolCall.make(
                 call_id,
                 tc.name,
-                tc.arguments if isinstance(tc.arguments, str) else json.dumps(tc.arguments, ensure_ascii=False),
+                tc.arguments
+                if isinstance(tc.arguments, str)
+                else json.dumps(tc.arguments, ensure_ascii=False),
             )
             for call_id, tc in zip(ids, reply.tool_calls, strict=True)
         ]
@@ -153,5 +159,7 @@ class ScriptedModel(ChatModel):
         return LLMResponse(
             message=message,
             finish_reason=reply.finish_reason or ("tool_calls" if calls else "stop"),
-            usage=Usage(prompt_tokens=prompt, completion_tokens=completion, total_tokens=prompt + completion),
+            usage=Usage(
+                prompt_tokens=prompt, completion_tokens=completion, total_tokens=prompt + completion
+            ),
         )

@@ -86,9 +86,7 @@ def validation_problems(
             message = "unknown field (check its spelling, or put framework extras in 'extensions')"
         elif err["type"] == "missing":
             message = "required field is missing"
-        problems.append(
-            (Location(source, _best_line(index, path), _field_name(path)), message)
-        )
+        problems.append((Location(source, _best_line(index, path), _field_name(path)), message))
     return problems
 
 

@@ -151,6 +151,7 @@ class ToolSpec(_Spec):
             if "kind" not in b:
                 data = {**data, "binding": {"kind": _binding_kind(b), **b}}
         return data
+
     timeout_s: float | None = Field(default=None, gt=0)
     """Per-tool timeout; overrides the agent's ``limits.tool_timeout_s``."""
 

@@ -95,14 +95,19 @@ class NativeRun:
                 return AgentResult(OutcomeStatus.COMPLETED, response.message.text(), "final_answer")
             results = await self._run_calls(agent, handles, calls)
             if fmt is not None:
-                history.append(fmt.result_message([(r.call.name, r.call.id, r.text) for r in results]))
+                history.append(
+                    fmt.result_message([(r.call.name, r.call.id, r.text) for r in results])
+                )
             else:
                 history.extend(Message.tool(r.call.id, r.text) for r in results)
             for r in results:
                 if r.ok and r.handle is not None and r.handle.kind == "handoff":
                     return AgentResult(
-                        OutcomeStatus.COMPLETED, None, f"handoff:{r.call.name}",
-                        handoff_to=r.handle.sub_agent, handoff_call_id=r.call.id,
+                        OutcomeStatus.COMPLETED,
+                        None,
+                        f"handoff:{r.call.name}",
+                        handoff_to=r.handle.sub_agent,
+                        handoff_call_id=r.call.id,
                     )
             for r in results:
                 if r.ok and r.call.name in agent.stop_tools:
@@ -122,8 +127,11 @@ class NativeRun:
             raise NexError(f"more than {MAX_HANDOFF_DEPTH} consecutive handoffs; stopping")
         child = result.handoff_to.child
         with self.recorder.subagent(
-            agent=agent.name, child=child.name, mode="handoff",
-            call_id=result.handoff_call_id, input=list(history),
+            agent=agent.name,
+            child=child.name,
+            mode="handoff",
+            call_id=result.handoff_call_id,
+            input=list(history),
         ) as step:
             final, answered_by = await self.converse(child, history, depth + 1)
             step.output = final.final_output
@@ -146,10 +154,14 @@ class NativeRun:
             last = result.final_output or ""
             transcript.append(Message.assistant(last, name=member.name))
             if stop.text_mention and stop.text_mention in last:
-                return AgentResult(OutcomeStatus.COMPLETED, last, f"text_mention:{stop.text_mention}")
+                return AgentResult(
+                    OutcomeStatus.COMPLETED, last, f"text_mention:{stop.text_mention}"
+                )
         return AgentResult(OutcomeStatus.COMPLETED, last, "max_turns")
 
-    async def _next_speaker(self, team: TeamSpec, transcript: list[Message], turn: int) -> AgentSpec:
+    async def _next_speaker(
+        self, team: TeamSpec, transcript: list[Message], turn: int
+    ) -> AgentSpec:
         members = {m.name: m for m in team.members}
         if team.speaker_selection == "round_robin":
             return team.members[turn % len(team.members)]
@@ -190,7 +202,9 @@ class NativeRun:
     async def _call_model(self, agent: AgentSpec, request: LLMRequest) -> LLMResponse:
         attempts = agent.limits.max_model_retries + 1
         for attempt in range(attempts):
-            step = self.recorder.begin_llm(agent=agent.name, request=request, model=self.model.model_id)
+            step = self.recorder.begin_llm(
+                agent=agent.name, request=request, model=self.model.model_id
+            )
             try:
                 response = await self.model.acomplete(
                     request, agent=agent.name, tool_format=agent.tool_format
@@ -207,14 +221,19 @@ class NativeRun:
             return response
         raise AssertionError("unreachable")
 
-    def _tool_calls(self, message: Message, fmt: ToolCallFormat | None) -> tuple[list[ToolCall], str | None]:
+    def _tool_calls(
+        self, message: Message, fmt: ToolCallFormat | None
+    ) -> tuple[list[ToolCall], str | None]:
         if fmt is None:
             return list(message.tool_calls or []), None
         try:
             _, parsed = fmt.parse(message.text())
         except ToolFormatError as exc:
             return [], str(exc)
-        return [ToolCall.make(f"{fmt.name}_call_{i + 1}", p.name, p.arguments) for i, p in enumerate(parsed)], None
+        return [
+            ToolCall.make(f"{fmt.name}_call_{i + 1}", p.name, p.arguments)
+            for i, p in enumerate(parsed)
+        ], None
 
     # ------------------------------------------------------------------ tools
 
@@ -223,12 +242,21 @@ class NativeRun:
         if key not in self._handles:
             handles = tool_handles(agent)
             for handle in handles.values():
-                if handle.kind == "mcp" and handle.tool is not None and handle.tool.parameters is None:
+                if (
+                    handle.kind == "mcp"
+                    and handle.tool is not None
+                    and handle.tool.parameters is None
+                ):
                     binding = handle.tool.binding
                     assert isinstance(binding, MCPBinding)
-                    description, schema = await self.mcp.tool_schema(binding.server, binding.tool or handle.tool.name)
+                    description, schema = await self.mcp.tool_schema(
+                        binding.server, binding.tool or handle.tool.name
+                    )
                     handle.schema = handle.schema.model_copy(
-                        update={"parameters": schema, "description": handle.schema.description or description}
+                        update={
+                            "parameters": schema,
+                            "description": handle.schema.description or description,
+                        }
                     )
             self._handles[key] = handles
         return self._handles[key]
@@ -240,9 +268,13 @@ class NativeRun:
             return list(await asyncio.gather(*(self._run_call(agent, handles, c) for c in calls)))
         return [await self._run_call(agent, handles, c) for c in calls]
 
-    async def _run_call(self, agent: AgentSpec, handles: dict[str, ToolHandle], call: ToolCall) -> _CallResult:
+    async def _run_call(
+        self, agent: AgentSpec, handles: dict[str, ToolHandle], call: ToolCall
+    ) -> _CallResult:
         rec = self.recorder
-        step = rec.begin_tool(agent=agent.name, name=call.name, call_id=call.id, arguments=call.function.arguments)
+        step = rec.begin_tool(
+            agent=agent.name, name=call.name, call_id=call.id, arguments=call.function.arguments
+        )
         handle = handles.get(call.name)
         try:
             if handle is None:
@@ -255,7 +287,12 @@ class NativeRun:
             with rec.under(step.id):
                 result = await self._execute(agent, handle, call, arguments)
         except TimeoutError:
-            rec.end_tool(step, error=TimeoutError(f"tool '{call.name}' timed out after {handle.timeout_s if handle else '?'} s"))
+            rec.end_tool(
+                step,
+                error=TimeoutError(
+                    f"tool '{call.name}' timed out after {handle.timeout_s if handle else '?'} s"
+                ),
+            )
         except Exception as exc:
             rec.end_tool(step, error=exc)
         except BaseException as exc:  # cancellation: record, then let it through
@@ -267,7 +304,9 @@ class NativeRun:
         assert step.error is not None
         return _CallResult(call, describe_error(step.error), False, handle)
 
-    async def _execute(self, agent: AgentSpec, handle: ToolHandle, call: ToolCall, arguments: dict[str, Any]) -> Any:
+    async def _execute(
+        self, agent: AgentSpec, handle: ToolHandle, call: ToolCall, arguments: dict[str, Any]
+    ) -> Any:
         if handle.kind == "function":
             return await handle.call_function(arguments)
         if handle.kind == "mcp":
@@ -286,7 +325,9 @@ class NativeRun:
             result, _ = await self.converse(child, list(task))
             step.output = result.final_output
             if result.status is not OutcomeStatus.COMPLETED:
-                raise SubAgentFailed(f"agent '{child.name}' stopped without an answer ({result.stop_reason})")
+                raise SubAgentFailed(
+                    f"agent '{child.name}' stopped without an answer ({result.stop_reason})"
+                )
         return result.final_output or ""
 
 
@@ -346,8 +387,13 @@ async def run_native(
     recorded as ``cancelled`` and the cancellation propagates.
     """
     provenance = provenance_for(
-        spec, model, task, framework="nex", framework_version=__version__,
-        adapter="native", adapter_version=__version__,
+        spec,
+        model,
+        task,
+        framework="nex",
+        framework_version=__version__,
+        adapter="native",
+        adapter_version=__version__,
     )
     recorder = Recorder(
         provenance=provenance, task=task, root_agent=spec.name, sinks=sinks, listeners=listeners
@@ -377,5 +423,7 @@ async def run_native(
     finally:
         await pool.aclose()
     return recorder.finish(
-        Outcome(status=result.status, final_output=result.final_output, stop_reason=result.stop_reason)
+        Outcome(
+            status=result.status, final_output=result.final_output, stop_reason=result.stop_reason
+        )
     )

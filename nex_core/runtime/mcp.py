@@ -37,7 +37,9 @@ class _Server:
         self._task = asyncio.create_task(self._serve(), name=f"mcp-server-{self.name}")
         await self._ready.wait()
         if self._error is not None:
-            raise MCPToolError(f"MCP server '{self.name}' failed to start: {self._error}") from self._error
+            raise MCPToolError(
+                f"MCP server '{self.name}' failed to start: {self._error}"
+            ) from self._error
 
     async def _serve(self) -> None:
         from mcp import ClientSession
@@ -66,7 +68,7 @@ class _Server:
             for key, value in spec.env.items():
                 env[key] = resolve(value)
             params = StdioServerParameters(command=str(spec.command), args=list(spec.args), env=env)
-            return stdio_client(params, errlog=open(os.devnull, "w"))  # noqa: SIM115 - closed with the process
+            return stdio_client(params, errlog=open(os.devnull, "w"))
         from mcp.client.streamable_http import create_mcp_http_client, streamable_http_client
 
         headers = {}
@@ -76,7 +78,9 @@ class _Server:
                 register_secret(resolved)
             headers[key] = resolved
         client = create_mcp_http_client(headers=headers or None)
-        return _http_transport(streamable_http_client(resolve(str(spec.url)), http_client=client), client)
+        return _http_transport(
+            streamable_http_client(resolve(str(spec.url)), http_client=client), client
+        )
 
     async def stop(self) -> None:
         self._stop.set()
@@ -87,7 +91,7 @@ class _Server:
                 self._task.cancel()
 
 
-class _http_transport:  # noqa: N801 - used like a context manager function
+class _http_transport:
     """Enter the streamable-HTTP transport and close its HTTP client afterwards."""
 
     def __init__(self, inner: Any, client: Any) -> None:
@@ -121,7 +125,9 @@ class MCPPool:
     async def session(self, name: str) -> Any:
         async with self._lock:
             if name not in self._specs:
-                raise MCPToolError(f"no MCP server named '{name}' is declared (known: {sorted(self._specs)})")
+                raise MCPToolError(
+                    f"no MCP server named '{name}' is declared (known: {sorted(self._specs)})"
+                )
             if name not in self._servers:
                 server = _Server(name, self._specs[name])
                 await server.start()

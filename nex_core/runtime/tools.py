@@ -52,15 +52,19 @@ def import_callable(path: str) -> Callable[..., Any]:
     try:
         obj: Any = importlib.import_module(module_name)
     except ImportError as exc:
-        raise SpecError(f"tool binding '{path}': cannot import module '{module_name}': {exc}") from None
+        raise SpecError(
+            f"tool binding '{path}': cannot import module '{module_name}': {exc}"
+        ) from None
     for part in attr_path.split("."):
         try:
             obj = getattr(obj, part)
         except AttributeError:
-            raise SpecError(f"tool binding '{path}': '{module_name}' has no attribute '{attr_path}'") from None
+            raise SpecError(
+                f"tool binding '{path}': '{module_name}' has no attribute '{attr_path}'"
+            ) from None
     if not callable(obj):
         raise SpecError(f"tool binding '{path}' does not name a callable")
-    return obj  # type: ignore[no-any-return]
+    return obj
 
 
 def describe_error(error: ErrorInfo) -> str:
@@ -79,7 +83,7 @@ def result_text(value: Any) -> str:
 def _validator(schema_json: str) -> jsonschema.protocols.Validator:
     schema = json.loads(schema_json)
     cls = jsonschema.validators.validator_for(schema, default=jsonschema.Draft202012Validator)
-    return cls(schema)  # type: ignore[no-any-return]
+    return cls(schema)
 
 
 def validate_arguments(arguments: dict[str, Any], schema: dict[str, Any] | None) -> None:
@@ -111,7 +115,9 @@ class ToolHandle:
             func = import_callable(binding.path)
         elif isinstance(binding, CallableBinding):
             if binding.func is None:
-                raise SpecError(f"tool '{self.tool.name}': callable '{binding.ref}' was not supplied")
+                raise SpecError(
+                    f"tool '{self.tool.name}': callable '{binding.ref}' was not supplied"
+                )
             func = binding.func
         else:
             raise TypeError("not a function tool")
@@ -127,7 +133,9 @@ def tool_handles(agent: AgentSpec) -> dict[str, ToolHandle]:
     handles: dict[str, ToolHandle] = {}
     default_timeout = agent.limits.tool_timeout_s
     for tool in agent.tools:
-        kind: Literal["function", "mcp"] = "mcp" if isinstance(tool.binding, MCPBinding) else "function"
+        kind: Literal["function", "mcp"] = (
+            "mcp" if isinstance(tool.binding, MCPBinding) else "function"
+        )
         handles[tool.name] = ToolHandle(
             kind=kind,
             schema=ToolSchema(
@@ -142,7 +150,10 @@ def tool_handles(agent: AgentSpec) -> dict[str, ToolHandle]:
         name = sub.resolved_tool_name()
         child = sub.child
         if sub.mode is ContextMode.HANDOFF:
-            description = sub.description or f"Hand the conversation over to {child.name}. {child.description}".strip()
+            description = (
+                sub.description
+                or f"Hand the conversation over to {child.name}. {child.description}".strip()
+            )
             params = HANDOFF_PARAMETERS
             kind2: Literal["subagent", "handoff"] = "handoff"
         else:

@@ -57,7 +57,7 @@ def _message(m: Message, ids: _Ids) -> dict[str, Any]:
                 }
                 for tc in m.tool_calls
             ),
-            key=lambda c: (c["id"] or ""),
+            key=lambda c: c["id"] or "",
         )
     if m.tool_call_id:
         out["tool_call_id"] = ids(m.tool_call_id)
@@ -73,7 +73,9 @@ def _register_call_ids(traj: Trajectory, ids: _Ids) -> None:
                 ids(tc.id)
 
 
-def _step(step: AnyStep, traj: Trajectory, ids: _Ids, by_parent: dict[str | None, list[AnyStep]]) -> dict[str, Any]:
+def _step(
+    step: AnyStep, traj: Trajectory, ids: _Ids, by_parent: dict[str | None, list[AnyStep]]
+) -> dict[str, Any]:
     out: dict[str, Any] = {"kind": step.kind, "agent": step.agent, "status": step.status.value}
     if step.error is not None:
         out["error"] = {"type": step.error.type, "message": step.error.message}
@@ -91,8 +93,10 @@ def _step(step: AnyStep, traj: Trajectory, ids: _Ids, by_parent: dict[str | None
         if step.error is None:
             # Compared as the text the model saw: frameworks differ in whether they keep the
             # returned object (5) or its rendering ("5").
-            out["result"] = step.result if isinstance(step.result, str) else json.dumps(
-                step.result, ensure_ascii=False, default=str
+            out["result"] = (
+                step.result
+                if isinstance(step.result, str)
+                else json.dumps(step.result, ensure_ascii=False, default=str)
             )
     else:
         out.update(

@@ -81,7 +81,9 @@ def to_jsonable(value: Any) -> Any:
     return str(value)
 
 
-def parse_arguments(arguments: dict[str, Any] | str | None) -> tuple[dict[str, Any] | None, str | None]:
+def parse_arguments(
+    arguments: dict[str, Any] | str | None,
+) -> tuple[dict[str, Any] | None, str | None]:
     """(parsed, raw): raw is kept only when parsing fails."""
     if arguments is None:
         return {}, None
@@ -226,7 +228,9 @@ class Recorder:
         with self._lock:
             if error is None:
                 step.result = to_jsonable(result)
-            step.latency_ms = (time.perf_counter() - self._t0.get(step.id, time.perf_counter())) * 1e3
+            step.latency_ms = (
+                time.perf_counter() - self._t0.get(step.id, time.perf_counter())
+            ) * 1e3
             self._close(step, error)
 
     def begin_subagent(
