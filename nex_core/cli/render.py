@@ -56,9 +56,10 @@ def step_label(step: Any, *, width: int = 100, messages: bool = False) -> Text:
         )
         label.append(f"({_clip(args, width // 2)})")
         if step.error is None and step.status is StepStatus.OK:
-            label.append(
-                f" = {_clip(json.dumps(step.result, ensure_ascii=False, default=str), width // 2)}"
-            )
+            result = step.result
+            if not isinstance(result, str):
+                result = json.dumps(result, ensure_ascii=False, default=str)
+            label.append(f" = {_clip(result, width // 2)}")
     elif isinstance(step, SubAgentStep):
         label.append(f"{step.mode} ", style="bold blue")
         label.append(step.child, style="blue")
