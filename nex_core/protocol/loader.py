@@ -156,18 +156,37 @@ def _resolve_ref(sub: SubAgentSpec, base: Path, stack: tuple[Path, ...]) -> None
 
 
 def _check_resolved(agent: AgentSpec, source: Path) -> None:
+    # Re-run only the cross-tool check: re-validating a dump would see both `ref` and the
+    # resolved `agent` on each sub-agent and reject every spec that uses references.
     try:
-        AgentSpec.model_validate(agent.model_dump(exclude_none=False))
-    except ValidationError as exc:
+        agent._unique_tool_names()
+    except ValueError as exc:
         raise SpecError(
             f"{source} is not a valid spec once references are resolved",
-            validation_problems(exc, str(source), {}),
+            [(Location(str(source), None, "tools"), str(exc))],
         ) from None
+
+
+def _drop_resolved(data: Any) -> Any:
+    """Sub-agents given by ``ref`` are written as the reference, not as the resolved child."""
+    if isinstance(data, list):
+        return [_drop_resolved(v) for v in data]
+    if not isinstance(data, dict):
+        return data
+    out = dict(data)
+    for key in ("members", "sub_agents"):
+        if isinstance(out.get(key), list):
+            out[key] = [_drop_resolved(v) for v in out[key]]
+    if "ref" in out and isinstance(out.get("agent"), dict):
+        out.pop("agent")
+    elif isinstance(out.get("agent"), dict):
+        out["agent"] = _drop_resolved(out["agent"])
+    return out
 
 
 def dump_spec(spec: AgentSpec | TeamSpec, *, fmt: str = "yaml") -> str:
     """Serialise a spec (defaults omitted, references kept as written)."""
-    data = spec.model_dump(mode="json", exclude_defaults=True)
+    data = _drop_resolved(spec.model_dump(mode="json", exclude_defaults=True))
     data = {"kind": spec.kind, **data}
     if fmt == "json":
         return json.dumps(data, indent=2, ensure_ascii=False) + "\n"

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import asyncio
 import os
+import sys
 from contextlib import AsyncExitStack
 from typing import Any
 
@@ -67,7 +68,9 @@ class _Server:
             env = {**os.environ}
             for key, value in spec.env.items():
                 env[key] = resolve(value)
-            params = StdioServerParameters(command=str(spec.command), args=list(spec.args), env=env)
+            params = StdioServerParameters(
+                command=_command(str(spec.command)), args=list(spec.args), env=env
+            )
             return stdio_client(params, errlog=open(os.devnull, "w"))
         from mcp.client.streamable_http import create_mcp_http_client, streamable_http_client
 
@@ -159,6 +162,12 @@ class MCPPool:
         servers, self._servers = list(self._servers.values()), {}
         for server in servers:
             await server.stop()
+
+
+def _command(command: str) -> str:
+    """``python`` in a spec means the interpreter running nex, whose environment has the
+    server installed, not whichever ``python`` comes first on PATH."""
+    return sys.executable if command in {"python", "python3"} and sys.executable else command
 
 
 def _result_text(result: Any) -> str:
