@@ -14,7 +14,6 @@ import pluggy
 
 if TYPE_CHECKING:
     from nex_core.adapter import Adapter
-    from nex_core.trajectory.schema import Trajectory
 
 PROJECT = "nex"
 ENTRY_POINT_GROUP = "nex"
@@ -62,11 +61,6 @@ def nex_sinks() -> dict[str, Any]:
 def nex_tool_formats() -> dict[str, Any]:
     """Return ``{format_name: ToolCallFormat}``: renderers/parsers of tool calls in model text."""
     raise NotImplementedError
-
-
-@hookspec
-def nex_trajectory_finished(trajectory: Trajectory) -> None:
-    """Notification: a run finished and its trajectory was written. Must not raise."""
 
 
 # --------------------------------------------------------------------------- CLI
