@@ -70,3 +70,38 @@ def nex_tool_formats() -> dict[str, Any]:
 def nex_cli_commands() -> list[click.Command]:
     """Return click commands to add to the ``nex`` command line (``nex conformance``, ...)."""
     raise NotImplementedError
+
+
+# --------------------------------------------------------------------------- GAP pipeline
+
+
+@hookspec
+def nex_executors() -> dict[str, Any]:
+    """Return ``{executor_name: factory}`` where ``factory(**options) -> nex_core.gap.Executor``.
+
+    Executors run the episodes of a GAP run (``nex gap run --executor NAME``): ``local`` (asyncio,
+    built in) or a cluster executor such as ``ray`` from the ``nex-ray`` distribution. Options come
+    from ``--executor-option KEY=VALUE`` and the config's ``executor_options``.
+    """
+    raise NotImplementedError
+
+
+@hookspec
+def nex_verifiers() -> dict[str, Any]:
+    """Return ``{check_name: factory}`` where ``factory(**options) -> nex_core.gap.Check``.
+
+    Checks verify and filter recorded episodes (outcome status, task verifier, loop detection,
+    length limits, deduplication ...). A GAP config names the checks it uses and their options;
+    every rejection is counted under the check's reason.
+    """
+    raise NotImplementedError
+
+
+@hookspec
+def nex_exporters() -> dict[str, Any]:
+    """Return ``{dataset_format: factory}`` where ``factory() -> nex_core.gap.DatasetFormat``.
+
+    Dataset formats turn exported samples into rows (``openai-chat``, ``sharegpt`` ...); the
+    tool-invocation format inside a row comes from ``nex_tool_formats``.
+    """
+    raise NotImplementedError
