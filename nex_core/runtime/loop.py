@@ -18,7 +18,7 @@ from nex_core._version import __version__
 from nex_core.errors import ModelError, NexError, ToolFormatError
 from nex_core.models.base import ChatModel
 from nex_core.protocol.spec import AgentSpec, MCPBinding, SubAgentSpec, TeamSpec, ToolFormat
-from nex_core.runtime.mcp import MCPPool
+from nex_core.runtime.mcp import MCPPool, shared_pool
 from nex_core.runtime.tools import (
     InvalidArguments,
     ToolHandle,
@@ -380,11 +380,14 @@ async def run_native(
     model: ChatModel,
     sinks: Sequence[TrajectorySink] = (),
     listeners: Sequence[Callable[[Any], None]] = (),
+    mcp_pool: MCPPool | None = None,
 ) -> Trajectory:
     """Run ``spec`` on ``task`` and return the trajectory (also written to ``sinks``).
 
     A run that fails still returns its trajectory, with outcome ``error``; a cancelled run is
-    recorded as ``cancelled`` and the cancellation propagates.
+    recorded as ``cancelled`` and the cancellation propagates. MCP servers come from
+    ``mcp_pool``, else from the pool set by :func:`nex_core.runtime.mcp.use_shared_pool`, else
+    from a pool of this run's own (started lazily, closed at the end).
     """
     provenance = provenance_for(
         spec,
@@ -398,7 +401,8 @@ async def run_native(
     recorder = Recorder(
         provenance=provenance, task=task, root_agent=spec.name, sinks=sinks, listeners=listeners
     )
-    pool = MCPPool({})
+    given = mcp_pool or shared_pool()
+    pool = given if given is not None else MCPPool({})
     for agent in spec.walk():
         pool.add(agent.mcp_servers)
     runner = NativeRun(model, recorder, pool)
@@ -421,7 +425,8 @@ async def run_native(
     except Exception as exc:
         return recorder.fail(exc)
     finally:
-        await pool.aclose()
+        if given is None:
+            await pool.aclose()
     return recorder.finish(
         Outcome(
             status=result.status, final_output=result.final_output, stop_reason=result.stop_reason

@@ -11,7 +11,9 @@ from __future__ import annotations
 import asyncio
 import os
 import sys
-from contextlib import AsyncExitStack
+from collections.abc import Iterator
+from contextlib import AsyncExitStack, contextmanager
+from contextvars import ContextVar
 from typing import Any
 
 from nex_core.errors import NexError
@@ -162,6 +164,28 @@ class MCPPool:
         servers, self._servers = list(self._servers.values()), {}
         for server in servers:
             await server.stop()
+
+
+_shared_pool: ContextVar[MCPPool | None] = ContextVar("nex_shared_mcp_pool", default=None)
+
+
+def shared_pool() -> MCPPool | None:
+    """The pool a caller asked runs to share (see :func:`use_shared_pool`), if any."""
+    return _shared_pool.get()
+
+
+@contextmanager
+def use_shared_pool(pool: MCPPool) -> Iterator[MCPPool]:
+    """Runs started inside this block use ``pool`` instead of starting their own servers.
+
+    A batch runner (the GAP pipeline) starts each MCP server once and lets every episode share
+    it; the runs neither start nor close the pool's servers.
+    """
+    token = _shared_pool.set(pool)
+    try:
+        yield pool
+    finally:
+        _shared_pool.reset(token)
 
 
 def _command(command: str) -> str:
