@@ -1,0 +1,86 @@
+"""The streaming reader: bad lines are reported with file and line, and reading goes on."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+
+from nex_core.errors import TrajectoryError
+from nex_core.trajectory import (
+    BadLine,
+    JSONLSink,
+    Outcome,
+    OutcomeStatus,
+    Provenance,
+    Recorder,
+    iter_trajectories,
+    read_trajectories,
+)
+
+PROV = Provenance(framework="test", adapter="test", nex_version="0")
+
+
+def line(i: int) -> str:
+    rec = Recorder(provenance=PROV, trajectory_id=f"t{i}")
+    step = rec.begin_tool(agent="a", name="echo", call_id="c", arguments={"i": i})
+    rec.end_tool(step, i)
+    return rec.finish(Outcome(status=OutcomeStatus.COMPLETED, final_output=str(i))).to_json()
+
+
+@pytest.fixture
+def mixed(tmp_path: Path) -> Path:
+    good = [line(i) for i in range(4)]
+    wrong_shape = json.dumps({**json.loads(good[0]), "steps": [{"kind": "llm"}]})
+    lines = [
+        good[0],
+        good[1][: len(good[1]) // 2],  # truncated mid-record
+        "",  # blank lines are skipped silently
+        "\x00\x01 not json at all",
+        good[2],
+        wrong_shape,
+        good[3],
+    ]
+    path = tmp_path / "mixed.jsonl"
+    path.write_text("\n".join(lines) + "\n")
+    return path
+
+
+def test_bad_lines_are_reported_and_reading_goes_on(mixed: Path) -> None:
+    bad: list[BadLine] = []
+    ids = [t.id for t in iter_trajectories(mixed, on_error=bad.append)]
+    assert ids == ["t0", "t2", "t3"]
+    assert [b.line for b in bad] == [2, 4, 6]
+    assert all(b.file == str(mixed) for b in bad)
+    assert "truncated or corrupt" in bad[0].reason
+    assert "not a valid trajectory" in bad[2].reason and "steps" in bad[2].reason
+    assert str(bad[0]).startswith(f"{mixed}:2: ")
+
+
+def test_strict_mode_raises_at_the_first_bad_line(mixed: Path) -> None:
+    it = iter_trajectories(mixed, strict=True)
+    assert next(it).id == "t0"
+    with pytest.raises(TrajectoryError, match=":2: "):
+        next(it)
+
+
+def test_bad_lines_are_dropped_silently_without_a_callback(mixed: Path) -> None:
+    assert len(list(iter_trajectories(mixed))) == 3
+    good, bad = read_trajectories(mixed)
+    assert len(good) == 3 and len(bad) == 3
+
+
+def test_reader_is_lazy(tmp_path: Path) -> None:
+    path = tmp_path / "many.jsonl"
+    with JSONLSink(path, fsync=False) as sink:
+        for i in range(50):
+            sink.write_line(line(i))
+    it = iter_trajectories(path)
+    assert next(it).id == "t0"  # a generator: nothing read past what is asked for
+    assert sum(1 for _ in it) == 49
+
+
+def test_missing_file_raises_oserror(tmp_path: Path) -> None:
+    with pytest.raises(FileNotFoundError):
+        list(iter_trajectories(tmp_path / "none.jsonl"))
