@@ -1,0 +1,341 @@
+"""A real chat-completions server on 127.0.0.1, for tests and benchmarks.
+
+It speaks enough of the OpenAI protocol for the ``openai`` client: ``POST .../chat/completions``
+answered as JSON or, with ``"stream": true``, as server-sent events (usage last when
+``stream_options.include_usage`` is set). Replies come from a queue of :class:`Reply` and
+:class:`Fault` items, then from ``default``; every request is kept with its headers. A fixed
+``latency_s`` delays every answer, and threads serve connections concurrently, so the same server
+measures pipeline throughput.
+
+Use::
+
+    with ChatServer([Reply(text="hi")]) as server:
+        model = OpenAICompatibleModel("m", base_url=server.base_url)
+        ...
+        server.requests[0].body["messages"]
+
+or the ``chat_server`` fixture (import it into a conftest).
+"""
+
+from __future__ import annotations
+
+import itertools
+import json
+import threading
+import time
+from collections import deque
+from collections.abc import Callable, Iterable, Iterator
+from dataclasses import dataclass, field
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from typing import Any
+
+import pytest
+
+ToolCallSpec = tuple[str, str, dict[str, Any] | str]
+"""``(id, name, arguments)``; a string is sent as the raw argument text."""
+
+
+@dataclass
+class Reply:
+    """One scripted assistant reply."""
+
+    text: str | None = None
+    tool_calls: list[ToolCallSpec] = field(default_factory=list)
+    reasoning: str | None = None
+    """Sent as ``reasoning_content`` (the vLLM / DeepSeek field)."""
+    finish_reason: str | None = None
+    usage: tuple[int, int] | None = None
+    """``(prompt_tokens, completion_tokens)``; derived from the text when absent."""
+    delay_s: float = 0.0
+    """Extra wait before answering (a slow reply, to trip client timeouts)."""
+
+
+@dataclass
+class Fault:
+    """An HTTP error answer instead of a reply."""
+
+    status: int
+    message: str = "injected failure"
+    retry_after: float | None = None
+    """Sent as a ``Retry-After`` header (seconds) when set."""
+    delay_s: float = 0.0
+
+
+Item = Reply | Fault
+Default = Item | Callable[[dict[str, Any]], Item] | None
+
+
+@dataclass
+class Received:
+    """A request as the server received it."""
+
+    path: str
+    headers: dict[str, str]
+    """Lower-cased header names."""
+    body: dict[str, Any]
+    at: float
+    """``time.monotonic()`` on arrival."""
+
+
+def _tokens(text: str) -> int:
+    return max(1, len(text) // 4) if text else 0
+
+
+def _arguments(value: dict[str, Any] | str) -> str:
+    return value if isinstance(value, str) else json.dumps(value)
+
+
+class ChatServer:
+    """A threaded chat-completions server on a free port of 127.0.0.1."""
+
+    def __init__(
+        self,
+        replies: Iterable[Item] = (),
+        *,
+        default: Default = None,
+        latency_s: float = 0.0,
+        model: str = "test-model",
+    ) -> None:
+        self.default = default
+        self.latency_s = latency_s
+        self.model = model
+        self.requests: list[Received] = []
+        self._queue: deque[Item] = deque(replies)
+        self._lock = threading.Lock()
+        self._closing = threading.Event()
+        self._ids = itertools.count(1)
+        self._httpd = _Server(("127.0.0.1", 0), _Handler)
+        self._httpd.chat = self
+        self._thread: threading.Thread | None = None
+
+    # ------------------------------------------------------------------ control
+
+    @property
+    def port(self) -> int:
+        return int(self._httpd.server_address[1])
+
+    @property
+    def base_url(self) -> str:
+        return f"http://127.0.0.1:{self.port}/v1"
+
+    def push(self, *items: Item) -> None:
+        with self._lock:
+            self._queue.extend(items)
+
+    def pending(self) -> int:
+        with self._lock:
+            return len(self._queue)
+
+    def start(self) -> ChatServer:
+        self._thread = threading.Thread(
+            target=self._httpd.serve_forever,
+            name="chat-server",
+            kwargs={"poll_interval": 0.05},
+            daemon=True,
+        )
+        self._thread.start()
+        return self
+
+    def stop(self) -> None:
+        self._closing.set()
+        self._httpd.shutdown()
+        self._httpd.server_close()
+        if self._thread is not None:
+            self._thread.join(timeout=5)
+
+    def __enter__(self) -> ChatServer:
+        return self.start()
+
+    def __exit__(self, *_: object) -> None:
+        self.stop()
+
+    # ------------------------------------------------------------------ serving
+
+    def _take(self, body: dict[str, Any]) -> Item:
+        with self._lock:
+            if self._queue:
+                return self._queue.popleft()
+        default = self.default
+        if callable(default):
+            return default(body)
+        if default is not None:
+            return default
+        return Fault(400, "the test chat server has no scripted reply left")
+
+    def _record(self, path: str, headers: dict[str, str], body: dict[str, Any]) -> None:
+        with self._lock:
+            self.requests.append(Received(path, headers, body, time.monotonic()))
+
+    def sleep(self, seconds: float) -> None:
+        """Wait, returning early when the server stops (so slow replies never hold it up)."""
+        if seconds > 0:
+            self._closing.wait(seconds)
+
+    def completion(self, reply: Reply, body: dict[str, Any]) -> dict[str, Any]:
+        message: dict[str, Any] = {"role": "assistant", "content": reply.text}
+        if reply.reasoning is not None:
+            message["reasoning_content"] = reply.reasoning
+        if reply.tool_calls:
+            message["tool_calls"] = [
+                {
+                    "id": cid,
+                    "type": "function",
+                    "function": {"name": name, "arguments": _arguments(args)},
+                }
+                for cid, name, args in reply.tool_calls
+            ]
+        return {
+            "id": f"chatcmpl-{next(self._ids)}",
+            "object": "chat.completion",
+            "created": int(time.time()),
+            "model": body.get("model", self.model),
+            "choices": [
+                {"index": 0, "message": message, "finish_reason": _finish(reply), "logprobs": None}
+            ],
+            "usage": _usage(reply, body),
+        }
+
+    def chunks(self, reply: Reply, body: dict[str, Any]) -> Iterator[dict[str, Any]]:
+        """The reply as ``chat.completion.chunk`` objects, split the way servers split them."""
+        base = {
+            "id": f"chatcmpl-{next(self._ids)}",
+            "object": "chat.completion.chunk",
+            "created": int(time.time()),
+            "model": body.get("model", self.model),
+        }
+
+        def chunk(delta: dict[str, Any], finish: str | None = None) -> dict[str, Any]:
+            return {**base, "choices": [{"index": 0, "delta": delta, "finish_reason": finish}]}
+
+        yield chunk({"role": "assistant", "content": ""})
+        if reply.reasoning:
+            for piece in _split(reply.reasoning):
+                yield chunk({"reasoning_content": piece})
+        for piece in _split(reply.text or ""):
+            yield chunk({"content": piece})
+        for index, (cid, name, args) in enumerate(reply.tool_calls):
+            yield chunk(
+                {
+                    "tool_calls": [
+                        {
+                            "index": index,
+                            "id": cid,
+                            "type": "function",
+                            "function": {"name": name, "arguments": ""},
+                        }
+                    ]
+                }
+            )
+            for piece in _split(_arguments(args), size=7):
+                yield chunk({"tool_calls": [{"index": index, "function": {"arguments": piece}}]})
+        yield chunk({}, _finish(reply))
+        if (body.get("stream_options") or {}).get("include_usage"):
+            yield {**base, "choices": [], "usage": _usage(reply, body)}
+
+
+def _finish(reply: Reply) -> str:
+    return reply.finish_reason or ("tool_calls" if reply.tool_calls else "stop")
+
+
+def _usage(reply: Reply, body: dict[str, Any]) -> dict[str, int]:
+    if reply.usage is not None:
+        prompt, completion = reply.usage
+    else:
+        prompt = sum(_tokens(json.dumps(m.get("content") or "")) for m in body.get("messages", []))
+        completion = _tokens(reply.text or "") + sum(
+            _tokens(_arguments(a)) for _, _, a in reply.tool_calls
+        )
+    return {
+        "prompt_tokens": prompt,
+        "completion_tokens": completion,
+        "total_tokens": prompt + completion,
+    }
+
+
+def _split(text: str, size: int = 5) -> list[str]:
+    return [text[i : i + size] for i in range(0, len(text), size)]
+
+
+class _Server(ThreadingHTTPServer):
+    daemon_threads = True
+    request_queue_size = 1024  # many concurrent clients (pipeline benchmarks)
+    chat: ChatServer
+
+
+class _Handler(BaseHTTPRequestHandler):
+    protocol_version = "HTTP/1.1"  # keep-alive, as real servers do
+    server: _Server
+
+    def log_message(self, format: str, *args: Any) -> None:
+        """Silent: tests read ``ChatServer.requests`` instead."""
+
+    def do_POST(self) -> None:
+        chat = self.server.chat
+        length = int(self.headers.get("content-length") or 0)
+        raw = self.rfile.read(length) if length else b""
+        try:
+            body = json.loads(raw or b"{}")
+        except ValueError:
+            self._json(
+                400,
+                {"error": {"message": "request body is not JSON", "type": "invalid_request_error"}},
+            )
+            return
+        headers = {k.lower(): v for k, v in self.headers.items()}
+        chat._record(self.path, headers, body)
+        if not self.path.rstrip("/").endswith("/chat/completions"):
+            self._json(404, {"error": {"message": f"no route {self.path}", "type": "not_found"}})
+            return
+        item = chat._take(body)
+        chat.sleep(chat.latency_s + item.delay_s)
+        if chat._closing.is_set():
+            self.close_connection = True
+            return
+        try:
+            if isinstance(item, Fault):
+                extra = {} if item.retry_after is None else {"Retry-After": f"{item.retry_after:g}"}
+                error = {
+                    "message": item.message,
+                    "type": "server_error" if item.status >= 500 else "invalid_request_error",
+                    "code": str(item.status),
+                }
+                self._json(item.status, {"error": error}, extra)
+            elif body.get("stream"):
+                self._sse(chat.chunks(item, body))
+            else:
+                self._json(200, chat.completion(item, body))
+        except (BrokenPipeError, ConnectionResetError):
+            pass  # the client gave up (timeout); nothing to answer
+
+    def _json(
+        self, status: int, payload: dict[str, Any], headers: dict[str, str] | None = None
+    ) -> None:
+        data = json.dumps(payload).encode()
+        self.send_response(status)
+        self.send_header("Content-Type", "application/json")
+        self.send_header("Content-Length", str(len(data)))
+        for name, value in (headers or {}).items():
+            self.send_header(name, value)
+        self.end_headers()
+        self.wfile.write(data)
+
+    def _sse(self, chunks: Iterable[dict[str, Any]]) -> None:
+        self.send_response(200)
+        self.send_header("Content-Type", "text/event-stream")
+        self.send_header("Cache-Control", "no-cache")
+        self.send_header("Transfer-Encoding", "chunked")
+        self.end_headers()
+        events = [f"data: {json.dumps(c)}\n\n" for c in chunks] + ["data: [DONE]\n\n"]
+        for event in events:
+            data = event.encode()
+            self.wfile.write(f"{len(data):X}\r\n".encode() + data + b"\r\n")
+            self.wfile.flush()
+        self.wfile.write(b"0\r\n\r\n")
+        self.wfile.flush()
+
+
+@pytest.fixture
+def chat_server() -> Iterator[ChatServer]:
+    """A running :class:`ChatServer` with an empty queue; ``push`` replies onto it."""
+    with ChatServer() as server:
+        yield server
