@@ -1,0 +1,234 @@
+"""The engine both front ends share: run scenarios through adapters and judge the results.
+
+For one (adapter, scenario) case: if the adapter lacks a capability the scenario needs, the case is
+"not applicable" and does not run. Otherwise the scenario's system is built and run through
+``adapter.arun`` with a :class:`RecordingModel` and the kit's logged tools, and the checks in
+:mod:`nex_conformance.checks` judge the trajectory. The expected normal form comes from running
+the scenario on the native reference runtime (``nex_core.runtime.run_native``, never the adapter
+under test), and that reference must itself match the scenario's hand-written outline.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import time
+import traceback
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from enum import StrEnum
+from typing import Any
+
+from nex_conformance import toolkit
+from nex_conformance.baseline import Baseline
+from nex_conformance.checks import (
+    CheckResult,
+    check_normal_form,
+    check_outline,
+    check_records,
+    check_schema,
+)
+from nex_conformance.models import RecordingModel
+from nex_conformance.scenario import Scenario
+from nex_core import Adapter, AgentSpec, MemorySink, TaskInfo, normalize
+from nex_core.protocol.spec import ImportBinding
+from nex_core.runtime.loop import run_native
+
+CASE_TIMEOUT_S = 30.0
+
+
+class Verdict(StrEnum):
+    PASS = "pass"
+    FAIL = "fail"
+    NOT_APPLICABLE = "n/a"
+    XFAIL = "xfail"
+    """Failed, and listed in the adapter's baseline."""
+    STALE = "stale"
+    """Listed in the baseline, but passed: the entry must go. Fails the run."""
+
+    @property
+    def fails_run(self) -> bool:
+        return self in (Verdict.FAIL, Verdict.STALE)
+
+
+@dataclass
+class CaseResult:
+    scenario: str
+    adapter: str
+    verdict: Verdict
+    checks: list[CheckResult] = field(default_factory=list)
+    missing_capabilities: list[str] = field(default_factory=list)
+    baseline_reason: str | None = None
+    duration_ms: float = 0.0
+
+    def failures(self) -> list[CheckResult]:
+        return [c for c in self.checks if not c.ok]
+
+    def explain(self) -> str:
+        """A readable account of why the case did not simply pass."""
+        if self.verdict is Verdict.NOT_APPLICABLE:
+            return "not applicable: the adapter does not declare " + ", ".join(
+                self.missing_capabilities
+            )
+        if self.verdict is Verdict.STALE:
+            return (
+                f"listed as an expected failure ({self.baseline_reason}) but it passes: "
+                "remove it from the baseline"
+            )
+        parts = [f"[{c.name}] {c.detail}" for c in self.failures()]
+        if self.verdict is Verdict.XFAIL:
+            parts.insert(0, f"expected failure: {self.baseline_reason}")
+        return "\n".join(parts)
+
+    def as_dict(self) -> dict[str, Any]:
+        return {
+            "scenario": self.scenario,
+            "adapter": self.adapter,
+            "verdict": self.verdict.value,
+            "checks": [c.as_dict() for c in self.checks],
+            "missing_capabilities": self.missing_capabilities,
+            "baseline_reason": self.baseline_reason,
+            "duration_ms": round(self.duration_ms, 2),
+        }
+
+
+# --------------------------------------------------------------------------- reference
+
+
+@dataclass
+class Reference:
+    normal: dict[str, Any]
+    outline: CheckResult
+    """Whether the native reference matches the scenario's own outline."""
+
+
+_references: dict[str, Reference] = {}
+
+
+async def reference(scenario: Scenario) -> Reference:
+    """The native reference run of ``scenario`` (cached per scenario content)."""
+    key = scenario.fingerprint()
+    if key not in _references:
+        with toolkit.capture():
+            traj = await run_native(
+                scenario.build(), _task(scenario), model=RecordingModel(scenario.script)
+            )
+        normal = normalize(traj)
+        _references[key] = Reference(
+            normal, check_outline(traj, normal, scenario.expect, "native reference")
+        )
+    return _references[key]
+
+
+def _task(scenario: Scenario) -> TaskInfo:
+    return TaskInfo(id=scenario.id, turns=list(scenario.turns))
+
+
+def kit_tools(spec: Any) -> dict[str, str]:
+    """Tool name → kit function name, for every tool in the system bound to the kit."""
+    out: dict[str, str] = {}
+    agents: list[AgentSpec] = spec.walk()
+    for agent in agents:
+        for tool in agent.tools:
+            if isinstance(tool.binding, ImportBinding):
+                fn = toolkit.function_name(tool.binding.path)
+                if fn is not None:
+                    out[tool.name] = fn
+    return out
+
+
+# --------------------------------------------------------------------------- one case
+
+
+async def _checks(adapter: Adapter, scenario: Scenario) -> list[CheckResult]:
+    ref = await reference(scenario)
+    if not ref.outline.ok:
+        return [
+            CheckResult(
+                "reference",
+                False,
+                "the native reference disagrees with the scenario's "
+                f"outline (a scenario or runtime bug):\n{ref.outline.detail}",
+            )
+        ]
+    model, sink = RecordingModel(scenario.script), MemorySink()
+    spec = scenario.build()
+    with toolkit.capture() as log:
+        try:
+            traj = await asyncio.wait_for(
+                adapter.arun(spec, _task(scenario), model=model, sinks=[sink]), CASE_TIMEOUT_S
+            )
+        except Exception as exc:
+            detail = "".join(traceback.format_exception(exc, limit=6))
+            return [
+                CheckResult(
+                    "run",
+                    False,
+                    f"adapter.arun raised instead of returning a trajectory:\n{detail}",
+                )
+            ]
+    schema, again = check_schema(traj, sink.trajectories)
+    if again is None:
+        return [schema]
+    normal = normalize(again)
+    who = f"adapter {adapter.name}"
+    return [
+        schema,
+        check_outline(again, normal, scenario.expect, who),
+        check_normal_form(normal, ref.normal, who),
+        check_records(again, model.exchanges, log, kit_tools(scenario.system)),
+    ]
+
+
+def missing_capabilities(adapter: Adapter, scenario: Scenario) -> list[str]:
+    return sorted(c.value for c in set(scenario.capabilities) - set(adapter.capabilities))
+
+
+async def arun_case(
+    adapter: Adapter, scenario: Scenario, baseline: Baseline | None = None
+) -> CaseResult:
+    """Judge ``adapter`` on ``scenario``; ``baseline`` turns listed failures into expected ones."""
+    expected = (baseline or {}).get(scenario.id)
+    reason = expected.reason if expected else None
+    missing = missing_capabilities(adapter, scenario)
+    if missing:
+        return CaseResult(
+            scenario.id,
+            adapter.name,
+            Verdict.NOT_APPLICABLE,
+            missing_capabilities=missing,
+            baseline_reason=reason,
+        )
+    t0 = time.perf_counter()
+    checks = await _checks(adapter, scenario)
+    passed = all(c.ok for c in checks)
+    if passed:
+        verdict = Verdict.STALE if expected else Verdict.PASS
+    else:
+        verdict = Verdict.XFAIL if expected else Verdict.FAIL
+    return CaseResult(
+        scenario.id,
+        adapter.name,
+        verdict,
+        checks,
+        baseline_reason=reason,
+        duration_ms=(time.perf_counter() - t0) * 1e3,
+    )
+
+
+def run_case(adapter: Adapter, scenario: Scenario, baseline: Baseline | None = None) -> CaseResult:
+    """Synchronous :func:`arun_case`."""
+    return asyncio.run(arun_case(adapter, scenario, baseline))
+
+
+async def arun_suite(
+    adapters: Sequence[Adapter],
+    scenarios: Sequence[Scenario],
+    baselines: dict[str, Baseline] | None = None,
+) -> list[CaseResult]:
+    """Every scenario against every adapter, one case at a time (the tool log is process-wide)."""
+    results = []
+    for adapter in adapters:
+        baseline = (baselines or {}).get(adapter.name, {})
+        for scenario in scenarios:
+            results.append(await arun_case(adapter, scenario, baseline))
+    return results
