@@ -11,6 +11,7 @@ from enum import StrEnum
 from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Discriminator, Field, Tag, model_validator
+from pydantic.json_schema import SkipJsonSchema
 
 SPEC_VERSION = 1
 
@@ -98,7 +99,7 @@ class CallableBinding(_Spec):
     kind: Literal["callable"] = "callable"
     ref: str
     """Registry key of the callable; the function itself is excluded from dumps."""
-    func: Callable[..., Any] | None = Field(default=None, exclude=True, repr=False)
+    func: SkipJsonSchema[Callable[..., Any] | None] = Field(default=None, exclude=True, repr=False)
     """The callable; present only in specs built in Python."""
 
 
