@@ -1,0 +1,137 @@
+"""nex spec → LangGraph: one ``create_agent`` graph per spec agent.
+
+* function tools become ``StructuredTool``s with the spec's JSON Schema (see ``_tools``);
+* agent-as-tool sub-agents become tools that invoke the child's own graph;
+* handoff sub-agents make the handoff-connected agents a ``langgraph-swarm`` swarm whose default
+  agent is the one the spec starts with (``extensions.langgraph.pattern: supervisor`` builds a
+  ``langgraph-supervisor`` supervisor instead, the shape a supervisor converts to);
+* every agent gets :class:`ProtocolMiddleware` so errors, unknown tools, step limits and retries
+  behave as in the native runtime.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from langchain.agents import create_agent
+from langgraph_supervisor import create_supervisor
+from langgraph_swarm import create_swarm
+
+from nex_core.errors import AdapterError
+from nex_core.models.base import ChatModel
+from nex_core.protocol.spec import AgentSpec, ContextMode, TeamSpec, ToolFormat
+
+from nex_langgraph._bridge import bridge_model
+from nex_langgraph._middleware import ProtocolMiddleware
+from nex_langgraph._tools import (
+    function_tool,
+    handoff_tool,
+    subagent_description,
+    subagent_tool,
+)
+
+EXTENSION = "langgraph"
+"""Key of this framework's entry in a spec's ``extensions``."""
+SWARM_SUFFIX = ".swarm"
+
+
+def check_buildable(spec: AgentSpec | TeamSpec) -> AgentSpec:
+    """The spec, if this adapter can build it; otherwise an error that says what to use instead."""
+    if isinstance(spec, TeamSpec):
+        raise AdapterError(
+            f"'{spec.name}' is a team; the LangGraph adapter builds agents, supervisors and swarms, "
+            "not round-robin or selector teams (run it with the native or autogen adapter)"
+        )
+    for agent in spec.walk():
+        if agent.tool_format is not ToolFormat.NATIVE:
+            raise AdapterError(
+                f"agent '{agent.name}' uses tool_format '{agent.tool_format.value}'; LangGraph agents "
+                "call tools natively (run it with the native adapter)"
+            )
+    return spec
+
+
+def build_graph(spec: AgentSpec | TeamSpec, model: ChatModel, *, checkpointer: Any = None) -> Any:
+    """A compiled LangGraph graph that behaves like ``spec`` driven by the nex ``model``."""
+    return _Builder(model).system(check_buildable(spec), checkpointer=checkpointer)
+
+
+def handoff_component(root: AgentSpec) -> dict[str, AgentSpec]:
+    """Agents reachable from ``root`` through handoffs, by name; the first definition wins."""
+    found: dict[str, AgentSpec] = {}
+    stack = [root]
+    while stack:
+        agent = stack.pop(0)
+        if agent.name in found:
+            continue
+        found[agent.name] = agent
+        stack += [s.child for s in agent.sub_agents if s.mode is ContextMode.HANDOFF]
+    return found
+
+
+class _Builder:
+    def __init__(self, model: ChatModel) -> None:
+        self.model = model
+
+    def system(self, agent: AgentSpec, *, checkpointer: Any = None) -> Any:
+        """The graph that answers for ``agent``: a lone agent, a swarm or a supervisor."""
+        if agent.extensions.get(EXTENSION, {}).get("pattern") == "supervisor":
+            return self.supervisor(agent, checkpointer=checkpointer)
+        component = handoff_component(agent)
+        if len(component) == 1:
+            return self.agent(agent, checkpointer=checkpointer)
+        members = [self.agent(a) for a in component.values()]
+        swarm = create_swarm(members, default_active_agent=agent.name)
+        return swarm.compile(name=agent.name + SWARM_SUFFIX, checkpointer=checkpointer)
+
+    def _tools(self, agent: AgentSpec, *, handoffs: bool) -> list[Any]:
+        tools = [
+            function_tool(t, timeout_s=agent.limits.tool_timeout_s, stop=t.name in agent.stop_tools)
+            for t in agent.tools
+        ]
+        for sub in agent.sub_agents:
+            if sub.mode is ContextMode.TOOL:
+                tools.append(subagent_tool(sub, self.system(sub.child), subagent_description(sub)))
+            elif handoffs:
+                tools.append(handoff_tool(sub, subagent_description(sub)))
+        return tools
+
+    def _model(self, agent: AgentSpec) -> Any:
+        params = agent.model.sampling()
+        if not agent.parallel_tool_calls:
+            params["parallel_tool_calls"] = False
+        bridged = bridge_model(self.model, agent=agent.name, params=params)
+        bridged.metadata = {EXTENSION: {"model": agent.model.model_dump(mode="json", exclude_defaults=True)}}
+        return bridged
+
+    def agent(self, agent: AgentSpec, *, checkpointer: Any = None) -> Any:
+        tools = self._tools(agent, handoffs=True)
+        middleware = ProtocolMiddleware(
+            agent.name,
+            max_steps=agent.limits.max_steps,
+            max_model_retries=agent.limits.max_model_retries,
+            tool_names=[t.name for t in tools],
+        )
+        return create_agent(
+            self._model(agent),
+            tools,
+            system_prompt=agent.system_prompt or None,
+            name=agent.name,
+            middleware=[middleware],
+            checkpointer=checkpointer,
+        )
+
+    def supervisor(self, agent: AgentSpec, *, checkpointer: Any = None) -> Any:
+        ext = agent.extensions.get(EXTENSION, {})
+        workers = [self.system(s.child) for s in agent.sub_agents if s.mode is ContextMode.HANDOFF]
+        graph = create_supervisor(
+            workers,
+            model=self._model(agent),
+            tools=self._tools(agent, handoffs=False),
+            prompt=agent.system_prompt or None,
+            supervisor_name=agent.name,
+            output_mode=ext.get("output_mode", "last_message"),
+            add_handoff_back_messages=ext.get("add_handoff_back_messages", True),
+            parallel_tool_calls=agent.parallel_tool_calls,
+        )
+        return graph.compile(name=agent.name + ".supervisor", checkpointer=checkpointer)

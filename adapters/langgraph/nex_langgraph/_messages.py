@@ -1,0 +1,175 @@
+"""LangChain messages ⇄ nex messages (OpenAI chat shape).
+
+Both the model bridge (which hands LangChain's messages to a nex model) and the recorder (which
+writes what LangChain sent and got back into a trajectory) need this one translation, so it lives
+in one place and both sides of a comparison see the same thing.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterable, Sequence
+from typing import Any
+
+from langchain_core.messages import (
+    AIMessage,
+    AIMessageChunk,
+    BaseMessage,
+    HumanMessage,
+    SystemMessage,
+    ToolMessage,
+)
+from langchain_core.utils.function_calling import convert_to_openai_tool
+
+from nex_core.trajectory.schema import LLMResponse, Message, ToolCall, ToolSchema, Usage
+
+
+def _content(value: Any) -> str | list[dict[str, Any]] | None:
+    if value is None or isinstance(value, str):
+        return value
+    if isinstance(value, list):
+        parts: list[dict[str, Any]] = []
+        for part in value:
+            parts.append({"type": "text", "text": part} if isinstance(part, str) else dict(part))
+        return parts
+    return str(value)
+
+
+def tool_calls_of(message: AIMessage) -> list[ToolCall]:
+    """The message's tool calls, valid ones with JSON arguments, invalid ones with their raw text."""
+    calls = [
+        ToolCall.make(str(tc.get("id") or ""), tc["name"], tc.get("args") or {})
+        for tc in message.tool_calls
+    ]
+    for bad in message.invalid_tool_calls:
+        calls.append(ToolCall.make(str(bad.get("id") or ""), bad.get("name") or "", bad.get("args") or ""))
+    return calls
+
+
+def to_nex(message: BaseMessage) -> Message:
+    """One LangChain message as a nex message."""
+    content = _content(message.content)
+    name = message.name
+    if isinstance(message, SystemMessage):
+        return Message(role="system", content=content)
+    if isinstance(message, HumanMessage):
+        return Message(role="user", content=content, name=name)
+    if isinstance(message, AIMessage):
+        reasoning = message.additional_kwargs.get("reasoning_content")
+        calls = tool_calls_of(message)
+        if content == "" and calls:
+            content = None
+        return Message(
+            role="assistant", content=content, name=name, tool_calls=calls or None,
+            reasoning=reasoning if isinstance(reasoning, str) else None,
+        )
+    if isinstance(message, ToolMessage):
+        return Message(role="tool", content=content, tool_call_id=message.tool_call_id)
+    # ChatMessage or a custom class: map its role where it has one.
+    role = getattr(message, "role", None) or message.type
+    role = {"human": "user", "ai": "assistant"}.get(role, role)
+    if role not in {"system", "user", "assistant", "tool"}:
+        role = "user"
+    return Message(role=role, content=content, name=name)
+
+
+def to_nex_all(messages: Iterable[BaseMessage]) -> list[Message]:
+    return [to_nex(m) for m in messages]
+
+
+def to_langchain(message: Message) -> BaseMessage:
+    """One nex message as a LangChain message (used to carry histories and build answers)."""
+    content: Any = message.content if message.content is not None else ""
+    if message.role == "system":
+        return SystemMessage(content=content)
+    if message.role == "user":
+        return HumanMessage(content=content, name=message.name)
+    if message.role == "tool":
+        return ToolMessage(content=content, tool_call_id=message.tool_call_id or "")
+    return ai_message(message)
+
+
+def ai_message(message: Message, *, chunk: bool = False) -> AIMessage:
+    """A nex assistant message as an ``AIMessage``; unparsable arguments become invalid calls."""
+    valid: list[dict[str, Any]] = []
+    invalid: list[dict[str, Any]] = []
+    for tc in message.tool_calls or []:
+        try:
+            args = tc.parsed_arguments()
+        except ValueError:
+            invalid.append(
+                {"type": "invalid_tool_call", "id": tc.id, "name": tc.name,
+                 "args": tc.function.arguments, "error": "arguments are not a JSON object"}
+            )
+            continue
+        valid.append({"type": "tool_call", "id": tc.id, "name": tc.name, "args": args})
+    extra: dict[str, Any] = {}
+    if message.reasoning:
+        extra["reasoning_content"] = message.reasoning
+    cls = AIMessageChunk if chunk else AIMessage
+    return cls(
+        content=message.content if message.content is not None else "",
+        tool_calls=valid, invalid_tool_calls=invalid, additional_kwargs=extra, name=message.name,
+    )
+
+
+def response_to_ai(response: LLMResponse, *, model_id: str | None) -> AIMessage:
+    """A nex model's response as the ``AIMessage`` LangChain expects from a chat model."""
+    message = ai_message(response.message)
+    if response.usage is not None:
+        message.usage_metadata = {
+            "input_tokens": response.usage.prompt_tokens,
+            "output_tokens": response.usage.completion_tokens,
+            "total_tokens": response.usage.total_tokens,
+        }
+    message.response_metadata = {"finish_reason": response.finish_reason, "model_name": model_id}
+    return message
+
+
+def response_of(message: BaseMessage, generation_info: dict[str, Any] | None = None) -> LLMResponse:
+    """What a LangChain chat model answered, as a nex response (finish reason and usage kept)."""
+    meta = dict(getattr(message, "response_metadata", None) or {})
+    meta.update(generation_info or {})
+    finish = meta.get("finish_reason") or meta.get("stop_reason")
+    usage = None
+    raw = getattr(message, "usage_metadata", None)
+    if raw:
+        usage = Usage(
+            prompt_tokens=int(raw.get("input_tokens", 0)),
+            completion_tokens=int(raw.get("output_tokens", 0)),
+            total_tokens=int(raw.get("total_tokens", 0)),
+        )
+    nex = to_nex(message)
+    if nex.role != "assistant":
+        nex = Message.assistant(nex.text())
+    return LLMResponse(message=nex, finish_reason=finish, usage=usage)
+
+
+def tool_schema(tool: Any) -> ToolSchema:
+    """A LangChain tool, OpenAI tool dict or function as the schema the model is offered."""
+    spec = tool if _is_openai_tool(tool) else convert_to_openai_tool(tool)
+    fn = spec["function"]
+    params = fn.get("parameters") or {"type": "object", "properties": {}}
+    return ToolSchema(name=fn["name"], description=fn.get("description") or "", parameters=params)
+
+
+def tool_schemas(tools: Sequence[Any] | None) -> list[ToolSchema]:
+    return [tool_schema(t) for t in tools or []]
+
+
+def _is_openai_tool(value: Any) -> bool:
+    return isinstance(value, dict) and value.get("type") == "function" and "function" in value
+
+
+def final_text(messages: Sequence[BaseMessage]) -> str | None:
+    """The answer a run ended with: the last message's text if an assistant or tool wrote it."""
+    if not messages:
+        return None
+    last = messages[-1]
+    if isinstance(last, AIMessage | ToolMessage):
+        return to_nex(last).text()
+    return None
+
+
+def dumps(value: Any) -> str:
+    return json.dumps(value, ensure_ascii=False, default=str)

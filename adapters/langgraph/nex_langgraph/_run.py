@@ -1,0 +1,215 @@
+"""Running LangGraph graphs while recording them: built from a spec, or built by the user.
+
+A task's user turns run as one conversation: through the graph's checkpointer (one thread) when
+it has one, otherwise by carrying the returned state into the next turn. ``mode`` picks how the
+graph is driven — ``invoke``/``stream`` (sync) or ``ainvoke``/``astream`` — so every path the user
+might take is recorded the same way.
+"""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Sequence
+from typing import Any, Literal
+
+from langchain_core.messages import BaseMessage, HumanMessage, ToolMessage
+from langgraph.graph import StateGraph
+
+from nex_core._version import __version__ as nex_version
+from nex_core.adapter import as_task
+from nex_core.models.base import ChatModel
+from nex_core.protocol.spec import AgentSpec, TeamSpec
+from nex_core.runtime.loop import provenance_for, spec_digest
+from nex_core.trajectory.recorder import Recorder
+from nex_core.trajectory.schema import Outcome, OutcomeStatus, Provenance, TaskInfo, Trajectory
+from nex_core.trajectory.sinks import TrajectorySink
+
+from nex_langgraph._build import build_graph
+from nex_langgraph._errors import MaxStepsExceeded
+from nex_langgraph._messages import final_text
+from nex_langgraph._recording import NexCallbackHandler
+from nex_langgraph._version import __version__
+
+Mode = Literal["invoke", "stream", "ainvoke", "astream"]
+RECURSION_LIMIT = 10_000
+"""Graph steps allowed per turn; the protocol's limits (``max_steps``) are enforced per agent."""
+
+
+def langgraph_version() -> str | None:
+    from importlib.metadata import PackageNotFoundError, version
+
+    try:
+        return version("langgraph")
+    except PackageNotFoundError:
+        return None
+
+
+def compiled(graph: Any) -> Any:
+    """A runnable graph: ``StateGraph`` builders (what ``create_supervisor`` returns) are compiled."""
+    return graph.compile() if isinstance(graph, StateGraph) else graph
+
+
+class _Session:
+    """One recorded run of one graph over the turns of one task."""
+
+    def __init__(self, graph: Any, spec: AgentSpec | TeamSpec, task: TaskInfo, provenance: Provenance,
+                 sinks: Sequence[TrajectorySink]) -> None:
+        self.graph = compiled(graph)
+        self.task = task
+        agents = [a.name for a in spec.walk()]
+        root = spec.name if isinstance(spec, AgentSpec) else spec.members[0].name
+        self.recorder = Recorder(provenance=provenance, task=task, root_agent=root, sinks=sinks)
+        self.handler = NexCallbackHandler(self.recorder, root_agent=root, agents=agents)
+        self.config: dict[str, Any] = {"callbacks": [self.handler], "recursion_limit": RECURSION_LIMIT}
+        self.threaded = getattr(self.graph, "checkpointer", None) not in (None, False)
+        if self.threaded:
+            self.config["configurable"] = {"thread_id": f"nex-{uuid.uuid4().hex}"}
+        self.state: dict[str, Any] = {}
+
+    def next_input(self, turn: str) -> dict[str, Any]:
+        message = HumanMessage(content=turn)
+        if self.threaded:
+            return {"messages": [message]}
+        carried = {k: v for k, v in self.state.items() if k == "active_agent"}
+        return {**carried, "messages": [*self.state.get("messages", []), message]}
+
+    def keep(self, state: Any) -> None:
+        if isinstance(state, dict):
+            self.state = state
+
+    def finish(self, error: BaseException | None) -> Trajectory:
+        if isinstance(error, MaxStepsExceeded):
+            self.handler.close_chains(None)
+            return self.recorder.finish(
+                Outcome(status=OutcomeStatus.MAX_STEPS, final_output=None, stop_reason="max_steps")
+            )
+        if error is not None:
+            return self.recorder.fail(error)
+        messages: list[BaseMessage] = list(self.state.get("messages") or [])
+        final = final_text(messages)
+        self.handler.close_chains(final)
+        return self.recorder.finish(
+            Outcome(status=OutcomeStatus.COMPLETED, final_output=final, stop_reason=_stop_reason(messages))
+        )
+
+
+def _stop_reason(messages: list[BaseMessage]) -> str:
+    if messages and isinstance(messages[-1], ToolMessage):
+        return f"stop_tool:{messages[-1].name}"
+    return "final_answer" if messages else "no_turns"
+
+
+def _last_values(chunk: Any) -> Any:
+    mode, data = chunk if isinstance(chunk, tuple) and len(chunk) == 2 else ("values", chunk)
+    return data if mode == "values" else None
+
+
+def record_sync(session: _Session, mode: Mode) -> Trajectory:
+    try:
+        for turn in session.task.turns:
+            inputs = session.next_input(turn)
+            if mode == "stream":
+                for chunk in session.graph.stream(inputs, session.config, stream_mode=["messages", "values"]):
+                    values = _last_values(chunk)
+                    if values is not None:
+                        session.keep(values)
+            else:
+                session.keep(session.graph.invoke(inputs, session.config))
+    except Exception as exc:
+        return session.finish(exc)
+    return session.finish(None)
+
+
+async def record_async(session: _Session, mode: Mode) -> Trajectory:
+    try:
+        for turn in session.task.turns:
+            inputs = session.next_input(turn)
+            if mode == "astream":
+                stream = session.graph.astream(inputs, session.config, stream_mode=["messages", "values"])
+                async for chunk in stream:
+                    values = _last_values(chunk)
+                    if values is not None:
+                        session.keep(values)
+            else:
+                session.keep(await session.graph.ainvoke(inputs, session.config))
+    except Exception as exc:
+        return session.finish(exc)
+    return session.finish(None)
+
+
+def _foreign_provenance(spec: AgentSpec | TeamSpec, task: TaskInfo) -> Provenance:
+    root = spec if isinstance(spec, AgentSpec) else spec.members[0]
+    return Provenance(
+        framework="langgraph", framework_version=langgraph_version(), adapter="langgraph",
+        adapter_version=__version__, nex_version=nex_version, spec_digest=spec_digest(spec),
+        model=root.model.id, sampling=root.model.sampling(), task_id=task.id,
+    )
+
+
+def _spec_of(graph: Any) -> AgentSpec | TeamSpec:
+    from nex_langgraph._convert import to_spec
+
+    return to_spec(graph).spec
+
+
+def session_for_graph(graph: Any, task: TaskInfo | str, sinks: Sequence[TrajectorySink],
+                      spec: AgentSpec | TeamSpec | None) -> _Session:
+    task = as_task(task)
+    graph = compiled(graph)
+    spec = spec or _spec_of(graph)
+    return _Session(graph, spec, task, _foreign_provenance(spec, task), sinks)
+
+
+def session_for_spec(spec: AgentSpec | TeamSpec, task: TaskInfo | str, model: ChatModel,
+                     sinks: Sequence[TrajectorySink]) -> _Session:
+    task = as_task(task)
+    graph = build_graph(spec, model)
+    provenance = provenance_for(
+        spec, model, task, framework="langgraph", framework_version=langgraph_version(),
+        adapter="langgraph", adapter_version=__version__,
+    )
+    return _Session(graph, spec, task, provenance, sinks)
+
+
+async def arun(spec: AgentSpec | TeamSpec, task: TaskInfo | str, *, model: ChatModel,
+               sinks: Sequence[TrajectorySink] = (), mode: Mode = "ainvoke") -> Trajectory:
+    """Build ``spec`` in LangGraph, run ``task`` with ``model`` and return the trajectory."""
+    session = session_for_spec(spec, task, model, sinks)
+    if mode in ("invoke", "stream"):
+        import asyncio
+
+        return await asyncio.to_thread(record_sync, session, mode)
+    return await record_async(session, mode)
+
+
+def run(spec: AgentSpec | TeamSpec, task: TaskInfo | str, *, model: ChatModel,
+        sinks: Sequence[TrajectorySink] = (), mode: Mode = "invoke") -> Trajectory:
+    """Synchronous :func:`arun` (``graph.invoke`` or ``graph.stream``)."""
+    session = session_for_spec(spec, task, model, sinks)
+    if mode in ("ainvoke", "astream"):
+        import asyncio
+
+        return asyncio.run(record_async(session, mode))
+    return record_sync(session, mode)
+
+
+async def arecord(graph: Any, task: TaskInfo | str, *, sinks: Sequence[TrajectorySink] = (),
+                  mode: Mode = "ainvoke", spec: AgentSpec | TeamSpec | None = None) -> Trajectory:
+    """Run a graph the user built, recording it (its agents are found by converting it)."""
+    session = session_for_graph(graph, task, sinks, spec)
+    if mode in ("invoke", "stream"):
+        import asyncio
+
+        return await asyncio.to_thread(record_sync, session, mode)
+    return await record_async(session, mode)
+
+
+def record(graph: Any, task: TaskInfo | str, *, sinks: Sequence[TrajectorySink] = (),
+           mode: Mode = "invoke", spec: AgentSpec | TeamSpec | None = None) -> Trajectory:
+    """Synchronous :func:`arecord`."""
+    session = session_for_graph(graph, task, sinks, spec)
+    if mode in ("ainvoke", "astream"):
+        import asyncio
+
+        return asyncio.run(record_async(session, mode))
+    return record_sync(session, mode)
