@@ -1,0 +1,315 @@
+"""Verification and filtering: each check accepts an episode or rejects it with a reason.
+
+Checks are plugins (``nex_verifiers`` hook); these are the built-ins:
+
+``status``  the outcome status is one of ``allow`` (default: completed)
+``task``    the task's own verifier: expected answer, a Python function, or an LLM judge
+``loops``   the same tool call, the same tool error, or the same reply repeated too often
+``length``  too many model calls, tool calls or tokens; too few model calls
+``dedup``   the normalised trajectory was already accepted (``normalize.digest``)
+
+A check may be stateful (dedup): :meth:`Check.observe` sees every accepted trajectory, those
+found in the output on resume included, so a resumed run filters exactly as an unbroken one.
+"""
+
+from __future__ import annotations
+
+import inspect
+import json
+import re
+from abc import ABC, abstractmethod
+from collections import Counter
+from dataclasses import dataclass
+from typing import Any
+
+from nex_core.gap.tasks import Task
+from nex_core.trajectory.normalize import digest
+from nex_core.trajectory.schema import LLMRequest, LLMStep, Message, ToolStep, Trajectory
+
+
+@dataclass(frozen=True)
+class Verdict:
+    ok: bool
+    reason: str | None = None
+    """Short, countable: ``wrong_answer``, ``outcome_error``, ``duplicate`` ..."""
+    detail: str | None = None
+    """Human-readable explanation."""
+
+    @classmethod
+    def accept(cls, detail: str | None = None) -> Verdict:
+        return cls(True, None, detail)
+
+    @classmethod
+    def reject(cls, reason: str, detail: str | None = None) -> Verdict:
+        return cls(False, reason, detail)
+
+
+class Check(ABC):
+    """One verification or filter step."""
+
+    name: str = "check"
+
+    @abstractmethod
+    async def check(self, trajectory: Trajectory, task: Task) -> Verdict:
+        """Judge one episode's trajectory."""
+
+    def observe(self, trajectory: Trajectory, gap: dict[str, Any]) -> None:  # noqa: B027
+        """Called for every accepted trajectory (``gap`` is its pipeline metadata)."""
+
+
+# --------------------------------------------------------------------------- status
+
+
+class StatusCheck(Check):
+    name = "status"
+
+    def __init__(self, allow: list[str] | None = None) -> None:
+        self.allow = set(allow or ["completed"])
+
+    async def check(self, trajectory: Trajectory, task: Task) -> Verdict:
+        outcome = trajectory.outcome
+        status = outcome.status.value if outcome else "unfinished"
+        if status in self.allow:
+            return Verdict.accept()
+        detail = None
+        if outcome is not None and outcome.error is not None:
+            detail = f"{outcome.error.type}: {outcome.error.message}"
+        return Verdict.reject(f"outcome_{status}", detail)
+
+
+# --------------------------------------------------------------------------- task
+
+
+def _norm(text: str) -> str:
+    return " ".join(text.lower().split())
+
+
+JUDGE_PROMPT = (
+    "You grade the final answer of an AI agent. Read the task, the grading notes and the answer. "
+    "Reply with PASS or FAIL on the first line, then one sentence of reasons."
+)
+
+
+class TaskCheck(Check):
+    """The task's expected answer, its verifier function, or the LLM judge."""
+
+    name = "task"
+
+    def __init__(
+        self,
+        judge_model: str | None = None,
+        judge_options: dict[str, Any] | None = None,
+        require_verifier: bool = False,
+    ) -> None:
+        self.judge_model = judge_model
+        self.judge_options = dict(judge_options or {})
+        self.require_verifier = require_verifier
+        self._judge: Any = None
+
+    async def check(self, trajectory: Trajectory, task: Task) -> Verdict:
+        answer = (trajectory.outcome.final_output if trajectory.outcome else None) or ""
+        if task.expected is not None and not _matches(answer, task.expected, task.match):
+            return Verdict.reject("wrong_answer", f"expected {task.match} {task.expected!r}")
+        if task.verifier is not None:
+            verdict = await _call_verifier(task.verifier, trajectory, task)
+            if not verdict.ok:
+                return verdict
+        if task.rubric is not None or task.judge:
+            return await self._ask_judge(task, answer)
+        if self.require_verifier and task.expected is None and task.verifier is None:
+            return Verdict.reject("unverifiable", "the task has no expected answer or verifier")
+        return Verdict.accept()
+
+    async def _ask_judge(self, task: Task, answer: str) -> Verdict:
+        if self.judge_model is None:
+            return Verdict.reject(
+                "no_judge", "the task asks for a judge; set judge_model on the task check"
+            )
+        from nex_core.models.registry import make_model
+
+        stateful = self.judge_model.split(":", 1)[0] in {"scripted", "replay"}
+        model = (
+            make_model(self.judge_model, **self.judge_options)
+            if stateful or self._judge is None
+            else self._judge
+        )
+        if not stateful:
+            self._judge = model
+        notes = task.rubric or (f"The expected answer is: {task.expected}" if task.expected else "")
+        prompt = "\n\n".join(
+            [f"Task:\n{chr(10).join(task.turns)}", f"Grading notes:\n{notes}", f"Answer:\n{answer}"]
+        )
+        request = LLMRequest(messages=[Message.system(JUDGE_PROMPT), Message.user(prompt)])
+        response = await model.acomplete(request, agent="judge")
+        text = response.message.text().strip()
+        first = text.splitlines()[0].strip().upper() if text else ""
+        if first.startswith("PASS"):
+            return Verdict.accept(text)
+        return Verdict.reject("judge_fail", text or "the judge gave no verdict")
+
+
+def _matches(answer: str, expected: str, how: str) -> bool:
+    if how == "regex":
+        return re.search(expected, answer) is not None
+    if how == "exact":
+        return _norm(answer) == _norm(expected)
+    return _norm(expected) in _norm(answer)
+
+
+async def _call_verifier(path: str, trajectory: Trajectory, task: Task) -> Verdict:
+    from nex_core.runtime.tools import import_callable
+
+    func = import_callable(path)
+    result = func(trajectory, task)
+    if inspect.isawaitable(result):
+        result = await result
+    if isinstance(result, Verdict):
+        return result
+    if isinstance(result, tuple):
+        ok, why = bool(result[0]), str(result[1]) if len(result) > 1 else None
+        return Verdict.accept(why) if ok else Verdict.reject("verifier_failed", why)
+    return (
+        Verdict.accept()
+        if result
+        else Verdict.reject("verifier_failed", f"{path} returned {result!r}")
+    )
+
+
+# --------------------------------------------------------------------------- loops
+
+
+class LoopCheck(Check):
+    """Rejects runs that repeat themselves: a sign of a stuck agent, poor training data."""
+
+    name = "loops"
+
+    def __init__(
+        self,
+        max_repeated_calls: int = 3,
+        max_repeated_errors: int = 2,
+        max_repeated_replies: int = 3,
+    ) -> None:
+        self.max_calls = max_repeated_calls
+        self.max_errors = max_repeated_errors
+        self.max_replies = max_repeated_replies
+
+    async def check(self, trajectory: Trajectory, task: Task) -> Verdict:
+        calls: Counter[tuple[str | None, str, str]] = Counter()
+        errors: Counter[tuple[str, str, str]] = Counter()
+        for step in trajectory.steps:
+            if not isinstance(step, ToolStep):
+                continue
+            args = json.dumps(
+                step.arguments if step.arguments is not None else step.raw_arguments,
+                sort_keys=True,
+                default=str,
+            )
+            calls[(step.agent, step.name, args)] += 1
+            if step.error is not None:
+                errors[(step.name, step.error.type, step.error.message)] += 1
+        if calls and max(calls.values()) > self.max_calls:
+            (agent, name, _), n = calls.most_common(1)[0]
+            return Verdict.reject(
+                "tool_call_loop", f"{agent} called {name} with the same arguments {n} times"
+            )
+        if errors and max(errors.values()) > self.max_errors:
+            (name, kind, _), n = errors.most_common(1)[0]
+            return Verdict.reject("repeated_tool_error", f"{name} failed with {kind} {n} times")
+        run, last = 0, None
+        for step in trajectory.steps:
+            if isinstance(step, LLMStep) and step.response is not None:
+                m = step.response.message
+                sig = (
+                    step.agent,
+                    m.text(),
+                    tuple((c.name, c.function.arguments) for c in m.tool_calls or []),
+                )
+                run = run + 1 if sig == last else 1
+                last = sig
+                if run > self.max_replies:
+                    return Verdict.reject(
+                        "repeated_reply", f"{step.agent} gave the same reply {run} times"
+                    )
+        return Verdict.accept()
+
+
+# --------------------------------------------------------------------------- length
+
+
+class LengthCheck(Check):
+    name = "length"
+
+    def __init__(
+        self,
+        max_llm_calls: int | None = None,
+        max_tool_calls: int | None = None,
+        max_total_tokens: int | None = None,
+        min_llm_calls: int = 1,
+        max_chars: int | None = None,
+    ) -> None:
+        self.max_llm = max_llm_calls
+        self.max_tool = max_tool_calls
+        self.max_tokens = max_total_tokens
+        self.min_llm = min_llm_calls
+        self.max_chars = max_chars
+
+    async def check(self, trajectory: Trajectory, task: Task) -> Verdict:
+        llm = [s for s in trajectory.steps if isinstance(s, LLMStep)]
+        tools = sum(1 for s in trajectory.steps if isinstance(s, ToolStep))
+        tokens = sum(s.response.usage.total_tokens for s in llm if s.response and s.response.usage)
+        if len(llm) < self.min_llm:
+            return Verdict.reject("too_short", f"{len(llm)} model calls < {self.min_llm}")
+        if self.max_llm is not None and len(llm) > self.max_llm:
+            return Verdict.reject("too_many_llm_calls", f"{len(llm)} > {self.max_llm}")
+        if self.max_tool is not None and tools > self.max_tool:
+            return Verdict.reject("too_many_tool_calls", f"{tools} > {self.max_tool}")
+        if self.max_tokens is not None and tokens > self.max_tokens:
+            return Verdict.reject("too_many_tokens", f"{tokens} > {self.max_tokens}")
+        if self.max_chars is not None and llm:
+            last = llm[-1]
+            chars = sum(len(m.text()) for m in last.request.messages)
+            if chars > self.max_chars:
+                return Verdict.reject("too_long", f"{chars} characters > {self.max_chars}")
+        return Verdict.accept()
+
+
+# --------------------------------------------------------------------------- dedup
+
+
+class DedupCheck(Check):
+    """Keeps the first of trajectories whose normal forms are equal (across backends too,
+    unless ``scope: backend``: the same behaviour seen through two frameworks is one sample)."""
+
+    name = "dedup"
+
+    def __init__(self, scope: str = "global") -> None:
+        if scope not in {"global", "backend"}:
+            raise ValueError("dedup scope must be 'global' or 'backend'")
+        self.scope = scope
+        self.seen: set[str] = set()
+
+    def _key(self, trajectory: Trajectory, value: str) -> str:
+        if self.scope == "backend":
+            return f"{trajectory.provenance.adapter}:{value}"
+        return value
+
+    async def check(self, trajectory: Trajectory, task: Task) -> Verdict:
+        value = trajectory.metadata.get("gap", {}).get("digest") or digest(trajectory)
+        if self._key(trajectory, value) in self.seen:
+            return Verdict.reject(
+                "duplicate", f"normalised trajectory {value[:12]} already accepted"
+            )
+        return Verdict.accept()
+
+    def observe(self, trajectory: Trajectory, gap: dict[str, Any]) -> None:
+        value = gap.get("digest") or digest(trajectory)
+        self.seen.add(self._key(trajectory, value))
+
+
+BUILTIN_CHECKS: dict[str, Any] = {
+    "status": StatusCheck,
+    "task": TaskCheck,
+    "loops": LoopCheck,
+    "length": LengthCheck,
+    "dedup": DedupCheck,
+}

@@ -1,0 +1,164 @@
+"""``nex gap run CONFIG`` and ``nex export SOURCE``, added through the ``nex_cli_commands`` hook."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import os
+import sys
+from typing import Any
+
+import click
+from rich.console import Console
+
+
+def _options(pairs: tuple[str, ...]) -> dict[str, Any]:
+    out: dict[str, Any] = {}
+    for pair in pairs:
+        key, sep, value = pair.partition("=")
+        if not sep:
+            raise click.BadParameter(f"'{pair}' must be KEY=VALUE", param_hint="--executor-option")
+        try:
+            out[key] = json.loads(value)
+        except ValueError:
+            out[key] = value
+    return out
+
+
+@click.group()
+def gap() -> None:
+    """GAP pipeline: tasks x agents x frameworks → verified training data."""
+    if os.getcwd() not in sys.path:
+        sys.path.insert(0, os.getcwd())
+
+
+@gap.command("run")
+@click.argument("config", type=click.Path(exists=True, dir_okay=False))
+@click.option(
+    "--executor", default=None, help="Executor plugin (default: the config's, else local)."
+)
+@click.option("--address", default=None, help="Cluster address for cluster executors (ray).")
+@click.option(
+    "--executor-option",
+    "executor_option",
+    multiple=True,
+    help="KEY=VALUE for the executor; repeat.",
+)
+@click.option("--limit", type=int, default=None, help="Run at most this many pending episodes.")
+@click.option("--no-progress", is_flag=True, help="No progress bar or table.")
+@click.option("--json", "as_json", is_flag=True, help="Print the report as JSON on stdout.")
+def run_command(
+    config: str,
+    executor: str | None,
+    address: str | None,
+    executor_option: tuple[str, ...],
+    limit: int | None,
+    no_progress: bool,
+    as_json: bool,
+) -> None:
+    """Run every pending episode of CONFIG; re-running resumes where it stopped."""
+    from nex_core.gap.config import load_config
+    from nex_core.gap.pipeline import run_gap
+
+    cfg = load_config(config)
+    options = _options(executor_option)
+    if address is not None:
+        options["address"] = address
+    result = asyncio.run(
+        run_gap(
+            cfg,
+            executor=executor,
+            executor_options=options,
+            limit=limit,
+            progress=not no_progress,
+            console=Console(stderr=True),
+        )
+    )
+    if as_json:
+        click.echo(json.dumps(result.report, indent=2))
+
+
+@gap.command("check")
+@click.argument("config", type=click.Path(exists=True, dir_okay=False))
+def check_command(config: str) -> None:
+    """Validate CONFIG against the installation without running anything."""
+    from nex_core.gap.config import load_config
+    from nex_core.gap.plan import iter_episodes, load_specs
+
+    cfg = load_config(config)
+    total = sum(1 for _ in iter_episodes(cfg, list(load_specs(cfg))))
+    click.echo(f"ok {config}: {total} episodes")
+
+
+@click.command("export")
+@click.argument("source", type=click.Path(exists=True))
+@click.option("-o", "--out", required=True, type=click.Path(file_okay=False), help="Output folder.")
+@click.option(
+    "--per",
+    type=click.Choice(["trajectory", "invocation"]),
+    default="trajectory",
+    show_default=True,
+    help="One sample per trajectory, or one per agent invocation.",
+)
+@click.option(
+    "--format",
+    "formats",
+    default="native,xml,hermes,react,pythonic",
+    show_default=True,
+    help="Tool-invocation formats, comma-separated (see `nex plugins`).",
+)
+@click.option(
+    "--dataset",
+    "datasets",
+    default="openai-chat",
+    show_default=True,
+    help="Dataset layouts, comma-separated: openai-chat, sharegpt.",
+)
+@click.option(
+    "--file-format",
+    "file_formats",
+    default="jsonl",
+    show_default=True,
+    help="jsonl, parquet, or both (comma-separated).",
+)
+@click.option("--validation-fraction", type=float, default=0.1, show_default=True)
+@click.option("--seed", default="nex", show_default=True, help="Salt of the task-id split hash.")
+@click.option(
+    "--include-rejected", is_flag=True, help="Also export completed but rejected trajectories."
+)
+def export_command(
+    source: str,
+    out: str,
+    per: str,
+    formats: str,
+    datasets: str,
+    file_formats: str,
+    validation_fraction: float,
+    seed: str,
+    include_rejected: bool,
+) -> None:
+    """Export accepted trajectories in SOURCE (a run folder or JSONL) as training data."""
+    from nex_core.gap.export import ExportOptions, export
+
+    options = ExportOptions(
+        per=per,  # type: ignore[arg-type]
+        formats=[f for f in formats.split(",") if f],
+        datasets=[d for d in datasets.split(",") if d],
+        file_formats=[f for f in file_formats.split(",") if f],
+        validation_fraction=validation_fraction,
+        seed=seed,
+        include_rejected=include_rejected,
+    )
+    summary = export(source, out, options)
+    console = Console()
+    console.print(
+        f"[green]exported[/green] {summary['samples']} samples from {summary['trajectories']} "
+        f"trajectories into {out}"
+    )
+    for path, n in summary["files"].items():
+        console.print(f"  {path}: {n} rows")
+    for reason, n in summary["skipped"].items():
+        console.print(f"  [yellow]skipped[/yellow] {reason}: {n}")
+
+
+COMMANDS: list[click.Command] = [gap, export_command]

@@ -1,0 +1,71 @@
+"""Executors run episodes and hand each result back to the pipeline, which verifies and writes.
+
+The contract is small so a cluster executor fits it: take the config and an iterator of pending
+episodes, call ``emit`` once per finished episode (in any order), return statistics. Writing,
+verification and resume stay in the pipeline, on one machine, so no executor can write an
+episode twice.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from abc import ABC, abstractmethod
+from collections.abc import Awaitable, Callable, Iterator
+from typing import Any
+
+from nex_core.gap.config import GapConfig
+from nex_core.gap.plan import Episode
+from nex_core.gap.worker import EpisodeResult, Worker
+
+Emit = Callable[[EpisodeResult], Awaitable[None]]
+
+
+class Executor(ABC):
+    """Runs the pending episodes of a config."""
+
+    name: str = "executor"
+
+    @abstractmethod
+    async def execute(
+        self, config: GapConfig, episodes: Iterator[Episode], emit: Emit
+    ) -> dict[str, Any]:
+        """Run every episode, ``await emit(result)`` for each; return stats such as
+        ``{"mcp_restarts": {server: n}}``."""
+
+
+class LocalExecutor(Executor):
+    """Asyncio on this machine: ``max_in_flight`` episodes at once, each model endpoint behind
+    its own semaphore, MCP servers shared by all episodes."""
+
+    name = "local"
+
+    def __init__(self, max_in_flight: int | None = None) -> None:
+        self.max_in_flight = max_in_flight
+
+    async def execute(
+        self, config: GapConfig, episodes: Iterator[Episode], emit: Emit
+    ) -> dict[str, Any]:
+        worker = Worker(config)
+        lanes = self.max_in_flight or worker.max_in_flight
+        try:
+            await run_bounded(worker, episodes, emit, lanes)
+        finally:
+            await worker.aclose()
+        return {"mcp_restarts": dict(worker.pool.deaths), "lanes": lanes}
+
+
+async def run_bounded(worker: Worker, episodes: Iterator[Episode], emit: Emit, lanes: int) -> None:
+    """``lanes`` tasks pull from one iterator: memory stays flat however many episodes there are."""
+
+    async def lane() -> None:
+        for episode in episodes:  # a shared iterator: each episode goes to one lane
+            await emit(await worker.run(episode))
+
+    tasks = [asyncio.create_task(lane(), name=f"gap-lane-{i}") for i in range(max(1, lanes))]
+    try:
+        await asyncio.gather(*tasks)
+    except BaseException:
+        for t in tasks:
+            t.cancel()
+        await asyncio.gather(*tasks, return_exceptions=True)
+        raise

@@ -1,0 +1,176 @@
+"""The GAP pipeline: plan → skip what is done → execute → verify → commit → report (→ export).
+
+Resume is by key: every committed trajectory carries its episode key in ``metadata["gap"]``; on
+start the output is scanned (streaming, a torn last line tolerated) and those keys are skipped.
+The pipeline alone writes, after verification, so an episode is committed once or not at all.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
+from typing import Any
+
+from rich.console import Console
+
+from nex_core.gap.checks import Check, DedupCheck
+from nex_core.gap.config import GapConfig
+from nex_core.gap.executor import Executor
+from nex_core.gap.plan import Episode, EpisodeKey, executor_factory, iter_episodes, load_specs
+from nex_core.gap.progress import ProgressView
+from nex_core.gap.report import Tally, print_report, write_report
+from nex_core.gap.store import DurableLog, exclusive, scan
+from nex_core.gap.worker import GAP_KEY, EpisodeResult
+from nex_core.trajectory.normalize import digest
+from nex_core.trajectory.schema import Trajectory
+
+
+@dataclass
+class RunResult:
+    report: dict[str, Any]
+    tally: Tally
+
+
+def build_checks(config: GapConfig) -> list[Check]:
+    """The configured checks, deduplication last (it must see the final accept decision)."""
+    from nex_core.plugins import get_plugin_manager
+
+    known = get_plugin_manager().merged("nex_verifiers")
+    checks = [known[entry.name](**entry.options) for entry in config.check_entries()]
+    return [c for c in checks if not isinstance(c, DedupCheck)] + [
+        c for c in checks if isinstance(c, DedupCheck)
+    ]
+
+
+async def verify(checks: list[Check], result: EpisodeResult) -> dict[str, Any]:
+    """Run the checks in order until one rejects; returns the episode's pipeline metadata."""
+    trajectory = result.trajectory
+    gap: dict[str, Any] = trajectory.metadata.setdefault(GAP_KEY, {})
+    gap["digest"] = digest(trajectory)
+    outcomes: dict[str, Any] = {}
+    rejected_by = None
+    for check in checks:
+        verdict = await check.check(trajectory, result.episode.task)
+        outcomes[check.name] = {
+            "ok": verdict.ok,
+            **({"reason": verdict.reason} if verdict.reason else {}),
+            **({"detail": verdict.detail} if verdict.detail else {}),
+        }
+        if not verdict.ok:
+            rejected_by = f"{check.name}:{verdict.reason}"
+            break
+    gap["checks"] = outcomes
+    gap["accepted"] = rejected_by is None
+    if rejected_by is not None:
+        gap["rejected_by"] = rejected_by
+    else:
+        # No await since the dedup check ran: no other episode can slip in between.
+        for check in checks:
+            check.observe(trajectory, gap)
+    return gap
+
+
+async def run_gap(
+    config: GapConfig,
+    *,
+    executor: str | Executor | None = None,
+    executor_options: dict[str, Any] | None = None,
+    progress: bool = False,
+    console: Console | None = None,
+    limit: int | None = None,
+    on_result: Callable[[Trajectory], None] | None = None,
+) -> RunResult:
+    """Run every pending episode of ``config``; returns the report (also written as JSON)."""
+    console = console or Console(stderr=True)
+    out = config.output_dir
+    with exclusive(out):
+        specs = load_specs(config)
+        checks = build_checks(config)
+        tally = Tally()
+        done: set[str] = set()
+
+        def seen(trajectory: Trajectory) -> None:
+            gap = trajectory.metadata.get(GAP_KEY)
+            if not isinstance(gap, dict) or "key" not in gap:
+                return
+            done.add(EpisodeKey.from_dict(gap["key"]).text())
+            tally.add(trajectory, gap, resumed=True)
+            if gap.get("accepted"):
+                for check in checks:
+                    check.observe(trajectory, gap)
+
+        bad = scan(config.trajectories_path, seen)
+        tally.bad_lines = [str(b) for b in bad]
+        total = sum(1 for _ in iter_episodes(config, list(specs)))
+        pending: Iterator[Episode] = (
+            e for e in iter_episodes(config, list(specs)) if e.key.text() not in done
+        )
+        if limit is not None:
+            pending = _take(pending, limit)
+        runner = _executor(config, executor, executor_options)
+        log = DurableLog(config.trajectories_path)
+        view = ProgressView(console, total=total, done=len(done), enabled=progress)
+
+        async def emit(result: EpisodeResult) -> None:
+            gap = await verify(checks, result)
+            await log.append(result.trajectory.to_json())
+            tally.add(result.trajectory, gap, resumed=False)
+            view.advance(tally)
+            if on_result is not None:
+                on_result(result.trajectory)
+
+        started = time.perf_counter()
+        try:
+            with view:
+                stats = await runner.execute(config, pending, emit)
+        finally:
+            tally.seconds = time.perf_counter() - started
+            await log.aclose()
+        tally.mcp_restarts = dict(stats.get("mcp_restarts", {}))
+        report = tally.as_dict(config.name)
+        report["executor"] = {
+            "name": getattr(runner, "name", type(runner).__name__),
+            **{k: v for k, v in stats.items() if k != "mcp_restarts"},
+        }
+        report["commits"] = log.commits
+        write_report(report, out / "report.json")
+        if progress:
+            print_report(report, console)
+    if config.export is not None:
+        from nex_core.gap.export import ExportOptions, export
+
+        settings = config.export
+        summary = export(
+            config.trajectories_path,
+            out / settings.out,
+            ExportOptions(
+                per=settings.per,
+                formats=list(settings.formats),
+                datasets=list(settings.datasets),
+                file_formats=list(settings.file_formats),
+                validation_fraction=settings.validation_fraction,
+                seed=settings.seed,
+            ),
+        )
+        report["export"] = summary
+        write_report(report, out / "report.json")
+    return RunResult(report, tally)
+
+
+def _take(episodes: Iterator[Episode], n: int) -> Iterator[Episode]:
+    for i, episode in enumerate(episodes):
+        if i >= n:
+            return
+        yield episode
+
+
+def _executor(
+    config: GapConfig, executor: str | Executor | None, options: dict[str, Any] | None
+) -> Executor:
+    if isinstance(executor, Executor):
+        return executor
+    name = executor or config.executor
+    merged = {**(config.executor_options if name == config.executor else {}), **(options or {})}
+    made: Executor = executor_factory(name)(**merged)
+    return made

@@ -1,0 +1,198 @@
+"""Episodes: the cells of tasks x agents x backends x models x samples, and their keys.
+
+An episode's key names it across runs: re-running a config skips every key already in the output.
+The plan is a generator, so a run over millions of tasks never holds them all in memory.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterator
+from dataclasses import dataclass
+from typing import Any
+
+from nex_core.errors import Location, PluginError, SpecError
+from nex_core.gap.config import GapConfig
+from nex_core.gap.tasks import Task, iter_tasks
+from nex_core.protocol.spec import AgentSpec, TeamSpec
+
+
+@dataclass(frozen=True, slots=True)
+class EpisodeKey:
+    task: str
+    agent: str
+    backend: str
+    model: str
+    sample: int
+
+    def text(self) -> str:
+        """The key as one string: a JSON array, so no field value can forge another key."""
+        return json.dumps([self.task, self.agent, self.backend, self.model, self.sample])
+
+    def as_dict(self) -> dict[str, Any]:
+        return {
+            "task": self.task,
+            "agent": self.agent,
+            "backend": self.backend,
+            "model": self.model,
+            "sample": self.sample,
+        }
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> EpisodeKey:
+        return cls(
+            str(data["task"]),
+            str(data["agent"]),
+            str(data["backend"]),
+            str(data["model"]),
+            int(data["sample"]),
+        )
+
+
+@dataclass(frozen=True, slots=True)
+class Episode:
+    key: EpisodeKey
+    task: Task
+
+    def to_json(self) -> str:
+        return json.dumps({"key": self.key.as_dict(), "task": self.task.model_dump(mode="json")})
+
+    @classmethod
+    def from_json(cls, text: str) -> Episode:
+        data = json.loads(text)
+        return cls(EpisodeKey.from_dict(data["key"]), Task.model_validate(data["task"]))
+
+
+def agent_names(
+    config: GapConfig, specs: dict[str, AgentSpec | TeamSpec] | None = None
+) -> list[str]:
+    specs = specs if specs is not None else load_specs(config)
+    return list(specs)
+
+
+def load_specs(config: GapConfig) -> dict[str, AgentSpec | TeamSpec]:
+    """Load every agent spec, keyed by the entry's name (default: the spec's own name)."""
+    from nex_core.protocol.loader import load_spec
+
+    out: dict[str, AgentSpec | TeamSpec] = {}
+    problems: list[tuple[Location, str]] = []
+    for i, entry in enumerate(config.agents):
+        path = config.path(entry.spec)
+        if not path.exists():
+            problems.append((config.where("agents", i, "spec"), f"no spec file at {path}"))
+            continue
+        try:
+            spec = load_spec(path)
+        except SpecError as exc:
+            problems.append((config.where("agents", i, "spec"), str(exc)))
+            continue
+        name = entry.name or spec.name
+        if name in out:
+            problems.append(
+                (config.where("agents", i), f"two agents are named '{name}'; set 'name'")
+            )
+        out[name] = spec
+    if problems:
+        raise SpecError(f"{config._source}: agent specs cannot be loaded", problems)
+    return out
+
+
+def iter_all_tasks(config: GapConfig) -> Iterator[Task]:
+    seen: set[str] = set()
+    for source in config.tasks:
+        for task in iter_tasks(config.path(source)):
+            if task.id in seen:
+                raise SpecError(
+                    f"task id '{task.id}' appears twice (in {source}); ids must be unique"
+                )
+            seen.add(task.id)
+            yield task
+
+
+def iter_episodes(config: GapConfig, agents: list[str]) -> Iterator[Episode]:
+    """Every episode, task-major, so the samples of one task run close together."""
+    for task in iter_all_tasks(config):
+        for agent in agents:
+            for backend in config.backends:
+                for model in config.models:
+                    for sample in range(config.samples):
+                        yield Episode(EpisodeKey(task.id, agent, backend, model.name, sample), task)
+
+
+def check_config(config: GapConfig) -> None:
+    """Check a parsed config against the installation; every problem names its field."""
+    from nex_core.plugins import get_plugin_manager
+
+    pm = get_plugin_manager()
+    problems: list[tuple[Location, str]] = []
+    for i, source in enumerate(config.tasks):
+        if not config.path(source).exists():
+            problems.append((config.where("tasks", i), f"no task file at {config.path(source)}"))
+    adapters = pm.adapters()
+    for i, backend in enumerate(config.backends):
+        if backend not in adapters:
+            problems.append(
+                (
+                    config.where("backends", i),
+                    f"no adapter named '{backend}' is installed (installed: "
+                    f"{', '.join(sorted(adapters))}); try: pip install nex-{backend}",
+                )
+            )
+    providers = pm.merged("nex_model_providers")
+    for i, model in enumerate(config.models):
+        if ":" not in model.ref or model.provider not in providers:
+            problems.append(
+                (
+                    config.where("models", i, "ref"),
+                    f"'{model.ref}' must be PROVIDER:ARG with PROVIDER one of "
+                    f"{', '.join(sorted(providers))}",
+                )
+            )
+    checks = pm.merged("nex_verifiers")
+    for i, entry in enumerate(config.check_entries()):
+        if entry.name not in checks:
+            problems.append(
+                (
+                    config.where("checks", i, "name"),
+                    f"unknown check '{entry.name}' (known: {', '.join(sorted(checks))})",
+                )
+            )
+    executors = pm.merged("nex_executors")
+    if config.executor not in executors:
+        problems.append((config.where("executor"), _missing_executor(config.executor, executors)))
+    if config.export is not None:
+        formats = pm.merged("nex_tool_formats")
+        for i, fmt in enumerate(config.export.formats):
+            if fmt not in formats:
+                problems.append(
+                    (
+                        config.where("export", "formats", i),
+                        f"unknown tool format '{fmt}' (known: {', '.join(sorted(formats))})",
+                    )
+                )
+        datasets = pm.merged("nex_exporters")
+        for i, ds in enumerate(config.export.datasets):
+            if ds not in datasets:
+                problems.append(
+                    (
+                        config.where("export", "datasets", i),
+                        f"unknown dataset format '{ds}' (known: {', '.join(sorted(datasets))})",
+                    )
+                )
+    if problems:
+        raise SpecError(f"{config._source} is not a runnable GAP config", problems)
+    load_specs(config)
+
+
+def _missing_executor(name: str, known: dict[str, Any]) -> str:
+    hint = f"; try: pip install nex-{name}" if name != "local" else ""
+    return f"no executor named '{name}' (installed: {', '.join(sorted(known))}){hint}"
+
+
+def executor_factory(name: str) -> Any:
+    from nex_core.plugins import get_plugin_manager
+
+    known = get_plugin_manager().merged("nex_executors")
+    if name not in known:
+        raise PluginError(_missing_executor(name, known))
+    return known[name]

@@ -1,0 +1,44 @@
+"""The pipeline's built-ins, registered through the same hooks third parties use."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import click
+
+from nex_core.hookspecs import hookimpl
+
+
+@hookimpl
+def nex_executors() -> dict[str, Any]:
+    from nex_core.gap.executor import LocalExecutor
+
+    return {"local": LocalExecutor}
+
+
+@hookimpl
+def nex_verifiers() -> dict[str, Any]:
+    from nex_core.gap.checks import BUILTIN_CHECKS
+
+    return dict(BUILTIN_CHECKS)
+
+
+@hookimpl
+def nex_exporters() -> dict[str, Any]:
+    from nex_core.gap.export.datasets import BUILTIN_DATASETS
+
+    return dict(BUILTIN_DATASETS)
+
+
+@hookimpl
+def nex_tool_formats() -> dict[str, Any]:
+    from nex_core.gap.export.formats import training_formats
+
+    return dict(training_formats())
+
+
+@hookimpl
+def nex_cli_commands() -> list[click.Command]:
+    from nex_core.gap.cli import COMMANDS
+
+    return list(COMMANDS)

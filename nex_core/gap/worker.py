@@ -1,0 +1,160 @@
+"""Running one episode: build the model, run the spec on its backend, label the trajectory.
+
+A :class:`Worker` is what every executor runs inside (the local executor has one; the Ray
+executor has one per actor). It owns the shared MCP pool and the per-endpoint semaphores, so MCP
+servers start once per worker and every endpoint sees at most its ``concurrency`` requests.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import time
+from dataclasses import dataclass
+from typing import Any
+
+from nex_core._version import __version__
+from nex_core.errors import NexError
+from nex_core.gap.config import GapConfig, ModelEntry
+from nex_core.gap.limits import LimitedModel
+from nex_core.gap.mcp import SupervisedPool, incidents
+from nex_core.gap.plan import Episode, load_specs
+from nex_core.models.base import ChatModel
+from nex_core.protocol.spec import AgentSpec, TeamSpec
+from nex_core.runtime.mcp import use_shared_pool
+from nex_core.trajectory.recorder import Recorder
+from nex_core.trajectory.schema import ErrorInfo, Outcome, OutcomeStatus, Provenance, Trajectory
+
+GAP_KEY = "gap"
+"""Key of the pipeline's entry in ``Trajectory.metadata``."""
+
+
+class EpisodeFailed(NexError):
+    """An episode could not run at all (its backend raised, or it timed out)."""
+
+
+@dataclass
+class EpisodeResult:
+    episode: Episode
+    trajectory: Trajectory
+    seconds: float
+
+
+class Worker:
+    """Runs episodes of one config; shares MCP servers and endpoint limits between them."""
+
+    def __init__(self, config: GapConfig, *, share: float = 1.0) -> None:
+        """``share`` scales each endpoint's concurrency (a cluster of N workers uses 1/N)."""
+        from nex_core.plugins import get_plugin_manager
+
+        self.config = config
+        self.specs: dict[str, AgentSpec | TeamSpec] = load_specs(config)
+        self.adapters = get_plugin_manager().adapters()
+        self.pool = SupervisedPool(dict(config.mcp_servers))
+        for spec in self.specs.values():
+            for agent in spec.walk():
+                self.pool.add(agent.mcp_servers)
+        self.models = {m.name: m for m in config.models}
+        self._share = share
+        self._semaphores: dict[str, asyncio.Semaphore] = {}
+        self._shared_models: dict[str, ChatModel] = {}
+
+    @property
+    def max_in_flight(self) -> int:
+        if self.config.max_in_flight is not None:
+            return max(1, int(self.config.max_in_flight * self._share))
+        return max(1, 2 * sum(self._limit(m) for m in self.models.values()))
+
+    def _limit(self, entry: ModelEntry) -> int:
+        return max(1, round(entry.concurrency * self._share))
+
+    def model_for(self, episode: Episode) -> ChatModel:
+        from nex_core.models.registry import make_model
+
+        entry = self.models[episode.key.model]
+        semaphore = self._semaphores.setdefault(
+            entry.endpoint, asyncio.Semaphore(self._limit(entry))
+        )
+        if not entry.stateful() and entry.name in self._shared_models:
+            return self._shared_models[entry.name]
+        ref = entry.ref.format(**episode.key.as_dict())
+        if ref.startswith("scripted:") or ref.startswith("replay:"):
+            provider, _, arg = ref.partition(":")
+            ref = f"{provider}:{self.config.path(arg)}"
+        options = dict(entry.options)
+        if entry.base_url is not None:
+            options["base_url"] = entry.base_url
+        if entry.api_key_env is not None:
+            options["api_key_env"] = entry.api_key_env
+        model = LimitedModel(make_model(ref, **options), semaphore)
+        if not entry.stateful():
+            self._shared_models[entry.name] = model
+        return model
+
+    async def run(self, episode: Episode) -> EpisodeResult:
+        """Run one episode; never raises for the episode's own failures (they are recorded)."""
+        key = episode.key
+        started = time.perf_counter()
+        spec = self.specs[key.agent]
+        try:
+            model = self.model_for(episode)
+            adapter = self.adapters[key.backend]
+            with incidents() as deaths, use_shared_pool(self.pool):
+                run = adapter.arun(spec, episode.task.info(), model=model)
+                timeout = self.config.episode_timeout_s
+                trajectory = await (asyncio.wait_for(run, timeout) if timeout else run)
+            if deaths:
+                _fail_outcome(trajectory, "MCPServerDied", "; ".join(deaths), "mcp_server_died")
+        except TimeoutError:
+            trajectory = _failed_trajectory(
+                episode,
+                spec,
+                EpisodeFailed(
+                    f"episode exceeded episode_timeout_s={self.config.episode_timeout_s}"
+                ),
+            )
+        except Exception as exc:  # a backend that raises instead of recording the failure
+            trajectory = _failed_trajectory(episode, spec, exc)
+        seconds = time.perf_counter() - started
+        trajectory.metadata[GAP_KEY] = {"key": key.as_dict(), "seconds": round(seconds, 4)}
+        if episode.task.metadata:
+            trajectory.metadata["task"] = dict(episode.task.metadata)
+        return EpisodeResult(episode, trajectory, seconds)
+
+    async def aclose(self) -> None:
+        await self.pool.aclose()
+        for model in self._shared_models.values():
+            inner: Any = getattr(model, "inner", model)
+            close = getattr(inner, "aclose", None)
+            if close is not None:
+                with contextlib.suppress(Exception):  # closing is best effort
+                    await close()
+
+
+def _fail_outcome(trajectory: Trajectory, kind: str, message: str, reason: str) -> None:
+    previous = trajectory.outcome
+    labels: dict[str, Any] = dict(previous.labels) if previous else {}
+    if previous is not None:
+        labels["original_status"] = previous.status.value
+    trajectory.outcome = Outcome(
+        status=OutcomeStatus.ERROR,
+        final_output=previous.final_output if previous else None,
+        stop_reason=reason,
+        error=ErrorInfo(type=kind, message=message),
+        labels=labels,
+    )
+
+
+def _failed_trajectory(
+    episode: Episode, spec: AgentSpec | TeamSpec, exc: BaseException
+) -> Trajectory:
+    key = episode.key
+    provenance = Provenance(
+        framework=key.backend,
+        adapter=key.backend,
+        nex_version=__version__,
+        model=key.model,
+        task_id=key.task,
+    )
+    recorder = Recorder(provenance=provenance, task=episode.task.info(), root_agent=spec.name)
+    return recorder.fail(exc)
