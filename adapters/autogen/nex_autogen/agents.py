@@ -1,0 +1,87 @@
+"""An ``AssistantAgent`` that passes context the way the nex protocol does.
+
+Two differences from a stock ``AssistantAgent``, both about what the *next* agent sees:
+
+- Handoff: the protocol hands over the shared history, including the handing agent's tool calls,
+  its handoff call and the ``Transferred to <child>.`` result. AutoGen puts only the calls made
+  beside the handoff into ``HandoffMessage.context`` and then adds the handoff text once more as a
+  user message. Here the context is the whole turn, and the receiving agent reads only it.
+- Team turns: a member of a protocol team sees the transcript (each member's final answer), not
+  its own earlier tool calls. With ``team_view=True`` the agent keeps only its answer in its model
+  context after each turn.
+
+Everything else — the tool loop, the model calls — is AutoGen's own.
+"""
+
+from __future__ import annotations
+
+from collections.abc import AsyncGenerator, Sequence
+from typing import Any
+
+from autogen_agentchat.agents import AssistantAgent
+from autogen_agentchat.base import Response
+from autogen_agentchat.messages import (
+    BaseAgentEvent,
+    BaseChatMessage,
+    HandoffMessage,
+)
+from autogen_core import CancellationToken
+from autogen_core.model_context import ChatCompletionContext
+from autogen_core.models import AssistantMessage, LLMMessage
+
+
+def context_messages(messages: Sequence[BaseChatMessage]) -> list[LLMMessage]:
+    """What a protocol agent adds to its model context for incoming chat messages."""
+    out: list[LLMMessage] = []
+    for msg in messages:
+        if isinstance(msg, HandoffMessage):
+            out.extend(msg.context)
+        else:
+            out.append(msg.to_model_message())
+    return out
+
+
+class ProtocolAssistantAgent(AssistantAgent):
+    """``AssistantAgent`` with the protocol's handoff history and team-turn view."""
+
+    def __init__(self, *args: Any, team_view: bool = False, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.team_view = team_view
+
+    @staticmethod
+    async def _add_messages_to_context(
+        model_context: ChatCompletionContext, messages: Sequence[BaseChatMessage]
+    ) -> None:
+        for message in context_messages(messages):
+            await model_context.add_message(message)
+
+    async def on_messages_stream(
+        self, messages: Sequence[BaseChatMessage], cancellation_token: CancellationToken
+    ) -> AsyncGenerator[BaseAgentEvent | BaseChatMessage | Response, None]:
+        before = list(await self._model_context.get_messages())
+        incoming = context_messages(messages)
+        async for item in super().on_messages_stream(messages, cancellation_token):
+            if isinstance(item, Response):
+                item = await self._end_turn(item, before, incoming)
+            yield item
+
+    async def _end_turn(
+        self, response: Response, before: list[LLMMessage], incoming: list[LLMMessage]
+    ) -> Response:
+        message = response.chat_message
+        if isinstance(message, HandoffMessage):
+            own_turn = list(await self._model_context.get_messages())[len(before) + len(incoming):]
+            handoff = HandoffMessage(
+                content=message.content,
+                target=message.target,
+                source=message.source,
+                context=own_turn,
+                models_usage=message.models_usage,
+            )
+            return Response(chat_message=handoff, inner_messages=response.inner_messages)
+        if self.team_view:
+            answer = AssistantMessage(content=message.to_model_text(), source=self.name)
+            await self._model_context.clear()
+            for m in [*before, *incoming, answer]:
+                await self._model_context.add_message(m)
+        return response

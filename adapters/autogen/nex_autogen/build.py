@@ -1,0 +1,209 @@
+"""nex spec → AutoGen objects that behave as the native runtime does.
+
+- an agent is a :class:`ProtocolAssistantAgent` whose tool loop runs until the model answers
+  (``max_tool_iterations = limits.max_steps``, no reflection call);
+- tools are :class:`SchemaTool`s (the spec's schema as given), sub-agents ``AgentTool``s;
+- an agent with handoff sub-agents becomes a ``Swarm`` of every agent reachable by handoffs,
+  ending when an agent answers instead of handing off;
+- a team is a ``RoundRobinGroupChat`` or a ``SelectorGroupChat``.
+
+What AutoGen cannot do the protocol's way (stop tools, tool calls parsed from text, MCP tools in
+this adapter, team members that hand off) is refused with an :class:`AdapterError`.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Sequence
+from typing import Any
+
+from autogen_agentchat.agents import AssistantAgent
+from autogen_agentchat.base import TerminationCondition
+from autogen_agentchat.conditions import FunctionalTermination, TextMentionTermination
+from autogen_agentchat.messages import BaseAgentEvent, BaseChatMessage, HandoffMessage
+from autogen_agentchat.teams import BaseGroupChat, RoundRobinGroupChat, SelectorGroupChat, Swarm
+from autogen_core.tools import BaseTool
+
+from nex_autogen.agents import ProtocolAssistantAgent
+from nex_autogen.bridge import bridge_model
+from nex_autogen.messages import USER_SOURCE
+from nex_autogen.tools import ProtocolAgentTool, ProtocolHandoff, ProtocolTeamTool, SchemaTool
+from nex_core.errors import AdapterError
+from nex_core.models.base import ChatModel
+from nex_core.protocol.spec import (
+    AgentSpec,
+    ContextMode,
+    MCPBinding,
+    TeamSpec,
+    ToolFormat,
+)
+from nex_core.runtime.loop import MAX_HANDOFF_DEPTH
+from nex_core.runtime.tools import tool_handles
+
+SELECTOR_PROMPT = (
+    "You are choosing who speaks next in a conversation. The participants are:\n{roles}\n"
+    "Reply with the name of the next speaker only.\n\n{history}"
+)
+"""The native runtime's speaker-selection instruction, in AutoGen's template form."""
+
+METADATA_KEY = "nex"
+"""``AssistantAgent.metadata`` key holding what AutoGen has no field for (JSON)."""
+
+
+def answered(messages: Sequence[BaseAgentEvent | BaseChatMessage]) -> bool:
+    """A Swarm turn ends the run when an agent answers rather than hands off (the protocol)."""
+    return any(
+        isinstance(m, BaseChatMessage) and not isinstance(m, HandoffMessage) and m.source != USER_SOURCE
+        for m in messages
+    )
+
+
+def check_supported(agent: AgentSpec) -> None:
+    """Refuse what AutoGen cannot do as the protocol says, naming the capability."""
+    if not agent.name.isidentifier():
+        raise AdapterError(f"AutoGen agent names must be Python identifiers; '{agent.name}' is not")
+    if agent.stop_tools:
+        raise AdapterError(
+            f"agent '{agent.name}': AutoGen has no stop tools (an agent's turn cannot end on a "
+            "tool call); capability stop_tools is not supported by the autogen adapter"
+        )
+    if agent.tool_format is not ToolFormat.NATIVE:
+        raise AdapterError(
+            f"agent '{agent.name}': AutoGen reads tool calls only from native function calling; "
+            "tool_format 'xml' is not supported by the autogen adapter"
+        )
+    if agent.mcp_servers or any(isinstance(t.binding, MCPBinding) for t in agent.tools):
+        raise AdapterError(f"agent '{agent.name}': MCP tools are not supported by the autogen adapter")
+
+
+def agent_metadata(agent: AgentSpec) -> dict[str, str]:
+    """What the spec holds that ``AssistantAgent`` has no field for, so conversion finds it."""
+    extra: dict[str, Any] = {
+        "tool_timeout_s": agent.limits.tool_timeout_s,
+        "max_model_retries": agent.limits.max_model_retries,
+    }
+    if agent.extensions:
+        extra["extensions"] = agent.extensions
+    return {METADATA_KEY: json.dumps(extra, sort_keys=True)}
+
+
+def build_agent(agent: AgentSpec, model: ChatModel, *, team_view: bool = False) -> ProtocolAssistantAgent:
+    """One agent; its handoffs name Swarm participants built beside it."""
+    check_supported(agent)
+    tools: list[BaseTool[Any, Any]] = []
+    handoffs: list[ProtocolHandoff] = []
+    for handle in tool_handles(agent).values():
+        schema = handle.schema
+        if handle.kind == "function":
+            assert handle.tool is not None
+            tools.append(SchemaTool(handle.tool, timeout_s=handle.timeout_s))
+        elif handle.kind == "subagent":
+            assert handle.sub_agent is not None
+            tools.append(build_sub_agent_tool(handle.sub_agent.child, model, schema.name, schema.description))
+        else:
+            assert handle.sub_agent is not None
+            target = handle.sub_agent.child.name
+            handoffs.append(
+                ProtocolHandoff(
+                    target=target, name=schema.name, description=schema.description,
+                    message=f"Transferred to {target}.",
+                )
+            )
+    client = bridge_model(
+        model, agent=agent.name, settings=agent.model, parallel_tool_calls=agent.parallel_tool_calls
+    )
+    return ProtocolAssistantAgent(
+        agent.name,
+        client,
+        tools=tools or None,
+        handoffs=list(handoffs) or None,
+        description=agent.description,
+        system_message=agent.system_prompt or None,
+        max_tool_iterations=agent.limits.max_steps,
+        reflect_on_tool_use=False,
+        metadata=agent_metadata(agent),
+        team_view=team_view,
+    )
+
+
+def build_sub_agent_tool(child: AgentSpec, model: ChatModel, name: str, description: str) -> BaseTool[Any, Any]:
+    """Agent-as-tool: ``AgentTool`` over the child, or ``TeamTool`` over its Swarm."""
+    runner = build_agent_system(child, model)
+    if isinstance(runner, BaseGroupChat):
+        return ProtocolTeamTool(runner, name=name, description=description)
+    return ProtocolAgentTool(runner, name=name, description=description)
+
+
+def handoff_closure(root: AgentSpec) -> list[AgentSpec]:
+    """Every agent reachable from ``root`` by handoffs, root first; names must be unique."""
+    seen: dict[str, AgentSpec] = {}
+    queue = [root]
+    while queue:
+        agent = queue.pop(0)
+        if agent.name in seen:
+            if seen[agent.name] is not agent and seen[agent.name] != agent:
+                raise AdapterError(f"two different agents named '{agent.name}' in one Swarm")
+            continue
+        seen[agent.name] = agent
+        queue += [s.child for s in agent.sub_agents if s.mode is ContextMode.HANDOFF]
+    return list(seen.values())
+
+
+def swarm_name(root: AgentSpec) -> str:
+    return f"{root.name}_swarm"
+
+
+def build_agent_system(agent: AgentSpec, model: ChatModel) -> AssistantAgent | Swarm:
+    """An agent, or a Swarm when it (or anyone it hands off to) hands off."""
+    members = handoff_closure(agent)
+    if len(members) == 1:
+        return build_agent(agent, model)
+    return Swarm(
+        [build_agent(m, model) for m in members],
+        name=swarm_name(agent),
+        description=agent.description or None,
+        termination_condition=FunctionalTermination(answered),
+        max_turns=MAX_HANDOFF_DEPTH + 1,
+    )
+
+
+def team_termination(team: TeamSpec) -> TerminationCondition | None:
+    text = team.termination.text_mention
+    if text is None:
+        return None
+    return TextMentionTermination(text, sources=[m.name for m in team.members])
+
+
+def build_team(team: TeamSpec, model: ChatModel) -> BaseGroupChat:
+    if not team.name.isidentifier():
+        raise AdapterError(f"AutoGen team names must be Python identifiers; '{team.name}' is not")
+    for member in team.members:
+        if any(s.mode is ContextMode.HANDOFF for s in member.sub_agents):
+            raise AdapterError(
+                f"team member '{member.name}' hands off; handoffs inside team turns are not "
+                "supported by the autogen adapter"
+            )
+    members = [build_agent(m, model, team_view=True) for m in team.members]
+    common: dict[str, Any] = {
+        "name": team.name,
+        "description": team.description or None,
+        "termination_condition": team_termination(team),
+        "max_turns": team.termination.max_turns,
+    }
+    if team.speaker_selection == "round_robin":
+        return RoundRobinGroupChat(members, **common)  # type: ignore[arg-type]
+    selector = bridge_model(model, agent=team.name, settings=team.selector_model or team.members[0].model)
+    return SelectorGroupChat(
+        members,  # type: ignore[arg-type]
+        model_client=selector,
+        selector_prompt=SELECTOR_PROMPT,
+        allow_repeated_speaker=True,
+        **common,
+    )
+
+
+def build(spec: AgentSpec | TeamSpec, model: ChatModel) -> AssistantAgent | BaseGroupChat:
+    """The AutoGen object for ``spec``, driven by ``model`` (bridged per agent)."""
+    if isinstance(spec, TeamSpec):
+        return build_team(spec, model)
+    return build_agent_system(spec, model)

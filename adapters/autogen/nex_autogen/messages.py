@@ -1,0 +1,136 @@
+"""AutoGen's model-level types ↔ nex's OpenAI-shaped records.
+
+One conversion serves both the model bridge (what a nex model is asked) and the recorder (what a
+trajectory says the model was asked), so the two can never disagree.
+
+AutoGen keeps an assistant turn's text beside its tool calls in ``thought`` (its OpenAI client
+does the same), so ``thought`` with tool calls is the message's content; ``thought`` beside plain
+text is reasoning.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from typing import Any
+
+from autogen_core import FunctionCall, Image
+from autogen_core.models import (
+    AssistantMessage,
+    CreateResult,
+    FunctionExecutionResultMessage,
+    LLMMessage,
+    RequestUsage,
+    SystemMessage,
+    UserMessage,
+)
+from autogen_core.tools import Tool
+from autogen_core.tools import ToolSchema as AutogenToolSchema
+
+from nex_core.trajectory.schema import LLMResponse, Message, ToolCall, ToolSchema, Usage
+
+USER_SOURCE = "user"
+"""AutoGen's source name for messages that came from the person running the task."""
+
+_FINISH_TO_NEX = {"function_calls": "tool_calls"}
+_FINISH_FROM_NEX = {"tool_calls": "function_calls", "stop": "stop", "length": "length",
+                    "content_filter": "content_filter"}
+
+
+def _content(parts: str | Sequence[str | Image]) -> str | list[dict[str, Any]]:
+    if isinstance(parts, str):
+        return parts
+    out: list[dict[str, Any]] = []
+    for part in parts:
+        if isinstance(part, str):
+            out.append({"type": "text", "text": part})
+        elif isinstance(part, Image):
+            out.append({"type": "image_url", "image_url": {"url": part.data_uri}})
+        else:  # pragma: no cover - AutoGen admits only str and Image here
+            out.append({"type": "text", "text": str(part)})
+    return out
+
+
+def _speaker(source: str | None) -> str | None:
+    return None if not source or source == USER_SOURCE else source
+
+
+def to_nex_messages(messages: Sequence[LLMMessage]) -> list[Message]:
+    """AutoGen ``LLMMessage``s as nex messages; a batch of tool results becomes one tool message
+    per result, as the OpenAI API receives them."""
+    out: list[Message] = []
+    for m in messages:
+        if isinstance(m, SystemMessage):
+            out.append(Message.system(m.content))
+        elif isinstance(m, UserMessage):
+            out.append(Message(role="user", content=_content(m.content), name=_speaker(m.source)))
+        elif isinstance(m, AssistantMessage):
+            out.append(_assistant(m.content, m.thought, name=_speaker(m.source)))
+        elif isinstance(m, FunctionExecutionResultMessage):
+            out.extend(Message.tool(r.call_id, r.content) for r in m.content)
+        else:  # pragma: no cover - LLMMessage is a closed union
+            raise TypeError(f"unknown AutoGen message type {type(m).__name__}")
+    return out
+
+
+def _assistant(content: str | list[FunctionCall], thought: str | None, *, name: str | None) -> Message:
+    if isinstance(content, str):
+        return Message(role="assistant", content=content, reasoning=thought, name=name)
+    calls = [ToolCall.make(c.id, c.name, c.arguments) for c in content]
+    return Message(role="assistant", content=thought or None, tool_calls=calls or None, name=name)
+
+
+def to_nex_tools(tools: Sequence[Tool | AutogenToolSchema]) -> list[ToolSchema]:
+    """Tool schemas as offered to the model."""
+    out = []
+    for tool in tools:
+        schema: Mapping[str, Any] = tool.schema if isinstance(tool, Tool) else tool
+        out.append(
+            ToolSchema(
+                name=schema["name"],
+                description=schema.get("description", "") or "",
+                parameters=dict(schema.get("parameters") or {"type": "object", "properties": {}}),
+            )
+        )
+    return out
+
+
+def to_nex_response(result: CreateResult) -> LLMResponse:
+    """A ``CreateResult`` as the assistant message the model returned."""
+    message = _assistant(result.content, result.thought, name=None)
+    usage = Usage(
+        prompt_tokens=result.usage.prompt_tokens,
+        completion_tokens=result.usage.completion_tokens,
+        total_tokens=result.usage.prompt_tokens + result.usage.completion_tokens,
+    )
+    reason = _FINISH_TO_NEX.get(result.finish_reason, result.finish_reason)
+    return LLMResponse(message=message, finish_reason=reason, usage=usage)
+
+
+def to_create_result(response: LLMResponse) -> CreateResult:
+    """A nex response as AutoGen's ``CreateResult`` (tool calls with their ids and raw JSON)."""
+    message = response.message
+    text = message.text() or None
+    usage = response.usage or Usage()
+    request_usage = RequestUsage(
+        prompt_tokens=usage.prompt_tokens, completion_tokens=usage.completion_tokens
+    )
+    if message.tool_calls:
+        calls = [
+            FunctionCall(id=c.id, name=c.function.name, arguments=c.function.arguments)
+            for c in message.tool_calls
+        ]
+        return CreateResult(
+            finish_reason="function_calls",
+            content=calls,
+            usage=request_usage,
+            cached=False,
+            thought=text or message.reasoning,
+        )
+    finish = _FINISH_FROM_NEX.get(response.finish_reason or "stop", "unknown")
+    return CreateResult(
+        finish_reason=finish,  # type: ignore[arg-type]
+        content=text or "",
+        usage=request_usage,
+        cached=False,
+        thought=message.reasoning,
+    )

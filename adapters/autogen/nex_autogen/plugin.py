@@ -1,0 +1,155 @@
+"""The AutoGen adapter, registered through nex's ``nex`` entry-point group.
+
+AutoGen itself is imported only when the adapter is used, so ``nex`` starts as fast with this
+plugin installed as without it.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any, ClassVar
+
+from nex_core.adapter import Adapter, Capability, Conversion, as_task
+from nex_core.hookspecs import hookimpl
+from nex_core.protocol.spec import AgentSpec, TeamSpec
+from nex_core.trajectory.schema import Provenance, TaskInfo, Trajectory
+from nex_core.trajectory.sinks import TrajectorySink
+
+CAPABILITIES = frozenset(
+    {
+        Capability.TOOL_CALLS,
+        Capability.PARALLEL_TOOL_CALLS,
+        Capability.TOOL_ERRORS,
+        Capability.SUB_AGENTS,
+        Capability.NESTED_SUB_AGENTS,
+        Capability.PARALLEL_SUB_AGENTS,
+        Capability.HANDOFFS,
+        Capability.TEAMS_ROUND_ROBIN,
+        Capability.MAX_STEPS,
+        Capability.MULTI_TURN,
+        Capability.STREAMING,
+        Capability.CONVERT_FROM,
+        Capability.CONVERT_TO,
+        Capability.RECORD_FOREIGN,
+    }
+)
+"""What the adapter does the protocol's way. Left out, and why:
+
+- ``stop_tools``: an AutoGen agent's turn cannot end on a tool call;
+- ``teams_selector``: AutoGen's ``SelectorGroupChat`` runs, but writes its own speaker-selection
+  request (one message from its template), so that model call differs from the protocol's;
+- ``model_retry``: AutoGen does not retry a failed model call;
+- ``text_tool_format``: AutoGen reads tool calls only from native function calling;
+- ``mcp_tools``: not built by this adapter (AutoGen's MCP workbench is recorded when the user
+  brings one).
+"""
+
+
+class AutogenAdapter(Adapter):
+    """AutoGen AgentChat 0.7: convert, build, record, bridge."""
+
+    name = "autogen"
+    framework = "autogen-agentchat"
+    capabilities: ClassVar[frozenset[Capability]] = CAPABILITIES
+
+    def recognizes(self, obj: Any) -> bool:
+        module = type(obj).__module__
+        if not module.startswith(("autogen_agentchat", "nex_autogen")) and not _autogen_loaded():
+            return False
+        from autogen_agentchat.agents import BaseChatAgent
+        from autogen_agentchat.teams import BaseGroupChat
+
+        return isinstance(obj, BaseChatAgent | BaseGroupChat)
+
+    def to_spec(self, obj: Any) -> Conversion:
+        from nex_autogen.convert import to_spec
+
+        return to_spec(obj)
+
+    def from_spec(self, spec: AgentSpec | TeamSpec, *, model: Any) -> Any:
+        from nex_autogen.build import build
+
+        return build(spec, model)
+
+    def to_code(self, spec: AgentSpec | TeamSpec) -> str:
+        from nex_autogen.codegen import to_code
+
+        return to_code(spec)
+
+    def bridge_model(self, model: Any, *, agent: str | None = None) -> Any:
+        from nex_autogen.bridge import bridge_model
+
+        return bridge_model(model, agent=agent)
+
+    async def arun(
+        self,
+        spec: AgentSpec | TeamSpec,
+        task: TaskInfo | str,
+        *,
+        model: Any,
+        sinks: Sequence[TrajectorySink] = (),
+    ) -> Trajectory:
+        from nex_autogen.build import build
+        from nex_autogen.run import drive
+        from nex_core.runtime.loop import provenance_for
+        from nex_core.trajectory.recorder import Recorder
+
+        info = as_task(task)
+        provenance = provenance_for(
+            spec, model, info, framework=self.framework, framework_version=self.framework_version,
+            adapter=self.name, adapter_version=self.version,
+        )
+        recorder = Recorder(provenance=provenance, task=info, root_agent=spec.name, sinks=sinks)
+        try:
+            obj = build(spec, model)
+        except Exception as exc:
+            return recorder.fail(exc)
+        return await drive(obj, info, recorder)
+
+    async def arecord(
+        self,
+        obj: Any,
+        task: TaskInfo | str,
+        *,
+        sinks: Sequence[TrajectorySink] = (),
+    ) -> Trajectory:
+        from nex_autogen.run import drive
+        from nex_core import __version__
+        from nex_core.trajectory.recorder import Recorder
+
+        info = as_task(task)
+        provenance = Provenance(
+            framework=self.framework,
+            framework_version=self.framework_version,
+            adapter=self.name,
+            adapter_version=self.version,
+            nex_version=__version__,
+            model=_model_id(obj),
+            task_id=info.id,
+        )
+        recorder = Recorder(provenance=provenance, task=info, root_agent=obj.name, sinks=sinks)
+        return await drive(obj, info, recorder)
+
+
+def _autogen_loaded() -> bool:
+    import sys
+
+    return "autogen_agentchat" in sys.modules
+
+
+def _model_id(obj: Any) -> str | None:
+    from nex_autogen.record import client_model_id
+
+    client = getattr(obj, "_model_client", None)
+    if client is None:
+        for participant in getattr(obj, "_participants", []):
+            client = getattr(participant, "_model_client", None)
+            if client is not None:
+                break
+    return client_model_id(client) if client is not None else None
+
+
+
+@hookimpl
+def nex_adapters() -> list[Adapter]:
+    return [AutogenAdapter()]

@@ -1,0 +1,582 @@
+"""Recording any AutoGen agent or team without changing what it does.
+
+For the length of a run, every agent in the object tree (sub-agents behind ``AgentTool`` and
+``TeamTool``, team participants) gets:
+
+- a :class:`RecordingClient` around its model client: the exact messages and tool schemas of each
+  call, its result, its error;
+- a :class:`RecordingWorkbench` around each workbench: a ``StaticStreamWorkbench`` (the agent
+  forwards nested sub-agent events only from those) over :class:`RecordingTool` proxies, so
+  AutoGen's own workbench code still runs; each proxy records the call id, arguments, result or
+  error and latency, and sets the recorder's parent context variable around the call, which nests
+  ``AgentTool`` runs, parallel ones too, and ``TeamTool`` runs;
+- proxies around its handoff tools;
+- for team participants, a wrapper around ``on_messages_stream`` that records each turn as a
+  sub-agent step (``team_turn``, or ``handoff`` in a Swarm).
+
+:meth:`Instrumentation.restore` puts every original back.
+"""
+
+from __future__ import annotations
+
+import contextlib
+from collections.abc import AsyncGenerator, Callable, Iterator, Mapping, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+from autogen_agentchat.agents import AssistantAgent
+from autogen_agentchat.base import Response, TaskResult
+from autogen_agentchat.messages import (
+    BaseAgentEvent,
+    BaseChatMessage,
+    HandoffMessage,
+    ToolCallRequestEvent,
+)
+from autogen_agentchat.teams import BaseGroupChat, Swarm
+from autogen_agentchat.tools._task_runner_tool import TaskRunnerTool
+from autogen_core import CancellationToken
+from autogen_core.model_context import UnboundedChatCompletionContext
+from autogen_core.models import (
+    ChatCompletionClient,
+    CreateResult,
+    LLMMessage,
+    ModelInfo,
+    RequestUsage,
+)
+from autogen_core.tools import (
+    BaseStreamTool,
+    BaseTool,
+    StaticStreamWorkbench,
+    StaticWorkbench,
+    Tool,
+    ToolResult,
+    ToolSchema,
+    Workbench,
+)
+from autogen_core.tools._workbench import StreamWorkbench
+from pydantic import BaseModel
+
+from nex_autogen.agents import context_messages
+from nex_autogen.bridge import NexChatCompletionClient, request_params
+from nex_autogen.messages import to_nex_messages, to_nex_response, to_nex_tools
+from nex_autogen.tools import ToolFailed, final_text
+from nex_core.trajectory.recorder import Recorder, current_parent_id
+from nex_core.trajectory.schema import ErrorInfo, LLMRequest, Message
+
+# --------------------------------------------------------------------------- model calls
+
+
+def client_model_id(client: ChatCompletionClient) -> str | None:
+    if isinstance(client, NexChatCompletionClient):
+        return client.model.model_id
+    config = getattr(client, "_raw_config", None) or getattr(client, "_create_args", None) or {}
+    model = config.get("model") if isinstance(config, Mapping) else None
+    return str(model) if model else None
+
+
+def _client_params(client: ChatCompletionClient) -> dict[str, Any]:
+    create_args = getattr(client, "_create_args", None)
+    if not isinstance(create_args, Mapping):
+        return {}
+    keep = ("temperature", "top_p", "max_tokens", "seed", "parallel_tool_calls")
+    return {k: create_args[k] for k in keep if create_args.get(k) is not None}
+
+
+class RecordingClient(ChatCompletionClient):
+    """Records each call of the wrapped client; answers exactly what it answers."""
+
+    def __init__(self, inner: ChatCompletionClient, *, agent: str, recorder: Recorder) -> None:
+        self.inner = inner
+        self.agent = agent
+        self.recorder = recorder
+
+    def _request(
+        self, messages: Sequence[LLMMessage], tools: Sequence[Tool | ToolSchema],
+        tool_choice: Any, extra: Mapping[str, Any],
+    ) -> LLMRequest:
+        if isinstance(self.inner, NexChatCompletionClient):
+            return self.inner.request(messages, tools, tool_choice, extra)
+        return LLMRequest(
+            messages=to_nex_messages(messages),
+            tools=to_nex_tools(tools),
+            params=request_params(_client_params(self.inner), tool_choice, extra),
+        )
+
+    async def create(
+        self,
+        messages: Sequence[LLMMessage],
+        *,
+        tools: Sequence[Tool | ToolSchema] = [],
+        tool_choice: Any = "auto",
+        json_output: bool | type[BaseModel] | None = None,
+        extra_create_args: Mapping[str, Any] = {},
+        cancellation_token: CancellationToken | None = None,
+    ) -> CreateResult:
+        rec = self.recorder
+        step = rec.begin_llm(
+            agent=self.agent,
+            request=self._request(messages, tools, tool_choice, extra_create_args),
+            model=client_model_id(self.inner),
+        )
+        try:
+            result = await self.inner.create(
+                messages, tools=tools, tool_choice=tool_choice, json_output=json_output,
+                extra_create_args=extra_create_args, cancellation_token=cancellation_token,
+            )
+        except BaseException as exc:
+            rec.end_llm(step, error=exc)
+            raise
+        rec.end_llm(step, to_nex_response(result))
+        return result
+
+    async def create_stream(
+        self,
+        messages: Sequence[LLMMessage],
+        *,
+        tools: Sequence[Tool | ToolSchema] = [],
+        tool_choice: Any = "auto",
+        json_output: bool | type[BaseModel] | None = None,
+        extra_create_args: Mapping[str, Any] = {},
+        cancellation_token: CancellationToken | None = None,
+    ) -> AsyncGenerator[str | CreateResult, None]:
+        rec = self.recorder
+        step = rec.begin_llm(
+            agent=self.agent,
+            request=self._request(messages, tools, tool_choice, extra_create_args),
+            model=client_model_id(self.inner),
+        )
+        try:
+            async for chunk in self.inner.create_stream(
+                messages, tools=tools, tool_choice=tool_choice, json_output=json_output,
+                extra_create_args=extra_create_args, cancellation_token=cancellation_token,
+            ):
+                if isinstance(chunk, CreateResult):
+                    rec.end_llm(step, to_nex_response(chunk))
+                yield chunk
+        except BaseException as exc:
+            rec.end_llm(step, error=exc)
+            raise
+
+    async def close(self) -> None:
+        await self.inner.close()
+
+    def actual_usage(self) -> RequestUsage:
+        return self.inner.actual_usage()
+
+    def total_usage(self) -> RequestUsage:
+        return self.inner.total_usage()
+
+    def count_tokens(self, messages: Sequence[LLMMessage], *, tools: Sequence[Tool | ToolSchema] = []) -> int:
+        return self.inner.count_tokens(messages, tools=tools)
+
+    def remaining_tokens(self, messages: Sequence[LLMMessage], *, tools: Sequence[Tool | ToolSchema] = []) -> int:
+        return self.inner.remaining_tokens(messages, tools=tools)
+
+    @property
+    def capabilities(self) -> Any:
+        return self.inner.capabilities
+
+    @property
+    def model_info(self) -> ModelInfo:
+        return self.inner.model_info
+
+    def dump_component(self) -> Any:
+        return self.inner.dump_component()
+
+
+# --------------------------------------------------------------------------- tool calls
+
+
+@contextlib.contextmanager
+def _nested(recorder: Recorder, parent: str) -> Iterator[None]:
+    # Resetting a context variable fails when an async generator is closed from another
+    # context (a cancelled stream); the value dies with that context anyway.
+    with contextlib.suppress(ValueError), recorder.under(parent):
+        yield
+
+
+def _failure(exc: BaseException) -> BaseException | ErrorInfo:
+    return exc.info if isinstance(exc, ToolFailed) else exc
+
+
+class _Recording:
+    """What both tool proxies share: the wrapped tool, the agent, the recorder."""
+
+    inner: BaseTool[Any, Any]
+    agent: str
+    recorder: Recorder
+
+    def _setup(self, inner: BaseTool[Any, Any], agent: str, recorder: Recorder) -> None:
+        self.inner, self.agent, self.recorder = inner, agent, recorder
+
+    @property
+    def schema(self) -> ToolSchema:
+        return self.inner.schema
+
+    def return_value_as_string(self, value: Any) -> str:
+        return self.inner.return_value_as_string(value)
+
+    async def save_state_json(self) -> Mapping[str, Any]:
+        return await self.inner.save_state_json()
+
+    async def load_state_json(self, state: Mapping[str, Any]) -> None:
+        await self.inner.load_state_json(state)
+
+
+class RecordingTool(_Recording, BaseTool[Any, Any]):
+    """Proxy of a plain tool: one tool step per call."""
+
+    def __init__(self, inner: BaseTool[Any, Any], *, agent: str, recorder: Recorder) -> None:
+        BaseTool.__init__(self, inner.args_type(), inner.return_type(), inner.name, inner.description)
+        self._setup(inner, agent, recorder)
+
+    async def run(self, args: Any, cancellation_token: CancellationToken) -> Any:
+        return await self.inner.run(args, cancellation_token)
+
+    async def run_json(
+        self, args: Mapping[str, Any], cancellation_token: CancellationToken, call_id: str | None = None
+    ) -> Any:
+        rec = self.recorder
+        step = rec.begin_tool(agent=self.agent, name=self.name, call_id=call_id, arguments=dict(args))
+        try:
+            with _nested(rec, step.id):
+                value = await self.inner.run_json(args, cancellation_token, call_id=call_id)
+        except BaseException as exc:
+            rec.end_tool(step, error=_failure(exc))
+            raise
+        rec.end_tool(step, self.inner.return_value_as_string(value))
+        return value
+
+
+class RecordingStreamTool(_Recording, BaseStreamTool[Any, Any, Any]):
+    """Proxy of a streaming tool; a task runner's run nests under its tool step."""
+
+    def __init__(self, inner: BaseStreamTool[Any, Any, Any], *, agent: str, recorder: Recorder) -> None:
+        BaseStreamTool.__init__(self, inner.args_type(), inner.return_type(), inner.name, inner.description)
+        self._setup(inner, agent, recorder)
+
+    async def run(self, args: Any, cancellation_token: CancellationToken) -> Any:
+        return await self.inner.run(args, cancellation_token)
+
+    def run_stream(self, args: Any, cancellation_token: CancellationToken) -> AsyncGenerator[Any, None]:
+        return self.inner.run_stream(args, cancellation_token)  # type: ignore[no-any-return]
+
+    async def run_json(
+        self, args: Mapping[str, Any], cancellation_token: CancellationToken, call_id: str | None = None
+    ) -> Any:
+        value = None
+        async for value in self.run_json_stream(args, cancellation_token, call_id=call_id):
+            pass
+        return value
+
+    async def run_json_stream(
+        self, args: Mapping[str, Any], cancellation_token: CancellationToken, call_id: str | None = None
+    ) -> AsyncGenerator[Any, None]:
+        rec = self.recorder
+        tool_step = rec.begin_tool(agent=self.agent, name=self.name, call_id=call_id, arguments=dict(args))
+        runner = getattr(self.inner, "_task_runner", None)
+        sub = None
+        value: Any = None
+        try:
+            with _nested(rec, tool_step.id):
+                if isinstance(self.inner, TaskRunnerTool) and runner is not None:
+                    sub = rec.begin_subagent(
+                        agent=self.agent, child=runner.name, mode="tool", call_id=call_id,
+                        input=[Message.user(str(args.get("task", "")))],
+                    )
+                with _nested(rec, sub.id if sub else tool_step.id):
+                    async for value in self.inner.run_json_stream(args, cancellation_token, call_id=call_id):
+                        yield value
+        except BaseException as exc:
+            if sub is not None:
+                rec.end_subagent(sub, None, error=_failure(exc))
+            rec.end_tool(tool_step, error=_failure(exc))
+            raise
+        if sub is not None:
+            rec.end_subagent(sub, final_text(value) if isinstance(value, TaskResult) else None)
+        rec.end_tool(tool_step, self.inner.return_value_as_string(value))
+
+
+def recording_tool(tool: BaseTool[Any, Any], *, agent: str, recorder: Recorder) -> BaseTool[Any, Any]:
+    if isinstance(tool, BaseStreamTool):
+        return RecordingStreamTool(tool, agent=agent, recorder=recorder)
+    return RecordingTool(tool, agent=agent, recorder=recorder)
+
+
+class RecordingWorkbench(StaticStreamWorkbench):
+    """A workbench wrapper the agent treats as a ``StaticStreamWorkbench``.
+
+    Over a static workbench it *is* one, holding recording proxies of the same tools, so AutoGen's
+    own call path runs. Over any other workbench (MCP ...) it delegates each call and records it;
+    the exception type is not visible there, so errors are recorded as ``ToolError``.
+    """
+
+    def __init__(self, inner: Workbench, *, agent: str, recorder: Recorder) -> None:
+        self.inner, self.agent, self.recorder = inner, agent, recorder
+        self._static = isinstance(inner, StaticWorkbench)
+        tools = [recording_tool(t, agent=agent, recorder=recorder) for t in getattr(inner, "_tools", [])]
+        super().__init__(tools if self._static else [], getattr(inner, "_tool_overrides", None))
+
+    async def list_tools(self) -> list[ToolSchema]:
+        if self._static:
+            return await super().list_tools()
+        return await self.inner.list_tools()
+
+    async def call_tool(
+        self, name: str, arguments: Mapping[str, Any] | None = None,
+        cancellation_token: CancellationToken | None = None, call_id: str | None = None,
+    ) -> ToolResult:
+        if self._static:
+            return await super().call_tool(name, arguments, cancellation_token, call_id)
+        return await self._delegate(name, arguments, cancellation_token, call_id)
+
+    async def call_tool_stream(
+        self, name: str, arguments: Mapping[str, Any] | None = None,
+        cancellation_token: CancellationToken | None = None, call_id: str | None = None,
+    ) -> AsyncGenerator[Any, None]:
+        if self._static and isinstance(self.inner, StaticStreamWorkbench):
+            async for event in super().call_tool_stream(name, arguments, cancellation_token, call_id):
+                yield event
+        elif self._static:  # the agent would have called call_tool: no streamed events
+            yield await super().call_tool(name, arguments, cancellation_token, call_id)
+        elif isinstance(self.inner, StreamWorkbench):
+            rec = self.recorder
+            step = rec.begin_tool(agent=self.agent, name=name, call_id=call_id, arguments=dict(arguments or {}))
+            result: Any = None
+            with _nested(rec, step.id):
+                async for result in self.inner.call_tool_stream(name, arguments, cancellation_token, call_id):
+                    yield result
+            self._end(step, result)
+        else:
+            yield await self._delegate(name, arguments, cancellation_token, call_id)
+
+    async def _delegate(
+        self, name: str, arguments: Mapping[str, Any] | None,
+        cancellation_token: CancellationToken | None, call_id: str | None,
+    ) -> ToolResult:
+        rec = self.recorder
+        step = rec.begin_tool(agent=self.agent, name=name, call_id=call_id, arguments=dict(arguments or {}))
+        try:
+            with _nested(rec, step.id):
+                result = await self.inner.call_tool(name, arguments, cancellation_token, call_id)
+        except BaseException as exc:
+            rec.end_tool(step, error=exc)
+            raise
+        self._end(step, result)
+        return result
+
+    def _end(self, step: Any, result: Any) -> None:
+        if isinstance(result, ToolResult) and result.is_error:
+            self.recorder.end_tool(step, error=ErrorInfo(type="ToolError", message=result.to_text()))
+        else:
+            self.recorder.end_tool(step, result.to_text() if isinstance(result, ToolResult) else result)
+
+    async def start(self) -> None:
+        await self.inner.start()
+
+    async def stop(self) -> None:
+        await self.inner.stop()
+
+    async def reset(self) -> None:
+        await self.inner.reset()
+
+    async def save_state(self) -> Mapping[str, Any]:
+        return await self.inner.save_state()
+
+    async def load_state(self, state: Mapping[str, Any]) -> None:
+        await self.inner.load_state(state)
+
+
+# --------------------------------------------------------------------------- team turns
+
+
+async def turn_input(agent: Any, messages: Sequence[BaseChatMessage]) -> list[Message]:
+    """The history an agent works from when its turn starts (its context plus what arrived)."""
+    base: list[LLMMessage] = []
+    context = getattr(agent, "model_context", None)
+    if context is not None:
+        base = list(await context.get_messages())
+    adder = getattr(type(agent), "_add_messages_to_context", None)
+    if isinstance(agent, AssistantAgent) and adder is not None:
+        scratch = UnboundedChatCompletionContext(initial_messages=base)
+        await adder(scratch, messages)
+        return to_nex_messages(await scratch.get_messages())
+    return to_nex_messages(base + context_messages(messages))
+
+
+def _answer(message: BaseChatMessage) -> str:
+    return message.to_model_text()
+
+
+def _handoff_call_id(agent: Any, response: Response) -> str | None:
+    message = response.chat_message
+    assert isinstance(message, HandoffMessage)
+    handoffs = getattr(agent, "_handoffs", {}) or {}
+    names = {name for name, h in handoffs.items() if h.target == message.target}
+    for event in reversed(list(response.inner_messages or [])):
+        if isinstance(event, ToolCallRequestEvent):
+            for call in event.content:
+                if call.name in names:
+                    return call.id
+    return None
+
+
+@dataclass
+class SwarmState:
+    """Where each Swarm speaker's steps go, and the handoff steps still open."""
+
+    container: dict[str, str | None] = field(default_factory=dict)
+    handoff_call: dict[str, str | None] = field(default_factory=dict)
+    open_steps: list[Any] = field(default_factory=list)
+
+
+TurnStream = Callable[[Sequence[BaseChatMessage], CancellationToken], AsyncGenerator[Any, None]]
+
+
+def team_turn_stream(agent: Any, original: TurnStream, team_name: str, recorder: Recorder) -> TurnStream:
+    """``on_messages_stream`` of a group-chat participant, recording each turn."""
+
+    async def on_messages_stream(
+        messages: Sequence[BaseChatMessage], cancellation_token: CancellationToken
+    ) -> AsyncGenerator[BaseAgentEvent | BaseChatMessage | Response, None]:
+        step = recorder.begin_subagent(
+            agent=team_name, child=agent.name, mode="team_turn",
+            input=await turn_input(agent, messages),
+        )
+        output = None
+        try:
+            with _nested(recorder, step.id):
+                async for item in original(messages, cancellation_token):
+                    if isinstance(item, Response):
+                        output = _answer(item.chat_message)
+                    yield item
+        except BaseException as exc:
+            recorder.end_subagent(step, output, error=exc)
+            raise
+        recorder.end_subagent(step, output)
+
+    return on_messages_stream
+
+
+def swarm_turn_stream(agent: Any, original: TurnStream, state: SwarmState, recorder: Recorder) -> TurnStream:
+    """``on_messages_stream`` of a Swarm participant: a turn that follows a handoff is recorded
+    as a handoff sub-agent step under the handing agent's steps, as the native runtime nests it."""
+
+    async def on_messages_stream(
+        messages: Sequence[BaseChatMessage], cancellation_token: CancellationToken
+    ) -> AsyncGenerator[BaseAgentEvent | BaseChatMessage | Response, None]:
+        last = messages[-1] if messages else None
+        step = None
+        if isinstance(last, HandoffMessage) and last.target == agent.name:
+            source = last.source
+            step = recorder.begin_subagent(
+                agent=source, child=agent.name, mode="handoff",
+                call_id=state.handoff_call.get(source),
+                input=await turn_input(agent, messages),
+                parent_id=state.container.get(source, current_parent_id()),
+            )
+            state.container[agent.name] = step.id
+            state.open_steps.append(step)
+        else:
+            state.container[agent.name] = current_parent_id()
+        try:
+            with _nested(recorder, step.id if step else current_parent_id()):
+                async for item in original(messages, cancellation_token):
+                    if isinstance(item, Response):
+                        _after_swarm_turn(agent, item, state, recorder)
+                    yield item
+        except BaseException as exc:
+            for open_step in reversed(state.open_steps):
+                recorder.end_subagent(open_step, None, error=exc)
+            state.open_steps.clear()
+            raise
+
+    return on_messages_stream
+
+
+def _after_swarm_turn(agent: Any, response: Response, state: SwarmState, recorder: Recorder) -> None:
+    if isinstance(response.chat_message, HandoffMessage):
+        state.handoff_call[agent.name] = _handoff_call_id(agent, response)
+        return
+    output = _answer(response.chat_message)
+    for step in reversed(state.open_steps):
+        recorder.end_subagent(step, output)
+    state.open_steps.clear()
+
+
+# --------------------------------------------------------------------------- the object tree
+
+
+_MISSING = object()
+
+
+class Instrumentation:
+    """Swaps recording wrappers into an AutoGen object tree, and back out."""
+
+    def __init__(self, recorder: Recorder) -> None:
+        self.recorder = recorder
+        self._undo: list[tuple[Any, str, Any]] = []
+        self._seen: set[int] = set()
+
+    def _swap(self, obj: Any, attr: str, value: Any) -> None:
+        old = obj.__dict__.get(attr, _MISSING)
+        self._undo.append((obj, attr, old))
+        setattr(obj, attr, value)
+
+    def restore(self) -> None:
+        while self._undo:
+            obj, attr, old = self._undo.pop()
+            if old is _MISSING:
+                obj.__dict__.pop(attr, None)
+            else:
+                setattr(obj, attr, old)
+        self._seen.clear()
+
+    def instrument(self, obj: Any) -> None:
+        if id(obj) in self._seen:
+            return
+        self._seen.add(id(obj))
+        if isinstance(obj, BaseGroupChat):
+            self._team(obj)
+        else:
+            self._agent(obj)
+
+    def _agent(self, agent: Any) -> None:
+        rec, name = self.recorder, agent.name
+        client = getattr(agent, "_model_client", None)
+        if isinstance(client, ChatCompletionClient):
+            self._swap(agent, "_model_client", RecordingClient(client, agent=name, recorder=rec))
+        workbenches = getattr(agent, "_workbench", None)
+        if isinstance(workbenches, Sequence):
+            self._swap(
+                agent, "_workbench",
+                [RecordingWorkbench(wb, agent=name, recorder=rec) for wb in workbenches],
+            )
+            for wb in workbenches:
+                for tool in getattr(wb, "_tools", []):
+                    if isinstance(tool, TaskRunnerTool):
+                        self.instrument(tool._task_runner)
+        handoff_tools = getattr(agent, "_handoff_tools", None)
+        if handoff_tools:
+            self._swap(
+                agent, "_handoff_tools",
+                [RecordingTool(t, agent=name, recorder=rec) for t in handoff_tools],
+            )
+
+    def _team(self, team: BaseGroupChat) -> None:
+        rec = self.recorder
+        client = getattr(team, "_model_client", None)
+        if isinstance(client, ChatCompletionClient):
+            self._swap(team, "_model_client", RecordingClient(client, agent=team.name, recorder=rec))
+        state = SwarmState()
+        for participant in team._participants:
+            self.instrument(participant)
+            if isinstance(participant, BaseGroupChat):
+                continue
+            original = participant.on_messages_stream
+            if isinstance(team, Swarm):
+                wrapped = swarm_turn_stream(participant, original, state, rec)
+            else:
+                wrapped = team_turn_stream(participant, original, team.name, rec)
+            self._swap(participant, "on_messages_stream", wrapped)
+

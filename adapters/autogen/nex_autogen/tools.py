@@ -1,0 +1,220 @@
+"""AutoGen tools that behave as the nex protocol says tools behave.
+
+- :class:`SchemaTool` advertises a spec's JSON Schema exactly as given (``FunctionTool`` infers a
+  schema from type hints and fails on untyped callables), validates arguments against it, and
+  turns a failure into the protocol's error text ``Error: <ExcType>: <message>``.
+- :class:`ProtocolAgentTool` / :class:`ProtocolTeamTool` are AutoGen's ``AgentTool`` /
+  ``TeamTool`` with the protocol's agent-as-tool semantics: the child starts fresh on every call
+  (it receives only the task), and its final answer is the tool's result.
+- :class:`ProtocolHandoff` is a ``Handoff`` whose tool takes the protocol's empty arguments.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import inspect
+from collections.abc import AsyncGenerator, Callable
+from typing import Any
+
+from autogen_agentchat.base import Handoff, TaskResult
+from autogen_agentchat.messages import BaseAgentEvent, BaseChatMessage, ToolCallSummaryMessage
+from autogen_agentchat.teams import BaseGroupChat
+from autogen_agentchat.tools import AgentTool, TeamTool
+from autogen_agentchat.tools._task_runner_tool import TaskRunnerToolArgs
+from autogen_core import CancellationToken
+from autogen_core.tools import BaseTool
+from autogen_core.tools import ToolSchema as AutogenToolSchema
+from pydantic import BaseModel, ConfigDict
+
+from nex_core.errors import SpecError
+from nex_core.protocol.spec import CallableBinding, ImportBinding, ToolSpec
+from nex_core.runtime.loop import SubAgentFailed
+from nex_core.runtime.tools import (
+    ANY_OBJECT,
+    HANDOFF_PARAMETERS,
+    describe_error,
+    import_callable,
+    result_text,
+    validate_arguments,
+)
+from nex_core.trajectory.recorder import error_info
+from nex_core.trajectory.schema import ErrorInfo
+
+
+class ToolFailed(Exception):
+    """A protocol tool failed; ``str()`` is the text the model is shown, ``original`` the cause.
+
+    AutoGen shows the model ``str(exception)``; raising this makes that the protocol's text while
+    the recorder still sees the original exception's type.
+    """
+
+    def __init__(self, original: BaseException | ErrorInfo) -> None:
+        self.info = error_info(original)
+        self.original = original
+        super().__init__(describe_error(self.info))
+
+
+class AnyArguments(BaseModel):
+    """Arguments are validated against the spec's JSON Schema, not by pydantic."""
+
+    model_config = ConfigDict(extra="allow")
+
+
+def _resolve(spec: ToolSpec) -> Callable[..., Any]:
+    binding = spec.binding
+    if isinstance(binding, ImportBinding):
+        return import_callable(binding.path)
+    if isinstance(binding, CallableBinding):
+        if binding.func is None:
+            raise SpecError(f"tool '{spec.name}': callable '{binding.ref}' was not supplied")
+        return binding.func
+    raise SpecError(f"tool '{spec.name}': AutoGen tools need a function binding, not {binding.kind}")
+
+
+class SchemaTool(BaseTool[AnyArguments, BaseModel]):
+    """A spec tool: the spec's schema as given, its errors as the protocol's error text."""
+
+    def __init__(self, spec: ToolSpec, *, timeout_s: float | None = None) -> None:
+        super().__init__(AnyArguments, BaseModel, spec.name, spec.description)
+        self.spec = spec
+        self.timeout_s = spec.timeout_s or timeout_s
+
+    @property
+    def schema(self) -> AutogenToolSchema:
+        parameters = self.spec.parameters if self.spec.parameters is not None else ANY_OBJECT
+        return {"name": self.name, "description": self.description, "parameters": parameters}  # type: ignore[typeddict-item]
+
+    async def run(self, args: AnyArguments, cancellation_token: CancellationToken) -> Any:
+        arguments = args.model_dump()
+        try:
+            validate_arguments(arguments, self.spec.parameters)
+            func = _resolve(self.spec)
+            if inspect.iscoroutinefunction(func):
+                coro = func(**arguments)
+            else:
+                coro = asyncio.to_thread(func, **arguments)
+            try:
+                return await asyncio.wait_for(coro, timeout=self.timeout_s)
+            except TimeoutError:
+                raise TimeoutError(f"tool '{self.name}' timed out after {self.timeout_s} s") from None
+        except Exception as exc:
+            raise ToolFailed(exc) from exc
+
+    def return_value_as_string(self, value: Any) -> str:
+        return result_text(value)
+
+
+class _FixedReplyTool(BaseTool[AnyArguments, BaseModel]):
+    """A tool with a given schema that always returns one text (a handoff's confirmation)."""
+
+    def __init__(self, name: str, description: str, reply: str) -> None:
+        super().__init__(AnyArguments, BaseModel, name, description)
+        self.reply = reply
+
+    @property
+    def schema(self) -> AutogenToolSchema:
+        return {"name": self.name, "description": self.description, "parameters": HANDOFF_PARAMETERS}  # type: ignore[typeddict-item]
+
+    async def run(self, args: AnyArguments, cancellation_token: CancellationToken) -> str:
+        return self.reply
+
+    def return_value_as_string(self, value: Any) -> str:
+        return str(value)
+
+
+class ProtocolHandoff(Handoff):
+    """A handoff whose tool has the protocol's schema (``{"type": "object", "properties": {}}``)."""
+
+    @property
+    def handoff_tool(self) -> BaseTool[BaseModel, BaseModel]:
+        return _FixedReplyTool(self.name, self.description, self.message)  # type: ignore[return-value]
+
+
+def final_text(result: TaskResult) -> str | None:
+    """The last chat message a task runner produced, as the model would read it."""
+    for message in reversed(result.messages):
+        if isinstance(message, BaseChatMessage):
+            return message.to_model_text()
+    return None
+
+
+def is_protocol_agent(agent: Any) -> bool:
+    from nex_autogen.agents import ProtocolAssistantAgent
+
+    return isinstance(agent, ProtocolAssistantAgent)
+
+
+def stopped_at_max_steps(result: TaskResult) -> bool:
+    """True when the last answer is a protocol agent's tool summary: it ran out of steps."""
+    chats = [m for m in result.messages if isinstance(m, BaseChatMessage)]
+    return bool(chats) and isinstance(chats[-1], ToolCallSummaryMessage)
+
+
+class _ProtocolRunner:
+    """Fresh child per call; its final answer (not a transcript) is the result."""
+
+    _task_runner: Any
+    name: str
+
+    async def _reset(self, cancellation_token: CancellationToken) -> None:
+        runner = self._task_runner
+        if isinstance(runner, BaseGroupChat):
+            await runner.reset()
+        else:
+            await runner.on_reset(cancellation_token)
+
+    def _check(self, result: TaskResult) -> None:
+        if stopped_at_max_steps(result):
+            raise ToolFailed(
+                SubAgentFailed(
+                    f"agent '{self._task_runner.name}' stopped without an answer (max_steps)"
+                )
+            )
+
+    async def run(self, args: TaskRunnerToolArgs, cancellation_token: CancellationToken) -> TaskResult:
+        await self._reset(cancellation_token)
+        try:
+            result: TaskResult = await self._task_runner.run(
+                task=args.task, cancellation_token=cancellation_token
+            )
+        except ToolFailed:
+            raise
+        except Exception as exc:
+            raise ToolFailed(exc) from exc
+        self._check(result)
+        return result
+
+    async def run_stream(
+        self, args: TaskRunnerToolArgs, cancellation_token: CancellationToken
+    ) -> AsyncGenerator[BaseAgentEvent | BaseChatMessage | TaskResult, None]:
+        await self._reset(cancellation_token)
+        try:
+            async for event in self._task_runner.run_stream(
+                task=args.task, cancellation_token=cancellation_token
+            ):
+                if isinstance(event, TaskResult):
+                    self._check(event)
+                yield event
+        except ToolFailed:
+            raise
+        except Exception as exc:
+            raise ToolFailed(exc) from exc
+
+    def return_value_as_string(self, value: TaskResult) -> str:
+        return final_text(value) or ""
+
+
+class ProtocolAgentTool(_ProtocolRunner, AgentTool):  # type: ignore[misc]
+    """``AgentTool`` with the protocol's agent-as-tool semantics."""
+
+    def __init__(self, agent: Any, *, name: str | None = None, description: str | None = None) -> None:
+        AgentTool.__init__(self, agent, return_value_as_last_message=True)
+        self._name = name or agent.name
+        self._description = description or agent.description
+
+
+class ProtocolTeamTool(_ProtocolRunner, TeamTool):  # type: ignore[misc]
+    """``TeamTool`` (a child that hands off inside a Swarm) with agent-as-tool semantics."""
+
+    def __init__(self, team: BaseGroupChat, *, name: str, description: str) -> None:
+        TeamTool.__init__(self, team, name, description, return_value_as_last_message=True)
