@@ -128,10 +128,13 @@ def build_agent(agent: AgentSpec, model: ChatModel, *, team_view: bool = False) 
 
 def build_sub_agent_tool(child: AgentSpec, model: ChatModel, name: str, description: str) -> BaseTool[Any, Any]:
     """Agent-as-tool: ``AgentTool`` over the child, or ``TeamTool`` over its Swarm."""
-    runner = build_agent_system(child, model)
+    def factory() -> AssistantAgent | Swarm:
+        return build_agent_system(child, model)
+
+    runner = factory()
     if isinstance(runner, BaseGroupChat):
-        return ProtocolTeamTool(runner, name=name, description=description)
-    return ProtocolAgentTool(runner, name=name, description=description)
+        return ProtocolTeamTool(runner, name=name, description=description, factory=factory)
+    return ProtocolAgentTool(runner, name=name, description=description, factory=factory)
 
 
 def handoff_closure(root: AgentSpec) -> list[AgentSpec]:

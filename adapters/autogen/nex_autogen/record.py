@@ -516,7 +516,7 @@ class Instrumentation:
     def __init__(self, recorder: Recorder) -> None:
         self.recorder = recorder
         self._undo: list[tuple[Any, str, Any]] = []
-        self._seen: set[int] = set()
+        self._seen: dict[int, Any] = {}  # holds the objects too, so their ids are not reused
 
     def _swap(self, obj: Any, attr: str, value: Any) -> None:
         old = obj.__dict__.get(attr, _MISSING)
@@ -535,7 +535,7 @@ class Instrumentation:
     def instrument(self, obj: Any) -> None:
         if id(obj) in self._seen:
             return
-        self._seen.add(id(obj))
+        self._seen[id(obj)] = obj
         if isinstance(obj, BaseGroupChat):
             self._team(obj)
         else:

@@ -17,7 +17,7 @@ from autogen_agentchat.teams import BaseGroupChat
 
 from nex_autogen.messages import USER_SOURCE
 from nex_autogen.record import Instrumentation
-from nex_autogen.tools import is_protocol_agent
+from nex_autogen.tools import NEW_RUNNER_HOOK, is_protocol_agent
 from nex_core.trajectory.recorder import Recorder
 from nex_core.trajectory.schema import Outcome, OutcomeStatus, TaskInfo, Trajectory
 
@@ -54,6 +54,7 @@ async def drive(obj: Any, task: TaskInfo, recorder: Recorder) -> Trajectory:
     instrumentation = Instrumentation(recorder)
     instrumentation.instrument(obj)
     outcome = Outcome(status=OutcomeStatus.COMPLETED, stop_reason="no_turns")
+    hook = NEW_RUNNER_HOOK.set(instrumentation.instrument)
     try:
         with recorder.active():
             for turn in task.turns:
@@ -67,5 +68,6 @@ async def drive(obj: Any, task: TaskInfo, recorder: Recorder) -> Trajectory:
     except Exception as exc:
         return recorder.fail(exc)
     finally:
+        NEW_RUNNER_HOOK.reset(hook)
         instrumentation.restore()
     return recorder.finish(outcome)

@@ -14,6 +14,7 @@ from __future__ import annotations
 import asyncio
 import inspect
 from collections.abc import AsyncGenerator, Callable
+from contextvars import ContextVar
 from typing import Any
 
 from autogen_agentchat.base import Handoff, TaskResult
@@ -150,18 +151,39 @@ def stopped_at_max_steps(result: TaskResult) -> bool:
     return bool(chats) and isinstance(chats[-1], ToolCallSummaryMessage)
 
 
+RunnerFactory = Callable[[], Any]
+
+NEW_RUNNER_HOOK: ContextVar[Callable[[Any], None] | None] = ContextVar(
+    "nex_autogen_new_runner_hook", default=None
+)
+"""Called with each child a protocol agent-tool builds for a call (the recorder instruments it)."""
+
+
 class _ProtocolRunner:
-    """Fresh child per call; its final answer (not a transcript) is the result."""
+    """Fresh child per call; its final answer (not a transcript) is the result.
+
+    With a ``factory`` each call runs a newly built child, so parallel calls of one sub-agent do
+    not share a model context (the protocol gives each call its own history). Without one, the
+    single child is reset before each call.
+    """
 
     _task_runner: Any
+    _factory: RunnerFactory | None = None
     name: str
 
-    async def _reset(self, cancellation_token: CancellationToken) -> None:
+    async def _fresh(self, cancellation_token: CancellationToken) -> Any:
+        if self._factory is not None:
+            runner = self._factory()
+            hook = NEW_RUNNER_HOOK.get()
+            if hook is not None:
+                hook(runner)
+            return runner
         runner = self._task_runner
         if isinstance(runner, BaseGroupChat):
             await runner.reset()
         else:
             await runner.on_reset(cancellation_token)
+        return runner
 
     def _check(self, result: TaskResult) -> None:
         if stopped_at_max_steps(result):
@@ -171,10 +193,12 @@ class _ProtocolRunner:
                 )
             )
 
-    async def run(self, args: TaskRunnerToolArgs, cancellation_token: CancellationToken) -> TaskResult:
-        await self._reset(cancellation_token)
+    async def run(
+        self, args: TaskRunnerToolArgs, cancellation_token: CancellationToken
+    ) -> TaskResult:
+        runner = await self._fresh(cancellation_token)
         try:
-            result: TaskResult = await self._task_runner.run(
+            result: TaskResult = await runner.run(
                 task=args.task, cancellation_token=cancellation_token
             )
         except ToolFailed:
@@ -187,9 +211,9 @@ class _ProtocolRunner:
     async def run_stream(
         self, args: TaskRunnerToolArgs, cancellation_token: CancellationToken
     ) -> AsyncGenerator[BaseAgentEvent | BaseChatMessage | TaskResult, None]:
-        await self._reset(cancellation_token)
+        runner = await self._fresh(cancellation_token)
         try:
-            async for event in self._task_runner.run_stream(
+            async for event in runner.run_stream(
                 task=args.task, cancellation_token=cancellation_token
             ):
                 if isinstance(event, TaskResult):
@@ -207,14 +231,30 @@ class _ProtocolRunner:
 class ProtocolAgentTool(_ProtocolRunner, AgentTool):  # type: ignore[misc]
     """``AgentTool`` with the protocol's agent-as-tool semantics."""
 
-    def __init__(self, agent: Any, *, name: str | None = None, description: str | None = None) -> None:
+    def __init__(
+        self,
+        agent: Any,
+        *,
+        name: str | None = None,
+        description: str | None = None,
+        factory: RunnerFactory | None = None,
+    ) -> None:
         AgentTool.__init__(self, agent, return_value_as_last_message=True)
         self._name = name or agent.name
         self._description = description or agent.description
+        self._factory = factory
 
 
 class ProtocolTeamTool(_ProtocolRunner, TeamTool):  # type: ignore[misc]
     """``TeamTool`` (a child that hands off inside a Swarm) with agent-as-tool semantics."""
 
-    def __init__(self, team: BaseGroupChat, *, name: str, description: str) -> None:
+    def __init__(
+        self,
+        team: BaseGroupChat,
+        *,
+        name: str,
+        description: str,
+        factory: RunnerFactory | None = None,
+    ) -> None:
         TeamTool.__init__(self, team, name, description, return_value_as_last_message=True)
+        self._factory = factory
