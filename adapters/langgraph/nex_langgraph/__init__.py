@@ -1,0 +1,36 @@
+"""nex-langgraph: LangGraph graphs as nex specs and back, every run recorded, any nex model bridged.
+
+    from nex_langgraph import to_spec, from_spec, arun, arecord, bridge_model
+"""
+
+from nex_langgraph._bridge import NexChatModel, bridge_model
+from nex_langgraph._build import build_graph as _build_graph
+from nex_langgraph._codegen import to_code
+from nex_langgraph._convert import to_spec
+from nex_langgraph._errors import MaxStepsExceeded
+from nex_langgraph._recording import NexCallbackHandler
+from nex_langgraph._run import arecord, arun, record, run
+from nex_langgraph._version import __version__
+from nex_langgraph.adapter import LangGraphAdapter
+
+
+def from_spec(spec, *, model, checkpointer=None):  # type: ignore[no-untyped-def]
+    """A compiled LangGraph graph built from a nex spec, driven by the nex ``model``."""
+    return _build_graph(spec, model, checkpointer=checkpointer)
+
+
+__all__ = [
+    "LangGraphAdapter",
+    "MaxStepsExceeded",
+    "NexCallbackHandler",
+    "NexChatModel",
+    "__version__",
+    "arecord",
+    "arun",
+    "bridge_model",
+    "from_spec",
+    "record",
+    "run",
+    "to_code",
+    "to_spec",
+]
