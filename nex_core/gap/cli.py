@@ -83,11 +83,14 @@ def run_command(
 def check_command(config: str) -> None:
     """Validate CONFIG against the installation without running anything."""
     from nex_core.gap.config import load_config
-    from nex_core.gap.plan import iter_episodes, load_specs
+    from nex_core.gap.plan import applicable_pairs, iter_episodes, load_specs
 
     cfg = load_config(config)
-    total = sum(1 for _ in iter_episodes(cfg, list(load_specs(cfg))))
+    pairs, skipped = applicable_pairs(cfg, load_specs(cfg))
+    total = sum(1 for _ in iter_episodes(cfg, pairs))
     click.echo(f"ok {config}: {total} episodes")
+    for pair, why in skipped.items():
+        click.echo(f"  not applicable: {pair}: {why}")
 
 
 @click.command("export")

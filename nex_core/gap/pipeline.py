@@ -17,7 +17,14 @@ from rich.console import Console
 from nex_core.gap.checks import Check, DedupCheck
 from nex_core.gap.config import GapConfig
 from nex_core.gap.executor import Executor
-from nex_core.gap.plan import Episode, EpisodeKey, executor_factory, iter_episodes, load_specs
+from nex_core.gap.plan import (
+    Episode,
+    EpisodeKey,
+    applicable_pairs,
+    executor_factory,
+    iter_episodes,
+    load_specs,
+)
 from nex_core.gap.progress import ProgressView
 from nex_core.gap.report import Tally, print_report, write_report
 from nex_core.gap.store import DurableLog, exclusive, scan
@@ -102,9 +109,10 @@ async def run_gap(
 
         bad = scan(config.trajectories_path, seen)
         tally.bad_lines = [str(b) for b in bad]
-        total = sum(1 for _ in iter_episodes(config, list(specs)))
+        pairs, not_applicable = applicable_pairs(config, specs)
+        total = sum(1 for _ in iter_episodes(config, pairs))
         pending: Iterator[Episode] = (
-            e for e in iter_episodes(config, list(specs)) if e.key.text() not in done
+            e for e in iter_episodes(config, pairs) if e.key.text() not in done
         )
         if limit is not None:
             pending = _take(pending, limit)
@@ -134,6 +142,7 @@ async def run_gap(
             **{k: v for k, v in stats.items() if k != "mcp_restarts"},
         }
         report["commits"] = log.commits
+        report["not_applicable"] = not_applicable
         write_report(report, out / "report.json")
         if progress:
             print_report(report, console)

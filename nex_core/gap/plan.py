@@ -14,7 +14,8 @@ from typing import Any
 from nex_core.errors import Location, PluginError, SpecError
 from nex_core.gap.config import GapConfig
 from nex_core.gap.tasks import Task, iter_tasks
-from nex_core.protocol.spec import AgentSpec, TeamSpec
+from nex_core.adapter import Capability
+from nex_core.protocol.spec import AgentSpec, ContextMode, MCPBinding, TeamSpec, ToolFormat
 
 
 @dataclass(frozen=True, slots=True)
@@ -109,14 +110,61 @@ def iter_all_tasks(config: GapConfig) -> Iterator[Task]:
             yield task
 
 
-def iter_episodes(config: GapConfig, agents: list[str]) -> Iterator[Episode]:
+def required_capabilities(spec: AgentSpec | TeamSpec) -> set[Capability]:
+    """What an adapter must declare to run ``spec`` faithfully."""
+    need: set[Capability] = set()
+    if isinstance(spec, TeamSpec):
+        need.add(
+            Capability.TEAMS_ROUND_ROBIN
+            if spec.speaker_selection == "round_robin"
+            else Capability.TEAMS_SELECTOR
+        )
+    for agent in spec.walk():
+        if any(isinstance(t.binding, MCPBinding) for t in agent.tools):
+            need.add(Capability.MCP_TOOLS)
+        if agent.tool_format is ToolFormat.XML:
+            need.add(Capability.TEXT_TOOL_FORMAT)
+        for sub in agent.sub_agents:
+            need.add(
+                Capability.HANDOFFS if sub.mode is ContextMode.HANDOFF else Capability.SUB_AGENTS
+            )
+    return need
+
+
+def applicable_pairs(
+    config: GapConfig, specs: dict[str, AgentSpec | TeamSpec]
+) -> tuple[list[tuple[str, str]], dict[str, str]]:
+    """(agent, backend) pairs to run, and why the others are not applicable.
+
+    A backend whose adapter lacks a capability the spec needs is skipped for that spec, never
+    run to fail: its episodes are reported as not applicable.
+    """
+    from nex_core.plugins import get_plugin_manager
+
+    adapters = get_plugin_manager().adapters()
+    pairs: list[tuple[str, str]] = []
+    skipped: dict[str, str] = {}
+    for agent, spec in specs.items():
+        need = required_capabilities(spec)
+        for backend in config.backends:
+            adapter = adapters.get(backend)
+            missing = (
+                sorted(c.value for c in need - adapter.capabilities) if adapter else ["adapter"]
+            )
+            if missing:
+                skipped[f"{agent}@{backend}"] = f"{backend} lacks {', '.join(missing)}"
+            else:
+                pairs.append((agent, backend))
+    return pairs, skipped
+
+
+def iter_episodes(config: GapConfig, pairs: list[tuple[str, str]]) -> Iterator[Episode]:
     """Every episode, task-major, so the samples of one task run close together."""
     for task in iter_all_tasks(config):
-        for agent in agents:
-            for backend in config.backends:
-                for model in config.models:
-                    for sample in range(config.samples):
-                        yield Episode(EpisodeKey(task.id, agent, backend, model.name, sample), task)
+        for agent, backend in pairs:
+            for model in config.models:
+                for sample in range(config.samples):
+                    yield Episode(EpisodeKey(task.id, agent, backend, model.name, sample), task)
 
 
 def check_config(config: GapConfig) -> None:

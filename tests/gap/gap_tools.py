@@ -1,0 +1,18 @@
+"""Tools bound by import path in the GAP tests."""
+
+from __future__ import annotations
+
+import asyncio
+
+
+async def wait(ms: int) -> str:
+    """Sleep ``ms`` milliseconds: makes episodes take long enough to be killed mid-run."""
+    await asyncio.sleep(ms / 1000)
+    return f"waited {ms} ms"
+
+
+def answer_is_upper(trajectory: object, task: object) -> tuple[bool, str]:
+    """A task verifier: the final answer must be in capitals."""
+    outcome = getattr(trajectory, "outcome", None)
+    text = (outcome.final_output if outcome is not None else None) or ""
+    return text.isupper(), f"final answer {text!r}"
