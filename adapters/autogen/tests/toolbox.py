@@ -1,0 +1,27 @@
+"""Tools for the adapter's tests, bound by import path (``toolbox:add``)."""
+
+from __future__ import annotations
+
+
+def add(a: float, b: float) -> float:
+    """Add two numbers."""
+    return a + b
+
+
+def multiply(a: float, b: float) -> float:
+    """Multiply two numbers."""
+    return a * b
+
+
+def explode(reason):  # untyped on purpose: SchemaTool must not need type hints
+    raise ValueError(f"cannot do {reason}")
+
+
+async def get_weather(city: str) -> str:
+    """Get the weather for a given city."""
+    return f"The weather in {city} is 73 degrees and Sunny."
+
+
+def flaky_lookup(city: str) -> str:
+    """Look a city up (always fails)."""
+    raise LookupError(f"no data for {city}")
