@@ -226,7 +226,14 @@ def check_normal_form(normal: dict[str, Any], reference: dict[str, Any], who: st
 
 
 def _messages(ms: Sequence[Message]) -> list[dict[str, Any]]:
-    return [m.model_dump(mode="json", exclude_none=True) for m in ms]
+    """Messages exactly, except that empty content counts as no content (``""`` = ``None``)."""
+    out = []
+    for m in ms:
+        d = m.model_dump(mode="json", exclude_none=True)
+        if d.get("content") in ("", []):
+            del d["content"]
+        out.append(d)
+    return out
 
 
 def _request_key(agent: str | None, request: LLMRequest) -> str:

@@ -141,7 +141,7 @@ def conformance(
         for r in report.results:
             if r.verdict in (Verdict.FAIL, Verdict.STALE):
                 console.rule(f"{r.scenario} on {r.adapter}: {r.verdict.value}")
-                console.print(r.explain(), markup=False, highlight=False)
+                console.print(r.explain(), markup=False, highlight=False, soft_wrap=True)
     for adapter, ids in report.unknown_baseline_entries.items():
         console.print(
             f"[yellow]warning:[/yellow] baseline of {adapter} names unknown "

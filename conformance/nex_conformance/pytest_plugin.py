@@ -72,11 +72,6 @@ def pytest_configure(config: pytest.Config) -> None:
 
 
 def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
-    if "nex_scenario" in metafunc.fixturenames:
-        from nex_conformance.scenario import select
-
-        scenarios = select(metafunc.config.getoption("--nex-scenario"))
-        metafunc.parametrize("nex_scenario", scenarios, ids=[s.id for s in scenarios])
     if "nex_adapter_name" in metafunc.fixturenames:
         names: list[str] = list(metafunc.config.getoption("--nex-adapter"))
         if not names:
@@ -86,6 +81,11 @@ def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
 
             names = [a.name for a in select_adapters(())]
         metafunc.parametrize("nex_adapter_name", names, scope="session")
+    if "nex_scenario" in metafunc.fixturenames:
+        from nex_conformance.scenario import select
+
+        scenarios = select(metafunc.config.getoption("--nex-scenario"))
+        metafunc.parametrize("nex_scenario", scenarios, ids=[s.id for s in scenarios])
 
 
 @pytest.fixture(scope="session")
