@@ -340,7 +340,10 @@ class _Converter:
             "approximated",
         )
         spec = self.agent(members[first], where, stack=(), peers=members)
-        return spec.model_copy(update={"extensions": {EXTENSION: ext}})
+        # create_supervisor orders its handoff tools by a set; the workers' node order is stable.
+        order = list(members)
+        subs = sorted(spec.sub_agents, key=lambda s: order.index(s.child.name) if s.child.name in order else len(order))
+        return spec.model_copy(update={"extensions": {EXTENSION: ext}, "sub_agents": subs})
 
     def _pipeline(self, graph: Any, members: dict[str, Any], where: str) -> TeamSpec:
         order = self._edge_order(graph, list(members))
