@@ -184,13 +184,26 @@ def _drop_resolved(data: Any) -> Any:
     return out
 
 
+class _SpecDumper(yaml.SafeDumper):
+    """PyYAML folds a raw NEL (U+0085) inside plain and single-quoted scalars into a space, so
+    such strings would not survive a round trip; double quotes escape it as ``\\N``."""
+
+
+def _represent_str(dumper: yaml.SafeDumper, value: str) -> yaml.ScalarNode:
+    style = '"' if "\x85" in value else None
+    return dumper.represent_scalar("tag:yaml.org,2002:str", value, style=style)
+
+
+_SpecDumper.add_representer(str, _represent_str)
+
+
 def dump_spec(spec: AgentSpec | TeamSpec, *, fmt: str = "yaml") -> str:
     """Serialise a spec (defaults omitted, references kept as written)."""
     data = _drop_resolved(spec.model_dump(mode="json", exclude_defaults=True))
     data = {"kind": spec.kind, **data}
     if fmt == "json":
         return json.dumps(data, indent=2, ensure_ascii=False) + "\n"
-    return yaml.safe_dump(data, sort_keys=False, allow_unicode=True)
+    return yaml.dump(data, Dumper=_SpecDumper, sort_keys=False, allow_unicode=True)
 
 
 def spec_from_data(data: Any, source: str = "<data>") -> AgentSpec | TeamSpec:
