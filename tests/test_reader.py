@@ -84,3 +84,33 @@ def test_reader_is_lazy(tmp_path: Path) -> None:
 def test_missing_file_raises_oserror(tmp_path: Path) -> None:
     with pytest.raises(FileNotFoundError):
         list(iter_trajectories(tmp_path / "none.jsonl"))
+
+
+# --------------------------------------------------------------------------- frozen corpus
+
+CORPUS = Path(__file__).parent / "corpus"
+FROZEN = sorted(CORPUS.glob("v*/*.jsonl"))
+EXPECTED = {"errors.jsonl": 2, "examples.jsonl": 2, "multi_agent.jsonl": 2, "xml_format.jsonl": 1}
+
+
+def test_corpus_is_complete() -> None:
+    assert {p.name for p in (CORPUS / "v1").glob("*.jsonl")} == set(EXPECTED)
+
+
+@pytest.mark.parametrize("path", FROZEN, ids=[f"{p.parent.name}/{p.name}" for p in FROZEN])
+def test_frozen_corpus_still_reads(path: Path) -> None:
+    from nex_core.trajectory import normalize
+
+    trajectories = list(iter_trajectories(path, strict=True))
+    assert len(trajectories) == EXPECTED[path.name]
+    version = int(path.parent.name.removeprefix("v"))
+    for traj in trajectories:
+        assert traj.schema_version == version
+        assert traj.outcome is not None and traj.steps
+        normalize(traj)  # the normal form still applies
+        original = next(
+            json.loads(raw)
+            for raw in path.read_text().splitlines()
+            if json.loads(raw)["id"] == traj.id
+        )
+        assert json.loads(traj.to_json()) == original  # nothing lost or added on reading
