@@ -11,10 +11,10 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import Any
 
+from nex_core.adapter import Capability
 from nex_core.errors import Location, PluginError, SpecError
 from nex_core.gap.config import GapConfig
 from nex_core.gap.tasks import Task, iter_tasks
-from nex_core.adapter import Capability
 from nex_core.protocol.spec import AgentSpec, ContextMode, MCPBinding, TeamSpec, ToolFormat
 
 

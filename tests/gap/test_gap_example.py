@@ -77,10 +77,13 @@ def test_example_runs_verifies_exports_and_resumes(example_dir: Path) -> None:
             files = {p.stem: str(p) for p in folder.glob("*.jsonl")}
             ds = datasets.load_dataset("json", data_files=files)
             assert column in ds["train"].column_names
-            pq = datasets.load_dataset("parquet", data_files={k: v.replace(".jsonl", ".parquet")
-                                                              for k, v in files.items()})
+            pq = datasets.load_dataset(
+                "parquet", data_files={k: v.replace(".jsonl", ".parquet") for k, v in files.items()}
+            )
             assert pq["train"].num_rows == ds["train"].num_rows
-    native = datasets.load_dataset("json", data_files=str(data / "openai-chat" / "native" / "train.jsonl"))
+    native = datasets.load_dataset(
+        "json", data_files=str(data / "openai-chat" / "native" / "train.jsonl")
+    )
     row = native["train"][0]
     assert row["tools"][0]["type"] == "function"
     assert any(m["tool_calls"] for m in row["messages"] if m["role"] == "assistant")

@@ -18,20 +18,41 @@ from nex_core.trajectory.schema import ToolCall
 FORMATS: dict[str, ToolCallFormat] = {"xml": XMLToolFormat(), **training_formats()}
 
 json_scalars = st.one_of(
-    st.none(), st.booleans(), st.integers(-(10**12), 10**12),
-    st.floats(allow_nan=False, allow_infinity=False, width=64), st.text(max_size=20),
+    st.none(),
+    st.booleans(),
+    st.integers(-(10**12), 10**12),
+    st.floats(allow_nan=False, allow_infinity=False, width=64),
+    st.text(max_size=20),
 )
 json_values = st.recursive(
     json_scalars,
-    lambda inner: st.lists(inner, max_size=3) | st.dictionaries(st.text(max_size=8), inner, max_size=3),
+    lambda inner: (
+        st.lists(inner, max_size=3) | st.dictionaries(st.text(max_size=8), inner, max_size=3)
+    ),
     max_leaves=8,
 )
-identifiers = st.text(string.ascii_letters + "_", min_size=1, max_size=6).flatmap(
-    lambda head: st.text(string.ascii_letters + string.digits + "_", max_size=10).map(lambda t: head + t)
-).filter(lambda s: s not in {"None", "True", "False"} and not __import__("keyword").iskeyword(s))
+identifiers = (
+    st.text(string.ascii_letters + "_", min_size=1, max_size=6)
+    .flatmap(
+        lambda head: st.text(string.ascii_letters + string.digits + "_", max_size=10).map(
+            lambda t: head + t
+        )
+    )
+    .filter(lambda s: s not in {"None", "True", "False"} and not __import__("keyword").iskeyword(s))
+)
 arguments = st.dictionaries(st.one_of(identifiers, st.text(max_size=8)), json_values, max_size=4)
-markers = ("<tool_call", "</tool_call", "Action:", "Action Input:", "Thought:", "```", "Final Answer:",
-           "\n[", "tool_calls", "<tool_response")
+markers = (
+    "<tool_call",
+    "</tool_call",
+    "Action:",
+    "Action Input:",
+    "Thought:",
+    "```",
+    "Final Answer:",
+    "\n[",
+    "tool_calls",
+    "<tool_response",
+)
 prose = st.one_of(
     st.none(),
     st.text(string.ascii_letters + string.digits + " .,?!'", min_size=1, max_size=40).filter(
@@ -47,14 +68,17 @@ def _calls(specs: list[tuple[str, dict[str, Any]]]) -> list[ToolCall]:
 @pytest.mark.parametrize("name", sorted(FORMATS))
 @settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(text=prose, specs=st.lists(st.tuples(identifiers, arguments), min_size=1, max_size=3))
-def test_render_then_parse_gives_back_the_calls(name: str, text: str | None,
-                                                specs: list[tuple[str, dict[str, Any]]]) -> None:
+def test_render_then_parse_gives_back_the_calls(
+    name: str, text: str | None, specs: list[tuple[str, dict[str, Any]]]
+) -> None:
     fmt = FORMATS[name]
     calls = _calls(specs)
     rendered = fmt.render_calls(text, calls)
     parsed_text, parsed = fmt.parse(rendered)
     assert [p.name for p in parsed] == [c.function.name for c in calls]
-    assert [json.loads(p.arguments) for p in parsed] == [json.loads(c.function.arguments) for c in calls]
+    assert [json.loads(p.arguments) for p in parsed] == [
+        json.loads(c.function.arguments) for c in calls
+    ]
     assert parsed_text == (text or "")
 
 
@@ -79,4 +103,7 @@ def test_examples_look_like_their_conventions() -> None:
     )
     assert FORMATS["pythonic"].render_calls(None, call) == "[add(a=1, b=2)]"
     odd = _calls([("f", {"not an identifier": [1, None], "class": True})])
-    assert FORMATS["pythonic"].render_calls(None, odd) == "[f(**{'not an identifier': [1, None], 'class': True})]"
+    assert (
+        FORMATS["pythonic"].render_calls(None, odd)
+        == "[f(**{'not an identifier': [1, None], 'class': True})]"
+    )
