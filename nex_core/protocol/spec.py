@@ -10,7 +10,15 @@ from collections.abc import Callable
 from enum import StrEnum
 from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Discriminator, Field, Tag, model_validator
+from pydantic import (
+    BaseModel,
+    BeforeValidator,
+    ConfigDict,
+    Discriminator,
+    Field,
+    Tag,
+    model_validator,
+)
 from pydantic.json_schema import SkipJsonSchema
 
 SPEC_VERSION = 1
@@ -18,6 +26,8 @@ SPEC_VERSION = 1
 NAME_PATTERN = r"^[A-Za-z_][A-Za-z0-9_.-]{0,63}$"
 
 Name = Annotated[str, Field(pattern=NAME_PATTERN)]
+
+IMPORT_PATH_PATTERN = r"^[A-Za-z_][\w.]*:[A-Za-z_][\w.]*$"
 
 
 class _Spec(BaseModel):
@@ -77,7 +87,7 @@ class ImportBinding(_Spec):
     """A Python callable found by import path."""
 
     kind: Literal["import"] = "import"
-    path: str = Field(pattern=r"^[A-Za-z_][\w.]*:[A-Za-z_][\w.]*$")
+    path: str = Field(pattern=IMPORT_PATH_PATTERN)
     """``package.module:function`` (sync or async)."""
 
 
@@ -121,11 +131,26 @@ def _binding_kind(value: Any) -> str:
     return ""
 
 
+def _expand_binding(value: Any) -> Any:
+    if isinstance(value, str):
+        return {"kind": "import", "path": value}
+    if isinstance(value, dict) and "kind" not in value:
+        return {"kind": _binding_kind(value), **value}
+    return value
+
+
+ImportPath = Annotated[str, Field(pattern=IMPORT_PATH_PATTERN)]
+
 ToolBinding = Annotated[
     Annotated[ImportBinding, Tag("import")]
     | Annotated[MCPBinding, Tag("mcp")]
     | Annotated[CallableBinding, Tag("callable")],
     Discriminator(_binding_kind),
+    # The published schema accepts the short forms the loader accepts.
+    BeforeValidator(
+        _expand_binding,
+        json_schema_input_type=ImportPath | ImportBinding | MCPBinding | CallableBinding,
+    ),
 ]
 
 
@@ -141,17 +166,6 @@ class ToolSpec(_Spec):
     binding: ToolBinding
     """How the tool is executed: ``{kind: import, path: pkg.mod:func}`` (or just the path string),
     ``{kind: mcp, server: NAME, tool: NAME}``, or a callable registered in Python."""
-
-    @model_validator(mode="before")
-    @classmethod
-    def _binding_shorthand(cls, data: Any) -> Any:
-        if isinstance(data, dict) and isinstance(data.get("binding"), str):
-            data = {**data, "binding": {"kind": "import", "path": data["binding"]}}
-        elif isinstance(data, dict) and isinstance(data.get("binding"), dict):
-            b = data["binding"]
-            if "kind" not in b:
-                data = {**data, "binding": {"kind": _binding_kind(b), **b}}
-        return data
 
     timeout_s: float | None = Field(default=None, gt=0)
     """Per-tool timeout; overrides the agent's ``limits.tool_timeout_s``."""
