@@ -1,0 +1,160 @@
+"""Running a GAP config on a Ray cluster.
+
+Each Ray actor is one GAP :class:`~nex_core.gap.Worker`: it starts the config's MCP servers once
+and shares them between its episodes, and it runs ``lanes`` episodes at once under its share of
+every endpoint's concurrency limit (``concurrency / num_workers``, so the cluster as a whole keeps
+the configured limit). The driver hands out episodes as lanes free up and gets back each
+trajectory as JSON; verification, writing and resume stay in the driver's pipeline, so a worker
+that dies loses only its episodes in flight and nothing is written twice.
+
+On a real cluster every node needs nex-core, the adapters the config names and the tools' Python
+modules installed (or shipped with ``runtime_env``); config, spec and task files are read by the
+workers at the absolute paths the driver resolved, so they must be on a shared filesystem.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import sys
+from collections.abc import Iterator
+from typing import Any
+
+from nex_core.errors import PluginError
+from nex_core.gap.config import GapConfig
+from nex_core.gap.executor import Emit, Executor
+from nex_core.gap.plan import Episode
+from nex_core.gap.worker import EpisodeResult
+from nex_core.trajectory.schema import Trajectory
+
+
+class GapActor:
+    """One worker process of the cluster (wrapped with ``ray.remote`` at run time)."""
+
+    def __init__(self, portable: dict[str, Any], share: float, sys_path: list[str]) -> None:
+        for entry in sys_path:  # import-path tools resolve as they do on the driver
+            if entry not in sys.path:
+                sys.path.append(entry)
+        self.config = GapConfig.from_portable(portable)
+        self.share = share
+        self.worker: Any = None
+
+    def _worker(self) -> Any:
+        if self.worker is None:
+            from nex_core.gap.worker import Worker
+
+            self.worker = Worker(self.config, share=self.share)
+        return self.worker
+
+    async def lanes(self) -> int:
+        return int(self._worker().max_in_flight)
+
+    async def run(self, episode_json: str) -> tuple[str, float]:
+        result = await self._worker().run(Episode.from_json(episode_json))
+        return result.trajectory.to_json(), result.seconds
+
+    async def close(self) -> dict[str, int]:
+        if self.worker is None:
+            return {}
+        deaths = dict(self.worker.pool.deaths)
+        await self.worker.aclose()
+        return deaths
+
+
+class RayExecutor(Executor):
+    """``nex gap run CONFIG --executor ray [--address ADDR] [--executor-option num_workers=N]``."""
+
+    name = "ray"
+
+    def __init__(
+        self,
+        address: str | None = None,
+        num_workers: int = 2,
+        num_cpus: int | None = None,
+        cpus_per_worker: float = 1.0,
+        runtime_env: dict[str, Any] | None = None,
+        shutdown: bool = True,
+    ) -> None:
+        self.address = address
+        self.num_workers = max(1, int(num_workers))
+        self.num_cpus = num_cpus
+        self.cpus_per_worker = float(cpus_per_worker)
+        self.runtime_env = runtime_env
+        self.shutdown = shutdown
+
+    def _connect(self) -> bool:
+        try:
+            import ray
+        except ImportError:
+            raise PluginError("the ray executor needs Ray: pip install nex-ray") from None
+        if ray.is_initialized():
+            return False
+        options: dict[str, Any] = {"include_dashboard": False, "log_to_driver": False}
+        if self.runtime_env:
+            options["runtime_env"] = self.runtime_env
+        if self.address:
+            ray.init(address=self.address, **options)
+        else:
+            ray.init(num_cpus=self.num_cpus, **options)
+        return True
+
+    async def execute(
+        self, config: GapConfig, episodes: Iterator[Episode], emit: Emit
+    ) -> dict[str, Any]:
+        import ray
+
+        started_here = self._connect()
+        remote: Any = ray.remote(num_cpus=self.cpus_per_worker)(GapActor)
+        share = 1.0 / self.num_workers
+        actors: list[Any] = [
+            remote.remote(config.to_portable(), share, list(sys.path))
+            for _ in range(self.num_workers)
+        ]
+        restarts: dict[str, int] = {}
+        try:
+            lanes = await asyncio.gather(*(_await(a.lanes.remote()) for a in actors))
+            await _drive(actors, lanes, episodes, emit)
+        finally:
+            closing = await asyncio.gather(
+                *(_await(a.close.remote()) for a in actors), return_exceptions=True
+            )
+            for deaths in closing:
+                if isinstance(deaths, dict):
+                    for server, n in deaths.items():
+                        restarts[server] = restarts.get(server, 0) + n
+            for actor in actors:
+                ray.kill(actor)
+            if started_here and self.shutdown:
+                ray.shutdown()
+        return {"mcp_restarts": restarts, "workers": self.num_workers, "lanes": sum(lanes)}
+
+
+async def _await(ref: Any) -> Any:
+    return await asyncio.wrap_future(ref.future())
+
+
+async def _drive(
+    actors: list[Any], lanes: list[int], episodes: Iterator[Episode], emit: Emit
+) -> None:
+    """Keep every actor's lanes busy; emit each result as it arrives, in any order."""
+    running: dict[asyncio.Future[Any], tuple[int, Episode]] = {}
+
+    def submit(index: int) -> bool:
+        episode = next(episodes, None)
+        if episode is None:
+            return False
+        future = asyncio.ensure_future(_await(actors[index].run.remote(episode.to_json())))
+        running[future] = (index, episode)
+        return True
+
+    for index, n in enumerate(lanes):
+        for _ in range(max(1, n)):
+            if not submit(index):
+                break
+    while running:
+        done, _ = await asyncio.wait(running, return_when=asyncio.FIRST_COMPLETED)
+        for future in done:
+            index, episode = running.pop(future)
+            trajectory_json, seconds = future.result()
+            trajectory = Trajectory.model_validate_json(trajectory_json)
+            await emit(EpisodeResult(episode, trajectory, float(seconds)))
+            submit(index)
