@@ -522,3 +522,50 @@ def test_native_runtime_end_to_end(server: ChatServer) -> None:
     reference = asyncio.run(run_native(spec, task, model=scripted))
     assert normalize(traj) == normalize(reference)
     assert sink.trajectories == [traj]
+
+
+def test_cli_runs_against_an_openai_compatible_endpoint(
+    server: ChatServer, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from click.testing import CliRunner
+
+    from nex_core.cli.main import cli
+    from nex_core.trajectory.reader import iter_trajectories
+
+    monkeypatch.chdir(EXAMPLES.parent)
+    monkeypatch.setenv("LOCAL_KEY", "cli-key-789")
+    server.push(*calculator_replies())
+    out = tmp_path / "runs.jsonl"
+    args = [
+        "run",
+        "examples/calculator/agent.yaml",
+        "--task",
+        "What is (2+3)*4?",
+        "--model",
+        "openai:test-model",
+        "--base-url",
+        server.base_url,
+        "--api-key-env",
+        "LOCAL_KEY",
+        "--out",
+        str(out),
+        "--quiet",
+    ]
+    result = CliRunner().invoke(cli, args)
+    assert result.exit_code == 0, result.output
+    assert result.output.strip() == "(2+3)*4 = 20"
+    [traj] = iter_trajectories(out)
+    assert traj.provenance.model == "test-model"
+    assert server.requests[0].headers["authorization"] == "Bearer cli-key-789"
+
+
+def test_chat_server_default_reply_from_the_request(server: ChatServer) -> None:
+    def echo(body: dict[str, Any]) -> Reply:
+        return Reply(text=body["messages"][-1]["content"].upper())
+
+    server.default = echo
+    server.push(Reply(text="queued first"))
+    model = model_for(server)
+    assert complete(model, ask("a")).message.content == "queued first"
+    assert complete(model, ask("hello")).message.content == "HELLO"
+    assert server.pending() == 0
