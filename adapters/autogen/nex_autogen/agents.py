@@ -70,7 +70,7 @@ class ProtocolAssistantAgent(AssistantAgent):
     ) -> Response:
         message = response.chat_message
         if isinstance(message, HandoffMessage):
-            own_turn = list(await self._model_context.get_messages())[len(before) + len(incoming):]
+            own_turn = list(await self._model_context.get_messages())[len(before) + len(incoming) :]
             handoff = HandoffMessage(
                 content=message.content,
                 target=message.target,

@@ -103,7 +103,10 @@ class NexChatCompletionClient(ChatCompletionClient):
         extra_create_args: Mapping[str, Any] = {},
         cancellation_token: CancellationToken | None = None,
     ) -> CreateResult:
-        request = self.request(messages, tools, tool_choice, extra_create_args)
+        return await self.complete(self.request(messages, tools, tool_choice, extra_create_args))
+
+    async def complete(self, request: LLMRequest) -> CreateResult:
+        """Answer a request already in nex form (what ``create`` does after converting)."""
         response = await self.model.acomplete(request, agent=self.agent)
         result = to_create_result(response)
         self._last = result.usage
@@ -142,7 +145,9 @@ class NexChatCompletionClient(ChatCompletionClient):
     def total_usage(self) -> RequestUsage:
         return self._total
 
-    def count_tokens(self, messages: Sequence[LLMMessage], *, tools: Sequence[Tool | ToolSchema] = []) -> int:
+    def count_tokens(
+        self, messages: Sequence[LLMMessage], *, tools: Sequence[Tool | ToolSchema] = []
+    ) -> int:
         return sum(len(m.text()) // 4 for m in to_nex_messages(messages))
 
     def remaining_tokens(

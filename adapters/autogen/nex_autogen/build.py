@@ -53,7 +53,9 @@ METADATA_KEY = "nex"
 def answered(messages: Sequence[BaseAgentEvent | BaseChatMessage]) -> bool:
     """A Swarm turn ends the run when an agent answers rather than hands off (the protocol)."""
     return any(
-        isinstance(m, BaseChatMessage) and not isinstance(m, HandoffMessage) and m.source != USER_SOURCE
+        isinstance(m, BaseChatMessage)
+        and not isinstance(m, HandoffMessage)
+        and m.source != USER_SOURCE
         for m in messages
     )
 
@@ -73,7 +75,9 @@ def check_supported(agent: AgentSpec) -> None:
             "tool_format 'xml' is not supported by the autogen adapter"
         )
     if agent.mcp_servers or any(isinstance(t.binding, MCPBinding) for t in agent.tools):
-        raise AdapterError(f"agent '{agent.name}': MCP tools are not supported by the autogen adapter")
+        raise AdapterError(
+            f"agent '{agent.name}': MCP tools are not supported by the autogen adapter"
+        )
 
 
 def agent_metadata(agent: AgentSpec) -> dict[str, str]:
@@ -87,7 +91,9 @@ def agent_metadata(agent: AgentSpec) -> dict[str, str]:
     return {METADATA_KEY: json.dumps(extra, sort_keys=True)}
 
 
-def build_agent(agent: AgentSpec, model: ChatModel, *, team_view: bool = False) -> ProtocolAssistantAgent:
+def build_agent(
+    agent: AgentSpec, model: ChatModel, *, team_view: bool = False
+) -> ProtocolAssistantAgent:
     """One agent; its handoffs name Swarm participants built beside it."""
     check_supported(agent)
     tools: list[BaseTool[Any, Any]] = []
@@ -99,13 +105,17 @@ def build_agent(agent: AgentSpec, model: ChatModel, *, team_view: bool = False) 
             tools.append(SchemaTool(handle.tool, timeout_s=handle.timeout_s))
         elif handle.kind == "subagent":
             assert handle.sub_agent is not None
-            tools.append(build_sub_agent_tool(handle.sub_agent.child, model, schema.name, schema.description))
+            tools.append(
+                build_sub_agent_tool(handle.sub_agent.child, model, schema.name, schema.description)
+            )
         else:
             assert handle.sub_agent is not None
             target = handle.sub_agent.child.name
             handoffs.append(
                 ProtocolHandoff(
-                    target=target, name=schema.name, description=schema.description,
+                    target=target,
+                    name=schema.name,
+                    description=schema.description,
                     message=f"Transferred to {target}.",
                 )
             )
@@ -126,8 +136,11 @@ def build_agent(agent: AgentSpec, model: ChatModel, *, team_view: bool = False) 
     )
 
 
-def build_sub_agent_tool(child: AgentSpec, model: ChatModel, name: str, description: str) -> BaseTool[Any, Any]:
+def build_sub_agent_tool(
+    child: AgentSpec, model: ChatModel, name: str, description: str
+) -> BaseTool[Any, Any]:
     """Agent-as-tool: ``AgentTool`` over the child, or ``TeamTool`` over its Swarm."""
+
     def factory() -> AssistantAgent | Swarm:
         return build_agent_system(child, model)
 
@@ -195,7 +208,9 @@ def build_team(team: TeamSpec, model: ChatModel) -> BaseGroupChat:
     }
     if team.speaker_selection == "round_robin":
         return RoundRobinGroupChat(members, **common)  # type: ignore[arg-type]
-    selector = bridge_model(model, agent=team.name, settings=team.selector_model or team.members[0].model)
+    selector = bridge_model(
+        model, agent=team.name, settings=team.selector_model or team.members[0].model
+    )
     return SelectorGroupChat(
         members,  # type: ignore[arg-type]
         model_client=selector,

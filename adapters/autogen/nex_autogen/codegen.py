@@ -8,8 +8,6 @@ function so a reader can edit it, and runs a task from the command line::
 
 from __future__ import annotations
 
-from typing import Any
-
 from nex_autogen.build import agent_metadata, check_supported, handoff_closure, swarm_name
 from nex_core.errors import AdapterError
 from nex_core.protocol.spec import AgentSpec, CallableBinding, ContextMode, TeamSpec
@@ -38,7 +36,7 @@ from nex_core import make_model
 from nex_core.protocol.spec import ModelSettings, ToolSpec
 '''
 
-FOOTER = '''
+FOOTER = """
 
 async def main(task: str, model_ref: str) -> None:
     runner = build(make_model(model_ref))
@@ -52,7 +50,7 @@ if __name__ == "__main__":
     parser.add_argument("--model", required=True, help="nex model reference, PROVIDER:ARG")
     args = parser.parse_args()
     asyncio.run(main(args.task, args.model))
-'''
+"""
 
 
 class _Writer:
@@ -104,7 +102,9 @@ class _Writer:
                         "refer to tools bound by import path"
                     )
                 spec = handle.tool.model_dump(mode="json", exclude_none=True)
-                tools.append(f"SchemaTool(ToolSpec.model_validate({spec!r}), timeout_s={handle.timeout_s!r})")
+                tools.append(
+                    f"SchemaTool(ToolSpec.model_validate({spec!r}), timeout_s={handle.timeout_s!r})"
+                )
             elif handle.kind == "subagent":
                 assert handle.sub_agent is not None
                 child = handle.sub_agent.child
@@ -144,7 +144,9 @@ class _Writer:
     def team(self, team: TeamSpec) -> str:
         for member in team.members:
             if any(s.mode is ContextMode.HANDOFF for s in member.sub_agents):
-                raise AdapterError(f"team member '{member.name}' hands off; not supported in AutoGen teams")
+                raise AdapterError(
+                    f"team member '{member.name}' hands off; not supported in AutoGen teams"
+                )
         members = ", ".join(f"{self.agent(m, team_view=True)}(model)" for m in team.members)
         text = team.termination.text_mention
         names = [m.name for m in team.members]
@@ -184,5 +186,9 @@ def to_code(spec: AgentSpec | TeamSpec) -> str:
     writer = _Writer()
     root = writer.team(spec) if isinstance(spec, TeamSpec) else writer.system(spec)
     functions = "\n\n".join(writer.functions)
-    build = f"def build(model: Any) -> Any:\n    \"\"\"The AutoGen object for {spec.name!r}.\"\"\"\n    return {root}(model)\n"
+    build = (
+        "def build(model: Any) -> Any:\n"
+        f'    """The AutoGen object for {spec.name!r}."""\n'
+        f"    return {root}(model)\n"
+    )
     return f"{HEADER.format(name=spec.name)}\n\n{functions}\n\n{build}{FOOTER}"

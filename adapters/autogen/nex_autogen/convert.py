@@ -49,7 +49,8 @@ _SAMPLING = ("temperature", "top_p", "max_tokens", "seed")
 
 
 def to_spec(obj: Any) -> Conversion:
-    """Convert an ``AssistantAgent``, ``RoundRobinGroupChat``, ``SelectorGroupChat`` or ``Swarm``."""
+    """Convert an ``AssistantAgent``, a ``RoundRobinGroupChat``, ``SelectorGroupChat`` or
+    ``Swarm``."""
     report = ConversionReport()
     spec: AgentSpec | TeamSpec
     if isinstance(obj, Swarm):
@@ -68,7 +69,9 @@ def to_spec(obj: Any) -> Conversion:
 # --------------------------------------------------------------------------- models
 
 
-def model_settings(client: ChatCompletionClient, report: ConversionReport, where: str) -> ModelSettings:
+def model_settings(
+    client: ChatCompletionClient, report: ConversionReport, where: str
+) -> ModelSettings:
     """Model id and sampling from the client's declarative config (or the nex bridge)."""
     if isinstance(client, NexChatCompletionClient):
         return client.settings.model_copy(deep=True)
@@ -79,8 +82,12 @@ def model_settings(client: ChatCompletionClient, report: ConversionReport, where
         return ModelSettings()
     config: Mapping[str, Any] = component.config
     if config.get("api_key"):
-        report.add(where, "the model client's API key is not carried over (specs hold only "
-                   "references such as ${env:OPENAI_API_KEY})", "info")
+        report.add(
+            where,
+            "the model client's API key is not carried over (specs hold only "
+            "references such as ${env:OPENAI_API_KEY})",
+            "info",
+        )
     provider = component.provider.rsplit(".", 1)[-1]
     if provider == "ReplayChatCompletionClient":
         report.add(where, "ReplayChatCompletionClient's scripted replies are not part of a spec")
@@ -108,8 +115,12 @@ def _declared(agent: AssistantAgent, report: ConversionReport, where: str) -> di
     try:
         return dict(agent.dump_component().config)
     except Exception as exc:
-        report.add(where, f"declarative config unavailable ({type(exc).__name__}); "
-                   "read from the agent's attributes", "info")
+        report.add(
+            where,
+            f"declarative config unavailable ({type(exc).__name__}); "
+            "read from the agent's attributes",
+            "info",
+        )
         return {}
 
 
@@ -159,13 +170,19 @@ class _Converter:
         reflect = bool(config.get("reflect_on_tool_use", agent._reflect_on_tool_use))
         max_steps = iterations + 1 if reflect else iterations
         if reflect:
-            report.add(where, "reflect_on_tool_use: after the last tool round AutoGen makes one more "
-                       "model call without tools; approximated as max_steps = max_tool_iterations + 1",
-                       "approximated")
+            report.add(
+                where,
+                "reflect_on_tool_use: after the last tool round AutoGen makes one more "
+                "model call without tools; approximated as max_steps = max_tool_iterations + 1",
+                "approximated",
+            )
         elif not protocol:
-            report.add(where, f"after {iterations} tool round(s) AutoGen answers with a tool-call "
-                       "summary instead of a model reply; the protocol records that as max_steps",
-                       "approximated")
+            report.add(
+                where,
+                f"after {iterations} tool round(s) AutoGen answers with a tool-call "
+                "summary instead of a model reply; the protocol records that as max_steps",
+                "approximated",
+            )
         self._unexpressed(agent, config, where)
         extra = _nex_metadata(agent)
         limits = Limits(
@@ -176,7 +193,9 @@ class _Converter:
         tools, subs = self._tools(agent, where)
         subs += self._handoffs(agent, where)
         client = agent._model_client
-        parallel = client.parallel_tool_calls if isinstance(client, NexChatCompletionClient) else True
+        parallel = (
+            client.parallel_tool_calls if isinstance(client, NexChatCompletionClient) else True
+        )
         return AgentSpec(
             name=agent.name,
             description=agent.description,
@@ -192,29 +211,44 @@ class _Converter:
     def _unexpressed(self, agent: AssistantAgent, config: Mapping[str, Any], where: str) -> None:
         report = self.report
         if not isinstance(agent._model_context, UnboundedChatCompletionContext):
-            report.add(where, f"model context {type(agent._model_context).__name__} (the protocol "
-                       "sends the whole history)")
+            report.add(
+                where,
+                f"model context {type(agent._model_context).__name__} (the protocol "
+                "sends the whole history)",
+            )
         if agent._memory:
             report.add(where, "memory stores are not part of the protocol")
         if agent._output_content_type is not None:
             report.add(where, "structured output (output_content_type) is not part of the protocol")
-        if agent._tool_call_summary_format != DEFAULT_SUMMARY_FORMAT or agent._tool_call_summary_formatter:
+        if (
+            agent._tool_call_summary_format != DEFAULT_SUMMARY_FORMAT
+            or agent._tool_call_summary_formatter
+        ):
             report.add(where, "custom tool-call summary format")
         if agent._model_client_stream:
-            report.add(where, "model_client_stream: the protocol does not say whether to stream", "info")
+            report.add(
+                where, "model_client_stream: the protocol does not say whether to stream", "info"
+            )
 
     # ----------------------------------------------------------------- tools
 
-    def _tools(self, agent: AssistantAgent, where: str) -> tuple[list[ToolSpec], list[SubAgentSpec]]:
+    def _tools(
+        self, agent: AssistantAgent, where: str
+    ) -> tuple[list[ToolSpec], list[SubAgentSpec]]:
         tools: list[ToolSpec] = []
         subs: list[SubAgentSpec] = []
         for wb in agent._workbench:
             if not isinstance(wb, StaticWorkbench):
-                self.report.add(f"{where}.workbench", f"{type(wb).__name__}: its tools are listed by "
-                                "a server at run time and are not converted")
+                self.report.add(
+                    f"{where}.workbench",
+                    f"{type(wb).__name__}: its tools are listed by "
+                    "a server at run time and are not converted",
+                )
                 continue
             if wb._tool_overrides:
-                self.report.add(f"{where}.workbench", "tool name/description overrides are not kept")
+                self.report.add(
+                    f"{where}.workbench", "tool name/description overrides are not kept"
+                )
             for tool in wb._tools:
                 if isinstance(tool, TaskRunnerTool):
                     sub = self._sub_agent(tool, f"{where}.{tool.name}")
@@ -236,12 +270,18 @@ class _Converter:
                 binding: ImportBinding | CallableBinding = ImportBinding(path=path)
             else:
                 binding = CallableBinding(ref=f"{func.__module__}.{func.__qualname__}", func=func)
-                self.report.add(where, "function is not importable by path; bound in-process "
-                                "(not serialisable)", "approximated")
+                self.report.add(
+                    where,
+                    "function is not importable by path; bound in-process (not serialisable)",
+                    "approximated",
+                )
         else:
             binding = CallableBinding(ref=f"autogen:{tool.name}", func=_runner_of(tool))
-            self.report.add(where, f"{type(tool).__name__} is bound in-process (not serialisable)",
-                            "approximated")
+            self.report.add(
+                where,
+                f"{type(tool).__name__} is bound in-process (not serialisable)",
+                "approximated",
+            )
         return ToolSpec(
             name=tool.name, description=tool.description, parameters=parameters, binding=binding
         )
@@ -253,15 +293,24 @@ class _Converter:
         elif isinstance(runner, AssistantAgent):
             child = _Converter(self.report).agent(runner, where)
         else:
-            self.report.add(where, f"{type(runner).__name__} used as a tool: a team cannot be a "
-                            "protocol sub-agent")
+            self.report.add(
+                where,
+                f"{type(runner).__name__} used as a tool: a team cannot be a protocol sub-agent",
+            )
             return None
         if not isinstance(tool, ProtocolAgentTool | ProtocolTeamTool):
             if not tool._return_value_as_last_message:
-                self.report.add(where, "the tool returns the child's whole transcript; the "
-                                "protocol returns its final answer", "approximated")
-            self.report.add(where, "the child keeps its history between calls; the protocol "
-                            "starts it fresh", "approximated")
+                self.report.add(
+                    where,
+                    "the tool returns the child's whole transcript; the "
+                    "protocol returns its final answer",
+                    "approximated",
+                )
+            self.report.add(
+                where,
+                "the child keeps its history between calls; the protocol starts it fresh",
+                "approximated",
+            )
         default_description = child.description or f"Ask the agent {child.name}."
         return SubAgentSpec(
             mode=ContextMode.TOOL,
@@ -276,18 +325,26 @@ class _Converter:
             target = handoff.target
             here = f"{where}.{name}"
             if target in self._visiting:
-                self.report.add(here, f"handoff back to '{target}': the protocol's handoffs form "
-                                "a tree, so a cycle cannot be expressed")
+                self.report.add(
+                    here,
+                    f"handoff back to '{target}': the protocol's handoffs form "
+                    "a tree, so a cycle cannot be expressed",
+                )
                 continue
             peer = self.peers.get(target)
             if not isinstance(peer, AssistantAgent):
-                self.report.add(here, f"handoff to '{target}', which is not an AssistantAgent in "
-                                "the same Swarm")
+                self.report.add(
+                    here, f"handoff to '{target}', which is not an AssistantAgent in the same Swarm"
+                )
                 continue
             child = self.agent(peer, f"{where}->{target}")
             if handoff.message != f"Transferred to {target}.":
-                self.report.add(here, f"handoff result {handoff.message!r}; the protocol returns "
-                                f"'Transferred to {target}.'", "approximated")
+                self.report.add(
+                    here,
+                    f"handoff result {handoff.message!r}; the protocol returns "
+                    f"'Transferred to {target}.'",
+                    "approximated",
+                )
             default = f"Hand the conversation over to {target}. {child.description}".strip()
             subs.append(
                 SubAgentSpec(
@@ -320,19 +377,27 @@ def _termination(team: BaseGroupChat, report: ConversionReport) -> Termination:
         parts = getattr(condition, "_conditions", None)
         if parts is not None:
             if type(condition).__name__.startswith("And"):
-                report.add(where, "an AND of conditions is approximated as either one", "approximated")
+                report.add(
+                    where, "an AND of conditions is approximated as either one", "approximated"
+                )
             pending += list(parts)
         elif isinstance(condition, TextMentionTermination):
             text = condition._termination_text
         elif isinstance(condition, MaxMessageTermination):
             turns = max(1, condition._max_messages - 1)
             max_turns = turns if max_turns is None else min(max_turns, turns)
-            report.add(where, f"MaxMessageTermination({condition._max_messages}) counts the task "
-                       f"message too: max_turns={turns}", "info")
+            report.add(
+                where,
+                f"MaxMessageTermination({condition._max_messages}) counts the task "
+                f"message too: max_turns={turns}",
+                "info",
+            )
         else:
             report.add(where, f"{type(condition).__name__} has no protocol equivalent")
     if max_turns is None:
-        report.add(where, "no turn limit: the protocol's default max_turns=10 applies", "approximated")
+        report.add(
+            where, "no turn limit: the protocol's default max_turns=10 applies", "approximated"
+        )
         max_turns = Termination().max_turns
     return Termination(max_turns=max_turns, text_mention=text)
 
@@ -348,7 +413,9 @@ def _team(team: BaseGroupChat, report: ConversionReport) -> TeamSpec:
         raise AdapterError(f"team '{team.name}' has no AssistantAgent participant to convert")
     spec: dict[str, Any] = {
         "name": team.name,
-        "description": "" if team.description == type(team).DEFAULT_DESCRIPTION else team.description,
+        "description": ""
+        if team.description == getattr(type(team), "DEFAULT_DESCRIPTION", None)
+        else team.description,
         "members": members,
         "termination": _termination(team, report),
     }
@@ -357,16 +424,23 @@ def _team(team: BaseGroupChat, report: ConversionReport) -> TeamSpec:
         selector = model_settings(team._model_client, report, f"{team.name}.selector")
         spec["selector_model"] = None if selector == members[0].model else selector
         if team._selector_prompt != SELECTOR_PROMPT:
-            report.add(team.name, "selector_prompt: the protocol's speaker selection writes its own "
-                       "prompt", "approximated")
+            report.add(
+                team.name,
+                "selector_prompt: the protocol's speaker selection writes its own prompt",
+                "approximated",
+            )
         if not team._allow_repeated_speaker:
-            report.add(team.name, "allow_repeated_speaker=False: the protocol lets a speaker repeat",
-                       "approximated")
+            report.add(
+                team.name,
+                "allow_repeated_speaker=False: the protocol lets a speaker repeat",
+                "approximated",
+            )
         if team._selector_func is not None or team._candidate_func is not None:
             report.add(team.name, "selector_func / candidate_func are not part of the protocol")
     elif type(team).__name__ != "RoundRobinGroupChat":
-        report.add(team.name, f"{type(team).__name__} is converted as a round-robin team",
-                   "approximated")
+        report.add(
+            team.name, f"{type(team).__name__} is converted as a round-robin team", "approximated"
+        )
     return TeamSpec(**spec)
 
 
@@ -384,7 +458,10 @@ def _swarm(swarm: Swarm, report: ConversionReport, where: str | None = None) -> 
     condition = swarm._termination_condition
     ours = isinstance(condition, FunctionalTermination) and condition._func is answered
     if not ours:
-        report.add(f"{where}.termination", "the protocol ends a handoff chain when an agent "
-                   "answers instead of handing off; the Swarm's own termination is not kept",
-                   "approximated")
+        report.add(
+            f"{where}.termination",
+            "the protocol ends a handoff chain when an agent "
+            "answers instead of handing off; the Swarm's own termination is not kept",
+            "approximated",
+        )
     return root

@@ -32,8 +32,12 @@ USER_SOURCE = "user"
 """AutoGen's source name for messages that came from the person running the task."""
 
 _FINISH_TO_NEX = {"function_calls": "tool_calls"}
-_FINISH_FROM_NEX = {"tool_calls": "function_calls", "stop": "stop", "length": "length",
-                    "content_filter": "content_filter"}
+_FINISH_FROM_NEX = {
+    "tool_calls": "function_calls",
+    "stop": "stop",
+    "length": "length",
+    "content_filter": "content_filter",
+}
 
 
 def _content(parts: str | Sequence[str | Image]) -> str | list[dict[str, Any]]:
@@ -72,7 +76,9 @@ def to_nex_messages(messages: Sequence[LLMMessage]) -> list[Message]:
     return out
 
 
-def _assistant(content: str | list[FunctionCall], thought: str | None, *, name: str | None) -> Message:
+def _assistant(
+    content: str | list[FunctionCall], thought: str | None, *, name: str | None
+) -> Message:
     if isinstance(content, str):
         return Message(role="assistant", content=content, reasoning=thought, name=name)
     calls = [ToolCall.make(c.id, c.name, c.arguments) for c in content]

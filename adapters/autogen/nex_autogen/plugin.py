@@ -6,10 +6,11 @@ plugin installed as without it.
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Sequence
 from typing import Any, ClassVar
 
-from nex_core.adapter import Adapter, Capability, Conversion, as_task
+from nex_core.adapter import Adapter, Capability, Conversion, _dist_version, as_task
 from nex_core.hookspecs import hookimpl
 from nex_core.protocol.spec import AgentSpec, TeamSpec
 from nex_core.trajectory.schema import Provenance, TaskInfo, Trajectory
@@ -51,6 +52,15 @@ class AutogenAdapter(Adapter):
     name = "autogen"
     framework = "autogen-agentchat"
     capabilities: ClassVar[frozenset[Capability]] = CAPABILITIES
+
+    # Looked up once: reading distribution metadata costs milliseconds, more than a scripted run.
+    @property
+    def version(self) -> str:
+        return _versions()[0]
+
+    @property
+    def framework_version(self) -> str | None:
+        return _versions()[1]
 
     def recognizes(self, obj: Any) -> bool:
         module = type(obj).__module__
@@ -96,8 +106,13 @@ class AutogenAdapter(Adapter):
 
         info = as_task(task)
         provenance = provenance_for(
-            spec, model, info, framework=self.framework, framework_version=self.framework_version,
-            adapter=self.name, adapter_version=self.version,
+            spec,
+            model,
+            info,
+            framework=self.framework,
+            framework_version=self.framework_version,
+            adapter=self.name,
+            adapter_version=self.version,
         )
         recorder = Recorder(provenance=provenance, task=info, root_agent=spec.name, sinks=sinks)
         try:
@@ -131,6 +146,11 @@ class AutogenAdapter(Adapter):
         return await drive(obj, info, recorder)
 
 
+@functools.cache
+def _versions() -> tuple[str, str | None]:
+    return _dist_version("nex-autogen"), _dist_version("autogen-agentchat")
+
+
 def _autogen_loaded() -> bool:
     import sys
 
@@ -147,7 +167,6 @@ def _model_id(obj: Any) -> str | None:
             if client is not None:
                 break
     return client_model_id(client) if client is not None else None
-
 
 
 @hookimpl

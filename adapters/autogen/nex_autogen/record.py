@@ -22,7 +22,7 @@ from __future__ import annotations
 import contextlib
 from collections.abc import AsyncGenerator, Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, cast
 
 from autogen_agentchat.agents import AssistantAgent
 from autogen_agentchat.base import Response, TaskResult
@@ -91,8 +91,11 @@ class RecordingClient(ChatCompletionClient):
         self.recorder = recorder
 
     def _request(
-        self, messages: Sequence[LLMMessage], tools: Sequence[Tool | ToolSchema],
-        tool_choice: Any, extra: Mapping[str, Any],
+        self,
+        messages: Sequence[LLMMessage],
+        tools: Sequence[Tool | ToolSchema],
+        tool_choice: Any,
+        extra: Mapping[str, Any],
     ) -> LLMRequest:
         if isinstance(self.inner, NexChatCompletionClient):
             return self.inner.request(messages, tools, tool_choice, extra)
@@ -113,16 +116,21 @@ class RecordingClient(ChatCompletionClient):
         cancellation_token: CancellationToken | None = None,
     ) -> CreateResult:
         rec = self.recorder
-        step = rec.begin_llm(
-            agent=self.agent,
-            request=self._request(messages, tools, tool_choice, extra_create_args),
-            model=client_model_id(self.inner),
-        )
+        request = self._request(messages, tools, tool_choice, extra_create_args)
+        step = rec.begin_llm(agent=self.agent, request=request, model=client_model_id(self.inner))
         try:
-            result = await self.inner.create(
-                messages, tools=tools, tool_choice=tool_choice, json_output=json_output,
-                extra_create_args=extra_create_args, cancellation_token=cancellation_token,
-            )
+            if isinstance(self.inner, NexChatCompletionClient) and json_output is None:
+                # the bridge's own create() would convert the same messages again
+                result = await self.inner.complete(request)
+            else:
+                result = await self.inner.create(
+                    messages,
+                    tools=tools,
+                    tool_choice=tool_choice,
+                    json_output=json_output,
+                    extra_create_args=extra_create_args,
+                    cancellation_token=cancellation_token,
+                )
         except BaseException as exc:
             rec.end_llm(step, error=exc)
             raise
@@ -147,8 +155,12 @@ class RecordingClient(ChatCompletionClient):
         )
         try:
             async for chunk in self.inner.create_stream(
-                messages, tools=tools, tool_choice=tool_choice, json_output=json_output,
-                extra_create_args=extra_create_args, cancellation_token=cancellation_token,
+                messages,
+                tools=tools,
+                tool_choice=tool_choice,
+                json_output=json_output,
+                extra_create_args=extra_create_args,
+                cancellation_token=cancellation_token,
             ):
                 if isinstance(chunk, CreateResult):
                     rec.end_llm(step, to_nex_response(chunk))
@@ -166,10 +178,14 @@ class RecordingClient(ChatCompletionClient):
     def total_usage(self) -> RequestUsage:
         return self.inner.total_usage()
 
-    def count_tokens(self, messages: Sequence[LLMMessage], *, tools: Sequence[Tool | ToolSchema] = []) -> int:
+    def count_tokens(
+        self, messages: Sequence[LLMMessage], *, tools: Sequence[Tool | ToolSchema] = []
+    ) -> int:
         return self.inner.count_tokens(messages, tools=tools)
 
-    def remaining_tokens(self, messages: Sequence[LLMMessage], *, tools: Sequence[Tool | ToolSchema] = []) -> int:
+    def remaining_tokens(
+        self, messages: Sequence[LLMMessage], *, tools: Sequence[Tool | ToolSchema] = []
+    ) -> int:
         return self.inner.remaining_tokens(messages, tools=tools)
 
     @property
@@ -227,17 +243,24 @@ class RecordingTool(_Recording, BaseTool[Any, Any]):
     """Proxy of a plain tool: one tool step per call."""
 
     def __init__(self, inner: BaseTool[Any, Any], *, agent: str, recorder: Recorder) -> None:
-        BaseTool.__init__(self, inner.args_type(), inner.return_type(), inner.name, inner.description)
+        BaseTool.__init__(
+            self, inner.args_type(), inner.return_type(), inner.name, inner.description
+        )
         self._setup(inner, agent, recorder)
 
     async def run(self, args: Any, cancellation_token: CancellationToken) -> Any:
         return await self.inner.run(args, cancellation_token)
 
     async def run_json(
-        self, args: Mapping[str, Any], cancellation_token: CancellationToken, call_id: str | None = None
+        self,
+        args: Mapping[str, Any],
+        cancellation_token: CancellationToken,
+        call_id: str | None = None,
     ) -> Any:
         rec = self.recorder
-        step = rec.begin_tool(agent=self.agent, name=self.name, call_id=call_id, arguments=dict(args))
+        step = rec.begin_tool(
+            agent=self.agent, name=self.name, call_id=call_id, arguments=dict(args)
+        )
         try:
             with _nested(rec, step.id):
                 value = await self.inner.run_json(args, cancellation_token, call_id=call_id)
@@ -251,29 +274,43 @@ class RecordingTool(_Recording, BaseTool[Any, Any]):
 class RecordingStreamTool(_Recording, BaseStreamTool[Any, Any, Any]):
     """Proxy of a streaming tool; a task runner's run nests under its tool step."""
 
-    def __init__(self, inner: BaseStreamTool[Any, Any, Any], *, agent: str, recorder: Recorder) -> None:
-        BaseStreamTool.__init__(self, inner.args_type(), inner.return_type(), inner.name, inner.description)
+    def __init__(
+        self, inner: BaseStreamTool[Any, Any, Any], *, agent: str, recorder: Recorder
+    ) -> None:
+        BaseStreamTool.__init__(
+            self, inner.args_type(), inner.return_type(), inner.name, inner.description
+        )
         self._setup(inner, agent, recorder)
 
     async def run(self, args: Any, cancellation_token: CancellationToken) -> Any:
         return await self.inner.run(args, cancellation_token)
 
-    def run_stream(self, args: Any, cancellation_token: CancellationToken) -> AsyncGenerator[Any, None]:
-        return self.inner.run_stream(args, cancellation_token)  # type: ignore[no-any-return]
+    def run_stream(
+        self, args: Any, cancellation_token: CancellationToken
+    ) -> AsyncGenerator[Any, None]:
+        return cast(BaseStreamTool[Any, Any, Any], self.inner).run_stream(args, cancellation_token)
 
     async def run_json(
-        self, args: Mapping[str, Any], cancellation_token: CancellationToken, call_id: str | None = None
+        self,
+        args: Mapping[str, Any],
+        cancellation_token: CancellationToken,
+        call_id: str | None = None,
     ) -> Any:
-        value = None
-        async for value in self.run_json_stream(args, cancellation_token, call_id=call_id):
-            pass
-        return value
+        last = None
+        async for item in self.run_json_stream(args, cancellation_token, call_id=call_id):
+            last = item
+        return last
 
     async def run_json_stream(
-        self, args: Mapping[str, Any], cancellation_token: CancellationToken, call_id: str | None = None
+        self,
+        args: Mapping[str, Any],
+        cancellation_token: CancellationToken,
+        call_id: str | None = None,
     ) -> AsyncGenerator[Any, None]:
         rec = self.recorder
-        tool_step = rec.begin_tool(agent=self.agent, name=self.name, call_id=call_id, arguments=dict(args))
+        tool_step = rec.begin_tool(
+            agent=self.agent, name=self.name, call_id=call_id, arguments=dict(args)
+        )
         runner = getattr(self.inner, "_task_runner", None)
         sub = None
         value: Any = None
@@ -281,11 +318,16 @@ class RecordingStreamTool(_Recording, BaseStreamTool[Any, Any, Any]):
             with _nested(rec, tool_step.id):
                 if isinstance(self.inner, TaskRunnerTool) and runner is not None:
                     sub = rec.begin_subagent(
-                        agent=self.agent, child=runner.name, mode="tool", call_id=call_id,
+                        agent=self.agent,
+                        child=runner.name,
+                        mode="tool",
+                        call_id=call_id,
                         input=[Message.user(str(args.get("task", "")))],
                     )
                 with _nested(rec, sub.id if sub else tool_step.id):
-                    async for value in self.inner.run_json_stream(args, cancellation_token, call_id=call_id):
+                    async for value in cast(
+                        BaseStreamTool[Any, Any, Any], self.inner
+                    ).run_json_stream(args, cancellation_token, call_id=call_id):
                         yield value
         except BaseException as exc:
             if sub is not None:
@@ -297,7 +339,9 @@ class RecordingStreamTool(_Recording, BaseStreamTool[Any, Any, Any]):
         rec.end_tool(tool_step, self.inner.return_value_as_string(value))
 
 
-def recording_tool(tool: BaseTool[Any, Any], *, agent: str, recorder: Recorder) -> BaseTool[Any, Any]:
+def recording_tool(
+    tool: BaseTool[Any, Any], *, agent: str, recorder: Recorder
+) -> BaseTool[Any, Any]:
     if isinstance(tool, BaseStreamTool):
         return RecordingStreamTool(tool, agent=agent, recorder=recorder)
     return RecordingTool(tool, agent=agent, recorder=recorder)
@@ -314,7 +358,9 @@ class RecordingWorkbench(StaticStreamWorkbench):
     def __init__(self, inner: Workbench, *, agent: str, recorder: Recorder) -> None:
         self.inner, self.agent, self.recorder = inner, agent, recorder
         self._static = isinstance(inner, StaticWorkbench)
-        tools = [recording_tool(t, agent=agent, recorder=recorder) for t in getattr(inner, "_tools", [])]
+        tools = [
+            recording_tool(t, agent=agent, recorder=recorder) for t in getattr(inner, "_tools", [])
+        ]
         super().__init__(tools if self._static else [], getattr(inner, "_tool_overrides", None))
 
     async def list_tools(self) -> list[ToolSchema]:
@@ -323,39 +369,56 @@ class RecordingWorkbench(StaticStreamWorkbench):
         return await self.inner.list_tools()
 
     async def call_tool(
-        self, name: str, arguments: Mapping[str, Any] | None = None,
-        cancellation_token: CancellationToken | None = None, call_id: str | None = None,
+        self,
+        name: str,
+        arguments: Mapping[str, Any] | None = None,
+        cancellation_token: CancellationToken | None = None,
+        call_id: str | None = None,
     ) -> ToolResult:
         if self._static:
             return await super().call_tool(name, arguments, cancellation_token, call_id)
         return await self._delegate(name, arguments, cancellation_token, call_id)
 
     async def call_tool_stream(
-        self, name: str, arguments: Mapping[str, Any] | None = None,
-        cancellation_token: CancellationToken | None = None, call_id: str | None = None,
+        self,
+        name: str,
+        arguments: Mapping[str, Any] | None = None,
+        cancellation_token: CancellationToken | None = None,
+        call_id: str | None = None,
     ) -> AsyncGenerator[Any, None]:
         if self._static and isinstance(self.inner, StaticStreamWorkbench):
-            async for event in super().call_tool_stream(name, arguments, cancellation_token, call_id):
+            async for event in super().call_tool_stream(
+                name, arguments, cancellation_token, call_id
+            ):
                 yield event
         elif self._static:  # the agent would have called call_tool: no streamed events
             yield await super().call_tool(name, arguments, cancellation_token, call_id)
         elif isinstance(self.inner, StreamWorkbench):
             rec = self.recorder
-            step = rec.begin_tool(agent=self.agent, name=name, call_id=call_id, arguments=dict(arguments or {}))
+            step = rec.begin_tool(
+                agent=self.agent, name=name, call_id=call_id, arguments=dict(arguments or {})
+            )
             result: Any = None
             with _nested(rec, step.id):
-                async for result in self.inner.call_tool_stream(name, arguments, cancellation_token, call_id):
+                async for result in self.inner.call_tool_stream(
+                    name, arguments, cancellation_token, call_id
+                ):
                     yield result
             self._end(step, result)
         else:
             yield await self._delegate(name, arguments, cancellation_token, call_id)
 
     async def _delegate(
-        self, name: str, arguments: Mapping[str, Any] | None,
-        cancellation_token: CancellationToken | None, call_id: str | None,
+        self,
+        name: str,
+        arguments: Mapping[str, Any] | None,
+        cancellation_token: CancellationToken | None,
+        call_id: str | None,
     ) -> ToolResult:
         rec = self.recorder
-        step = rec.begin_tool(agent=self.agent, name=name, call_id=call_id, arguments=dict(arguments or {}))
+        step = rec.begin_tool(
+            agent=self.agent, name=name, call_id=call_id, arguments=dict(arguments or {})
+        )
         try:
             with _nested(rec, step.id):
                 result = await self.inner.call_tool(name, arguments, cancellation_token, call_id)
@@ -367,9 +430,13 @@ class RecordingWorkbench(StaticStreamWorkbench):
 
     def _end(self, step: Any, result: Any) -> None:
         if isinstance(result, ToolResult) and result.is_error:
-            self.recorder.end_tool(step, error=ErrorInfo(type="ToolError", message=result.to_text()))
+            self.recorder.end_tool(
+                step, error=ErrorInfo(type="ToolError", message=result.to_text())
+            )
         else:
-            self.recorder.end_tool(step, result.to_text() if isinstance(result, ToolResult) else result)
+            self.recorder.end_tool(
+                step, result.to_text() if isinstance(result, ToolResult) else result
+            )
 
     async def start(self) -> None:
         await self.inner.start()
@@ -433,14 +500,18 @@ class SwarmState:
 TurnStream = Callable[[Sequence[BaseChatMessage], CancellationToken], AsyncGenerator[Any, None]]
 
 
-def team_turn_stream(agent: Any, original: TurnStream, team_name: str, recorder: Recorder) -> TurnStream:
+def team_turn_stream(
+    agent: Any, original: TurnStream, team_name: str, recorder: Recorder
+) -> TurnStream:
     """``on_messages_stream`` of a group-chat participant, recording each turn."""
 
     async def on_messages_stream(
         messages: Sequence[BaseChatMessage], cancellation_token: CancellationToken
     ) -> AsyncGenerator[BaseAgentEvent | BaseChatMessage | Response, None]:
         step = recorder.begin_subagent(
-            agent=team_name, child=agent.name, mode="team_turn",
+            agent=team_name,
+            child=agent.name,
+            mode="team_turn",
             input=await turn_input(agent, messages),
         )
         output = None
@@ -458,7 +529,9 @@ def team_turn_stream(agent: Any, original: TurnStream, team_name: str, recorder:
     return on_messages_stream
 
 
-def swarm_turn_stream(agent: Any, original: TurnStream, state: SwarmState, recorder: Recorder) -> TurnStream:
+def swarm_turn_stream(
+    agent: Any, original: TurnStream, state: SwarmState, recorder: Recorder
+) -> TurnStream:
     """``on_messages_stream`` of a Swarm participant: a turn that follows a handoff is recorded
     as a handoff sub-agent step under the handing agent's steps, as the native runtime nests it."""
 
@@ -470,7 +543,9 @@ def swarm_turn_stream(agent: Any, original: TurnStream, state: SwarmState, recor
         if isinstance(last, HandoffMessage) and last.target == agent.name:
             source = last.source
             step = recorder.begin_subagent(
-                agent=source, child=agent.name, mode="handoff",
+                agent=source,
+                child=agent.name,
+                mode="handoff",
                 call_id=state.handoff_call.get(source),
                 input=await turn_input(agent, messages),
                 parent_id=state.container.get(source, current_parent_id()),
@@ -494,7 +569,9 @@ def swarm_turn_stream(agent: Any, original: TurnStream, state: SwarmState, recor
     return on_messages_stream
 
 
-def _after_swarm_turn(agent: Any, response: Response, state: SwarmState, recorder: Recorder) -> None:
+def _after_swarm_turn(
+    agent: Any, response: Response, state: SwarmState, recorder: Recorder
+) -> None:
     if isinstance(response.chat_message, HandoffMessage):
         state.handoff_call[agent.name] = _handoff_call_id(agent, response)
         return
@@ -549,7 +626,8 @@ class Instrumentation:
         workbenches = getattr(agent, "_workbench", None)
         if isinstance(workbenches, Sequence):
             self._swap(
-                agent, "_workbench",
+                agent,
+                "_workbench",
                 [RecordingWorkbench(wb, agent=name, recorder=rec) for wb in workbenches],
             )
             for wb in workbenches:
@@ -559,7 +637,8 @@ class Instrumentation:
         handoff_tools = getattr(agent, "_handoff_tools", None)
         if handoff_tools:
             self._swap(
-                agent, "_handoff_tools",
+                agent,
+                "_handoff_tools",
                 [RecordingTool(t, agent=name, recorder=rec) for t in handoff_tools],
             )
 
@@ -567,16 +646,17 @@ class Instrumentation:
         rec = self.recorder
         client = getattr(team, "_model_client", None)
         if isinstance(client, ChatCompletionClient):
-            self._swap(team, "_model_client", RecordingClient(client, agent=team.name, recorder=rec))
+            self._swap(
+                team, "_model_client", RecordingClient(client, agent=team.name, recorder=rec)
+            )
         state = SwarmState()
         for participant in team._participants:
             self.instrument(participant)
             if isinstance(participant, BaseGroupChat):
                 continue
-            original = participant.on_messages_stream
+            original = getattr(participant, "on_messages_stream")  # noqa: B009 - Team or agent
             if isinstance(team, Swarm):
                 wrapped = swarm_turn_stream(participant, original, state, rec)
             else:
                 wrapped = team_turn_stream(participant, original, team.name, rec)
             self._swap(participant, "on_messages_stream", wrapped)
-

@@ -34,10 +34,14 @@ def _speakers(obj: Any) -> dict[str, Any]:
 def outcome_of(result: TaskResult, obj: Any) -> Outcome:
     """The run's outcome from its last answer. A protocol agent that ends on a tool summary ran
     out of steps (``max_tool_iterations`` is its ``max_steps``)."""
-    chats = [m for m in result.messages if isinstance(m, BaseChatMessage) and m.source != USER_SOURCE]
+    chats = [
+        m for m in result.messages if isinstance(m, BaseChatMessage) and m.source != USER_SOURCE
+    ]
     team = isinstance(obj, BaseGroupChat)
     if not chats:
-        return Outcome(status=OutcomeStatus.COMPLETED, stop_reason=result.stop_reason or "no_answer")
+        return Outcome(
+            status=OutcomeStatus.COMPLETED, stop_reason=result.stop_reason or "no_answer"
+        )
     last = chats[-1]
     speaker = _speakers(obj).get(last.source)
     if isinstance(last, ToolCallSummaryMessage) and is_protocol_agent(speaker):
@@ -46,11 +50,14 @@ def outcome_of(result: TaskResult, obj: Any) -> Outcome:
         reason = f"handoff:{last.target}"
     else:
         reason = (result.stop_reason or "final_answer") if team else "final_answer"
-    return Outcome(status=OutcomeStatus.COMPLETED, final_output=last.to_model_text(), stop_reason=reason)
+    return Outcome(
+        status=OutcomeStatus.COMPLETED, final_output=last.to_model_text(), stop_reason=reason
+    )
 
 
 async def drive(obj: Any, task: TaskInfo, recorder: Recorder) -> Trajectory:
-    """Run every turn of ``task`` on ``obj`` with recording wrappers in place, then take them out."""
+    """Run every turn of ``task`` on ``obj`` with recording wrappers in place, then take
+    them out."""
     instrumentation = Instrumentation(recorder)
     instrumentation.instrument(obj)
     outcome = Outcome(status=OutcomeStatus.COMPLETED, stop_reason="no_turns")

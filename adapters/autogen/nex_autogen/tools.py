@@ -69,7 +69,9 @@ def _resolve(spec: ToolSpec) -> Callable[..., Any]:
         if binding.func is None:
             raise SpecError(f"tool '{spec.name}': callable '{binding.ref}' was not supplied")
         return binding.func
-    raise SpecError(f"tool '{spec.name}': AutoGen tools need a function binding, not {binding.kind}")
+    raise SpecError(
+        f"tool '{spec.name}': AutoGen tools need a function binding, not {binding.kind}"
+    )
 
 
 class SchemaTool(BaseTool[AnyArguments, BaseModel]):
@@ -83,7 +85,7 @@ class SchemaTool(BaseTool[AnyArguments, BaseModel]):
     @property
     def schema(self) -> AutogenToolSchema:
         parameters = self.spec.parameters if self.spec.parameters is not None else ANY_OBJECT
-        return {"name": self.name, "description": self.description, "parameters": parameters}  # type: ignore[typeddict-item]
+        return {"name": self.name, "description": self.description, "parameters": parameters}
 
     async def run(self, args: AnyArguments, cancellation_token: CancellationToken) -> Any:
         arguments = args.model_dump()
@@ -97,7 +99,9 @@ class SchemaTool(BaseTool[AnyArguments, BaseModel]):
             try:
                 return await asyncio.wait_for(coro, timeout=self.timeout_s)
             except TimeoutError:
-                raise TimeoutError(f"tool '{self.name}' timed out after {self.timeout_s} s") from None
+                raise TimeoutError(
+                    f"tool '{self.name}' timed out after {self.timeout_s} s"
+                ) from None
         except Exception as exc:
             raise ToolFailed(exc) from exc
 
@@ -114,9 +118,13 @@ class _FixedReplyTool(BaseTool[AnyArguments, BaseModel]):
 
     @property
     def schema(self) -> AutogenToolSchema:
-        return {"name": self.name, "description": self.description, "parameters": HANDOFF_PARAMETERS}  # type: ignore[typeddict-item]
+        return {
+            "name": self.name,
+            "description": self.description,
+            "parameters": HANDOFF_PARAMETERS,
+        }
 
-    async def run(self, args: AnyArguments, cancellation_token: CancellationToken) -> str:
+    async def run(self, args: AnyArguments, cancellation_token: CancellationToken) -> Any:
         return self.reply
 
     def return_value_as_string(self, value: Any) -> str:
@@ -228,7 +236,7 @@ class _ProtocolRunner:
         return final_text(value) or ""
 
 
-class ProtocolAgentTool(_ProtocolRunner, AgentTool):  # type: ignore[misc]
+class ProtocolAgentTool(_ProtocolRunner, AgentTool):
     """``AgentTool`` with the protocol's agent-as-tool semantics."""
 
     def __init__(
@@ -245,7 +253,7 @@ class ProtocolAgentTool(_ProtocolRunner, AgentTool):  # type: ignore[misc]
         self._factory = factory
 
 
-class ProtocolTeamTool(_ProtocolRunner, TeamTool):  # type: ignore[misc]
+class ProtocolTeamTool(_ProtocolRunner, TeamTool):
     """``TeamTool`` (a child that hands off inside a Swarm) with agent-as-tool semantics."""
 
     def __init__(

@@ -5,7 +5,6 @@ from collections.abc import Coroutine
 from typing import Any
 
 import pytest
-
 from nex_autogen import AutogenAdapter
 
 

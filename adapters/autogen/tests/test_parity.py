@@ -7,9 +7,9 @@ import json
 from typing import Any
 
 import pytest
+from nex_autogen import AutogenAdapter
 from specs import SCENARIOS, SELECTOR_TEAM
 
-from nex_autogen import AutogenAdapter
 from nex_core import ScriptedModel, TaskInfo, normalize, run_native
 from nex_core.adapter import Capability
 from nex_core.trajectory.schema import OutcomeStatus, StepStatus, Trajectory
@@ -33,7 +33,8 @@ def test_tool_error_is_recorded_and_fed_back_as_the_protocol_says() -> None:
     _, autogen = both(*SCENARIOS["tools_and_error"])
     failed = [s for s in autogen.steps if s.kind == "tool" and s.status is StepStatus.ERROR]
     assert {(s.name, s.error.type) for s in failed if s.error} == {
-        ("explode", "ValueError"), ("add", "InvalidArguments")
+        ("explode", "ValueError"),
+        ("add", "InvalidArguments"),
     }
     second = [s for s in autogen.steps if s.kind == "llm"][1]
     fed_back = {m.tool_call_id: m.text() for m in second.request.messages if m.role == "tool"}
@@ -52,10 +53,13 @@ def test_model_selected_team_differs_only_in_the_selection_request() -> None:
     speaker-selection request (one user message from its template; the native runtime sends a
     system prompt and the transcript). Everything else — who spoke, what they were sent and
     answered — is equal."""
-    script = {"agents": {
-        "review": [{"text": "writer"}, {"text": "critic"}],
-        "writer": [{"text": "draft"}], "critic": [{"text": "ok"}],
-    }}
+    script = {
+        "agents": {
+            "review": [{"text": "writer"}, {"text": "critic"}],
+            "writer": [{"text": "draft"}],
+            "critic": [{"text": "ok"}],
+        }
+    }
     native, autogen = both(SELECTOR_TEAM, script, ["write"])
     assert not AutogenAdapter().supports(Capability.TEAMS_SELECTOR)
 

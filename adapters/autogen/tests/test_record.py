@@ -10,9 +10,9 @@ from autogen_agentchat.agents import AssistantAgent
 from autogen_agentchat.conditions import MaxMessageTermination, TextMentionTermination
 from autogen_agentchat.teams import RoundRobinGroupChat, Swarm
 from autogen_agentchat.tools import AgentTool
+from nex_autogen import AutogenAdapter, bridge_model
 from toolbox import flaky_lookup, get_weather
 
-from nex_autogen import AutogenAdapter, bridge_model
 from nex_core import MemorySink, ScriptedModel
 from nex_core.trajectory.schema import LLMStep, StepStatus, SubAgentStep, ToolStep, Trajectory
 
@@ -43,12 +43,16 @@ def weather_agent(model: ScriptedModel, **kw: Any) -> AssistantAgent:
 
 
 def test_assistant_with_tools_records_exact_requests_and_tool_calls() -> None:
-    model = ScriptedModel([
-        {"tool_calls": [{"id": "c1", "name": "get_weather", "arguments": {"city": "Paris"}}]},
-        {"text": "It is sunny in Paris."},
-    ])
+    model = ScriptedModel(
+        [
+            {"tool_calls": [{"id": "c1", "name": "get_weather", "arguments": {"city": "Paris"}}]},
+            {"text": "It is sunny in Paris."},
+        ]
+    )
     sink = MemorySink()
-    traj = asyncio.run(AutogenAdapter().arecord(weather_agent(model), "Weather in Paris?", sinks=[sink]))
+    traj = asyncio.run(
+        AutogenAdapter().arecord(weather_agent(model), "Weather in Paris?", sinks=[sink])
+    )
     assert sink.trajectories == [traj]
     llms = llm_steps(traj)
     # exactly what the model received, call by call
@@ -66,34 +70,52 @@ def test_assistant_with_tools_records_exact_requests_and_tool_calls() -> None:
 
 
 def test_tool_error_is_recorded_as_an_error_and_fed_back() -> None:
-    model = ScriptedModel([
-        {"tool_calls": [{"id": "c1", "name": "flaky_lookup", "arguments": {"city": "Oslo"}}]},
-        {"text": "No data."},
-    ])
+    model = ScriptedModel(
+        [
+            {"tool_calls": [{"id": "c1", "name": "flaky_lookup", "arguments": {"city": "Oslo"}}]},
+            {"text": "No data."},
+        ]
+    )
     traj = record(weather_agent(model), "Oslo?")
     (tool,) = [s for s in traj.steps if isinstance(s, ToolStep)]
     assert tool.status is StepStatus.ERROR and tool.error is not None
     assert (tool.error.type, tool.error.message) == ("LookupError", "no data for Oslo")
     fed_back = llm_steps(traj)[1].request.messages[-1]
-    assert (fed_back.role, fed_back.tool_call_id, fed_back.text()) == ("tool", "c1", "no data for Oslo")
+    assert (fed_back.role, fed_back.tool_call_id, fed_back.text()) == (
+        "tool",
+        "c1",
+        "no data for Oslo",
+    )
 
 
 def test_agent_as_tool_nests_parallel_sub_agents_under_their_calls() -> None:
-    model = ScriptedModel({"agents": {
-        "planner": [
-            {"tool_calls": [
-                {"id": "p1", "name": "weather_agent", "arguments": {"task": "Paris?"}},
-                {"id": "p2", "name": "poet", "arguments": {"task": "A haiku"}},
-            ]},
-            {"text": "Plan ready."},
-        ],
-        "weather_agent": [
-            {"tool_calls": [{"id": "w1", "name": "get_weather", "arguments": {"city": "Paris"}}]},
-            {"text": "Sunny."},
-        ],
-        "poet": [{"text": "Old pond"}],
-    }})
-    poet = AssistantAgent("poet", model_client=bridge_model(model, agent="poet"), description="Writes poems.")
+    model = ScriptedModel(
+        {
+            "agents": {
+                "planner": [
+                    {
+                        "tool_calls": [
+                            {"id": "p1", "name": "weather_agent", "arguments": {"task": "Paris?"}},
+                            {"id": "p2", "name": "poet", "arguments": {"task": "A haiku"}},
+                        ]
+                    },
+                    {"text": "Plan ready."},
+                ],
+                "weather_agent": [
+                    {
+                        "tool_calls": [
+                            {"id": "w1", "name": "get_weather", "arguments": {"city": "Paris"}}
+                        ]
+                    },
+                    {"text": "Sunny."},
+                ],
+                "poet": [{"text": "Old pond"}],
+            }
+        }
+    )
+    poet = AssistantAgent(
+        "poet", model_client=bridge_model(model, agent="poet"), description="Writes poems."
+    )
     planner = AssistantAgent(
         "planner",
         model_client=bridge_model(model, agent="planner"),
@@ -116,13 +138,20 @@ def test_agent_as_tool_nests_parallel_sub_agents_under_their_calls() -> None:
 
 
 def test_round_robin_team_records_each_turn_with_its_steps_beneath() -> None:
-    model = ScriptedModel({"agents": {
-        "writer": [{"text": "A draft."}, {"text": "A better draft."}],
-        "critic": [{"text": "Needs work."}, {"text": "APPROVE"}],
-    }})
+    model = ScriptedModel(
+        {
+            "agents": {
+                "writer": [{"text": "A draft."}, {"text": "A better draft."}],
+                "critic": [{"text": "Needs work."}, {"text": "APPROVE"}],
+            }
+        }
+    )
     writer = AssistantAgent("writer", model_client=bridge_model(model, agent="writer"))
-    critic = AssistantAgent("critic", model_client=bridge_model(model, agent="critic"),
-                            system_message="Reply APPROVE when the draft is good.")
+    critic = AssistantAgent(
+        "critic",
+        model_client=bridge_model(model, agent="critic"),
+        system_message="Reply APPROVE when the draft is good.",
+    )
     team = RoundRobinGroupChat(
         [writer, critic],
         termination_condition=TextMentionTermination("APPROVE") | MaxMessageTermination(10),
@@ -130,7 +159,8 @@ def test_round_robin_team_records_each_turn_with_its_steps_beneath() -> None:
     traj = record(team, "Write a slogan.")
     turns = traj.children(None)
     assert [(s.kind, s.child, s.mode) for s in turns] == [  # type: ignore[union-attr]
-        ("subagent", "writer", "team_turn"), ("subagent", "critic", "team_turn"),
+        ("subagent", "writer", "team_turn"),
+        ("subagent", "critic", "team_turn"),
     ] * 2
     assert all(s.agent == team.name for s in turns)
     for turn in turns:
@@ -139,20 +169,40 @@ def test_round_robin_team_records_each_turn_with_its_steps_beneath() -> None:
     last_critic = traj.children(turns[3].id)[0]
     assert isinstance(last_critic, LLMStep)
     assert [m.text() for m in last_critic.request.messages[1:]] == [
-        "Write a slogan.", "A draft.", "Needs work.", "A better draft.",
+        "Write a slogan.",
+        "A draft.",
+        "Needs work.",
+        "A better draft.",
     ]
     assert traj.outcome is not None and traj.outcome.final_output == "APPROVE"
 
 
 def test_swarm_handoff_is_a_tool_call_then_a_handoff_step_holding_the_next_agent() -> None:
-    model = ScriptedModel({"agents": {
-        "travel_agent": [{"tool_calls": [{"id": "h1", "name": "transfer_to_flights_refunder", "arguments": {}}]}],
-        "flights_refunder": [{"text": "Refund issued. TERMINATE"}],
-    }})
-    travel = AssistantAgent("travel_agent", model_client=bridge_model(model, agent="travel_agent"),
-                            handoffs=["flights_refunder"], system_message="Plan travel.")
-    refunder = AssistantAgent("flights_refunder", model_client=bridge_model(model, agent="flights_refunder"),
-                              system_message="Refund flights.")
+    model = ScriptedModel(
+        {
+            "agents": {
+                "travel_agent": [
+                    {
+                        "tool_calls": [
+                            {"id": "h1", "name": "transfer_to_flights_refunder", "arguments": {}}
+                        ]
+                    }
+                ],
+                "flights_refunder": [{"text": "Refund issued. TERMINATE"}],
+            }
+        }
+    )
+    travel = AssistantAgent(
+        "travel_agent",
+        model_client=bridge_model(model, agent="travel_agent"),
+        handoffs=["flights_refunder"],
+        system_message="Plan travel.",
+    )
+    refunder = AssistantAgent(
+        "flights_refunder",
+        model_client=bridge_model(model, agent="flights_refunder"),
+        system_message="Refund flights.",
+    )
     team = Swarm([travel, refunder], termination_condition=TextMentionTermination("TERMINATE"))
     traj = record(team, "Refund my flight.")
     top = traj.children(None)
@@ -161,7 +211,10 @@ def test_swarm_handoff_is_a_tool_call_then_a_handoff_step_holding_the_next_agent
     assert isinstance(handoff_call, ToolStep) and isinstance(handoff, SubAgentStep)
     assert (handoff_call.name, handoff_call.call_id) == ("transfer_to_flights_refunder", "h1")
     assert (handoff.mode, handoff.agent, handoff.child, handoff.call_id) == (
-        "handoff", "travel_agent", "flights_refunder", "h1",
+        "handoff",
+        "travel_agent",
+        "flights_refunder",
+        "h1",
     )
     assert handoff.output == "Refund issued. TERMINATE"
     (answer,) = traj.children(handoff.id)
