@@ -72,7 +72,7 @@ def model_for(server: ChatServer, **kw: Any) -> OpenAICompatibleModel:
         "max_retries": 3,
         "backoff_base_s": 0.01,
         "backoff_max_s": 0.05,
-        "seed": 7,
+        "jitter_seed": 7,
     }
     options.update(kw)
     return OpenAICompatibleModel("test-model", base_url=server.base_url, **options)

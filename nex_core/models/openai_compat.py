@@ -277,7 +277,10 @@ class OpenAICompatibleModel(ChatModel):
     ``base_url`` defaults to ``$OPENAI_BASE_URL``, then OpenAI's. The key comes from the
     environment variable named by ``api_key_env`` (or the ``${env:...}`` reference in
     ``settings.api_key``); endpoints other than OpenAI's get a placeholder when none is set.
-    ``timeout_s`` bounds each attempt; ``max_retries`` counts attempts after the first.
+    ``timeout_s`` is how long an attempt may wait on the server at any point (connecting, or
+    between bytes: for a non-streamed reply, the whole generation); ``max_retries`` counts
+    attempts after the first; ``sampling`` holds defaults that request params override;
+    ``jitter_seed`` makes the backoff jitter reproducible.
     """
 
     provider = "openai"
@@ -294,7 +297,7 @@ class OpenAICompatibleModel(ChatModel):
         backoff_max_s: float = 30.0,
         sampling: dict[str, Any] | None = None,
         settings: ModelSettings | None = None,
-        seed: int | None = None,
+        jitter_seed: int | None = None,
     ) -> None:
         model = model or (settings.id if settings else None)
         if not model:
@@ -311,7 +314,7 @@ class OpenAICompatibleModel(ChatModel):
         self.policy = RetryPolicy(max_retries, backoff_base_s, backoff_max_s)
         self.sampling = {**(settings.sampling() if settings else {}), **(sampling or {})}
         self.stats = ModelStats()
-        self._rng = random.Random(seed)
+        self._rng = random.Random(jitter_seed)
         self._init_runtime_state()
 
     def _find_key(self, settings: ModelSettings | None) -> str:
