@@ -21,7 +21,7 @@ import pytest
 from nex_core.errors import ModelError, SpecError
 from nex_core.models.openai_compat import OpenAICompatibleModel
 from nex_core.protocol.loader import dump_spec, load_spec
-from nex_core.protocol.spec import AgentSpec
+from nex_core.protocol.spec import AgentSpec, ModelSettings
 from nex_core.runtime.loop import run_native
 from nex_core.trajectory.reader import iter_trajectories
 from nex_core.trajectory.schema import LLMRequest, Message, OutcomeStatus, TaskInfo
@@ -165,4 +165,10 @@ def test_a_literal_key_in_a_spec_is_rejected_without_echoing_it(
     path.write_text(f"name: leaky\nmodel:\n  id: m\n  api_key: {canary}\n")
     with pytest.raises(SpecError) as info:
         load_spec(path)
+    assert "reference" in str(info.value) and canary not in str(info.value)
+
+
+def test_a_literal_key_passed_in_python_is_rejected_without_echoing_it(canary: str) -> None:
+    with pytest.raises(ValueError) as info:
+        ModelSettings(api_key=canary)
     assert "reference" in str(info.value) and canary not in str(info.value)

@@ -46,6 +46,14 @@ class ToolFormat(StrEnum):
 class ModelSettings(_Spec):
     """Which model an agent uses and how it samples. Secrets are references, never values."""
 
+    # A rejected literal key must not be echoed back in the validation error.
+    model_config = ConfigDict(
+        extra="forbid",
+        populate_by_name=True,
+        use_attribute_docstrings=True,
+        hide_input_in_errors=True,
+    )
+
     id: str | None = None
     """Model id as the provider knows it (``gpt-4o-mini``, ``Qwen/Qwen3-8B``)."""
     provider: str | None = None
