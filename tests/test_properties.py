@@ -250,6 +250,25 @@ trajectories = st.builds(
 @given(trajectories)
 def test_trajectory_survives_json(traj: Trajectory) -> None:
     assert Trajectory.model_validate_json(traj.to_json()) == traj
+    # to_json's fast path writes what pydantic would (it only reuses shared messages' text).
+    assert json.loads(traj.to_json()) == json.loads(traj.model_dump_json(exclude_none=True))
+
+
+@SETTINGS
+@given(st.lists(messages, min_size=1, max_size=4), st.integers(1, 4))
+def test_shared_messages_serialise_like_pydantic(history: list[Message], rounds: int) -> None:
+    # As the runtime records them: each request repeats the same message objects.
+    steps = [
+        LLMStep(id=f"s{i}", started_at=T0, request=LLMRequest(messages=history[: i + 1]))
+        for i in range(rounds)
+    ]
+    traj = Trajectory(
+        id="t",
+        provenance=Provenance(framework="f", adapter="a", nex_version="0"),
+        started_at=T0,
+        steps=steps,
+    )
+    assert json.loads(traj.to_json()) == json.loads(traj.model_dump_json(exclude_none=True))
 
 
 # --------------------------------------------------------------------------- XML tool format

@@ -159,7 +159,7 @@ def _check_resolved(agent: AgentSpec, source: Path) -> None:
     # Re-run only the cross-tool check: re-validating a dump would see both `ref` and the
     # resolved `agent` on each sub-agent and reject every spec that uses references.
     try:
-        agent._unique_tool_names()
+        agent._unique_tool_names()  # type: ignore[operator]  # the validator, called directly
     except ValueError as exc:
         raise SpecError(
             f"{source} is not a valid spec once references are resolved",

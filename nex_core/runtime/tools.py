@@ -86,10 +86,28 @@ def _validator(schema_json: str) -> jsonschema.protocols.Validator:
     return cls(schema)
 
 
+_by_identity: dict[int, tuple[dict[str, Any], jsonschema.protocols.Validator]] = {}
+
+
+def _validator_for(schema: dict[str, Any]) -> jsonschema.protocols.Validator:
+    # A run validates every call against the same few schema objects (never mutated while it
+    # runs): look them up by identity first, so the hot path does not serialise the schema.
+    hit = _by_identity.get(id(schema))
+    if hit is not None and hit[0] is schema:
+        return hit[1]
+    validator = _validator(json.dumps(schema, sort_keys=True))
+    if len(_by_identity) > 1024:
+        _by_identity.clear()
+    _by_identity[id(schema)] = (schema, validator)
+    return validator
+
+
 def validate_arguments(arguments: dict[str, Any], schema: dict[str, Any] | None) -> None:
     if not schema:
         return
-    validator = _validator(json.dumps(schema, sort_keys=True))
+    validator = _validator_for(schema)
+    if validator.is_valid(arguments):
+        return
     errors = sorted(validator.iter_errors(arguments), key=lambda e: list(e.path))
     if errors:
         first = errors[0]
@@ -121,11 +139,11 @@ class ToolHandle:
             func = binding.func
         else:
             raise TypeError("not a function tool")
-        if inspect.iscoroutinefunction(func):
-            coro = func(**arguments)
-        else:
-            coro = asyncio.to_thread(func, **arguments)
-        return await asyncio.wait_for(coro, timeout=self.timeout_s)
+        # asyncio.timeout rather than wait_for: the same TimeoutError, without a task per call.
+        async with asyncio.timeout(self.timeout_s):
+            if inspect.iscoroutinefunction(func):
+                return await func(**arguments)
+            return await asyncio.to_thread(func, **arguments)
 
 
 def tool_handles(agent: AgentSpec) -> dict[str, ToolHandle]:

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import dataclasses
 import json
+import os
 import threading
 import time
 import uuid
@@ -159,7 +160,7 @@ class Recorder:
 
     @staticmethod
     def new_id() -> str:
-        return uuid.uuid4().hex[:16]
+        return os.urandom(8).hex()  # as random as uuid4().hex[:16], without the UUID object
 
     def begin_llm(
         self,
@@ -345,7 +346,7 @@ def _is_cancellation(error: BaseException) -> bool:
 
 def scrub(trajectory: Trajectory) -> Trajectory:
     """The trajectory with every registered secret replaced by ``[REDACTED]``."""
-    text = trajectory.model_dump_json()
+    text = trajectory.to_json()
     if not needs_redaction(text):
         return trajectory
     return Trajectory.model_validate_json(redact(text))

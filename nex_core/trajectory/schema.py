@@ -273,4 +273,30 @@ class Trajectory(_Record):
         raise KeyError(step_id)
 
     def to_json(self) -> str:
-        return self.model_dump_json(exclude_none=True)
+        """One line of JSON, ``None`` fields left out; the same as
+        ``model_dump_json(exclude_none=True)`` but fast on long runs.
+
+        Every LLM request repeats the conversation so far, so a run of n steps holds O(n²)
+        messages while having only O(n) distinct ones (the runtime shares the objects). Each
+        distinct message object is serialised once and its text reused.
+        """
+        memo: dict[int, str] = {}
+
+        def message(m: Message) -> str:
+            text = memo.get(id(m))
+            if text is None:
+                text = memo[id(m)] = m.model_dump_json(exclude_none=True)
+            return text
+
+        steps = []
+        for step in self.steps:
+            if not isinstance(step, LLMStep):
+                steps.append(step.model_dump_json(exclude_none=True))
+                continue
+            head = step.model_dump_json(exclude_none=True, exclude={"request"})
+            rest = step.request.model_dump_json(exclude_none=True, exclude={"messages"})
+            messages = ",".join(message(m) for m in step.request.messages)
+            request = '{"messages":[' + messages + "]" + ("}" if rest == "{}" else "," + rest[1:])
+            steps.append(head[:-1] + ',"request":' + request + "}")
+        head = self.model_dump_json(exclude_none=True, exclude={"steps"})
+        return head[:-1] + ',"steps":[' + ",".join(steps) + "]}"

@@ -1,0 +1,290 @@
+"""nex-core benchmarks: the native runtime's time per step, the JSONL sink's throughput, and peak
+memory while streaming a large trajectory file.
+
+What each number includes is written beside it in the result, so nothing is hidden:
+
+- ``runtime``: wall time of whole runs of the native runtime divided by the number of steps
+  recorded (model calls plus tool calls), median over repetitions. It includes everything the run
+  does: building requests, recording every step (pydantic models, ids, timestamps), executing a
+  no-op tool, the model's own work, closing the trajectory (secret scan) and writing it to a
+  MemorySink. Two models: nex's ScriptedModel (which deep-copies every request it receives, for
+  tests) and a minimal model returning pre-built replies, which isolates the runtime's own cost.
+- ``jsonl_sink``: steps written per second through ``JSONLSink.write`` (serialisation included),
+  for realistic trajectories recorded by the runtime, with and without an fsync per trajectory.
+- ``stream_memory``: peak RSS of a child process that reads a generated file of about 1 GB with
+  ``iter_trajectories`` (the file is deleted afterwards), beside the RSS of the same child reading
+  nothing, so the reader's own share is visible.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import gc
+import os
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+from typing import Any
+
+from bench import quick as quick_requested
+from nex_core.models.base import ChatModel
+from nex_core.models.scripted import ScriptedModel
+from nex_core.protocol.spec import AgentSpec, CallableBinding, Limits, ToolFormat, ToolSpec
+from nex_core.runtime.loop import run_native
+from nex_core.trajectory import JSONLSink, MemorySink, TaskInfo, Trajectory
+from nex_core.trajectory.schema import LLMRequest, LLMResponse, Message, ToolCall
+
+TARGET_STEP_US = 100.0
+TARGET_SINK_STEPS_PER_S = 50_000.0
+TARGET_STREAM_RSS_MB = 200.0
+
+
+# --------------------------------------------------------------------------- runtime
+
+
+async def _noop_async() -> str:
+    return "ok"
+
+
+def _noop_sync() -> str:
+    return "ok"
+
+
+class FixedModel(ChatModel):
+    """Hands out pre-built responses in order and keeps nothing: the cheapest possible model."""
+
+    model_id = "fixed"
+    provider = "bench"
+
+    def __init__(self, responses: list[LLMResponse]) -> None:
+        self._responses = responses
+        self._next = 0
+
+    async def acomplete(
+        self,
+        request: LLMRequest,
+        *,
+        agent: str | None = None,
+        tool_format: ToolFormat = ToolFormat.NATIVE,
+    ) -> LLMResponse:
+        response = self._responses[self._next]
+        self._next += 1
+        return response
+
+
+def _spec(iterations: int, sync_tool: bool) -> AgentSpec:
+    func = _noop_sync if sync_tool else _noop_async
+    return AgentSpec(
+        name="bench",
+        system_prompt="You are a benchmark.",
+        tools=[
+            ToolSpec(
+                name="noop",
+                description="Does nothing.",
+                parameters={"type": "object", "properties": {}},
+                binding=CallableBinding(ref="noop", func=func),
+            )
+        ],
+        limits=Limits(max_steps=iterations + 1),
+    )
+
+
+def _script(iterations: int) -> list[dict[str, Any]]:
+    call = {"tool_calls": [{"name": "noop", "arguments": {}}]}
+    return [call] * iterations + [{"text": "done"}]
+
+
+def _responses(iterations: int) -> list[LLMResponse]:
+    out = [
+        LLMResponse(
+            message=Message.assistant(None, [ToolCall.make(f"call_{i}", "noop", "{}")]),
+            finish_reason="tool_calls",
+        )
+        for i in range(iterations)
+    ]
+    return [*out, LLMResponse(message=Message.assistant("done"), finish_reason="stop")]
+
+
+def _runtime_case(
+    iterations: int, repetitions: int, *, model: str, sync_tool: bool
+) -> dict[str, Any]:
+    spec = _spec(iterations, sync_tool)
+    steps = 2 * iterations + 1
+    loop = asyncio.new_event_loop()
+    per_step: list[float] = []
+    try:
+        for rep in range(repetitions + 3):
+            m: ChatModel = (
+                ScriptedModel(_script(iterations))
+                if model == "scripted"
+                else FixedModel(_responses(iterations))
+            )
+            sink = MemorySink()
+            gc.collect()
+            started = time.perf_counter()
+            traj = loop.run_until_complete(
+                run_native(spec, TaskInfo(turns=["go"]), model=m, sinks=[sink])
+            )
+            elapsed = time.perf_counter() - started
+            assert traj.outcome is not None and traj.outcome.status.value == "completed"
+            assert len(traj.steps) == steps
+            if rep >= 3:  # warm-up runs are not counted
+                per_step.append(elapsed / steps)
+    finally:
+        loop.close()
+    median_us = statistics.median(per_step) * 1e6
+    return {
+        "model": model,
+        "tool": "sync (worker thread)" if sync_tool else "async (on the loop)",
+        "tool_rounds": iterations,
+        "steps_per_run": steps,
+        "repetitions": repetitions,
+        "median_us_per_step": round(median_us, 1),
+        "p90_us_per_step": round(statistics.quantiles(per_step, n=10)[-1] * 1e6, 1),
+        "steps_per_s": round(1e6 / median_us),
+    }
+
+
+def bench_runtime(quick: bool) -> dict[str, Any]:
+    reps = 20 if quick else 100
+    cases = [
+        _runtime_case(10, reps, model="fixed", sync_tool=False),
+        _runtime_case(50, reps // 2, model="fixed", sync_tool=False),
+        _runtime_case(10, reps, model="fixed", sync_tool=True),
+        _runtime_case(10, reps, model="scripted", sync_tool=False),
+        _runtime_case(50, reps // 2, model="scripted", sync_tool=False),
+    ]
+    headline = cases[0]["median_us_per_step"]
+    return {
+        "includes": "whole run wall time / recorded steps: requests, recording, tool execution, "
+        "model, finish (secret scan), MemorySink write",
+        "cases": cases,
+        "headline_us_per_step": headline,
+        "headline_case": "fixed model, async no-op tool, 10 tool rounds",
+        "target_us_per_step": TARGET_STEP_US,
+        "meets_target": headline < TARGET_STEP_US,
+    }
+
+
+# --------------------------------------------------------------------------- JSONL sink
+
+
+def _recorded(iterations: int) -> Trajectory:
+    spec = _spec(iterations, sync_tool=False)
+    return asyncio.run(
+        run_native(spec, TaskInfo(turns=["go"]), model=FixedModel(_responses(iterations)))
+    )
+
+
+def _sink_case(trajectories: list[Trajectory], fsync: bool, directory: Path) -> dict[str, Any]:
+    path = directory / f"sink-{int(fsync)}.jsonl"
+    steps = sum(len(t.steps) for t in trajectories)
+    with JSONLSink(path, fsync=fsync) as sink:
+        started = time.perf_counter()
+        for traj in trajectories:
+            sink.write(traj)
+        elapsed = time.perf_counter() - started
+    size = path.stat().st_size
+    path.unlink()
+    return {
+        "fsync_per_trajectory": fsync,
+        "trajectories": len(trajectories),
+        "steps": steps,
+        "seconds": round(elapsed, 4),
+        "steps_per_s": round(steps / elapsed),
+        "trajectories_per_s": round(len(trajectories) / elapsed, 1),
+        "mb_per_s": round(size / elapsed / 1e6, 1),
+    }
+
+
+def bench_sink(quick: bool) -> dict[str, Any]:
+    count = 100 if quick else 500
+    # Many-step trajectories, as the runtime records them (each LLM step holds its full request).
+    base = _recorded(50)
+    trajectories = [base.model_copy(update={"id": f"t{i}"}) for i in range(count)]
+    with tempfile.TemporaryDirectory() as tmp:
+        cases = [
+            _sink_case(trajectories, False, Path(tmp)),
+            _sink_case(trajectories, True, Path(tmp)),
+        ]
+    return {
+        "includes": "JSONLSink.write: to_json serialisation, one os.write per trajectory, fsync "
+        "when enabled",
+        "steps_per_trajectory": len(base.steps),
+        "bytes_per_trajectory": len(base.to_json()) + 1,
+        "cases": cases,
+        "target_steps_per_s": TARGET_SINK_STEPS_PER_S,
+        "meets_target": min(c["steps_per_s"] for c in cases) >= TARGET_SINK_STEPS_PER_S,
+    }
+
+
+# --------------------------------------------------------------------------- streaming memory
+
+_READER = """
+import resource, sys, time
+from nex_core.trajectory import iter_trajectories
+count = steps = 0
+started = time.perf_counter()
+if sys.argv[1] != "-":
+    for traj in iter_trajectories(sys.argv[1], strict=True):
+        count += 1
+        steps += len(traj.steps)
+elapsed = time.perf_counter() - started
+print(count, steps, round(elapsed, 3), resource.getrusage(resource.RUSAGE_SELF).ru_maxrss)
+"""
+
+
+def _read_in_child(path: str) -> tuple[int, int, float, float]:
+    out = subprocess.run(
+        [sys.executable, "-c", _READER, path], capture_output=True, text=True, check=True
+    ).stdout.split()
+    count, steps, seconds, max_rss_kb = int(out[0]), int(out[1]), float(out[2]), int(out[3])
+    return count, steps, seconds, max_rss_kb / 1024  # Linux reports ru_maxrss in KiB
+
+
+def bench_stream(quick: bool) -> dict[str, Any]:
+    target_bytes = (100 if quick else 1000) * 1024 * 1024
+    # Trajectories of varied size: mostly small, some large (a 200-round run is ~1.6 MB a line).
+    lines = [_recorded(n).to_json().encode() + b"\n" for n in (5, 20, 50, 200)]
+    with tempfile.TemporaryDirectory() as tmp:
+        path = Path(tmp) / "big.jsonl"
+        written = 0
+        with path.open("wb") as f:
+            while written < target_bytes:
+                for line in lines:
+                    f.write(line)
+                    written += len(line)
+        size = path.stat().st_size
+        _, _, _, baseline_mb = _read_in_child("-")
+        count, steps, seconds, peak_mb = _read_in_child(str(path))
+        path.unlink()
+    return {
+        "includes": "peak RSS (ru_maxrss) of a child process: interpreter, nex_core imports, and "
+        "iter_trajectories over the whole file with full validation",
+        "file_mb": round(size / 1024 / 1024, 1),
+        "largest_line_mb": round(max(len(x) for x in lines) / 1024 / 1024, 2),
+        "trajectories": count,
+        "steps": steps,
+        "seconds": seconds,
+        "mb_per_s": round(size / 1024 / 1024 / seconds, 1),
+        "peak_rss_mb": round(peak_mb, 1),
+        "baseline_rss_mb_reading_nothing": round(baseline_mb, 1),
+        "target_rss_mb": TARGET_STREAM_RSS_MB,
+        "meets_target": peak_mb < TARGET_STREAM_RSS_MB,
+    }
+
+
+# --------------------------------------------------------------------------- entry point
+
+
+def run(quick: bool = False) -> dict[str, Any]:
+    quick = quick or quick_requested()
+    return {
+        "runtime": bench_runtime(quick),
+        "jsonl_sink": bench_sink(quick),
+        "stream_memory": bench_stream(quick),
+        "pid": os.getpid(),
+    }
