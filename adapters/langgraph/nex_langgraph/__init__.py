@@ -1,8 +1,11 @@
 """nex-langgraph: LangGraph graphs as nex specs and back, every run recorded, any nex model bridged.
 
-    from nex_langgraph import to_spec, from_spec, arun, arecord, bridge_model
+from nex_langgraph import to_spec, from_spec, arun, arecord, bridge_model
 """
 
+from typing import Any
+
+from nex_core import AgentSpec, ChatModel, TeamSpec
 from nex_langgraph._bridge import NexChatModel, bridge_model
 from nex_langgraph._build import build_graph as _build_graph
 from nex_langgraph._codegen import to_code
@@ -14,7 +17,7 @@ from nex_langgraph._version import __version__
 from nex_langgraph.adapter import LangGraphAdapter
 
 
-def from_spec(spec, *, model, checkpointer=None):  # type: ignore[no-untyped-def]
+def from_spec(spec: AgentSpec | TeamSpec, *, model: ChatModel, checkpointer: Any = None) -> Any:
     """A compiled LangGraph graph built from a nex spec, driven by the nex ``model``."""
     return _build_graph(spec, model, checkpointer=checkpointer)
 

@@ -8,12 +8,13 @@ answer back — whole, or as chunks whose tool-call pieces LangChain reassembles
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Callable, Iterator, Sequence
-from typing import Any
+from collections.abc import AsyncIterator, Iterator, Sequence
+from typing import Any, cast
 
 from langchain_core.callbacks import AsyncCallbackManagerForLLMRun, CallbackManagerForLLMRun
 from langchain_core.language_models import BaseChatModel, LanguageModelInput
-from langchain_core.messages import AIMessageChunk, BaseMessage
+from langchain_core.messages import AIMessage, AIMessageChunk, BaseMessage
+from langchain_core.messages.tool import tool_call_chunk
 from langchain_core.outputs import ChatGeneration, ChatGenerationChunk, ChatResult
 from langchain_core.runnables import Runnable
 from langchain_core.utils.function_calling import convert_to_openai_tool
@@ -22,7 +23,6 @@ from pydantic import ConfigDict, Field
 from nex_core.models.base import ChatModel, ResponseChunk, chunks_of
 from nex_core.protocol.spec import ToolFormat
 from nex_core.trajectory.schema import LLMRequest, LLMResponse
-
 from nex_langgraph._messages import response_to_ai, to_nex_all, tool_schemas
 
 
@@ -51,21 +51,23 @@ class NexChatModel(BaseChatModel):
         self,
         tools: Sequence[Any],
         *,
-        tool_choice: str | dict[str, Any] | None = None,
+        tool_choice: str | None = None,
         parallel_tool_calls: bool | None = None,
         **kwargs: Any,
-    ) -> Runnable[LanguageModelInput, BaseMessage]:
-        """Offer ``tools`` (LangChain tools, functions or OpenAI dicts) with their schemas as given."""
+    ) -> Runnable[LanguageModelInput, AIMessage]:
+        """Offer ``tools`` (LangChain tools, functions, OpenAI dicts), schemas as given."""
         formatted = [convert_to_openai_tool(t) for t in tools]
         if tool_choice is not None:
             kwargs["tool_choice"] = tool_choice
         if parallel_tool_calls is not None:
             kwargs["parallel_tool_calls"] = parallel_tool_calls
-        return self.bind(tools=formatted, **kwargs)
+        return cast(Runnable[LanguageModelInput, AIMessage], self.bind(tools=formatted, **kwargs))
 
     # ------------------------------------------------------------------ request
 
-    def _request(self, messages: list[BaseMessage], stop: list[str] | None, kwargs: dict[str, Any]) -> LLMRequest:
+    def _request(
+        self, messages: list[BaseMessage], stop: list[str] | None, kwargs: dict[str, Any]
+    ) -> LLMRequest:
         params = dict(self.params)
         for key in ("tool_choice", "parallel_tool_calls"):
             value = kwargs.get(key)
@@ -78,7 +80,7 @@ class NexChatModel(BaseChatModel):
         )
 
     def _model(self) -> ChatModel:
-        return self.nex_model  # type: ignore[no-any-return]
+        return cast(ChatModel, self.nex_model)
 
     def _result(self, response: LLMResponse) -> ChatResult:
         message = response_to_ai(response, model_id=getattr(self.nex_model, "model_id", None))
@@ -106,7 +108,9 @@ class NexChatModel(BaseChatModel):
         **kwargs: Any,
     ) -> ChatResult:
         request = self._request(messages, stop, kwargs)
-        response = await self._model().acomplete(request, agent=self.agent, tool_format=self.tool_format)
+        response = await self._model().acomplete(
+            request, agent=self.agent, tool_format=self.tool_format
+        )
         return self._result(response)
 
     # ------------------------------------------------------------------ streaming
@@ -155,13 +159,12 @@ class NexChatModel(BaseChatModel):
                 message=message, generation_info={"finish_reason": piece.final.finish_reason}
             )
         if piece.tool_call_index is not None:
-            part = {
-                "type": "tool_call_chunk",
-                "index": piece.tool_call_index,
-                "id": piece.tool_call_id,
-                "name": piece.tool_name,
-                "args": piece.arguments_delta,
-            }
+            part = tool_call_chunk(
+                index=piece.tool_call_index,
+                id=piece.tool_call_id,
+                name=piece.tool_name,
+                args=piece.arguments_delta,
+            )
             return ChatGenerationChunk(message=AIMessageChunk(content="", tool_call_chunks=[part]))
         return ChatGenerationChunk(message=AIMessageChunk(content=piece.content))
 
@@ -174,7 +177,7 @@ def bridge_model(
     tool_format: ToolFormat = ToolFormat.NATIVE,
 ) -> NexChatModel:
     """``model`` as a LangChain chat model that names ``agent`` on every call."""
-    return NexChatModel(nex_model=model, agent=agent, params=dict(params or {}), tool_format=tool_format)
+    return NexChatModel(
+        nex_model=model, agent=agent, params=dict(params or {}), tool_format=tool_format
+    )
 
-
-BridgeFactory = Callable[[str], NexChatModel]

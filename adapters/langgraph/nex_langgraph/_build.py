@@ -20,7 +20,6 @@ from langgraph_swarm import create_swarm
 from nex_core.errors import AdapterError
 from nex_core.models.base import ChatModel
 from nex_core.protocol.spec import AgentSpec, ContextMode, TeamSpec, ToolFormat
-
 from nex_langgraph._bridge import bridge_model
 from nex_langgraph._middleware import ProtocolMiddleware
 from nex_langgraph._tools import (
@@ -39,13 +38,15 @@ def check_buildable(spec: AgentSpec | TeamSpec) -> AgentSpec:
     """The spec, if this adapter can build it; otherwise an error that says what to use instead."""
     if isinstance(spec, TeamSpec):
         raise AdapterError(
-            f"'{spec.name}' is a team; the LangGraph adapter builds agents, supervisors and swarms, "
+            f"'{spec.name}' is a team; the LangGraph adapter builds agents, supervisors and "
+            "swarms, "
             "not round-robin or selector teams (run it with the native or autogen adapter)"
         )
     for agent in spec.walk():
         if agent.tool_format is not ToolFormat.NATIVE:
             raise AdapterError(
-                f"agent '{agent.name}' uses tool_format '{agent.tool_format.value}'; LangGraph agents "
+                f"agent '{agent.name}' uses tool_format '{agent.tool_format.value}'; "
+                "LangGraph agents "
                 "call tools natively (run it with the native adapter)"
             )
     return spec
@@ -101,7 +102,9 @@ class _Builder:
         if not agent.parallel_tool_calls:
             params["parallel_tool_calls"] = False
         bridged = bridge_model(self.model, agent=agent.name, params=params)
-        bridged.metadata = {EXTENSION: {"model": agent.model.model_dump(mode="json", exclude_defaults=True)}}
+        bridged.metadata = {
+            EXTENSION: {"model": agent.model.model_dump(mode="json", exclude_defaults=True)}
+        }
         return bridged
 
     def agent(self, agent: AgentSpec, *, checkpointer: Any = None) -> Any:

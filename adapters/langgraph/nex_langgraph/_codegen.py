@@ -11,10 +11,11 @@ import json
 
 from nex_core.errors import AdapterError
 from nex_core.protocol.spec import AgentSpec, CallableBinding, TeamSpec
-
 from nex_langgraph._build import check_buildable
 
-_TEMPLATE = '''"""LangGraph build of the nex agent {name!r}, written by `nex convert --to langgraph`.
+_TEMPLATE = '''"""LangGraph build of the nex agent {name!r}.
+
+Written by `nex convert --to langgraph`.
 
 Run it:    python {{this file}} "your task" --model scripted:script.yaml
 Import it: graph = build(make_model("openai:gpt-4o-mini"))
@@ -40,7 +41,7 @@ def build(model):
 def main() -> None:
     parser = argparse.ArgumentParser(description=SPEC.description or SPEC.name)
     parser.add_argument("task", nargs="+", help="user turns, in order")
-    parser.add_argument("--model", required=True, help="nex model reference, e.g. scripted:script.yaml")
+    parser.add_argument("--model", required=True, help="nex model, e.g. scripted:script.yaml")
     args = parser.parse_args()
     trajectory = run(SPEC, _task(args.task), model=make_model(args.model))
     outcome = trajectory.outcome

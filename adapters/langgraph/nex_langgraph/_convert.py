@@ -29,7 +29,6 @@ from nex_core.protocol.spec import (
     Termination,
     ToolSpec,
 )
-
 from nex_langgraph._bridge import NexChatModel
 from nex_langgraph._build import EXTENSION
 from nex_langgraph._introspect import (
@@ -87,7 +86,12 @@ class _Converter:
         spec: AgentSpec | TeamSpec
         if "active_agent" in getattr(graph, "channels", {}) and members:
             spec = self._swarm(graph, members, where)
-        elif members and first in members and len(members) > 1 and self._is_supervisor(graph, first, members):
+        elif (
+            members
+            and first in members
+            and len(members) > 1
+            and self._is_supervisor(graph, first, members)
+        ):
             spec = self._supervisor(graph, first, members, where)
         elif members and tool_node(graph) is None:
             spec = self._pipeline(graph, members, where)
@@ -98,8 +102,15 @@ class _Converter:
 
     # ------------------------------------------------------------------ agents
 
-    def agent(self, graph: Any, where: str, *, stack: tuple[str, ...], peers: dict[str, Any],
-              shallow: bool = False) -> AgentSpec:
+    def agent(
+        self,
+        graph: Any,
+        where: str,
+        *,
+        stack: tuple[str, ...],
+        peers: dict[str, Any],
+        shallow: bool = False,
+    ) -> AgentSpec:
         name = safe_name(graph.name)
         here = f"{where}.{name}" if where else name
         prompt = system_prompt(graph)
@@ -109,16 +120,18 @@ class _Converter:
         subs: list[SubAgentSpec] = []
         stop: list[str] = []
         node = tool_node(graph)
-        for tool in (node.tools_by_name.values() if node is not None else []):
+        for tool in node.tools_by_name.values() if node is not None else []:
             meta = tool.metadata or {}
             if HANDOFF_DESTINATION in meta:
-                sub = self._handoff(tool, str(meta[HANDOFF_DESTINATION]), here, stack + (name,), peers, shallow)
+                sub = self._handoff(
+                    tool, str(meta[HANDOFF_DESTINATION]), here, (*stack, name), peers, shallow
+                )
                 if sub is not None:
                     subs.append(sub)
                 continue
             child = self._wrapped_agent(tool)
             if child is not None:
-                subs.append(self._agent_tool(tool, child, here, stack + (name,)))
+                subs.append(self._agent_tool(tool, child, here, (*stack, name)))
                 continue
             tools.append(self._tool(tool, here))
             if tool.return_direct:
@@ -126,8 +139,13 @@ class _Converter:
         limits = self._limits(graph, here)
         self._graph_extras(graph, here)
         return AgentSpec(
-            name=name, system_prompt=prompt or "", model=self._model(graph, here), tools=tools,
-            sub_agents=subs, stop_tools=stop, limits=limits,
+            name=name,
+            system_prompt=prompt or "",
+            model=self._model(graph, here),
+            tools=tools,
+            sub_agents=subs,
+            stop_tools=stop,
+            limits=limits,
         )
 
     def _model(self, graph: Any, where: str) -> ModelSettings:
@@ -143,7 +161,11 @@ class _Converter:
             value = getattr(model, key, None)
             if isinstance(value, int | float) and not isinstance(value, bool):
                 settings[key] = value
-        self.report.add(where, f"model {type(model).__name__}: only its id and sampling settings are kept", "info")
+        self.report.add(
+            where,
+            f"model {type(model).__name__}: only its id and sampling settings are kept",
+            "info",
+        )
         try:
             return ModelSettings.model_validate(settings)
         except ValueError:
@@ -166,7 +188,8 @@ class _Converter:
         if found is None:
             self.report.add(
                 where,
-                "LangGraph semantics: tool exceptions abort the run unless the graph handles them, and "
+                "LangGraph semantics: tool exceptions abort the run unless the graph handles "
+                "them, and "
                 "runs are bounded by recursion_limit, not the protocol's limits.max_steps",
                 "approximated",
             )
@@ -175,7 +198,9 @@ class _Converter:
 
     def _graph_extras(self, graph: Any, where: str) -> None:
         if getattr(graph, "checkpointer", None) not in (None, False):
-            self.report.add(where, "checkpointer (conversation memory across invocations) is not carried")
+            self.report.add(
+                where, "checkpointer (conversation memory across invocations) is not carried"
+            )
         if getattr(graph, "store", None) is not None:
             self.report.add(where, "store (long-term memory) is not carried")
         for attr in ("interrupt_before_nodes", "interrupt_after_nodes"):
@@ -210,8 +235,11 @@ class _Converter:
                 "approximated",
             )
         return ToolSpec(
-            name=tool.name, description=schema.description, parameters=schema.parameters,
-            binding=binding, timeout_s=meta.get("timeout_s"),
+            name=tool.name,
+            description=schema.description,
+            parameters=schema.parameters,
+            binding=binding,
+            timeout_s=meta.get("timeout_s"),
         )
 
     def _wrapped_agent(self, tool: BaseTool) -> Any:
@@ -223,24 +251,32 @@ class _Converter:
                 return graph
         return None
 
-    def _agent_tool(self, tool: BaseTool, graph: Any, where: str, stack: tuple[str, ...]) -> SubAgentSpec:
+    def _agent_tool(
+        self, tool: BaseTool, graph: Any, where: str, stack: tuple[str, ...]
+    ) -> SubAgentSpec:
         child = self._child(graph, where, stack)
         meta = (tool.metadata or {}).get(NEX_METADATA)
         if meta is not None:
             description = meta.get("description")
             if description is None and tool.description != f"Ask the agent {child.name}.":
                 child = child.model_copy(update={"description": tool.description})
-            return SubAgentSpec(mode=ContextMode.TOOL, agent=child, tool_name=meta.get("tool_name"),
-                                description=description)
+            return SubAgentSpec(
+                mode=ContextMode.TOOL,
+                agent=child,
+                tool_name=meta.get("tool_name"),
+                description=description,
+            )
         params = sorted(tool_schema(tool).parameters.get("properties", {}))
         self.report.add(
             f"{where}.tools.{tool.name}",
-            f"wraps agent '{child.name}': the protocol's agent-as-tool takes {{task}} (this tool takes "
-            f"{params}) and the wrapper's own code (how it builds the input, reads the output) is not carried",
+            f"wraps agent '{child.name}': the protocol's agent-as-tool takes {{task}} (this tool "
+            f"takes {params}) and the wrapper's own code (how it builds the input, reads the "
+            "output) is not carried",
             "approximated",
         )
         return SubAgentSpec(
-            mode=ContextMode.TOOL, agent=child,
+            mode=ContextMode.TOOL,
+            agent=child,
             tool_name=tool.name if tool.name != child.name else None,
             description=tool.description or None,
         )
@@ -254,18 +290,29 @@ class _Converter:
         self.report.add(where, f"sub-agent '{spec.name}' is a team; only its first member is kept")
         return spec.members[0]
 
-    def _handoff(self, tool: BaseTool, destination: str, where: str, stack: tuple[str, ...],
-                 peers: dict[str, Any], shallow: bool) -> SubAgentSpec | None:
+    def _handoff(
+        self,
+        tool: BaseTool,
+        destination: str,
+        where: str,
+        stack: tuple[str, ...],
+        peers: dict[str, Any],
+        shallow: bool,
+    ) -> SubAgentSpec | None:
         if shallow:
             return None
         graph = peers.get(destination)
         if graph is None:
-            self.report.add(f"{where}.tools.{tool.name}", f"hands off to '{destination}', which is not a node of the graph")
+            self.report.add(
+                f"{where}.tools.{tool.name}",
+                f"hands off to '{destination}', which is not a node of the graph",
+            )
             return None
         if destination in stack:
             self.report.add(
                 f"{where}.tools.{tool.name}",
-                f"handoff back to '{destination}' closes a cycle; nested sub-agents cannot express cycles, "
+                f"handoff back to '{destination}' closes a cycle; nested sub-agents cannot "
+                "express cycles, "
                 f"so this copy of '{destination}' cannot hand off again",
                 "approximated",
             )
@@ -276,12 +323,19 @@ class _Converter:
             description = meta.get("description")
             prefix = f"Hand the conversation over to {destination}."
             if description is None and tool.description.startswith(prefix):
-                child = child.model_copy(update={"description": tool.description.removeprefix(prefix).strip()})
-            return SubAgentSpec(mode=ContextMode.HANDOFF, agent=child, tool_name=meta.get("tool_name"),
-                                description=description)
+                child = child.model_copy(
+                    update={"description": tool.description.removeprefix(prefix).strip()}
+                )
+            return SubAgentSpec(
+                mode=ContextMode.HANDOFF,
+                agent=child,
+                tool_name=meta.get("tool_name"),
+                description=description,
+            )
         generic = tool.description == f"Ask agent '{destination}' for help"
         return SubAgentSpec(
-            mode=ContextMode.HANDOFF, agent=child,
+            mode=ContextMode.HANDOFF,
+            agent=child,
             tool_name=tool.name if tool.name != default_name else None,
             description=None if generic else tool.description,
         )
@@ -316,12 +370,14 @@ class _Converter:
         return any((t.metadata or {}).get(HANDOFF_DESTINATION) in members for t in tools)
 
     def _swarm(self, graph: Any, members: dict[str, Any], where: str) -> AgentSpec:
-        branch = (getattr(graph.builder, "branches", {}).get(START) or {})
+        branch = getattr(graph.builder, "branches", {}).get(START) or {}
         default = None
         for spec in branch.values():
             default = _closure_value(getattr(spec.path, "func", None), "default_active_agent")
         root = default if default in members else next(iter(members))
-        self.report.add(where, "swarm: the active agent persists across turns ('active_agent' state)", "info")
+        self.report.add(
+            where, "swarm: the active agent persists across turns ('active_agent' state)", "info"
+        )
         return self.agent(members[root], where, stack=(), peers=members)
 
     def _supervisor(self, graph: Any, first: str, members: dict[str, Any], where: str) -> AgentSpec:
@@ -334,15 +390,19 @@ class _Converter:
                     ext[key] = value
         self.report.add(
             where,
-            "supervisor: a worker hands control back to the supervisor when it finishes (with synthetic "
-            "handoff-back messages); the protocol's handoff is one-way, so the native runtime ends with "
+            "supervisor: a worker hands control back to the supervisor when it finishes (with "
+            "synthetic handoff-back messages); the protocol's handoff is one-way, so the native "
+            "runtime ends with "
             "the worker's answer. Kept in extensions.langgraph for rebuilding in LangGraph",
             "approximated",
         )
         spec = self.agent(members[first], where, stack=(), peers=members)
         # create_supervisor orders its handoff tools by a set; the workers' node order is stable.
         order = list(members)
-        subs = sorted(spec.sub_agents, key=lambda s: order.index(s.child.name) if s.child.name in order else len(order))
+        subs = sorted(
+            spec.sub_agents,
+            key=lambda s: order.index(s.child.name) if s.child.name in order else len(order),
+        )
         return spec.model_copy(update={"extensions": {EXTENSION: ext}, "sub_agents": subs})
 
     def _pipeline(self, graph: Any, members: dict[str, Any], where: str) -> TeamSpec:
@@ -350,13 +410,17 @@ class _Converter:
         agents = [self.agent(members[n], where, stack=(), peers={}) for n in order]
         self.report.add(
             where,
-            "agents as subgraph nodes joined by fixed edges: expressed as a round-robin team with one "
+            "agents as subgraph nodes joined by fixed edges: expressed as a round-robin team "
+            "with one "
             "turn each; members see other agents' turns as user messages, not as shared history",
             "approximated",
         )
         self._branches(graph, where)
-        return TeamSpec(name=safe_name(graph.name, "team"), members=agents,
-                        termination=Termination(max_turns=len(agents)))
+        return TeamSpec(
+            name=safe_name(graph.name, "team"),
+            members=agents,
+            termination=Termination(max_turns=len(agents)),
+        )
 
     def _edge_order(self, graph: Any, nodes: list[str]) -> list[str]:
         edges = dict(getattr(graph.builder, "edges", set()))
@@ -370,7 +434,9 @@ class _Converter:
     def _branches(self, graph: Any, where: str) -> None:
         for source, branches in getattr(graph.builder, "branches", {}).items():
             for name in branches:
-                self.report.add(f"{where}.edges.{source}", f"conditional edge '{name}' is not carried")
+                self.report.add(
+                    f"{where}.edges.{source}", f"conditional edge '{name}' is not carried"
+                )
 
     def _hand_written(self, graph: Any, where: str) -> AgentSpec:
         name = safe_name(getattr(graph, "name", None))
@@ -381,7 +447,10 @@ class _Converter:
             runnable = node_runnable(graph, other)
             if other == START or runnable is None or runnable is node:
                 continue
-            self.report.add(f"{name}.nodes.{other}", "custom node code is not carried; the spec assumes a ReAct loop")
+            self.report.add(
+                f"{name}.nodes.{other}",
+                "custom node code is not carried; the spec assumes a ReAct loop",
+            )
             from langchain_core.messages import SystemMessage
 
             hits = search(getattr(runnable, "func", None), lambda o: isinstance(o, SystemMessage))
@@ -390,14 +459,20 @@ class _Converter:
         for source, branches in getattr(graph.builder, "branches", {}).items():
             for branch in branches:
                 severity = "approximated" if branch == "tools_condition" else "lost"
-                self.report.add(f"{name}.edges.{source}", f"conditional edge '{branch}' is not carried", severity)
+                self.report.add(
+                    f"{name}.edges.{source}",
+                    f"conditional edge '{branch}' is not carried",
+                    severity,
+                )
         if not prompt:
             self.report.add(name, "no system prompt found (it is built inside custom node code)")
         return AgentSpec(name=name, system_prompt=prompt, tools=tools)
 
     def _container_extras(self, graph: Any, where: str) -> None:
         if getattr(graph, "checkpointer", None) not in (None, False):
-            self.report.add(where, "checkpointer (conversation memory across invocations) is not carried")
+            self.report.add(
+                where, "checkpointer (conversation memory across invocations) is not carried"
+            )
 
 
 def recognizes(obj: Any) -> bool:

@@ -107,7 +107,7 @@ def tool_node(graph: Any) -> ToolNode | None:
 
 
 MODEL_NODES = ("model", "agent")
-"""``create_agent`` calls its model node ``model``; the deprecated ``create_react_agent`` ``agent``."""
+"""Model-node names: ``model`` (``create_agent``), ``agent`` (deprecated ``create_react_agent``)."""
 
 
 PREBUILT_FACTORIES = ("create_agent.", "create_react_agent.")

@@ -36,13 +36,15 @@ def _content(value: Any) -> str | list[dict[str, Any]] | None:
 
 
 def tool_calls_of(message: AIMessage) -> list[ToolCall]:
-    """The message's tool calls, valid ones with JSON arguments, invalid ones with their raw text."""
+    """The message's tool calls: valid ones with JSON arguments, invalid ones with raw text."""
     calls = [
         ToolCall.make(str(tc.get("id") or ""), tc["name"], tc.get("args") or {})
         for tc in message.tool_calls
     ]
     for bad in message.invalid_tool_calls:
-        calls.append(ToolCall.make(str(bad.get("id") or ""), bad.get("name") or "", bad.get("args") or ""))
+        calls.append(
+            ToolCall.make(str(bad.get("id") or ""), bad.get("name") or "", bad.get("args") or "")
+        )
     return calls
 
 
@@ -60,7 +62,10 @@ def to_nex(message: BaseMessage) -> Message:
         if content == "" and calls:
             content = None
         return Message(
-            role="assistant", content=content, name=name, tool_calls=calls or None,
+            role="assistant",
+            content=content,
+            name=name,
+            tool_calls=calls or None,
             reasoning=reasoning if isinstance(reasoning, str) else None,
         )
     if isinstance(message, ToolMessage):
@@ -70,7 +75,7 @@ def to_nex(message: BaseMessage) -> Message:
     role = {"human": "user", "ai": "assistant"}.get(role, role)
     if role not in {"system", "user", "assistant", "tool"}:
         role = "user"
-    return Message(role=role, content=content, name=name)
+    return Message.model_validate({"role": role, "content": content, "name": name})
 
 
 def to_nex_all(messages: Iterable[BaseMessage]) -> list[Message]:
@@ -98,19 +103,27 @@ def ai_message(message: Message, *, chunk: bool = False) -> AIMessage:
             args = tc.parsed_arguments()
         except ValueError:
             invalid.append(
-                {"type": "invalid_tool_call", "id": tc.id, "name": tc.name,
-                 "args": tc.function.arguments, "error": "arguments are not a JSON object"}
+                {
+                    "type": "invalid_tool_call",
+                    "id": tc.id,
+                    "name": tc.name,
+                    "args": tc.function.arguments,
+                    "error": "arguments are not a JSON object",
+                }
             )
             continue
         valid.append({"type": "tool_call", "id": tc.id, "name": tc.name, "args": args})
     extra: dict[str, Any] = {}
     if message.reasoning:
         extra["reasoning_content"] = message.reasoning
-    cls = AIMessageChunk if chunk else AIMessage
-    return cls(
-        content=message.content if message.content is not None else "",
-        tool_calls=valid, invalid_tool_calls=invalid, additional_kwargs=extra, name=message.name,
-    )
+    fields: dict[str, Any] = {
+        "content": message.content if message.content is not None else "",
+        "tool_calls": valid,
+        "invalid_tool_calls": invalid,
+        "additional_kwargs": extra,
+        "name": message.name,
+    }
+    return AIMessageChunk(**fields) if chunk else AIMessage(**fields)
 
 
 def response_to_ai(response: LLMResponse, *, model_id: str | None) -> AIMessage:
@@ -150,7 +163,9 @@ def tool_schema(tool: Any) -> ToolSchema:
     spec = tool if _is_openai_tool(tool) else convert_to_openai_tool(tool)
     fn = spec["function"]
     params = fn.get("parameters") or {"type": "object", "properties": {}}
-    return ToolSchema(name=fn["name"], description=fn.get("description") or "", parameters=params)
+    return ToolSchema.model_construct(
+        name=str(fn["name"]), description=str(fn.get("description") or ""), parameters=dict(params)
+    )
 
 
 def tool_schemas(tools: Sequence[Any] | None) -> list[ToolSchema]:

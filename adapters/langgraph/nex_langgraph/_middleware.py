@@ -21,14 +21,15 @@ from langgraph.errors import GraphBubbleUp
 from nex_core.errors import ModelError
 from nex_core.runtime.tools import UnknownTool, describe_error
 from nex_core.trajectory.recorder import error_info
-
 from nex_langgraph._errors import MaxStepsExceeded
 
 
-class ProtocolMiddleware(AgentMiddleware):  # type: ignore[type-arg]
+class ProtocolMiddleware(AgentMiddleware):
     """Native-runtime semantics for one agent built from a nex spec."""
 
-    def __init__(self, agent: str, *, max_steps: int, max_model_retries: int, tool_names: list[str]) -> None:
+    def __init__(
+        self, agent: str, *, max_steps: int, max_model_retries: int, tool_names: list[str]
+    ) -> None:
         super().__init__()
         self.agent = agent
         self.max_steps = max_steps
@@ -84,7 +85,10 @@ class ProtocolMiddleware(AgentMiddleware):  # type: ignore[type-arg]
             raise UnknownTool(f"unknown tool '{name}'; available tools: {known}")
 
         stand_in = StructuredTool.from_function(
-            func=fail, name=name, description="", args_schema={"type": "object", "properties": {}},
+            func=fail,
+            name=name,
+            description="",
+            args_schema={"type": "object", "properties": {}},
             infer_schema=False,
         )
         return request.override(tool=stand_in)
@@ -92,7 +96,9 @@ class ProtocolMiddleware(AgentMiddleware):  # type: ignore[type-arg]
     def _error_message(self, request: Any, exc: Exception) -> ToolMessage:
         call = request.tool_call
         return ToolMessage(
-            content=describe_error(error_info(exc)), tool_call_id=call["id"], name=call["name"],
+            content=describe_error(error_info(exc)),
+            tool_call_id=call["id"],
+            name=call["name"],
             status="error",
         )
 

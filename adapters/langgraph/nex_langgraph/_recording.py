@@ -34,7 +34,6 @@ from langgraph.types import Command, Send
 from nex_core.runtime.loop import SubAgentFailed
 from nex_core.trajectory.recorder import Recorder
 from nex_core.trajectory.schema import ErrorInfo, LLMRequest, LLMStep, SubAgentStep, ToolStep
-
 from nex_langgraph._errors import MaxStepsExceeded
 from nex_langgraph._messages import response_of, to_nex, to_nex_all, tool_schemas
 
@@ -43,7 +42,15 @@ HANDOFF_DESTINATION = "__handoff_destination"
 HANDOFF_BACK = "__is_handoff_back"
 """Response-metadata key of the supervisor's synthetic handoff-back messages."""
 
-_PARAM_KEYS = ("temperature", "top_p", "max_tokens", "seed", "tool_choice", "parallel_tool_calls", "stop")
+_PARAM_KEYS = (
+    "temperature",
+    "top_p",
+    "max_tokens",
+    "seed",
+    "tool_choice",
+    "parallel_tool_calls",
+    "stop",
+)
 _DESCRIBED_ERROR = re.compile(r"^Error: ([A-Za-z_][\w.]*): (.*)$", re.DOTALL)
 
 
@@ -78,6 +85,7 @@ class _State:
     runs: dict[UUID, _Run] = field(default_factory=dict)
     pending: dict[str, _Pending] = field(default_factory=dict)
     call_args: dict[str, Any] = field(default_factory=dict)
+    converted: dict[int, tuple[BaseMessage, Any]] = field(default_factory=dict)
     chained: dict[str, SubAgentStep] = field(default_factory=dict)
     """handoff step id → the handoff step that led to it (its output is the successor's)."""
 
@@ -105,6 +113,20 @@ class NexCallbackHandler(BaseCallbackHandler):
             return self.root_agent, None
         return parent.agent, parent.ctx
 
+    def _converted(self, messages: Sequence[BaseMessage]) -> list[Any]:
+        """Messages as nex messages. Each model call resends the history, mostly the very same
+        message objects, so each object is converted once per run (kept alive with its result,
+        so an id is never reused while cached)."""
+        out = []
+        cache = self._s.converted
+        for message in messages:
+            hit = cache.get(id(message))
+            if hit is None or hit[0] is not message:
+                hit = (message, to_nex(message))
+                cache[id(message)] = hit
+            out.append(hit[1])
+        return out
+
     # ------------------------------------------------------------------ chains (graphs, nodes)
 
     def on_chain_start(
@@ -129,16 +151,24 @@ class NexCallbackHandler(BaseCallbackHandler):
             pending = self._s.pending.pop(run_name, None) if not internal else None
             if pending is not None:
                 step = self.recorder.begin_subagent(
-                    agent=pending.from_agent, child=run_name, mode="handoff",
-                    call_id=pending.call_id, input=_input_messages(inputs), parent_id=pending.ctx,
+                    agent=pending.from_agent,
+                    child=run_name,
+                    mode="handoff",
+                    call_id=pending.call_id,
+                    input=_input_messages(inputs),
+                    parent_id=pending.ctx,
                 )
                 if pending.predecessor is not None:
                     self._s.chained[step.id] = pending.predecessor
                 run.step, run.ctx = step, step.id
             elif parent is not None and parent.kind == "tool" and run_name != agent:
                 step = self.recorder.begin_subagent(
-                    agent=agent, child=run_name, mode="tool", call_id=parent.step.call_id,
-                    input=_input_messages(inputs), parent_id=parent.step.id,
+                    agent=agent,
+                    child=run_name,
+                    mode="tool",
+                    call_id=parent.step.call_id,
+                    input=_input_messages(inputs),
+                    parent_id=parent.step.id,
                 )
                 run.step, run.ctx = step, step.id
             elif internal or run_name == agent:
@@ -168,7 +198,9 @@ class NexCallbackHandler(BaseCallbackHandler):
                 if run.step.mode == "handoff":
                     self._close_subagent(run.step, None)
                     return
-                error = SubAgentFailed(f"agent '{run.step.child}' stopped without an answer (max_steps)")
+                error = SubAgentFailed(
+                    f"agent '{run.step.child}' stopped without an answer (max_steps)"
+                )
             self.recorder.end_subagent(run.step, error=error)
 
     def _close_subagent(self, step: SubAgentStep, output: str | None) -> None:
@@ -197,8 +229,9 @@ class NexCallbackHandler(BaseCallbackHandler):
         **kwargs: Any,
     ) -> None:
         params = dict(invocation_params or {})
-        request = LLMRequest(
-            messages=to_nex_all(messages[0] if messages else []),
+        # Built without re-validation: every part is already a validated nex object.
+        request = LLMRequest.model_construct(
+            messages=self._converted(messages[0] if messages else []),
             tools=tool_schemas(params.get("tools")),
             params={k: params[k] for k in _PARAM_KEYS if params.get(k) is not None},
         )
@@ -206,7 +239,10 @@ class NexCallbackHandler(BaseCallbackHandler):
         with self._lock:
             agent, ctx = self._context(self._parent(parent_run_id))
             step = self.recorder.begin_llm(
-                agent=agent, request=request, model=str(model) if model else None, parent_id=ctx,
+                agent=agent,
+                request=request,
+                model=str(model) if model else None,
+                parent_id=ctx,
                 metadata={"langchain_run_id": str(run_id)},
             )
             self._s.runs[run_id] = _Run("llm", "", agent, ctx, step=step)
@@ -218,6 +254,8 @@ class NexCallbackHandler(BaseCallbackHandler):
                 return
             generation = response.generations[0][0]
             answer = response_of(generation.message, generation.generation_info)
+            # The answer is usually the very object the next request resends.
+            self._s.converted[id(generation.message)] = (generation.message, answer.message)
             for call in answer.message.tool_calls or []:
                 self._s.call_args[call.id] = call.function.arguments
             self.recorder.end_llm(run.step, answer)
@@ -249,11 +287,19 @@ class NexCallbackHandler(BaseCallbackHandler):
             if arguments is None:
                 arguments = _visible_inputs(inputs) if inputs is not None else input_str
             step = self.recorder.begin_tool(
-                agent=agent, name=name, call_id=call_id, arguments=arguments, parent_id=ctx,
+                agent=agent,
+                name=name,
+                call_id=call_id,
+                arguments=arguments,
+                parent_id=ctx,
             )
             destination = (metadata or {}).get(HANDOFF_DESTINATION)
             self._s.runs[run_id] = _Run(
-                "tool", name, agent, ctx, step=step,
+                "tool",
+                name,
+                agent,
+                ctx,
+                step=step,
                 handoff_to=str(destination) if destination else None,
             )
 
@@ -275,7 +321,9 @@ class NexCallbackHandler(BaseCallbackHandler):
                 if output.status == "error":
                     self.recorder.end_tool(step, error=_described_error(text))
                 else:
-                    self.recorder.end_tool(step, text if isinstance(output.content, list) else output.content)
+                    self.recorder.end_tool(
+                        step, text if isinstance(output.content, list) else output.content
+                    )
                 return
             self.recorder.end_tool(step, output)
 
@@ -343,7 +391,9 @@ def _tool_message(command: Command, call_id: str | None) -> ToolMessage | None:
         if isinstance(target, Send) and isinstance(target.arg, dict):
             updates += list(target.arg.get("messages") or [])
     for message in reversed(updates):
-        if isinstance(message, ToolMessage) and (call_id is None or message.tool_call_id == call_id):
+        if isinstance(message, ToolMessage) and (
+            call_id is None or message.tool_call_id == call_id
+        ):
             return message
     return None
 

@@ -8,7 +8,10 @@ might take is recorded the same way.
 
 from __future__ import annotations
 
+import contextlib
+import functools
 import uuid
+import weakref
 from collections.abc import Sequence
 from typing import Any, Literal
 
@@ -23,7 +26,6 @@ from nex_core.runtime.loop import provenance_for, spec_digest
 from nex_core.trajectory.recorder import Recorder
 from nex_core.trajectory.schema import Outcome, OutcomeStatus, Provenance, TaskInfo, Trajectory
 from nex_core.trajectory.sinks import TrajectorySink
-
 from nex_langgraph._build import build_graph
 from nex_langgraph._errors import MaxStepsExceeded
 from nex_langgraph._messages import final_text
@@ -35,6 +37,7 @@ RECURSION_LIMIT = 10_000
 """Graph steps allowed per turn; the protocol's limits (``max_steps``) are enforced per agent."""
 
 
+@functools.cache
 def langgraph_version() -> str | None:
     from importlib.metadata import PackageNotFoundError, version
 
@@ -45,22 +48,31 @@ def langgraph_version() -> str | None:
 
 
 def compiled(graph: Any) -> Any:
-    """A runnable graph: ``StateGraph`` builders (what ``create_supervisor`` returns) are compiled."""
+    """A runnable graph: ``StateGraph`` builders (as ``create_supervisor`` returns) compiled."""
     return graph.compile() if isinstance(graph, StateGraph) else graph
 
 
 class _Session:
     """One recorded run of one graph over the turns of one task."""
 
-    def __init__(self, graph: Any, spec: AgentSpec | TeamSpec, task: TaskInfo, provenance: Provenance,
-                 sinks: Sequence[TrajectorySink]) -> None:
+    def __init__(
+        self,
+        graph: Any,
+        spec: AgentSpec | TeamSpec,
+        task: TaskInfo,
+        provenance: Provenance,
+        sinks: Sequence[TrajectorySink],
+    ) -> None:
         self.graph = compiled(graph)
         self.task = task
         agents = [a.name for a in spec.walk()]
         root = spec.name if isinstance(spec, AgentSpec) else spec.members[0].name
         self.recorder = Recorder(provenance=provenance, task=task, root_agent=root, sinks=sinks)
         self.handler = NexCallbackHandler(self.recorder, root_agent=root, agents=agents)
-        self.config: dict[str, Any] = {"callbacks": [self.handler], "recursion_limit": RECURSION_LIMIT}
+        self.config: dict[str, Any] = {
+            "callbacks": [self.handler],
+            "recursion_limit": RECURSION_LIMIT,
+        }
         self.threaded = getattr(self.graph, "checkpointer", None) not in (None, False)
         if self.threaded:
             self.config["configurable"] = {"thread_id": f"nex-{uuid.uuid4().hex}"}
@@ -89,7 +101,11 @@ class _Session:
         final = final_text(messages)
         self.handler.close_chains(final)
         return self.recorder.finish(
-            Outcome(status=OutcomeStatus.COMPLETED, final_output=final, stop_reason=_stop_reason(messages))
+            Outcome(
+                status=OutcomeStatus.COMPLETED,
+                final_output=final,
+                stop_reason=_stop_reason(messages),
+            )
         )
 
 
@@ -109,7 +125,9 @@ def record_sync(session: _Session, mode: Mode) -> Trajectory:
         for turn in session.task.turns:
             inputs = session.next_input(turn)
             if mode == "stream":
-                for chunk in session.graph.stream(inputs, session.config, stream_mode=["messages", "values"]):
+                for chunk in session.graph.stream(
+                    inputs, session.config, stream_mode=["messages", "values"]
+                ):
                     values = _last_values(chunk)
                     if values is not None:
                         session.keep(values)
@@ -125,7 +143,9 @@ async def record_async(session: _Session, mode: Mode) -> Trajectory:
         for turn in session.task.turns:
             inputs = session.next_input(turn)
             if mode == "astream":
-                stream = session.graph.astream(inputs, session.config, stream_mode=["messages", "values"])
+                stream = session.graph.astream(
+                    inputs, session.config, stream_mode=["messages", "values"]
+                )
                 async for chunk in stream:
                     values = _last_values(chunk)
                     if values is not None:
@@ -137,42 +157,83 @@ async def record_async(session: _Session, mode: Mode) -> Trajectory:
     return session.finish(None)
 
 
-def _foreign_provenance(spec: AgentSpec | TeamSpec, task: TaskInfo) -> Provenance:
+def _foreign_provenance(spec: AgentSpec | TeamSpec, digest: str, task: TaskInfo) -> Provenance:
     root = spec if isinstance(spec, AgentSpec) else spec.members[0]
     return Provenance(
-        framework="langgraph", framework_version=langgraph_version(), adapter="langgraph",
-        adapter_version=__version__, nex_version=nex_version, spec_digest=spec_digest(spec),
-        model=root.model.id, sampling=root.model.sampling(), task_id=task.id,
+        framework="langgraph",
+        framework_version=langgraph_version(),
+        adapter="langgraph",
+        adapter_version=__version__,
+        nex_version=nex_version,
+        spec_digest=digest,
+        model=root.model.id,
+        sampling=root.model.sampling(),
+        task_id=task.id,
     )
 
 
-def _spec_of(graph: Any) -> AgentSpec | TeamSpec:
+_SPECS: weakref.WeakKeyDictionary[Any, tuple[AgentSpec | TeamSpec, str]] = (
+    weakref.WeakKeyDictionary()
+)
+"""Conversions of graphs already recorded: a compiled graph does not change, and users record the
+same graph for many tasks, so it is introspected once."""
+
+
+def _spec_of(graph: Any) -> tuple[AgentSpec | TeamSpec, str]:
+    """The graph's spec and its digest (for provenance), converted once per graph."""
     from nex_langgraph._convert import to_spec
 
-    return to_spec(graph).spec
+    try:
+        return _SPECS[graph]
+    except (KeyError, TypeError):
+        pass
+    spec = to_spec(graph).spec
+    found = (spec, spec_digest(spec))
+    with contextlib.suppress(TypeError):
+        _SPECS[graph] = found
+    return found
 
 
-def session_for_graph(graph: Any, task: TaskInfo | str, sinks: Sequence[TrajectorySink],
-                      spec: AgentSpec | TeamSpec | None) -> _Session:
+def session_for_graph(
+    graph: Any,
+    task: TaskInfo | str,
+    sinks: Sequence[TrajectorySink],
+    spec: AgentSpec | TeamSpec | None,
+) -> _Session:
     task = as_task(task)
     graph = compiled(graph)
-    spec = spec or _spec_of(graph)
-    return _Session(graph, spec, task, _foreign_provenance(spec, task), sinks)
+    spec, digest = (spec, spec_digest(spec)) if spec is not None else _spec_of(graph)
+    return _Session(graph, spec, task, _foreign_provenance(spec, digest, task), sinks)
 
 
-def session_for_spec(spec: AgentSpec | TeamSpec, task: TaskInfo | str, model: ChatModel,
-                     sinks: Sequence[TrajectorySink]) -> _Session:
+def session_for_spec(
+    spec: AgentSpec | TeamSpec,
+    task: TaskInfo | str,
+    model: ChatModel,
+    sinks: Sequence[TrajectorySink],
+) -> _Session:
     task = as_task(task)
     graph = build_graph(spec, model)
     provenance = provenance_for(
-        spec, model, task, framework="langgraph", framework_version=langgraph_version(),
-        adapter="langgraph", adapter_version=__version__,
+        spec,
+        model,
+        task,
+        framework="langgraph",
+        framework_version=langgraph_version(),
+        adapter="langgraph",
+        adapter_version=__version__,
     )
     return _Session(graph, spec, task, provenance, sinks)
 
 
-async def arun(spec: AgentSpec | TeamSpec, task: TaskInfo | str, *, model: ChatModel,
-               sinks: Sequence[TrajectorySink] = (), mode: Mode = "ainvoke") -> Trajectory:
+async def arun(
+    spec: AgentSpec | TeamSpec,
+    task: TaskInfo | str,
+    *,
+    model: ChatModel,
+    sinks: Sequence[TrajectorySink] = (),
+    mode: Mode = "ainvoke",
+) -> Trajectory:
     """Build ``spec`` in LangGraph, run ``task`` with ``model`` and return the trajectory."""
     session = session_for_spec(spec, task, model, sinks)
     if mode in ("invoke", "stream"):
@@ -182,8 +243,14 @@ async def arun(spec: AgentSpec | TeamSpec, task: TaskInfo | str, *, model: ChatM
     return await record_async(session, mode)
 
 
-def run(spec: AgentSpec | TeamSpec, task: TaskInfo | str, *, model: ChatModel,
-        sinks: Sequence[TrajectorySink] = (), mode: Mode = "invoke") -> Trajectory:
+def run(
+    spec: AgentSpec | TeamSpec,
+    task: TaskInfo | str,
+    *,
+    model: ChatModel,
+    sinks: Sequence[TrajectorySink] = (),
+    mode: Mode = "invoke",
+) -> Trajectory:
     """Synchronous :func:`arun` (``graph.invoke`` or ``graph.stream``)."""
     session = session_for_spec(spec, task, model, sinks)
     if mode in ("ainvoke", "astream"):
@@ -193,8 +260,14 @@ def run(spec: AgentSpec | TeamSpec, task: TaskInfo | str, *, model: ChatModel,
     return record_sync(session, mode)
 
 
-async def arecord(graph: Any, task: TaskInfo | str, *, sinks: Sequence[TrajectorySink] = (),
-                  mode: Mode = "ainvoke", spec: AgentSpec | TeamSpec | None = None) -> Trajectory:
+async def arecord(
+    graph: Any,
+    task: TaskInfo | str,
+    *,
+    sinks: Sequence[TrajectorySink] = (),
+    mode: Mode = "ainvoke",
+    spec: AgentSpec | TeamSpec | None = None,
+) -> Trajectory:
     """Run a graph the user built, recording it (its agents are found by converting it)."""
     session = session_for_graph(graph, task, sinks, spec)
     if mode in ("invoke", "stream"):
@@ -204,8 +277,14 @@ async def arecord(graph: Any, task: TaskInfo | str, *, sinks: Sequence[Trajector
     return await record_async(session, mode)
 
 
-def record(graph: Any, task: TaskInfo | str, *, sinks: Sequence[TrajectorySink] = (),
-           mode: Mode = "invoke", spec: AgentSpec | TeamSpec | None = None) -> Trajectory:
+def record(
+    graph: Any,
+    task: TaskInfo | str,
+    *,
+    sinks: Sequence[TrajectorySink] = (),
+    mode: Mode = "invoke",
+    spec: AgentSpec | TeamSpec | None = None,
+) -> Trajectory:
     """Synchronous :func:`arecord`."""
     session = session_for_graph(graph, task, sinks, spec)
     if mode in ("ainvoke", "astream"):

@@ -30,7 +30,6 @@ from nex_core.runtime.tools import (
     result_text,
     validate_arguments,
 )
-
 from nex_langgraph._errors import MaxStepsExceeded
 from nex_langgraph._messages import final_text
 from nex_langgraph._recording import HANDOFF_DESTINATION
@@ -107,7 +106,10 @@ def function_tool(spec: ToolSpec, *, timeout_s: float | None, stop: bool) -> Bas
 
 
 def _run_with_timeout(
-    func: Callable[..., Any], arguments: dict[str, Any], timeout: float, error: Callable[[], Exception]
+    func: Callable[..., Any],
+    arguments: dict[str, Any],
+    timeout: float,
+    error: Callable[[], Exception],
 ) -> Any:
     pool = concurrent.futures.ThreadPoolExecutor(max_workers=1)
     try:
@@ -149,14 +151,18 @@ def subagent_tool(sub: SubAgentSpec, child_graph: Any, description: str) -> Base
         try:
             state = child_graph.invoke({"messages": [HumanMessage(content=str(task))]})
         except MaxStepsExceeded:
-            raise SubAgentFailed(f"agent '{child.name}' stopped without an answer (max_steps)") from None
+            raise SubAgentFailed(
+                f"agent '{child.name}' stopped without an answer (max_steps)"
+            ) from None
         return answer(state)
 
     async def arun(task: str) -> str:
         try:
             state = await child_graph.ainvoke({"messages": [HumanMessage(content=str(task))]})
         except MaxStepsExceeded:
-            raise SubAgentFailed(f"agent '{child.name}' stopped without an answer (max_steps)") from None
+            raise SubAgentFailed(
+                f"agent '{child.name}' stopped without an answer (max_steps)"
+            ) from None
         return answer(state)
 
     return StructuredTool.from_function(
@@ -166,8 +172,13 @@ def subagent_tool(sub: SubAgentSpec, child_graph: Any, description: str) -> Base
         description=description,
         args_schema=SUBAGENT_PARAMETERS,
         infer_schema=False,
-        metadata={NEX_METADATA: {"subagent": child.name, "tool_name": sub.tool_name,
-                                 "description": sub.description}},
+        metadata={
+            NEX_METADATA: {
+                "subagent": child.name,
+                "tool_name": sub.tool_name,
+                "description": sub.description,
+            }
+        },
     )
 
 
@@ -181,7 +192,9 @@ def handoff_tool(sub: SubAgentSpec, description: str) -> BaseTool:
         state: Annotated[Any, InjectedState],
         tool_call_id: Annotated[str, InjectedToolCallId],
     ) -> Command:
-        message = ToolMessage(content=f"Transferred to {destination}.", name=name, tool_call_id=tool_call_id)
+        message = ToolMessage(
+            content=f"Transferred to {destination}.", name=name, tool_call_id=tool_call_id
+        )
         return Command(
             goto=destination,
             graph=Command.PARENT,
@@ -199,5 +212,8 @@ def subagent_description(sub: SubAgentSpec) -> str:
     """The tool description the native runtime gives a sub-agent (see ``runtime.tools``)."""
     child: AgentSpec = sub.child
     if sub.mode.value == "handoff":
-        return sub.description or f"Hand the conversation over to {child.name}. {child.description}".strip()
+        return (
+            sub.description
+            or f"Hand the conversation over to {child.name}. {child.description}".strip()
+        )
     return sub.description or child.description or f"Ask the agent {child.name}."

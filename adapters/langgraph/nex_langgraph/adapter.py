@@ -10,7 +10,6 @@ from nex_core.hookspecs import hookimpl
 from nex_core.protocol.spec import AgentSpec, TeamSpec
 from nex_core.trajectory.schema import TaskInfo, Trajectory
 from nex_core.trajectory.sinks import TrajectorySink
-
 from nex_langgraph import _bridge, _build, _codegen, _convert, _run
 from nex_langgraph._version import __version__
 

@@ -17,7 +17,6 @@ from langgraph.graph import START, MessagesState, StateGraph
 from langgraph.prebuilt import ToolNode, create_react_agent, tools_condition
 from langgraph_supervisor import create_supervisor
 from langgraph_swarm import create_handoff_tool, create_swarm
-
 from nex_langgraph import bridge_model
 
 
@@ -45,15 +44,19 @@ def divide(a: float, b: float) -> float:
 
 def react_agent(model: Any) -> Any:
     return create_agent(
-        bridge_model(model, agent="calculator"), [add, multiply, divide],
-        system_prompt="You are a careful calculator.", name="calculator",
+        bridge_model(model, agent="calculator"),
+        [add, multiply, divide],
+        system_prompt="You are a careful calculator.",
+        name="calculator",
     )
 
 
 def legacy_react_agent(model: Any) -> Any:
     return create_react_agent(
-        bridge_model(model, agent="calculator"), [add, multiply],
-        prompt="You are a careful calculator.", name="calculator",
+        bridge_model(model, agent="calculator"),
+        [add, multiply],
+        prompt="You are a careful calculator.",
+        name="calculator",
     )
 
 
@@ -74,12 +77,17 @@ def hand_written(model: Any) -> Any:
 
 def supervisor(model: Any) -> Any:
     math_agent = create_agent(
-        bridge_model(model, agent="math_expert"), [add, multiply],
-        system_prompt="You are a math expert. Always use one tool at a time.", name="math_expert",
+        bridge_model(model, agent="math_expert"),
+        [add, multiply],
+        system_prompt="You are a math expert. Always use one tool at a time.",
+        name="math_expert",
     )
     research_agent = create_agent(
-        bridge_model(model, agent="research_expert"), [web_search],
-        system_prompt="You are a world class researcher with access to web search. Do not do any math.",
+        bridge_model(model, agent="research_expert"),
+        [web_search],
+        system_prompt=(
+            "You are a world class researcher with access to web search. Do not do any math."
+        ),
         name="research_expert",
     )
     workflow = create_supervisor(
@@ -92,8 +100,10 @@ def supervisor(model: Any) -> Any:
 
 def _research_agent(model: Any) -> Any:
     return create_agent(
-        bridge_model(model, agent="researcher"), [web_search],
-        system_prompt="You research facts.", name="researcher",
+        bridge_model(model, agent="researcher"),
+        [web_search],
+        system_prompt="You research facts.",
+        name="researcher",
     )
 
 
@@ -106,8 +116,10 @@ def agent_as_tool(model: Any) -> Any:
         return str(result["messages"][-1].content)
 
     return create_agent(
-        bridge_model(model, agent="lead"), [call_researcher, add],
-        system_prompt="You lead; delegate research.", name="lead",
+        bridge_model(model, agent="lead"),
+        [call_researcher, add],
+        system_prompt="You lead; delegate research.",
+        name="lead",
     )
 
 
@@ -115,19 +127,29 @@ def swarm(model: Any) -> Any:
     alice = create_agent(
         bridge_model(model, agent="Alice"),
         [add, create_handoff_tool(agent_name="Bob", description="Transfer to Bob")],
-        system_prompt="You are Alice, an addition expert.", name="Alice",
+        system_prompt="You are Alice, an addition expert.",
+        name="Alice",
     )
     bob = create_agent(
         bridge_model(model, agent="Bob"),
-        [create_handoff_tool(agent_name="Alice", description="Transfer to Alice, she can help with math")],
-        system_prompt="You are Bob, you speak like a pirate.", name="Bob",
+        [
+            create_handoff_tool(
+                agent_name="Alice", description="Transfer to Alice, she can help with math"
+            )
+        ],
+        system_prompt="You are Bob, you speak like a pirate.",
+        name="Bob",
     )
-    return create_swarm([alice, bob], default_active_agent="Alice").compile(checkpointer=InMemorySaver())
+    return create_swarm([alice, bob], default_active_agent="Alice").compile(
+        checkpointer=InMemorySaver()
+    )
 
 
 def subgraph_nodes(model: Any) -> Any:
     researcher = _research_agent(model)
-    writer = create_agent(bridge_model(model, agent="writer"), [], system_prompt="You write.", name="writer")
+    writer = create_agent(
+        bridge_model(model, agent="writer"), [], system_prompt="You write.", name="writer"
+    )
     builder = StateGraph(MessagesState)
     builder.add_node("researcher", researcher)
     builder.add_node("writer", writer)

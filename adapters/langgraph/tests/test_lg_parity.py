@@ -10,13 +10,12 @@ from typing import Any
 
 import lg_specs
 import pytest
+from conftest import check_valid, tree
+from nex_langgraph import LangGraphAdapter, arun
 
 from nex_core import ScriptedModel, TaskInfo, normalize, run_native
 from nex_core.adapter import Capability
 from nex_core.trajectory.schema import OutcomeStatus, ToolStep
-from nex_langgraph import LangGraphAdapter, arun
-
-from conftest import check_valid, tree
 
 MODES = ["ainvoke", "invoke", "astream", "stream"]
 
@@ -43,12 +42,18 @@ TOOLS_SCRIPT = [
 
 
 @pytest.mark.parametrize("mode", MODES)
-def test_tools_parallel_errors_unknown_and_invalid(mode: str, trajectory_schema: dict[str, Any]) -> None:
+def test_tools_parallel_errors_unknown_and_invalid(
+    mode: str, trajectory_schema: dict[str, Any]
+) -> None:
     native, graph = both(lg_specs.calculator(), TOOLS_SCRIPT, ["compute"], mode)
     check_valid(graph, trajectory_schema)
     assert normalize(graph) == normalize(native)
     errors = {s.name: s.error.type for s in graph.steps if isinstance(s, ToolStep) and s.error}
-    assert errors == {"divide": "ZeroDivisionError", "no_such_tool": "UnknownTool", "add": "InvalidArguments"}
+    assert errors == {
+        "divide": "ZeroDivisionError",
+        "no_such_tool": "UnknownTool",
+        "add": "InvalidArguments",
+    }
     assert graph.outcome is not None and graph.outcome.final_output == "All done."
 
 
@@ -105,8 +110,10 @@ def test_nested_agents_as_tools(mode: str, trajectory_schema: dict[str, Any]) ->
 def test_parallel_sub_agents() -> None:
     script = {
         "agents": {
-            "lead": [{"tool_calls": [call("researcher", task="a"), call("researcher", task="b")]},
-                     {"text": "both"}],
+            "lead": [
+                {"tool_calls": [call("researcher", task="a"), call("researcher", task="b")]},
+                {"text": "both"},
+            ],
             "researcher": [{"text": "same"}, {"text": "same"}],
         }
     }
@@ -130,7 +137,10 @@ def test_sub_agent_hitting_max_steps_fails_its_tool_call() -> None:
 
 HANDOFF_SCRIPT = {
     "agents": {
-        "triage": [{"tool_calls": [call("add", a=1, b=1)]}, {"tool_calls": [call("transfer_to_billing")]}],
+        "triage": [
+            {"tool_calls": [call("add", a=1, b=1)]},
+            {"tool_calls": [call("transfer_to_billing")]},
+        ],
         "billing": [
             {"tool_calls": [call("multiply", a=2, b=3)]},
             {"text": "6 dollars"},

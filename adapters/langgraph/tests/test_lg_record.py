@@ -7,13 +7,12 @@ from typing import Any
 
 import lg_docs_graphs as docs
 import pytest
+from conftest import check_valid, tree
 from langchain_core.messages import AIMessage
+from nex_langgraph import arecord, record
 
 from nex_core import MemorySink, ScriptedModel, TaskInfo, normalize
 from nex_core.trajectory.schema import LLMStep, SubAgentStep, ToolStep
-from nex_langgraph import arecord, record
-
-from conftest import check_valid, tree
 
 
 def call(name: str, **arguments: Any) -> dict[str, Any]:
@@ -24,7 +23,9 @@ REACT = [{"tool_calls": [call("add", a=2, b=3), call("multiply", a=2, b=3)]}, {"
 
 
 @pytest.mark.parametrize("build", [docs.react_agent, docs.legacy_react_agent])
-def test_react_agent_every_mode_records_the_same(build: Any, trajectory_schema: dict[str, Any]) -> None:
+def test_react_agent_every_mode_records_the_same(
+    build: Any, trajectory_schema: dict[str, Any]
+) -> None:
     forms = []
     for mode in ("invoke", "stream", "ainvoke", "astream"):
         sink = MemorySink()
@@ -63,18 +64,31 @@ def test_recording_does_not_change_what_the_graph_does() -> None:
     assert len(bare["messages"]) == 5
 
 
-def test_supervisor_nests_workers_and_skips_synthetic_messages(trajectory_schema: dict[str, Any]) -> None:
-    model = ScriptedModel({"agents": {
-        "supervisor": [{"tool_calls": [call("transfer_to_math_expert")]}, {"text": "The answer is 5."}],
-        "math_expert": [{"tool_calls": [call("add", a=2, b=3)]}, {"text": "5"}],
-    }})
+def test_supervisor_nests_workers_and_skips_synthetic_messages(
+    trajectory_schema: dict[str, Any],
+) -> None:
+    model = ScriptedModel(
+        {
+            "agents": {
+                "supervisor": [
+                    {"tool_calls": [call("transfer_to_math_expert")]},
+                    {"text": "The answer is 5."},
+                ],
+                "math_expert": [{"tool_calls": [call("add", a=2, b=3)]}, {"text": "5"}],
+            }
+        }
+    )
     traj = record(docs.supervisor(model), "what is 2+3?")
     check_valid(traj, trajectory_schema)
     assert tree(traj) == [
         ("llm", "supervisor"),
         ("tool", "supervisor", "transfer_to_math_expert"),
-        ("sub:handoff", "supervisor", "math_expert",
-         [("llm", "math_expert"), ("tool", "math_expert", "add"), ("llm", "math_expert")]),
+        (
+            "sub:handoff",
+            "supervisor",
+            "math_expert",
+            [("llm", "math_expert"), ("tool", "math_expert", "add"), ("llm", "math_expert")],
+        ),
         ("llm", "supervisor"),
     ]
     llm = [s for s in traj.steps if isinstance(s, LLMStep)]
@@ -86,20 +100,44 @@ def test_supervisor_nests_workers_and_skips_synthetic_messages(trajectory_schema
     assert traj.outcome is not None and traj.outcome.final_output == "The answer is 5."
 
 
-def test_agent_as_tool_nests_the_child_under_the_tool_call(trajectory_schema: dict[str, Any]) -> None:
-    model = ScriptedModel({"agents": {
-        "lead": [{"tool_calls": [call("research", query="FAANG headcount")]}, {"text": "1,977,000"}],
-        "researcher": [{"tool_calls": [call("web_search", query="FAANG headcount 2024")]},
-                       {"text": "1,977,000"}],
-    }})
+def test_agent_as_tool_nests_the_child_under_the_tool_call(
+    trajectory_schema: dict[str, Any],
+) -> None:
+    model = ScriptedModel(
+        {
+            "agents": {
+                "lead": [
+                    {"tool_calls": [call("research", query="FAANG headcount")]},
+                    {"text": "1,977,000"},
+                ],
+                "researcher": [
+                    {"tool_calls": [call("web_search", query="FAANG headcount 2024")]},
+                    {"text": "1,977,000"},
+                ],
+            }
+        }
+    )
     traj = asyncio.run(arecord(docs.agent_as_tool(model), "How many people work at FAANG?"))
     check_valid(traj, trajectory_schema)
     assert tree(traj) == [
         ("llm", "lead"),
-        ("tool", "lead", "research", [
-            ("sub:tool", "lead", "researcher",
-             [("llm", "researcher"), ("tool", "researcher", "web_search"), ("llm", "researcher")]),
-        ]),
+        (
+            "tool",
+            "lead",
+            "research",
+            [
+                (
+                    "sub:tool",
+                    "lead",
+                    "researcher",
+                    [
+                        ("llm", "researcher"),
+                        ("tool", "researcher", "web_search"),
+                        ("llm", "researcher"),
+                    ],
+                ),
+            ],
+        ),
         ("llm", "lead"),
     ]
     sub = next(s for s in traj.steps if isinstance(s, SubAgentStep))
@@ -107,10 +145,14 @@ def test_agent_as_tool_nests_the_child_under_the_tool_call(trajectory_schema: di
 
 
 def test_swarm_handoff_and_second_turn(trajectory_schema: dict[str, Any]) -> None:
-    model = ScriptedModel({"agents": {
-        "Alice": [{"tool_calls": [call("transfer_to_bob")]}],
-        "Bob": [{"text": "Arr, I be Bob."}, {"text": "Arr, 12."}],
-    }})
+    model = ScriptedModel(
+        {
+            "agents": {
+                "Alice": [{"tool_calls": [call("transfer_to_bob")]}],
+                "Bob": [{"text": "Arr, I be Bob."}, {"text": "Arr, 12."}],
+            }
+        }
+    )
     traj = record(docs.swarm(model), TaskInfo(turns=["i'd like to speak to Bob", "what's 5 + 7?"]))
     check_valid(traj, trajectory_schema)
     assert tree(traj) == [
@@ -120,23 +162,44 @@ def test_swarm_handoff_and_second_turn(trajectory_schema: dict[str, Any]) -> Non
         ("llm", "Bob"),
     ]
     second = [s for s in traj.steps if isinstance(s, LLMStep)][-1]
-    assert [m.role for m in second.request.messages] == ["system", "user", "assistant", "tool", "assistant", "user"]
+    assert [m.role for m in second.request.messages] == [
+        "system",
+        "user",
+        "assistant",
+        "tool",
+        "assistant",
+        "user",
+    ]
     assert traj.outcome is not None and traj.outcome.final_output == "Arr, 12."
 
 
 def test_hand_written_graph_with_checkpointer_runs_turns_on_one_thread() -> None:
-    model = ScriptedModel({"agents": {"assistant": [
-        {"tool_calls": [call("add", a=1, b=2)]}, {"text": "3"}, {"text": "you said 1+2"},
-    ]}})
+    model = ScriptedModel(
+        {
+            "agents": {
+                "assistant": [
+                    {"tool_calls": [call("add", a=1, b=2)]},
+                    {"text": "3"},
+                    {"text": "you said 1+2"},
+                ]
+            }
+        }
+    )
     traj = record(docs.hand_written(model), TaskInfo(turns=["1+2?", "what did I ask?"]))
-    assert tree(traj) == [("llm", "assistant"), ("tool", "assistant", "add"), ("llm", "assistant"),
-                          ("llm", "assistant")]
+    assert tree(traj) == [
+        ("llm", "assistant"),
+        ("tool", "assistant", "add"),
+        ("llm", "assistant"),
+        ("llm", "assistant"),
+    ]
     last = [s for s in traj.steps if isinstance(s, LLMStep)][-1]
     assert len(last.request.messages) == 5
 
 
 def test_agents_as_subgraph_nodes_are_attributed() -> None:
-    model = ScriptedModel({"agents": {"researcher": [{"text": "facts"}], "writer": [{"text": "essay"}]}})
+    model = ScriptedModel(
+        {"agents": {"researcher": [{"text": "facts"}], "writer": [{"text": "essay"}]}}
+    )
     traj = record(docs.subgraph_nodes(model), "write about x")
     assert tree(traj) == [("llm", "researcher"), ("llm", "writer")]
     assert traj.outcome is not None and traj.outcome.final_output == "essay"
@@ -153,13 +216,17 @@ def test_failing_graph_still_returns_its_trajectory() -> None:
 def test_bridge_streams_tool_call_chunks() -> None:
     from nex_langgraph import bridge_model
 
-    model = ScriptedModel({"agents": {"x": [{"text": "hi", "tool_calls": [call("add", a=1, b=2)]}]}})
+    model = ScriptedModel(
+        {"agents": {"x": [{"text": "hi", "tool_calls": [call("add", a=1, b=2)]}]}}
+    )
     llm = bridge_model(model, agent="x").bind_tools([docs.add])
     chunks = list(llm.stream("add"))
     assert any(c.tool_call_chunks for c in chunks)
     merged = chunks[0]
     for c in chunks[1:]:
         merged = merged + c
-    assert merged.tool_calls == [{"name": "add", "args": {"a": 1, "b": 2}, "id": "call_1", "type": "tool_call"}]
+    assert merged.tool_calls == [
+        {"name": "add", "args": {"a": 1, "b": 2}, "id": "call_1", "type": "tool_call"}
+    ]
     assert model.calls[0].agent == "x" and [t.name for t in model.calls[0].request.tools] == ["add"]
     assert isinstance(merged, AIMessage)
