@@ -273,12 +273,13 @@ class Trajectory(_Record):
         raise KeyError(step_id)
 
     def to_json(self) -> str:
-        """One line of JSON, ``None`` fields left out; the same as
-        ``model_dump_json(exclude_none=True)`` but fast on long runs.
+        """One line of JSON, ``None`` fields left out: what ``model_dump_json(exclude_none=True)``
+        gives (fields may come in another order), but fast on long runs.
 
         Every LLM request repeats the conversation so far, so a run of n steps holds O(n²)
         messages while having only O(n) distinct ones (the runtime shares the objects). Each
-        distinct message object is serialised once and its text reused.
+        distinct message object is serialised once, and a request that extends the previous
+        one reuses the previous one's text.
         """
         memo: dict[int, str] = {}
 
@@ -289,14 +290,28 @@ class Trajectory(_Record):
             return text
 
         steps = []
+        # Text of the previous request's messages after the first (the first, a system prompt,
+        # is often rebuilt for every call), reused when this request's tail extends it.
+        prev_ids: list[int] = []
+        prev_tail = ""
         for step in self.steps:
             if not isinstance(step, LLMStep):
                 steps.append(step.model_dump_json(exclude_none=True))
                 continue
+            tail = step.request.messages[1:]
+            ids = list(map(id, tail))
+            n = len(prev_ids)
+            if n and ids[:n] == prev_ids:
+                new = ",".join(message(m) for m in tail[n:])
+                tail_text = prev_tail + "," + new if new else prev_tail
+            else:
+                tail_text = ",".join(message(m) for m in tail)
+            prev_ids, prev_tail = ids, tail_text
+            first = step.request.messages[:1]
+            joined = ",".join([message(m) for m in first] + ([tail_text] if tail else []))
             head = step.model_dump_json(exclude_none=True, exclude={"request"})
             rest = step.request.model_dump_json(exclude_none=True, exclude={"messages"})
-            messages = ",".join(message(m) for m in step.request.messages)
-            request = '{"messages":[' + messages + "]" + ("}" if rest == "{}" else "," + rest[1:])
+            request = '{"messages":[' + joined + "]" + ("}" if rest == "{}" else "," + rest[1:])
             steps.append(head[:-1] + ',"request":' + request + "}")
         head = self.model_dump_json(exclude_none=True, exclude={"steps"})
         return head[:-1] + ',"steps":[' + ",".join(steps) + "]}"
