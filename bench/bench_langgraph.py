@@ -5,7 +5,9 @@ the same script run many times bare (``graph.ainvoke``, driven by the bridged Sc
 recorded (``nex_langgraph.arecord``), alternating so that machine noise falls on both. Each side
 builds its graph once and runs it repeatedly with a fresh script, as users run one graph on many
 tasks; ``arecord`` converts a graph once to find its agents, and that one-off cost is reported on
-its own (``first_recording_conversion_ms``). The ratio of the median wall times is the overhead; the
+its own (``first_recording_conversion_ms``). A third side runs with a callback handler that
+records nothing (``silent_handler_ratio``): the part of the overhead that LangChain's callback
+machinery costs whatever the handler does. The ratio of the median wall times is the overhead; the
 target is at most 1.10.
 """
 
@@ -18,6 +20,7 @@ from typing import Any
 
 try:
     from langchain.agents import create_agent
+    from langchain_core.callbacks import BaseCallbackHandler
     from langchain_core.tools import tool
     from nex_langgraph import arecord, bridge_model, to_spec
 except ImportError as exc:  # the bench runner skips modules whose framework is missing
@@ -104,6 +107,21 @@ async def _bare(graph: Any, model: _Rewound) -> float:
     return elapsed
 
 
+class _Silent(BaseCallbackHandler):
+    """A handler that records nothing: what LangChain's callback machinery costs by itself."""
+
+    run_inline = True
+
+
+async def _silent(graph: Any, model: _Rewound) -> float:
+    model.rewind()
+    t0 = time.perf_counter()
+    await graph.ainvoke(
+        {"messages": [{"role": "user", "content": TASK}]}, {"callbacks": [_Silent()]}
+    )
+    return time.perf_counter() - t0
+
+
 async def _recorded(graph: Any, model: _Rewound) -> float:
     model.rewind()
     t0 = time.perf_counter()
@@ -113,23 +131,19 @@ async def _recorded(graph: Any, model: _Rewound) -> float:
     return elapsed
 
 
-async def _measure(repetitions: int) -> tuple[list[float], list[float]]:
-    bare_model, recorded_model = _Rewound(), _Rewound()
-    bare_graph, recorded_graph = make_graph(bare_model), make_graph(recorded_model)
-    for _ in range(WARMUP):
-        await _bare(bare_graph, bare_model)
-        await _recorded(recorded_graph, recorded_model)
-    bare: list[float] = []
-    recorded: list[float] = []
-    for i in range(repetitions):
-        # Alternate which goes first so drift and caches favour neither.
-        if i % 2:
-            bare.append(await _bare(bare_graph, bare_model))
-            recorded.append(await _recorded(recorded_graph, recorded_model))
-        else:
-            recorded.append(await _recorded(recorded_graph, recorded_model))
-            bare.append(await _bare(bare_graph, bare_model))
-    return bare, recorded
+async def _measure(repetitions: int) -> dict[str, list[float]]:
+    sides = {"bare": _bare, "silent_handler": _silent, "recorded": _recorded}
+    setups = {name: _Rewound() for name in sides}
+    graphs = {name: make_graph(model) for name, model in setups.items()}
+    times: dict[str, list[float]] = {name: [] for name in sides}
+    for i in range(WARMUP + repetitions):
+        # Rotate the order so drift and caches favour no side.
+        order = list(sides)[i % 3 :] + list(sides)[: i % 3]
+        for name in order:
+            elapsed = await sides[name](graphs[name], setups[name])
+            if i >= WARMUP:
+                times[name].append(elapsed)
+    return times
 
 
 def _conversion_ms(repetitions: int) -> float:
@@ -145,15 +159,16 @@ def _conversion_ms(repetitions: int) -> float:
 
 def run() -> dict[str, Any]:
     repetitions = 40 if quick() else REPETITIONS
-    bare, recorded = asyncio.run(_measure(repetitions))
-    bare_median = statistics.median(bare)
-    recorded_median = statistics.median(recorded)
-    ratio = recorded_median / bare_median
+    times = asyncio.run(_measure(repetitions))
+    medians = {name: statistics.median(values) for name, values in times.items()}
+    ratio = medians["recorded"] / medians["bare"]
     return {
         "repetitions": repetitions,
-        "bare_median_ms": round(bare_median * 1e3, 3),
-        "recorded_median_ms": round(recorded_median * 1e3, 3),
+        "bare_median_ms": round(medians["bare"] * 1e3, 3),
+        "recorded_median_ms": round(medians["recorded"] * 1e3, 3),
         "ratio": round(ratio, 4),
+        "silent_handler_median_ms": round(medians["silent_handler"] * 1e3, 3),
+        "silent_handler_ratio": round(medians["silent_handler"] / medians["bare"], 4),
         "first_recording_conversion_ms": round(_conversion_ms(10 if quick() else 40), 3),
         "target": TARGET,
         "within_target": ratio <= TARGET,
