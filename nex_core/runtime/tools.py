@@ -67,6 +67,23 @@ def import_callable(path: str) -> Callable[..., Any]:
     return obj
 
 
+def function_of(tool: ToolSpec) -> Callable[..., Any]:
+    """The Python callable behind a function-bound tool (import path or in-process callable).
+
+    MCP-bound tools have none; callers that cannot run MCP tools get a ``SpecError`` saying so.
+    """
+    binding = tool.binding
+    if isinstance(binding, ImportBinding):
+        return import_callable(binding.path)
+    if isinstance(binding, CallableBinding):
+        if binding.func is None:
+            raise SpecError(f"tool '{tool.name}': callable '{binding.ref}' was not supplied")
+        return binding.func
+    raise SpecError(
+        f"tool '{tool.name}' is served by MCP server '{binding.server}' and has no Python callable"
+    )
+
+
 def describe_error(error: ErrorInfo) -> str:
     """The text a failed tool call returns to the model (the same in every framework)."""
     return f"Error: {error.type}: {error.message}"
@@ -128,17 +145,7 @@ class ToolHandle:
     async def call_function(self, arguments: dict[str, Any]) -> Any:
         """Run a function-bound tool (sync callables in a worker thread) under its timeout."""
         assert self.tool is not None
-        binding = self.tool.binding
-        if isinstance(binding, ImportBinding):
-            func = import_callable(binding.path)
-        elif isinstance(binding, CallableBinding):
-            if binding.func is None:
-                raise SpecError(
-                    f"tool '{self.tool.name}': callable '{binding.ref}' was not supplied"
-                )
-            func = binding.func
-        else:
-            raise TypeError("not a function tool")
+        func = function_of(self.tool)
         # asyncio.timeout rather than wait_for: the same TimeoutError, without a task per call.
         async with asyncio.timeout(self.timeout_s):
             if inspect.iscoroutinefunction(func):

@@ -27,14 +27,13 @@ from autogen_core.tools import BaseTool
 from autogen_core.tools import ToolSchema as AutogenToolSchema
 from pydantic import BaseModel, ConfigDict
 
-from nex_core.errors import SpecError
-from nex_core.protocol.spec import CallableBinding, ImportBinding, ToolSpec
+from nex_core.protocol.spec import ToolSpec
 from nex_core.runtime.loop import SubAgentFailed
 from nex_core.runtime.tools import (
     ANY_OBJECT,
     HANDOFF_PARAMETERS,
     describe_error,
-    import_callable,
+    function_of,
     result_text,
     validate_arguments,
 )
@@ -61,19 +60,6 @@ class AnyArguments(BaseModel):
     model_config = ConfigDict(extra="allow")
 
 
-def _resolve(spec: ToolSpec) -> Callable[..., Any]:
-    binding = spec.binding
-    if isinstance(binding, ImportBinding):
-        return import_callable(binding.path)
-    if isinstance(binding, CallableBinding):
-        if binding.func is None:
-            raise SpecError(f"tool '{spec.name}': callable '{binding.ref}' was not supplied")
-        return binding.func
-    raise SpecError(
-        f"tool '{spec.name}': AutoGen tools need a function binding, not {binding.kind}"
-    )
-
-
 class SchemaTool(BaseTool[AnyArguments, BaseModel]):
     """A spec tool: the spec's schema as given, its errors as the protocol's error text."""
 
@@ -91,7 +77,7 @@ class SchemaTool(BaseTool[AnyArguments, BaseModel]):
         arguments = args.model_dump()
         try:
             validate_arguments(arguments, self.spec.parameters)
-            func = _resolve(self.spec)
+            func = function_of(self.spec)
             if inspect.iscoroutinefunction(func):
                 coro = func(**arguments)
             else:

@@ -20,13 +20,20 @@ from langchain_core.tools import BaseTool, InjectedToolCallId, StructuredTool, t
 from langgraph.prebuilt import InjectedState
 from langgraph.types import Command
 
-from nex_core.errors import AdapterError, SpecError
-from nex_core.protocol.spec import AgentSpec, CallableBinding, ImportBinding, SubAgentSpec, ToolSpec
+from nex_core.errors import AdapterError
+from nex_core.protocol.spec import (
+    AgentSpec,
+    CallableBinding,
+    ImportBinding,
+    MCPBinding,
+    SubAgentSpec,
+    ToolSpec,
+)
 from nex_core.runtime.loop import SubAgentFailed
 from nex_core.runtime.tools import (
     ANY_OBJECT,
     SUBAGENT_PARAMETERS,
-    import_callable,
+    function_of,
     result_text,
     validate_arguments,
 )
@@ -39,17 +46,12 @@ NEX_METADATA = "nex"
 
 
 def _callable_of(spec: ToolSpec) -> Callable[..., Any]:
-    binding = spec.binding
-    if isinstance(binding, ImportBinding):
-        return import_callable(binding.path)
-    if isinstance(binding, CallableBinding):
-        if binding.func is None:
-            raise SpecError(f"tool '{spec.name}': callable '{binding.ref}' was not supplied")
-        return binding.func
-    raise AdapterError(
-        f"tool '{spec.name}' is served by MCP server '{binding.server}'; the LangGraph adapter "
-        "does not run MCP tools yet (run this spec with the native adapter)"
-    )
+    if isinstance(spec.binding, MCPBinding):
+        raise AdapterError(
+            f"tool '{spec.name}' is served by MCP server '{spec.binding.server}'; the LangGraph "
+            "adapter does not run MCP tools yet (run this spec with the native adapter)"
+        )
+    return function_of(spec)
 
 
 def _binding_text(spec: ToolSpec) -> str:
