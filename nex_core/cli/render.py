@@ -61,7 +61,8 @@ def step_label(step: Any, *, width: int = 100, messages: bool = False) -> Text:
                 result = json.dumps(result, ensure_ascii=False, default=str)
             label.append(f" = {_clip(result, width // 2)}")
     elif isinstance(step, SubAgentStep):
-        label.append(f"{step.mode} ", style="bold blue")
+        verb = {"tool": "agent", "handoff": "handoff →", "team_turn": "turn"}[step.mode]
+        label.append(f"{verb} ", style="bold blue")
         label.append(step.child, style="blue")
         if step.output:
             label.append(f"  “{_clip(step.output, width)}”")
