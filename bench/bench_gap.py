@@ -1,0 +1,209 @@
+"""GAP pipeline benchmark: throughput against a slow endpoint, and memory against run length.
+
+Setup: a real OpenAI-compatible server (``tests/chat_server.py``) in its own process answers every
+request after 100 ms. The pipeline runs single-call episodes (one agent, no tools, one model call
+each) with the endpoint's concurrency limit at 64, so the latency allows at most 64 / 0.1 s = 640
+episodes per second. Everything the pipeline does is included: the native runtime, the HTTP client,
+recording, verification (status, task, loops, length, dedup with a normalised-trajectory digest),
+the group-committed fsynced JSONL log, and the report.
+
+- ``throughput``: episodes per second over a run of N episodes, and its ratio to the ideal
+  (target: at least 0.9).
+- ``pipeline_only``: the same episodes against an in-process model that answers after 100 ms
+  (``asyncio.sleep``), no HTTP: what the pipeline itself allows, without the ``openai`` client's
+  cost per request (its parameter transform and connection-pool scan dominate the profile).
+- ``memory``: peak RSS of a fresh process running N and 4N episodes (each in its own child
+  process, so one run's garbage cannot hide in the other's number); ``growth_ratio`` is
+  RSS(4N) / RSS(N) (flat memory: close to 1).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import os
+import resource
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+from typing import Any
+
+from bench import quick as quick_requested
+
+REPO = Path(__file__).resolve().parents[1]
+LATENCY_S = 0.1
+CONCURRENCY = 64
+TARGET_RATIO = 0.9
+
+
+def _register_sleep_provider() -> None:
+    from nex_core.hookspecs import hookimpl
+    from nex_core.models.base import ChatModel, assistant_response
+    from nex_core.plugins import get_plugin_manager
+    from nex_core.trajectory.schema import Usage
+
+    class SleepModel(ChatModel):
+        model_id = "sleep"
+        provider = "sleep"
+
+        async def acomplete(
+            self, request: Any, *, agent: Any = None, tool_format: Any = None
+        ) -> Any:
+            await asyncio.sleep(LATENCY_S)
+            response = assistant_response("done")
+            response.usage = Usage(prompt_tokens=10, completion_tokens=1, total_tokens=11)
+            return response
+
+    class Provider:
+        @hookimpl
+        def nex_model_providers(self) -> dict[str, Any]:
+            return {"sleep": lambda arg, **_: SleepModel()}
+
+    get_plugin_manager().register(Provider(), name="bench-sleep")
+
+
+def _write_config(folder: Path, n: int, base_url: str) -> Path:
+    import yaml
+
+    with (folder / "tasks.jsonl").open("w") as f:
+        for i in range(n):
+            f.write(
+                json.dumps({"id": f"task-{i}", "prompt": f"Say done ({i}).", "expected": "done"})
+                + "\n"
+            )
+    (folder / "agent.yaml").write_text("name: bench\nsystem_prompt: Answer briefly.\n")
+    config = {
+        "name": "bench",
+        "tasks": ["tasks.jsonl"],
+        "agents": [{"spec": "agent.yaml"}],
+        "models": [
+            {
+                "name": "local",
+                "ref": "openai:bench-model",
+                "base_url": base_url,
+                "api_key_env": "NEX_BENCH_NO_KEY",
+                "concurrency": CONCURRENCY,
+                "options": {"max_retries": 2, "timeout_s": 30},
+            }
+        ]
+        if base_url != "sleep"
+        else [{"name": "local", "ref": "sleep:", "concurrency": CONCURRENCY, "per_episode": False}],
+        "output": "out",
+    }
+    path = folder / "config.yaml"
+    path.write_text(yaml.safe_dump(config))
+    return path
+
+
+def _child(n: int, base_url: str) -> dict[str, Any]:
+    """Run n episodes in this process; print throughput and peak RSS."""
+    from nex_core.gap import load_config, run_gap
+
+    if base_url == "sleep":
+        _register_sleep_provider()
+    with tempfile.TemporaryDirectory() as tmp:
+        config = load_config(_write_config(Path(tmp), n, base_url))
+        started = time.perf_counter()
+        report = asyncio.run(run_gap(config)).report
+        wall = time.perf_counter() - started
+    peak_kb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+    return {
+        "episodes": report["this_run"]["episodes"],
+        "accepted": report["accepted"],
+        "execute_s": report["this_run"]["seconds"],
+        "episodes_per_s": report["this_run"]["episodes_per_s"],
+        "wall_s": round(wall, 3),
+        "peak_rss_mb": round(peak_kb / 1024, 1),
+        "commits": report["commits"],
+    }
+
+
+def _run_child(n: int, base_url: str) -> dict[str, Any]:
+    env = {**os.environ, "PYTHONPATH": os.pathsep.join([str(REPO), env_path()])}
+    out = subprocess.run(
+        [sys.executable, "-m", "bench.bench_gap", "--child", str(n), base_url],
+        cwd=REPO,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=600,
+        check=True,
+    )
+    return dict(json.loads(out.stdout.strip().splitlines()[-1]))
+
+
+def env_path() -> str:
+    return os.environ.get("PYTHONPATH", "")
+
+
+class _Server:
+    """tests/chat_server.py in a child process, so it never competes for the pipeline's GIL."""
+
+    def __enter__(self) -> str:
+        code = (
+            "import sys; sys.path.insert(0, 'tests')\n"
+            "from chat_server import ChatServer, Reply\n"
+            f"s = ChatServer(default=Reply(text='done'), latency_s={LATENCY_S}).start()\n"
+            "print(s.base_url, flush=True)\nsys.stdin.read()\n"
+        )
+        self.proc = subprocess.Popen(
+            [sys.executable, "-c", code],
+            cwd=REPO,
+            stdin=subprocess.PIPE,
+            stdout=subprocess.PIPE,
+            text=True,
+        )
+        assert self.proc.stdout is not None
+        return self.proc.stdout.readline().strip()
+
+    def __exit__(self, *_: object) -> None:
+        assert self.proc.stdin is not None
+        self.proc.stdin.close()
+        self.proc.wait(timeout=10)
+
+
+def run(quick: bool = False) -> dict[str, Any]:
+    quick = quick or quick_requested()
+    n = 400 if quick else 1500
+    ideal = CONCURRENCY / LATENCY_S
+    with _Server() as base_url:
+        _run_child(50, base_url)  # warm the file cache and the server's threads
+        small = _run_child(n, base_url)
+        large = _run_child(4 * n, base_url)
+    alone = _run_child(n, "sleep")
+    best = max(small["episodes_per_s"], large["episodes_per_s"])
+    return {
+        "setup": {
+            "latency_s": LATENCY_S,
+            "concurrency": CONCURRENCY,
+            "ideal_episodes_per_s": ideal,
+            "episode": "1 model call, no tools, default checks, fsynced group commits",
+        },
+        "throughput": {
+            "episodes_per_s_n": small["episodes_per_s"],
+            "episodes_per_s_4n": large["episodes_per_s"],
+            "ratio_to_ideal": round(best / ideal, 3),
+            "target_ratio": TARGET_RATIO,
+            "meets_target": best / ideal >= TARGET_RATIO,
+        },
+        "pipeline_only": {
+            "episodes_per_s": alone["episodes_per_s"],
+            "ratio_to_ideal": round(alone["episodes_per_s"] / ideal, 3),
+        },
+        "memory": {
+            "n": n,
+            "peak_rss_mb_n": small["peak_rss_mb"],
+            "peak_rss_mb_4n": large["peak_rss_mb"],
+            "growth_ratio": round(large["peak_rss_mb"] / small["peak_rss_mb"], 3),
+        },
+        "runs": {"n": small, "4n": large, "pipeline_only": alone},
+    }
+
+
+if __name__ == "__main__":
+    if len(sys.argv) >= 4 and sys.argv[1] == "--child":
+        print(json.dumps(_child(int(sys.argv[2]), sys.argv[3])))
+    else:
+        print(json.dumps(run(), indent=2))
