@@ -7,7 +7,7 @@ import json
 from pathlib import Path
 
 import pytest
-from conftest import REPO, write_config
+from gap_helpers import REPO, write_config
 
 from nex_core.errors import SpecError
 from nex_core.gap import load_config, run_gap

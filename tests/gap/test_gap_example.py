@@ -12,7 +12,7 @@ from pathlib import Path
 
 import pytest
 import yaml
-from conftest import langgraph_available
+from gap_helpers import langgraph_available
 
 from nex_core.gap import load_config, run_gap
 from nex_core.trajectory.reader import iter_trajectories

@@ -9,7 +9,7 @@ from pathlib import Path
 from typing import Any
 
 from chat_server import ChatServer, Fault, Reply
-from conftest import write_config
+from gap_helpers import write_config
 
 from nex_core.gap import load_config, run_gap
 from nex_core.trajectory.reader import iter_trajectories

@@ -9,7 +9,7 @@ import re
 import sys
 from pathlib import Path
 
-from conftest import HERE, write_config
+from gap_helpers import HERE, write_config
 
 from nex_core.gap import load_config, run_gap
 from nex_core.trajectory.reader import iter_trajectories

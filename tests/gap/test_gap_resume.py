@@ -12,7 +12,7 @@ import sys
 import time
 from pathlib import Path
 
-from conftest import HERE, REPO, write_config
+from gap_helpers import HERE, REPO, write_config
 
 from nex_core.gap import load_config, run_gap
 from nex_core.trajectory.reader import BadLine, iter_trajectories
