@@ -112,7 +112,9 @@ async def run_gap(
         pairs, not_applicable = applicable_pairs(config, specs)
         total = sum(1 for _ in iter_episodes(config, pairs))
         pending: Iterator[Episode] = (
-            e for e in iter_episodes(config, pairs) if e.key.text() not in done
+            (e for e in iter_episodes(config, pairs) if e.key.text() not in done)
+            if done
+            else iter_episodes(config, pairs)
         )
         if limit is not None:
             pending = _take(pending, limit)
