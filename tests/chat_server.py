@@ -95,16 +95,19 @@ class ChatServer:
         default: Default = None,
         latency_s: float = 0.0,
         model: str = "test-model",
+        port: int = 0,
     ) -> None:
         self.default = default
         self.latency_s = latency_s
         self.model = model
         self.requests: list[Received] = []
+        self.keep_requests = True
+        """Keep every request in :attr:`requests` (off for long benchmark runs)."""
         self._queue: deque[Item] = deque(replies)
         self._lock = threading.Lock()
         self._closing = threading.Event()
         self._ids = itertools.count(1)
-        self._httpd = _Server(("127.0.0.1", 0), _Handler)
+        self._httpd = _Server(("127.0.0.1", port), _Handler)
         self._httpd.chat = self
         self._thread: threading.Thread | None = None
 
@@ -163,6 +166,8 @@ class ChatServer:
         return Fault(400, "the test chat server has no scripted reply left")
 
     def _record(self, path: str, headers: dict[str, str], body: dict[str, Any]) -> None:
+        if not self.keep_requests:
+            return
         with self._lock:
             self.requests.append(Received(path, headers, body, time.monotonic()))
 
@@ -340,3 +345,32 @@ def chat_server() -> Iterator[ChatServer]:
     """A running :class:`ChatServer` with an empty queue; ``push`` replies onto it."""
     with ChatServer() as server:
         yield server
+
+
+def main(argv: list[str] | None = None) -> None:
+    """``python -m tests.chat_server --port 0 --latency 0.1``: serve until stdin closes.
+
+    Prints the base URL on its first line, so a benchmark can run the server in its own process
+    (its CPU then never competes with the client's for one GIL). On exit it prints the process's
+    CPU seconds as ``cpu_s=...``.
+    """
+    import argparse
+    import os
+    import sys
+
+    parser = argparse.ArgumentParser(prog="python -m tests.chat_server")
+    parser.add_argument("--port", type=int, default=0, help="0: a free port")
+    parser.add_argument("--latency", type=float, default=0.0, help="seconds before every answer")
+    parser.add_argument("--text", default="done", help="the reply to every request")
+    args = parser.parse_args(argv)
+    server = ChatServer(default=Reply(text=args.text), latency_s=args.latency, port=args.port)
+    server.keep_requests = False  # a long benchmark must not grow the server's memory
+    with server:
+        print(server.base_url, flush=True)
+        sys.stdin.read()
+    times = os.times()
+    print(f"cpu_s={times.user + times.system:.3f}", flush=True)
+
+
+if __name__ == "__main__":
+    main()
