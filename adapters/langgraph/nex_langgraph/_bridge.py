@@ -17,6 +17,7 @@ from langchain_core.messages import AIMessage, AIMessageChunk, BaseMessage
 from langchain_core.messages.tool import tool_call_chunk
 from langchain_core.outputs import ChatGeneration, ChatGenerationChunk, ChatResult
 from langchain_core.runnables import Runnable
+from langchain_core.tools import BaseTool
 from langchain_core.utils.function_calling import convert_to_openai_tool
 from pydantic import ConfigDict, Field
 
@@ -24,6 +25,23 @@ from nex_core.models.base import ChatModel, ResponseChunk, chunks_of
 from nex_core.protocol.spec import ToolFormat
 from nex_core.trajectory.schema import LLMRequest, LLMResponse
 from nex_langgraph._messages import response_to_ai, to_nex_all, tool_schemas
+
+
+def _openai_tool(tool: Any) -> dict[str, Any]:
+    """The OpenAI tool dict for ``tool``. A tool whose schema is a JSON Schema dict (every tool
+    built from a spec, MCP tools included) is offered that schema unchanged: LangChain's conversion
+    drops ``title`` keys and inlines ``$ref``s, so the model would see another schema than the
+    native runtime offers."""
+    if isinstance(tool, BaseTool) and isinstance(tool.args_schema, dict):
+        return {
+            "type": "function",
+            "function": {
+                "name": tool.name,
+                "description": tool.description,
+                "parameters": tool.args_schema,
+            },
+        }
+    return convert_to_openai_tool(tool)
 
 
 class NexChatModel(BaseChatModel):
@@ -56,7 +74,7 @@ class NexChatModel(BaseChatModel):
         **kwargs: Any,
     ) -> Runnable[LanguageModelInput, AIMessage]:
         """Offer ``tools`` (LangChain tools, functions, OpenAI dicts), schemas as given."""
-        formatted = [convert_to_openai_tool(t) for t in tools]
+        formatted = [_openai_tool(t) for t in tools]
         if tool_choice is not None:
             kwargs["tool_choice"] = tool_choice
         if parallel_tool_calls is not None:

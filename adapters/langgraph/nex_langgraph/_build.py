@@ -1,6 +1,8 @@
 """nex spec → LangGraph: one ``create_agent`` graph per spec agent.
 
-* function tools become ``StructuredTool``s with the spec's JSON Schema (see ``_tools``);
+* function tools become ``StructuredTool``s with the spec's JSON Schema (see ``_tools``), MCP tools
+  ``StructuredTool``s that call the run's MCP pool (see ``_mcp``; only inside ``arun``/``run``,
+  which own the servers' sessions);
 * agent-as-tool sub-agents become tools that invoke the child's own graph;
 * handoff sub-agents make the handoff-connected agents a ``langgraph-swarm`` swarm whose default
   agent is the one the spec starts with (``extensions.langgraph.pattern: supervisor`` builds a
@@ -19,12 +21,21 @@ from langgraph_swarm import create_swarm
 
 from nex_core.errors import AdapterError
 from nex_core.models.base import ChatModel
-from nex_core.protocol.spec import AgentSpec, ContextMode, TeamSpec, ToolFormat
+from nex_core.protocol.spec import (
+    AgentSpec,
+    ContextMode,
+    MCPBinding,
+    TeamSpec,
+    ToolFormat,
+    ToolSpec,
+)
 from nex_langgraph._bridge import bridge_model
+from nex_langgraph._mcp import MCPTools
 from nex_langgraph._middleware import ProtocolMiddleware
 from nex_langgraph._tools import (
     function_tool,
     handoff_tool,
+    mcp_tool,
     subagent_description,
     subagent_tool,
 )
@@ -52,9 +63,18 @@ def check_buildable(spec: AgentSpec | TeamSpec) -> AgentSpec:
     return spec
 
 
-def build_graph(spec: AgentSpec | TeamSpec, model: ChatModel, *, checkpointer: Any = None) -> Any:
-    """A compiled LangGraph graph that behaves like ``spec`` driven by the nex ``model``."""
-    return _Builder(model).system(check_buildable(spec), checkpointer=checkpointer)
+def build_graph(
+    spec: AgentSpec | TeamSpec,
+    model: ChatModel,
+    *,
+    checkpointer: Any = None,
+    mcp: MCPTools | None = None,
+) -> Any:
+    """A compiled LangGraph graph that behaves like ``spec`` driven by the nex ``model``.
+
+    MCP-bound tools need ``mcp``, the MCP side of a run (``arun``/``run`` provide it).
+    """
+    return _Builder(model, mcp).system(check_buildable(spec), checkpointer=checkpointer)
 
 
 def handoff_component(root: AgentSpec) -> dict[str, AgentSpec]:
@@ -71,8 +91,9 @@ def handoff_component(root: AgentSpec) -> dict[str, AgentSpec]:
 
 
 class _Builder:
-    def __init__(self, model: ChatModel) -> None:
+    def __init__(self, model: ChatModel, mcp: MCPTools | None = None) -> None:
         self.model = model
+        self.mcp = mcp
 
     def system(self, agent: AgentSpec, *, checkpointer: Any = None) -> Any:
         """The graph that answers for ``agent``: a lone agent, a swarm or a supervisor."""
@@ -86,16 +107,25 @@ class _Builder:
         return swarm.compile(name=agent.name + SWARM_SUFFIX, checkpointer=checkpointer)
 
     def _tools(self, agent: AgentSpec, *, handoffs: bool) -> list[Any]:
-        tools = [
-            function_tool(t, timeout_s=agent.limits.tool_timeout_s, stop=t.name in agent.stop_tools)
-            for t in agent.tools
-        ]
+        tools = [self._tool(agent, t) for t in agent.tools]
         for sub in agent.sub_agents:
             if sub.mode is ContextMode.TOOL:
                 tools.append(subagent_tool(sub, self.system(sub.child), subagent_description(sub)))
             elif handoffs:
                 tools.append(handoff_tool(sub, subagent_description(sub)))
         return tools
+
+    def _tool(self, agent: AgentSpec, tool: ToolSpec) -> Any:
+        timeout, stop = agent.limits.tool_timeout_s, tool.name in agent.stop_tools
+        if not isinstance(tool.binding, MCPBinding):
+            return function_tool(tool, timeout_s=timeout, stop=stop)
+        if self.mcp is None:
+            raise AdapterError(
+                f"tool '{tool.name}' of agent '{agent.name}' is served by MCP server "
+                f"'{tool.binding.server}'; MCP sessions belong to a run, so build and run this "
+                "spec with nex_langgraph.arun/run (or the langgraph adapter's arun)"
+            )
+        return mcp_tool(tool, self.mcp, timeout_s=timeout, stop=stop)
 
     def _model(self, agent: AgentSpec) -> Any:
         params = agent.model.sampling()

@@ -4,6 +4,10 @@ A task's user turns run as one conversation: through the graph's checkpointer (o
 it has one, otherwise by carrying the returned state into the next turn. ``mode`` picks how the
 graph is driven — ``invoke``/``stream`` (sync) or ``ainvoke``/``astream`` — so every path the user
 might take is recorded the same way.
+
+A spec with MCP-bound tools runs inside the MCP context of its run (see ``_mcp``): the servers'
+sessions live on the run's event loop, so even ``run(mode="invoke")`` runs one, driving the graph
+from a worker thread while the loop serves the tools.
 """
 
 from __future__ import annotations
@@ -28,6 +32,7 @@ from nex_core.trajectory.schema import Outcome, OutcomeStatus, Provenance, TaskI
 from nex_core.trajectory.sinks import TrajectorySink
 from nex_langgraph._build import build_graph
 from nex_langgraph._errors import MaxStepsExceeded
+from nex_langgraph._mcp import MCPTools, mcp_for_run, uses_mcp
 from nex_langgraph._messages import final_text
 from nex_langgraph._recording import NexCallbackHandler
 from nex_langgraph._version import __version__
@@ -206,15 +211,8 @@ def session_for_graph(
     return _Session(graph, spec, task, _foreign_provenance(spec, digest, task), sinks)
 
 
-def session_for_spec(
-    spec: AgentSpec | TeamSpec,
-    task: TaskInfo | str,
-    model: ChatModel,
-    sinks: Sequence[TrajectorySink],
-) -> _Session:
-    task = as_task(task)
-    graph = build_graph(spec, model)
-    provenance = provenance_for(
+def _spec_provenance(spec: AgentSpec | TeamSpec, model: ChatModel, task: TaskInfo) -> Provenance:
+    return provenance_for(
         spec,
         model,
         task,
@@ -223,7 +221,46 @@ def session_for_spec(
         adapter="langgraph",
         adapter_version=__version__,
     )
-    return _Session(graph, spec, task, provenance, sinks)
+
+
+def session_for_spec(
+    spec: AgentSpec | TeamSpec,
+    task: TaskInfo | str,
+    model: ChatModel,
+    sinks: Sequence[TrajectorySink],
+    mcp: MCPTools | None = None,
+) -> _Session:
+    task = as_task(task)
+    graph = build_graph(spec, model, mcp=mcp)
+    return _Session(graph, spec, task, _spec_provenance(spec, model, task), sinks)
+
+
+async def _drive(session: _Session, mode: Mode) -> Trajectory:
+    if mode in ("invoke", "stream"):
+        import asyncio
+
+        return await asyncio.to_thread(record_sync, session, mode)
+    return await record_async(session, mode)
+
+
+async def _arun_mcp(
+    spec: AgentSpec | TeamSpec,
+    task: TaskInfo,
+    model: ChatModel,
+    sinks: Sequence[TrajectorySink],
+    mode: Mode,
+) -> Trajectory:
+    """A run whose tools include MCP tools: schemas asked of the servers first (a failure there
+    fails the run, as natively), then the graph built and driven while the sessions are open."""
+    async with mcp_for_run(spec) as mcp:
+        try:
+            await mcp.discover(spec)
+        except Exception as exc:
+            root = spec.name if isinstance(spec, AgentSpec) else spec.members[0].name
+            provenance = _spec_provenance(spec, model, task)
+            recorder = Recorder(provenance=provenance, task=task, root_agent=root, sinks=sinks)
+            return recorder.fail(exc)
+        return await _drive(session_for_spec(spec, task, model, sinks, mcp), mode)
 
 
 async def arun(
@@ -234,13 +271,14 @@ async def arun(
     sinks: Sequence[TrajectorySink] = (),
     mode: Mode = "ainvoke",
 ) -> Trajectory:
-    """Build ``spec`` in LangGraph, run ``task`` with ``model`` and return the trajectory."""
-    session = session_for_spec(spec, task, model, sinks)
-    if mode in ("invoke", "stream"):
-        import asyncio
+    """Build ``spec`` in LangGraph, run ``task`` with ``model`` and return the trajectory.
 
-        return await asyncio.to_thread(record_sync, session, mode)
-    return await record_async(session, mode)
+    MCP servers come from the pool set by :func:`nex_core.runtime.mcp.use_shared_pool`, else
+    from a pool of this run's own (closed when the run ends).
+    """
+    if uses_mcp(spec):
+        return await _arun_mcp(spec, as_task(task), model, sinks, mode)
+    return await _drive(session_for_spec(spec, task, model, sinks), mode)
 
 
 def run(
@@ -252,6 +290,10 @@ def run(
     mode: Mode = "invoke",
 ) -> Trajectory:
     """Synchronous :func:`arun` (``graph.invoke`` or ``graph.stream``)."""
+    if uses_mcp(spec):
+        import asyncio
+
+        return asyncio.run(arun(spec, task, model=model, sinks=sinks, mode=mode))
     session = session_for_spec(spec, task, model, sinks)
     if mode in ("ainvoke", "astream"):
         import asyncio

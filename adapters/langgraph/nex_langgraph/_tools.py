@@ -3,6 +3,7 @@
 The model is offered the spec's JSON Schema exactly as written (``args_schema=<dict>``,
 ``infer_schema=False``); arguments are validated against it as natively; sync and async callables
 both work under ``invoke`` and ``ainvoke``; results reach the model as ``result_text(value)``.
+MCP-bound tools are called through the run's MCP pool (see ``_mcp``).
 Exceptions propagate out of the tool (so callbacks see the original exception) and the
 :class:`~nex_langgraph._middleware.ProtocolMiddleware` turns them into ``describe_error`` text.
 """
@@ -20,12 +21,10 @@ from langchain_core.tools import BaseTool, InjectedToolCallId, StructuredTool, t
 from langgraph.prebuilt import InjectedState
 from langgraph.types import Command
 
-from nex_core.errors import AdapterError
 from nex_core.protocol.spec import (
     AgentSpec,
     CallableBinding,
     ImportBinding,
-    MCPBinding,
     SubAgentSpec,
     ToolSpec,
 )
@@ -38,20 +37,12 @@ from nex_core.runtime.tools import (
     validate_arguments,
 )
 from nex_langgraph._errors import MaxStepsExceeded
+from nex_langgraph._mcp import MCPTools
 from nex_langgraph._messages import final_text
 from nex_langgraph._recording import HANDOFF_DESTINATION
 
 NEX_METADATA = "nex"
 """Key of the tool metadata where nex keeps what LangChain has no field for (the binding)."""
-
-
-def _callable_of(spec: ToolSpec) -> Callable[..., Any]:
-    if isinstance(spec.binding, MCPBinding):
-        raise AdapterError(
-            f"tool '{spec.name}' is served by MCP server '{spec.binding.server}'; the LangGraph "
-            "adapter does not run MCP tools yet (run this spec with the native adapter)"
-        )
-    return function_of(spec)
 
 
 def _binding_text(spec: ToolSpec) -> str:
@@ -65,7 +56,7 @@ def _binding_text(spec: ToolSpec) -> str:
 
 def function_tool(spec: ToolSpec, *, timeout_s: float | None, stop: bool) -> BaseTool:
     """A ``StructuredTool`` for a function-bound tool spec."""
-    func = _callable_of(spec)
+    func = function_of(spec)
     schema = spec.parameters if spec.parameters is not None else ANY_OBJECT
     timeout = spec.timeout_s or timeout_s
     name = spec.name
@@ -100,6 +91,36 @@ def function_tool(spec: ToolSpec, *, timeout_s: float | None, stop: bool) -> Bas
         coroutine=arun,
         name=name,
         description=spec.description,
+        args_schema=schema,
+        infer_schema=False,
+        return_direct=stop,
+        metadata={NEX_METADATA: {"binding": _binding_text(spec), "timeout_s": spec.timeout_s}},
+    )
+
+
+def mcp_tool(spec: ToolSpec, mcp: MCPTools, *, timeout_s: float | None, stop: bool) -> BaseTool:
+    """A ``StructuredTool`` for an MCP-bound tool spec, served through the run's MCP pool.
+
+    It offers the schema the native runtime offers (the spec's, else the server's), validates
+    arguments against it, calls the server under the tool's timeout on the loop that owns the
+    session, and raises the server's errors (``MCPToolError``) for the middleware to report.
+    """
+    description, schema = mcp.advertised(spec)
+    timeout = spec.timeout_s or timeout_s
+
+    async def arun(**arguments: Any) -> str:
+        validate_arguments(arguments, schema)
+        return result_text(await mcp.call(spec, arguments, timeout))
+
+    def run(**arguments: Any) -> str:
+        validate_arguments(arguments, schema)
+        return result_text(mcp.call_blocking(spec, arguments, timeout))
+
+    return StructuredTool.from_function(
+        func=run,
+        coroutine=arun,
+        name=spec.name,
+        description=description,
         args_schema=schema,
         infer_schema=False,
         return_direct=stop,

@@ -21,7 +21,7 @@ class LangGraphAdapter(Adapter):
     ``STOP_TOOLS`` — built as ``return_direct`` tools, which end the turn only when every call of
     the batch is one, and also when it failed (natively: any successful stop-tool call);
     ``TEAMS_ROUND_ROBIN``/``TEAMS_SELECTOR`` — LangGraph has no team of that shape to build;
-    ``TEXT_TOOL_FORMAT`` — LangGraph agents call tools natively; ``MCP_TOOLS`` — not wired yet.
+    ``TEXT_TOOL_FORMAT`` — LangGraph agents call tools natively.
     """
 
     name = "langgraph"
@@ -35,6 +35,7 @@ class LangGraphAdapter(Adapter):
             Capability.NESTED_SUB_AGENTS,
             Capability.PARALLEL_SUB_AGENTS,
             Capability.HANDOFFS,
+            Capability.MCP_TOOLS,
             Capability.MAX_STEPS,
             Capability.MULTI_TURN,
             Capability.MODEL_RETRY,
