@@ -2,13 +2,15 @@
 
 - an agent is a :class:`ProtocolAssistantAgent` whose tool loop runs until the model answers
   (``max_tool_iterations = limits.max_steps``, no reflection call);
-- tools are :class:`SchemaTool`s (the spec's schema as given), sub-agents ``AgentTool``s;
+- tools are :class:`SchemaTool`s (the spec's schema as given), MCP-bound tools :class:`MCPTool`s
+  calling the run's MCP pool (built only with one: the adapter's ``arun`` provides it),
+  sub-agents ``AgentTool``s;
 - an agent with handoff sub-agents becomes a ``Swarm`` of every agent reachable by handoffs,
   ending when an agent answers instead of handing off;
 - a team is a ``RoundRobinGroupChat`` or a ``SelectorGroupChat``.
 
-What AutoGen cannot do the protocol's way (stop tools, tool calls parsed from text, MCP tools in
-this adapter, team members that hand off) is refused with an :class:`AdapterError`.
+What AutoGen cannot do the protocol's way (stop tools, tool calls parsed from text, team members
+that hand off) is refused with an :class:`AdapterError`.
 """
 
 from __future__ import annotations
@@ -26,8 +28,15 @@ from autogen_core.tools import BaseTool
 
 from nex_autogen.agents import ProtocolAssistantAgent
 from nex_autogen.bridge import bridge_model
+from nex_autogen.mcp import MCPTools
 from nex_autogen.messages import USER_SOURCE
-from nex_autogen.tools import ProtocolAgentTool, ProtocolHandoff, ProtocolTeamTool, SchemaTool
+from nex_autogen.tools import (
+    MCPTool,
+    ProtocolAgentTool,
+    ProtocolHandoff,
+    ProtocolTeamTool,
+    SchemaTool,
+)
 from nex_core.errors import AdapterError
 from nex_core.models.base import ChatModel
 from nex_core.protocol.spec import (
@@ -60,8 +69,9 @@ def answered(messages: Sequence[BaseAgentEvent | BaseChatMessage]) -> bool:
     )
 
 
-def check_supported(agent: AgentSpec) -> None:
-    """Refuse what AutoGen cannot do as the protocol says, naming the capability."""
+def check_supported(agent: AgentSpec, *, mcp: MCPTools | None = None) -> None:
+    """Refuse what AutoGen cannot do as the protocol says, naming the capability (MCP tools need
+    the MCP side of a run, ``mcp``)."""
     if not agent.name.isidentifier():
         raise AdapterError(f"AutoGen agent names must be Python identifiers; '{agent.name}' is not")
     if agent.stop_tools:
@@ -74,10 +84,13 @@ def check_supported(agent: AgentSpec) -> None:
             f"agent '{agent.name}': AutoGen reads tool calls only from native function calling; "
             "tool_format 'xml' is not supported by the autogen adapter"
         )
-    if agent.mcp_servers or any(isinstance(t.binding, MCPBinding) for t in agent.tools):
-        raise AdapterError(
-            f"agent '{agent.name}': MCP tools are not supported by the autogen adapter"
-        )
+    for tool in agent.tools:
+        if isinstance(tool.binding, MCPBinding) and mcp is None:
+            raise AdapterError(
+                f"agent '{agent.name}': tool '{tool.name}' is served by MCP server "
+                f"'{tool.binding.server}'; MCP sessions belong to a run, so run this spec with "
+                "the autogen adapter's arun (it cannot be built or written as code without one)"
+            )
 
 
 def agent_metadata(agent: AgentSpec) -> dict[str, str]:
@@ -92,10 +105,14 @@ def agent_metadata(agent: AgentSpec) -> dict[str, str]:
 
 
 def build_agent(
-    agent: AgentSpec, model: ChatModel, *, team_view: bool = False
+    agent: AgentSpec,
+    model: ChatModel,
+    *,
+    team_view: bool = False,
+    mcp: MCPTools | None = None,
 ) -> ProtocolAssistantAgent:
     """One agent; its handoffs name Swarm participants built beside it."""
-    check_supported(agent)
+    check_supported(agent, mcp=mcp)
     tools: list[BaseTool[Any, Any]] = []
     handoffs: list[ProtocolHandoff] = []
     for handle in tool_handles(agent).values():
@@ -103,11 +120,13 @@ def build_agent(
         if handle.kind == "function":
             assert handle.tool is not None
             tools.append(SchemaTool(handle.tool, timeout_s=handle.timeout_s))
+        elif handle.kind == "mcp":
+            assert handle.tool is not None and mcp is not None
+            tools.append(MCPTool(handle.tool, mcp, timeout_s=handle.timeout_s))
         elif handle.kind == "subagent":
             assert handle.sub_agent is not None
-            tools.append(
-                build_sub_agent_tool(handle.sub_agent.child, model, schema.name, schema.description)
-            )
+            child = handle.sub_agent.child
+            tools.append(build_sub_agent_tool(child, model, schema.name, schema.description, mcp))
         else:
             assert handle.sub_agent is not None
             target = handle.sub_agent.child.name
@@ -137,12 +156,16 @@ def build_agent(
 
 
 def build_sub_agent_tool(
-    child: AgentSpec, model: ChatModel, name: str, description: str
+    child: AgentSpec,
+    model: ChatModel,
+    name: str,
+    description: str,
+    mcp: MCPTools | None = None,
 ) -> BaseTool[Any, Any]:
     """Agent-as-tool: ``AgentTool`` over the child, or ``TeamTool`` over its Swarm."""
 
     def factory() -> AssistantAgent | Swarm:
-        return build_agent_system(child, model)
+        return build_agent_system(child, model, mcp)
 
     runner = factory()
     if isinstance(runner, BaseGroupChat):
@@ -169,13 +192,15 @@ def swarm_name(root: AgentSpec) -> str:
     return f"{root.name}_swarm"
 
 
-def build_agent_system(agent: AgentSpec, model: ChatModel) -> AssistantAgent | Swarm:
+def build_agent_system(
+    agent: AgentSpec, model: ChatModel, mcp: MCPTools | None = None
+) -> AssistantAgent | Swarm:
     """An agent, or a Swarm when it (or anyone it hands off to) hands off."""
     members = handoff_closure(agent)
     if len(members) == 1:
-        return build_agent(agent, model)
+        return build_agent(agent, model, mcp=mcp)
     return Swarm(
-        [build_agent(m, model) for m in members],
+        [build_agent(m, model, mcp=mcp) for m in members],
         name=swarm_name(agent),
         description=agent.description or None,
         termination_condition=FunctionalTermination(answered),
@@ -190,7 +215,7 @@ def team_termination(team: TeamSpec) -> TerminationCondition | None:
     return TextMentionTermination(text, sources=[m.name for m in team.members])
 
 
-def build_team(team: TeamSpec, model: ChatModel) -> BaseGroupChat:
+def build_team(team: TeamSpec, model: ChatModel, mcp: MCPTools | None = None) -> BaseGroupChat:
     if not team.name.isidentifier():
         raise AdapterError(f"AutoGen team names must be Python identifiers; '{team.name}' is not")
     for member in team.members:
@@ -199,7 +224,7 @@ def build_team(team: TeamSpec, model: ChatModel) -> BaseGroupChat:
                 f"team member '{member.name}' hands off; handoffs inside team turns are not "
                 "supported by the autogen adapter"
             )
-    members = [build_agent(m, model, team_view=True) for m in team.members]
+    members = [build_agent(m, model, team_view=True, mcp=mcp) for m in team.members]
     common: dict[str, Any] = {
         "name": team.name,
         "description": team.description or None,
@@ -220,8 +245,11 @@ def build_team(team: TeamSpec, model: ChatModel) -> BaseGroupChat:
     )
 
 
-def build(spec: AgentSpec | TeamSpec, model: ChatModel) -> AssistantAgent | BaseGroupChat:
-    """The AutoGen object for ``spec``, driven by ``model`` (bridged per agent)."""
+def build(
+    spec: AgentSpec | TeamSpec, model: ChatModel, *, mcp: MCPTools | None = None
+) -> AssistantAgent | BaseGroupChat:
+    """The AutoGen object for ``spec``, driven by ``model`` (bridged per agent); MCP-bound tools
+    call the servers through ``mcp``, the MCP side of the run."""
     if isinstance(spec, TeamSpec):
-        return build_team(spec, model)
-    return build_agent_system(spec, model)
+        return build_team(spec, model, mcp)
+    return build_agent_system(spec, model, mcp)

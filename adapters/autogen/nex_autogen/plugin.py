@@ -6,6 +6,7 @@ plugin installed as without it.
 
 from __future__ import annotations
 
+import contextlib
 import functools
 from collections.abc import Sequence
 from typing import Any, ClassVar
@@ -25,6 +26,7 @@ CAPABILITIES = frozenset(
         Capability.NESTED_SUB_AGENTS,
         Capability.PARALLEL_SUB_AGENTS,
         Capability.HANDOFFS,
+        Capability.MCP_TOOLS,
         Capability.TEAMS_ROUND_ROBIN,
         Capability.MAX_STEPS,
         Capability.MULTI_TURN,
@@ -40,9 +42,10 @@ CAPABILITIES = frozenset(
 - ``teams_selector``: AutoGen's ``SelectorGroupChat`` runs, but writes its own speaker-selection
   request (one message from its template), so that model call differs from the protocol's;
 - ``model_retry``: AutoGen does not retry a failed model call;
-- ``text_tool_format``: AutoGen reads tool calls only from native function calling;
-- ``mcp_tools``: not built by this adapter (AutoGen's MCP workbench is recorded when the user
-  brings one).
+- ``text_tool_format``: AutoGen reads tool calls only from native function calling.
+
+MCP tools built from a spec run through nex's MCP pool (the native runtime's servers and errors),
+not AutoGen's MCP workbench; a workbench the user brings is recorded as it is.
 """
 
 
@@ -99,7 +102,13 @@ class AutogenAdapter(Adapter):
         model: Any,
         sinks: Sequence[TrajectorySink] = (),
     ) -> Trajectory:
+        """Build ``spec`` in AutoGen, run ``task`` with ``model`` and return the trajectory.
+
+        MCP servers come from the pool set by :func:`nex_core.runtime.mcp.use_shared_pool`, else
+        from a pool of this run's own (closed when the run ends).
+        """
         from nex_autogen.build import build
+        from nex_autogen.mcp import mcp_for_run, uses_mcp
         from nex_autogen.run import drive
         from nex_core.runtime.loop import provenance_for
         from nex_core.trajectory.recorder import Recorder
@@ -115,11 +124,15 @@ class AutogenAdapter(Adapter):
             adapter_version=self.version,
         )
         recorder = Recorder(provenance=provenance, task=info, root_agent=spec.name, sinks=sinks)
-        try:
-            obj = build(spec, model)
-        except Exception as exc:
-            return recorder.fail(exc)
-        return await drive(obj, info, recorder)
+        async with contextlib.AsyncExitStack() as stack:
+            mcp = await stack.enter_async_context(mcp_for_run(spec)) if uses_mcp(spec) else None
+            try:
+                if mcp is not None:
+                    await mcp.discover(spec)  # a server that fails fails the run, as natively
+                obj = build(spec, model, mcp=mcp)
+            except Exception as exc:
+                return recorder.fail(exc)
+            return await drive(obj, info, recorder)
 
     async def arecord(
         self,

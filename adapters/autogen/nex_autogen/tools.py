@@ -3,6 +3,8 @@
 - :class:`SchemaTool` advertises a spec's JSON Schema exactly as given (``FunctionTool`` infers a
   schema from type hints and fails on untyped callables), validates arguments against it, and
   turns a failure into the protocol's error text ``Error: <ExcType>: <message>``.
+- :class:`MCPTool` does the same for a tool served by an MCP server, through the run's pool
+  (the schema is the spec's, else the server's).
 - :class:`ProtocolAgentTool` / :class:`ProtocolTeamTool` are AutoGen's ``AgentTool`` /
   ``TeamTool`` with the protocol's agent-as-tool semantics: the child starts fresh on every call
   (it receives only the task), and its final answer is the tool's result.
@@ -27,11 +29,13 @@ from autogen_core.tools import BaseTool
 from autogen_core.tools import ToolSchema as AutogenToolSchema
 from pydantic import BaseModel, ConfigDict
 
+from nex_autogen.mcp import MCPTools
 from nex_core.protocol.spec import ToolSpec
 from nex_core.runtime.loop import SubAgentFailed
 from nex_core.runtime.tools import (
     ANY_OBJECT,
     HANDOFF_PARAMETERS,
+    SUBAGENT_PARAMETERS,
     describe_error,
     function_of,
     result_text,
@@ -88,6 +92,32 @@ class SchemaTool(BaseTool[AnyArguments, BaseModel]):
                 raise TimeoutError(
                     f"tool '{self.name}' timed out after {self.timeout_s} s"
                 ) from None
+        except Exception as exc:
+            raise ToolFailed(exc) from exc
+
+    def return_value_as_string(self, value: Any) -> str:
+        return result_text(value)
+
+
+class MCPTool(BaseTool[AnyArguments, BaseModel]):
+    """An MCP-bound spec tool: the advertised schema, the server's errors as the protocol's text."""
+
+    def __init__(self, spec: ToolSpec, mcp: MCPTools, *, timeout_s: float | None = None) -> None:
+        description, self.parameters = mcp.advertised(spec)
+        super().__init__(AnyArguments, BaseModel, spec.name, description)
+        self.spec = spec
+        self.mcp = mcp
+        self.timeout_s = spec.timeout_s or timeout_s
+
+    @property
+    def schema(self) -> AutogenToolSchema:
+        return {"name": self.name, "description": self.description, "parameters": self.parameters}
+
+    async def run(self, args: AnyArguments, cancellation_token: CancellationToken) -> Any:
+        arguments = args.model_dump()
+        try:
+            validate_arguments(arguments, self.parameters)
+            return await self.mcp.call(self.spec, arguments, self.timeout_s)
         except Exception as exc:
             raise ToolFailed(exc) from exc
 
@@ -164,6 +194,7 @@ class _ProtocolRunner:
     _task_runner: Any
     _factory: RunnerFactory | None = None
     name: str
+    description: str
 
     async def _fresh(self, cancellation_token: CancellationToken) -> Any:
         if self._factory is not None:
@@ -178,6 +209,15 @@ class _ProtocolRunner:
         else:
             await runner.on_reset(cancellation_token)
         return runner
+
+    @property
+    def schema(self) -> AutogenToolSchema:
+        """The protocol's agent-as-tool schema (AutoGen's adds titles and closes the object)."""
+        return {
+            "name": self.name,
+            "description": self.description,
+            "parameters": SUBAGENT_PARAMETERS,
+        }
 
     def _check(self, result: TaskResult) -> None:
         if stopped_at_max_steps(result):
