@@ -33,11 +33,11 @@ def test_example_runs_verifies_exports_and_resumes(example_dir: Path) -> None:
     result = asyncio.run(run_gap(config))
     report = result.report
     tasks, samples = 4, 2
-    # clock needs MCP tools; an adapter without that capability is skipped for it, not failed.
+    # clock needs MCP tools, which both backends run (through the shared server).
     pairs = [("clock", "native"), ("zones", "native")]
     if "langgraph" in backends:
-        pairs.append(("zones", "langgraph"))
-        assert "clock@langgraph" in report["not_applicable"]
+        pairs += [("clock", "langgraph"), ("zones", "langgraph")]
+    assert report["not_applicable"] == {}
     assert report["episodes"] == tasks * samples * len(pairs)
     assert set(report["by_backend"]) == set(backends)
     for backend in backends:
@@ -94,6 +94,30 @@ def test_example_runs_verifies_exports_and_resumes(example_dir: Path) -> None:
     assert again.report["this_run"]["episodes"] == 0
     assert again.report["this_run"]["resumed_skipped"] == report["episodes"]
     assert config.trajectories_path.stat().st_size == size
+
+
+def test_a_backend_lacking_mcp_tools_is_not_applicable_to_the_clock(
+    example_dir: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """An adapter without a capability an agent needs is skipped for it, never run to fail."""
+    from nex_core import plugins
+    from nex_core.adapter import Capability
+    from nex_core.gap.plan import applicable_pairs, load_specs
+    from nex_core.runtime.plugin import NativeAdapter
+
+    class NoMCP:
+        capabilities = NativeAdapter.capabilities - {Capability.MCP_TOOLS}
+
+    class Manager:
+        def adapters(self) -> dict[str, object]:
+            return {"native": NativeAdapter(), "nomcp": NoMCP()}
+
+    config = load_config(_prepare(example_dir))
+    config = config.model_copy(update={"backends": ["native", "nomcp"]})
+    monkeypatch.setattr(plugins, "get_plugin_manager", Manager)
+    pairs, skipped = applicable_pairs(config, load_specs(config))
+    assert ("clock", "nomcp") not in pairs and ("zones", "nomcp") in pairs
+    assert skipped == {"clock@nomcp": "nomcp lacks mcp_tools"}
 
 
 def test_langgraph_backend_is_part_of_the_example() -> None:
