@@ -10,12 +10,14 @@ from __future__ import annotations
 import dataclasses
 import json
 import os
+import random
 import threading
 import time
 import uuid
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from contextvars import ContextVar
+from datetime import datetime
 from typing import Any, Literal
 
 from pydantic import BaseModel
@@ -35,6 +37,7 @@ from nex_core.trajectory.schema import (
     TaskInfo,
     ToolStep,
     Trajectory,
+    _Record,
     utcnow,
 )
 from nex_core.trajectory.sinks import TrajectorySink
@@ -45,6 +48,14 @@ _current_recorder: ContextVar[Recorder | None] = ContextVar("nex_current_recorde
 
 class _Unset:
     pass
+
+
+_ids = random.Random()
+"""Step ids: 64 random bits from a generator seeded by the OS. Not ``os.urandom`` per step, which
+releases the GIL: in a tool's worker thread that hands the interpreter to another thread while
+the recorder's lock is held, and a run's threads then queue behind each other. A private
+generator, so a program's ``random.seed`` cannot make ids repeat."""
+os.register_at_fork(after_in_child=_ids.seed)  # a forked worker must not repeat its parent's ids
 
 
 UNSET: Any = _Unset()
@@ -160,7 +171,7 @@ class Recorder:
 
     @staticmethod
     def new_id() -> str:
-        return os.urandom(8).hex()  # as random as uuid4().hex[:16], without the UUID object
+        return f"{_ids.getrandbits(64):016x}"
 
     def begin_llm(
         self,
@@ -345,8 +356,111 @@ def _is_cancellation(error: BaseException) -> bool:
 
 
 def scrub(trajectory: Trajectory) -> Trajectory:
-    """The trajectory with every registered secret replaced by ``[REDACTED]``."""
+    """The trajectory with every registered secret replaced by ``[REDACTED]``.
+
+    Every recorded run passes through here, so the common case (nothing to redact) must be cheap:
+    the strings of the trajectory (each shared message object visited once) are searched without
+    serialising the trajectory. Only a run that holds a secret is rebuilt, copying just the
+    records on the way to a redacted string. Values whose JSON form the walk cannot predict (an
+    adapter's unusual metadata) fall back to scrubbing the serialised text.
+    """
+    strings = _strings(trajectory)
+    if strings is None:
+        return _scrub_text(trajectory)
+    try:
+        # NUL never occurs in a token or a secret, and it keeps neighbouring strings apart.
+        text = "\0".join(strings)
+    except TypeError:  # a dict key that is not a string
+        return _scrub_text(trajectory)
+    if not needs_redaction(text):
+        return trajectory
+    return _redacted(trajectory, {})
+
+
+def _scrub_text(trajectory: Trajectory) -> Trajectory:
     text = trajectory.to_json()
     if not needs_redaction(text):
         return trajectory
     return Trajectory.model_validate_json(redact(text))
+
+
+_OPAQUE = (int, float, datetime, type(None))
+"""Values that carry no text a secret could hide in (``bool`` is an ``int``)."""
+_OPAQUE_TYPES = frozenset({int, float, bool, datetime, type(None)})
+
+
+def _strings(root: _Record) -> list[Any] | None:
+    """Every string in ``root`` (dict keys included, in no particular order); ``None`` when it
+    holds a value of a kind this walk does not know (other pydantic models among them: their
+    JSON may hold more than their fields). Records shared by several requests (the messages of a
+    conversation) are visited once."""
+    out: list[Any] = []
+    add = out.append
+    seen: set[int] = set()
+    stack: list[Any] = [root]
+    push, pop = stack.append, stack.pop
+    while stack:
+        container = pop()
+        kind = type(container)
+        if kind is dict:
+            out.extend(container)  # the keys; one that is not a string makes the join fail
+            items = container.values()
+        elif kind is list or kind is tuple:
+            items = container
+        else:  # a record
+            if id(container) in seen:  # messages are shared between the requests of a run
+                continue
+            seen.add(id(container))
+            items = container.__dict__.values()
+        for item in items:
+            kind = type(item)
+            if kind is str:
+                add(item)
+            elif kind in _OPAQUE_TYPES:
+                pass
+            elif kind is dict or kind is list or kind is tuple or isinstance(item, _Record):
+                push(item)
+            elif isinstance(item, str):  # the schema's enums
+                add(item)
+            elif not isinstance(item, _OPAQUE):
+                return None
+    return out
+
+
+def _redacted(value: Any, memo: dict[int, Any]) -> Any:
+    """``value`` with its strings redacted; unchanged parts (and shared records) are reused."""
+    if isinstance(value, str):
+        return _redacted_text(value)
+    if isinstance(value, _Record):
+        done = memo.get(id(value))
+        if done is None:
+            changes = {}
+            for name, item in value.__dict__.items():
+                new = _redacted(item, memo)
+                if new is not item:
+                    changes[name] = new
+            done = value
+            if changes:
+                done = value.model_copy()
+                done.__dict__.update(changes)
+            memo[id(value)] = done
+        return done
+    if isinstance(value, list | tuple):
+        items = [_redacted(item, memo) for item in value]
+        if all(a is b for a, b in zip(items, value, strict=True)):
+            return value
+        return items if isinstance(value, list) else tuple(items)
+    if isinstance(value, dict):
+        pairs = [
+            (_redacted_text(k) if isinstance(k, str) else k, _redacted(v, memo))
+            for k, v in value.items()
+        ]
+        if all(k is k0 and v is v0 for (k, v), (k0, v0) in zip(pairs, value.items(), strict=True)):
+            return value
+        return dict(pairs)
+    return value
+
+
+def _redacted_text(text: str) -> str:
+    new = redact(text)
+    return text if new == text else new
