@@ -35,17 +35,40 @@ def _content(value: Any) -> str | list[dict[str, Any]] | None:
     return str(value)
 
 
+_encode = json.JSONEncoder(ensure_ascii=False).encode
+"""``json.dumps(value, ensure_ascii=False)`` without building an encoder on every call."""
+
+
+def _tool_call(call_id: str, name: str, arguments: dict[str, Any] | str) -> ToolCall:
+    """What ``ToolCall.make`` builds (the same argument text), validated in one pass: every
+    recorded model answer goes through here."""
+    text = arguments if isinstance(arguments, str) else _encode(arguments)
+    return ToolCall.model_validate({"id": call_id, "function": {"name": name, "arguments": text}})
+
+
 def tool_calls_of(message: AIMessage) -> list[ToolCall]:
     """The message's tool calls: valid ones with JSON arguments, invalid ones with raw text."""
     calls = [
-        ToolCall.make(str(tc.get("id") or ""), tc["name"], tc.get("args") or {})
+        _tool_call(str(tc.get("id") or ""), tc["name"], tc.get("args") or {})
         for tc in message.tool_calls
     ]
     for bad in message.invalid_tool_calls:
         calls.append(
-            ToolCall.make(str(bad.get("id") or ""), bad.get("name") or "", bad.get("args") or "")
+            _tool_call(str(bad.get("id") or ""), bad.get("name") or "", bad.get("args") or "")
         )
     return calls
+
+
+def content_text(value: Any) -> str:
+    """The text of a message's content, as ``to_nex(message).text()`` gives it (parts joined),
+    without building the message."""
+    if value is None:
+        return ""
+    if isinstance(value, str):
+        return value
+    if isinstance(value, list):
+        return "".join(p if isinstance(p, str) else str(dict(p).get("text", "")) for p in value)
+    return str(value)
 
 
 def to_nex(message: BaseMessage) -> Message:

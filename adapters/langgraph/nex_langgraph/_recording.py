@@ -27,15 +27,29 @@ from typing import Any
 from uuid import UUID
 
 from langchain_core.callbacks import BaseCallbackHandler
-from langchain_core.messages import AIMessage, BaseMessage, ToolMessage, convert_to_messages
+from langchain_core.messages import (
+    AIMessage,
+    BaseMessage,
+    SystemMessage,
+    ToolMessage,
+    convert_to_messages,
+)
 from langgraph.errors import GraphBubbleUp
 from langgraph.types import Command, Send
 
 from nex_core.runtime.loop import SubAgentFailed
 from nex_core.trajectory.recorder import Recorder
-from nex_core.trajectory.schema import ErrorInfo, LLMRequest, LLMStep, SubAgentStep, ToolStep
+from nex_core.trajectory.schema import (
+    ErrorInfo,
+    LLMRequest,
+    LLMStep,
+    Message,
+    SubAgentStep,
+    ToolSchema,
+    ToolStep,
+)
 from nex_langgraph._errors import MaxStepsExceeded
-from nex_langgraph._messages import response_of, to_nex, to_nex_all, tool_schemas
+from nex_langgraph._messages import content_text, response_of, to_nex, to_nex_all, tool_schema
 
 HANDOFF_DESTINATION = "__handoff_destination"
 """Metadata key langgraph-supervisor and langgraph-swarm put on handoff tools."""
@@ -54,7 +68,7 @@ _PARAM_KEYS = (
 _DESCRIBED_ERROR = re.compile(r"^Error: ([A-Za-z_][\w.]*): (.*)$", re.DOTALL)
 
 
-@dataclass
+@dataclass(slots=True)
 class _Run:
     kind: str
     """``chain``, ``llm`` or ``tool``."""
@@ -86,6 +100,11 @@ class _State:
     pending: dict[str, _Pending] = field(default_factory=dict)
     call_args: dict[str, Any] = field(default_factory=dict)
     converted: dict[int, tuple[BaseMessage, Any]] = field(default_factory=dict)
+    prompts: dict[str, Message] = field(default_factory=dict)
+    """System prompt text → its nex message (agents rebuild the system message for every call)."""
+    tools: dict[str, list[tuple[Any, ToolSchema]]] = field(default_factory=dict)
+    """Tool name → (OpenAI tool dict, schema) pairs already converted (tools are re-bound, as
+    equal new dicts, for every call)."""
     chained: dict[str, SubAgentStep] = field(default_factory=dict)
     """handoff step id → the handoff step that led to it (its output is the successor's)."""
 
@@ -122,9 +141,35 @@ class NexCallbackHandler(BaseCallbackHandler):
         for message in messages:
             hit = cache.get(id(message))
             if hit is None or hit[0] is not message:
-                hit = (message, to_nex(message))
+                hit = (message, self._convert(message))
                 cache[id(message)] = hit
             out.append(hit[1])
+        return out
+
+    def _convert(self, message: BaseMessage) -> Message:
+        if type(message) is SystemMessage and isinstance(message.content, str):
+            # to_nex keeps only a system message's text, so equal texts convert equally.
+            prompt = self._s.prompts.get(message.content)
+            if prompt is None:
+                prompt = self._s.prompts[message.content] = to_nex(message)
+            return prompt
+        return to_nex(message)
+
+    def _tool_schemas(self, tools: Sequence[Any] | None) -> list[ToolSchema]:
+        """The offered tools as schemas, each distinct tool converted once per run."""
+        out = []
+        cache = self._s.tools
+        for tool in tools or ():
+            function = tool.get("function") if isinstance(tool, dict) else None
+            if not isinstance(function, dict) or tool.get("type") != "function":
+                out.append(tool_schema(tool))
+                continue
+            known = cache.setdefault(str(function.get("name")), [])
+            found = next((schema for seen, schema in known if seen == tool), None)
+            if found is None:
+                found = tool_schema(tool)
+                known.append((tool, found))
+            out.append(found)
         return out
 
     # ------------------------------------------------------------------ chains (graphs, nodes)
@@ -228,11 +273,10 @@ class NexCallbackHandler(BaseCallbackHandler):
         invocation_params: dict[str, Any] | None = None,
         **kwargs: Any,
     ) -> None:
-        params = dict(invocation_params or {})
-        # Built without re-validation: every part is already a validated nex object.
-        request = LLMRequest.model_construct(
+        params = invocation_params or {}
+        request = LLMRequest(
             messages=self._converted(messages[0] if messages else []),
-            tools=tool_schemas(params.get("tools")),
+            tools=self._tool_schemas(params.get("tools")),
             params={k: params[k] for k in _PARAM_KEYS if params.get(k) is not None},
         )
         model = params.get("model_name") or params.get("model")
@@ -317,13 +361,13 @@ class NexCallbackHandler(BaseCallbackHandler):
                 self.recorder.end_tool(step, message.content if message is not None else None)
                 return
             if isinstance(output, ToolMessage):
-                text = to_nex(output).text()
                 if output.status == "error":
-                    self.recorder.end_tool(step, error=_described_error(text))
+                    error = _described_error(content_text(output.content))
+                    self.recorder.end_tool(step, error=error)
+                elif isinstance(output.content, list):
+                    self.recorder.end_tool(step, content_text(output.content))
                 else:
-                    self.recorder.end_tool(
-                        step, text if isinstance(output.content, list) else output.content
-                    )
+                    self.recorder.end_tool(step, output.content)
                 return
             self.recorder.end_tool(step, output)
 
