@@ -19,9 +19,9 @@ def tool(name: str, path: str, parameters: dict[str, Any] | None = None) -> Tool
     )
 
 
-ADD = tool("add", "toolbox:add")
-MUL = tool("multiply", "toolbox:multiply")
-EXPLODE = tool("explode", "toolbox:explode", {"type": "object", "properties": {"reason": {}}})
+ADD = tool("add", "ag_toolbox:add")
+MUL = tool("multiply", "ag_toolbox:multiply")
+EXPLODE = tool("explode", "ag_toolbox:explode", {"type": "object", "properties": {"reason": {}}})
 
 CALC = AgentSpec(
     name="calc",

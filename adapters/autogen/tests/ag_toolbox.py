@@ -1,4 +1,4 @@
-"""Tools for the adapter's tests, bound by import path (``toolbox:add``)."""
+"""Tools for the adapter's tests, bound by import path (``ag_toolbox:add``)."""
 
 from __future__ import annotations
 

@@ -6,8 +6,8 @@ import asyncio
 from typing import Any
 
 import pytest
+from ag_specs import BOSS, CALC, FRONT, SCENARIOS, SELECTOR_TEAM, TEAM
 from nex_autogen import AutogenAdapter
-from specs import BOSS, CALC, FRONT, SCENARIOS, SELECTOR_TEAM, TEAM
 
 from nex_core import AdapterError, AgentSpec, ScriptedModel, TeamSpec
 from nex_core.protocol.spec import CallableBinding, ToolSpec

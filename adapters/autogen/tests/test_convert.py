@@ -6,14 +6,14 @@ import textwrap
 from pathlib import Path
 
 import pytest
+from ag_specs import BOSS, CALC, FRONT, SELECTOR_TEAM, TEAM
+from ag_toolbox import get_weather
 from autogen_agentchat.agents import AssistantAgent
 from autogen_agentchat.conditions import MaxMessageTermination, TextMentionTermination
 from autogen_agentchat.teams import RoundRobinGroupChat, SelectorGroupChat, Swarm
 from autogen_agentchat.tools import AgentTool
 from click.testing import CliRunner
 from nex_autogen import AutogenAdapter, bridge_model
-from specs import BOSS, CALC, FRONT, SELECTOR_TEAM, TEAM
-from toolbox import get_weather
 
 from nex_core import AgentSpec, ScriptedModel, TeamSpec
 from nex_core.cli.main import cli
@@ -46,7 +46,7 @@ def test_assistant_with_tools(adapter: AutogenAdapter) -> None:
         "Knows the weather.",
     )
     (tool,) = spec.tools
-    assert tool.binding == ImportBinding(path="toolbox:get_weather")
+    assert tool.binding == ImportBinding(path="ag_toolbox:get_weather")
     assert tool.parameters is not None and tool.parameters["required"] == ["city"]
     assert spec.limits.max_steps == 4  # three tool rounds, then the reflection call
     assert any("reflect_on_tool_use" in i.what for i in conversion.report.items)
@@ -127,7 +127,7 @@ def test_nex_convert_command(tmp_path: Path) -> None:
         from autogen_agentchat.agents import AssistantAgent
         from nex_autogen import bridge_model
         from nex_core import ScriptedModel
-        from toolbox import get_weather
+        from ag_toolbox import get_weather
 
         agent = AssistantAgent("weather_agent", model_client=bridge_model(ScriptedModel([])),
                                tools=[get_weather], system_message="Be brief.")
@@ -135,5 +135,5 @@ def test_nex_convert_command(tmp_path: Path) -> None:
     )
     result = CliRunner().invoke(cli, ["convert", f"{source}:agent"])
     assert result.exit_code == 0, result.output
-    assert "name: weather_agent" in result.output and "toolbox:get_weather" in result.output
+    assert "name: weather_agent" in result.output and "ag_toolbox:get_weather" in result.output
     assert "conversion report" in result.output

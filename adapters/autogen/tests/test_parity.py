@@ -7,8 +7,8 @@ import json
 from typing import Any
 
 import pytest
+from ag_specs import SCENARIOS, SELECTOR_TEAM
 from nex_autogen import AutogenAdapter
-from specs import SCENARIOS, SELECTOR_TEAM
 
 from nex_core import ScriptedModel, TaskInfo, normalize, run_native
 from nex_core.adapter import Capability

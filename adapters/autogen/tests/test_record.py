@@ -6,12 +6,12 @@ from __future__ import annotations
 import asyncio
 from typing import Any
 
+from ag_toolbox import flaky_lookup, get_weather
 from autogen_agentchat.agents import AssistantAgent
 from autogen_agentchat.conditions import MaxMessageTermination, TextMentionTermination
 from autogen_agentchat.teams import RoundRobinGroupChat, Swarm
 from autogen_agentchat.tools import AgentTool
 from nex_autogen import AutogenAdapter, bridge_model
-from toolbox import flaky_lookup, get_weather
 
 from nex_core import MemorySink, ScriptedModel
 from nex_core.trajectory.schema import LLMStep, StepStatus, SubAgentStep, ToolStep, Trajectory

@@ -1,15 +1,13 @@
-"""Shared helpers for the nex-langgraph tests: scripts, specs and trajectory checks."""
+"""Fixtures for the nex-langgraph tests; helpers the tests import live in lg_helpers.py."""
 
 from __future__ import annotations
 
-import json
 import warnings
 from typing import Any
 
-import jsonschema
 import pytest
 
-from nex_core.trajectory.schema import LLMStep, SubAgentStep, ToolStep, Trajectory
+from nex_core.trajectory.schema import Trajectory
 
 warnings.filterwarnings("ignore", message=".*create_react_agent.*")
 
@@ -17,27 +15,3 @@ warnings.filterwarnings("ignore", message=".*create_react_agent.*")
 @pytest.fixture(scope="session")
 def trajectory_schema() -> dict[str, Any]:
     return Trajectory.model_json_schema()
-
-
-def check_valid(traj: Trajectory, schema: dict[str, Any]) -> None:
-    """The trajectory validates against the published JSON Schema and its parents exist."""
-    jsonschema.validate(json.loads(traj.to_json()), schema)
-    Trajectory.model_validate_json(traj.to_json())
-    ids = {s.id for s in traj.steps}
-    assert all(s.parent_id is None or s.parent_id in ids for s in traj.steps)
-
-
-def tree(traj: Trajectory, parent: str | None = None) -> list[Any]:
-    """A compact view of the step tree: (kind, agent, name-or-child, [children])."""
-    out: list[Any] = []
-    for step in traj.children(parent):
-        if isinstance(step, LLMStep):
-            label = ("llm", step.agent)
-        elif isinstance(step, ToolStep):
-            label = ("tool", step.agent, step.name)
-        else:
-            assert isinstance(step, SubAgentStep)
-            label = (f"sub:{step.mode}", step.agent, step.child)
-        children = tree(traj, step.id)
-        out.append((*label, children) if children else label)
-    return out

@@ -10,7 +10,7 @@ from typing import Any
 
 import lg_specs
 import pytest
-from conftest import check_valid, tree
+from lg_helpers import check_valid, tree
 from nex_langgraph import LangGraphAdapter, arun
 
 from nex_core import ScriptedModel, TaskInfo, normalize, run_native

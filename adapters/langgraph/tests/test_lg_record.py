@@ -7,8 +7,8 @@ from typing import Any
 
 import lg_docs_graphs as docs
 import pytest
-from conftest import check_valid, tree
 from langchain_core.messages import AIMessage
+from lg_helpers import check_valid, tree
 from nex_langgraph import arecord, record
 
 from nex_core import MemorySink, ScriptedModel, TaskInfo, normalize
