@@ -15,6 +15,7 @@ from nex_core.trajectory import (
     OutcomeStatus,
     Provenance,
     Recorder,
+    Trajectory,
     iter_trajectories,
     read_trajectories,
 )
@@ -113,4 +114,6 @@ def test_frozen_corpus_still_reads(path: Path) -> None:
             for raw in path.read_text().splitlines()
             if json.loads(raw)["id"] == traj.id
         )
-        assert json.loads(traj.to_json()) == original  # nothing lost or added on reading
+        # Nothing lost or added on reading (v1 files predate messages_from: requests in full).
+        assert json.loads(traj.model_dump_json(exclude_none=True)) == original
+        assert Trajectory.model_validate_json(traj.to_json()) == traj

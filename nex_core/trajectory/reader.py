@@ -31,6 +31,8 @@ def _describe(exc: ValidationError) -> str:
     kind = first["type"]
     if kind in {"json_invalid", "json_type"}:
         return f"not valid JSON ({first['msg']}); the line is truncated or corrupt"
+    if not where and kind == "value_error":  # a whole-trajectory check (a messages_from reference)
+        return f"not a valid trajectory: {first['ctx']['error']}"
     return f"not a valid trajectory: {where}: {first['msg']}"
 
 

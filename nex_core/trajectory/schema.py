@@ -12,7 +12,7 @@ from datetime import UTC, datetime
 from enum import StrEnum
 from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 TRAJECTORY_VERSION = 1
 
@@ -144,9 +144,27 @@ class ErrorInfo(_Record):
     """What went wrong."""
 
 
+class MessagesFrom(_Record):
+    """Stored form only: the request's messages begin with those of an earlier request."""
+
+    step: str
+    """Id of an earlier LLM step of the same trajectory (the latest LLM step with that id before
+    this one)."""
+    count: int = Field(ge=1)
+    """How many of that step's messages (its whole list, after resolving its own
+    ``messages_from``) come first."""
+
+
 class LLMRequest(_Record):
     messages: list[Message]
-    """Messages exactly as sent."""
+    """Messages exactly as sent. In a stored trajectory whose request sets ``messages_from``, only
+    the messages after the shared prefix; reading the trajectory puts the prefix back."""
+    messages_from: MessagesFrom | None = None
+    """Stored form only: the messages sent are the first ``count`` messages of step ``step``'s
+    request followed by ``messages``. Every request repeats the conversation so far, so without
+    it a run of n steps takes O(n²) bytes. ``Trajectory.to_json`` writes it; reading a
+    ``Trajectory`` resolves it, so in memory it is ``None`` and ``messages`` is complete.
+    Files without it read as they always did."""
     tools: list[ToolSchema] = Field(default_factory=list)
     """Tool schemas offered."""
     params: dict[str, Any] = Field(default_factory=dict)
@@ -272,46 +290,22 @@ class Trajectory(_Record):
                 return s
         raise KeyError(step_id)
 
+    @model_validator(mode="after")
+    def _resolve_stored_messages(self) -> Trajectory:
+        # After, not before, validation: the resolved requests share the referenced steps'
+        # Message objects, as the runtime's own requests do, so a long run read from disk takes
+        # O(n) objects and writing it again stays linear.
+        from nex_core.trajectory import compact
+
+        compact.resolve(self.steps)
+        return self
+
     def to_json(self) -> str:
-        """One line of JSON, ``None`` fields left out: what ``model_dump_json(exclude_none=True)``
-        gives (fields may come in another order), but fast on long runs.
+        """One line of JSON, ``None`` fields left out, in the stored form: an LLM request whose
+        messages begin with an earlier request's says so with ``messages_from`` and lists only
+        the rest, so the line grows linearly with the run (see ``nex_core.trajectory.compact``).
+        ``Trajectory.model_validate_json`` reads it back to an equal trajectory; pydantic's own
+        ``model_dump_json`` still writes every request in full."""
+        from nex_core.trajectory import compact
 
-        Every LLM request repeats the conversation so far, so a run of n steps holds O(n²)
-        messages while having only O(n) distinct ones (the runtime shares the objects). Each
-        distinct message object is serialised once, and a request that extends the previous
-        one reuses the previous one's text.
-        """
-        memo: dict[int, str] = {}
-
-        def message(m: Message) -> str:
-            text = memo.get(id(m))
-            if text is None:
-                text = memo[id(m)] = m.model_dump_json(exclude_none=True)
-            return text
-
-        steps = []
-        # Text of the previous request's messages after the first (the first, a system prompt,
-        # is often rebuilt for every call), reused when this request's tail extends it.
-        prev_ids: list[int] = []
-        prev_tail = ""
-        for step in self.steps:
-            if not isinstance(step, LLMStep):
-                steps.append(step.model_dump_json(exclude_none=True))
-                continue
-            tail = step.request.messages[1:]
-            ids = list(map(id, tail))
-            n = len(prev_ids)
-            if n and ids[:n] == prev_ids:
-                new = ",".join(message(m) for m in tail[n:])
-                tail_text = prev_tail + "," + new if new else prev_tail
-            else:
-                tail_text = ",".join(message(m) for m in tail)
-            prev_ids, prev_tail = ids, tail_text
-            first = step.request.messages[:1]
-            joined = ",".join([message(m) for m in first] + ([tail_text] if tail else []))
-            head = step.model_dump_json(exclude_none=True, exclude={"request"})
-            rest = step.request.model_dump_json(exclude_none=True, exclude={"messages"})
-            request = '{"messages":[' + joined + "]" + ("}" if rest == "{}" else "," + rest[1:])
-            steps.append(head[:-1] + ',"request":' + request + "}")
-        head = self.model_dump_json(exclude_none=True, exclude={"steps"})
-        return head[:-1] + ',"steps":[' + ",".join(steps) + "]}"
+        return compact.dumps(self)

@@ -1,0 +1,176 @@
+"""The stored form of a trajectory: each conversation prefix written once.
+
+Every LLM request repeats the conversation so far, so a run of n model calls sends O(n²)
+messages while holding only O(n) distinct ones. On disk a request may therefore say
+``"messages_from": {"step": ID, "count": N}`` and list only its later messages: the messages sent
+are the first N messages of the latest earlier LLM step with that id, followed by the listed
+ones. The writer (``dumps``) references a step only when the shared messages serialise to
+exactly the same text, so reading (``resolve``) gives back an equal trajectory; in memory
+requests are always complete.
+
+The writer compares a request with the latest earlier LLM step of the same agent under the same
+parent, of the same agent, and of any agent, and references the one sharing the longest prefix.
+That covers a growing conversation, a rebuilt system prompt (a different object with the same
+text), handoffs that carry the history to another agent, and parallel sub-agents of one name.
+Messages are compared by object identity first (the runtime and the readers share one object
+per message across requests) and by serialised text where the objects differ.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Sequence
+from itertools import compress, count, islice
+from operator import is_not
+from typing import Any
+
+from pydantic import TypeAdapter
+
+from nex_core.trajectory.schema import LLMStep, Message, MessagesFrom, Trajectory
+
+# Steps serialised each by its own class: the same JSON as ``list[Step]`` gives, without the
+# discriminated union's per-item cost (about 40% of the whole on long runs).
+_STEPS: TypeAdapter[list[Any]] = TypeAdapter(list[Any])
+_new_reference = MessagesFrom.__pydantic_validator__.validate_python  # MessagesFrom(), faster
+
+
+class _Planner:
+    """Chooses, step by step, which earlier request each LLM request continues."""
+
+    def __init__(self) -> None:
+        self._texts: dict[int, str] = {}  # message object id -> its JSON
+        self._written: list[tuple[str, list[Message]]] = []  # (step id, request messages)
+        self._by_parent: dict[tuple[str | None, str | None], int] = {}  # -> index in _written
+        self._by_agent: dict[str | None, int] = {}
+        self._by_id: dict[str, int] = {}  # step id -> the latest LLM step with that id
+
+    def plan(self, step: LLMStep) -> MessagesFrom | None:
+        """The reference to write for ``step``'s request, if one saves space."""
+        messages = step.request.messages
+        parent_key = (step.agent, step.parent_id)
+        candidates = (
+            self._by_parent.get(parent_key, -1),
+            self._by_agent.get(step.agent, -1),
+            len(self._written) - 1,
+        )
+        best, common = -1, 0
+        for index in candidates:
+            if index < 0 or index == best:
+                continue
+            other_id, other = self._written[index]
+            if self._by_id[other_id] != index:
+                continue  # a later LLM step reuses the id: a reference would resolve to that one
+            shared = self._common_prefix(messages, other)
+            if shared > common:
+                best, common = index, shared
+        index = len(self._written)
+        self._written.append((step.id, messages))
+        self._by_parent[parent_key] = self._by_agent[step.agent] = self._by_id[step.id] = index
+        if not common:
+            return None
+        target = self._written[best][0]
+        # What the reference costs in the line: "messages_from":{"step":"ID","count":N},
+        quoted = len(target) + 2 if target.isalnum() else len(json.dumps(target))
+        if not self._saves(messages, common, quoted + len(str(common)) + 35):
+            return None
+        return _new_reference({"step": target, "count": common})
+
+    def _common_prefix(self, messages: list[Message], other: list[Message]) -> int:
+        """How many leading messages two requests share, compared exactly."""
+        # Indices where the objects differ, found in C: the runtime and the reader share one
+        # object per message across requests, and an object equals itself.
+        for i in compress(count(), map(is_not, messages, other)):
+            if not self._same(messages[i], other[i]):
+                return i
+        return min(len(messages), len(other))
+
+    def _same(self, a: Message, b: Message) -> bool:
+        """Whether two messages serialise to the same JSON."""
+        if (
+            type(a) is Message
+            and type(b) is Message
+            and type(a.content) is not list
+            and type(b.content) is not list
+        ):
+            # Every field is a string, None or tool calls made of strings: == is exact.
+            return a.__dict__ == b.__dict__
+        # Content parts may hold numbers, where 1 == 1.0 == True but their JSON differs.
+        return self._text(a) == self._text(b)
+
+    def _text(self, m: Message) -> str:
+        # Keyed by object id: every message is alive (held by the trajectory) meanwhile.
+        found = self._texts.get(id(m))
+        if found is None:
+            found = self._texts[id(m)] = m.model_dump_json(exclude_none=True)
+        return found
+
+    def _saves(self, messages: list[Message], count: int, cost: int) -> bool:
+        """Whether leaving out the first ``count`` messages saves more than ``cost`` characters."""
+        saved = 0
+        for m in islice(messages, count):  # usually the first, the system prompt, decides
+            # A lower bound of the message's JSON length and comma: {"role":"user","content":""},
+            saved += 29 + len(m.content) if type(m.content) is str else len(self._text(m)) + 1
+            if saved > cost:
+                return True
+        return False
+
+
+def dumps(traj: Trajectory) -> str:
+    """The trajectory as one line of JSON in the stored form, ``None`` fields left out."""
+    planner = _Planner()
+    steps = list(traj.steps)
+    for index, step in enumerate(steps):
+        if not isinstance(step, LLMStep):
+            continue
+        reference = planner.plan(step)
+        if reference is None:
+            continue
+        # Shallow copies (what model_copy(update=...) does, for less): the stored step lists
+        # only the messages after the shared prefix.
+        request = step.request.__copy__()
+        request.__dict__["messages"] = step.request.messages[reference.count :]
+        request.__dict__["messages_from"] = reference
+        stored = step.__copy__()
+        stored.__dict__["request"] = request
+        steps[index] = stored
+    head = traj.model_dump_json(exclude_none=True, exclude={"steps"})
+    body = _STEPS.dump_json(steps, exclude_none=True).decode()
+    return head[:-1] + ',"steps":' + body + "}"
+
+
+def resolve(steps: Sequence[Any]) -> None:
+    """Expand every ``messages_from`` in ``steps`` (in place, in step order).
+
+    A resolved request's list starts with the referenced request's own ``Message`` objects, so
+    a long run read from disk holds each message once, as the recording did.
+    """
+    full: dict[str, list[Message]] = {}  # step id -> messages of the latest LLM step with it
+    for index, step in enumerate(steps):
+        if step.kind != "llm":
+            continue
+        request = step.request
+        ref = request.messages_from
+        if ref is not None:
+            base = full.get(ref.step)
+            if base is None:
+                raise ValueError(_dangling(steps, index, ref.step))
+            if ref.count > len(base):
+                raise ValueError(
+                    f"step {step.id!r} (steps[{index}]): messages_from takes the first "
+                    f"{ref.count} messages of step {ref.step!r}, which sent only {len(base)}"
+                )
+            request.messages = base[: ref.count] + request.messages
+            request.messages_from = None
+        full[step.id] = request.messages
+
+
+def _dangling(steps: Sequence[Any], index: int, target: str) -> str:
+    where = f"step {steps[index].id!r} (steps[{index}]): messages_from refers to step {target!r}"
+    for later, step in enumerate(steps):
+        if step.id != target:
+            continue
+        if step.kind != "llm":
+            return f"{where}, which is a {step.kind} step, not an LLM step"
+        if later >= index:
+            return f"{where}, which comes later (steps[{later}]); it must name an earlier LLM step"
+    return f"{where}, which is not in this trajectory"
