@@ -45,8 +45,9 @@ def request_params(
     """Request parameters as nex records them: sampling, then AutoGen's per-call extras."""
     out = dict(params)
     out.update(extra_create_args)
-    if isinstance(tool_choice, str) and tool_choice != "auto":
-        out["tool_choice"] = tool_choice
+    if isinstance(tool_choice, str):  # first: the runtime-protocol check below is slow
+        if tool_choice != "auto":
+            out["tool_choice"] = tool_choice
     elif isinstance(tool_choice, Tool):
         out["tool_choice"] = {"type": "function", "function": {"name": tool_choice.name}}
     return out
@@ -84,14 +85,23 @@ class NexChatCompletionClient(ChatCompletionClient):
         extra_create_args: Mapping[str, Any],
     ) -> LLMRequest:
         """The nex request AutoGen's arguments amount to."""
-        params = self.settings.sampling()
-        if tools and not self.parallel_tool_calls:
-            params["parallel_tool_calls"] = False
         return LLMRequest(
             messages=to_nex_messages(messages),
             tools=to_nex_tools(tools),
-            params=request_params(params, tool_choice, extra_create_args),
+            params=self.params_for(tools, tool_choice, extra_create_args),
         )
+
+    def params_for(
+        self,
+        tools: Sequence[Tool | ToolSchema],
+        tool_choice: Any,
+        extra_create_args: Mapping[str, Any],
+    ) -> dict[str, Any]:
+        """The request parameters of a call: the spec's sampling, then AutoGen's extras."""
+        params = self.settings.sampling()
+        if tools and not self.parallel_tool_calls:
+            params["parallel_tool_calls"] = False
+        return request_params(params, tool_choice, extra_create_args)
 
     async def create(
         self,

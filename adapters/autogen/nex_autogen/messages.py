@@ -10,6 +10,7 @@ text is reasoning.
 
 from __future__ import annotations
 
+import json
 from collections.abc import Mapping, Sequence
 from typing import Any
 
@@ -63,17 +64,21 @@ def to_nex_messages(messages: Sequence[LLMMessage]) -> list[Message]:
     per result, as the OpenAI API receives them."""
     out: list[Message] = []
     for m in messages:
-        if isinstance(m, SystemMessage):
-            out.append(Message.system(m.content))
-        elif isinstance(m, UserMessage):
-            out.append(Message(role="user", content=_content(m.content), name=_speaker(m.source)))
-        elif isinstance(m, AssistantMessage):
-            out.append(_assistant(m.content, m.thought, name=_speaker(m.source)))
-        elif isinstance(m, FunctionExecutionResultMessage):
-            out.extend(Message.tool(r.call_id, r.content) for r in m.content)
-        else:  # pragma: no cover - LLMMessage is a closed union
-            raise TypeError(f"unknown AutoGen message type {type(m).__name__}")
+        out.extend(to_nex_message(m))
     return out
+
+
+def to_nex_message(m: LLMMessage) -> list[Message]:
+    """One AutoGen ``LLMMessage`` as the nex messages it stands for (see ``to_nex_messages``)."""
+    if isinstance(m, SystemMessage):
+        return [Message.system(m.content)]
+    if isinstance(m, UserMessage):
+        return [Message(role="user", content=_content(m.content), name=_speaker(m.source))]
+    if isinstance(m, AssistantMessage):
+        return [_assistant(m.content, m.thought, name=_speaker(m.source))]
+    if isinstance(m, FunctionExecutionResultMessage):
+        return [Message.tool(r.call_id, r.content) for r in m.content]
+    raise TypeError(f"unknown AutoGen message type {type(m).__name__}")  # pragma: no cover
 
 
 def _assistant(
@@ -87,29 +92,49 @@ def _assistant(
 
 def to_nex_tools(tools: Sequence[Tool | AutogenToolSchema]) -> list[ToolSchema]:
     """Tool schemas as offered to the model."""
-    out = []
-    for tool in tools:
-        schema: Mapping[str, Any] = tool.schema if isinstance(tool, Tool) else tool
-        out.append(
-            ToolSchema(
-                name=schema["name"],
-                description=schema.get("description", "") or "",
-                parameters=dict(schema.get("parameters") or {"type": "object", "properties": {}}),
-            )
-        )
-    return out
+    return [to_nex_tool(tool) for tool in tools]
+
+
+def to_nex_tool(tool: Tool | AutogenToolSchema) -> ToolSchema:
+    """One tool (or AutoGen tool schema) as the schema offered to the model."""
+    schema: Mapping[str, Any] = tool.schema if isinstance(tool, Tool) else tool
+    return ToolSchema(
+        name=schema["name"],
+        description=schema.get("description", "") or "",
+        parameters=dict(schema.get("parameters") or {"type": "object", "properties": {}}),
+    )
 
 
 def to_nex_response(result: CreateResult) -> LLMResponse:
-    """A ``CreateResult`` as the assistant message the model returned."""
-    message = _assistant(result.content, result.thought, name=None)
-    usage = Usage(
-        prompt_tokens=result.usage.prompt_tokens,
-        completion_tokens=result.usage.completion_tokens,
-        total_tokens=result.usage.prompt_tokens + result.usage.completion_tokens,
+    """A ``CreateResult`` as the assistant message the model returned (validated in one pass:
+    every recorded model call goes through here)."""
+    content, thought = result.content, result.thought
+    message: dict[str, Any]
+    if isinstance(content, str):
+        message = {"role": "assistant", "content": content, "reasoning": thought}
+    else:
+        calls = [
+            {"id": c.id, "function": {"name": c.name, "arguments": _arguments(c.arguments)}}
+            for c in content
+        ]
+        message = {"role": "assistant", "content": thought or None, "tool_calls": calls or None}
+    usage = result.usage
+    return LLMResponse.model_validate(
+        {
+            "message": message,
+            "finish_reason": _FINISH_TO_NEX.get(result.finish_reason, result.finish_reason),
+            "usage": {
+                "prompt_tokens": usage.prompt_tokens,
+                "completion_tokens": usage.completion_tokens,
+                "total_tokens": usage.prompt_tokens + usage.completion_tokens,
+            },
+        }
     )
-    reason = _FINISH_TO_NEX.get(result.finish_reason, result.finish_reason)
-    return LLMResponse(message=message, finish_reason=reason, usage=usage)
+
+
+def _arguments(value: Any) -> str:
+    """Arguments as ``ToolCall.make`` writes them (AutoGen declares a string; a dict is dumped)."""
+    return value if isinstance(value, str) else json.dumps(value, ensure_ascii=False)
 
 
 def to_create_result(response: LLMResponse) -> CreateResult:

@@ -58,10 +58,11 @@ from pydantic import BaseModel
 
 from nex_autogen.agents import context_messages
 from nex_autogen.bridge import NexChatCompletionClient, request_params
-from nex_autogen.messages import to_nex_messages, to_nex_response, to_nex_tools
+from nex_autogen.messages import to_nex_message, to_nex_messages, to_nex_response, to_nex_tool
 from nex_autogen.tools import ToolFailed, final_text
 from nex_core.trajectory.recorder import Recorder, current_parent_id
 from nex_core.trajectory.schema import ErrorInfo, LLMRequest, Message
+from nex_core.trajectory.schema import ToolSchema as NexToolSchema
 
 # --------------------------------------------------------------------------- model calls
 
@@ -82,13 +83,60 @@ def _client_params(client: ChatCompletionClient) -> dict[str, Any]:
     return {k: create_args[k] for k in keep if create_args.get(k) is not None}
 
 
+class Conversions:
+    """A run's AutoGen messages and tool schemas as nex records, each converted once.
+
+    An agent resends its whole model context (the very same message objects) and its tools (as
+    equal schema dicts) on every model call, so a run of n calls would convert O(n²) messages.
+    Converting each object once also lets the requests of a run share their nex messages, as the
+    native runtime's do, which keeps the trajectory's scrubbing and writing linear. The cached
+    objects are kept alive with their conversions, so an id is never reused while cached.
+    """
+
+    def __init__(self) -> None:
+        self._messages: dict[int, tuple[LLMMessage, list[Message]]] = {}
+        self._tools: dict[str, list[tuple[Mapping[str, Any], NexToolSchema]]] = {}
+
+    def messages(self, messages: Sequence[LLMMessage]) -> list[Message]:
+        out: list[Message] = []
+        cache = self._messages
+        for message in messages:
+            hit = cache.get(id(message))
+            if hit is None or hit[0] is not message:
+                hit = cache[id(message)] = (message, to_nex_message(message))
+            out.extend(hit[1])
+        return out
+
+    def tools(self, tools: Sequence[Tool | ToolSchema]) -> list[NexToolSchema]:
+        out: list[NexToolSchema] = []
+        for tool in tools:
+            if type(tool) is not dict:  # a Tool object: its schema is computed on each access
+                out.append(to_nex_tool(tool))
+                continue
+            known = self._tools.setdefault(str(tool.get("name")), [])
+            found = next((schema for seen, schema in known if seen == tool), None)
+            if found is None:
+                found = to_nex_tool(tool)
+                known.append((tool, found))
+            out.append(found)
+        return out
+
+
 class RecordingClient(ChatCompletionClient):
     """Records each call of the wrapped client; answers exactly what it answers."""
 
-    def __init__(self, inner: ChatCompletionClient, *, agent: str, recorder: Recorder) -> None:
+    def __init__(
+        self,
+        inner: ChatCompletionClient,
+        *,
+        agent: str,
+        recorder: Recorder,
+        conversions: Conversions | None = None,
+    ) -> None:
         self.inner = inner
         self.agent = agent
         self.recorder = recorder
+        self.conversions = conversions or Conversions()
 
     def _request(
         self,
@@ -97,12 +145,15 @@ class RecordingClient(ChatCompletionClient):
         tool_choice: Any,
         extra: Mapping[str, Any],
     ) -> LLMRequest:
+        # What the bridge's own request() builds, from the run's shared conversions.
         if isinstance(self.inner, NexChatCompletionClient):
-            return self.inner.request(messages, tools, tool_choice, extra)
+            params = self.inner.params_for(tools, tool_choice, extra)
+        else:
+            params = request_params(_client_params(self.inner), tool_choice, extra)
         return LLMRequest(
-            messages=to_nex_messages(messages),
-            tools=to_nex_tools(tools),
-            params=request_params(_client_params(self.inner), tool_choice, extra),
+            messages=self.conversions.messages(messages),
+            tools=self.conversions.tools(tools),
+            params=params,
         )
 
     async def create(
@@ -592,6 +643,7 @@ class Instrumentation:
 
     def __init__(self, recorder: Recorder) -> None:
         self.recorder = recorder
+        self.conversions = Conversions()
         self._undo: list[tuple[Any, str, Any]] = []
         self._seen: dict[int, Any] = {}  # holds the objects too, so their ids are not reused
 
@@ -622,7 +674,10 @@ class Instrumentation:
         rec, name = self.recorder, agent.name
         client = getattr(agent, "_model_client", None)
         if isinstance(client, ChatCompletionClient):
-            self._swap(agent, "_model_client", RecordingClient(client, agent=name, recorder=rec))
+            wrapped = RecordingClient(
+                client, agent=name, recorder=rec, conversions=self.conversions
+            )
+            self._swap(agent, "_model_client", wrapped)
         workbenches = getattr(agent, "_workbench", None)
         if isinstance(workbenches, Sequence):
             self._swap(
@@ -647,7 +702,11 @@ class Instrumentation:
         client = getattr(team, "_model_client", None)
         if isinstance(client, ChatCompletionClient):
             self._swap(
-                team, "_model_client", RecordingClient(client, agent=team.name, recorder=rec)
+                team,
+                "_model_client",
+                RecordingClient(
+                    client, agent=team.name, recorder=rec, conversions=self.conversions
+                ),
             )
         state = SwarmState()
         for participant in team._participants:
