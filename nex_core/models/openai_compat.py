@@ -25,6 +25,8 @@ import os
 import random
 import threading
 import time
+import urllib.parse
+import urllib.request
 import weakref
 from collections.abc import AsyncGenerator, AsyncIterator, Awaitable, Callable
 from dataclasses import dataclass, field
@@ -323,7 +325,7 @@ class StreamAssembler:
 
 # --------------------------------------------------------------------------- the model
 
-HTTP_TRANSPORTS = ("auto", "aiohttp", "httpx")
+HTTP_TRANSPORTS = ("auto", "http1", "aiohttp", "httpx")
 
 
 def aiohttp_available() -> bool:
@@ -337,10 +339,33 @@ def aiohttp_available() -> bool:
     return True
 
 
+def _proxied(url: str) -> bool:
+    """Whether the environment routes ``url`` through a proxy (httpx would honour it)."""
+    parsed = urllib.parse.urlsplit(url)
+    proxies = urllib.request.getproxies()
+    if not (proxies.get(parsed.scheme) or proxies.get("all")):
+        return False
+    return not urllib.request.proxy_bypass(parsed.hostname or "")
+
+
+def pick_transport(choice: str, base_url: str) -> str:
+    """The transport ``auto`` means for ``base_url``: the lean HTTP/1.1 one for plain http
+    without a proxy (local inference servers), else aiohttp when installed, else httpx."""
+    if choice != "auto":
+        return choice
+    if base_url.startswith("http://") and not _proxied(base_url):
+        return "http1"
+    return "aiohttp" if aiohttp_available() else "httpx"
+
+
 def _http_client(transport: str) -> Any:
     """The ``http_client`` for ``AsyncOpenAI``: None keeps the SDK's httpx default."""
-    if transport == "httpx" or (transport == "auto" and not aiohttp_available()):
+    if transport == "httpx":
         return None
+    if transport == "http1":
+        from nex_core.models.http1 import Http1Transport
+
+        return openai.DefaultAsyncHttpxClient(transport=Http1Transport())
     return openai.DefaultAioHttpClient()
 
 
@@ -370,10 +395,11 @@ class OpenAICompatibleModel(ChatModel):
     between bytes: for a non-streamed reply, the whole generation); ``max_retries`` counts
     attempts after the first; ``sampling`` holds defaults that request params override;
     ``jitter_seed`` makes the backoff jitter reproducible. ``http_transport`` picks the SDK's HTTP
-    transport: ``aiohttp`` (the SDK's ``DefaultAioHttpClient``; ``openai[aiohttp]``), ``httpx``
-    (its default), or ``auto``: aiohttp when installed. aiohttp's pool and C parser cost about a
-    third less CPU per request than httpx's, whose pool rescans every connection twice a request,
-    which is what bounds a single process driving a local server at high concurrency.
+    transport: ``http1`` (:mod:`nex_core.models.http1`, plain http only), ``aiohttp`` (the SDK's
+    ``DefaultAioHttpClient``; ``openai[aiohttp]``), ``httpx`` (its default), or ``auto``: http1
+    for a plain-http endpoint without a proxy, else aiohttp when installed, else httpx. The
+    transport's CPU per request is what bounds one process driving a local server at high
+    concurrency: httpx's pool rescans every connection twice a request.
     """
 
     provider = "openai"
@@ -416,6 +442,8 @@ class OpenAICompatibleModel(ChatModel):
             raise SpecError("http_transport 'aiohttp' needs the aiohttp package: "
                             "pip install 'openai[aiohttp]'")
         self.http_transport = http_transport
+        self.transport = pick_transport(http_transport, self.base_url)
+        """The transport in use: ``http1``, ``aiohttp`` or ``httpx``."""
         self._init_runtime_state()
 
     def _find_key(self, settings: ModelSettings | None) -> str:
@@ -464,7 +492,7 @@ class OpenAICompatibleModel(ChatModel):
             if entry is None:
                 client = openai.AsyncOpenAI(base_url=self.base_url, api_key=self._api_key,
                                             timeout=self.timeout_s, max_retries=0,
-                                            http_client=_http_client(self.http_transport))
+                                            http_client=_http_client(self.transport))
                 entry = self._clients[loop] = _LoopClient(client, _closer(client))
                 fresh = True
             else:
