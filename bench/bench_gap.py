@@ -11,7 +11,8 @@ the group-committed fsynced JSONL log, and the report.
   of the four, and its ratio to the ideal (target: at least 0.9).
 - ``pipeline_only``: the same episodes against an in-process model that answers after 100 ms
   (``asyncio.sleep``), no HTTP: what the pipeline itself allows, without the HTTP client's cost
-  per request (the ``openai`` SDK's request building plus its transport, about 0.9 ms of CPU).
+  per request (the ``openai`` SDK's request building plus its transport, about 0.8 ms of CPU
+  with the model's ``http1`` transport, 1.5 ms with the SDK's default httpx pool).
 - ``client_cpu_ms_per_episode`` / ``server_cpu_ms_per_request``: CPU time of the pipeline's
   process per episode and of the server's per request. The pipeline is one asyncio process (one
   core at most): 90 % of the ideal needs well under 1 / 576 s = 1.74 ms of CPU per episode.

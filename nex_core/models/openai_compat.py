@@ -350,12 +350,13 @@ def _proxied(url: str) -> bool:
 
 def pick_transport(choice: str, base_url: str) -> str:
     """The transport ``auto`` means for ``base_url``: the lean HTTP/1.1 one for plain http
-    without a proxy (local inference servers), else aiohttp when installed, else httpx."""
+    without a proxy (local inference servers, where the client's CPU bounds throughput), else
+    the SDK's default (TLS, proxies; hosted endpoints rate-limit long before CPU matters)."""
     if choice != "auto":
         return choice
     if base_url.startswith("http://") and not _proxied(base_url):
         return "http1"
-    return "aiohttp" if aiohttp_available() else "httpx"
+    return "httpx"
 
 
 def _http_client(transport: str) -> Any:
@@ -396,10 +397,10 @@ class OpenAICompatibleModel(ChatModel):
     attempts after the first; ``sampling`` holds defaults that request params override;
     ``jitter_seed`` makes the backoff jitter reproducible. ``http_transport`` picks the SDK's HTTP
     transport: ``http1`` (:mod:`nex_core.models.http1`, plain http only), ``aiohttp`` (the SDK's
-    ``DefaultAioHttpClient``; ``openai[aiohttp]``), ``httpx`` (its default), or ``auto``: http1
-    for a plain-http endpoint without a proxy, else aiohttp when installed, else httpx. The
-    transport's CPU per request is what bounds one process driving a local server at high
-    concurrency: httpx's pool rescans every connection twice a request.
+    ``DefaultAioHttpClient``; needs ``openai[aiohttp]``), ``httpx`` (its default), or ``auto``:
+    http1 for a plain-http endpoint without a proxy, else httpx. The transport's CPU per request
+    is what bounds one process driving a local server at high concurrency: httpx's pool rescans
+    every connection twice a request (about 1.5 ms of CPU a call in all, against 0.8 ms).
     """
 
     provider = "openai"
