@@ -21,7 +21,7 @@ from langchain_core.messages import (
 )
 from langchain_core.utils.function_calling import convert_to_openai_tool
 
-from nex_core.trajectory.schema import LLMResponse, Message, ToolCall, ToolSchema, Usage
+from nex_core.trajectory.schema import LLMResponse, Message, ToolCall, ToolSchema
 
 
 def _content(value: Any) -> str | list[dict[str, Any]] | None:
@@ -39,24 +39,44 @@ _encode = json.JSONEncoder(ensure_ascii=False).encode
 """``json.dumps(value, ensure_ascii=False)`` without building an encoder on every call."""
 
 
-def _tool_call(call_id: str, name: str, arguments: dict[str, Any] | str) -> ToolCall:
-    """What ``ToolCall.make`` builds (the same argument text), validated in one pass: every
-    recorded model answer goes through here."""
+def _tool_call_data(call_id: str, name: str, arguments: dict[str, Any] | str) -> dict[str, Any]:
+    """A tool call as ``ToolCall.make`` builds it (the same argument text), as data to validate
+    together with its message: every recorded model answer goes through here."""
     text = arguments if isinstance(arguments, str) else _encode(arguments)
-    return ToolCall.model_validate({"id": call_id, "function": {"name": name, "arguments": text}})
+    return {"id": call_id, "function": {"name": name, "arguments": text}}
 
 
-def tool_calls_of(message: AIMessage) -> list[ToolCall]:
-    """The message's tool calls: valid ones with JSON arguments, invalid ones with raw text."""
+def _tool_calls_data(message: AIMessage) -> list[dict[str, Any]]:
     calls = [
-        _tool_call(str(tc.get("id") or ""), tc["name"], tc.get("args") or {})
+        _tool_call_data(str(tc.get("id") or ""), tc["name"], tc.get("args") or {})
         for tc in message.tool_calls
     ]
     for bad in message.invalid_tool_calls:
         calls.append(
-            _tool_call(str(bad.get("id") or ""), bad.get("name") or "", bad.get("args") or "")
+            _tool_call_data(str(bad.get("id") or ""), bad.get("name") or "", bad.get("args") or "")
         )
     return calls
+
+
+def tool_calls_of(message: AIMessage) -> list[ToolCall]:
+    """The message's tool calls: valid ones with JSON arguments, invalid ones with raw text."""
+    return [ToolCall.model_validate(call) for call in _tool_calls_data(message)]
+
+
+def _assistant_data(message: AIMessage) -> dict[str, Any]:
+    """An ``AIMessage`` as the fields of a nex assistant message."""
+    content = _content(message.content)
+    reasoning = message.additional_kwargs.get("reasoning_content")
+    calls = _tool_calls_data(message)
+    if content == "" and calls:
+        content = None
+    return {
+        "role": "assistant",
+        "content": content,
+        "name": message.name,
+        "tool_calls": calls or None,
+        "reasoning": reasoning if isinstance(reasoning, str) else None,
+    }
 
 
 def content_text(value: Any) -> str:
@@ -73,24 +93,14 @@ def content_text(value: Any) -> str:
 
 def to_nex(message: BaseMessage) -> Message:
     """One LangChain message as a nex message."""
+    if isinstance(message, AIMessage):
+        return Message.model_validate(_assistant_data(message))
     content = _content(message.content)
     name = message.name
     if isinstance(message, SystemMessage):
         return Message(role="system", content=content)
     if isinstance(message, HumanMessage):
         return Message(role="user", content=content, name=name)
-    if isinstance(message, AIMessage):
-        reasoning = message.additional_kwargs.get("reasoning_content")
-        calls = tool_calls_of(message)
-        if content == "" and calls:
-            content = None
-        return Message(
-            role="assistant",
-            content=content,
-            name=name,
-            tool_calls=calls or None,
-            reasoning=reasoning if isinstance(reasoning, str) else None,
-        )
     if isinstance(message, ToolMessage):
         return Message(role="tool", content=content, tool_call_id=message.tool_call_id)
     # ChatMessage or a custom class: map its role where it has one.
@@ -170,15 +180,19 @@ def response_of(message: BaseMessage, generation_info: dict[str, Any] | None = N
     usage = None
     raw = getattr(message, "usage_metadata", None)
     if raw:
-        usage = Usage(
-            prompt_tokens=int(raw.get("input_tokens", 0)),
-            completion_tokens=int(raw.get("output_tokens", 0)),
-            total_tokens=int(raw.get("total_tokens", 0)),
-        )
-    nex = to_nex(message)
-    if nex.role != "assistant":
-        nex = Message.assistant(nex.text())
-    return LLMResponse(message=nex, finish_reason=finish, usage=usage)
+        usage = {
+            "prompt_tokens": int(raw.get("input_tokens", 0)),
+            "completion_tokens": int(raw.get("output_tokens", 0)),
+            "total_tokens": int(raw.get("total_tokens", 0)),
+        }
+    nex: Message | dict[str, Any]
+    if isinstance(message, AIMessage):
+        nex = _assistant_data(message)  # validated with the response, in one pass
+    else:
+        nex = to_nex(message)
+        if nex.role != "assistant":
+            nex = Message.assistant(nex.text())
+    return LLMResponse.model_validate({"message": nex, "finish_reason": finish, "usage": usage})
 
 
 def tool_schema(tool: Any) -> ToolSchema:
