@@ -219,7 +219,7 @@ def final_text(messages: Sequence[BaseMessage]) -> str | None:
         return None
     last = messages[-1]
     if isinstance(last, AIMessage | ToolMessage):
-        return to_nex(last).text()
+        return content_text(last.content)
     return None
 
 

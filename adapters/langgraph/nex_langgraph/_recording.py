@@ -402,10 +402,8 @@ def _output_text(outputs: Any) -> str | None:
     for message in reversed(messages):
         if (message.response_metadata or {}).get(HANDOFF_BACK):
             continue
-        if isinstance(message, AIMessage):
-            return to_nex(message).text()
-        if isinstance(message, ToolMessage):
-            return to_nex(message).text()
+        if isinstance(message, AIMessage | ToolMessage):
+            return content_text(message.content)
         return None
     return None
 
