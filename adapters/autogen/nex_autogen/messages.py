@@ -97,7 +97,11 @@ def to_nex_tools(tools: Sequence[Tool | AutogenToolSchema]) -> list[ToolSchema]:
 
 def to_nex_tool(tool: Tool | AutogenToolSchema) -> ToolSchema:
     """One tool (or AutoGen tool schema) as the schema offered to the model."""
-    schema: Mapping[str, Any] = tool.schema if isinstance(tool, Tool) else tool
+    return schema_to_nex(tool.schema if isinstance(tool, Tool) else tool)
+
+
+def schema_to_nex(schema: Mapping[str, Any]) -> ToolSchema:
+    """An AutoGen tool schema (a dict) as the schema offered to the model."""
     return ToolSchema(
         name=schema["name"],
         description=schema.get("description", "") or "",

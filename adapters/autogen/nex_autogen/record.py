@@ -58,7 +58,13 @@ from pydantic import BaseModel
 
 from nex_autogen.agents import context_messages
 from nex_autogen.bridge import NexChatCompletionClient, request_params
-from nex_autogen.messages import to_nex_message, to_nex_messages, to_nex_response, to_nex_tool
+from nex_autogen.messages import (
+    schema_to_nex,
+    to_nex_message,
+    to_nex_messages,
+    to_nex_response,
+    to_nex_tool,
+)
 from nex_autogen.tools import ToolFailed, final_text
 from nex_core.trajectory.recorder import Recorder, current_parent_id
 from nex_core.trajectory.schema import ErrorInfo, LLMRequest, Message
@@ -116,7 +122,7 @@ class Conversions:
             known = self._tools.setdefault(str(tool.get("name")), [])
             found = next((schema for seen, schema in known if seen == tool), None)
             if found is None:
-                found = to_nex_tool(tool)
+                found = schema_to_nex(tool)
                 known.append((tool, found))
             out.append(found)
         return out
