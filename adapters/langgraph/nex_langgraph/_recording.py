@@ -140,7 +140,9 @@ class NexCallbackHandler(BaseCallbackHandler):
         cache = self._s.converted
         for message in messages:
             hit = cache.get(id(message))
-            if hit is None or hit[0] is not message:
+            # create_agent names the model's answer after the model call ended, so a cached
+            # conversion is stale once the object's name has changed.
+            if hit is None or hit[0] is not message or hit[1].name != message.name:
                 hit = (message, self._convert(message))
                 cache[id(message)] = hit
             out.append(hit[1])
