@@ -18,52 +18,21 @@ from collections.abc import AsyncIterator, Coroutine
 from typing import Any
 
 from nex_core.errors import AdapterError
-from nex_core.protocol.spec import AgentSpec, MCPBinding, TeamSpec, ToolSpec
-from nex_core.runtime.mcp import MCPPool, shared_pool
+from nex_core.protocol.spec import AgentSpec, TeamSpec, ToolSpec
+from nex_core.runtime.mcp import MCPPool
+from nex_core.runtime.mcp_tools import MCPTools as CoreMCPTools
+from nex_core.runtime.mcp_tools import pool_for_run, uses_mcp
+
+__all__ = ["MCPTools", "mcp_for_run", "uses_mcp"]
 
 
-def uses_mcp(spec: AgentSpec | TeamSpec) -> bool:
-    """Whether any agent of ``spec`` has a tool served by an MCP server."""
-    return any(isinstance(t.binding, MCPBinding) for a in spec.walk() for t in a.tools)
-
-
-def _target(tool: ToolSpec) -> tuple[str, str]:
-    binding = tool.binding
-    assert isinstance(binding, MCPBinding)
-    return binding.server, binding.tool or tool.name
-
-
-class MCPTools:
-    """The pool one run calls its MCP tools through, the loop that owns its sessions, and the
-    schemas its servers reported."""
+class MCPTools(CoreMCPTools):
+    """nex-core's MCP tools plus the loop that owns the pool's sessions, so calls made from
+    ``invoke``'s worker threads are handed to that loop."""
 
     def __init__(self, pool: MCPPool, loop: asyncio.AbstractEventLoop) -> None:
-        self.pool = pool
+        super().__init__(pool)
         self.loop = loop
-        self._schemas: dict[tuple[str, str], tuple[str, dict[str, Any]]] = {}
-
-    async def discover(self, spec: AgentSpec | TeamSpec) -> None:
-        """Ask the servers for every schema the spec leaves out (starting those servers)."""
-        for agent in spec.walk():
-            for tool in agent.tools:
-                if isinstance(tool.binding, MCPBinding) and tool.parameters is None:
-                    target = _target(tool)
-                    if target not in self._schemas:
-                        self._schemas[target] = await self.pool.tool_schema(*target)
-
-    def advertised(self, tool: ToolSpec) -> tuple[str, dict[str, Any]]:
-        """Description and parameters the model is offered: the spec's, else the server's (the
-        spec's description wins when it has one, as natively)."""
-        if tool.parameters is not None:
-            return tool.description, tool.parameters
-        found = self._schemas.get(_target(tool))
-        if found is None:
-            raise AdapterError(
-                f"tool '{tool.name}': its schema was not asked of MCP server "
-                f"'{_target(tool)[0]}' before building (call MCPTools.discover first)"
-            )
-        description, schema = found
-        return tool.description or description, schema
 
     async def call(self, tool: ToolSpec, arguments: dict[str, Any], timeout: float | None) -> Any:
         """Call the tool on its server under ``timeout``, on the loop that owns the session."""
@@ -96,10 +65,7 @@ class MCPTools:
     async def _bounded(
         self, tool: ToolSpec, arguments: dict[str, Any], timeout: float | None
     ) -> Any:
-        try:
-            return await asyncio.wait_for(self.pool.call(*_target(tool), arguments), timeout)
-        except TimeoutError:
-            raise TimeoutError(f"tool '{tool.name}' timed out after {timeout} s") from None
+        return await super().call(tool, arguments, timeout)
 
 
 @contextlib.asynccontextmanager
@@ -107,12 +73,5 @@ async def mcp_for_run(spec: AgentSpec | TeamSpec) -> AsyncIterator[MCPTools]:
     """The MCP tools of one run of ``spec``: the shared pool if one is active, else a pool of
     the run's own that is closed when the block ends. Every agent's servers are added (a
     sub-agent may use the servers its ancestors declare)."""
-    given = shared_pool()
-    pool = given if given is not None else MCPPool({})
-    for agent in spec.walk():
-        pool.add(agent.mcp_servers)
-    try:
+    async with pool_for_run(spec) as pool:
         yield MCPTools(pool, asyncio.get_running_loop())
-    finally:
-        if given is None:
-            await pool.aclose()
