@@ -261,7 +261,7 @@ class RecordingClient(ChatCompletionClient):
 
 
 @contextlib.contextmanager
-def _nested(recorder: Recorder, parent: str) -> Iterator[None]:
+def _nested(recorder: Recorder, parent: str | None) -> Iterator[None]:
     # Resetting a context variable fails when an async generator is closed from another
     # context (a cancelled stream); the value dies with that context anyway.
     with contextlib.suppress(ValueError), recorder.under(parent):

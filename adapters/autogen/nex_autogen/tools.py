@@ -17,7 +17,7 @@ import asyncio
 import inspect
 from collections.abc import AsyncGenerator, Callable
 from contextvars import ContextVar
-from typing import Any
+from typing import Any, cast
 
 from autogen_agentchat.base import Handoff, TaskResult
 from autogen_agentchat.messages import BaseAgentEvent, BaseChatMessage, ToolCallSummaryMessage
@@ -25,7 +25,7 @@ from autogen_agentchat.teams import BaseGroupChat
 from autogen_agentchat.tools import AgentTool, TeamTool
 from autogen_agentchat.tools._task_runner_tool import TaskRunnerToolArgs
 from autogen_core import CancellationToken
-from autogen_core.tools import BaseTool
+from autogen_core.tools import BaseTool, ParametersSchema
 from autogen_core.tools import ToolSchema as AutogenToolSchema
 from pydantic import BaseModel, ConfigDict
 
@@ -75,7 +75,11 @@ class SchemaTool(BaseTool[AnyArguments, BaseModel]):
     @property
     def schema(self) -> AutogenToolSchema:
         parameters = self.spec.parameters if self.spec.parameters is not None else ANY_OBJECT
-        return {"name": self.name, "description": self.description, "parameters": parameters}
+        return {
+            "name": self.name,
+            "description": self.description,
+            "parameters": cast(ParametersSchema, parameters),
+        }
 
     async def run(self, args: AnyArguments, cancellation_token: CancellationToken) -> Any:
         arguments = args.model_dump()
@@ -111,7 +115,11 @@ class MCPTool(BaseTool[AnyArguments, BaseModel]):
 
     @property
     def schema(self) -> AutogenToolSchema:
-        return {"name": self.name, "description": self.description, "parameters": self.parameters}
+        return {
+            "name": self.name,
+            "description": self.description,
+            "parameters": cast(ParametersSchema, self.parameters),
+        }
 
     async def run(self, args: AnyArguments, cancellation_token: CancellationToken) -> Any:
         arguments = args.model_dump()
@@ -137,7 +145,7 @@ class _FixedReplyTool(BaseTool[AnyArguments, BaseModel]):
         return {
             "name": self.name,
             "description": self.description,
-            "parameters": HANDOFF_PARAMETERS,
+            "parameters": cast(ParametersSchema, HANDOFF_PARAMETERS),
         }
 
     async def run(self, args: AnyArguments, cancellation_token: CancellationToken) -> Any:
@@ -216,7 +224,7 @@ class _ProtocolRunner:
         return {
             "name": self.name,
             "description": self.description,
-            "parameters": SUBAGENT_PARAMETERS,
+            "parameters": cast(ParametersSchema, SUBAGENT_PARAMETERS),
         }
 
     def _check(self, result: TaskResult) -> None:
