@@ -9,9 +9,8 @@ from __future__ import annotations
 import contextlib
 from collections.abc import AsyncIterator
 
-from nex_core.runtime.mcp_tools import MCPTools, pool_for_run, uses_mcp
-
 from nex_core.protocol.spec import AgentSpec, TeamSpec
+from nex_core.runtime.mcp_tools import MCPTools, pool_for_run, uses_mcp
 
 __all__ = ["MCPTools", "mcp_for_run", "uses_mcp"]
 
