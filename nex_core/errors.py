@@ -10,7 +10,8 @@
     ├── AdapterError         a framework adapter failed to convert, build or run
     ├── ModelError           the model misbehaved (HTTP error, bad reply, exhausted script)
     │   └── ScriptExhausted  a scripted model ran out of replies
-    └── ToolFormatError      model text could not be parsed as tool calls
+    ├── ToolFormatError      model text could not be parsed as tool calls
+    └── ChatTemplateError    a chat template failed on a sample, or its loss mask cannot be found
 
 Exceptions carry what happened and what to do; they never log.
 """
@@ -85,3 +86,7 @@ class ToolFormatError(NexError, ValueError):
     def __init__(self, message: str, *, position: int | None = None) -> None:
         super().__init__(message if position is None else f"{message} (at offset {position})")
         self.position = position
+
+
+class ChatTemplateError(NexError, ValueError):
+    """A chat template or tokenizer could not render one sample (the exporter counts and skips it)."""

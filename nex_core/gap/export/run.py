@@ -31,6 +31,10 @@ class ExportOptions:
     seed: str = "nex"
     include_rejected: bool = False
     """Export every completed trajectory, not only those the pipeline accepted."""
+    tokenizer: str | None = None
+    """Add token columns to chat rows with this tokenizer (see nex_core.tokens)."""
+    chat_template: str | None = None
+    token_columns: list[str] = field(default_factory=lambda: ["labels"])
 
 
 class _Files:
@@ -70,6 +74,15 @@ class _Files:
                 pq.write_table(pa.Table.from_pylist(rows), path)
 
 
+def _row_tokenizer(options: ExportOptions) -> Any:
+    """The token-column transform (nex_core.tokens), loaded only when asked for."""
+    if options.tokenizer is None:
+        return None
+    from nex_core.tokens import row_tokenizer
+
+    return row_tokenizer(options.tokenizer, options.chat_template, options.token_columns)
+
+
 def _source_file(source: Path) -> Path:
     return source / "trajectories.jsonl" if source.is_dir() else source
 
@@ -93,6 +106,7 @@ def export(
                 f"unknown dataset format '{name}' (known: {', '.join(sorted(datasets))})"
             )
     layouts = {name: datasets[name]() for name in options.datasets}
+    tokens = _row_tokenizer(options)
     out = Path(out)
     files = _Files(out, list(options.file_formats))
     skipped: Counter[str] = Counter()
@@ -136,7 +150,10 @@ def export(
                         "format": fmt_name,
                     }
                     for ds_name, layout in layouts.items():
-                        files.add(ds_name, fmt_name, split, layout.row(conversation, meta))
+                        row = layout.row(conversation, meta)
+                        if tokens is not None and (row := tokens(row)) is None:
+                            continue  # the tokenizer counted why
+                        files.add(ds_name, fmt_name, split, row)
     finally:
         files.close()
     summary = {
@@ -147,6 +164,10 @@ def export(
         "tasks": {k: len(v) for k, v in splits.items()},
         "unreadable_lines": bad,
     }
+    if tokens is not None:
+        summary["tokenizer"] = tokens.manifest()
+        skipped.update(tokens.skipped)
+        summary["skipped"] = dict(skipped)
     out.mkdir(parents=True, exist_ok=True)
     (out / "manifest.json").write_text(
         json.dumps({"options": options.__dict__, **summary}, indent=2) + "\n", encoding="utf-8"

@@ -1,0 +1,175 @@
+"""Chat templates: Jinja text rendered in a sandbox, with the assistant spans it marks.
+
+The environment is what Hugging Face chat templates are written against: jinja2's
+``ImmutableSandboxedEnvironment`` with ``trim_blocks`` and ``lstrip_blocks``, a ``tojson`` filter
+that keeps non-ASCII text and takes ``indent``/``separators``/``sort_keys``, the globals
+``raise_exception`` and ``strftime_now``, the ``loopcontrols`` extension, and a
+``{% generation %} … {% endgeneration %}`` tag that marks what the model wrote.
+
+The tag is tracked with two sentinel characters (Unicode noncharacters, which never occur in real
+text) written around the block's output and stripped after rendering. Tracking the output offset
+at the moment the tag runs would break inside macros, filter blocks and ``{% set %}`` blocks,
+which buffer their output; sentinels survive all of them.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass
+from datetime import datetime
+from functools import lru_cache
+from typing import Any, NoReturn
+
+import jinja2
+import jinja2.ext
+import jinja2.nodes
+from jinja2.sandbox import ImmutableSandboxedEnvironment
+
+from nex_core.errors import ChatTemplateError
+
+_OPEN = "\ufdd0"
+_CLOSE = "\ufdd1"
+
+
+class _GenerationTag(jinja2.ext.Extension):
+    """``{% generation %}…{% endgeneration %}``: the enclosed output is the model's."""
+
+    tags = {"generation"}
+
+    def parse(self, parser: jinja2.parser.Parser) -> jinja2.nodes.Node:
+        lineno = next(parser.stream).lineno
+        body = parser.parse_statements(("name:endgeneration",), drop_needle=True)
+        call = self.call_method("_mark", [])
+        return jinja2.nodes.CallBlock(call, [], [], body).set_lineno(lineno)
+
+    @staticmethod
+    def _mark(caller: Callable[[], str]) -> str:
+        return f"{_OPEN}{caller()}{_CLOSE}"
+
+
+def _tojson(
+    value: Any,
+    indent: int | None = None,
+    separators: tuple[str, str] | None = None,
+    sort_keys: bool = False,
+    ensure_ascii: bool = False,
+) -> str:
+    return json.dumps(
+        value, indent=indent, separators=separators, sort_keys=sort_keys, ensure_ascii=ensure_ascii
+    )
+
+
+def _raise(message: str) -> NoReturn:
+    raise jinja2.TemplateError(message)
+
+
+def _strftime_now(fmt: str) -> str:
+    return datetime.now().strftime(fmt)
+
+
+@lru_cache(maxsize=1)
+def _environment() -> ImmutableSandboxedEnvironment:
+    env = ImmutableSandboxedEnvironment(
+        trim_blocks=True,
+        lstrip_blocks=True,
+        extensions=[_GenerationTag, jinja2.ext.loopcontrols],
+    )
+    env.filters["tojson"] = _tojson
+    env.globals["raise_exception"] = _raise
+    env.globals["strftime_now"] = _strftime_now
+    return env
+
+
+@dataclass(frozen=True)
+class Rendered:
+    text: str
+    spans: list[tuple[int, int]]
+    """Character ranges of ``text`` inside ``{% generation %}`` blocks, in order."""
+
+
+class ChatTemplate:
+    """A compiled chat template and where it came from (a file, a folder's config, built in)."""
+
+    def __init__(self, source: str, origin: str, context: Mapping[str, Any] | None = None) -> None:
+        self.source = source
+        self.origin = origin
+        self.context = dict(context or {})
+        """Extra template variables, such as ``bos_token`` and ``eos_token``."""
+        self.sha256 = hashlib.sha256(source.encode()).hexdigest()
+        try:
+            self._template = _environment().from_string(source)
+        except jinja2.TemplateSyntaxError as exc:
+            raise ChatTemplateError(
+                f"chat template {origin}, line {exc.lineno}: {exc.message}"
+            ) from None
+        self.has_generation_markers = "generation" in _tag_names(source)
+
+    def render(
+        self,
+        messages: Sequence[Mapping[str, Any]],
+        tools: Sequence[Mapping[str, Any]] | None = None,
+        *,
+        add_generation_prompt: bool = False,
+    ) -> Rendered:
+        """The conversation as text, with the spans its ``{% generation %}`` tags marked."""
+        try:
+            raw = self._template.render(
+                **self.context,
+                messages=list(messages),
+                tools=list(tools) if tools else None,
+                add_generation_prompt=add_generation_prompt,
+            )
+        except jinja2.TemplateError as exc:
+            raise ChatTemplateError(f"chat template {self.origin}: {exc}") from None
+        return _strip_markers(raw, self.origin)
+
+
+def _tag_names(source: str) -> set[str]:
+    """Block tag names the template uses (lexed, so a word in a string or comment is no tag)."""
+    env = _environment()
+    names: set[str] = set()
+    expect_name = False
+    for _, kind, value in env.lex(source):
+        if kind == "block_begin":
+            expect_name = True
+        elif expect_name and kind == "name":
+            names.add(value)
+            expect_name = False
+        elif kind != "whitespace":
+            expect_name = False
+    return names
+
+
+def _strip_markers(raw: str, origin: str) -> Rendered:
+    parts: list[str] = []
+    spans: list[tuple[int, int]] = []
+    length = 0
+    start: int | None = None
+    pos = 0
+    while True:
+        nxt = min((i for i in (raw.find(_OPEN, pos), raw.find(_CLOSE, pos)) if i >= 0), default=-1)
+        if nxt < 0:
+            parts.append(raw[pos:])
+            break
+        parts.append(raw[pos:nxt])
+        length += nxt - pos
+        if raw[nxt] == _OPEN:
+            if start is not None:
+                raise ChatTemplateError(f"chat template {origin}: nested {{% generation %}} blocks")
+            start = length
+        else:
+            if start is None:  # pragma: no cover - the tag always writes both
+                raise ChatTemplateError(f"chat template {origin}: unbalanced generation markers")
+            if length > start:
+                spans.append((start, length))
+            start = None
+        pos = nxt + 1
+    return Rendered("".join(parts), spans)
+
+
+def check_text(value: str, where: str) -> None:
+    """Sample text may not hold the sentinels (they would fake an assistant span)."""
+    if _OPEN in value or _CLOSE in value:
+        raise ChatTemplateError(f"{where} holds U+FDD0/U+FDD1, which nex reserves for masks")
