@@ -80,7 +80,7 @@ TOOLS: list[dict[str, Any]] = [
 
 USER_TEXT = "What time is it in Tokyo and in Paris?"
 SYSTEM_TEXT = "You are a precise clock assistant."
-TOOL_TEXTS = ['{"timezone": "Asia/Tokyo", "datetime": "21:00"}', '{"timezone": "Europe/Paris"}']
+TOOL_TEXTS = ['{"timezone": "Asia/Tokyo", "datetime": "21:00"}', '{"datetime": "13:00"}']
 FINAL_TEXT = "It is 21:00 in Tokyo — and 13:00 in Paris. 東京"
 
 

@@ -123,6 +123,12 @@ class ChatTemplate:
             )
         except jinja2.TemplateError as exc:
             raise ChatTemplateError(f"chat template {self.origin}: {exc}") from None
+        except (TypeError, ValueError, KeyError, IndexError, AttributeError) as exc:
+            # Template code fails like Python does (a dict added to a string, ...): the
+            # sample does not have the shape this template expects.
+            raise ChatTemplateError(
+                f"chat template {self.origin}: {type(exc).__name__}: {exc}"
+            ) from None
         return _strip_markers(raw, self.origin)
 
 
