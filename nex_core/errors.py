@@ -89,4 +89,4 @@ class ToolFormatError(NexError, ValueError):
 
 
 class ChatTemplateError(NexError, ValueError):
-    """A chat template or tokenizer could not render one sample (the exporter counts and skips it)."""
+    """A chat template or tokenizer failed on one sample (the exporter skips and counts it)."""
