@@ -1,9 +1,8 @@
-"""Tool-invocation formats: how tool calls look when they live in model text.
+"""nex's own XML: ``<tool_call name="NAME">{json}</tool_call>``, results in ``<tool_result>``.
 
-Native function calling needs no format: calls are structured fields of the response. Models
-without function calling write calls into their text; a :class:`ToolCallFormat` tells them how (a
-system-prompt section), parses what they wrote, and renders results back. The GAP exporters reuse
-the same renderers to produce training data in many formats.
+No model family writes this; it is the format nex asks for when a model has no function calling
+and no family format is chosen. Registered as ``nex_xml``, with ``xml`` kept as an alias (the
+name specs have always used).
 """
 
 from __future__ import annotations
@@ -11,51 +10,19 @@ from __future__ import annotations
 import html
 import json
 import re
-from abc import ABC, abstractmethod
 from collections.abc import Sequence
-from dataclasses import dataclass
 
 from nex_core.errors import ToolFormatError
-from nex_core.trajectory.schema import Message, ToolCall, ToolSchema
-
-
-@dataclass(frozen=True)
-class ParsedCall:
-    name: str
-    arguments: str
-    """Argument text as written (JSON expected; kept raw so malformed input is recorded)."""
-
-
-class ToolCallFormat(ABC):
-    """Renders tool descriptions and calls into text and parses them back."""
-
-    name: str
-
-    @abstractmethod
-    def render_tools(self, tools: Sequence[ToolSchema]) -> str:
-        """System-prompt section that tells the model which tools exist and how to call them."""
-
-    @abstractmethod
-    def render_calls(self, text: str | None, calls: Sequence[ToolCall]) -> str:
-        """Assistant text holding ``text`` followed by ``calls`` in this format."""
-
-    @abstractmethod
-    def parse(self, text: str) -> tuple[str, list[ParsedCall]]:
-        """Split model text into (prose, calls). Raises only :class:`ToolFormatError`."""
-
-    @abstractmethod
-    def render_result(self, name: str, call_id: str, result: str) -> str:
-        """Text that returns one tool result to the model."""
-
-    def result_message(self, results: Sequence[tuple[str, str, str]]) -> Message:
-        """One user message carrying every (name, call_id, result) of a batch."""
-        return Message.user("\n".join(self.render_result(n, i, r) for n, i, r in results))
+from nex_core.toolformats._base import ParsedCall, ToolCallFormat
+from nex_core.trajectory.schema import ToolCall, ToolSchema
 
 
 class XMLToolFormat(ToolCallFormat):
     """``<tool_call name="NAME">{json}</tool_call>`` tags, results in ``<tool_result>`` tags."""
 
-    name = "xml"
+    name = "nex_xml"
+    aliases = ("xml",)
+    family = "nex's own format (no model family)"
     _CALL = re.compile(r"<tool_call(?P<attrs>[^>]*)>(?P<body>.*?)</tool_call\s*>", re.DOTALL)
     _OPEN = re.compile(r"<tool_call[\s>]")
     _NAME = re.compile(r"""\bname\s*=\s*(?:"([^"]*)"|'([^']*)')""")
@@ -76,7 +43,9 @@ class XMLToolFormat(ToolCallFormat):
             )
         return "\n".join(lines)
 
-    def render_calls(self, text: str | None, calls: Sequence[ToolCall]) -> str:
+    def render_calls(
+        self, text: str | None, calls: Sequence[ToolCall], tools: Sequence[ToolSchema] = ()
+    ) -> str:
         parts = [text] if text else []
         for c in calls:
             # "</" inside JSON strings is escaped so a body can never close its own tag.
@@ -86,7 +55,7 @@ class XMLToolFormat(ToolCallFormat):
             )
         return "\n".join(parts)
 
-    def parse(self, text: str) -> tuple[str, list[ParsedCall]]:
+    def parse(self, text: str, tools: Sequence[ToolSchema] = ()) -> tuple[str, list[ParsedCall]]:
         calls: list[ParsedCall] = []
         prose: list[str] = []
         pos = 0
@@ -115,15 +84,3 @@ class XMLToolFormat(ToolCallFormat):
 
     def render_result(self, name: str, call_id: str, result: str) -> str:
         return f'<tool_result name="{html.escape(name, quote=True)}">{result}</tool_result>'
-
-
-BUILTIN_FORMATS: dict[str, ToolCallFormat] = {"xml": XMLToolFormat()}
-
-
-def get_format(name: str) -> ToolCallFormat:
-    from nex_core.plugins import get_plugin_manager
-
-    formats = get_plugin_manager().merged("nex_tool_formats")
-    if name not in formats:
-        raise ToolFormatError(f"unknown tool format '{name}' (known: {', '.join(sorted(formats))})")
-    return formats[name]
