@@ -41,7 +41,7 @@ class Capability(StrEnum):
     MODEL_RETRY = "model_retry"
     """A retryable model error is recorded and the call retried."""
     TEXT_TOOL_FORMAT = "text_tool_format"
-    """Tool calls parsed from model text (XML-style tags)."""
+    """Tool calls parsed from model text; which formats, :meth:`Adapter.text_formats` says."""
     MCP_TOOLS = "mcp_tools"
     STREAMING = "streaming"
     CONVERT_FROM = "convert_from"
@@ -110,6 +110,19 @@ class Adapter(ABC):
 
     def supports(self, *needed: Capability) -> bool:
         return set(needed) <= self.capabilities
+
+    def text_formats(self) -> frozenset[str]:
+        """Names of the text tool formats (``tool_format`` other than ``native``) this adapter
+        runs. By default ``xml`` for an adapter that declares ``TEXT_TOOL_FORMAT`` (all that
+        capability meant before formats had names) and none otherwise."""
+        if Capability.TEXT_TOOL_FORMAT in self.capabilities:
+            return frozenset({"xml", "nex_xml"})
+        return frozenset()
+
+    def missing_text_formats(self, spec: AgentSpec | TeamSpec) -> list[str]:
+        """The text formats ``spec``'s agents use that this adapter does not run."""
+        used = {a.tool_format.value for a in spec.walk() if a.tool_format.is_text}
+        return sorted(used - self.text_formats())
 
     # ---------------------------------------------------------------- conversion
 

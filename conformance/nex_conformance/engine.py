@@ -30,6 +30,7 @@ from nex_conformance.checks import (
 from nex_conformance.models import RecordingModel
 from nex_conformance.scenario import Scenario
 from nex_core import Adapter, AgentSpec, MemorySink, TaskInfo, normalize
+from nex_core.adapter import Capability
 from nex_core.protocol.spec import ImportBinding
 from nex_core.runtime.loop import run_native
 
@@ -180,7 +181,11 @@ async def _checks(adapter: Adapter, scenario: Scenario) -> list[CheckResult]:
 
 
 def missing_capabilities(adapter: Adapter, scenario: Scenario) -> list[str]:
-    return sorted(c.value for c in set(scenario.capabilities) - set(adapter.capabilities))
+    """Capabilities the scenario needs that the adapter lacks, and text tool formats its system
+    uses that the adapter does not declare (``text_tool_format:NAME``)."""
+    missing = sorted(c.value for c in set(scenario.capabilities) - set(adapter.capabilities))
+    formats = adapter.missing_text_formats(scenario.system)
+    return missing + [f"{Capability.TEXT_TOOL_FORMAT.value}:{f}" for f in formats]
 
 
 async def arun_case(

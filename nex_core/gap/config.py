@@ -126,6 +126,10 @@ class GapConfig(_Cfg):
     """Installed adapters to run every agent in (``native``, ``langgraph``, ``autogen`` ...)."""
     models: list[ModelEntry] = Field(min_length=1)
     """Models; each episode uses one."""
+    formats: list[str] | None = None
+    """Tool-invocation formats to run every agent in, crossed with the agents (``native``,
+    ``hermes``, ``qwen3_coder``, ``llama3_json`` ... any registered through ``nex_tool_formats``):
+    each agent runs once per format, named ``AGENT/FORMAT``. Default: each spec's own format."""
     samples: int = Field(default=1, ge=1)
     """Episodes per task x agent x backend x model."""
     output: str

@@ -88,11 +88,17 @@ def load_specs(config: GapConfig) -> dict[str, AgentSpec | TeamSpec]:
             problems.append((config.where("agents", i, "spec"), str(exc)))
             continue
         name = entry.name or spec.name
-        if name in out:
-            problems.append(
-                (config.where("agents", i), f"two agents are named '{name}'; set 'name'")
-            )
-        out[name] = spec
+        try:
+            variants = _format_variants(config, name, spec)
+        except ValueError as exc:
+            problems.append((config.where("formats"), str(exc)))
+            continue
+        for variant, variant_spec in variants:
+            if variant in out:
+                problems.append(
+                    (config.where("agents", i), f"two agents are named '{variant}'; set 'name'")
+                )
+            out[variant] = variant_spec
     if problems:
         raise SpecError(f"{config._source}: agent specs cannot be loaded", problems)
     return out
@@ -110,6 +116,22 @@ def iter_all_tasks(config: GapConfig) -> Iterator[Task]:
             yield task
 
 
+def _format_variants(
+    config: GapConfig, name: str, spec: AgentSpec | TeamSpec
+) -> list[tuple[str, AgentSpec | TeamSpec]]:
+    """The agent once, or once per entry of the config's ``formats`` axis, named NAME/FORMAT,
+    with every agent of the system invoking tools in that format."""
+    if not config.formats:
+        return [(name, spec)]
+    out: list[tuple[str, AgentSpec | TeamSpec]] = []
+    for fmt in config.formats:
+        variant = spec.model_copy(deep=True)
+        for agent in variant.walk():
+            agent.tool_format = ToolFormat.known(fmt)
+        out.append((f"{name}/{fmt}", variant))
+    return out
+
+
 def required_capabilities(spec: AgentSpec | TeamSpec) -> set[Capability]:
     """What an adapter must declare to run ``spec`` faithfully."""
     need: set[Capability] = set()
@@ -122,7 +144,7 @@ def required_capabilities(spec: AgentSpec | TeamSpec) -> set[Capability]:
     for agent in spec.walk():
         if any(isinstance(t.binding, MCPBinding) for t in agent.tools):
             need.add(Capability.MCP_TOOLS)
-        if agent.tool_format is ToolFormat.XML:
+        if agent.tool_format.is_text:
             need.add(Capability.TEXT_TOOL_FORMAT)
         for sub in agent.sub_agents:
             need.add(
@@ -149,7 +171,10 @@ def applicable_pairs(
         for backend in config.backends:
             adapter = adapters.get(backend)
             missing = (
-                sorted(c.value for c in need - adapter.capabilities) if adapter else ["adapter"]
+                sorted(c.value for c in need - adapter.capabilities)
+                + [f"tool format {f}" for f in adapter.missing_text_formats(spec)]
+                if adapter
+                else ["adapter"]
             )
             if missing:
                 skipped[f"{agent}@{backend}"] = f"{backend} lacks {', '.join(missing)}"
@@ -208,8 +233,16 @@ def check_config(config: GapConfig) -> None:
     executors = pm.merged("nex_executors")
     if config.executor not in executors:
         problems.append((config.where("executor"), _missing_executor(config.executor, executors)))
+    formats = pm.merged("nex_tool_formats")
+    for i, fmt in enumerate(config.formats or []):
+        if fmt not in formats:
+            problems.append(
+                (
+                    config.where("formats", i),
+                    f"unknown tool format '{fmt}' (known: {', '.join(sorted(formats))})",
+                )
+            )
     if config.export is not None:
-        formats = pm.merged("nex_tool_formats")
         for i, fmt in enumerate(config.export.formats):
             if fmt not in formats:
                 problems.append(

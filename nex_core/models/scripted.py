@@ -150,9 +150,10 @@ class ScriptedModel(ChatModel):
         ]
         text = reply.text
         if calls and tool_format is not ToolFormat.NATIVE:
-            from nex_core.toolformats import XMLToolFormat
+            # A scripted reply's calls, written as a model of that family writes them.
+            from nex_core.toolformats import get_format
 
-            text, calls = XMLToolFormat().render_calls(text, calls), []
+            text, calls = get_format(tool_format).render_calls(text, calls), []
         message = Message.assistant(text, calls or None, reasoning=reply.reasoning)
         prompt = sum(_tokens(m.text()) for m in request.messages)
         completion = _tokens(text or "") + sum(_tokens(c.function.arguments) for c in calls)

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from enum import StrEnum
-from typing import Annotated, Any, Literal
+from typing import Annotated, Any, ClassVar, Literal
 
 from pydantic import (
     BaseModel,
@@ -34,13 +34,64 @@ class _Spec(BaseModel):
     model_config = ConfigDict(extra="forbid", populate_by_name=True, use_attribute_docstrings=True)
 
 
-class ToolFormat(StrEnum):
-    """How the model invokes tools."""
+class ToolFormat(str):
+    """How the model invokes tools: the name of a registered tool-invocation format.
 
-    NATIVE = "native"
+    ``native`` is provider function calling; every other name is a format whose calls live in
+    the model's text (``xml``, ``hermes``, ``qwen3_coder``, ``llama3_json``, ``mistral``,
+    ``gpt_oss`` ... see :mod:`nex_core.toolformats`), including formats third-party plugins
+    register through ``nex_tool_formats``. A spec naming no registered format is rejected with
+    the names that are. Names are interned, so ``fmt is ToolFormat.NATIVE`` holds for every
+    ``ToolFormat("native")``.
+    """
+
+    NATIVE: ClassVar[ToolFormat]
     """Provider-native function calling (OpenAI ``tool_calls``)."""
-    XML = "xml"
-    """``<tool_call name="...">{json args}</tool_call>`` tags in the model's text."""
+    XML: ClassVar[ToolFormat]
+    """nex's own ``<tool_call name="...">{json args}</tool_call>`` tags in the model's text."""
+    _interned: ClassVar[dict[str, ToolFormat]] = {}
+
+    def __new__(cls, value: str) -> ToolFormat:
+        known = cls._interned.get(value)
+        if known is None:
+            known = cls._interned[value] = super().__new__(cls, value)
+        return known
+
+    @property
+    def value(self) -> str:
+        return str(self)
+
+    @property
+    def is_text(self) -> bool:
+        """True when tool calls live in the model's text (every format but ``native``)."""
+        return self is not ToolFormat.NATIVE
+
+    @classmethod
+    def known(cls, value: str) -> ToolFormat:
+        """``value`` as a format name, checked against the registry."""
+        if value != "native":
+            from nex_core.toolformats.registry import available_formats
+
+            formats = available_formats()
+            if value not in formats:
+                raise ValueError(
+                    f"unknown tool format '{value}' (known: {', '.join(sorted(formats))})"
+                )
+        return cls(value)
+
+    @classmethod
+    def __get_pydantic_core_schema__(cls, source: Any, handler: Any) -> Any:
+        from pydantic_core import core_schema
+
+        return core_schema.no_info_after_validator_function(
+            cls.known,
+            core_schema.str_schema(),
+            serialization=core_schema.plain_serializer_function_ser_schema(str),
+        )
+
+
+ToolFormat.NATIVE = ToolFormat("native")
+ToolFormat.XML = ToolFormat("xml")
 
 
 class ModelSettings(_Spec):
@@ -288,7 +339,8 @@ class AgentSpec(_Spec):
     parallel_tool_calls: bool = True
     """Whether the model may request several tool calls at once (they run concurrently)."""
     tool_format: ToolFormat = ToolFormat.NATIVE
-    """How the model invokes tools."""
+    """How the model invokes tools: ``native`` function calling, or the name of any registered
+    text format (``xml``, ``hermes``, ``qwen3_coder``, ``llama3_json``, ``gpt_oss`` ...)."""
     extensions: dict[str, Any] = Field(default_factory=dict)
     """Framework-specific extras, namespaced by framework (``{"langgraph": {...}}``)."""
 

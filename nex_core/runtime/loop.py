@@ -17,7 +17,7 @@ from typing import Any
 from nex_core._version import __version__
 from nex_core.errors import ModelError, NexError, ToolFormatError
 from nex_core.models.base import ChatModel
-from nex_core.protocol.spec import AgentSpec, MCPBinding, SubAgentSpec, TeamSpec, ToolFormat
+from nex_core.protocol.spec import AgentSpec, MCPBinding, SubAgentSpec, TeamSpec
 from nex_core.runtime.mcp import MCPPool, shared_pool
 from nex_core.runtime.tools import (
     InvalidArguments,
@@ -28,7 +28,7 @@ from nex_core.runtime.tools import (
     tool_handles,
     validate_arguments,
 )
-from nex_core.toolformats import ToolCallFormat, XMLToolFormat
+from nex_core.toolformats import ToolCallFormat, get_format
 from nex_core.trajectory.recorder import Recorder, parse_arguments
 from nex_core.trajectory.schema import (
     LLMRequest,
@@ -75,28 +75,28 @@ class NativeRun:
         self.recorder = recorder
         self.mcp = mcp
         self._handles: dict[int, dict[str, ToolHandle]] = {}
-        self._xml = XMLToolFormat()
+        self._formats: dict[str, ToolCallFormat] = {}
 
     # ------------------------------------------------------------------ the loop
 
     async def run_agent(self, agent: AgentSpec, history: list[Message]) -> AgentResult:
         """ReAct: call the model, run its tool calls, feed results back, until it answers."""
         handles = await self.handles(agent)
-        fmt = self._xml if agent.tool_format is ToolFormat.XML else None
+        fmt = self._text_format(agent)
         for _ in range(agent.limits.max_steps):
             request = self._request(agent, handles, history, fmt)
             response = await self._call_model(agent, request)
             history.append(response.message)
-            calls, format_error = self._tool_calls(response.message, fmt)
+            calls, format_error = self._tool_calls(agent, handles, response.message, fmt)
             if format_error is not None:
                 history.append(Message.user(f"Error: ToolFormatError: {format_error}"))
                 continue
             if not calls:
                 return AgentResult(OutcomeStatus.COMPLETED, response.message.text(), "final_answer")
             results = await self._run_calls(agent, handles, calls)
-            if fmt is not None:
-                history.append(
-                    fmt.result_message([(r.call.name, r.call.id, r.text) for r in results])
+            if fmt is not None:  # in the family's roles: a user turn, or tool/ipython turns
+                history.extend(
+                    fmt.result_messages([(r.call.name, r.call.id, r.text) for r in results])
                 )
             else:
                 history.extend(Message.tool(r.call.id, r.text) for r in results)
@@ -192,7 +192,7 @@ class NativeRun:
         schemas = [h.schema for h in handles.values()]
         system = agent.system_prompt
         if fmt is not None and schemas:
-            system = f"{system}\n\n{fmt.render_tools(schemas)}".strip()
+            system = fmt.system_prompt(system, schemas).strip()
         messages = ([Message.system(system)] if system else []) + list(history)
         params = agent.model.sampling()
         if fmt is None and schemas and not agent.parallel_tool_calls:
@@ -221,17 +221,32 @@ class NativeRun:
             return response
         raise AssertionError("unreachable")
 
+    def _text_format(self, agent: AgentSpec) -> ToolCallFormat | None:
+        """The agent's text format (``None`` for native function calling), from the registry."""
+        if not agent.tool_format.is_text:
+            return None
+        name = agent.tool_format.value
+        if name not in self._formats:
+            self._formats[name] = get_format(name)
+        return self._formats[name]
+
     def _tool_calls(
-        self, message: Message, fmt: ToolCallFormat | None
+        self,
+        agent: AgentSpec,
+        handles: dict[str, ToolHandle],
+        message: Message,
+        fmt: ToolCallFormat | None,
     ) -> tuple[list[ToolCall], str | None]:
+        """The calls of a reply: structured, or parsed from its text (an error to feed back)."""
         if fmt is None:
             return list(message.tool_calls or []), None
         try:
-            _, parsed = fmt.parse(message.text())
+            _, parsed = fmt.parse(message.text(), [h.schema for h in handles.values()])
         except ToolFormatError as exc:
             return [], str(exc)
+        prefix = agent.tool_format.value
         return [
-            ToolCall.make(f"{fmt.name}_call_{i + 1}", p.name, p.arguments)
+            ToolCall.make(p.call_id or f"{prefix}_call_{i + 1}", p.name, p.arguments)
             for i, p in enumerate(parsed)
         ], None
 

@@ -10,7 +10,7 @@ from nex_core.adapter import Adapter, Capability, as_task
 from nex_core.hookspecs import hookimpl
 from nex_core.protocol.spec import AgentSpec, TeamSpec
 from nex_core.runtime.loop import run_native
-from nex_core.toolformats import BUILTIN_FORMATS
+from nex_core.toolformats import text_format_names
 from nex_core.trajectory.schema import TaskInfo, Trajectory
 from nex_core.trajectory.sinks import TrajectorySink
 
@@ -44,6 +44,10 @@ class NativeAdapter(Adapter):
     def version(self) -> str:
         return __version__
 
+    def text_formats(self) -> frozenset[str]:
+        # The loop looks formats up in the registry, so it runs every registered text format.
+        return text_format_names()
+
     @property
     def framework_version(self) -> str | None:
         return __version__
@@ -72,8 +76,3 @@ class NativeAdapter(Adapter):
 @hookimpl
 def nex_adapters() -> list[Adapter]:
     return [NativeAdapter()]
-
-
-@hookimpl
-def nex_tool_formats() -> dict[str, Any]:
-    return dict(BUILTIN_FORMATS)

@@ -88,7 +88,7 @@ class MiniMaxM2ToolFormat(ToolCallFormat):
 
 
 def _read_invokes(body: str, offset: int, tools: Sequence[ToolSchema]) -> list[ParsedCall]:
-    calls = []
+    calls: list[ParsedCall] = []
     pos = 0
     while True:
         while pos < len(body) and body[pos] in " \t\r\n":
