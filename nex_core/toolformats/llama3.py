@@ -4,7 +4,8 @@ As the Llama 3.1 and 3.2 templates write it: the tools are declared at the head 
 user turn (``tools_in_user_message``, the template's default), each as ``tojson(indent=4)``; an
 assistant turn with a call holds only that call (the template drops any prose and raises on more
 than one call), so prose beside a call and parallel batches cannot be expressed; each result is
-its own ``ipython`` turn (a ``tool`` message, which the template renders as ``ipython``).
+its own ``ipython`` turn (a ``tool`` message, which the template renders as ``ipython``,
+the result written as a JSON string).
 """
 
 from __future__ import annotations
@@ -76,4 +77,9 @@ class Llama3JSONToolFormat(ToolCallFormat):
             pos = len(body) - len(rest) + 1
 
     def render_result(self, name: str, call_id: str, result: str) -> str:
-        return result
+        # The templates test ``content is iterable``, which a string is, so a result is written
+        # as a JSON string.
+        return f"<|start_header_id|>ipython<|end_header_id|>\n\n{dumps(result)}<|eot_id|>"
+
+    def render_results(self, results: Sequence[tuple[str, str, str]]) -> str:
+        return "".join(self.render_result(n, i, r) for n, i, r in results)
