@@ -107,3 +107,40 @@ def test_examples_look_like_their_conventions() -> None:
         FORMATS["pythonic"].render_calls(None, odd)
         == "[f(**{'not an identifier': [1, None], 'class': True})]"
     )
+
+
+# --------------------------------------------------------------------------- formats at run time
+
+
+def test_a_gap_config_crosses_agents_with_formats(tmp_path: Any) -> None:
+    import yaml
+
+    from nex_core.errors import SpecError
+    from nex_core.gap.config import parse_config
+    from nex_core.gap.plan import applicable_pairs, check_config, load_specs
+
+    (tmp_path / "agent.yaml").write_text(
+        "name: calc\nsub_agents:\n  - agent: {name: helper}\n", encoding="utf-8"
+    )
+    (tmp_path / "tasks.jsonl").write_text('{"id": "t1", "prompt": "hi"}\n', encoding="utf-8")
+    data = {
+        "tasks": ["tasks.jsonl"],
+        "agents": [{"spec": "agent.yaml"}],
+        "models": [{"name": "m", "ref": "scripted:x.yaml"}],
+        "output": "out",
+        "formats": ["native", "hermes", "gpt_oss"],
+    }
+    config = parse_config(yaml.safe_dump(data), "gap.yaml", tmp_path)
+    specs = load_specs(config)
+    assert list(specs) == ["calc/native", "calc/hermes", "calc/gpt_oss"]
+    for name, spec in specs.items():
+        assert {a.tool_format.value for a in spec.walk()} == {name.split("/")[1]}
+    pairs, skipped = applicable_pairs(config, specs)
+    assert ("calc/gpt_oss", "native") in pairs and skipped == {}
+
+    bad = parse_config(
+        yaml.safe_dump({**data, "formats": ["hermes", "nope"]}), "gap.yaml", tmp_path
+    )
+    with pytest.raises(SpecError) as info:
+        check_config(bad)
+    assert "gap.yaml" in str(info.value) and "unknown tool format 'nope'" in str(info.value)
