@@ -21,8 +21,8 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-
 from chat_templates import fetch_trl_wheel, read_templates, render
+
 from nex_core.toolformats import BUILTIN_FORMATS, ToolCallFormat
 from nex_core.trajectory.schema import ToolCall, ToolSchema
 

@@ -8,8 +8,8 @@ import json
 from pathlib import Path
 
 import pytest
-
 from native_helpers import agent, call, params, run, tool
+
 from nex_core.errors import SpecError, ToolFormatError
 from nex_core.protocol.loader import load_spec
 from nex_core.protocol.spec import AgentSpec, ToolFormat
@@ -51,6 +51,12 @@ def test_agent_runs_in_the_text_format(name: str) -> None:
     llm = [s for s in traj.steps if isinstance(s, LLMStep)]
     assert llm[0].response is not None and llm[0].response.message.text() == written
     steps = [s for s in traj.steps if isinstance(s, ToolStep)]
+    # The LLM steps record what nex parsed from the text, or the error it fed back.
+    parsed = llm[0].metadata["tool_format"]
+    assert parsed["name"] == name
+    assert [(c["id"], c["name"]) for c in parsed["calls"]] == [(s.call_id, "add") for s in steps]
+    assert llm[1].metadata["tool_format"]["error"] == feedback_error(model)
+    assert llm[2].metadata["tool_format"] == {"name": name, "calls": []}
     assert [(s.name, s.arguments, s.status, s.result) for s in steps] == [
         ("add", json.loads(c.function.arguments), StepStatus.OK, a + b)
         for c, (a, b) in zip(calls, [(1, 2), (3, 4)], strict=False)
@@ -63,6 +69,11 @@ def test_agent_runs_in_the_text_format(name: str) -> None:
     assert traj.outcome is not None and traj.outcome.final_output == "3 and 7"
 
 
+def feedback_error(model: object) -> str:
+    text = model.calls[2].request.messages[-1].text()  # type: ignore[attr-defined]
+    return str(text).removeprefix("Error: ToolFormatError: ")
+
+
 def _schemas(spec: AgentSpec) -> list:  # type: ignore[type-arg]
     from nex_core.runtime.tools import tool_handles
 
@@ -72,8 +83,8 @@ def _schemas(spec: AgentSpec) -> list:  # type: ignore[type-arg]
 @pytest.mark.parametrize("name", ["hermes", "qwen3_coder", "gpt_oss", "nexau"])
 def test_scripted_structured_calls_are_written_in_the_agents_format(name: str) -> None:
     spec = agent("calc", tool(_add, params(a="integer", b="integer"), name="add"), tool_format=name)
-    traj, model = run(spec, [{"tool_calls": [call("add", {"a": 2, "b": 3})]}, {"text": "5"}])
-    reply = [s for s in traj.steps if isinstance(s, LLMStep)][0].response
+    traj, _model = run(spec, [{"tool_calls": [call("add", {"a": 2, "b": 3})]}, {"text": "5"}])
+    reply = next(s for s in traj.steps if isinstance(s, LLMStep)).response
     assert reply is not None and reply.message.tool_calls is None
     _, parsed = get_format(name).parse(reply.message.text())
     assert [(p.name, json.loads(p.arguments)) for p in parsed] == [("add", {"a": 2, "b": 3})]
@@ -88,7 +99,10 @@ def test_qwen3_coder_arguments_are_typed_by_the_tools_schema() -> None:
         return f"{s!r}:{n!r}"
 
     spec = agent("e", tool(echo, params(s="string", n="integer")), tool_format="qwen3_coder")
-    text = "<tool_call>\n<function=echo>\n<parameter=s>\n1\n</parameter>\n<parameter=n>\n1\n</parameter>\n</function>\n</tool_call>"
+    text = (
+        "<tool_call>\n<function=echo>\n<parameter=s>\n1\n</parameter>\n"
+        "<parameter=n>\n1\n</parameter>\n</function>\n</tool_call>"
+    )
     traj, _ = run(spec, [{"text": text}, {"text": "ok"}])
     assert [s.result for s in traj.steps if isinstance(s, ToolStep)] == ["'1':1"]
 

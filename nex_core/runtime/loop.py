@@ -33,6 +33,7 @@ from nex_core.trajectory.recorder import Recorder, parse_arguments
 from nex_core.trajectory.schema import (
     LLMRequest,
     LLMResponse,
+    LLMStep,
     Message,
     Outcome,
     OutcomeStatus,
@@ -85,9 +86,11 @@ class NativeRun:
         fmt = self._text_format(agent)
         for _ in range(agent.limits.max_steps):
             request = self._request(agent, handles, history, fmt)
-            response = await self._call_model(agent, request)
+            response, step = await self._call_model(agent, request)
             history.append(response.message)
             calls, format_error = self._tool_calls(agent, handles, response.message, fmt)
+            if fmt is not None:
+                step.metadata["tool_format"] = _parse_record(agent, calls, format_error)
             if format_error is not None:
                 history.append(Message.user(f"Error: ToolFormatError: {format_error}"))
                 continue
@@ -173,7 +176,7 @@ class NativeRun:
         conversation = "\n".join(f"{m.name or m.role}: {m.text()}" for m in transcript)
         request = LLMRequest(messages=[Message.system(prompt), Message.user(conversation)])
         fake_agent = AgentSpec(name=team.name, model=team.selector_model or team.members[0].model)
-        response = await self._call_model(fake_agent, request)
+        response, _ = await self._call_model(fake_agent, request)
         choice = response.message.text().strip()
         for name, member in members.items():
             if choice == name or name in choice:
@@ -199,7 +202,9 @@ class NativeRun:
             params["parallel_tool_calls"] = False
         return LLMRequest(messages=messages, tools=schemas if fmt is None else [], params=params)
 
-    async def _call_model(self, agent: AgentSpec, request: LLMRequest) -> LLMResponse:
+    async def _call_model(
+        self, agent: AgentSpec, request: LLMRequest
+    ) -> tuple[LLMResponse, LLMStep]:
         attempts = agent.limits.max_model_retries + 1
         for attempt in range(attempts):
             step = self.recorder.begin_llm(
@@ -218,7 +223,7 @@ class NativeRun:
                 self.recorder.end_llm(step, error=exc)
                 raise
             self.recorder.end_llm(step, response)
-            return response
+            return response, step
         raise AssertionError("unreachable")
 
     def _text_format(self, agent: AgentSpec) -> ToolCallFormat | None:
@@ -344,6 +349,19 @@ class NativeRun:
                     f"agent '{child.name}' stopped without an answer ({result.stop_reason})"
                 )
         return result.final_output or ""
+
+
+def _parse_record(agent: AgentSpec, calls: list[ToolCall], error: str | None) -> dict[str, Any]:
+    """What nex read from a text-format reply, kept on its LLM step: the calls it parsed, or
+    the format error that went back to the model instead."""
+    record: dict[str, Any] = {"name": agent.tool_format.value}
+    if error is not None:
+        record["error"] = error
+    else:
+        record["calls"] = [
+            {"id": c.id, "name": c.function.name, "arguments": c.function.arguments} for c in calls
+        ]
+    return record
 
 
 def _member_view(name: str, transcript: list[Message]) -> list[Message]:

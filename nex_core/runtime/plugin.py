@@ -10,7 +10,6 @@ from nex_core.adapter import Adapter, Capability, as_task
 from nex_core.hookspecs import hookimpl
 from nex_core.protocol.spec import AgentSpec, TeamSpec
 from nex_core.runtime.loop import run_native
-from nex_core.toolformats import text_format_names
 from nex_core.trajectory.schema import TaskInfo, Trajectory
 from nex_core.trajectory.sinks import TrajectorySink
 
@@ -46,6 +45,8 @@ class NativeAdapter(Adapter):
 
     def text_formats(self) -> frozenset[str]:
         # The loop looks formats up in the registry, so it runs every registered text format.
+        from nex_core.toolformats.registry import text_format_names
+
         return text_format_names()
 
     @property
