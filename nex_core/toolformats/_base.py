@@ -152,11 +152,6 @@ def args_text(value: Any) -> str:
     return value if isinstance(value, str) else dumps(value)
 
 
-def safe_text(text: str) -> str:
-    """Text without lone surrogates, which no encoder can write (they stay visible as U+FFFD)."""
-    return text.encode("utf-8", "replace").decode("utf-8")
-
-
 _DECODER = json.JSONDecoder()
 
 
