@@ -122,7 +122,7 @@ class Adapter(ABC):
     def missing_text_formats(self, spec: AgentSpec | TeamSpec) -> list[str]:
         """The text formats ``spec``'s agents use that this adapter does not run."""
         used = {a.tool_format.value for a in spec.walk() if a.tool_format.is_text}
-        return sorted(used - self.text_formats())
+        return sorted(used - self.text_formats()) if used else []
 
     # ---------------------------------------------------------------- conversion
 

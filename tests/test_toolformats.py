@@ -272,6 +272,19 @@ def test_pythonic_literals_json_cannot_hold_are_tool_format_errors(text: str) ->
         FORMATS["pythonic"].parse(text)
 
 
+def test_pythonic_keeps_names_python_would_normalize() -> None:
+    """``º`` is an identifier Python reads as ``o``: it goes through ``**{...}`` instead."""
+    call = ToolCall.make("c1", "f", json.dumps({"º": 1, "ﬁle": 2, "ok": 3}))
+    text = FORMATS["pythonic"].render_calls(None, [call])
+    assert json.loads(FORMATS["pythonic"].parse(text)[1][0].arguments) == {
+        "º": 1,
+        "ﬁle": 2,
+        "ok": 3,
+    }
+    with pytest.raises(ToolFormatError, match=r"^cannot express"):
+        FORMATS["pythonic"].render_calls(None, [ToolCall.make("c2", "ﬁnd", "{}")])
+
+
 def test_pythonic_is_named_for_what_it_is() -> None:
     assert "Llama 4" in FORMATS["pythonic"].family
     assert "Llama 3.1" in FORMATS["llama3_json"].family

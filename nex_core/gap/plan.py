@@ -171,11 +171,10 @@ def applicable_pairs(
         for backend in config.backends:
             adapter = adapters.get(backend)
             missing = (
-                sorted(c.value for c in need - adapter.capabilities)
-                + [f"tool format {f}" for f in adapter.missing_text_formats(spec)]
-                if adapter
-                else ["adapter"]
+                sorted(c.value for c in need - adapter.capabilities) if adapter else ["adapter"]
             )
+            if adapter and Capability.TEXT_TOOL_FORMAT in need:
+                missing += [f"tool format {f}" for f in adapter.missing_text_formats(spec)]
             if missing:
                 skipped[f"{agent}@{backend}"] = f"{backend} lacks {', '.join(missing)}"
             else:

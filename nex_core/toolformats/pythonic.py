@@ -11,6 +11,7 @@ from __future__ import annotations
 import ast
 import keyword
 import math
+import unicodedata
 from collections.abc import Sequence
 from typing import Any
 
@@ -36,6 +37,16 @@ def _py_literal(value: Any) -> str:
     if isinstance(value, list):
         return "[" + ", ".join(_py_literal(v) for v in value) + "]"
     return repr(value)
+
+
+def _plain_name(name: str) -> bool:
+    """A name Python reads back unchanged: an identifier, not a keyword, and already in NFKC
+    form (Python normalizes identifiers, so ``º=1`` would come back as ``o=1``)."""
+    return (
+        name.isidentifier()
+        and not keyword.iskeyword(name)
+        and unicodedata.normalize("NFKC", name) == name
+    )
 
 
 def _jsonish(value: Any, where: str) -> Any:
@@ -86,12 +97,12 @@ class PythonicToolFormat(ToolCallFormat):
         rendered = []
         for c in calls:
             name = c.function.name
-            if not name.isidentifier() or keyword.iskeyword(name):
+            if not _plain_name(name):
                 raise ToolFormatError(f"cannot express: tool name '{name}' is not an identifier")
             value = args_value(c)
             if not isinstance(value, dict):
                 raise ToolFormatError(f"cannot express: arguments of '{name}' are not an object")
-            plain = [k for k in value if k.isidentifier() and not keyword.iskeyword(k)]
+            plain = [k for k in value if _plain_name(k)]
             odd = {k: v for k, v in value.items() if k not in plain}
             args = [f"{k}={_py_literal(value[k])}" for k in plain]
             if odd:

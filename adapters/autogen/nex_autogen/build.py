@@ -82,7 +82,7 @@ def check_supported(agent: AgentSpec, *, mcp: MCPTools | None = None) -> None:
     if agent.tool_format is not ToolFormat.NATIVE:
         raise AdapterError(
             f"agent '{agent.name}': AutoGen reads tool calls only from native function calling; "
-            "tool_format 'xml' is not supported by the autogen adapter"
+            f"tool_format '{agent.tool_format.value}' is not supported by the autogen adapter"
         )
     for tool in agent.tools:
         if isinstance(tool.binding, MCPBinding) and mcp is None:
