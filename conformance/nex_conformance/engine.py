@@ -26,6 +26,7 @@ from nex_conformance.checks import (
     check_outline,
     check_records,
     check_schema,
+    run_order_problems,
 )
 from nex_conformance.models import RecordingModel
 from nex_conformance.scenario import Scenario
@@ -108,14 +109,18 @@ async def reference(scenario: Scenario) -> Reference:
     """The native reference run of ``scenario`` (cached per scenario content)."""
     key = scenario.fingerprint()
     if key not in _references:
-        with toolkit.capture():
+        with toolkit.capture() as log:
             traj = await run_native(
                 scenario.build(), _task(scenario), model=RecordingModel(scenario.script)
             )
         normal = normalize(traj)
-        _references[key] = Reference(
-            normal, check_outline(traj, normal, scenario.expect, "native reference")
-        )
+        outline = check_outline(traj, normal, scenario.expect, "native reference")
+        order = run_order_problems(log, scenario.expect.tool_runs)
+        if order:
+            outline = CheckResult(
+                "outline", False, "\n".join(filter(None, [outline.detail, *order]))
+            )
+        _references[key] = Reference(normal, outline)
     return _references[key]
 
 
@@ -175,7 +180,9 @@ async def _checks(adapter: Adapter, scenario: Scenario) -> list[CheckResult]:
         schema,
         check_outline(again, normal, scenario.expect, who),
         check_normal_form(normal, ref.normal, who),
-        check_records(again, model.exchanges, log, kit_tools(scenario.system)),
+        check_records(
+            again, model.exchanges, log, kit_tools(scenario.system), scenario.expect.tool_runs
+        ),
     ]
 
 
