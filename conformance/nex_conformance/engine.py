@@ -31,6 +31,7 @@ from nex_conformance.checks import (
 from nex_conformance.models import RecordingModel
 from nex_conformance.scenario import Scenario
 from nex_core import Adapter, AgentSpec, MemorySink, TaskInfo, normalize
+from nex_core.adapter import run_sync
 from nex_core.protocol.spec import ImportBinding
 from nex_core.runtime.loop import run_native
 
@@ -223,8 +224,8 @@ async def arun_case(
 
 
 def run_case(adapter: Adapter, scenario: Scenario, baseline: Baseline | None = None) -> CaseResult:
-    """Synchronous :func:`arun_case`."""
-    return asyncio.run(arun_case(adapter, scenario, baseline))
+    """Synchronous :func:`arun_case` (usable inside a running event loop too)."""
+    return run_sync(arun_case(adapter, scenario, baseline))
 
 
 async def arun_suite(
