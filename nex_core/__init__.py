@@ -9,6 +9,7 @@ from nex_core.errors import (
     PluginError,
     ScriptExhausted,
     SpecError,
+    ToolBindingError,
     ToolFormatError,
     TrajectoryError,
 )
@@ -17,7 +18,11 @@ from nex_core.models import ChatModel, ReplayModel, ScriptedModel, make_model
 from nex_core.plugins import get_adapter, get_plugin_manager
 from nex_core.protocol import (
     AgentSpec,
+    CallableBinding,
     ContextMode,
+    ImportBinding,
+    Limits,
+    MCPBinding,
     MCPServerSpec,
     ModelSettings,
     SubAgentSpec,
@@ -27,6 +32,7 @@ from nex_core.protocol import (
     dump_spec,
     load_spec,
 )
+from nex_core.protocol.binding import bind
 from nex_core.runtime import run_native
 from nex_core.trajectory import (
     JSONLSink,
@@ -44,12 +50,16 @@ __all__ = [
     "Adapter",
     "AdapterError",
     "AgentSpec",
+    "CallableBinding",
     "Capability",
     "ChatModel",
     "ContextMode",
     "Conversion",
     "ConversionReport",
+    "ImportBinding",
     "JSONLSink",
+    "Limits",
+    "MCPBinding",
     "MCPServerSpec",
     "MemorySink",
     "Message",
@@ -66,6 +76,7 @@ __all__ = [
     "SubAgentSpec",
     "TaskInfo",
     "TeamSpec",
+    "ToolBindingError",
     "ToolCall",
     "ToolFormat",
     "ToolFormatError",
@@ -74,6 +85,7 @@ __all__ = [
     "TrajectoryError",
     "__version__",
     "as_task",
+    "bind",
     "dump_spec",
     "get_adapter",
     "get_plugin_manager",

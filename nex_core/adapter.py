@@ -8,16 +8,20 @@ trajectory, and bridges any nex model into the framework.
 from __future__ import annotations
 
 import asyncio
+import contextvars
+import threading
 from abc import ABC, abstractmethod
-from collections.abc import Sequence
+from collections.abc import Coroutine, Sequence
 from dataclasses import dataclass, field
 from enum import StrEnum
-from typing import Any, ClassVar
+from typing import Any, ClassVar, TypeVar, cast
 
 from nex_core.errors import AdapterError
 from nex_core.protocol.spec import AgentSpec, TeamSpec
 from nex_core.trajectory.schema import TaskInfo, Trajectory
 from nex_core.trajectory.sinks import TrajectorySink
+
+T = TypeVar("T")
 
 
 class Capability(StrEnum):
@@ -171,8 +175,39 @@ class Adapter(ABC):
         raise AdapterError(f"adapter '{self.name}' cannot record foreign objects")
 
     def run(self, spec: AgentSpec | TeamSpec, task: TaskInfo | str, **kw: Any) -> Trajectory:
-        """Synchronous :meth:`arun`."""
-        return asyncio.run(self.arun(spec, task, **kw))
+        """Synchronous :meth:`arun`; works whether or not an event loop is running (a notebook,
+        an async app), as :meth:`ChatModel.complete` does."""
+        return run_sync(self.arun(spec, task, **kw))
+
+
+def run_sync(coro: Coroutine[Any, Any, T]) -> T:
+    """Run ``coro`` to completion from synchronous code.
+
+    With no event loop running in this thread it is ``asyncio.run``. Inside a running loop (a
+    notebook cell, an async web handler) that would raise, and blocking that loop's thread on
+    its own task would deadlock, so the coroutine runs on a fresh loop in a worker thread, with
+    the caller's context variables (a shared MCP pool, the recorder's parent), while this
+    thread waits.
+    """
+    try:
+        asyncio.get_running_loop()
+    except RuntimeError:
+        return asyncio.run(coro)
+    context = contextvars.copy_context()
+    box: dict[str, Any] = {}
+
+    def target() -> None:
+        try:
+            box["value"] = context.run(asyncio.run, coro)
+        except BaseException as exc:  # handed to the caller's thread
+            box["error"] = exc
+
+    worker = threading.Thread(target=target, name="nex-run-sync", daemon=True)
+    worker.start()
+    worker.join()
+    if "error" in box:
+        raise box["error"]
+    return cast(T, box["value"])
 
 
 def as_task(task: TaskInfo | str) -> TaskInfo:

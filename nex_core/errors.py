@@ -55,6 +55,10 @@ class SpecError(NexError, ValueError):
         super().__init__("\n".join(lines))
 
 
+class ToolBindingError(SpecError):
+    """A tool's binding cannot be resolved (import path, in-process callable, MCP server)."""
+
+
 class TrajectoryError(NexError):
     """A trajectory record could not be read or validated."""
 

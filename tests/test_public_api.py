@@ -12,10 +12,12 @@ import nex_core
 PUBLIC = {
     # errors
     "NexError", "SpecError", "TrajectoryError", "PluginError", "AdapterError", "ModelError",
-    "ScriptExhausted", "ToolFormatError",
+    "ScriptExhausted", "ToolFormatError", "ToolBindingError",
     # protocol
     "AgentSpec", "TeamSpec", "ToolSpec", "SubAgentSpec", "MCPServerSpec", "ModelSettings",
     "ContextMode", "ToolFormat", "load_spec", "dump_spec",
+    # tool bindings and limits (binding Python functions is a documented feature)
+    "CallableBinding", "ImportBinding", "MCPBinding", "Limits", "bind",
     # trajectory
     "Trajectory", "Message", "ToolCall", "TaskInfo", "Recorder", "JSONLSink", "MemorySink",
     "iter_trajectories", "normalize",
@@ -56,6 +58,7 @@ def test_error_tree() -> None:
                  "ToolFormatError"):  # fmt: skip
         assert issubclass(getattr(nex_core, name), nex_core.NexError)
     assert issubclass(nex_core.ScriptExhausted, nex_core.ModelError)
+    assert issubclass(nex_core.ToolBindingError, nex_core.SpecError)
 
 
 def test_version() -> None:

@@ -5,7 +5,8 @@
 - ``outline``: its outline equals the scenario's hand-written expectation.
 - ``normal_form``: its ``nex_core.normalize`` form equals the native reference run's.
 - ``records``: what the model and the tools really received (recorded on the side) matches what
-  the trajectory claims.
+  the trajectory claims, and, where the scenario lists ``tool_runs``, the tools ran exactly so:
+  in that order, one at a time.
 
 Each check returns a :class:`CheckResult`; a failed one carries a readable explanation, with a
 unified diff of pretty JSON where two structures differ.
@@ -15,6 +16,7 @@ from __future__ import annotations
 
 import difflib
 import hashlib
+import itertools
 import json
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -29,6 +31,7 @@ from nex_conformance.scenario import (
     LLMOutline,
     SubAgentOutline,
     ToolOutline,
+    ToolRun,
 )
 from nex_conformance.toolkit import Invocation
 from nex_core import Trajectory
@@ -166,12 +169,18 @@ def _canonical(steps: list[Any]) -> list[dict[str, Any]]:
     return out + sorted(batch, key=lambda x: json.dumps(x, sort_keys=True))
 
 
-def outline_of(normal: dict[str, Any]) -> dict[str, Any]:
-    """The outline of a normalised trajectory, in the form scenarios write."""
+def outline_of(normal: dict[str, Any], traj: Trajectory | None = None) -> dict[str, Any]:
+    """The outline of a normalised trajectory, in the form scenarios write (the outcome's error
+    comes from ``traj``: the normal form leaves it out)."""
     outcome = normal.get("outcome") or {"status": None, "final_output": None}
+    error = traj.outcome.error if traj is not None and traj.outcome is not None else None
     return {
         "steps": _canonical([_outline_step(s) for s in normal["steps"]]),
-        "outcome": {"status": outcome["status"], "final_output": outcome["final_output"]},
+        "outcome": {
+            "status": outcome["status"],
+            "final_output": outcome["final_output"],
+            "error": None if error is None else {"type": error.type, "message": error.message},
+        },
     }
 
 
@@ -186,7 +195,7 @@ def _texts_seen(traj: Trajectory) -> set[str]:
 def check_outline(
     traj: Trajectory, normal: dict[str, Any], expect: Expectation, who: str
 ) -> CheckResult:
-    want, got = expected_outline(expect), outline_of(normal)
+    want, got = expected_outline(expect), outline_of(normal, traj)
     problems = []
     if want != got:
         problems.append(
@@ -367,11 +376,39 @@ def _tool_problems(
     return problems
 
 
+def run_order_problems(log: Sequence[Invocation], expected: Sequence[ToolRun] | None) -> list[str]:
+    """The kit tools ran exactly as ``expected`` says: these calls, in this order, none
+    overlapping the next (nothing to check when the scenario lists no ``tool_runs``)."""
+    if expected is None:
+        return []
+    runs = sorted(log, key=lambda inv: inv.started)
+    want = [{"tool": r.tool, "args": r.args} for r in expected]
+    got = [{"tool": inv.tool, "args": inv.arguments} for inv in runs]
+    problems = []
+    if got != want:
+        problems.append(
+            "the tools did not run in the order the scenario requires\n"
+            + diff(want, got, expected_label="tool_runs (scenario)", actual_label="tools ran")
+        )
+    for earlier, later in itertools.pairwise(runs):
+        if later.started < earlier.finished:
+            problems.append(
+                f"tool calls overlapped: {_describe(later)} started before "
+                f"{_describe(earlier)} had finished (they must run one at a time)"
+            )
+    return problems
+
+
 def check_records(
     traj: Trajectory,
     exchanges: Sequence[Exchange],
     log: Sequence[Invocation],
     kit_tools: dict[str, str],
+    tool_runs: Sequence[ToolRun] | None = None,
 ) -> CheckResult:
-    problems = _model_problems(traj, exchanges) + _tool_problems(traj, log, kit_tools)
+    problems = (
+        _model_problems(traj, exchanges)
+        + _tool_problems(traj, log, kit_tools)
+        + run_order_problems(log, tool_runs)
+    )
     return CheckResult("records", not problems, "\n".join(problems))

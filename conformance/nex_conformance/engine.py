@@ -26,11 +26,12 @@ from nex_conformance.checks import (
     check_outline,
     check_records,
     check_schema,
+    run_order_problems,
 )
 from nex_conformance.models import RecordingModel
 from nex_conformance.scenario import Scenario
 from nex_core import Adapter, AgentSpec, MemorySink, TaskInfo, normalize
-from nex_core.adapter import Capability
+from nex_core.adapter import Capability, run_sync
 from nex_core.protocol.spec import ImportBinding
 from nex_core.runtime.loop import run_native
 
@@ -109,14 +110,18 @@ async def reference(scenario: Scenario) -> Reference:
     """The native reference run of ``scenario`` (cached per scenario content)."""
     key = scenario.fingerprint()
     if key not in _references:
-        with toolkit.capture():
+        with toolkit.capture() as log:
             traj = await run_native(
                 scenario.build(), _task(scenario), model=RecordingModel(scenario.script)
             )
         normal = normalize(traj)
-        _references[key] = Reference(
-            normal, check_outline(traj, normal, scenario.expect, "native reference")
-        )
+        outline = check_outline(traj, normal, scenario.expect, "native reference")
+        order = run_order_problems(log, scenario.expect.tool_runs)
+        if order:
+            outline = CheckResult(
+                "outline", False, "\n".join(filter(None, [outline.detail, *order]))
+            )
+        _references[key] = Reference(normal, outline)
     return _references[key]
 
 
@@ -176,7 +181,9 @@ async def _checks(adapter: Adapter, scenario: Scenario) -> list[CheckResult]:
         schema,
         check_outline(again, normal, scenario.expect, who),
         check_normal_form(normal, ref.normal, who),
-        check_records(again, model.exchanges, log, kit_tools(scenario.system)),
+        check_records(
+            again, model.exchanges, log, kit_tools(scenario.system), scenario.expect.tool_runs
+        ),
     ]
 
 
@@ -221,8 +228,8 @@ async def arun_case(
 
 
 def run_case(adapter: Adapter, scenario: Scenario, baseline: Baseline | None = None) -> CaseResult:
-    """Synchronous :func:`arun_case`."""
-    return asyncio.run(arun_case(adapter, scenario, baseline))
+    """Synchronous :func:`arun_case` (usable inside a running event loop too)."""
+    return run_sync(arun_case(adapter, scenario, baseline))
 
 
 async def arun_suite(

@@ -110,6 +110,17 @@ class OutcomeOutline(_Strict):
     """How the run ended."""
     final_output: str | None = None
     """The final answer (``null`` when there is none)."""
+    error: ErrorOutline | None = None
+    """The error that ended the run (its type and message), when it failed."""
+
+
+class ToolRun(_Strict):
+    """One real invocation of a kit tool."""
+
+    tool: str
+    """The kit function (``nex_conformance.toolkit:NAME``)."""
+    args: dict[str, Any] = Field(default_factory=dict)
+    """The arguments it received."""
 
 
 class Expectation(_Strict):
@@ -123,6 +134,11 @@ class Expectation(_Strict):
     model_saw: list[str] = Field(default_factory=list)
     """Texts that must each be the content of some message the model received (for example the
     error text a failing tool fed back)."""
+    tool_runs: list[ToolRun] | None = None
+    """When set, the kit tools' real invocations, exactly these and in this order, each ending
+    before the next starts (an agent with ``parallel_tool_calls: false``). Checked against the
+    tools' own log, so a run that normalises like the reference but ran its calls concurrently
+    or in another order fails."""
 
 
 class Scenario(_Strict):

@@ -5,6 +5,11 @@ Every tool writes what it actually received and what it returned or raised into 
 trajectory's tool steps against this log: a step that claims a run must match a real invocation,
 and no invocation may be missing from the trajectory.
 
+Each invocation also carries when it started and finished, as ordinals of one process-wide
+clock, so a scenario can require that calls ran one at a time and in a given order
+(``expect.tool_runs``): an adapter that runs a sequential agent's calls concurrently, or in
+another order, fails even when its trajectory normalises like the reference's.
+
 The log is a process-wide list behind a lock rather than a context variable, because frameworks
 run tools in worker threads and pools that do not always carry the caller's context. The engine
 therefore runs one scenario at a time.
@@ -14,7 +19,9 @@ from __future__ import annotations
 
 import functools
 import inspect
+import itertools
 import threading
+import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -35,6 +42,10 @@ class Invocation:
     result: Any = None
     error_type: str | None = None
     error_message: str | None = None
+    started: int = 0
+    """When the call began, on the kit's clock (an ordinal shared by every invocation)."""
+    finished: int = 0
+    """When it returned or raised, on the same clock."""
 
     def as_dict(self) -> dict[str, Any]:
         out: dict[str, Any] = {"tool": self.tool, "arguments": self.arguments}
@@ -47,6 +58,10 @@ class Invocation:
 
 _lock = threading.Lock()
 _active: list[Invocation] | None = None
+_clock = itertools.count(1)
+_notebook: list[str] = []
+"""State the stateful kit tools share (``append_note``, ``read_notes``); emptied by each
+:func:`capture`."""
 
 
 @contextmanager
@@ -60,6 +75,7 @@ def capture() -> Iterator[list[Invocation]]:
                 "conformance tool capture is already active (run one case at a time)"
             )
         _active = log
+        _notebook.clear()
     try:
         yield log
     finally:
@@ -82,12 +98,15 @@ def logged(func: F) -> F:
     def wrapper(*args: Any, **kwargs: Any) -> Any:
         bound = signature.bind(*args, **kwargs)
         entry = Invocation(tool=func.__name__, arguments=dict(bound.arguments))
+        entry.started = next(_clock)
         try:
             entry.result = func(*args, **kwargs)
         except Exception as exc:
             entry.error_type, entry.error_message = type(exc).__name__, str(exc)
+            entry.finished = next(_clock)
             _append(entry)
             raise
+        entry.finished = next(_clock)
         _append(entry)
         return entry.result
 
@@ -156,9 +175,43 @@ def submit(answer: str) -> str:
     return f"submitted: {answer}"
 
 
+NOTE_PAUSE_S = 0.05
+"""How long ``append_note`` holds what it read before writing: calls that overlap lose notes."""
+
+
+@logged
+def append_note(note: str) -> str:
+    """Append a note to the notebook: read it, pause, write it back (a read-modify-write, so
+    concurrent calls interleave in the log and overwrite each other's notes)."""
+    with _lock:
+        seen = list(_notebook)
+    time.sleep(NOTE_PAUSE_S)
+    with _lock:
+        _notebook[:] = [*seen, note]
+    return f"noted: {note}"
+
+
+@logged
+def read_notes() -> str:
+    """The notes taken so far, in the order they were written."""
+    with _lock:
+        return ", ".join(_notebook) or "(no notes)"
+
+
 TOOLS: dict[str, Callable[..., Any]] = {
     f.__name__: f
-    for f in (add, multiply, divide, echo, lookup_city, long_report, text_stats, submit)
+    for f in (
+        add,
+        multiply,
+        divide,
+        echo,
+        lookup_city,
+        long_report,
+        text_stats,
+        submit,
+        append_note,
+        read_notes,
+    )
 }
 """Every kit tool by function name."""
 

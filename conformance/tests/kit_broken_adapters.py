@@ -5,15 +5,19 @@ The kit's tests run them to show that each fault is caught, and by the check mea
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import Sequence
 from typing import Any, ClassVar
 
 from nex_conformance import toolkit
 
 from nex_core import AgentSpec, Capability, TeamSpec, Trajectory
+from nex_core.errors import ToolBindingError
 from nex_core.models.base import ChatModel
 from nex_core.protocol.spec import CallableBinding, ImportBinding, ToolFormat
+from nex_core.runtime.loop import NativeRun
 from nex_core.runtime.plugin import NativeAdapter
+from nex_core.runtime.tools import function_of
 from nex_core.trajectory.schema import LLMRequest, LLMResponse, StepStatus, TaskInfo, ToolStep
 from nex_core.trajectory.sinks import TrajectorySink
 
@@ -156,3 +160,45 @@ class Limited(NativeAdapter):
     async def arun(self, spec: AgentSpec | TeamSpec, task: TaskInfo | str, **kw: Any) -> Trajectory:
         self.ran.append(task.id if isinstance(task, TaskInfo) else task)
         return await super().arun(spec, task, **kw)
+
+
+class IgnoresSequentialCalls(NativeAdapter):
+    """Starts every call of a reply at once, ``parallel_tool_calls: false`` or not (its model
+    requests still say false), as LangGraph and AutoGen did."""
+
+    name = "ignores_sequential_calls"
+
+    async def arun(self, spec: AgentSpec | TeamSpec, task: TaskInfo | str, **kw: Any) -> Trajectory:
+        original = NativeRun._run_calls
+
+        async def all_at_once(run: NativeRun, agent: Any, handles: Any, calls: Any) -> Any:
+            return list(await asyncio.gather(*(run._run_call(agent, handles, c) for c in calls)))
+
+        NativeRun._run_calls = all_at_once  # type: ignore[method-assign,assignment]
+        try:
+            return await super().arun(spec, task, **kw)
+        finally:
+            NativeRun._run_calls = original  # type: ignore[method-assign]
+
+
+class BindsLate(NativeAdapter):
+    """Starts the run with tools it cannot bind, each call failing with the binding error, as
+    the native runtime and AutoGen did (a completed run whose every call failed)."""
+
+    name = "binds_late"
+
+    async def arun(self, spec: AgentSpec | TeamSpec, task: TaskInfo | str, **kw: Any) -> Trajectory:
+        for agent in spec.walk():
+            for tool in agent.tools:
+                try:
+                    function_of(tool)
+                except ToolBindingError as exc:
+                    tool.binding = CallableBinding(ref=tool.name, func=_raiser(exc))
+        return await super().arun(spec, task, **kw)
+
+
+def _raiser(error: Exception) -> Any:
+    def fail(**_: Any) -> Any:
+        raise error
+
+    return fail

@@ -4,10 +4,12 @@ from __future__ import annotations
 
 import pytest
 from kit_broken_adapters import (
+    BindsLate,
     BreaksSchema,
     Crashes,
     DropsToolErrors,
     HiddenToolCall,
+    IgnoresSequentialCalls,
     LosesNesting,
     MisreportsRequests,
     PhantomTools,
@@ -94,6 +96,59 @@ def test_a_request_the_model_never_received_is_caught_by_the_side_records() -> N
     assert '+      "content": "You are a careful calculator. Use the tools.",' in detail
 
 
+def test_sequential_calls_run_concurrently_are_caught_by_the_tools_own_log() -> None:
+    result = _case(IgnoresSequentialCalls(), "sequential_tool_calls")
+    assert result.verdict is Verdict.FAIL
+    records = _detail(result, "records")
+    assert "tool calls overlapped: append_note(" in records
+    assert "(they must run one at a time)" in records
+    # The overlapping read-modify-writes also lost notes, which the later call shows.
+    assert '"result": "first, second, third"' in _detail(result, "outline")
+
+
+def test_a_misordered_run_that_normalises_like_the_reference_fails_on_tool_runs() -> None:
+    """Calls of one batch compare as a set in the normal form; only the tools' log can say that
+    they ran in another order, or overlapped."""
+    import asyncio
+
+    from nex_conformance import toolkit
+    from nex_conformance.checks import run_order_problems
+    from nex_conformance.engine import reference
+    from nex_conformance.models import RecordingModel
+
+    from nex_core import TaskInfo, normalize
+    from nex_core.runtime.loop import run_native
+
+    (scenario,) = select(["sequential_tool_calls"])
+    with toolkit.capture() as log:
+        traj = asyncio.run(
+            run_native(
+                scenario.build(),
+                TaskInfo(id=scenario.id, turns=scenario.turns),
+                model=RecordingModel(scenario.script),
+            )
+        )
+    assert normalize(traj) == asyncio.run(reference(scenario)).normal
+    assert run_order_problems(log, scenario.expect.tool_runs) == []
+    earlier, later = sorted(log, key=lambda inv: inv.started)[:2]
+    earlier.started, later.started = later.started, earlier.started  # the second ran first
+    problems = run_order_problems(log, scenario.expect.tool_runs)
+    assert problems and problems[0].startswith(
+        "the tools did not run in the order the scenario requires"
+    )
+    earlier.started, later.started = later.started, earlier.started  # in order again ...
+    earlier.finished = later.started + 1  # ... but the first ends after the second starts
+    (overlap,) = run_order_problems(log, scenario.expect.tool_runs)
+    assert overlap.startswith('tool calls overlapped: append_note({"note": "second"})')
+
+
+def test_a_binding_resolved_only_when_called_is_caught_by_the_outline() -> None:
+    result = _case(BindsLate(), "unresolvable_tool_binding")
+    assert result.verdict is Verdict.FAIL
+    outline = _detail(result, "outline")
+    assert '"type": "ToolBindingError"' in outline and '-  "steps": []' in outline
+
+
 @pytest.mark.filterwarnings("ignore::UserWarning")
 def test_a_trajectory_that_breaks_the_schema_is_caught_by_the_schema_check() -> None:
     result = _case(BreaksSchema(), "single_tool_call")
@@ -109,7 +164,14 @@ def test_an_adapter_that_raises_fails_with_its_traceback() -> None:
 
 @pytest.mark.parametrize(
     "adapter",
-    [DropsToolErrors(), ReordersSteps(), LosesNesting(), PhantomTools()],
+    [
+        DropsToolErrors(),
+        ReordersSteps(),
+        LosesNesting(),
+        PhantomTools(),
+        IgnoresSequentialCalls(),
+        BindsLate(),
+    ],
     ids=lambda a: a.name,
 )
 def test_broken_adapters_fail_the_suite(adapter: object) -> None:

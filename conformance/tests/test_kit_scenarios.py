@@ -35,6 +35,8 @@ REQUIRED = {
     "unicode_and_large_arguments",
     "empty_model_reply",
     "model_error_retry",
+    "sequential_tool_calls",
+    "unresolvable_tool_binding",
 }
 
 

@@ -161,24 +161,28 @@ class MCPBinding(_Spec):
 
 
 class CallableBinding(_Spec):
-    """An in-process callable, registered through the Python API (not serialisable)."""
+    """A Python function of the running process. Written to YAML/JSON as its name only;
+    ``nex_core.bind(spec, {ref: function})`` attaches the function to a loaded spec."""
 
     model_config = ConfigDict(extra="forbid", arbitrary_types_allowed=True)
 
     kind: Literal["callable"] = "callable"
     ref: str
-    """Registry key of the callable; the function itself is excluded from dumps."""
+    """The function's name in the spec: what ``nex_core.bind`` matches (the function itself is
+    never serialised)."""
     func: SkipJsonSchema[Callable[..., Any] | None] = Field(default=None, exclude=True, repr=False)
-    """The callable; present only in specs built in Python."""
+    """The function (sync or async); present only in specs built or bound in Python."""
 
 
 def _binding_kind(value: Any) -> str:
-    # Accept the short forms people write by hand: a bare "pkg.mod:func" string, or a mapping
-    # without "kind" whose keys make the kind obvious.
+    # Accept the short forms people write by hand: a bare "pkg.mod:func" string, a mapping
+    # without "kind" whose keys make the kind obvious, or (in Python) the function itself.
     if isinstance(value, BaseModel):
         return str(getattr(value, "kind", ""))
     if isinstance(value, str):
         return "import"
+    if callable(value):
+        return "callable"
     if isinstance(value, dict):
         if "kind" in value:
             return str(value["kind"])
@@ -193,6 +197,9 @@ def _binding_kind(value: Any) -> str:
 def _expand_binding(value: Any) -> Any:
     if isinstance(value, str):
         return {"kind": "import", "path": value}
+    if callable(value) and not isinstance(value, BaseModel):
+        ref = getattr(value, "__name__", None) or type(value).__name__
+        return CallableBinding(ref=ref, func=value)
     if isinstance(value, dict) and "kind" not in value:
         return {"kind": _binding_kind(value), **value}
     return value
@@ -224,7 +231,9 @@ class ToolSpec(_Spec):
     """JSON Schema of the arguments object. ``None`` for MCP tools means: ask the server."""
     binding: ToolBinding
     """How the tool is executed: ``{kind: import, path: pkg.mod:func}`` (or just the path string),
-    ``{kind: mcp, server: NAME, tool: NAME}``, or a callable registered in Python."""
+    ``{kind: mcp, server: NAME, tool: NAME}``, or ``{kind: callable, ref: NAME}`` for a Python
+    function (in Python, pass the function itself; ``nex_core.bind`` re-attaches it to a spec
+    read from a file)."""
 
     timeout_s: float | None = Field(default=None, gt=0)
     """Per-tool timeout; overrides the agent's ``limits.tool_timeout_s``."""

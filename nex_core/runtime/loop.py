@@ -24,6 +24,7 @@ from nex_core.runtime.tools import (
     ToolHandle,
     UnknownTool,
     describe_error,
+    resolve_bindings,
     result_text,
     tool_handles,
     validate_arguments,
@@ -417,7 +418,8 @@ async def run_native(
 ) -> Trajectory:
     """Run ``spec`` on ``task`` and return the trajectory (also written to ``sinks``).
 
-    A run that fails still returns its trajectory, with outcome ``error``; a cancelled run is
+    A run that fails still returns its trajectory, with outcome ``error`` (a tool binding that
+    cannot be resolved fails it before the first model call); a cancelled run is
     recorded as ``cancelled`` and the cancellation propagates. MCP servers come from
     ``mcp_pool``, else from the pool set by :func:`nex_core.runtime.mcp.use_shared_pool`, else
     from a pool of this run's own (started lazily, closed at the end).
@@ -442,6 +444,9 @@ async def run_native(
     history: list[Message] = []
     result = AgentResult(OutcomeStatus.COMPLETED, None, "no_turns")
     try:
+        # A binding that cannot be resolved is a configuration error: the run fails with it
+        # before the first model call, and no tool's latency includes importing its module.
+        resolve_bindings(spec, check_mcp_servers=given is None)
         with recorder.active():
             active: AgentSpec | TeamSpec = spec
             for turn in task.turns:

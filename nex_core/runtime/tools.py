@@ -13,7 +13,7 @@ from typing import Any, Literal
 
 import jsonschema
 
-from nex_core.errors import SpecError
+from nex_core.errors import Location, ToolBindingError
 from nex_core.protocol.spec import (
     AgentSpec,
     CallableBinding,
@@ -21,6 +21,7 @@ from nex_core.protocol.spec import (
     ImportBinding,
     MCPBinding,
     SubAgentSpec,
+    TeamSpec,
     ToolSpec,
 )
 from nex_core.trajectory.schema import ErrorInfo, ToolSchema
@@ -47,41 +48,99 @@ class UnknownTool(LookupError):
 
 @functools.cache
 def import_callable(path: str) -> Callable[..., Any]:
-    """Resolve ``package.module:attr.path`` to a callable, with an error that says what failed."""
+    """Resolve ``package.module:attr.path`` to a callable, with an error that says what failed.
+
+    Cached: a run resolves its bindings before it starts (:func:`resolve_bindings`), so a tool's
+    first call does not pay for importing its module.
+    """
     module_name, _, attr_path = path.partition(":")
     try:
         obj: Any = importlib.import_module(module_name)
     except ImportError as exc:
-        raise SpecError(
+        raise ToolBindingError(
             f"tool binding '{path}': cannot import module '{module_name}': {exc}"
+        ) from None
+    except Exception as exc:  # the module's own code failed while importing
+        raise ToolBindingError(
+            f"tool binding '{path}': importing module '{module_name}' failed: "
+            f"{type(exc).__name__}: {exc}"
         ) from None
     for part in attr_path.split("."):
         try:
             obj = getattr(obj, part)
         except AttributeError:
-            raise SpecError(
+            raise ToolBindingError(
                 f"tool binding '{path}': '{module_name}' has no attribute '{attr_path}'"
             ) from None
     if not callable(obj):
-        raise SpecError(f"tool binding '{path}' does not name a callable")
+        raise ToolBindingError(f"tool binding '{path}' does not name a callable")
     return obj
 
 
 def function_of(tool: ToolSpec) -> Callable[..., Any]:
     """The Python callable behind a function-bound tool (import path or in-process callable).
 
-    MCP-bound tools have none; callers that cannot run MCP tools get a ``SpecError`` saying so.
+    Raises :class:`ToolBindingError` when it cannot be resolved; MCP-bound tools have none.
     """
     binding = tool.binding
     if isinstance(binding, ImportBinding):
-        return import_callable(binding.path)
+        try:
+            return import_callable(binding.path)
+        except ToolBindingError as exc:
+            raise ToolBindingError(f"tool '{tool.name}': {exc.summary}") from None
     if isinstance(binding, CallableBinding):
         if binding.func is None:
-            raise SpecError(f"tool '{tool.name}': callable '{binding.ref}' was not supplied")
+            raise ToolBindingError(
+                f"tool '{tool.name}': callable '{binding.ref}' was not supplied (a spec read "
+                "from a file holds only its name; attach the function with "
+                f"nex_core.bind(spec, {{{binding.ref!r}: function}}))"
+            )
         return binding.func
-    raise SpecError(
+    raise ToolBindingError(
         f"tool '{tool.name}' is served by MCP server '{binding.server}' and has no Python callable"
     )
+
+
+def resolve_bindings(spec: AgentSpec | TeamSpec, *, check_mcp_servers: bool = True) -> None:
+    """Resolve every tool binding of ``spec`` before it runs, or raise one
+    :class:`ToolBindingError` naming each tool that cannot be bound.
+
+    Import paths are imported (once: :func:`import_callable` caches them, so no tool call counts
+    a module import as its latency), in-process callables must be attached, and an MCP binding
+    must name a server the system declares. ``check_mcp_servers=False`` skips that last check
+    when the run's MCP pool comes from outside the spec (a GAP config's servers). A binding that
+    cannot be resolved is a configuration error: every backend fails the run with it before
+    the first model call.
+    """
+    agents = spec.walk()
+    servers = {name for agent in agents for name in agent.mcp_servers}
+    problems: list[str] = []
+    seen: set[int] = set()
+    for agent in agents:
+        if id(agent) in seen:
+            continue
+        seen.add(id(agent))
+        for tool in agent.tools:
+            binding = tool.binding
+            if isinstance(binding, MCPBinding):
+                if check_mcp_servers and binding.server not in servers:
+                    known = ", ".join(sorted(servers)) or "none"
+                    problems.append(
+                        f"agent '{agent.name}', tool '{tool.name}': MCP server "
+                        f"'{binding.server}' is not declared in mcp_servers (declared: {known})"
+                    )
+                continue
+            try:
+                function_of(tool)
+            except ToolBindingError as exc:
+                problems.append(f"agent '{agent.name}', {exc.summary}")
+    if len(problems) == 1:
+        raise ToolBindingError(problems[0])
+    if problems:
+        raise ToolBindingError(
+            f"{len(problems)} tool bindings cannot be resolved",
+            [(Location(), p) for p in problems],
+        )
 
 
 def describe_error(error: ErrorInfo) -> str:

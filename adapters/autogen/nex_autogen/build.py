@@ -36,6 +36,7 @@ from nex_autogen.tools import (
     ProtocolHandoff,
     ProtocolTeamTool,
     SchemaTool,
+    SerialWorkbench,
 )
 from nex_core.errors import AdapterError
 from nex_core.models.base import ChatModel
@@ -141,10 +142,14 @@ def build_agent(
     client = bridge_model(
         model, agent=agent.name, settings=agent.model, parallel_tool_calls=agent.parallel_tool_calls
     )
+    # Sequential calls (parallel_tool_calls: false) run through a workbench that takes them one
+    # at a time; AutoGen itself would start them all at once.
+    serial = not agent.parallel_tool_calls and bool(tools)
     return ProtocolAssistantAgent(
         agent.name,
         client,
-        tools=tools or None,
+        tools=None if serial else tools or None,
+        workbench=SerialWorkbench(tools) if serial else None,
         handoffs=list(handoffs) or None,
         description=agent.description,
         system_message=agent.system_prompt or None,

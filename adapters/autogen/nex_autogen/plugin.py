@@ -9,7 +9,7 @@ from __future__ import annotations
 import contextlib
 import functools
 from collections.abc import Sequence
-from typing import Any, ClassVar
+from typing import Any, ClassVar, Literal
 
 from nex_core.adapter import Adapter, Capability, Conversion, _dist_version, as_task
 from nex_core.hookspecs import hookimpl
@@ -101,16 +101,21 @@ class AutogenAdapter(Adapter):
         *,
         model: Any,
         sinks: Sequence[TrajectorySink] = (),
+        mode: Literal["run", "run_stream"] = "run",
     ) -> Trajectory:
         """Build ``spec`` in AutoGen, run ``task`` with ``model`` and return the trajectory.
 
-        MCP servers come from the pool set by :func:`nex_core.runtime.mcp.use_shared_pool`, else
-        from a pool of this run's own (closed when the run ends).
+        ``mode`` drives each turn with ``run`` or ``run_stream``. MCP servers come from the pool
+        set by :func:`nex_core.runtime.mcp.use_shared_pool`, else from a pool of this run's own
+        (closed when the run ends). A tool binding that cannot be resolved fails the run
+        (outcome ``error``) before the first model call.
         """
         from nex_autogen.build import build
         from nex_autogen.mcp import mcp_for_run, uses_mcp
         from nex_autogen.run import drive
         from nex_core.runtime.loop import provenance_for
+        from nex_core.runtime.mcp import shared_pool
+        from nex_core.runtime.tools import resolve_bindings
         from nex_core.trajectory.recorder import Recorder
 
         info = as_task(task)
@@ -124,6 +129,10 @@ class AutogenAdapter(Adapter):
             adapter_version=self.version,
         )
         recorder = Recorder(provenance=provenance, task=info, root_agent=spec.name, sinks=sinks)
+        try:
+            resolve_bindings(spec, check_mcp_servers=shared_pool() is None)
+        except Exception as exc:
+            return recorder.fail(exc)
         async with contextlib.AsyncExitStack() as stack:
             mcp = await stack.enter_async_context(mcp_for_run(spec)) if uses_mcp(spec) else None
             try:
@@ -132,7 +141,7 @@ class AutogenAdapter(Adapter):
                 obj = build(spec, model, mcp=mcp)
             except Exception as exc:
                 return recorder.fail(exc)
-            return await drive(obj, info, recorder)
+            return await drive(obj, info, recorder, mode)
 
     async def arecord(
         self,
@@ -140,6 +149,7 @@ class AutogenAdapter(Adapter):
         task: TaskInfo | str,
         *,
         sinks: Sequence[TrajectorySink] = (),
+        mode: Literal["run", "run_stream"] = "run",
     ) -> Trajectory:
         from nex_autogen.run import drive
         from nex_core import __version__
@@ -156,7 +166,7 @@ class AutogenAdapter(Adapter):
             task_id=info.id,
         )
         recorder = Recorder(provenance=provenance, task=info, root_agent=obj.name, sinks=sinks)
-        return await drive(obj, info, recorder)
+        return await drive(obj, info, recorder, mode)
 
 
 @functools.cache

@@ -65,7 +65,7 @@ from nex_autogen.messages import (
     to_nex_response,
     to_nex_tool,
 )
-from nex_autogen.tools import ToolFailed, final_text
+from nex_autogen.tools import SerialWorkbench, ToolFailed, final_text
 from nex_core.trajectory.recorder import Recorder, current_parent_id
 from nex_core.trajectory.schema import ErrorInfo, LLMRequest, Message
 from nex_core.trajectory.schema import ToolSchema as NexToolSchema
@@ -415,10 +415,16 @@ class RecordingWorkbench(StaticStreamWorkbench):
     def __init__(self, inner: Workbench, *, agent: str, recorder: Recorder) -> None:
         self.inner, self.agent, self.recorder = inner, agent, recorder
         self._static = isinstance(inner, StaticWorkbench)
+        # Calls of a sequential agent wait for their turn outside the recording, so a tool step
+        # starts when its call really starts.
+        self._turns = inner.turns if isinstance(inner, SerialWorkbench) else None
         tools = [
             recording_tool(t, agent=agent, recorder=recorder) for t in getattr(inner, "_tools", [])
         ]
         super().__init__(tools if self._static else [], getattr(inner, "_tool_overrides", None))
+
+    def _turn(self) -> contextlib.AbstractAsyncContextManager[None]:
+        return self._turns.turn() if self._turns is not None else contextlib.nullcontext()
 
     async def list_tools(self) -> list[ToolSchema]:
         if self._static:
@@ -433,7 +439,8 @@ class RecordingWorkbench(StaticStreamWorkbench):
         call_id: str | None = None,
     ) -> ToolResult:
         if self._static:
-            return await super().call_tool(name, arguments, cancellation_token, call_id)
+            async with self._turn():
+                return await super().call_tool(name, arguments, cancellation_token, call_id)
         return await self._delegate(name, arguments, cancellation_token, call_id)
 
     async def call_tool_stream(
@@ -444,12 +451,14 @@ class RecordingWorkbench(StaticStreamWorkbench):
         call_id: str | None = None,
     ) -> AsyncGenerator[Any, None]:
         if self._static and isinstance(self.inner, StaticStreamWorkbench):
-            async for event in super().call_tool_stream(
-                name, arguments, cancellation_token, call_id
-            ):
-                yield event
+            async with self._turn():
+                async for event in super().call_tool_stream(
+                    name, arguments, cancellation_token, call_id
+                ):
+                    yield event
         elif self._static:  # the agent would have called call_tool: no streamed events
-            yield await super().call_tool(name, arguments, cancellation_token, call_id)
+            async with self._turn():
+                yield await super().call_tool(name, arguments, cancellation_token, call_id)
         elif isinstance(self.inner, StreamWorkbench):
             rec = self.recorder
             step = rec.begin_tool(

@@ -1,6 +1,7 @@
 """Running an AutoGen agent or team turn by turn while recording it.
 
-Each user turn is one ``run(task=...)`` call on the same object, so the turns form one
+Each user turn is one ``run(task=...)`` call on the same object (or, with ``mode="run_stream"``,
+one ``run_stream(task=...)`` consumed to its ``TaskResult``), so the turns form one
 conversation (AutoGen agents and teams keep their state between runs). State the object already
 had before the recording started is not reset: it shows in the recorded model requests as the
 history the model really saw.
@@ -9,7 +10,7 @@ history the model really saw.
 from __future__ import annotations
 
 import asyncio
-from typing import Any
+from typing import Any, Literal
 
 from autogen_agentchat.base import TaskResult
 from autogen_agentchat.messages import BaseChatMessage, HandoffMessage, ToolCallSummaryMessage
@@ -20,6 +21,22 @@ from nex_autogen.record import Instrumentation
 from nex_autogen.tools import NEW_RUNNER_HOOK, is_protocol_agent
 from nex_core.trajectory.recorder import Recorder
 from nex_core.trajectory.schema import Outcome, OutcomeStatus, TaskInfo, Trajectory
+
+Mode = Literal["run", "run_stream"]
+"""How each turn is driven: ``run`` or ``run_stream``; both are recorded the same way."""
+
+
+async def _turn(obj: Any, turn: str, mode: Mode) -> TaskResult:
+    if mode == "run":
+        result: TaskResult = await obj.run(task=turn)
+        return result
+    final: TaskResult | None = None
+    async for item in obj.run_stream(task=turn):
+        if isinstance(item, TaskResult):
+            final = item
+    if final is None:
+        raise RuntimeError(f"{type(obj).__name__}.run_stream ended without a TaskResult")
+    return final
 
 
 def _speakers(obj: Any) -> dict[str, Any]:
@@ -55,7 +72,7 @@ def outcome_of(result: TaskResult, obj: Any) -> Outcome:
     )
 
 
-async def drive(obj: Any, task: TaskInfo, recorder: Recorder) -> Trajectory:
+async def drive(obj: Any, task: TaskInfo, recorder: Recorder, mode: Mode = "run") -> Trajectory:
     """Run every turn of ``task`` on ``obj`` with recording wrappers in place, then take
     them out."""
     instrumentation = Instrumentation(recorder)
@@ -65,7 +82,7 @@ async def drive(obj: Any, task: TaskInfo, recorder: Recorder) -> Trajectory:
     try:
         with recorder.active():
             for turn in task.turns:
-                result = await obj.run(task=turn)
+                result = await _turn(obj, turn, mode)
                 outcome = outcome_of(result, obj)
                 if outcome.status is not OutcomeStatus.COMPLETED:
                     break

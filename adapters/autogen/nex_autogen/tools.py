@@ -9,13 +9,17 @@
   ``TeamTool`` with the protocol's agent-as-tool semantics: the child starts fresh on every call
   (it receives only the task), and its final answer is the tool's result.
 - :class:`ProtocolHandoff` is a ``Handoff`` whose tool takes the protocol's empty arguments.
+- :class:`SerialWorkbench` runs an agent's tool calls one at a time, for
+  ``parallel_tool_calls: false``.
 """
 
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import inspect
-from collections.abc import AsyncGenerator, Callable
+import weakref
+from collections.abc import AsyncGenerator, AsyncIterator, Callable, Mapping, Sequence
 from contextvars import ContextVar
 from typing import Any, cast
 
@@ -25,7 +29,13 @@ from autogen_agentchat.teams import BaseGroupChat
 from autogen_agentchat.tools import AgentTool, TeamTool
 from autogen_agentchat.tools._task_runner_tool import TaskRunnerToolArgs
 from autogen_core import CancellationToken
-from autogen_core.tools import BaseTool, ParametersSchema
+from autogen_core.tools import (
+    BaseTool,
+    ParametersSchema,
+    StaticStreamWorkbench,
+    ToolOverride,
+    ToolResult,
+)
 from autogen_core.tools import ToolSchema as AutogenToolSchema
 from pydantic import BaseModel, ConfigDict
 
@@ -71,6 +81,9 @@ class SchemaTool(BaseTool[AnyArguments, BaseModel]):
         super().__init__(AnyArguments, BaseModel, spec.name, spec.description)
         self.spec = spec
         self.timeout_s = spec.timeout_s or timeout_s
+        # Resolved when the agent is built, before any model call: an unresolvable binding is
+        # a ToolBindingError here, and no call counts the import of its module as latency.
+        self.func = function_of(spec)
 
     @property
     def schema(self) -> AutogenToolSchema:
@@ -85,7 +98,7 @@ class SchemaTool(BaseTool[AnyArguments, BaseModel]):
         arguments = args.model_dump()
         try:
             validate_arguments(arguments, self.spec.parameters)
-            func = function_of(self.spec)
+            func = self.func
             if inspect.iscoroutinefunction(func):
                 coro = func(**arguments)
             else:
@@ -161,6 +174,63 @@ class ProtocolHandoff(Handoff):
     @property
     def handoff_tool(self) -> BaseTool[BaseModel, BaseModel]:
         return _FixedReplyTool(self.name, self.description, self.message)  # type: ignore[return-value]
+
+
+class CallTurns:
+    """A first-come, first-served lock per event loop: the calls of one reply take it in the
+    order AutoGen starts them, which is the model's order (its tasks reach the lock without
+    suspending on the way)."""
+
+    def __init__(self) -> None:
+        self._locks: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, asyncio.Lock] = (
+            weakref.WeakKeyDictionary()
+        )
+
+    @contextlib.asynccontextmanager
+    async def turn(self) -> AsyncIterator[None]:
+        loop = asyncio.get_running_loop()
+        lock = self._locks.get(loop)
+        if lock is None:
+            lock = self._locks[loop] = asyncio.Lock()
+        async with lock:
+            yield
+
+
+class SerialWorkbench(StaticStreamWorkbench):
+    """The tools of an agent with ``parallel_tool_calls: false``: AutoGen starts every call of a
+    reply at once (``asyncio.gather``); here each waits for the one before it, as the native
+    runtime runs them. The recorder's workbench keeps the same turns (see ``record``)."""
+
+    def __init__(
+        self,
+        tools: Sequence[BaseTool[Any, Any]],
+        tool_overrides: Mapping[str, ToolOverride] | None = None,
+    ) -> None:
+        super().__init__(list(tools), tool_overrides=dict(tool_overrides or {}))
+        self.turns = CallTurns()
+
+    async def call_tool(
+        self,
+        name: str,
+        arguments: Mapping[str, Any] | None = None,
+        cancellation_token: CancellationToken | None = None,
+        call_id: str | None = None,
+    ) -> ToolResult:
+        async with self.turns.turn():
+            return await super().call_tool(name, arguments, cancellation_token, call_id)
+
+    async def call_tool_stream(
+        self,
+        name: str,
+        arguments: Mapping[str, Any] | None = None,
+        cancellation_token: CancellationToken | None = None,
+        call_id: str | None = None,
+    ) -> AsyncGenerator[Any, None]:
+        async with self.turns.turn():
+            async for event in super().call_tool_stream(
+                name, arguments, cancellation_token, call_id
+            ):
+                yield event
 
 
 def final_text(result: TaskResult) -> str | None:

@@ -144,6 +144,7 @@ class _Builder:
             max_steps=agent.limits.max_steps,
             max_model_retries=agent.limits.max_model_retries,
             tool_names=[t.name for t in tools],
+            sequential_tools=not agent.parallel_tool_calls,
         )
         return create_agent(
             self._model(agent),

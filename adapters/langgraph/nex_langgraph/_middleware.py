@@ -5,7 +5,8 @@ aborts the run, an unknown tool is answered without a tool call, there is no per
 limit and no retry of a failed model call. This middleware closes those gaps, and only those:
 errors go back to the model as ``describe_error`` text, unknown tools fail as ``UnknownTool``,
 ``limits.max_steps`` model calls end the agent, retryable model errors are retried
-``limits.max_model_retries`` times.
+``limits.max_model_retries`` times, and an agent with ``parallel_tool_calls: false`` runs the
+calls of one reply one at a time, in order (see ``_order``).
 """
 
 from __future__ import annotations
@@ -22,19 +23,27 @@ from nex_core.errors import ModelError
 from nex_core.runtime.tools import UnknownTool, describe_error
 from nex_core.trajectory.recorder import error_info
 from nex_langgraph._errors import MaxStepsExceeded
+from nex_langgraph._order import CallOrder, batch_of
 
 
 class ProtocolMiddleware(AgentMiddleware):
     """Native-runtime semantics for one agent built from a nex spec."""
 
     def __init__(
-        self, agent: str, *, max_steps: int, max_model_retries: int, tool_names: list[str]
+        self,
+        agent: str,
+        *,
+        max_steps: int,
+        max_model_retries: int,
+        tool_names: list[str],
+        sequential_tools: bool = False,
     ) -> None:
         super().__init__()
         self.agent = agent
         self.max_steps = max_steps
         self.max_model_retries = max_model_retries
         self.tool_names = sorted(tool_names)
+        self.order = CallOrder() if sequential_tools else None
 
     # ------------------------------------------------------------------ step limit
 
@@ -103,6 +112,36 @@ class ProtocolMiddleware(AgentMiddleware):
         )
 
     def wrap_tool_call(self, request: Any, handler: Callable[[Any], Any]) -> Any:
+        turn = self._turn(request)
+        if turn is None:
+            return self._call(request, handler)
+        key, before = turn
+        assert self.order is not None
+        try:
+            self.order.wait(key, before)
+            return self._call(request, handler)
+        finally:
+            self.order.finish(key, request.tool_call["id"])
+
+    async def awrap_tool_call(self, request: Any, handler: Callable[[Any], Awaitable[Any]]) -> Any:
+        turn = self._turn(request)
+        if turn is None:
+            return await self._acall(request, handler)
+        key, before = turn
+        assert self.order is not None
+        try:
+            await self.order.await_turn(key, before)
+            return await self._acall(request, handler)
+        finally:
+            self.order.finish(key, request.tool_call["id"])
+
+    def _turn(self, request: Any) -> tuple[tuple[str, ...], list[str]] | None:
+        """Where this call stands in its reply, when calls must run one at a time."""
+        if self.order is None:
+            return None
+        return batch_of(request.state, request.tool_call.get("id") or "")
+
+    def _call(self, request: Any, handler: Callable[[Any], Any]) -> Any:
         if request.tool is None:
             request = self._unknown(request)
         try:
@@ -112,7 +151,7 @@ class ProtocolMiddleware(AgentMiddleware):
         except Exception as exc:
             return self._error_message(request, exc)
 
-    async def awrap_tool_call(self, request: Any, handler: Callable[[Any], Awaitable[Any]]) -> Any:
+    async def _acall(self, request: Any, handler: Callable[[Any], Awaitable[Any]]) -> Any:
         if request.tool is None:
             request = self._unknown(request)
         try:

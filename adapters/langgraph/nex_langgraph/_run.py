@@ -23,10 +23,13 @@ from langchain_core.messages import BaseMessage, HumanMessage, ToolMessage
 from langgraph.graph import StateGraph
 
 from nex_core._version import __version__ as nex_version
-from nex_core.adapter import as_task
+from nex_core.adapter import as_task, run_sync
+from nex_core.errors import ToolBindingError
 from nex_core.models.base import ChatModel
 from nex_core.protocol.spec import AgentSpec, TeamSpec
 from nex_core.runtime.loop import provenance_for, spec_digest
+from nex_core.runtime.mcp import shared_pool
+from nex_core.runtime.tools import resolve_bindings
 from nex_core.trajectory.recorder import Recorder
 from nex_core.trajectory.schema import Outcome, OutcomeStatus, Provenance, TaskInfo, Trajectory
 from nex_core.trajectory.sinks import TrajectorySink
@@ -263,6 +266,27 @@ async def _arun_mcp(
         return await _drive(session_for_spec(spec, task, model, sinks, mcp), mode)
 
 
+def _unbound(
+    spec: AgentSpec | TeamSpec,
+    task: TaskInfo,
+    model: ChatModel,
+    sinks: Sequence[TrajectorySink],
+) -> Trajectory | None:
+    """The failed run of a spec whose tool bindings cannot be resolved, else ``None``.
+
+    Resolved once, before the graph is built and the first model call, as every backend does:
+    an unresolvable binding is a configuration error recorded as the run's outcome, and no tool
+    call pays for importing its module.
+    """
+    try:
+        resolve_bindings(spec, check_mcp_servers=shared_pool() is None)
+    except ToolBindingError as exc:
+        root = spec.name if isinstance(spec, AgentSpec) else spec.members[0].name
+        provenance = _spec_provenance(spec, model, task)
+        return Recorder(provenance=provenance, task=task, root_agent=root, sinks=sinks).fail(exc)
+    return None
+
+
 async def arun(
     spec: AgentSpec | TeamSpec,
     task: TaskInfo | str,
@@ -274,10 +298,15 @@ async def arun(
     """Build ``spec`` in LangGraph, run ``task`` with ``model`` and return the trajectory.
 
     MCP servers come from the pool set by :func:`nex_core.runtime.mcp.use_shared_pool`, else
-    from a pool of this run's own (closed when the run ends).
+    from a pool of this run's own (closed when the run ends). A tool binding that cannot be
+    resolved fails the run (outcome ``error``) before the first model call.
     """
+    task = as_task(task)
+    failed = _unbound(spec, task, model, sinks)
+    if failed is not None:
+        return failed
     if uses_mcp(spec):
-        return await _arun_mcp(spec, as_task(task), model, sinks, mode)
+        return await _arun_mcp(spec, task, model, sinks, mode)
     return await _drive(session_for_spec(spec, task, model, sinks), mode)
 
 
@@ -289,16 +318,17 @@ def run(
     sinks: Sequence[TrajectorySink] = (),
     mode: Mode = "invoke",
 ) -> Trajectory:
-    """Synchronous :func:`arun` (``graph.invoke`` or ``graph.stream``)."""
+    """Synchronous :func:`arun` (``graph.invoke`` or ``graph.stream``); works inside a running
+    event loop too (see :func:`nex_core.adapter.run_sync`)."""
+    task = as_task(task)
+    failed = _unbound(spec, task, model, sinks)
+    if failed is not None:
+        return failed
     if uses_mcp(spec):
-        import asyncio
-
-        return asyncio.run(arun(spec, task, model=model, sinks=sinks, mode=mode))
+        return run_sync(arun(spec, task, model=model, sinks=sinks, mode=mode))
     session = session_for_spec(spec, task, model, sinks)
     if mode in ("ainvoke", "astream"):
-        import asyncio
-
-        return asyncio.run(record_async(session, mode))
+        return run_sync(record_async(session, mode))
     return record_sync(session, mode)
 
 
@@ -327,10 +357,8 @@ def record(
     mode: Mode = "invoke",
     spec: AgentSpec | TeamSpec | None = None,
 ) -> Trajectory:
-    """Synchronous :func:`arecord`."""
+    """Synchronous :func:`arecord`; works inside a running event loop too."""
     session = session_for_graph(graph, task, sinks, spec)
     if mode in ("ainvoke", "astream"):
-        import asyncio
-
-        return asyncio.run(record_async(session, mode))
+        return run_sync(record_async(session, mode))
     return record_sync(session, mode)
