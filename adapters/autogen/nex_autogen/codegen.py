@@ -1,194 +1,507 @@
-"""nex spec → the source of a runnable Python module that builds it in AutoGen.
+"""nex spec → the source of a plain AutoGen AgentChat program that builds and runs it.
 
-The module constructs the same objects :mod:`nex_autogen.build` does, spelled out one agent per
-function so a reader can edit it, and runs a task from the command line::
-
-    python team.py "What is 2+3?" --model scripted:script.yaml
+The program is AutoGen code a user can read and keep: one agent per spec agent (AutoGen's
+``AssistantAgent``, as :class:`~nex_autogen.agents.ProtocolAssistantAgent`, the subclass the
+adapter builds with), agents called as tools as ``AgentTool``s, handoffs as a ``Swarm``, teams as
+``RoundRobinGroupChat``/``SelectorGroupChat``, and one ``chat_model()`` function, the place to
+plug in a real model. It builds exactly what ``nex run --backend autogen`` builds (the tools come
+from :mod:`nex_autogen.codegen_runtime`, made by the adapter's own classes), so running it with
+``--record`` gives the trajectory ``nex run`` gives.
 """
 
 from __future__ import annotations
 
+from typing import Any
+
 from nex_autogen.build import agent_metadata, check_supported, handoff_closure, swarm_name
+from nex_core.codegen import Expr, Source, call, docstring, identifier, py_literal, seq, wrap
 from nex_core.errors import AdapterError
-from nex_core.protocol.spec import AgentSpec, CallableBinding, ContextMode, TeamSpec
+from nex_core.protocol.spec import (
+    AgentSpec,
+    CallableBinding,
+    ContextMode,
+    ImportBinding,
+    MCPBinding,
+    MCPServerSpec,
+    TeamSpec,
+)
 from nex_core.runtime.loop import MAX_HANDOFF_DEPTH
 from nex_core.runtime.tools import tool_handles
 
-HEADER = '''"""AutoGen build of the nex spec {name!r}, written by nex-autogen.
+_HEADER = '''"""AutoGen program for the nex {kind} {name!r}.
 
-Run it: python {{this file}} "TASK" --model PROVIDER:ARG   (e.g. scripted:script.yaml)
+{what}
+
+Run it from the folder `nex run` would run the spec from (tool bindings are import paths
+resolved from there):
+
+    python <this file> --task "..."                          # OpenAI client (autogen-ext[openai])
+    python <this file> --task "..." --model scripted:s.yaml  # any nex model, offline
+    python <this file> --task "..." --record runs.jsonl      # and record the trajectory
+
+The tools come from nex_autogen.codegen_runtime and every agent is a ProtocolAssistantAgent
+(AutoGen's AssistantAgent with the nex protocol's handoff history and team view), so this program
+behaves as `nex run --backend autogen` does: tool errors go back to the model, `max_steps` bounds
+an agent's tool rounds, a tool that cannot be bound stops the program before the first model
+call.{mcp_note}
 """
 
 from __future__ import annotations
 
 import argparse
 import asyncio
+import os
+import sys
 from typing import Any
 
-from autogen_agentchat.conditions import FunctionalTermination, TextMentionTermination
-from autogen_agentchat.teams import RoundRobinGroupChat, SelectorGroupChat, Swarm
-
-from nex_autogen.agents import ProtocolAssistantAgent
-from nex_autogen.bridge import bridge_model
-from nex_autogen.build import SELECTOR_PROMPT, answered
-from nex_autogen.tools import ProtocolAgentTool, ProtocolHandoff, ProtocolTeamTool, SchemaTool
-from nex_core import make_model
-from nex_core.protocol.spec import ModelSettings, ToolSpec
+{imports}
 '''
 
-FOOTER = """
+_CHAT_MODEL = '''
+# --------------------------------------------------------------------------- the model
 
-async def main(task: str, model_ref: str) -> None:
-    runner = build(make_model(model_ref))
-    result = await runner.run(task=task)
-    print(result.messages[-1].to_text())
+
+def chat_model(
+    model: ChatModel | None,
+    agent: str,
+    *,
+    model_id: str | None = None,
+    base_url: str | None = None,
+    api_key: str | None = None,
+    parallel_tool_calls: bool = True,
+    extra: dict[str, Any] | None = None,
+    **sampling: Any,
+) -> ChatCompletionClient:
+    """The model client `agent` runs on, from the spec's model settings. Plug your model in here.
+
+    With `--model REF` (scripted:FILE, replay:FILE, openai:MODEL) the nex model answers, bridged
+    into AutoGen, so the same script drives this program, `nex run` and every other framework.
+    Otherwise AutoGen's OpenAIChatCompletionClient with the spec's settings; `${env:NAME}`
+    references are read from the environment (OPENAI_API_KEY when the spec names none).
+    """
+    settings = ModelSettings(
+        id=model_id, base_url=base_url, api_key=api_key, extra=extra or {}, **sampling
+    )
+    if model is not None:
+        return bridge_model(
+            model, agent=agent, settings=settings, parallel_tool_calls=parallel_tool_calls
+        )
+    from autogen_ext.models.openai import OpenAIChatCompletionClient  # autogen-ext[openai]
+
+    options: dict[str, Any] = settings.sampling()
+    if not parallel_tool_calls:
+        options["parallel_tool_calls"] = False
+    if base_url is not None:
+        options["base_url"] = resolve_optional(base_url)
+    if api_key is not None:
+        options["api_key"] = resolve_optional(api_key)
+    return OpenAIChatCompletionClient(model=model_id or "gpt-4o-mini", **options)
+'''
+
+_MAIN = '''
+
+# --------------------------------------------------------------------------- running it
+
+
+async def converse(system: Any, turns: list[str]) -> str:
+    """Each user turn continues the conversation (AutoGen agents and teams keep their state)."""
+    answer = ""
+    for turn in turns:
+        result = await system.run(task=turn)
+        answer = result.messages[-1].to_text()
+    return answer
+
+
+async def run(turns: list[str], model_ref: str | None, record_to: str | None) -> int:
+    model = make_model(model_ref) if model_ref else None
+{body}
+
+
+def main() -> None:
+    parser = {parser}
+    parser.add_argument(
+        "--task", action="append", required=True, help="user message; repeat for more turns"
+    )
+    parser.add_argument(
+        "--model", help="a nex model instead of the OpenAI client: scripted:FILE, openai:MODEL"
+    )
+    parser.add_argument("--record", metavar="FILE", help="append the trajectory to this JSONL")
+    args = parser.parse_args()
+    # Tool bindings are import paths resolved from the current folder, as `nex run` does.
+    sys.path.insert(0, os.getcwd())
+    try:
+        code = asyncio.run(run(args.task, args.model, args.record))
+    except NexError as exc:
+        print(f"error: {{exc}}", file=sys.stderr)
+        code = 2
+    sys.exit(code)
 
 
 if __name__ == "__main__":
-    parser = argparse.ArgumentParser(description=__doc__)
-    parser.add_argument("task")
-    parser.add_argument("--model", required=True, help="nex model reference, PROVIDER:ARG")
-    args = parser.parse_args()
-    asyncio.run(main(args.task, args.model))
-"""
+    main()
+'''
+
+_RUN_BODY = """\
+    system = build(model{mcp_arg})
+    if record_to is None:
+        print(await converse(system, turns))
+        return 0
+    with JSONLSink(record_to) as sink:
+        task = TaskInfo(turns=turns)
+        trajectory = await AutogenAdapter().arecord(system, task, sinks=[sink])"""
+
+_OUTCOME = """
+    outcome = trajectory.outcome
+    assert outcome is not None
+    if outcome.status.value != "completed":
+        error = f": {outcome.error.type}: {outcome.error.message}" if outcome.error else ""
+        print(f"{outcome.status.value}{error}", file=sys.stderr)
+        return 1
+    print(outcome.final_output)
+    return 0"""
+
+
+def _indent(text: str, by: int) -> str:
+    pad = " " * by
+    return "\n".join(pad + line if line else line for line in text.split("\n"))
+
+
+def _check(agent: AgentSpec) -> None:
+    """What AutoGen cannot express is refused as the builder refuses it (MCP tools are fine
+    here: the program opens the servers before it builds)."""
+    for tool in agent.tools:
+        if isinstance(tool.binding, CallableBinding):
+            raise AdapterError(
+                f"tool '{tool.name}' of agent '{agent.name}' is an in-process callable; "
+                "generated code can only bind tools by import path or MCP server"
+            )
+    plain = [t for t in agent.tools if not isinstance(t.binding, MCPBinding)]
+    check_supported(agent.model_copy(update={"tools": plain}))
 
 
 class _Writer:
-    def __init__(self) -> None:
+    """Writes one function per agent (and per swarm or team), children first."""
+
+    def __init__(self, mcp: bool) -> None:
+        self.mcp = mcp
         self.functions: list[str] = []
-        self._names: dict[tuple[str, int], str] = {}
+        self.runtime: set[str] = set()
+        self.autogen: set[tuple[str, str]] = set()
+        self._done: dict[tuple[str, str], list[tuple[AgentSpec | TeamSpec, str]]] = {}
 
-    def _fn(self, key: tuple[str, int], base: str) -> tuple[str, bool]:
-        if key in self._names:
-            return self._names[key], False
-        name = f"build_{base}_{len(self._names) + 1}"
-        self._names[key] = name
-        return name, True
+    def _name(self, kind: str, spec: AgentSpec | TeamSpec) -> tuple[str, bool]:
+        entries = self._done.setdefault((kind, spec.name), [])
+        for seen, fn in entries:
+            if seen == spec:
+                return fn, False
+        suffix = "" if kind == "agent" else f"_{kind}"
+        fn = f"build_{identifier(spec.name)}{suffix}"
+        if entries:
+            fn += f"_{len(entries) + 1}"
+        entries.append((spec, fn))
+        return fn, True
 
-    def system(self, agent: AgentSpec) -> str:
-        """Name of a function returning the agent, or its Swarm when it hands off."""
+    def _call(self, fn: str) -> Source:
+        return Source(f"{fn}(model, mcp)" if self.mcp else f"{fn}(model)")
+
+    def _def(self, fn: str, returns: str, doc: str, body: str) -> None:
+        params = "model: ChatModel | None" + (", mcp: MCPServers" if self.mcp else "")
+        head = f"def {fn}({params}) -> {returns}:"
+        self.functions.append(f"{head}\n    {docstring(doc, 4)}\n{body}\n")
+
+    # ------------------------------------------------------------------ systems
+
+    def system(self, agent: AgentSpec) -> tuple[str, bool]:
+        """The function returning the agent, or its Swarm when it hands off (and which)."""
         members = handoff_closure(agent)
         if len(members) == 1:
-            return self.agent(agent, team_view=False)
-        name, new = self._fn(("swarm", id(agent)), f"{agent.name}_swarm")
+            return self.agent(agent, team_view=False), False
+        fn, new = self._name("swarm", agent)
         if new:
-            calls = ", ".join(f"{self.agent(m, team_view=False)}(model)" for m in members)
-            self.functions.append(
-                f"def {name}(model: Any) -> Swarm:\n"
-                f"    return Swarm(\n"
-                f"        [{calls}],\n"
-                f"        name={swarm_name(agent)!r},\n"
-                f"        description={agent.description or None!r},\n"
-                f"        termination_condition=FunctionalTermination(answered),\n"
-                f"        max_turns={MAX_HANDOFF_DEPTH + 1},\n"
-                f"    )\n"
+            calls = [self._call(self.agent(m, team_view=False)) for m in members]
+            self.autogen.add(("autogen_agentchat.teams", "Swarm"))
+            self.autogen.add(("autogen_agentchat.conditions", "FunctionalTermination"))
+            self.runtime.add("answered")
+            swarm = call(
+                "Swarm",
+                [seq(calls)],
+                [
+                    ("name", swarm_name(agent)),
+                    ("description", agent.description or None),
+                    # The run ends when an agent answers instead of handing off (the protocol).
+                    ("termination_condition", Source("FunctionalTermination(answered)")),
+                    ("max_turns", MAX_HANDOFF_DEPTH + 1),
+                ],
             )
-        return name
+            self._def(
+                fn,
+                "Swarm",
+                f"A swarm of the agents {agent.name!r} hands off to; {agent.name!r} starts.",
+                f"    return {swarm(4, 7)}",
+            )
+        return fn, True
 
-    def agent(self, agent: AgentSpec, *, team_view: bool) -> str:
-        check_supported(agent)
-        name, new = self._fn(("agent", id(agent)), agent.name)
-        if not new:
-            return name
-        tools: list[str] = []
-        handoffs: list[str] = []
+    def _model(self, spec_name: str, agent: AgentSpec | None, settings: Any) -> Expr:
+        kwargs: list[tuple[str, Any]] = []
+        for key, field in (("model_id", "id"), ("base_url", "base_url"), ("api_key", "api_key")):
+            value = getattr(settings, field)
+            if value is not None:
+                kwargs.append((key, value))
+        if agent is not None and not agent.parallel_tool_calls:
+            kwargs.append(("parallel_tool_calls", False))
+        if settings.extra:
+            kwargs.append(("extra", settings.extra))
+        for key in ("temperature", "top_p", "max_tokens", "seed"):
+            value = getattr(settings, key)
+            if value is not None:
+                kwargs.append((key, value))
+        return call("chat_model", [Source("model"), spec_name], kwargs)
+
+    def _tools(self, agent: AgentSpec) -> tuple[list[Any], list[Any]]:
+        tools: list[Any] = []
+        handoffs: list[Any] = []
         for handle in tool_handles(agent).values():
             schema = handle.schema
-            if handle.kind == "function":
+            if handle.kind in ("function", "mcp"):
                 assert handle.tool is not None
-                if isinstance(handle.tool.binding, CallableBinding):
-                    raise AdapterError(
-                        f"tool '{handle.tool.name}' is an in-process callable; code can only "
-                        "refer to tools bound by import path"
-                    )
-                spec = handle.tool.model_dump(mode="json", exclude_none=True)
-                tools.append(
-                    f"SchemaTool(ToolSpec.model_validate({spec!r}), timeout_s={handle.timeout_s!r})"
-                )
+                tool = handle.tool
+                kwargs: list[tuple[str, Any]] = [("name", tool.name)]
+                if tool.description:
+                    kwargs.append(("description", tool.description))
+                if tool.parameters is not None:
+                    kwargs.append(("parameters", tool.parameters))
+                if handle.timeout_s is not None:
+                    kwargs.append(("timeout_s", handle.timeout_s))
+                binding = tool.binding
+                if isinstance(binding, ImportBinding):
+                    self.runtime.add("import_tool")
+                    tools.append(call("import_tool", [binding.path], kwargs))
+                else:
+                    assert isinstance(binding, MCPBinding)
+                    kwargs.insert(1, ("server", binding.server))
+                    if binding.tool:
+                        kwargs.insert(2, ("tool", binding.tool))
+                    tools.append(call("mcp.tool", [kwargs.pop(0)[1]], kwargs))
             elif handle.kind == "subagent":
                 assert handle.sub_agent is not None
-                child = handle.sub_agent.child
-                fn = self.system(child)
-                cls = "ProtocolTeamTool" if len(handoff_closure(child)) > 1 else "ProtocolAgentTool"
+                fn, _ = self.system(handle.sub_agent.child)
+                self.runtime.add("agent_tool")
+                child = Source(f"lambda: {fn}(model, mcp)" if self.mcp else f"lambda: {fn}(model)")
                 tools.append(
-                    f"{cls}({fn}(model), name={schema.name!r}, description={schema.description!r}, "
-                    f"factory=lambda: {fn}(model))"
+                    call(
+                        "agent_tool",
+                        [child],
+                        [("name", schema.name), ("description", schema.description)],
+                    )
                 )
             else:
                 assert handle.sub_agent is not None
                 target = handle.sub_agent.child.name
+                self.runtime.add("ProtocolHandoff")
                 handoffs.append(
-                    f"ProtocolHandoff(target={target!r}, name={schema.name!r}, "
-                    f"description={schema.description!r}, message={f'Transferred to {target}.'!r})"
+                    call(
+                        "ProtocolHandoff",
+                        [],
+                        [
+                            ("target", target),
+                            ("name", schema.name),
+                            ("description", schema.description),
+                            ("message", f"Transferred to {target}."),
+                        ],
+                    )
                 )
-        settings = agent.model.model_dump(mode="json", exclude_none=True, exclude_defaults=True)
-        self.functions.append(
-            f"def {name}(model: Any) -> ProtocolAssistantAgent:\n"
-            f"    return ProtocolAssistantAgent(\n"
-            f"        {agent.name!r},\n"
-            f"        bridge_model(model, agent={agent.name!r}, "
-            f"settings=ModelSettings.model_validate({settings!r}), "
-            f"parallel_tool_calls={agent.parallel_tool_calls!r}),\n"
-            f"        tools={_list(tools)},\n"
-            f"        handoffs={_list(handoffs)},\n"
-            f"        description={agent.description!r},\n"
-            f"        system_message={agent.system_prompt or None!r},\n"
-            f"        max_tool_iterations={agent.limits.max_steps!r},\n"
-            f"        reflect_on_tool_use=False,\n"
-            f"        metadata={agent_metadata(agent)!r},\n"
-            f"        team_view={team_view!r},\n"
-            f"    )\n"
+        return tools, handoffs
+
+    def agent(self, agent: AgentSpec, *, team_view: bool) -> str:
+        _check(agent)
+        fn, new = self._name("member" if team_view else "agent", agent)
+        if not new:
+            return fn
+        tools, handoffs = self._tools(agent)
+        self.runtime.add("ProtocolAssistantAgent")
+        kwargs: list[tuple[str, Any]] = []
+        if tools:
+            kwargs.append(("tools", seq(tools)))
+        if handoffs:
+            kwargs.append(("handoffs", seq(handoffs)))
+        kwargs += [
+            ("description", agent.description),
+            ("system_message", agent.system_prompt or None),
+            ("max_tool_iterations", agent.limits.max_steps),
+            ("reflect_on_tool_use", False),
+            ("metadata", agent_metadata(agent)),
+        ]
+        if team_view:
+            kwargs.append(("team_view", True))
+        built = call(
+            "ProtocolAssistantAgent",
+            [agent.name, self._model(agent.name, agent, agent.model)],
+            kwargs,
         )
-        return name
+        about = f": {agent.description}" if agent.description else "."
+        role = " (a team member: it sees the team's transcript)" if team_view else ""
+        self._def(
+            fn,
+            "ProtocolAssistantAgent",
+            f"The agent {agent.name!r}{role}{about}",
+            f"    return {built(4, 7)}",
+        )
+        return fn
 
     def team(self, team: TeamSpec) -> str:
+        if not team.name.isidentifier():
+            raise AdapterError(
+                f"AutoGen team names must be Python identifiers; '{team.name}' is not"
+            )
         for member in team.members:
             if any(s.mode is ContextMode.HANDOFF for s in member.sub_agents):
                 raise AdapterError(
-                    f"team member '{member.name}' hands off; not supported in AutoGen teams"
+                    f"team member '{member.name}' hands off; handoffs inside team turns are not "
+                    "supported by the autogen adapter"
                 )
-        members = ", ".join(f"{self.agent(m, team_view=True)}(model)" for m in team.members)
+        fn, _ = self._name("team", team)
+        members = [self._call(self.agent(m, team_view=True)) for m in team.members]
         text = team.termination.text_mention
-        names = [m.name for m in team.members]
-        termination = f"TextMentionTermination({text!r}, sources={names!r})" if text else "None"
-        common = (
-            f"        name={team.name!r},\n"
-            f"        description={team.description or None!r},\n"
-            f"        termination_condition={termination},\n"
-            f"        max_turns={team.termination.max_turns!r},\n"
-        )
+        termination: Any = None
+        if text:
+            self.autogen.add(("autogen_agentchat.conditions", "TextMentionTermination"))
+            names = [m.name for m in team.members]
+            termination = call("TextMentionTermination", [text], [("sources", names)])
+        common: list[tuple[str, Any]] = [
+            ("name", team.name),
+            ("description", team.description or None),
+            ("termination_condition", termination),
+            ("max_turns", team.termination.max_turns),
+        ]
         if team.speaker_selection == "round_robin":
-            body = f"    return RoundRobinGroupChat(\n        [{members}],\n{common}    )\n"
+            cls = "RoundRobinGroupChat"
+            kwargs = common
         else:
-            selector = (team.selector_model or team.members[0].model).model_dump(
-                mode="json", exclude_none=True, exclude_defaults=True
-            )
-            body = (
-                f"    return SelectorGroupChat(\n        [{members}],\n"
-                f"        model_client=bridge_model(model, agent={team.name!r}, "
-                f"settings=ModelSettings.model_validate({selector!r})),\n"
-                f"        selector_prompt=SELECTOR_PROMPT,\n"
-                f"        allow_repeated_speaker=True,\n{common}    )\n"
-            )
-        self.functions.append(f"def build_team(model: Any) -> Any:\n{body}")
-        return "build_team"
+            cls = "SelectorGroupChat"
+            self.runtime.add("SELECTOR_PROMPT")
+            selector = team.selector_model or team.members[0].model
+            kwargs = [
+                ("model_client", self._model(team.name, None, selector)),
+                # The native runtime's speaker-selection instruction, in AutoGen's template.
+                ("selector_prompt", Source("SELECTOR_PROMPT")),
+                ("allow_repeated_speaker", True),
+                *common,
+            ]
+        self.autogen.add(("autogen_agentchat.teams", cls))
+        built = call(cls, [seq(members)], kwargs)
+        kind = "round-robin" if cls == "RoundRobinGroupChat" else "model-selected"
+        self._def(
+            fn,
+            cls,
+            f"The {kind} team {team.name!r}: {', '.join(m.name for m in team.members)}.",
+            f"    return {built(4, 7)}",
+        )
+        return fn
 
 
-def _list(items: list[str]) -> str:
-    if not items:
-        return "None"
-    inner = "".join(f"            {item},\n" for item in items)
-    return f"[\n{inner}        ]"
+def _servers(spec: AgentSpec | TeamSpec) -> dict[str, MCPServerSpec]:
+    found: dict[str, MCPServerSpec] = {}
+    for agent in spec.walk():
+        for key, server in agent.mcp_servers.items():
+            found.setdefault(key, server)
+    return found
+
+
+def _mcp_constants(spec: AgentSpec | TeamSpec, servers: dict[str, MCPServerSpec]) -> str:
+    schemas: dict[str, list[str]] = {}
+    for each in spec.walk():
+        for tool in each.tools:
+            binding = tool.binding
+            if isinstance(binding, MCPBinding) and tool.parameters is None:
+                names = schemas.setdefault(binding.server, [])
+                if (binding.tool or tool.name) not in names:
+                    names.append(binding.tool or tool.name)
+    data = {k: s.model_dump(mode="json", exclude_defaults=True) for k, s in servers.items()}
+    prefix = len("MCP_SERVERS: dict[str, Any] = ")
+    return (
+        "\n# MCP servers, started by nex's MCP pool as `nex run` starts them, and the tools whose\n"
+        "# schemas are asked of them when the program starts.\n"
+        f"MCP_SERVERS: dict[str, Any] = {py_literal(data, 0, prefix=prefix)}\n"
+        f"MCP_SCHEMAS: dict[str, list[str]] = {py_literal(schemas, 0, prefix=prefix + 6)}\n\n"
+    )
+
+
+def _imports(writer: _Writer) -> str:
+    runtime = sorted(writer.runtime | ({"MCPServers", "mcp_servers"} if writer.mcp else set()))
+    by_module: dict[str, list[str]] = {}
+    for module, name in writer.autogen:
+        by_module.setdefault(module, []).append(name)
+    lines = [f"from {m} import {', '.join(sorted(n))}" for m, n in sorted(by_module.items())]
+    lines += [
+        "from autogen_core.models import ChatCompletionClient",
+        "from nex_autogen import AutogenAdapter, bridge_model",
+        f"from nex_autogen.codegen_runtime import {', '.join(runtime)}",
+        "from nex_core import ChatModel, JSONLSink, ModelSettings, NexError, TaskInfo, make_model",
+        "from nex_core.protocol.secrets import resolve_optional",
+    ]
+    for i, line in enumerate(lines):
+        if len(line) > 100:
+            module, _, names = line.partition(" import ")
+            inner = "".join(f"    {n},\n" for n in names.split(", "))
+            lines[i] = f"{module} import (\n{inner})"
+    return "\n".join(lines)
+
+
+def _what(spec: AgentSpec | TeamSpec) -> str:
+    agents = spec.walk()
+    shapes = ["one AssistantAgent per agent"]
+    if any(s.mode is ContextMode.TOOL for a in agents for s in a.sub_agents):
+        shapes.append("agents called as tools are AgentTools")
+    if any(s.mode is ContextMode.HANDOFF for a in agents for s in a.sub_agents):
+        shapes.append("handoffs make a Swarm")
+    if isinstance(spec, TeamSpec):
+        kind = (
+            "RoundRobinGroupChat"
+            if spec.speaker_selection == "round_robin"
+            else "SelectorGroupChat"
+        )
+        shapes.append(f"the team is a {kind}")
+    text = "Written by `nex convert --to autogen`. Plain AutoGen AgentChat: " + "; ".join(shapes)
+    return "\n".join(wrap(text + ".", 99))
 
 
 def to_code(spec: AgentSpec | TeamSpec) -> str:
-    """Python source that builds ``spec`` in AutoGen and runs a task from the command line."""
-    writer = _Writer()
-    root = writer.team(spec) if isinstance(spec, TeamSpec) else writer.system(spec)
-    functions = "\n\n".join(writer.functions)
-    build = (
-        "def build(model: Any) -> Any:\n"
-        f'    """The AutoGen object for {spec.name!r}."""\n'
-        f"    return {root}(model)\n"
+    """Source of a standalone program that builds ``spec`` with AutoGen and runs a task."""
+    mcp = any(isinstance(t.binding, MCPBinding) for a in spec.walk() for t in a.tools)
+    writer = _Writer(mcp)
+    root = writer.team(spec) if isinstance(spec, TeamSpec) else writer.system(spec)[0]
+    build_doc = f"The AutoGen object for {spec.name!r}, driven by the nex ``model`` (None: OpenAI)."
+    params = "model: ChatModel | None = None" + (", mcp: MCPServers | None = None" if mcp else "")
+    build = f"def build({params}) -> Any:\n    {docstring(build_doc, 4)}\n"
+    if mcp:
+        build += (
+            "    if mcp is None:\n"
+            '        raise ValueError("MCP tools need the servers: build inside mcp_servers()")\n'
+        )
+    build += f"    return {root}({'model, mcp' if mcp else 'model'})\n"
+    if mcp:
+        constants = _mcp_constants(spec, _servers(spec))
+        body = "    async with mcp_servers(MCP_SERVERS, schemas=MCP_SCHEMAS) as mcp:\n"
+        body += _indent(_RUN_BODY.format(mcp_arg=", mcp"), 4) + _OUTCOME
+    else:
+        constants = ""
+        body = _RUN_BODY.format(mcp_arg="") + _OUTCOME
+    header = _HEADER.format(
+        kind="team" if isinstance(spec, TeamSpec) else "agent",
+        name=spec.name,
+        what=_what(spec),
+        mcp_note=(
+            "\nMCP tools are served by nex's MCP pool (the servers and sessions `nex run` uses)."
+            if mcp
+            else ""
+        ),
+        imports=_imports(writer),
     )
-    return f"{HEADER.format(name=spec.name)}\n\n{functions}\n\n{build}{FOOTER}"
+    parser = call("argparse.ArgumentParser", [], [("description", spec.description or spec.name)])
+    main = _MAIN.format(body=body, parser=parser(4, len("parser = ")))
+    functions = "\n\n".join(writer.functions)
+    return (
+        f"{header}{constants}{_CHAT_MODEL}\n\n"
+        "# --------------------------------------------------------------------------- the agents"
+        f"\n\n\n{functions}\n\n{build}{main}"
+    )

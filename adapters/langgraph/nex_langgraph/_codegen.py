@@ -1,74 +1,440 @@
-"""nex spec → the source of a Python module that builds it in LangGraph.
+"""nex spec → the source of a plain LangGraph program that builds and runs it.
 
-The module is runnable as a script (``python agent_langgraph.py "task" --model scripted:s.yaml``)
-and importable (``build(model)`` returns the compiled graph). The spec travels inside it as JSON,
-so the module needs nothing but nex-langgraph; tools stay bound by their import paths.
+The program is LangGraph code a user can read and keep: one ``create_agent`` per agent (with
+``system_prompt=``, ``name=`` and its tools), ``create_swarm``/``create_supervisor`` where the
+spec hands off, agents called as tools as tools that run the child graph, and one
+``chat_model()`` function, the place to plug in a real model. It builds exactly what
+``nex run --backend langgraph`` builds (the tools and middleware come from
+:mod:`nex_langgraph.codegen_runtime`, made by the adapter's own builder functions), so running it
+with ``--record`` gives the trajectory ``nex run`` gives.
 """
 
 from __future__ import annotations
 
-import json
+from typing import Any
 
+from nex_core.codegen import Expr, Source, call, docstring, identifier, py_literal, seq, wrap
 from nex_core.errors import AdapterError
-from nex_core.protocol.spec import AgentSpec, CallableBinding, TeamSpec
-from nex_langgraph._build import check_buildable
+from nex_core.protocol.spec import (
+    AgentSpec,
+    CallableBinding,
+    ContextMode,
+    ImportBinding,
+    MCPBinding,
+    MCPServerSpec,
+    TeamSpec,
+)
+from nex_langgraph._build import EXTENSION, SWARM_SUFFIX, check_buildable, handoff_component
+from nex_langgraph._tools import subagent_description
 
-_TEMPLATE = '''"""LangGraph build of the nex agent {name!r}.
+_HEADER = '''"""LangGraph program for the nex agent {name!r}.
 
-Written by `nex convert --to langgraph`.
+{what}
 
-Run it:    python {{this file}} "your task" --model scripted:script.yaml
-Import it: graph = build(make_model("openai:gpt-4o-mini"))
+Run it from the folder `nex run` would run the spec from (tool bindings are import paths
+resolved from there):
+
+    python <this file> --task "..."                          # ChatOpenAI (langchain-openai)
+    python <this file> --task "..." --model scripted:s.yaml  # any nex model, offline
+    python <this file> --task "..." --record runs.jsonl      # and record the trajectory
+
+Every agent carries nex's ProtocolMiddleware and the tools come from nex_langgraph.codegen_runtime,
+so this program behaves as `nex run --backend langgraph` does: tool errors go back to the model,
+`max_steps` ends an agent, a tool that cannot be bound stops the program before the first model
+call.{mcp_note}
 """
 
 from __future__ import annotations
 
 import argparse
-import json
+import asyncio
+import os
+import sys
+from typing import Any
 
-from nex_core import make_model
-from nex_core.protocol.loader import spec_from_data
-from nex_langgraph import from_spec, run
+{imports}
+'''
 
-SPEC = spec_from_data(json.loads({spec_json!r}))
+_CHAT_MODEL = '''
+# --------------------------------------------------------------------------- the model
 
 
-def build(model):
-    """The compiled LangGraph graph, driven by a nex model."""
-    return from_spec(SPEC, model=model)
+def chat_model(
+    model: ChatModel | None,
+    agent: str,
+    *,
+    model_id: str | None = None,
+    base_url: str | None = None,
+    api_key: str | None = None,
+    parallel_tool_calls: bool = True,
+    extra: dict[str, Any] | None = None,
+    **sampling: Any,
+) -> BaseChatModel:
+    """The chat model `agent` runs on, from the spec's model settings. Plug your model in here.
+
+    With `--model REF` (scripted:FILE, replay:FILE, openai:MODEL) the nex model answers, bridged
+    into LangChain, so the same script drives this program, `nex run` and every other framework.
+    Otherwise ChatOpenAI with the spec's settings; `${{env:NAME}}` references are read from the
+    environment (OPENAI_API_KEY and OPENAI_BASE_URL when the spec names none).
+    """
+    params: dict[str, Any] = {{**sampling, **(extra or {{}})}}
+    if not parallel_tool_calls:
+        params["parallel_tool_calls"] = False
+    if model is not None:
+        return bridge_model(model, agent=agent, params=params)
+    from langchain_openai import ChatOpenAI  # pip install langchain-openai
+
+    return ChatOpenAI(
+        model=model_id or "gpt-4o-mini",
+        base_url=resolve_optional(base_url),
+        api_key=resolve_optional(api_key),
+        name=agent,
+        **sampling,
+        model_kwargs={{k: v for k, v in params.items() if k not in sampling}},
+    )
+'''
+
+_MAIN = '''
+
+# --------------------------------------------------------------------------- running it
+
+
+async def converse(graph: Any, turns: list[str]) -> str:
+    """Each user turn continues the conversation of the one before; the last answer."""
+    state: dict[str, Any] = {{}}
+    for turn in turns:
+        inputs: dict[str, Any] = {{"messages": [*state.get("messages", []), HumanMessage(turn)]}}
+        if "active_agent" in state:  # a swarm goes on with the agent that spoke last
+            inputs["active_agent"] = state["active_agent"]
+        # The agents' own max_steps bound the run, not LangGraph's recursion limit.
+        state = await graph.ainvoke(inputs, {{"recursion_limit": 10_000}})
+    return str(state["messages"][-1].text)
+
+
+async def run(turns: list[str], model_ref: str | None, record_to: str | None) -> int:
+    model = make_model(model_ref) if model_ref else None
+{body}
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=SPEC.description or SPEC.name)
-    parser.add_argument("task", nargs="+", help="user turns, in order")
-    parser.add_argument("--model", required=True, help="nex model, e.g. scripted:script.yaml")
+    parser = {parser}
+    parser.add_argument(
+        "--task", action="append", required=True, help="user message; repeat for more turns"
+    )
+    parser.add_argument(
+        "--model", help="a nex model instead of ChatOpenAI: scripted:FILE, openai:MODEL, ..."
+    )
+    parser.add_argument("--record", metavar="FILE", help="append the trajectory to this JSONL")
     args = parser.parse_args()
-    trajectory = run(SPEC, _task(args.task), model=make_model(args.model))
-    outcome = trajectory.outcome
-    print(outcome.final_output if outcome and outcome.final_output is not None else outcome)
-
-
-def _task(turns):
-    from nex_core import TaskInfo
-
-    return TaskInfo(turns=list(turns))
+    # Tool bindings are import paths resolved from the current folder, as `nex run` does.
+    sys.path.insert(0, os.getcwd())
+    try:
+        code = asyncio.run(run(args.task, args.model, args.record))
+    except NexError as exc:
+        print(f"error: {{exc}}", file=sys.stderr)
+        code = 2
+    sys.exit(code)
 
 
 if __name__ == "__main__":
     main()
 '''
 
+_RUN_BODY = """\
+    graph = build(model{mcp_arg})
+    if record_to is None:
+        print(await converse(graph, turns))
+        return 0
+    with JSONLSink(record_to) as sink:
+        trajectory = await arecord(graph, TaskInfo(turns=turns), sinks=[sink])"""
 
-def to_code(spec: AgentSpec | TeamSpec) -> str:
-    """Source of a module that builds and runs ``spec`` with LangGraph."""
-    check_buildable(spec)
-    for agent in spec.walk():
+_OUTCOME = """
+    outcome = trajectory.outcome
+    assert outcome is not None
+    if outcome.status.value != "completed":
+        error = f": {outcome.error.type}: {outcome.error.message}" if outcome.error else ""
+        print(f"{outcome.status.value}{error}", file=sys.stderr)
+        return 1
+    print(outcome.final_output)
+    return 0"""
+
+
+def _indent(text: str, by: int) -> str:
+    pad = " " * by
+    return "\n".join(pad + line if line else line for line in text.split("\n"))
+
+
+class _Writer:
+    """Writes one function per agent (and per swarm or supervisor), children first."""
+
+    def __init__(self, mcp: bool) -> None:
+        self.mcp = mcp
+        self.functions: list[str] = []
+        self.runtime: set[str] = set()
+        self.graph_imports: set[str] = set()
+        self._done: dict[tuple[str, str], list[tuple[AgentSpec, str]]] = {}
+
+    # ------------------------------------------------------------------ naming
+
+    def _name(self, kind: str, agent: AgentSpec) -> tuple[str, bool]:
+        """The function for ``agent`` built as ``kind``, and whether it must still be written."""
+        entries = self._done.setdefault((kind, agent.name), [])
+        for spec, fn in entries:
+            if spec == agent:
+                return fn, False
+        suffix = "" if kind == "agent" else f"_{kind}"
+        fn = f"build_{identifier(agent.name)}{suffix}"
+        if entries:
+            fn += f"_{len(entries) + 1}"
+        entries.append((agent, fn))
+        return fn, True
+
+    def _call(self, fn: str) -> Source:
+        return Source(f"{fn}(model, mcp)" if self.mcp else f"{fn}(model)")
+
+    def _def(self, fn: str, doc: str, body: str) -> None:
+        params = "model: ChatModel | None" + (", mcp: MCPServers" if self.mcp else "")
+        head = f"def {fn}({params}) -> Any:"
+        self.functions.append(f"{head}\n    {docstring(doc, 4)}\n{body}\n")
+
+    # ------------------------------------------------------------------ systems
+
+    def system(self, agent: AgentSpec) -> str:
+        """The function returning the graph that answers for ``agent``."""
+        if agent.extensions.get(EXTENSION, {}).get("pattern") == "supervisor":
+            return self.supervisor(agent)
+        component = handoff_component(agent)
+        if len(component) == 1:
+            return self.agent(agent)
+        fn, new = self._name("swarm", agent)
+        if new:
+            members = [self._call(self.agent(a)) for a in component.values()]
+            self.graph_imports.add("from langgraph_swarm import create_swarm")
+            swarm = call("create_swarm", [seq(members)], [("default_active_agent", agent.name)])
+            name = agent.name + SWARM_SUFFIX
+            compiled = call(Source(f"{swarm(4)}.compile"), [], [("name", name)])
+            self._def(
+                fn,
+                f"A swarm of the agents {agent.name!r} hands off to; {agent.name!r} starts.",
+                f"    return {compiled(4, 7)}",
+            )
+        return fn
+
+    def _tools(self, agent: AgentSpec, *, handoffs: bool) -> list[Any]:
+        tools: list[Any] = []
+        timeout = agent.limits.tool_timeout_s
         for tool in agent.tools:
-            if isinstance(tool.binding, CallableBinding):
+            kwargs: list[tuple[str, Any]] = [("name", tool.name)]
+            if tool.description:
+                kwargs.append(("description", tool.description))
+            if tool.parameters is not None:
+                kwargs.append(("parameters", tool.parameters))
+            limit = tool.timeout_s or timeout
+            if limit is not None:
+                kwargs.append(("timeout_s", limit))
+            if tool.name in agent.stop_tools:
+                kwargs.append(("return_direct", True))
+            binding = tool.binding
+            if isinstance(binding, ImportBinding):
+                self.runtime.add("import_tool")
+                tools.append(call("import_tool", [binding.path], kwargs))
+            elif isinstance(binding, MCPBinding):
+                kwargs.insert(1, ("server", binding.server))
+                if binding.tool:
+                    kwargs.insert(2, ("tool", binding.tool))
+                tools.append(call("mcp.tool", [kwargs.pop(0)[1]], kwargs))
+            else:
                 raise AdapterError(
                     f"tool '{tool.name}' of agent '{agent.name}' is an in-process callable; "
-                    "generated code can only bind tools by import path"
+                    "generated code can only bind tools by import path or MCP server"
                 )
-    data = spec.model_dump(mode="json", exclude_defaults=True)
-    data = {"kind": spec.kind, **data}
-    return _TEMPLATE.format(name=spec.name, spec_json=json.dumps(data, ensure_ascii=False))
+        for sub in agent.sub_agents:
+            kwargs = [("agent", sub.child.name), ("description", subagent_description(sub))]
+            if sub.tool_name:
+                kwargs.append(("name", sub.tool_name))
+            if sub.mode is ContextMode.TOOL:
+                self.runtime.add("agent_tool")
+                tools.append(call("agent_tool", [self._call(self.system(sub.child))], kwargs))
+            elif handoffs:
+                self.runtime.add("handoff_tool")
+                tools.append(call("handoff_tool", [kwargs.pop(0)[1]], kwargs))
+        return tools
+
+    def _model(self, agent: AgentSpec) -> Expr:
+        settings = agent.model
+        kwargs: list[tuple[str, Any]] = []
+        for key, field in (("model_id", "id"), ("base_url", "base_url"), ("api_key", "api_key")):
+            value = getattr(settings, field)
+            if value is not None:
+                kwargs.append((key, value))
+        if not agent.parallel_tool_calls:
+            kwargs.append(("parallel_tool_calls", False))
+        if settings.extra:
+            kwargs.append(("extra", settings.extra))
+        for key in ("temperature", "top_p", "max_tokens", "seed"):
+            value = getattr(settings, key)
+            if value is not None:
+                kwargs.append((key, value))
+        return call("chat_model", [Source("model"), agent.name], kwargs)
+
+    def _doc(self, agent: AgentSpec) -> str:
+        about = f": {agent.description}" if agent.description else "."
+        return f"The agent {agent.name!r}{about}"
+
+    def agent(self, agent: AgentSpec) -> str:
+        fn, new = self._name("agent", agent)
+        if not new:
+            return fn
+        tools = self._tools(agent, handoffs=True)
+        self.runtime.add("ProtocolMiddleware")
+        middleware = call(
+            "ProtocolMiddleware",
+            [agent.name],
+            [
+                ("max_steps", agent.limits.max_steps),
+                ("max_model_retries", agent.limits.max_model_retries),
+                ("tool_names", Source("[t.name for t in tools]")),
+            ],
+        )
+        kwargs: list[tuple[str, Any]] = []
+        if agent.system_prompt:
+            kwargs.append(("system_prompt", agent.system_prompt))
+        kwargs += [("name", agent.name), ("middleware", seq([middleware]))]
+        graph = call("create_agent", [self._model(agent), Source("tools")], kwargs)
+        body = f"    tools = {seq(tools)(4, 8)}\n    return {graph(4, 7)}"
+        self._def(fn, self._doc(agent), body)
+        return fn
+
+    def supervisor(self, agent: AgentSpec) -> str:
+        fn, new = self._name("supervisor", agent)
+        if not new:
+            return fn
+        ext = agent.extensions.get(EXTENSION, {})
+        workers = [
+            self._call(self.system(s.child))
+            for s in agent.sub_agents
+            if s.mode is ContextMode.HANDOFF
+        ]
+        tools = self._tools(agent, handoffs=False)
+        self.graph_imports.add("from langgraph_supervisor import create_supervisor")
+        kwargs: list[tuple[str, Any]] = [("model", self._model(agent)), ("tools", Source("tools"))]
+        if agent.system_prompt:
+            kwargs.append(("prompt", agent.system_prompt))
+        kwargs += [
+            ("supervisor_name", agent.name),
+            ("output_mode", ext.get("output_mode", "last_message")),
+            ("add_handoff_back_messages", ext.get("add_handoff_back_messages", True)),
+            ("parallel_tool_calls", agent.parallel_tool_calls),
+        ]
+        graph = call("create_supervisor", [seq(workers)], kwargs)
+        compiled = call(Source(f"{graph(4)}.compile"), [], [("name", agent.name + ".supervisor")])
+        body = f"    tools = {seq(tools)(4, 8)}\n    return {compiled(4, 7)}"
+        self._def(fn, self._doc(agent) + " It supervises the agents it hands off to.", body)
+        return fn
+
+
+def _servers(spec: AgentSpec) -> dict[str, MCPServerSpec]:
+    found: dict[str, MCPServerSpec] = {}
+    for agent in spec.walk():
+        for key, server in agent.mcp_servers.items():
+            found.setdefault(key, server)
+    return found
+
+
+def _imports(writer: _Writer, mcp: bool) -> str:
+    runtime = sorted(writer.runtime | ({"MCPServers", "mcp_servers"} if mcp else set()))
+    lines = [
+        "from langchain.agents import create_agent",
+        "from langchain_core.language_models import BaseChatModel",
+        "from langchain_core.messages import HumanMessage",
+        *sorted(writer.graph_imports),
+        "from nex_core import ChatModel, JSONLSink, NexError, TaskInfo, make_model",
+        "from nex_core.protocol.secrets import resolve_optional",
+        "from nex_langgraph import arecord, bridge_model",
+        f"from nex_langgraph.codegen_runtime import {', '.join(runtime)}",
+    ]
+    if len(lines[-1]) > 100:
+        names = "".join(f"    {n},\n" for n in runtime)
+        lines[-1] = f"from nex_langgraph.codegen_runtime import (\n{names})"
+    return "\n".join(lines)
+
+
+def _what(spec: AgentSpec) -> str:
+    agents = spec.walk()
+    shapes = ["one `create_agent` graph per agent"]
+    if any(s.mode is ContextMode.TOOL for a in agents for s in a.sub_agents):
+        shapes.append("agents called as tools are tools that run the child graph")
+    if any(s.mode is ContextMode.HANDOFF for a in agents for s in a.sub_agents):
+        shapes.append("handoffs are a langgraph-swarm swarm (or a supervisor)")
+    return "Plain LangGraph: " + "; ".join(shapes) + "."
+
+
+def _mcp_constants(agent: AgentSpec, servers: dict[str, MCPServerSpec]) -> str:
+    schemas: dict[str, list[str]] = {}
+    for each in agent.walk():
+        for tool in each.tools:
+            binding = tool.binding
+            if isinstance(binding, MCPBinding) and tool.parameters is None:
+                names = schemas.setdefault(binding.server, [])
+                if (binding.tool or tool.name) not in names:
+                    names.append(binding.tool or tool.name)
+    data = {k: s.model_dump(mode="json", exclude_defaults=True) for k, s in servers.items()}
+    prefix = len("MCP_SERVERS: dict[str, Any] = ")
+    return (
+        "\n# MCP servers, started by nex's MCP pool as `nex run` starts them, and the tools whose\n"
+        "# schemas are asked of them when the program starts.\n"
+        f"MCP_SERVERS: dict[str, Any] = {py_literal(data, 0, prefix=prefix)}\n"
+        f"MCP_SCHEMAS: dict[str, list[str]] = {py_literal(schemas, 0, prefix=prefix + 6)}\n\n"
+    )
+
+
+def to_code(spec: AgentSpec | TeamSpec) -> str:
+    """Source of a standalone program that builds ``spec`` with LangGraph and runs a task."""
+    agent = check_buildable(spec)
+    for each in agent.walk():
+        for tool in each.tools:
+            if isinstance(tool.binding, CallableBinding):
+                raise AdapterError(
+                    f"tool '{tool.name}' of agent '{each.name}' is an in-process callable; "
+                    "generated code can only bind tools by import path or MCP server"
+                )
+    servers = _servers(agent)
+    mcp = any(isinstance(t.binding, MCPBinding) for a in agent.walk() for t in a.tools)
+    writer = _Writer(mcp)
+    root = writer.system(agent)
+    build_doc = f"The graph for {agent.name!r}, driven by the nex ``model`` (None: ChatOpenAI)."
+    params = "model: ChatModel | None = None" + (", mcp: MCPServers | None = None" if mcp else "")
+    args = "model, mcp" if mcp else "model"
+    build = f"def build({params}) -> Any:\n    {docstring(build_doc, 4)}\n"
+    if mcp:
+        build += (
+            "    if mcp is None:\n"
+            "        raise ValueError(\"MCP tools need the servers: build inside mcp_servers()\")\n"
+        )
+    build += f"    return {root}({args})\n"
+    if mcp:
+        constants = _mcp_constants(agent, servers)
+        run_body = _RUN_BODY.format(mcp_arg=", mcp")
+        body = "    async with mcp_servers(MCP_SERVERS, schemas=MCP_SCHEMAS) as mcp:\n"
+        body += _indent(run_body, 4) + _OUTCOME
+    else:
+        constants = ""
+        body = _RUN_BODY.format(mcp_arg="") + _OUTCOME
+    header = _HEADER.format(
+        name=agent.name,
+        what="\n".join(wrap("Written by `nex convert --to langgraph`. " + _what(agent), 99)),
+        mcp_note=(
+            "\nMCP tools are served by nex's MCP pool (the servers and sessions `nex run` uses)."
+            if mcp
+            else ""
+        ),
+        imports=_imports(writer, mcp),
+    )
+    functions = "\n\n".join(writer.functions)
+    parser = call("argparse.ArgumentParser", [], [("description", agent.description or agent.name)])
+    main = _MAIN.format(body=body, parser=parser(4, len("parser = ")))
+    return (
+        f"{header}{constants}{_CHAT_MODEL.format()}\n\n"
+        "# --------------------------------------------------------------------------- the agents"
+        f"\n\n\n{functions}\n\n{build}{main}"
+    )
