@@ -33,6 +33,17 @@ def identifier(name: str) -> str:
     return text
 
 
+def sorted_names(names: set[str] | list[str]) -> list[str]:
+    """Imported names in the order isort (and ruff's ``I`` rules) keep them: constants, classes,
+    then functions."""
+
+    def key(name: str) -> tuple[int, str]:
+        kind = 0 if name.isupper() else 1 if name[:1].isupper() else 2
+        return kind, name
+
+    return sorted(names, key=key)
+
+
 def docstring(text: str, indent: int) -> str:
     """``text`` as a triple-quoted docstring for a body indented by ``indent``, wrapped to fit."""
     text = text.replace("\\", "\\\\").replace('"""', '\\"\\"\\"')

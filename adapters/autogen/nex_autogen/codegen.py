@@ -14,7 +14,17 @@ from __future__ import annotations
 from typing import Any
 
 from nex_autogen.build import agent_metadata, check_supported, handoff_closure, swarm_name
-from nex_core.codegen import Expr, Source, call, docstring, identifier, py_literal, seq, wrap
+from nex_core.codegen import (
+    Expr,
+    Source,
+    call,
+    docstring,
+    identifier,
+    py_literal,
+    seq,
+    sorted_names,
+    wrap,
+)
 from nex_core.errors import AdapterError
 from nex_core.protocol.spec import (
     AgentSpec,
@@ -427,11 +437,13 @@ def _mcp_constants(spec: AgentSpec | TeamSpec, servers: dict[str, MCPServerSpec]
 
 
 def _imports(writer: _Writer) -> str:
-    runtime = sorted(writer.runtime | ({"MCPServers", "mcp_servers"} if writer.mcp else set()))
+    runtime = sorted_names(
+        writer.runtime | ({"MCPServers", "mcp_servers"} if writer.mcp else set())
+    )
     by_module: dict[str, list[str]] = {}
     for module, name in writer.autogen:
         by_module.setdefault(module, []).append(name)
-    lines = [f"from {m} import {', '.join(sorted(n))}" for m, n in sorted(by_module.items())]
+    lines = [f"from {m} import {', '.join(sorted_names(n))}" for m, n in sorted(by_module.items())]
     lines += [
         "from autogen_core.models import ChatCompletionClient",
         "from nex_autogen import AutogenAdapter, bridge_model",

@@ -193,8 +193,7 @@ def test_building_without_a_run_says_where_mcp_tools_run() -> None:
     adapter = AutogenAdapter()
     with pytest.raises(AdapterError, match=r"served by MCP server 'time'.*arun"):
         adapter.from_spec(clock_spec(), model=ScriptedModel([]))
-    with pytest.raises(AdapterError, match=r"served by MCP server 'time'"):
-        adapter.to_code(clock_spec())
+    assert "mcp.tool(" in adapter.to_code(clock_spec())  # the program opens the servers itself
     assert adapter.supports(Capability.MCP_TOOLS)
 
 

@@ -13,7 +13,17 @@ from __future__ import annotations
 
 from typing import Any
 
-from nex_core.codegen import Expr, Source, call, docstring, identifier, py_literal, seq, wrap
+from nex_core.codegen import (
+    Expr,
+    Source,
+    call,
+    docstring,
+    identifier,
+    py_literal,
+    seq,
+    sorted_names,
+    wrap,
+)
 from nex_core.errors import AdapterError
 from nex_core.protocol.spec import (
     AgentSpec,
@@ -77,20 +87,22 @@ def chat_model(
     Otherwise ChatOpenAI with the spec's settings; `${{env:NAME}}` references are read from the
     environment (OPENAI_API_KEY and OPENAI_BASE_URL when the spec names none).
     """
-    params: dict[str, Any] = {{**sampling, **(extra or {{}})}}
-    if not parallel_tool_calls:
-        params["parallel_tool_calls"] = False
+    settings = ModelSettings(
+        id=model_id, base_url=base_url, api_key=api_key, extra=extra or {{}}, **sampling
+    )
     if model is not None:
-        return bridge_model(model, agent=agent, params=params)
+        return nex_chat_model(model, agent, settings, parallel_tool_calls=parallel_tool_calls)
     from langchain_openai import ChatOpenAI  # pip install langchain-openai
 
+    options: dict[str, Any] = dict(extra or {{}})
+    if not parallel_tool_calls:
+        options["parallel_tool_calls"] = False
     return ChatOpenAI(
         model=model_id or "gpt-4o-mini",
         base_url=resolve_optional(base_url),
         api_key=resolve_optional(api_key),
-        name=agent,
+        model_kwargs=options,
         **sampling,
-        model_kwargs={{k: v for k, v in params.items() if k not in sampling}},
     )
 '''
 
@@ -212,11 +224,11 @@ class _Writer:
             self.graph_imports.add("from langgraph_swarm import create_swarm")
             swarm = call("create_swarm", [seq(members)], [("default_active_agent", agent.name)])
             name = agent.name + SWARM_SUFFIX
-            compiled = call(Source(f"{swarm(4)}.compile"), [], [("name", name)])
+            compiled = call("swarm.compile", [], [("name", name)])
             self._def(
                 fn,
                 f"A swarm of the agents {agent.name!r} hands off to; {agent.name!r} starts.",
-                f"    return {compiled(4, 7)}",
+                f"    swarm = {swarm(4, 8)}\n    return {compiled(4, 7)}",
             )
         return fn
 
@@ -301,7 +313,7 @@ class _Writer:
             kwargs.append(("system_prompt", agent.system_prompt))
         kwargs += [("name", agent.name), ("middleware", seq([middleware]))]
         graph = call("create_agent", [self._model(agent), Source("tools")], kwargs)
-        body = f"    tools = {seq(tools)(4, 8)}\n    return {graph(4, 7)}"
+        body = f"    tools: list[Any] = {seq(tools)(4, 19)}\n    return {graph(4, 7)}"
         self._def(fn, self._doc(agent), body)
         return fn
 
@@ -327,8 +339,11 @@ class _Writer:
             ("parallel_tool_calls", agent.parallel_tool_calls),
         ]
         graph = call("create_supervisor", [seq(workers)], kwargs)
-        compiled = call(Source(f"{graph(4)}.compile"), [], [("name", agent.name + ".supervisor")])
-        body = f"    tools = {seq(tools)(4, 8)}\n    return {compiled(4, 7)}"
+        compiled = call("workflow.compile", [], [("name", agent.name + ".supervisor")])
+        body = (
+            f"    tools: list[Any] = {seq(tools)(4, 19)}\n    workflow = {graph(4, 11)}\n"
+            f"    return {compiled(4, 7)}"
+        )
         self._def(fn, self._doc(agent) + " It supervises the agents it hands off to.", body)
         return fn
 
@@ -342,15 +357,17 @@ def _servers(spec: AgentSpec) -> dict[str, MCPServerSpec]:
 
 
 def _imports(writer: _Writer, mcp: bool) -> str:
-    runtime = sorted(writer.runtime | ({"MCPServers", "mcp_servers"} if mcp else set()))
+    runtime = sorted_names(
+        writer.runtime | {"nex_chat_model"} | ({"MCPServers", "mcp_servers"} if mcp else set())
+    )
     lines = [
         "from langchain.agents import create_agent",
         "from langchain_core.language_models import BaseChatModel",
         "from langchain_core.messages import HumanMessage",
         *sorted(writer.graph_imports),
-        "from nex_core import ChatModel, JSONLSink, NexError, TaskInfo, make_model",
+        "from nex_core import ChatModel, JSONLSink, ModelSettings, NexError, TaskInfo, make_model",
         "from nex_core.protocol.secrets import resolve_optional",
-        "from nex_langgraph import arecord, bridge_model",
+        "from nex_langgraph import arecord",
         f"from nex_langgraph.codegen_runtime import {', '.join(runtime)}",
     ]
     if len(lines[-1]) > 100:
@@ -409,7 +426,7 @@ def to_code(spec: AgentSpec | TeamSpec) -> str:
     if mcp:
         build += (
             "    if mcp is None:\n"
-            "        raise ValueError(\"MCP tools need the servers: build inside mcp_servers()\")\n"
+            '        raise ValueError("MCP tools need the servers: build inside mcp_servers()")\n'
         )
     build += f"    return {root}({args})\n"
     if mcp:

@@ -10,6 +10,8 @@ langgraph`` builds with, so the program records the trajectory ``nex run`` recor
   that cannot be resolved fails when the tool is built, naming the tool;
 - :func:`agent_tool` — an agent called as a tool (the child gets only ``{"task": ...}``);
 - :func:`handoff_tool` — a ``transfer_to_<agent>`` tool that moves a swarm's active agent;
+- :func:`nex_chat_model` — a nex model (scripted, replay, OpenAI-compatible) as a LangChain chat
+  model, bridged as the adapter bridges it;
 - :class:`ProtocolMiddleware` — the ``create_agent`` middleware that gives an agent the
   protocol's loop (errors fed back, unknown tools, ``max_steps``, model retries);
 - :func:`mcp_servers` — nex's MCP pool (the servers and sessions ``nex run`` uses), whose
@@ -23,21 +25,26 @@ import contextlib
 from collections.abc import AsyncIterator, Mapping, Sequence
 from typing import Any
 
+from langchain_core.language_models import BaseChatModel
 from langchain_core.tools import BaseTool
 
 from nex_core.codegen import ToolNotBound
 from nex_core.errors import NexError
+from nex_core.models.base import ChatModel
 from nex_core.protocol.spec import (
     AgentSpec,
     ContextMode,
     ImportBinding,
     MCPBinding,
     MCPServerSpec,
+    ModelSettings,
     SubAgentSpec,
     ToolSpec,
 )
 from nex_core.runtime.mcp_tools import pool_for_run
 from nex_langgraph import _tools
+from nex_langgraph._bridge import bridge_model
+from nex_langgraph._build import EXTENSION
 from nex_langgraph._mcp import MCPTools
 from nex_langgraph._middleware import ProtocolMiddleware
 
@@ -49,6 +56,7 @@ __all__ = [
     "handoff_tool",
     "import_tool",
     "mcp_servers",
+    "nex_chat_model",
 ]
 
 
@@ -79,10 +87,26 @@ def import_tool(
         raise ToolNotBound(f"tool '{name}' cannot be bound: {exc}") from None
 
 
+def nex_chat_model(
+    model: ChatModel, agent: str, settings: ModelSettings, *, parallel_tool_calls: bool = True
+) -> BaseChatModel:
+    """The nex ``model`` as the LangChain chat model of ``agent``, sending the spec's sampling
+    ``settings`` with every request, as ``nex run --backend langgraph`` bridges it."""
+    params = settings.sampling()
+    if not parallel_tool_calls:
+        params["parallel_tool_calls"] = False
+    bridged = bridge_model(model, agent=agent, params=params)
+    # Where conversion back to a spec finds the settings (as on graphs the adapter builds).
+    bridged.metadata = {
+        EXTENSION: {"model": settings.model_dump(mode="json", exclude_defaults=True)}
+    }
+    return bridged
+
+
 def _sub_agent(agent: str, name: str | None, description: str, mode: ContextMode) -> SubAgentSpec:
-    return SubAgentSpec(
-        mode=mode, agent=AgentSpec(name=agent), tool_name=name, description=description
-    )
+    # The tool's description is the child's own as far as conversion back to a spec can tell.
+    child = AgentSpec(name=agent, description=description)
+    return SubAgentSpec(mode=mode, agent=child, tool_name=name)
 
 
 def agent_tool(graph: Any, *, agent: str, description: str, name: str | None = None) -> BaseTool:
