@@ -6,7 +6,6 @@ import asyncio
 import json
 import os
 import sys
-from pathlib import Path
 from typing import Any
 
 import click
@@ -309,82 +308,9 @@ def plugins(as_json: bool) -> None:
 
 # --------------------------------------------------------------------------- convert
 
+from nex_core.cli.convert import convert  # noqa: E402  (its own module: nex_core/cli/convert.py)
 
-def _load_object(ref: str) -> Any:
-    import importlib.util
-
-    path, _, attr = ref.rpartition(":")
-    if not path or not attr:
-        raise click.BadParameter(
-            f"'{ref}' must be FILE.py:NAME or module:NAME", param_hint="SOURCE"
-        )
-    if path.endswith(".py"):
-        spec = importlib.util.spec_from_file_location(Path(path).stem, path)
-        if spec is None or spec.loader is None:
-            raise click.BadParameter(f"cannot load {path}", param_hint="SOURCE")
-        module = importlib.util.module_from_spec(spec)
-        sys.modules[spec.name] = module
-        spec.loader.exec_module(module)
-    else:
-        module = importlib.import_module(path)
-    obj = module
-    for part in attr.split("."):
-        obj = getattr(obj, part)
-    return obj
-
-
-@cli.command()
-@click.argument("source")
-@click.option(
-    "--to", "to", default=None, help="Write SOURCE (a nex spec) as this backend's Python module."
-)
-@click.option(
-    "-o",
-    "--output",
-    type=click.Path(dir_okay=False),
-    default=None,
-    help="Output file (default: stdout).",
-)
-@click.option(
-    "--from",
-    "from_",
-    default=None,
-    help="Adapter to read SOURCE with (default: the one that recognises it).",
-)
-def convert(source: str, to: str | None, output: str | None, from_: str | None) -> None:
-    """Convert a framework object (FILE.py:NAME) to a nex spec, or a spec to code (--to)."""
-    from nex_core.plugins import get_plugin_manager
-    from nex_core.protocol.loader import dump_spec, load_spec
-
-    pm = get_plugin_manager()
-    if to is not None:
-        text = pm.adapter(to).to_code(load_spec(source))
-        report_text = None
-    else:
-        obj = _load_object(source)
-        adapters = pm.adapters()
-        if from_:
-            adapter = pm.adapter(from_)
-        else:
-            matches = [a for a in adapters.values() if a.name != "native" and a.recognizes(obj)]
-            if not matches:
-                _fail(
-                    f"no installed adapter recognises "
-                    f"{type(obj).__module__}.{type(obj).__qualname__} "
-                    f"(installed: {', '.join(sorted(adapters))}); "
-                    "try pip install nex-langgraph or nex-autogen"
-                )
-            adapter = matches[0]
-        conversion = adapter.to_spec(obj)
-        text = dump_spec(conversion.spec)
-        report_text = conversion.report.render()
-    if output:
-        Path(output).write_text(text, encoding="utf-8")
-        console.print(f"[green]wrote[/green] {output}")
-    else:
-        click.echo(text, nl=False)
-    if report_text:
-        err_console.print(report_text, highlight=False)
+cli.add_command(convert)
 
 
 def main() -> None:
