@@ -45,6 +45,7 @@ RUFF = [
     "--select",
     "E,F,W,I,B,UP,SIM,RUF",
 ]
+OPENAI_CLIENT = "autogen_ext.models.openai"
 TIMESTAMP = re.compile(r"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d[+-]\d\d:\d\d")
 """mcp-server-time answers with the current time: the one part of a run that differs run to run."""
 
@@ -224,3 +225,38 @@ def test_what_autogen_cannot_express_is_refused(adapter: AutogenAdapter) -> None
         adapter.to_code(stop)
     traj = adapter.run(stop, "x", model=ScriptedModel([]))
     assert traj.outcome is not None and traj.outcome.status.value == "error"
+
+
+# --------------------------------------------------------------------------- the default model
+
+
+def test_without_model_the_program_uses_the_openai_client(tmp_path: Path) -> None:
+    """No ``--model``: the framework's own OpenAI client with the spec's settings, here against a
+    real chat-completions server on 127.0.0.1 (``OPENAI_BASE_URL``), recorded as usual."""
+    pytest.importorskip(OPENAI_CLIENT)
+    sys.path.insert(0, str(REPO / "tests"))
+    from chat_server import ChatServer, Reply
+
+    program = tmp_path / "calc.py"
+    convert(REPO / "examples/calculator/agent.yaml", program)
+    record = tmp_path / "runs.jsonl"
+    replies = [Reply(tool_calls=[("c1", "add", {"a": 2, "b": 3})]), Reply(text="2+3 = 5")]
+    with ChatServer(replies) as server:
+        env = {k: v for k, v in os.environ.items() if k != "PYTHONPATH"}
+        env.update(OPENAI_BASE_URL=server.base_url, OPENAI_API_KEY="test-key")
+        done = subprocess.run(
+            [sys.executable, str(program), "--task", "2+3?", "--record", str(record)],
+            cwd=REPO,
+            env=env,
+            capture_output=True,
+            text=True,
+            timeout=300,
+        )
+    assert (done.returncode, done.stdout.strip()) == (0, "2+3 = 5"), done.stderr
+    first = server.requests[0].body
+    assert (first["model"], first["temperature"]) == ("gpt-4o-mini", 0)
+    assert first["messages"][0]["content"].startswith("You are a careful calculator.")
+    assert sorted(t["function"]["name"] for t in first["tools"]) == ["add", "multiply"]
+    assert server.requests[1].body["messages"][-1]["content"] == "5"  # the tool result, as text
+    recorded = next(iter(iter_trajectories(record)))
+    assert [s.kind for s in recorded.steps] == ["llm", "tool", "llm"]
