@@ -14,15 +14,8 @@ import re
 from collections.abc import Callable, Sequence
 from typing import Any
 
-from nex_core.errors import SpecError
-
 LINE = 100
 """Line length generated code keeps to."""
-
-
-class ToolNotBound(SpecError):
-    """A generated program cannot bind one of its tools (the module does not import, the
-    function is missing, the MCP server does not start): it stops before the first model call."""
 
 
 def identifier(name: str) -> str:

@@ -33,8 +33,7 @@ from nex_autogen.tools import (
     ProtocolTeamTool,
     SchemaTool,
 )
-from nex_core.codegen import ToolNotBound
-from nex_core.errors import NexError
+from nex_core.errors import NexError, ToolBindingError
 from nex_core.protocol.spec import AgentSpec, ImportBinding, MCPBinding, MCPServerSpec, ToolSpec
 from nex_core.runtime.mcp_tools import pool_for_run
 from nex_core.runtime.tools import function_of
@@ -44,7 +43,7 @@ __all__ = [
     "MCPServers",
     "ProtocolAssistantAgent",
     "ProtocolHandoff",
-    "ToolNotBound",
+    "ToolBindingError",
     "agent_tool",
     "answered",
     "import_tool",
@@ -75,7 +74,7 @@ def import_tool(
     try:
         function_of(spec)  # resolved now, so a binding that cannot be fails before the run
     except NexError as exc:
-        raise ToolNotBound(f"tool '{name}' cannot be bound: {exc}") from None
+        raise ToolBindingError(f"tool '{name}' cannot be bound: {exc}") from None
     return SchemaTool(spec, timeout_s=timeout_s)
 
 
@@ -107,7 +106,7 @@ class MCPServers:
     ) -> ToolSpec:
         if server not in self._servers:
             known = ", ".join(sorted(self._servers)) or "none"
-            raise ToolNotBound(
+            raise ToolBindingError(
                 f"tool '{name}' cannot be bound: no MCP server '{server}' (declared: {known})"
             )
         binding = MCPBinding(server=server, tool=tool)
@@ -121,7 +120,7 @@ class MCPServers:
                 try:
                     await self._tools.discover(AgentSpec(name="mcp", tools=[spec]))
                 except Exception as exc:
-                    raise ToolNotBound(
+                    raise ToolBindingError(
                         f"tool '{name}' cannot be bound: MCP server '{server}': {exc}"
                     ) from None
 
@@ -141,7 +140,7 @@ class MCPServers:
         try:
             return MCPTool(spec, self._tools, timeout_s=timeout_s)
         except NexError as exc:
-            raise ToolNotBound(f"tool '{name}' cannot be bound: {exc}") from None
+            raise ToolBindingError(f"tool '{name}' cannot be bound: {exc}") from None
 
 
 @contextlib.asynccontextmanager

@@ -20,7 +20,7 @@ import pytest
 from ag_specs import BOSS, CALC, FRONT, SCENARIOS, SELECTOR_TEAM, TEAM
 from click.testing import CliRunner
 from nex_autogen import AutogenAdapter
-from nex_autogen.codegen_runtime import ToolNotBound
+from nex_autogen.codegen_runtime import ToolBindingError
 
 from nex_core import AdapterError, AgentSpec, ScriptedModel, TeamSpec, load_spec
 from nex_core.cli.main import cli
@@ -179,7 +179,7 @@ def test_an_mcp_server_that_does_not_start_stops_the_program(tmp_path: Path) -> 
 def test_a_missing_function_is_named_when_the_agent_is_built(adapter: AutogenAdapter) -> None:
     tool = CALC.tools[0].model_copy(update={"binding": ImportBinding(path="ag_toolbox:nothing")})
     spec = CALC.model_copy(update={"tools": [tool]})
-    with pytest.raises(ToolNotBound, match=r"tool 'add' cannot be bound.*nothing"):
+    with pytest.raises(ToolBindingError, match=r"tool 'add' cannot be bound.*nothing"):
         load(adapter.to_code(spec))["build"](ScriptedModel([]))
 
 

@@ -28,8 +28,7 @@ from typing import Any
 from langchain_core.language_models import BaseChatModel
 from langchain_core.tools import BaseTool
 
-from nex_core.codegen import ToolNotBound
-from nex_core.errors import NexError
+from nex_core.errors import NexError, ToolBindingError
 from nex_core.models.base import ChatModel
 from nex_core.protocol.spec import (
     AgentSpec,
@@ -51,7 +50,7 @@ from nex_langgraph._middleware import ProtocolMiddleware
 __all__ = [
     "MCPServers",
     "ProtocolMiddleware",
-    "ToolNotBound",
+    "ToolBindingError",
     "agent_tool",
     "handoff_tool",
     "import_tool",
@@ -84,7 +83,7 @@ def import_tool(
     try:
         return _tools.function_tool(spec, timeout_s=timeout_s, stop=return_direct)
     except NexError as exc:
-        raise ToolNotBound(f"tool '{name}' cannot be bound: {exc}") from None
+        raise ToolBindingError(f"tool '{name}' cannot be bound: {exc}") from None
 
 
 def nex_chat_model(
@@ -137,7 +136,7 @@ class MCPServers:
                 try:
                     await self._tools.discover(AgentSpec(name="mcp", tools=[spec]))
                 except Exception as exc:
-                    raise ToolNotBound(
+                    raise ToolBindingError(
                         f"tool '{name}' cannot be bound: MCP server '{server}': {exc}"
                     ) from None
 
@@ -151,7 +150,7 @@ class MCPServers:
     ) -> ToolSpec:
         if server not in self._servers:
             known = ", ".join(sorted(self._servers)) or "none"
-            raise ToolNotBound(
+            raise ToolBindingError(
                 f"tool '{name}' cannot be bound: no MCP server '{server}' (declared: {known})"
             )
         binding = MCPBinding(server=server, tool=tool)
@@ -174,7 +173,7 @@ class MCPServers:
         try:
             return _tools.mcp_tool(spec, self._tools, timeout_s=timeout_s, stop=return_direct)
         except NexError as exc:
-            raise ToolNotBound(f"tool '{name}' cannot be bound: {exc}") from None
+            raise ToolBindingError(f"tool '{name}' cannot be bound: {exc}") from None
 
 
 @contextlib.asynccontextmanager

@@ -20,7 +20,7 @@ import lg_specs
 import pytest
 from click.testing import CliRunner
 from nex_langgraph import from_spec, to_code, to_spec
-from nex_langgraph.codegen_runtime import ToolNotBound
+from nex_langgraph.codegen_runtime import ToolBindingError
 
 from nex_core import AdapterError, AgentSpec, ScriptedModel, TeamSpec, dump_spec, load_spec
 from nex_core.cli.main import cli
@@ -192,7 +192,7 @@ def test_a_missing_function_is_named_when_the_graph_is_built() -> None:
     spec = lg_specs.calculator()
     spec.tools[0].binding.path = "lg_tools:no_such_function"  # type: ignore[union-attr]
     module = load(to_code(spec))
-    with pytest.raises(ToolNotBound, match=r"tool 'add' cannot be bound.*no_such_function"):
+    with pytest.raises(ToolBindingError, match=r"tool 'add' cannot be bound.*no_such_function"):
         module["build"](ScriptedModel([]))
 
 
