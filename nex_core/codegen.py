@@ -75,6 +75,8 @@ def _split_string(text: str, indent: int, width: int) -> str:
         current += word
     if current:
         pieces.append(current)
+    if not pieces:  # "" (the parentheses alone would be an empty tuple)
+        return _string(text)
     pad = " " * (indent + 4)
     body = "\n".join(pad + _string(p) for p in pieces)
     return "(\n" + body + "\n" + " " * indent + ")"
@@ -92,12 +94,12 @@ def py_literal(value: Any, indent: int = 0, width: int = LINE, prefix: int = 0) 
     if isinstance(value, dict) and value:
         items = [
             f"{pad}{_string(str(k))}: "
-            f"{py_literal(v, indent + 4, width, prefix=len(_string(str(k))) + 2)},"
+            f"{py_literal(v, indent + 4, width, prefix=len(_string(str(k))) + 3)},"
             for k, v in value.items()
         ]
         return "{\n" + "\n".join(items) + "\n" + " " * indent + "}"
     if isinstance(value, list | tuple) and value:
-        items = [f"{pad}{py_literal(v, indent + 4, width)}," for v in value]
+        items = [f"{pad}{py_literal(v, indent + 4, width, prefix=1)}," for v in value]
         opening, closing = "[]" if isinstance(value, list) else "()"
         return opening + "\n" + "\n".join(items) + "\n" + " " * indent + closing
     return flat
@@ -149,8 +151,9 @@ def call(func: str, args: Sequence[Any] = (), kwargs: Sequence[tuple[str, Any]] 
         if indent + prefix + len(flat) <= LINE and "\n" not in flat:
             return flat
         pad = " " * (indent + 4)
-        lines = [f"{pad}{_render(a, indent + 4, 0)}," for a in args]
-        lines += [f"{pad}{k}={_render(v, indent + 4, len(k) + 1)}," for k, v in kwargs]
+        # Each argument ends with a comma: one character more on its last line.
+        lines = [f"{pad}{_render(a, indent + 4, 1)}," for a in args]
+        lines += [f"{pad}{k}={_render(v, indent + 4, len(k) + 2)}," for k, v in kwargs]
         return f"{func}(\n" + "\n".join(lines) + "\n" + " " * indent + ")"
 
     return render
@@ -164,7 +167,7 @@ def seq(items: Sequence[Any], brackets: str = "[]") -> Expr:
         if indent + prefix + len(flat) <= LINE and "\n" not in flat:
             return flat
         pad = " " * (indent + 4)
-        body = "\n".join(f"{pad}{_render(i, indent + 4, 0)}," for i in items)
+        body = "\n".join(f"{pad}{_render(i, indent + 4, 1)}," for i in items)
         return brackets[0] + "\n" + body + "\n" + " " * indent + brackets[1]
 
     return render

@@ -330,7 +330,12 @@ class _Writer:
         tools, handoffs = self._tools(agent)
         self.runtime.add("ProtocolAssistantAgent")
         kwargs: list[tuple[str, Any]] = []
-        if tools:
+        if tools and not agent.parallel_tool_calls:
+            # parallel_tool_calls: false — each call waits for the one before (AutoGen would
+            # start them all at once).
+            self.runtime.add("SerialWorkbench")
+            kwargs.append(("workbench", call("SerialWorkbench", [seq(tools)])))
+        elif tools:
             kwargs.append(("tools", seq(tools)))
         if handoffs:
             kwargs.append(("handoffs", seq(handoffs)))

@@ -32,6 +32,7 @@ from nex_autogen.tools import (
     ProtocolHandoff,
     ProtocolTeamTool,
     SchemaTool,
+    SerialWorkbench,
 )
 from nex_core.errors import NexError, ToolBindingError
 from nex_core.protocol.spec import AgentSpec, ImportBinding, MCPBinding, MCPServerSpec, ToolSpec
@@ -43,12 +44,19 @@ __all__ = [
     "MCPServers",
     "ProtocolAssistantAgent",
     "ProtocolHandoff",
+    "SerialWorkbench",
     "ToolBindingError",
     "agent_tool",
     "answered",
     "import_tool",
     "mcp_servers",
 ]
+
+
+def _not_bound(name: str, exc: Exception) -> ToolBindingError:
+    """One message naming the tool once (``function_of``'s own may already start with it)."""
+    text = str(exc).removeprefix(f"tool '{name}': ")
+    return ToolBindingError(f"tool '{name}' cannot be bound: {text}")
 
 
 def import_tool(
@@ -74,7 +82,7 @@ def import_tool(
     try:
         function_of(spec)  # resolved now, so a binding that cannot be fails before the run
     except NexError as exc:
-        raise ToolBindingError(f"tool '{name}' cannot be bound: {exc}") from None
+        raise _not_bound(name, exc) from None
     return SchemaTool(spec, timeout_s=timeout_s)
 
 

@@ -186,7 +186,12 @@ def test_a_missing_function_is_named_when_the_agent_is_built(adapter: AutogenAda
 # --------------------------------------------------------------------------- every shape
 
 
-@pytest.mark.parametrize("spec", [CALC, BOSS, FRONT, TEAM, SELECTOR_TEAM], ids=lambda s: s.name)
+SEQUENTIAL = CALC.model_copy(update={"name": "sequential", "parallel_tool_calls": False})
+
+
+@pytest.mark.parametrize(
+    "spec", [CALC, SEQUENTIAL, BOSS, FRONT, TEAM, SELECTOR_TEAM], ids=lambda s: s.name
+)
 def test_generated_module_builds_the_spec(
     adapter: AutogenAdapter, spec: AgentSpec | TeamSpec, tmp_path: Path
 ) -> None:

@@ -306,6 +306,8 @@ class _Writer:
                 ("max_steps", agent.limits.max_steps),
                 ("max_model_retries", agent.limits.max_model_retries),
                 ("tool_names", Source("[t.name for t in tools]")),
+                # parallel_tool_calls: false — a reply's calls run one at a time, in order.
+                *([("sequential_tools", True)] if not agent.parallel_tool_calls else []),
             ],
         )
         kwargs: list[tuple[str, Any]] = []

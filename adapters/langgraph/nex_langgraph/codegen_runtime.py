@@ -59,6 +59,12 @@ __all__ = [
 ]
 
 
+def _not_bound(name: str, exc: Exception) -> ToolBindingError:
+    """One message naming the tool once (``function_of``'s own may already start with it)."""
+    text = str(exc).removeprefix(f"tool '{name}': ")
+    return ToolBindingError(f"tool '{name}' cannot be bound: {text}")
+
+
 def import_tool(
     binding: str,
     *,
@@ -83,7 +89,7 @@ def import_tool(
     try:
         return _tools.function_tool(spec, timeout_s=timeout_s, stop=return_direct)
     except NexError as exc:
-        raise ToolBindingError(f"tool '{name}' cannot be bound: {exc}") from None
+        raise _not_bound(name, exc) from None
 
 
 def nex_chat_model(
