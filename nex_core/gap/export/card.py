@@ -24,20 +24,23 @@ def dataset_card(
     files: Iterable[str],
     file_formats: list[str],
 ) -> str:
-    """A card for one folder; ``files`` are its file names (``train.jsonl`` ...)."""
-    names = sorted(files)
-    features = [card_feature(name, kind, first_row.get(name)) for name, kind in columns.items()]
-    configs: list[dict[str, Any]] = []
-    infos: list[dict[str, Any]] = []
-    for i, kind in enumerate(file_formats):
-        config = "default" if i == 0 else kind
-        data_files = [
-            {"split": n.rsplit(".", 1)[0], "path": n} for n in names if n.endswith(f".{kind}")
-        ]
-        if data_files:
-            configs.append({"config_name": config, "data_files": data_files})
-            infos.append({"config_name": config, "features": features})
-    header = yaml.safe_dump({"configs": configs, "dataset_info": infos}, sort_keys=False)
+    """A card for one folder; ``files`` are its file names (``train.jsonl`` ...).
+
+    The card names the JSONL files when there are any (``datasets`` picks one loader for a
+    folder, and only JSONL needs the declared types), else the Parquet files.
+    """
+    kind = "jsonl" if "jsonl" in file_formats else file_formats[0]
+    data_files = [
+        {"split": n.rsplit(".", 1)[0], "path": n} for n in sorted(files) if n.endswith(f".{kind}")
+    ]
+    features = [card_feature(name, col, first_row.get(name)) for name, col in columns.items()]
+    header = yaml.safe_dump(
+        {
+            "configs": [{"config_name": "default", "data_files": data_files}],
+            "dataset_info": {"features": features},
+        },
+        sort_keys=False,
+    )
     return (
         f"---\n{header}---\n\n# {title}\n\n"
         'Written by `nex export`. Load it with `datasets.load_dataset("<this folder>")`: '
