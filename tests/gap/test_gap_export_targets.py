@@ -38,7 +38,7 @@ def test_hf_rows_carry_object_arguments_reasoning_tools_and_named_tool_replies(
     out, summary = _export(tmp_path, [traj], formats=["native", "hermes"])
     (row,) = read_jsonl(out / "hf" / "native" / "train.jsonl")
     assert set(row) == {"messages", "tools", "metadata"}
-    system, user, calls, r1, r2, final = row["messages"]
+    system, _user, calls, r1, r2, final = row["messages"]
     assert system == {"role": "system", "content": "You are careful."}
     assert calls == {
         "role": "assistant",

@@ -49,6 +49,11 @@ def check_output(out: Path) -> None:
     """``out`` must be missing, empty, or an earlier export (it is replaced as a whole)."""
     if out.exists() and not out.is_dir():
         raise OutputError(f"cannot export to {out}: it exists and is not a folder")
+    ancestor = next((p for p in out.parents if p.exists()), None)
+    if ancestor is not None and not ancestor.is_dir():
+        raise OutputError(
+            f"cannot export to {out}: {os.strerror(errno.ENOTDIR)}: {ancestor} is a file"
+        )
     if out.is_dir() and any(out.iterdir()) and not (out / MANIFEST).is_file():
         raise OutputError(
             f"cannot export to {out}: the folder is not empty and holds no earlier export "

@@ -23,8 +23,8 @@ from nex_core.gap.export.columns import Column, arrow_type
 FILE_FORMATS = ("jsonl", "parquet")
 
 
-def _dumps(value: Any) -> str:
-    return json.dumps(value, ensure_ascii=False)
+_dumps = json.JSONEncoder(ensure_ascii=False).encode
+"""One encoder for every value (``json.dumps`` with options builds a new one per call)."""
 
 
 class JsonlFile:
@@ -177,7 +177,7 @@ class OutputFiles:
         self.root = root
         self.file_formats = file_formats
         self.row_group_rows = row_group_rows
-        self._open: dict[Path, JsonlFile | ParquetFile] = {}
+        self._open: dict[tuple[str, str, str], tuple[JsonlFile | ParquetFile, str]] = {}
         self.rows: Counter[str] = Counter()
         self.folders: dict[str, tuple[dict[str, Column], dict[str, Any]]] = {}
         """Folder → (its columns, its first row): what a dataset card needs to type them."""
@@ -189,21 +189,23 @@ class OutputFiles:
             (self.root / folder).mkdir(parents=True, exist_ok=True)
             self.folders[folder] = (dict(columns), dict(row))
         for kind in self.file_formats:
-            path = self.root / folder / f"{split}.{kind}"
-            handle = self._open.get(path)
-            if handle is None:
-                handle = self._open[path] = (
+            key = (folder, split, kind)
+            entry = self._open.get(key)
+            if entry is None:
+                path = self.root / folder / f"{split}.{kind}"
+                handle: JsonlFile | ParquetFile = (
                     JsonlFile(path)
                     if kind == "jsonl"
                     else ParquetFile(path, columns, row_group_rows=self.row_group_rows)
                 )
-            handle.write(row)
-            self.rows[path.relative_to(self.root).as_posix()] += 1
+                entry = self._open[key] = (handle, f"{folder}/{split}.{kind}")
+            entry[0].write(row)
+            self.rows[entry[1]] += 1
 
     def close(self) -> None:
         """Flush and close every file (the first error is raised after all were tried)."""
         first: BaseException | None = None
-        for handle in self._open.values():
+        for handle, _ in self._open.values():
             try:
                 handle.close()
             except BaseException as exc:  # close the others, then raise the first
@@ -214,7 +216,7 @@ class OutputFiles:
 
     def abandon(self) -> None:
         """Close every file without caring whether it is complete (the folder is discarded)."""
-        for handle in self._open.values():
+        for handle, _ in self._open.values():
             with contextlib.suppress(Exception):  # the staging folder is removed anyway
                 handle.close()
         self._open.clear()
