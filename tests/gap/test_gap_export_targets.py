@@ -240,3 +240,26 @@ def test_unreadable_lines_are_counted_and_the_rest_exported(tmp_path: Path) -> N
     summary = export(source, tmp_path / "o", ExportOptions(formats=["native"]))
     assert summary["trajectories"] == 3 and summary["unreadable_count"] == 2
     assert len(summary["unreadable_lines"]) == 2
+
+
+def test_a_gap_config_names_its_export_targets(tmp_path: Path) -> None:
+    from gap_helpers import write_config
+
+    from nex_core.gap import load_config
+
+    (tmp_path / "tasks.jsonl").write_text('{"id": "a", "prompt": "x"}\n')
+    (tmp_path / "agent.yaml").write_text("name: a\n")
+    base = {
+        "tasks": ["tasks.jsonl"],
+        "agents": [{"spec": "agent.yaml"}],
+        "models": [{"name": "m", "ref": "scripted:s.yaml"}],
+        "output": "out",
+    }
+    path = write_config(tmp_path, {**base, "export": {"targets": ["hf", "trl"]}})
+    with pytest.raises(SpecError) as info:
+        load_config(path)
+    text = str(info.value)
+    assert "field 'export.targets[1]'" in text
+    assert "unknown export target 'trl' (available: hf, openai, sharegpt" in text
+    path = write_config(tmp_path, {**base, "export": {"targets": ["openai"]}})
+    assert load_config(path).export.targets == ["openai"]  # type: ignore[union-attr]
