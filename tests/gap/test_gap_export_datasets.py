@@ -106,3 +106,27 @@ def test_a_folder_loads_by_its_dataset_card_when_shapes_change_late(tmp_path: Pa
         assert _rows(loaded[split]) == written
     parquet = datasets.load_dataset("parquet", data_files=str(folder / "train.parquet"))
     assert _rows(parquet["train"]) == read_jsonl(folder / "train.jsonl")
+
+
+def test_open_parquet_files_share_one_buffer_budget(tmp_path: Path) -> None:
+    """Many files open at once (targets x formats x splits) never buffer more than the budget:
+    the largest buffer is flushed early as a row group of its own."""
+    from nex_core.gap.export.columns import Column
+    from nex_core.gap.export.writers import OutputFiles
+
+    files = OutputFiles(tmp_path, ["parquet"], row_group_rows=10_000, buffer_budget_bytes=20_000)
+    columns = {"messages": Column.JSON_LIST, "metadata": Column.STRINGS}
+    peak = 0
+    for i in range(600):
+        row = {"messages": [{"role": "user", "content": "x" * 50, "i": i}], "metadata": {"k": "v"}}
+        files.write(f"t/f{i % 6}", "train", columns, row)
+        peak = max(peak, files._buffered)
+    files.close()
+    assert peak <= 20_000 + 200  # one row over the budget at most, before the flush
+    for k in range(6):
+        meta = pq.ParquetFile(tmp_path / f"t/f{k}/train.parquet").metadata
+        assert meta.num_rows == 100 and meta.num_row_groups > 1
+    table = pq.read_table(tmp_path / "t/f0/train.parquet")
+    assert [json.loads(m[0])["i"] for m in table.column("messages").to_pylist()] == list(
+        range(0, 600, 6)
+    )

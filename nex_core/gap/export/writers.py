@@ -2,7 +2,9 @@
 
 A Parquet file is written as a sequence of row groups of at most ``row_group_rows`` rows (or
 about ``row_group_bytes`` of encoded data, whichever comes first); each group is flushed as soon
-as it is full, so memory is bounded by one group per open file, whatever the number of rows.
+as it is full. An export writes many files at once (targets x formats x splits), so the files
+also share one budget (``buffer_budget_bytes``): when their buffers together exceed it, the
+largest is flushed early. Memory is bounded whatever the number of rows or files.
 Columns are typed by their declared :class:`~nex_core.gap.export.columns.Column` kind, never
 inferred from the data.
 """
@@ -65,6 +67,10 @@ class ParquetFile:
         self._writer: Any = None
         self._schema: Any = None
         self.row_groups = 0
+
+    @property
+    def buffered_bytes(self) -> int:
+        return self._bytes
 
     def write(self, row: Mapping[str, Any]) -> None:
         for name, kind in self.columns.items():
@@ -173,10 +179,19 @@ def require_parquet() -> None:
 class OutputFiles:
     """Every file of one export: ``ROOT/<folder>/<split>.<jsonl|parquet>``, opened on first row."""
 
-    def __init__(self, root: Path, file_formats: list[str], *, row_group_rows: int = 2000) -> None:
+    def __init__(
+        self,
+        root: Path,
+        file_formats: list[str],
+        *,
+        row_group_rows: int = 2000,
+        buffer_budget_bytes: int = 64 << 20,
+    ) -> None:
         self.root = root
         self.file_formats = file_formats
         self.row_group_rows = row_group_rows
+        self.buffer_budget_bytes = buffer_budget_bytes
+        self._buffered = 0
         self._open: dict[tuple[str, str, str], tuple[JsonlFile | ParquetFile, str]] = {}
         self.rows: Counter[str] = Counter()
         self.folders: dict[str, tuple[dict[str, Column], dict[str, Any]]] = {}
@@ -199,8 +214,22 @@ class OutputFiles:
                     else ParquetFile(path, columns, row_group_rows=self.row_group_rows)
                 )
                 entry = self._open[key] = (handle, f"{folder}/{split}.{kind}")
-            entry[0].write(row)
+            handle = entry[0]
+            if isinstance(handle, ParquetFile):
+                before = handle.buffered_bytes
+                handle.write(row)
+                self._buffered += handle.buffered_bytes - before
+                if self._buffered > self.buffer_budget_bytes:
+                    self._flush_largest()
+            else:
+                handle.write(row)
             self.rows[entry[1]] += 1
+
+    def _flush_largest(self) -> None:
+        parquet = [h for h, _ in self._open.values() if isinstance(h, ParquetFile)]
+        largest = max(parquet, key=lambda h: h.buffered_bytes)
+        self._buffered -= largest.buffered_bytes
+        largest.flush()
 
     def close(self) -> None:
         """Flush and close every file (the first error is raised after all were tried)."""
