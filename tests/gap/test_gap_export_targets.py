@@ -16,7 +16,7 @@ from nex_core.gap.export import ExportOptions, export
 from nex_core.gap.export.formats import HermesToolFormat
 from nex_core.hookspecs import hookimpl
 from nex_core.plugins import get_plugin_manager
-from nex_core.trajectory.schema import ToolCall
+from nex_core.trajectory.schema import ToolCall, ToolSchema
 
 
 def _export(tmp_path: Path, trajs: list, **options: Any) -> tuple[Path, dict[str, Any]]:
@@ -184,10 +184,12 @@ class _OneCallPerTurn(HermesToolFormat):
 
     name = "one-call-test"
 
-    def render_calls(self, text: str | None, calls: Sequence[ToolCall]) -> str:
+    def render_calls(
+        self, text: str | None, calls: Sequence[ToolCall], tools: Sequence[ToolSchema] = ()
+    ) -> str:
         if len(calls) > 1:
-            raise ToolFormatError("one call per turn: cannot express a parallel batch")
-        return super().render_calls(text, calls)
+            raise ToolFormatError("cannot express: a parallel batch (one call per turn)")
+        return super().render_calls(text, calls, tools)
 
 
 class _Plugin:
@@ -216,7 +218,7 @@ def test_a_sample_the_format_cannot_express_is_skipped_with_its_reason(
     single = trajectory(2, tools=[WEATHER], turns=[[("weather", {"city": "C"})]])
     out, summary = _export(tmp_path, [parallel, single], formats=[one_call_format, "native"])
     assert summary["skipped"] == {
-        "one-call-test: one call per turn: cannot express a parallel batch": 1
+        "one-call-test: cannot express: a parallel batch (one call per turn)": 1
     }
     assert len(read_jsonl(out / "hf" / one_call_format / "train.jsonl")) == 1
     assert len(read_jsonl(out / "hf" / "native" / "train.jsonl")) == 2
@@ -263,3 +265,18 @@ def test_a_gap_config_names_its_export_targets(tmp_path: Path) -> None:
     assert "unknown export target 'trl' (available: hf, openai, sharegpt" in text
     path = write_config(tmp_path, {**base, "export": {"targets": ["openai"]}})
     assert load_config(path).export.targets == ["openai"]  # type: ignore[union-attr]
+
+
+def test_a_real_one_call_family_skips_parallel_batches_with_its_reason(tmp_path: Path) -> None:
+    from nex_core.toolformats import get_format
+
+    fmt = get_format("llama3_json")
+    assert not fmt.parallel
+    parallel = trajectory(
+        1, tools=[WEATHER], turns=[[("weather", {"city": "A"}), ("weather", {"city": "B"})]]
+    )
+    single = trajectory(2, tools=[WEATHER], turns=[[("weather", {"city": "C"})]])
+    out, summary = _export(tmp_path, [parallel, single], formats=[fmt.name])
+    ((reason, count),) = summary["skipped"].items()
+    assert reason.startswith(f"{fmt.name}: cannot express") and count == 1
+    assert len(read_jsonl(out / "hf" / fmt.name / "train.jsonl")) == 1

@@ -2,10 +2,10 @@
 
 ``native`` (any format whose ``structured`` attribute is true) keeps tool calls structured and
 the tools in a separate list; every other format puts the tool descriptions into the system
-prompt, the calls into the assistant's text and the results into the message the format's
-``result_message`` builds (a user turn for most families), as a model without function calling
-would see them. Reasoning the provider returned separately stays beside the content in every
-format; each export target decides whether and how to write it.
+prompt (``system_prompt``, as the native runtime does), the calls into the assistant's text and
+each batch of results into the one user turn ``result_message`` renders, as a model without
+function calling would see them. Reasoning the provider returned separately stays beside the
+content in every format; each export target decides whether and how to write it.
 
 A format that cannot express a sample (one call per turn given a parallel batch, a tool name it
 cannot spell ...) raises :class:`~nex_core.errors.ToolFormatError` from ``render_calls``; the
@@ -51,13 +51,9 @@ class Conversation:
     """Request parameters of the sample's model call (``parallel_tool_calls`` ...)."""
 
 
-def _structured(fmt: ToolCallFormat) -> bool:
-    return bool(getattr(fmt, "structured", False))
-
-
 def render(sample: Sample, fmt: ToolCallFormat) -> Conversation:
     """The sample in this format (raises ToolFormatError if the format cannot express it)."""
-    if _structured(fmt):
+    if fmt.structured:
         return _render_structured(sample, fmt)
     turns: list[Turn] = []
     names: dict[str, str] = {}
@@ -69,7 +65,6 @@ def render(sample: Sample, fmt: ToolCallFormat) -> Conversation:
             turns.append(Turn(message.role, message.text(), name=message.name))
             pending.clear()
 
-    answer = getattr(fmt, "render_answer", None)
     system_done = False
     for m in sample.messages:
         if m.role == "tool":
@@ -78,23 +73,21 @@ def render(sample: Sample, fmt: ToolCallFormat) -> Conversation:
             continue
         flush()
         if m.role == "system" and not system_done:
-            extra = fmt.render_tools(sample.tools) if sample.tools else ""
-            text = "\n\n".join(p for p in (m.text(), extra) if p)
-            turns.append(Turn("system", text, name=m.name))
+            turns.append(Turn("system", fmt.system_prompt(m.text(), sample.tools), name=m.name))
             system_done = True
         elif m.role == "assistant" and m.tool_calls:
             for c in m.tool_calls:
                 names[c.id] = c.function.name
-            text = fmt.render_calls(m.text() or None, m.tool_calls)
+            text = fmt.render_calls(m.text() or None, m.tool_calls, sample.tools)
             turns.append(Turn("assistant", text, name=m.name, reasoning=m.reasoning or None))
         elif m.role == "assistant":
-            text = answer(m.text()) if callable(answer) else m.text()
+            text = fmt.render_answer(m.text())
             turns.append(Turn("assistant", text, name=m.name, reasoning=m.reasoning or None))
         else:
             turns.append(Turn(m.role, m.text(), name=m.name))
     flush()
     if not system_done and sample.tools:
-        turns.insert(0, Turn("system", fmt.render_tools(sample.tools)))
+        turns.insert(0, Turn("system", fmt.system_prompt("", sample.tools)))
     return Conversation(turns, [], fmt.name, dict(sample.params))
 
 

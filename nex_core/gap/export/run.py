@@ -51,7 +51,9 @@ class ExportOptions:
     tokenizer: str | None = None
     """Add token columns to chat rows with this tokenizer (see nex_core.tokens)."""
     chat_template: str | None = None
+    """The chat template for ``tokenizer`` (a file, or a built-in name)."""
     token_columns: list[str] = field(default_factory=lambda: ["labels"])
+    """Which of ``labels`` and ``assistant_masks`` to add beside ``input_ids``."""
     row_group_rows: int = 2000
     """Rows per Parquet row group (a group is flushed as soon as it is full)."""
 
@@ -70,15 +72,6 @@ class SampleTransform(Protocol):
     def __call__(
         self, row: Mapping[str, Any], conversation: Conversation, target: Target
     ) -> Mapping[str, Any]: ...
-
-
-def _row_tokenizer(options: ExportOptions) -> Any:
-    """The token-column transform (nex_core.tokens), loaded only when asked for."""
-    if options.tokenizer is None:
-        return None
-    from nex_core.tokens import row_tokenizer
-
-    return row_tokenizer(options.tokenizer, options.chat_template, options.token_columns)
 
 
 def _source_file(source: Path) -> Path:
@@ -213,6 +206,12 @@ def export(
 
     options = options or ExportOptions()
     transforms = list(transforms)
+    tokens = None
+    if options.tokenizer is not None:
+        from nex_core.gap.export.tokens import token_columns
+
+        tokens = token_columns(options.tokenizer, options.chat_template, options.token_columns)
+        transforms.append(tokens)
     formats, targets = _check(options, transforms)
     source_file = _source_file(Path(source))
     try:
@@ -262,6 +261,8 @@ def export(
             "unreadable_lines": bad,
             "unreadable_count": bad_count,
         }
+        if tokens is not None:
+            summary["tokenizer"] = tokens.manifest()
         manifest = {
             "status": "complete",
             "nex_version": __version__,
