@@ -2,7 +2,7 @@
 
 Source: the research example (an orchestrator with two sub-agents, one with its own sub-agent)
 recorded once on its scripted model and copied N times under new trajectory and task ids. It
-is exported per invocation in the ``native`` format (openai-chat rows; 4 rows a trajectory,
+is exported per invocation in the ``native`` format (hf rows; 4 rows a trajectory,
 messages with tool calls, tool results and tools) — first without a tokenizer (the baseline),
 then with each kind:
 
@@ -82,7 +82,7 @@ def _kinds(folder: Path, run: Path) -> dict[str, tuple[str, str | None]]:
 
 def run(quick: bool = False) -> dict[str, Any]:
     from nex_core.gap.export import ExportOptions, export
-    from nex_core.gap.export import run as export_run
+    from nex_core.gap.export.tokens import TokenColumns
     from nex_core.tokens import row_tokenizer
 
     quick = quick or quick_requested()
@@ -97,35 +97,25 @@ def run(quick: bool = False) -> dict[str, Any]:
             started = time.perf_counter()
             loaded[name] = row_tokenizer(spec, template)
             load_s[name] = round(time.perf_counter() - started, 3)
-        # Each export reuses the loaded tokenizer: the seam's loader is swapped for a lookup.
-        current: dict[str, Any] = {}
-        original = export_run._row_tokenizer
-        export_run._row_tokenizer = lambda options: current.get("t")  # type: ignore[assignment]
+        # Each export reuses the loaded tokenizer, handed to the exporter's per-row seam.
         timings: dict[str, list[float]] = {"baseline": [], **{k: [] for k in kinds}}
         rows: dict[str, int] = {}
         skipped: dict[str, dict[str, int]] = {}
-        try:
-            current["t"] = None  # warm-up (imports, plugin discovery), not timed
-            export(source, folder / "warm-up", ExportOptions(per="invocation", formats=["native"]))
-            for r in range(rounds):
-                for name in timings:
-                    tok = loaded.get(name)
-                    current["t"] = None if tok is None else row_tokenizer_like(tok)
-                    options = ExportOptions(
-                        per="invocation", formats=["native"], validation_fraction=0
-                    )
-                    started = time.perf_counter()
-                    summary = export(source, folder / f"out-{name}-{r}", options)
-                    timings[name].append(time.perf_counter() - started)
-                    rows[name] = sum(summary["files"].values())
-                    skipped[name] = summary["skipped"]
-        finally:
-            export_run._row_tokenizer = original
+        # warm-up (imports, plugin discovery), not timed
+        export(source, folder / "warm-up", ExportOptions(per="invocation", formats=["native"]))
+        for r in range(rounds):
+            for name in timings:
+                tok = loaded.get(name)
+                transforms = [] if tok is None else [TokenColumns(row_tokenizer_like(tok))]
+                options = ExportOptions(per="invocation", formats=["native"], validation_fraction=0)
+                started = time.perf_counter()
+                summary = export(source, folder / f"out-{name}-{r}", options, transforms=transforms)
+                timings[name].append(time.perf_counter() - started)
+                rows[name] = sum(summary["files"].values())
+                skipped[name] = summary["skipped"]
         chat_rows = [
             json.loads(line)
-            for line in (folder / "out-baseline-0/openai-chat/native/train.jsonl")
-            .read_text()
-            .splitlines()
+            for line in (folder / "out-baseline-0/hf/native/train.jsonl").read_text().splitlines()
         ]
         transform: dict[str, Any] = {}
         for name, tok in loaded.items():

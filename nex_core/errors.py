@@ -11,7 +11,8 @@
     ├── ModelError           the model misbehaved (HTTP error, bad reply, exhausted script)
     │   └── ScriptExhausted  a scripted model ran out of replies
     ├── ToolFormatError      model text could not be parsed as tool calls
-    └── ChatTemplateError    a chat template failed on a sample, or its loss mask cannot be found
+    ├── ChatTemplateError    a chat template failed on a sample, or its loss mask cannot be found
+    └── OutputError          an output path cannot be written (read-only, disk full ...)
 
 Exceptions carry what happened and what to do; they never log.
 """
@@ -65,6 +66,10 @@ class TrajectoryError(NexError):
 
 class PluginError(NexError):
     """A plugin is missing or broken."""
+
+
+class OutputError(NexError):
+    """An output path cannot be written: read-only, not a folder, the disk full. Names the path."""
 
 
 class AdapterError(NexError):

@@ -99,9 +99,9 @@ def nex_verifiers() -> dict[str, Any]:
 
 @hookspec
 def nex_exporters() -> dict[str, Any]:
-    """Return ``{dataset_format: factory}`` where ``factory() -> nex_core.gap.DatasetFormat``.
+    """Return ``{target: factory}`` where ``factory() -> nex_core.gap.export.Target``.
 
-    Dataset formats turn exported samples into rows (``openai-chat``, ``sharegpt`` ...); the
-    tool-invocation format inside a row comes from ``nex_tool_formats``.
+    Export targets turn exported samples into rows for one consumer (``hf``, ``openai``,
+    ``sharegpt`` ...); the tool-invocation format inside a row comes from ``nex_tool_formats``.
     """
     raise NotImplementedError

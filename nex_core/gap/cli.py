@@ -93,9 +93,33 @@ def check_command(config: str) -> None:
         click.echo(f"  not applicable: {pair}: {why}")
 
 
+class _CommaChoice(click.Choice):
+    """Comma-separated values, each one of the choices (``jsonl,parquet``)."""
+
+    name = "comma-separated choice"
+
+    def convert(self, value: Any, param: click.Parameter | None, ctx: click.Context | None) -> Any:
+        if isinstance(value, list):
+            return value
+        items = [v.strip() for v in str(value).split(",") if v.strip()]
+        if not items:
+            self.fail("give at least one value", param, ctx)
+        return [super(_CommaChoice, self).convert(v, param, ctx) for v in items]
+
+
+def _names(value: str) -> list[str]:
+    return [v.strip() for v in value.split(",") if v.strip()]
+
+
 @click.command("export")
 @click.argument("source", type=click.Path(exists=True))
-@click.option("-o", "--out", required=True, type=click.Path(file_okay=False), help="Output folder.")
+@click.option(
+    "-o",
+    "--out",
+    required=True,
+    type=click.Path(file_okay=False),
+    help="Output folder (missing, empty or an earlier export; replaced when complete).",
+)
 @click.option(
     "--per",
     type=click.Choice(["trajectory", "invocation"]),
@@ -111,20 +135,28 @@ def check_command(config: str) -> None:
     help="Tool-invocation formats, comma-separated (see `nex plugins`).",
 )
 @click.option(
-    "--dataset",
-    "datasets",
-    default="openai-chat",
+    "--target",
+    "targets",
+    default="hf",
     show_default=True,
-    help="Dataset layouts, comma-separated: openai-chat, sharegpt.",
+    help="Export targets, comma-separated: hf (Hugging Face/TRL), openai (fine-tuning API), "
+    "sharegpt.",
 )
 @click.option(
     "--file-format",
     "file_formats",
+    type=_CommaChoice(["jsonl", "parquet"]),
     default="jsonl",
     show_default=True,
     help="jsonl, parquet, or both (comma-separated).",
 )
-@click.option("--validation-fraction", type=float, default=0.1, show_default=True)
+@click.option(
+    "--validation-fraction",
+    type=click.FloatRange(0, 1),
+    default=0.1,
+    show_default=True,
+    help="Share of task ids in the validation split.",
+)
 @click.option("--seed", default="nex", show_default=True, help="Salt of the task-id split hash.")
 @click.option(
     "--include-rejected", is_flag=True, help="Also export completed but rejected trajectories."
@@ -147,8 +179,8 @@ def export_command(
     out: str,
     per: str,
     formats: str,
-    datasets: str,
-    file_formats: str,
+    targets: str,
+    file_formats: list[str],
     validation_fraction: float,
     seed: str,
     include_rejected: bool,
@@ -157,13 +189,15 @@ def export_command(
     token_columns: str,
 ) -> None:
     """Export accepted trajectories in SOURCE (a run folder or JSONL) as training data."""
+    from rich.markup import escape
+
     from nex_core.gap.export import ExportOptions, export
 
     options = ExportOptions(
         per=per,  # type: ignore[arg-type]
-        formats=[f for f in formats.split(",") if f],
-        datasets=[d for d in datasets.split(",") if d],
-        file_formats=[f for f in file_formats.split(",") if f],
+        formats=_names(formats),
+        targets=_names(targets),
+        file_formats=list(file_formats),
         validation_fraction=validation_fraction,
         seed=seed,
         include_rejected=include_rejected,
@@ -175,12 +209,16 @@ def export_command(
     console = Console()
     console.print(
         f"[green]exported[/green] {summary['samples']} samples from {summary['trajectories']} "
-        f"trajectories into {out}"
+        f"trajectories into {escape(out)}"
     )
     for path, n in summary["files"].items():
-        console.print(f"  {path}: {n} rows")
+        console.print(f"  {escape(path)}: {n} rows")
     for reason, n in summary["skipped"].items():
-        console.print(f"  [yellow]skipped[/yellow] {reason}: {n}")
+        console.print(f"  [yellow]skipped[/yellow] {escape(reason)}: {n}")
+    if summary["unreadable_count"]:
+        console.print(
+            f"  [yellow]unreadable lines[/yellow]: {summary['unreadable_count']} (see manifest)"
+        )
 
 
 COMMANDS: list[click.Command] = [gap, export_command]

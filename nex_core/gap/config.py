@@ -99,8 +99,8 @@ class ExportSettings(_Cfg):
         default_factory=lambda: ["native", "xml", "hermes", "react", "pythonic"]
     )
     """Tool-invocation formats to render (registered through ``nex_tool_formats``)."""
-    datasets: list[str] = Field(default_factory=lambda: ["openai-chat"])
-    """Dataset layouts (``openai-chat``, ``sharegpt``)."""
+    targets: list[str] = Field(default_factory=lambda: ["hf"])
+    """Export targets (``hf``, ``openai``, ``sharegpt``; registered through ``nex_exporters``)."""
     file_formats: list[Literal["jsonl", "parquet"]] = Field(
         default_factory=lambda: ["jsonl"]  # type: ignore[arg-type]
     )

@@ -160,7 +160,7 @@ async def run_gap(
             ExportOptions(
                 per=settings.per,
                 formats=list(settings.formats),
-                datasets=list(settings.datasets),
+                targets=list(settings.targets),
                 file_formats=list(settings.file_formats),
                 validation_fraction=settings.validation_fraction,
                 seed=settings.seed,

@@ -250,13 +250,13 @@ def check_config(config: GapConfig) -> None:
                         f"unknown tool format '{fmt}' (known: {', '.join(sorted(formats))})",
                     )
                 )
-        datasets = pm.merged("nex_exporters")
-        for i, ds in enumerate(config.export.datasets):
-            if ds not in datasets:
+        targets = pm.merged("nex_exporters")
+        for i, name in enumerate(config.export.targets):
+            if name not in targets:
                 problems.append(
                     (
-                        config.where("export", "datasets", i),
-                        f"unknown dataset format '{ds}' (known: {', '.join(sorted(datasets))})",
+                        config.where("export", "targets", i),
+                        f"unknown export target '{name}' (available: {', '.join(sorted(targets))})",
                     )
                 )
     if problems:

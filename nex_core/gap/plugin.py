@@ -25,9 +25,9 @@ def nex_verifiers() -> dict[str, Any]:
 
 @hookimpl
 def nex_exporters() -> dict[str, Any]:
-    from nex_core.gap.export.datasets import BUILTIN_DATASETS
+    from nex_core.gap.export.targets import BUILTIN_TARGETS
 
-    return dict(BUILTIN_DATASETS)
+    return dict(BUILTIN_TARGETS)
 
 
 @hookimpl

@@ -161,8 +161,8 @@ def test_one_sample_per_agent_invocation_with_sub_agents() -> None:
     assert checker.messages[1].text() == "Is the Eiffel Tower 330 metres tall?"
     assert [t.name for t in checker.tools] == ["lookup_fact"]
     rendered = render(checker, HermesToolFormat())
-    assert "<tool_call>" in rendered.messages[2]["content"] and rendered.tools == []
-    assert rendered.messages[3]["content"].startswith("<tool_response>")
+    assert "<tool_call>" in rendered.turns[2].content and rendered.tools == []
+    assert rendered.turns[3].content.startswith("<tool_response>")
 
 
 def test_export_splits_by_task_and_never_leaks(tmp_path: Path) -> None:
@@ -184,14 +184,14 @@ def test_export_splits_by_task_and_never_leaks(tmp_path: Path) -> None:
     assert summary["tasks"]["validation"] + summary["tasks"]["train"] == 40
     assert 0 < summary["tasks"]["validation"] < 40
     seen: dict[str, set[str]] = {}
-    for path in (tmp_path / "data" / "openai-chat" / "react").glob("*.jsonl"):
+    for path in (tmp_path / "data" / "hf" / "react").glob("*.jsonl"):
         seen[path.stem] = {
             json.loads(line)["metadata"]["task_id"] for line in path.read_text().splitlines()
         }
     assert not (seen["train"] & seen["validation"])
     assert all(split_of(t, 0.25) == "validation" for t in seen["validation"])
     row = json.loads(
-        (tmp_path / "data" / "openai-chat" / "react" / "train.jsonl").read_text().splitlines()[0]
+        (tmp_path / "data" / "hf" / "react" / "train.jsonl").read_text().splitlines()[0]
     )
     assert row["messages"][-1]["content"].startswith(
         "Thought: I now know the final answer\nFinal Answer:"

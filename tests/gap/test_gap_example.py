@@ -65,13 +65,17 @@ def test_example_runs_verifies_exports_and_resumes(example_dir: Path) -> None:
     assert export["trajectories"] == report["accepted"]
     data = config.output_dir / "data"
     by_split: dict[str, set[str]] = {"train": set(), "validation": set()}
-    for path in (data / "openai-chat" / "native").glob("*.jsonl"):
+    for path in (data / "hf" / "native").glob("*.jsonl"):
         for line in path.read_text().splitlines():
             by_split[path.stem].add(json.loads(line)["metadata"]["task_id"])
     assert by_split["train"] and not (by_split["train"] & by_split["validation"])
 
     datasets = pytest.importorskip("datasets")
-    for layout, column in (("openai-chat", "messages"), ("sharegpt", "conversations")):
+    for layout, column in (
+        ("hf", "messages"),
+        ("openai", "messages"),
+        ("sharegpt", "conversations"),
+    ):
         for fmt in ("native", "xml", "hermes", "react", "pythonic", "json"):
             folder = data / layout / fmt
             files = {p.stem: str(p) for p in folder.glob("*.jsonl")}
@@ -81,12 +85,13 @@ def test_example_runs_verifies_exports_and_resumes(example_dir: Path) -> None:
                 "parquet", data_files={k: v.replace(".jsonl", ".parquet") for k, v in files.items()}
             )
             assert pq["train"].num_rows == ds["train"].num_rows
-    native = datasets.load_dataset(
-        "json", data_files=str(data / "openai-chat" / "native" / "train.jsonl")
-    )
+    native = datasets.load_dataset("json", data_files=str(data / "hf" / "native" / "train.jsonl"))
     row = native["train"][0]
     assert row["tools"][0]["type"] == "function"
-    assert any(m["tool_calls"] for m in row["messages"] if m["role"] == "assistant")
+    calls = [
+        c for m in row["messages"] if m["role"] == "assistant" for c in m.get("tool_calls", [])
+    ]
+    assert calls and all(isinstance(c["function"]["arguments"], dict) for c in calls)
 
     # Re-running the same config runs nothing and writes nothing.
     size = config.trajectories_path.stat().st_size

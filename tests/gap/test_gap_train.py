@@ -128,7 +128,7 @@ def test_exported_rows_train_with_assistant_only_loss(example_dir: Path, tmp_pat
     run_dir = _gap_run(example_dir)
     plain = tmp_path / "plain"
     _export(run_dir, plain)
-    rows_file = plain / "openai-chat" / "native" / "train.jsonl"
+    rows_file = plain / "hf" / "native" / "train.jsonl"
     template = trl_template("qwen2_5_training")
     assert template is not None and "{% generation %}" in template.replace("-", "")
     folder = build_tokenizer_folder(
@@ -153,7 +153,7 @@ def test_exported_rows_train_with_assistant_only_loss(example_dir: Path, tmp_pat
     tokenized = tmp_path / "tokenized"
     _export(run_dir, tokenized, "--tokenizer", str(folder))
     ours = datasets.load_dataset(
-        "json", data_files=str(tokenized / "openai-chat" / "native" / "train.jsonl"), split="train"
+        "json", data_files=str(tokenized / "hf" / "native" / "train.jsonl"), split="train"
     )
     assert ours["messages"] == chat["messages"] and len(trl_ids) == len(ours)
     # nex's masks are the ones transformers computes for the same rows (what TRL calls), given

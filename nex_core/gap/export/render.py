@@ -1,44 +1,68 @@
-"""Rendering a sample in one tool-invocation format, as OpenAI-shaped message dicts.
+"""Rendering a sample in one tool-invocation format: a target-neutral :class:`Conversation`.
 
-``native`` keeps tool calls structured and the tools in a separate list; every other format
-puts the tool descriptions into the system prompt, the calls into the assistant's text and the
-results into a user message, as a model without function calling would see them.
+``native`` (any format whose ``structured`` attribute is true) keeps tool calls structured and
+the tools in a separate list; every other format puts the tool descriptions into the system
+prompt (``system_prompt``, as the native runtime does), the calls into the assistant's text and
+each batch of results into the one user turn ``result_message`` renders, as a model without
+function calling would see them. Reasoning the provider returned separately stays beside the
+content in every format; each export target decides whether and how to write it.
+
+A format that cannot express a sample (one call per turn given a parallel batch, a tool name it
+cannot spell ...) raises :class:`~nex_core.errors.ToolFormatError` from ``render_calls``; the
+exporter counts the sample as skipped under that message. Nothing else is asked of a format.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
-from nex_core.gap.export.formats import TextFormat
 from nex_core.gap.export.samples import Sample
 from nex_core.toolformats import ToolCallFormat
-from nex_core.trajectory.schema import Message
+from nex_core.trajectory.schema import Message, ToolCall, ToolSchema
 
 
-@dataclass
+@dataclass(frozen=True)
+class Turn:
+    """One message of a rendered conversation."""
+
+    role: str
+    """``system``, ``user``, ``assistant``, ``tool`` (or a role a format's results use)."""
+    content: str
+    name: str | None = None
+    """The speaker's name; on a tool turn, the name of the tool that answered."""
+    tool_calls: tuple[ToolCall, ...] = ()
+    """Structured formats only: the calls, arguments exactly as recorded (raw text)."""
+    tool_call_id: str | None = None
+    reasoning: str | None = None
+    """Assistant only: reasoning the provider returned beside the content."""
+
+
+@dataclass(frozen=True)
 class Conversation:
-    messages: list[dict[str, Any]]
-    tools: list[dict[str, Any]]
+    """A sample as one format renders it; export targets turn it into rows."""
 
-
-def _structured(fmt: ToolCallFormat) -> bool:
-    return bool(getattr(fmt, "structured", False))
+    turns: list[Turn]
+    tools: list[ToolSchema]
+    """Tools offered as a separate list (structured formats); text formats describe them in
+    the system prompt and leave this empty."""
+    format: str
+    params: dict[str, Any] = field(default_factory=dict)
+    """Request parameters of the sample's model call (``parallel_tool_calls`` ...)."""
 
 
 def render(sample: Sample, fmt: ToolCallFormat) -> Conversation:
-    """The sample as this format's messages (raises ToolFormatError if it cannot be expressed)."""
-    if _structured(fmt):
-        return Conversation(
-            [_native_message(m) for m in sample.messages], [t.openai() for t in sample.tools]
-        )
-    messages: list[dict[str, Any]] = []
+    """The sample in this format (raises ToolFormatError if the format cannot express it)."""
+    if fmt.structured:
+        return _render_structured(sample, fmt)
+    turns: list[Turn] = []
     names: dict[str, str] = {}
     pending: list[tuple[str, str, str]] = []
 
     def flush() -> None:
         if pending:
-            messages.append({"role": "user", "content": fmt.result_message(pending).text()})
+            message = fmt.result_message(pending)
+            turns.append(Turn(message.role, message.text(), name=message.name))
             pending.clear()
 
     system_done = False
@@ -49,40 +73,42 @@ def render(sample: Sample, fmt: ToolCallFormat) -> Conversation:
             continue
         flush()
         if m.role == "system" and not system_done:
-            extra = fmt.render_tools(sample.tools) if sample.tools else ""
-            messages.append(
-                {"role": "system", "content": "\n\n".join(p for p in (m.text(), extra) if p)}
-            )
+            turns.append(Turn("system", fmt.system_prompt(m.text(), sample.tools), name=m.name))
             system_done = True
         elif m.role == "assistant" and m.tool_calls:
             for c in m.tool_calls:
                 names[c.id] = c.function.name
-            messages.append(
-                {"role": "assistant", "content": fmt.render_calls(m.text() or None, m.tool_calls)}
-            )
+            text = fmt.render_calls(m.text() or None, m.tool_calls, sample.tools)
+            turns.append(Turn("assistant", text, name=m.name, reasoning=m.reasoning or None))
         elif m.role == "assistant":
-            text = m.text()
-            answer = fmt.render_answer(text) if isinstance(fmt, TextFormat) else text
-            messages.append({"role": "assistant", "content": answer})
+            text = fmt.render_answer(m.text())
+            turns.append(Turn("assistant", text, name=m.name, reasoning=m.reasoning or None))
         else:
-            messages.append({"role": m.role, "content": m.text()})
+            turns.append(Turn(m.role, m.text(), name=m.name))
     flush()
     if not system_done and sample.tools:
-        messages.insert(0, {"role": "system", "content": fmt.render_tools(sample.tools)})
-    return Conversation(messages, [])
+        turns.insert(0, Turn("system", fmt.system_prompt("", sample.tools)))
+    return Conversation(turns, [], fmt.name, dict(sample.params))
 
 
-def _native_message(m: Message) -> dict[str, Any]:
-    out: dict[str, Any] = {"role": m.role, "content": m.text()}
-    if m.tool_calls:
-        out["tool_calls"] = [
-            {
-                "id": c.id,
-                "type": "function",
-                "function": {"name": c.function.name, "arguments": c.function.arguments},
-            }
-            for c in m.tool_calls
-        ]
-    if m.tool_call_id:
-        out["tool_call_id"] = m.tool_call_id
-    return out
+def _render_structured(sample: Sample, fmt: ToolCallFormat) -> Conversation:
+    names: dict[str, str] = {}
+    turns = []
+    for m in sample.messages:
+        for c in m.tool_calls or ():
+            names[c.id] = c.function.name
+        turns.append(_structured_turn(m, names))
+    return Conversation(turns, list(sample.tools), fmt.name, dict(sample.params))
+
+
+def _structured_turn(m: Message, names: dict[str, str]) -> Turn:
+    if m.role == "tool":
+        call_id = m.tool_call_id or ""
+        return Turn("tool", m.text(), name=names.get(call_id), tool_call_id=call_id)
+    return Turn(
+        m.role,
+        m.text(),
+        name=m.name,
+        tool_calls=tuple(m.tool_calls or ()),
+        reasoning=(m.reasoning or None) if m.role == "assistant" else None,
+    )

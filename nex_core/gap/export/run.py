@@ -1,22 +1,38 @@
-"""``nex export``: accepted trajectories → samples → formats → dataset rows → JSONL / Parquet.
+"""``nex export``: accepted trajectories → samples → formats → target rows → JSONL / Parquet.
 
-Layout: ``OUT/<dataset>/<format>/<split>.<jsonl|parquet>`` and ``OUT/manifest.json``. JSONL is
-streamed; Parquet rows are buffered per file and written at the end (pyarrow).
+Layout: ``OUT/<target>/<format>/<split>.<jsonl|parquet>`` with a dataset card (``README.md``)
+in each folder, and ``OUT/manifest.json``. Everything streams: one trajectory is in memory at a
+time, JSONL is written line by line and Parquet in row groups. The whole folder is written
+beside ``OUT`` and renamed into place at the end (``staging.py``), so ``OUT`` only ever holds a
+complete export.
 """
 
 from __future__ import annotations
 
+import hashlib
 import json
+from array import array
 from collections import Counter
-from dataclasses import dataclass, field
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import asdict, dataclass, field
 from pathlib import Path
-from typing import Any, Literal, TextIO
+from typing import Any, Literal, Protocol
 
 from nex_core.errors import SpecError, ToolFormatError
-from nex_core.gap.export.render import render
-from nex_core.gap.export.samples import samples_of
+from nex_core.gap.export.card import dataset_card
+from nex_core.gap.export.columns import Column
+from nex_core.gap.export.render import Conversation, render
+from nex_core.gap.export.samples import Sample, samples_of
 from nex_core.gap.export.split import split_of
+from nex_core.gap.export.staging import MANIFEST, staged
+from nex_core.gap.export.targets import SkipSample, Target, get_target
+from nex_core.gap.export.writers import FILE_FORMATS, OutputFiles, require_parquet, write_text
+from nex_core.toolformats import ToolCallFormat
 from nex_core.trajectory.reader import iter_trajectories
+from nex_core.trajectory.schema import Trajectory
+
+MAX_LISTED_BAD_LINES = 100
+"""Unreadable source lines named in the manifest; the rest are only counted."""
 
 
 @dataclass
@@ -25,7 +41,8 @@ class ExportOptions:
     formats: list[str] = field(
         default_factory=lambda: ["native", "xml", "hermes", "react", "pythonic"]
     )
-    datasets: list[str] = field(default_factory=lambda: ["openai-chat"])
+    targets: list[str] = field(default_factory=lambda: ["hf"])
+    """Export targets (``hf``, ``openai``, ``sharegpt`` ...; the ``nex_exporters`` hook)."""
     file_formats: list[str] = field(default_factory=lambda: ["jsonl"])
     validation_fraction: float = 0.1
     seed: str = "nex"
@@ -34,142 +51,234 @@ class ExportOptions:
     tokenizer: str | None = None
     """Add token columns to chat rows with this tokenizer (see nex_core.tokens)."""
     chat_template: str | None = None
+    """The chat template for ``tokenizer`` (a file, or a built-in name)."""
     token_columns: list[str] = field(default_factory=lambda: ["labels"])
+    """Which of ``labels`` and ``assistant_masks`` to add beside ``input_ids``."""
+    row_group_rows: int = 2000
+    """Rows per Parquet row group (a group is flushed as soon as it is full)."""
 
 
-class _Files:
-    def __init__(self, out: Path, file_formats: list[str]) -> None:
-        self.out = out
-        self.file_formats = file_formats
-        self._jsonl: dict[Path, TextIO] = {}
-        self._parquet: dict[Path, list[dict[str, Any]]] = {}
-        self.rows: Counter[str] = Counter()
+class SampleTransform(Protocol):
+    """Adds columns to every row (token ids and labels, rewards ...): the exporter's one seam.
 
-    def add(self, dataset: str, fmt: str, split: str, row: dict[str, Any]) -> None:
-        folder = self.out / dataset / fmt
-        for kind in self.file_formats:
-            path = folder / f"{split}.{kind}"
-            if kind == "jsonl":
-                if path not in self._jsonl:
-                    folder.mkdir(parents=True, exist_ok=True)
-                    self._jsonl[path] = path.open("w", encoding="utf-8")
-                self._jsonl[path].write(json.dumps(row, ensure_ascii=False) + "\n")
-            else:
-                self._parquet.setdefault(path, []).append(row)
-            self.rows[str(path.relative_to(self.out))] += 1
+    Called once per row, after the target built it, with the conversation it came from; returns
+    the new columns (which must be those :attr:`columns` declares). Raise
+    :class:`~nex_core.gap.export.targets.SkipSample` to leave the row out with a counted reason.
+    """
 
-    def close(self) -> None:
-        for handle in self._jsonl.values():
-            handle.close()
-        if self._parquet:
-            try:
-                import pyarrow as pa
-                import pyarrow.parquet as pq
-            except ImportError:
-                raise SpecError(
-                    "Parquet output needs pyarrow: pip install 'nex-core[gap]'"
-                ) from None
-            for path, rows in self._parquet.items():
-                path.parent.mkdir(parents=True, exist_ok=True)
-                pq.write_table(pa.Table.from_pylist(rows), path)
+    name: str
+    columns: Mapping[str, Column]
 
-
-def _row_tokenizer(options: ExportOptions) -> Any:
-    """The token-column transform (nex_core.tokens), loaded only when asked for."""
-    if options.tokenizer is None:
-        return None
-    from nex_core.tokens import row_tokenizer
-
-    return row_tokenizer(options.tokenizer, options.chat_template, options.token_columns)
+    def __call__(
+        self, row: Mapping[str, Any], conversation: Conversation, target: Target
+    ) -> Mapping[str, Any]: ...
 
 
 def _source_file(source: Path) -> Path:
-    return source / "trajectories.jsonl" if source.is_dir() else source
+    if not source.is_dir():
+        return source
+    path = source / "trajectories.jsonl"
+    if not path.is_file():
+        raise SpecError(
+            f"{source} holds no trajectories.jsonl: give a GAP run folder or a trajectories "
+            "JSONL file"
+        )
+    return path
+
+
+def _check(
+    options: ExportOptions, transforms: Sequence[SampleTransform]
+) -> tuple[dict[str, ToolCallFormat], list[Target]]:
+    from nex_core.plugins import get_plugin_manager
+
+    formats = get_plugin_manager().merged("nex_tool_formats")
+    for name in options.formats:
+        if name not in formats:
+            raise SpecError(
+                f"unknown tool format '{name}' (available: {', '.join(sorted(formats))})"
+            )
+    targets = [get_target(name) for name in options.targets]
+    for kind in options.file_formats:
+        if kind not in FILE_FORMATS:
+            raise SpecError(f"unknown file format '{kind}' (available: {', '.join(FILE_FORMATS)})")
+    if "parquet" in options.file_formats:
+        require_parquet()
+    if not 0 <= options.validation_fraction <= 1:
+        raise SpecError(f"validation fraction {options.validation_fraction} is not between 0 and 1")
+    for t in transforms:
+        for target in targets:
+            clash = set(t.columns) & set(target.columns)
+            if clash:
+                raise SpecError(
+                    f"transform '{t.name}' adds columns the '{target.name}' target has: "
+                    f"{', '.join(sorted(clash))}"
+                )
+    return {name: formats[name] for name in options.formats}, targets
+
+
+def _digest(task_id: str) -> int:
+    return int.from_bytes(hashlib.blake2b(task_id.encode(), digest_size=8).digest(), "big")
+
+
+def _selected(traj: Trajectory, include_rejected: bool) -> bool:
+    gap = traj.metadata.get("gap", {})
+    accepted = gap.get("accepted") if isinstance(gap, dict) and "accepted" in gap else None
+    completed = traj.outcome is not None and traj.outcome.status.value == "completed"
+    return bool(accepted or (include_rejected and completed) or (accepted is None and completed))
+
+
+def _metadata(traj: Trajectory, sample: Sample, task_id: str, fmt: str) -> dict[str, str]:
+    gap = traj.metadata.get("gap", {})
+    key = gap.get("key", {}) if isinstance(gap, dict) else {}
+    return {
+        "task_id": task_id,
+        "trajectory_id": traj.id,
+        "invocation": sample.invocation,
+        "agent": sample.agent or "",
+        "backend": str(key.get("backend", traj.provenance.adapter)),
+        "model": str(key.get("model", traj.provenance.model or "")),
+        "format": fmt,
+    }
+
+
+class _Export:
+    """One export's state: counters and the files it writes."""
+
+    def __init__(
+        self,
+        files: OutputFiles,
+        formats: dict[str, ToolCallFormat],
+        targets: list[Target],
+        transforms: Sequence[SampleTransform],
+    ) -> None:
+        self.files = files
+        self.formats = formats
+        self.targets = targets
+        self.transforms = transforms
+        self.columns = {
+            t.name: {**t.columns, **{k: v for tr in transforms for k, v in tr.columns.items()}}
+            for t in targets
+        }
+        self.skipped: Counter[str] = Counter()
+        self.trajectories = self.samples = 0
+
+    def add(self, traj: Trajectory, sample: Sample, task_id: str, split: str) -> None:
+        self.samples += 1
+        for fmt_name, fmt in self.formats.items():
+            try:
+                conversation = render(sample, fmt)
+            except ToolFormatError as exc:  # the format cannot express this sample
+                self.skipped[f"{fmt_name}: {exc}"[:160]] += 1
+                continue
+            meta = _metadata(traj, sample, task_id, fmt_name)
+            for target in self.targets:
+                where = f"{target.name}/{fmt_name}"
+                try:
+                    row = target.row(conversation, meta)
+                    for transform in self.transforms:
+                        row = {**row, **transform(row, conversation, target)}
+                except SkipSample as skip:
+                    self.skipped[f"{where}: {skip.reason}"[:160]] += 1
+                    continue
+                self.files.write(where, split, self.columns[target.name], row)
+
+    def write_cards(self, file_formats: list[str]) -> None:
+        for folder, (columns, first_row) in self.files.folders.items():
+            names = [p.split("/")[-1] for p in self.files.rows if p.startswith(folder + "/")]
+            card = dataset_card(f"nex export: {folder}", columns, first_row, names, file_formats)
+            write_text(self.files.root / folder / "README.md", card)
 
 
 def export(
-    source: str | Path, out: str | Path, options: ExportOptions | None = None
+    source: str | Path,
+    out: str | Path,
+    options: ExportOptions | None = None,
+    *,
+    transforms: Iterable[SampleTransform] = (),
 ) -> dict[str, Any]:
-    """Export ``source`` (a run folder or a trajectories JSONL) into ``out``; returns a summary."""
-    from nex_core.plugins import get_plugin_manager
+    """Export ``source`` (a run folder or a trajectories JSONL) into ``out``; returns a summary.
+
+    ``out`` is replaced as a whole when the export is complete (it must be missing, empty or an
+    earlier export). Bad input never stops the export: unreadable source lines, samples a format
+    cannot express and rows a target cannot write are counted in the manifest.
+    """
+    from nex_core import __version__
 
     options = options or ExportOptions()
-    pm = get_plugin_manager()
-    formats = pm.merged("nex_tool_formats")
-    datasets = pm.merged("nex_exporters")
-    for name in options.formats:
-        if name not in formats:
-            raise SpecError(f"unknown tool format '{name}' (known: {', '.join(sorted(formats))})")
-    for name in options.datasets:
-        if name not in datasets:
-            raise SpecError(
-                f"unknown dataset format '{name}' (known: {', '.join(sorted(datasets))})"
-            )
-    layouts = {name: datasets[name]() for name in options.datasets}
-    tokens = _row_tokenizer(options)
-    out = Path(out)
-    files = _Files(out, list(options.file_formats))
-    skipped: Counter[str] = Counter()
-    trajectories = samples = 0
-    splits: dict[str, set[str]] = {"train": set(), "validation": set()}
-    bad: list[str] = []
+    transforms = list(transforms)
+    tokens = None
+    if options.tokenizer is not None:
+        from nex_core.gap.export.tokens import token_columns
+
+        tokens = token_columns(options.tokenizer, options.chat_template, options.token_columns)
+        transforms.append(tokens)
+    formats, targets = _check(options, transforms)
+    source_file = _source_file(Path(source))
     try:
-        for traj in iter_trajectories(
-            _source_file(Path(source)), on_error=lambda b: bad.append(str(b))
-        ):
-            gap = traj.metadata.get("gap", {})
-            accepted = gap.get("accepted") if isinstance(gap, dict) and "accepted" in gap else None
-            completed = traj.outcome is not None and traj.outcome.status.value == "completed"
-            if not (
-                accepted
-                or (options.include_rejected and completed)
-                or (accepted is None and completed)
-            ):
-                skipped["not_accepted"] += 1
-                continue
-            trajectories += 1
-            task_id = traj.task.id or traj.id
-            split = split_of(task_id, options.validation_fraction, options.seed)
-            splits[split].add(task_id)
-            key = gap.get("key", {}) if isinstance(gap, dict) else {}
-            for sample in samples_of(traj, options.per):
-                samples += 1
-                for fmt_name in options.formats:
-                    try:
-                        conversation = render(sample, formats[fmt_name])
-                    except ToolFormatError as exc:
-                        skipped[f"{fmt_name}:{exc}"[:120]] += 1
-                        continue
-                    meta = {
-                        "task_id": task_id,
-                        "trajectory_id": traj.id,
-                        "invocation": sample.invocation,
-                        "agent": sample.agent or "",
-                        "backend": str(key.get("backend", traj.provenance.adapter)),
-                        "model": str(key.get("model", traj.provenance.model or "")),
-                        "format": fmt_name,
-                    }
-                    for ds_name, layout in layouts.items():
-                        row = layout.row(conversation, meta)
-                        if tokens is not None and (row := tokens(row)) is None:
-                            continue  # the tokenizer counted why
-                        files.add(ds_name, fmt_name, split, row)
-    finally:
-        files.close()
-    summary = {
-        "trajectories": trajectories,
-        "samples": samples,
-        "files": dict(sorted(files.rows.items())),
-        "skipped": dict(skipped),
-        "tasks": {k: len(v) for k, v in splits.items()},
-        "unreadable_lines": bad,
-    }
-    if tokens is not None:
-        summary["tokenizer"] = tokens.manifest()
-        skipped.update(tokens.skipped)
-        summary["skipped"] = dict(skipped)
-    out.mkdir(parents=True, exist_ok=True)
-    (out / "manifest.json").write_text(
-        json.dumps({"options": options.__dict__, **summary}, indent=2) + "\n", encoding="utf-8"
-    )
+        source_file.open("rb").close()
+    except OSError as exc:
+        raise SpecError(f"cannot read {source_file}: {exc.strerror}") from None
+    # Task ids as 64-bit digests in flat arrays (8 bytes a task, one allocation), counted at the
+    # end, rather than a set of id strings (about 100 bytes and one object a task).
+    splits: dict[str, array[int]] = {"train": array("Q"), "validation": array("Q")}
+    bad: list[str] = []
+    bad_count = 0
+
+    def on_bad(line: object) -> None:
+        nonlocal bad_count
+        bad_count += 1
+        if len(bad) < MAX_LISTED_BAD_LINES:
+            bad.append(str(line))
+
+    with staged(Path(out)) as root:
+        files = OutputFiles(root, list(options.file_formats), row_group_rows=options.row_group_rows)
+        state = _Export(files, formats, targets, transforms)
+        try:
+            skipped_rejected = 0
+            for traj in iter_trajectories(source_file, on_error=on_bad):
+                if not _selected(traj, options.include_rejected):
+                    skipped_rejected += 1
+                    continue
+                state.trajectories += 1
+                task_id = traj.task.id or traj.id
+                split = split_of(task_id, options.validation_fraction, options.seed)
+                splits[split].append(_digest(task_id))
+                for sample in samples_of(traj, options.per):
+                    state.add(traj, sample, task_id, split)
+            files.close()
+        except BaseException:
+            files.abandon()
+            raise
+        state.write_cards(list(options.file_formats))
+        if skipped_rejected:
+            state.skipped["not_accepted"] = skipped_rejected
+        summary: dict[str, Any] = {
+            "trajectories": state.trajectories,
+            "samples": state.samples,
+            "files": dict(sorted(files.rows.items())),
+            "skipped": dict(sorted(state.skipped.items())),
+            "tasks": {k: len(set(v)) for k, v in splits.items()},
+            "unreadable_lines": bad,
+            "unreadable_count": bad_count,
+        }
+        if tokens is not None:
+            summary["tokenizer"] = tokens.manifest()
+        manifest = {
+            "status": "complete",
+            "nex_version": __version__,
+            "source": str(Path(source).absolute()),
+            "options": asdict(options),
+            "targets": {
+                t.name: {"columns": {k: str(v) for k, v in state.columns[t.name].items()}}
+                for t in targets
+            },
+            "transforms": [t.name for t in transforms],
+            "storage": (
+                "Parquet: json and json_list columns use Arrow's JSON extension type "
+                "(datasets' Json()); JSONL: rows as written, typed by each folder's README.md "
+                "dataset card"
+            ),
+            **summary,
+        }
+        write_text(root / MANIFEST, json.dumps(manifest, indent=2) + "\n")
     return summary

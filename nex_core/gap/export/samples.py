@@ -10,10 +10,17 @@ sub-agent invocation on its own: the child's own messages from its own model cal
 from __future__ import annotations
 
 from collections.abc import Iterator
-from dataclasses import dataclass
-from typing import Literal
+from dataclasses import dataclass, field
+from typing import Any, Literal
 
-from nex_core.trajectory.schema import LLMStep, Message, SubAgentStep, ToolSchema, Trajectory
+from nex_core.trajectory.schema import (
+    LLMStep,
+    Message,
+    Step,
+    SubAgentStep,
+    ToolSchema,
+    Trajectory,
+)
 
 
 @dataclass(frozen=True)
@@ -23,11 +30,12 @@ class Sample:
     agent: str | None
     invocation: str
     """``root`` or the id of the sub-agent step this invocation ran under."""
+    params: dict[str, Any] = field(default_factory=dict)
+    """Request parameters of the model call (``parallel_tool_calls``, ``tool_choice`` ...)."""
 
 
-def _owner(trajectory: Trajectory, step_id: str | None, stop_at_tool_only: bool) -> str:
+def _owner(by_id: dict[str, Step], step_id: str | None, stop_at_tool_only: bool) -> str:
     """The invocation a step belongs to: its nearest sub-agent ancestor (or ``root``)."""
-    by_id = {s.id: s for s in trajectory.steps}
     current = by_id.get(step_id) if step_id else None
     while current is not None:
         if isinstance(current, SubAgentStep) and (not stop_at_tool_only or current.mode == "tool"):
@@ -42,10 +50,11 @@ def samples_of(
     """One sample per trajectory, or one per agent invocation, in order of first model call."""
     last: dict[str, LLMStep] = {}
     order: list[str] = []
+    by_id = {s.id: s for s in trajectory.steps}
     for step in trajectory.steps:
         if not isinstance(step, LLMStep) or step.response is None:
             continue
-        owner = _owner(trajectory, step.parent_id, stop_at_tool_only=(per == "trajectory"))
+        owner = _owner(by_id, step.parent_id, stop_at_tool_only=(per == "trajectory"))
         if per == "trajectory" and owner != "root":
             continue
         if owner not in last:
@@ -59,4 +68,5 @@ def samples_of(
             tools=list(step.request.tools),
             agent=step.agent,
             invocation=owner,
+            params=dict(step.request.params),
         )
