@@ -12,7 +12,7 @@ from hypothesis import strategies as st
 
 from nex_core.gap.export.formats import training_formats
 from nex_core.plugins import get_plugin_manager
-from nex_core.toolformats import ToolCallFormat, XMLToolFormat
+from nex_core.toolformats import ToolCallFormat, XMLToolFormat, builtin_formats
 from nex_core.trajectory.schema import ToolCall
 
 FORMATS: dict[str, ToolCallFormat] = {"xml": XMLToolFormat(), **training_formats()}
@@ -144,3 +144,43 @@ def test_a_gap_config_crosses_agents_with_formats(tmp_path: Any) -> None:
     with pytest.raises(SpecError) as info:
         check_config(bad)
     assert "gap.yaml" in str(info.value) and "unknown tool format 'nope'" in str(info.value)
+
+
+def _one_call_sample() -> Any:
+    from nex_core.gap.export.samples import Sample
+    from nex_core.trajectory.schema import Message, ToolSchema
+
+    add = ToolSchema(
+        name="add",
+        description="Add two numbers.",
+        parameters={"type": "object", "properties": {"a": {"type": "number"}}},
+    )
+    call = ToolCall.make("c1", "add", {"a": 1})
+    messages = [
+        Message.system("Be exact."),
+        Message.user("1?"),
+        Message.assistant(None, [call]),
+        Message.tool("c1", "1"),
+        Message.assistant("1"),
+    ]
+    return Sample(messages, [add], "calc", "root")
+
+
+@pytest.mark.parametrize("name", sorted(builtin_formats()))
+def test_exported_results_sit_in_the_role_the_family_reads(name: str) -> None:
+    """Families whose template wraps results (ipython, observation, [TOOL_RESULTS]) get one
+    tool turn per result with its call id; the others one user turn of rendered text."""
+    from nex_core.gap.export.render import render
+
+    fmt = builtin_formats()[name]
+    if fmt.structured:
+        return
+    conversation = render(_one_call_sample(), fmt)
+    result_turns = conversation.turns[3:-1]
+    if fmt.result_role == "tool":
+        assert [(t.role, t.tool_call_id, t.name, t.content) for t in result_turns] == [
+            ("tool", "c1", "add", "1")
+        ]
+    else:
+        assert [t.role for t in result_turns] == ["user"]
+        assert "1" in result_turns[0].content

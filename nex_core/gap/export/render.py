@@ -3,8 +3,9 @@
 ``native`` (any format whose ``structured`` attribute is true) keeps tool calls structured and
 the tools in a separate list; every other format puts the tool descriptions into the system
 prompt (``system_prompt``, as the native runtime does), the calls into the assistant's text and
-each batch of results into the one user turn ``result_message`` renders, as a model without
-function calling would see them. Reasoning the provider returned separately stays beside the
+each batch of results into the turns ``result_messages`` gives (one user turn holding the
+wrapped batch, or one tool turn per result for families whose template wraps results), as a
+model without function calling would see them. Reasoning the provider returned separately stays beside the
 content in every format; each export target decides whether and how to write it.
 
 A format that cannot express a sample (one call per turn given a parallel batch, a tool name it
@@ -60,9 +61,21 @@ def render(sample: Sample, fmt: ToolCallFormat) -> Conversation:
     pending: list[tuple[str, str, str]] = []
 
     def flush() -> None:
+        # A family whose template wraps results itself (result_role "tool": Llama's ipython,
+        # GLM's observation, Mistral's [TOOL_RESULTS] ...) gets one tool turn per result, so
+        # the chat template writes its own delimiters; the others get the one user turn the
+        # format renders.
         if pending:
-            message = fmt.result_message(pending)
-            turns.append(Turn(message.role, message.text(), name=message.name))
+            tool_names = {call_id: name for name, call_id, _ in pending}
+            for message in fmt.result_messages(pending):
+                if message.role == "tool":
+                    call_id = message.tool_call_id or ""
+                    turns.append(
+                        Turn("tool", message.text(), name=tool_names.get(call_id),
+                             tool_call_id=call_id)
+                    )
+                else:
+                    turns.append(Turn(message.role, message.text(), name=message.name))
             pending.clear()
 
     system_done = False
