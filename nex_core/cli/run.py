@@ -42,6 +42,21 @@ def run_interruptibly(coro: Coroutine[Any, Any, T], *, on_interrupt: Any) -> T:
             os._exit(INTERRUPTED_EXIT)
 
 
+class _CountingSink:
+    """Passes trajectories on to a sink and counts them, so Ctrl-C can say what was kept."""
+
+    def __init__(self, sink: Any) -> None:
+        self.sink = sink
+        self.written = 0
+
+    def write(self, trajectory: Any) -> None:
+        self.sink.write(trajectory)
+        self.written += 1
+
+    def close(self) -> None:
+        self.sink.close()
+
+
 @click.command()
 @click.argument("spec", type=TextFile())
 @click.option(
@@ -117,10 +132,17 @@ def run(
 
     def interrupted() -> None:
         status.stop()
-        err_console.print(
-            f"[yellow]interrupted:[/yellow] the run was recorded as cancelled in {escape(out)}",
-            highlight=False,
-        )
+        if counting.written:
+            err_console.print(
+                f"[yellow]interrupted:[/yellow] the run was recorded as cancelled in {escape(out)}",
+                highlight=False,
+            )
+        else:  # a backend that did not record its cancellation: say so, never pretend
+            err_console.print(
+                f"[red]error:[/red] interrupted; backend '{escape(backend)}' recorded nothing "
+                f"in {escape(out)}",
+                highlight=False,
+            )
 
     kwargs: dict[str, Any] = {}
     if backend == "native":
@@ -129,8 +151,9 @@ def run(
         JSONLSink(out) as sink,
         err_console.status(f"running {what}") as status,
     ):
+        counting = _CountingSink(sink)
         trajectory = run_interruptibly(
-            adapter.arun(agent_spec, task, model=model, sinks=[sink], **kwargs),
+            adapter.arun(agent_spec, task, model=model, sinks=[counting], **kwargs),
             on_interrupt=interrupted,
         )
     outcome = trajectory.outcome
