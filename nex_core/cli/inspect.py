@@ -18,6 +18,7 @@ if TYPE_CHECKING:
 
 OUTCOMES = ("completed", "max_steps", "error", "cancelled")
 VERDICTS = ("accepted", "rejected")
+MAX_SKIPPED_SHOWN = 5
 
 
 def _status_matches(traj: Trajectory, statuses: set[str]) -> bool:
@@ -104,8 +105,16 @@ def inspect(
         else:
             console.print(trajectory_tree(traj, messages=messages, width=width, steps=step_filter))
         shown += 1
-    for b in bad:
-        err_console.print(f"[yellow]skipped[/yellow] {escape(str(b))}", highlight=False)
+    for b in bad[:MAX_SKIPPED_SHOWN]:
+        err_console.print(
+            f"[yellow]skipped[/yellow] {escape(str(b))}", highlight=False, soft_wrap=True
+        )
+    if len(bad) > MAX_SKIPPED_SHOWN:
+        err_console.print(
+            f"[yellow]skipped[/yellow] {len(bad) - MAX_SKIPPED_SHOWN} more unreadable line(s) "
+            "(`nex validate` lists them all)",
+            highlight=False,
+        )
     if shown == 0:
         filtered = index is not None or agent or kinds or statuses or tasks
         fail(

@@ -58,6 +58,11 @@ class NexGroup(click.Group):
             if exc.errno == errno.EPIPE:  # `nex ... | head`: the reader left, nothing to say
                 raise
             fail(_os_error_text(exc))
+        except UnicodeDecodeError as exc:  # a loader read a binary file given as text
+            fail(
+                f"an input file is not UTF-8 text ({exc.reason} at byte {exc.start}); "
+                "check the files named in the command and in the spec"
+            )
 
     def main(
         self,

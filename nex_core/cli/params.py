@@ -42,6 +42,7 @@ def _decodes(head: bytes) -> bool:
     try:
         head.decode("utf-8")
     except UnicodeDecodeError as exc:
-        # The sniffed block may end inside a multi-byte character; only earlier damage counts.
-        return exc.start >= len(head) - 3
+        # A full sniffed block may end inside a multi-byte character; only earlier damage
+        # counts. A shorter block is the whole file.
+        return len(head) == _SNIFF_BYTES and exc.reason == "unexpected end of data"
     return True

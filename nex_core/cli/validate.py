@@ -174,7 +174,7 @@ def _validate_trajectories(file: str) -> None:
     bad: list[BadLine] = []
     count = sum(1 for _ in iter_trajectories(file, on_error=bad.append))
     for b in bad:
-        err_console.print(f"[red]invalid[/red] {escape(str(b))}", highlight=False)
+        err_console.print(f"[red]invalid[/red] {escape(str(b))}", highlight=False, soft_wrap=True)
     if bad:
         fail(f"{len(bad)} invalid line(s), {count} valid trajectorie(s) in {file}")
     ok(f"{file}: {count} trajectories")

@@ -21,6 +21,11 @@ def _replay(arg: str, **_: Any) -> ChatModel:
     from nex_core.models.replay import ReplayModel
 
     path, _sep, number = arg.partition("#")
+    if not (number or "0").isdigit():
+        raise SpecError(
+            f"model reference 'replay:{arg}': '#{number}' must be the number of a trajectory "
+            "in the file (0 for the first)"
+        )
     return ReplayModel.from_file(path, int(number or 0))
 
 
@@ -43,9 +48,12 @@ def make_model(reference: str, **options: Any) -> ChatModel:
     pm = get_plugin_manager()
     factory = pm.lookup("nex_model_providers", provider) if sep else None
     if factory is None:
-        providers = pm.merged("nex_model_providers")
+        from nex_core.plugins import unknown_name_hint
+
+        providers = sorted(pm.merged("nex_model_providers"))
+        hint = f"; {unknown_name_hint(provider, providers, shipped={})}" if sep else ""
         raise SpecError(
             f"model reference '{reference}' must look like PROVIDER:ARG with PROVIDER one of "
-            f"{', '.join(sorted(providers))} (e.g. scripted:script.yaml, openai:gpt-4o-mini)"
+            f"{', '.join(providers)} (e.g. scripted:script.yaml, openai:gpt-4o-mini){hint}"
         )
     return factory(arg, **options)
