@@ -229,3 +229,20 @@ def test_os_errors_name_the_path(bad_files: Path) -> None:
         assert str(locked) in text and "Permission denied" in text
     finally:
         locked.chmod(0o700)
+
+
+def test_the_gap_report_prints_names_and_reasons_as_written() -> None:
+    import io
+
+    from rich.console import Console
+
+    from nex_core.gap.report import Tally, print_report
+
+    data = Tally().as_dict(name="[red]run[/red] [/x]")
+    data["rejections"] = {"task:[gap] wrong": 2}
+    data["by_backend"] = {"[native]": {"statuses": {"completed": 2}, "accepted": 0}}
+    out = io.StringIO()
+    print_report(data, Console(file=out, width=200))
+    text = out.getvalue()
+    for part in ("[red]run[/red] [/x]", "task:[gap] wrong", "[native]"):
+        assert part in text, text
