@@ -8,7 +8,7 @@ Two entry-point groups:
   (``lookup``, ``adapter``) that the plugins loaded so far cannot answer. Their modules must be
   cheap to import: heavy imports belong inside the hook functions.
 - ``nex.adapters``: adapter plugins, each entry point named after the adapter it provides
-  (``langgraph = "nex_langgraph.adapter"``). Reading the entry points costs nothing; the module,
+  (``langgraph = "<its plugin module>"``). Reading the entry points costs nothing; the module,
   and with it the framework, is imported only when that adapter is asked for by name or when
   every adapter is listed (``nex plugins``, the GAP pipeline, the conformance kit). A native
   ``nex run`` and ``nex --help`` never import LangGraph or AutoGen.
