@@ -1,11 +1,13 @@
 """Start-up cost of nex: ``import nex_core``, ``nex --help`` and a native ``nex run``, each in a
 fresh process.
 
-Every case is a new interpreter started with ``subprocess`` (wall time from spawn to exit,
-nothing warmed up in-process). The cases are interleaved round by round, so load that comes and
-goes on the machine spreads over all of them, and each reports the median with its spread
-(min, max). ``python -c pass`` is measured the same way, and ``own_ms`` is a case's median minus
-that baseline: the time nex itself costs, apart from starting Python.
+Every case is a new interpreter started with ``subprocess``; nothing is warmed up in-process.
+Two clocks: wall time from spawn to exit, and the child's CPU time (user + system, from its
+rusage), which a loaded machine disturbs far less than wall time. The cases are interleaved
+round by round, so load that comes and goes spreads over all of them, and each reports the
+median with its spread (min, max). ``python -c pass`` is measured the same way, and
+``own_*_ms`` is a case's median minus that baseline: what nex itself costs, apart from starting
+Python.
 
 - ``import``: ``python -c "import nex_core"``.
 - ``help``: ``python -m nex_core --help`` (every built-in and plugin command listed; no adapter
@@ -20,6 +22,7 @@ AutoGen was imported, which must never happen for these cases.
 from __future__ import annotations
 
 import json
+import os
 import statistics
 import subprocess
 import sys
@@ -65,10 +68,18 @@ def _cases(out: Path) -> dict[str, list[str]]:
     }
 
 
-def _time_once(args: list[str]) -> float:
+def _time_once(args: list[str]) -> tuple[float, float]:
+    """Wall time and CPU time (user + system, from the child's own rusage) of one process."""
     started = time.perf_counter()
-    subprocess.run([sys.executable, *args], cwd=REPO, check=True, capture_output=True, timeout=120)
-    return (time.perf_counter() - started) * 1e3
+    proc = subprocess.Popen(
+        [sys.executable, *args], cwd=REPO, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL
+    )
+    _, status, usage = os.wait4(proc.pid, 0)
+    wall = (time.perf_counter() - started) * 1e3
+    proc.returncode = os.waitstatus_to_exitcode(status)
+    if proc.returncode != 0:
+        raise RuntimeError(f"{args} exited with {proc.returncode}")
+    return wall, (usage.ru_utime + usage.ru_stime) * 1e3
 
 
 def _modules(args: list[str]) -> dict[str, Any]:
@@ -91,22 +102,29 @@ def run(quick: bool = False) -> dict[str, Any]:
     rounds = 3 if quick or quick_requested() else 9
     with tempfile.TemporaryDirectory() as tmp:
         cases = _cases(Path(tmp) / "out.jsonl")
-        samples: dict[str, list[float]] = {name: [] for name in cases}
+        walls: dict[str, list[float]] = {name: [] for name in cases}
+        cpus: dict[str, list[float]] = {name: [] for name in cases}
         for _ in range(rounds):
             for name, args in cases.items():
-                samples[name].append(_time_once(args))
+                wall, cpu = _time_once(args)
+                walls[name].append(wall)
+                cpus[name].append(cpu)
         modules = {name: _modules(args) for name, args in cases.items() if name != "baseline"}
-    base = statistics.median(samples["baseline"])
+    base_wall = statistics.median(walls["baseline"])
+    base_cpu = statistics.median(cpus["baseline"])
     result: dict[str, Any] = {"rounds": rounds, "target_own_ms": TARGET_OWN_MS}
-    for name, values in samples.items():
-        median = statistics.median(values)
+    for name in cases:
         entry: dict[str, Any] = {
-            "median_ms": round(median, 1),
-            "min_ms": round(min(values), 1),
-            "max_ms": round(max(values), 1),
+            "wall_median_ms": round(statistics.median(walls[name]), 1),
+            "wall_min_ms": round(min(walls[name]), 1),
+            "wall_max_ms": round(max(walls[name]), 1),
+            "cpu_median_ms": round(statistics.median(cpus[name]), 1),
+            "cpu_min_ms": round(min(cpus[name]), 1),
+            "cpu_max_ms": round(max(cpus[name]), 1),
         }
         if name != "baseline":
-            entry["own_ms"] = round(median - base, 1)
+            entry["own_wall_ms"] = round(statistics.median(walls[name]) - base_wall, 1)
+            entry["own_cpu_ms"] = round(statistics.median(cpus[name]) - base_cpu, 1)
             entry["modules"] = modules[name]
         result[name] = entry
     return result
