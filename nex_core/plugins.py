@@ -76,12 +76,14 @@ class PluginLoadWarning(UserWarning):
 
 @dataclass(frozen=True)
 class PluginInfo:
+    """A plugin that was imported (or failed to import, with ``error``)."""
+
     name: str
     distribution: str
     version: str
     error: str | None = None
     group: str = hookspecs.ENTRY_POINT_GROUP
-    loaded: bool = True
+    """``nex`` or ``nex.adapters``: the entry-point group it was found in."""
 
 
 class NexPluginManager(pluggy.PluginManager):
