@@ -25,8 +25,10 @@ def fail(message: str, code: int = 1) -> NoReturn:
 
 
 def warn(message: str) -> None:
-    err_console.print(f"[yellow]warning:[/yellow] {escape(message)}", highlight=False)
+    err_console.print(
+        f"[yellow]warning:[/yellow] {escape(message)}", highlight=False, soft_wrap=True
+    )
 
 
 def ok(message: str) -> None:
-    console.print(f"[green]ok[/green] {escape(message)}", highlight=False)
+    console.print(f"[green]ok[/green] {escape(message)}", highlight=False, soft_wrap=True)

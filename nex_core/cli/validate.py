@@ -191,7 +191,10 @@ def _validate_spec(file: str, check_servers: bool) -> None:
         problems += asyncio.run(server_problems(spec))
     if problems:
         details = "".join(f"\n  {p}" for p in problems)
-        fail(f"{file}: {len(problems)} tool binding(s) cannot be resolved{details}")
+        fail(
+            f"{file}: {len(problems)} tool binding(s) cannot be resolved (import paths resolve "
+            f"from the current folder and PYTHONPATH, as in `nex run`){details}"
+        )
     agents = spec.walk()
     tools = sum(len(a.tools) for a in agents)
     checked = "bindings and servers checked" if check_servers else "bindings checked"
