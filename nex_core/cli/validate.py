@@ -54,36 +54,18 @@ def detect_kind(path: str) -> str:
 
 
 def binding_problems(spec: AgentSpec | TeamSpec) -> list[str]:
-    """Every tool binding of ``spec`` that cannot be resolved here, as ``agent.tool: why``.
+    """Every tool binding of ``spec`` that cannot be resolved here, resolved exactly as a run
+    resolves them before its first model call (``resolve_bindings``)."""
+    from nex_core.errors import ToolBindingError
+    from nex_core.runtime.tools import resolve_bindings
 
-    Import paths must import and name a callable; MCP tools must name a server declared in the
-    system; an in-process callable cannot come from a file, so it must have been supplied.
-    """
-    from nex_core.errors import SpecError
-    from nex_core.protocol.spec import MCPBinding
-    from nex_core.runtime.tools import function_of
-
-    agents = spec.walk()
-    servers = {name for agent in agents for name in agent.mcp_servers}
-    problems: list[str] = []
-    for agent in agents:
-        for tool in agent.tools:
-            where = f"agent '{agent.name}', tool '{tool.name}'"
-            if isinstance(tool.binding, MCPBinding):
-                if tool.binding.server not in servers:
-                    known = ", ".join(sorted(servers)) or "none"
-                    problems.append(
-                        f"{where}: MCP server '{tool.binding.server}' is not declared in any "
-                        f"agent's mcp_servers (declared: {known})"
-                    )
-                continue
-            try:
-                function_of(tool)
-            except SpecError as exc:
-                problems.append(f"{where}: {exc.summary}")
-            except Exception as exc:  # the tool's own module failed while importing
-                problems.append(f"{where}: importing it raised {type(exc).__name__}: {exc}")
-    return problems
+    try:
+        resolve_bindings(spec)
+    except ToolBindingError as exc:
+        return [message for _, message in exc.problems] or [exc.summary]
+    except Exception as exc:  # a tool's own module failed while importing
+        return [f"importing a tool's module raised {type(exc).__name__}: {exc}"]
+    return []
 
 
 async def server_problems(spec: AgentSpec | TeamSpec) -> list[str]:
