@@ -53,6 +53,11 @@ def test_help_imports_no_framework() -> None:
     loaded = modules_after("--help")
     assert not loaded & FRAMEWORKS, sorted(loaded & FRAMEWORKS)
     assert "nex_langgraph" not in loaded and "nex_autogen" not in loaded
+    # Listing commands needs no spec or trajectory models: the plugin modules nex loads with
+    # every manager import cheaply.
+    assert not loaded & {"pydantic", "yaml", "jsonschema"}, sorted(
+        loaded & {"pydantic", "yaml", "jsonschema"}
+    )
 
 
 def test_a_native_run_imports_no_framework(tmp_path: Path) -> None:
