@@ -1,51 +1,65 @@
 """nex: one protocol and one trajectory record for agents across frameworks."""
 
+import typing as _typing
+
+from nex_core._lazy import lazy_exports as _lazy_exports
 from nex_core._version import __version__
-from nex_core.adapter import Adapter, Capability, Conversion, ConversionReport, ReportItem, as_task
-from nex_core.errors import (
-    AdapterError,
-    ModelError,
-    NexError,
-    OutputError,
-    PluginError,
-    ScriptExhausted,
-    SpecError,
-    ToolBindingError,
-    ToolFormatError,
-    TrajectoryError,
-)
-from nex_core.hookspecs import hookimpl
-from nex_core.models import ChatModel, ReplayModel, ScriptedModel, make_model
-from nex_core.plugins import get_adapter, get_plugin_manager
-from nex_core.protocol import (
-    AgentSpec,
-    CallableBinding,
-    ContextMode,
-    ImportBinding,
-    Limits,
-    MCPBinding,
-    MCPServerSpec,
-    ModelSettings,
-    SubAgentSpec,
-    TeamSpec,
-    ToolFormat,
-    ToolSpec,
-    dump_spec,
-    load_spec,
-)
-from nex_core.protocol.binding import bind
-from nex_core.runtime import run_native
-from nex_core.trajectory import (
-    JSONLSink,
-    MemorySink,
-    Message,
-    Recorder,
-    TaskInfo,
-    ToolCall,
-    Trajectory,
-    iter_trajectories,
-    normalize,
-)
+
+# The public names, imported on first use (see nex_core/_lazy.py): `import nex_core` stays cheap,
+# and a command that needs only the native runtime never pays for the rest.
+if _typing.TYPE_CHECKING:
+    from nex_core.adapter import (
+        Adapter,
+        Capability,
+        Conversion,
+        ConversionReport,
+        ReportItem,
+        as_task,
+    )
+    from nex_core.errors import (
+        AdapterError,
+        ModelError,
+        NexError,
+        OutputError,
+        PluginError,
+        ScriptExhausted,
+        SpecError,
+        ToolBindingError,
+        ToolFormatError,
+        TrajectoryError,
+    )
+    from nex_core.hookspecs import hookimpl
+    from nex_core.models import ChatModel, ReplayModel, ScriptedModel, make_model
+    from nex_core.plugins import get_adapter, get_plugin_manager
+    from nex_core.protocol import (
+        AgentSpec,
+        CallableBinding,
+        ContextMode,
+        ImportBinding,
+        Limits,
+        MCPBinding,
+        MCPServerSpec,
+        ModelSettings,
+        SubAgentSpec,
+        TeamSpec,
+        ToolFormat,
+        ToolSpec,
+        dump_spec,
+        load_spec,
+    )
+    from nex_core.protocol.binding import bind
+    from nex_core.runtime import run_native
+    from nex_core.trajectory import (
+        JSONLSink,
+        MemorySink,
+        Message,
+        Recorder,
+        TaskInfo,
+        ToolCall,
+        Trajectory,
+        iter_trajectories,
+        normalize,
+    )
 
 __all__ = [
     "Adapter",
@@ -98,3 +112,6 @@ __all__ = [
     "normalize",
     "run_native",
 ]
+
+if not _typing.TYPE_CHECKING:  # type checkers see the imports above, not a catch-all __getattr__
+    __getattr__, __dir__ = _lazy_exports(__name__, __file__, globals())

@@ -14,12 +14,14 @@ from abc import ABC, abstractmethod
 from collections.abc import Coroutine, Sequence
 from dataclasses import dataclass, field
 from enum import StrEnum
-from typing import Any, ClassVar, TypeVar, cast
+from typing import TYPE_CHECKING, Any, ClassVar, TypeVar, cast
 
 from nex_core.errors import AdapterError
-from nex_core.protocol.spec import AgentSpec, TeamSpec
-from nex_core.trajectory.schema import TaskInfo, Trajectory
-from nex_core.trajectory.sinks import TrajectorySink
+
+if TYPE_CHECKING:  # only annotations here: adapter plugins import this module cheaply
+    from nex_core.protocol.spec import AgentSpec, TeamSpec
+    from nex_core.trajectory.schema import TaskInfo, Trajectory
+    from nex_core.trajectory.sinks import TrajectorySink
 
 T = TypeVar("T")
 
@@ -211,6 +213,8 @@ def run_sync(coro: Coroutine[Any, Any, T]) -> T:
 
 
 def as_task(task: TaskInfo | str) -> TaskInfo:
+    from nex_core.trajectory.schema import TaskInfo
+
     return TaskInfo(turns=[task]) if isinstance(task, str) else task
 
 

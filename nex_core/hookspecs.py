@@ -1,8 +1,10 @@
 """Every nex hook specification, in one place.
 
-Plugins are found through the ``nex`` entry-point group; each entry point names a module or object
-with ``@hookimpl`` functions. Built-in features (the native runtime, the JSONL sink, the model
-providers) register through these same hooks.
+Plugins are found through the ``nex`` entry-point group, adapter plugins through ``nex.adapters``
+(each entry point named after its adapter, imported only when that adapter is used: see
+``nex_core.plugins``); each entry point names a module or object with ``@hookimpl`` functions.
+Built-in features (the native runtime, the JSONL sink, the model providers) register through
+these same hooks.
 """
 
 from __future__ import annotations

@@ -193,7 +193,7 @@ def iter_episodes(config: GapConfig, pairs: list[tuple[str, str]]) -> Iterator[E
 
 def check_config(config: GapConfig) -> None:
     """Check a parsed config against the installation; every problem names its field."""
-    from nex_core.plugins import get_plugin_manager
+    from nex_core.plugins import KNOWN_ADAPTERS, get_plugin_manager, unknown_name_hint
 
     pm = get_plugin_manager()
     problems: list[tuple[Location, str]] = []
@@ -207,7 +207,8 @@ def check_config(config: GapConfig) -> None:
                 (
                     config.where("backends", i),
                     f"no adapter named '{backend}' is installed (installed: "
-                    f"{', '.join(sorted(adapters))}); try: pip install nex-{backend}",
+                    f"{', '.join(sorted(adapters))}); "
+                    + unknown_name_hint(backend, sorted(adapters), shipped=KNOWN_ADAPTERS),
                 )
             )
     providers = pm.merged("nex_model_providers")
@@ -265,8 +266,10 @@ def check_config(config: GapConfig) -> None:
 
 
 def _missing_executor(name: str, known: dict[str, Any]) -> str:
-    hint = f"; try: pip install nex-{name}" if name != "local" else ""
-    return f"no executor named '{name}' (installed: {', '.join(sorted(known))}){hint}"
+    from nex_core.plugins import unknown_name_hint
+
+    hint = unknown_name_hint(name, sorted(known), shipped={"ray": "nex-ray"})
+    return f"no executor named '{name}' (installed: {', '.join(sorted(known))}); {hint}"
 
 
 def executor_factory(name: str) -> Any:

@@ -10,6 +10,7 @@ from pathlib import Path
 from typing import Any
 
 from rich.console import Console
+from rich.markup import escape
 from rich.table import Table
 
 from nex_core.trajectory.schema import LLMStep, ToolStep, Trajectory
@@ -101,7 +102,8 @@ def write_report(data: dict[str, Any], path: Path) -> None:
 
 
 def print_report(data: dict[str, Any], console: Console) -> None:
-    table = Table(title=f"GAP run '{data['name']}': episodes by backend")
+    # Names and reasons are user text: escaped, or rich would read `[x]` in them as a style.
+    table = Table(title=f"GAP run '{escape(data['name'])}': episodes by backend")
     statuses = sorted({s for b in data["by_backend"].values() for s in b["statuses"]})
     table.add_column("backend")
     for s in statuses:
@@ -109,7 +111,9 @@ def print_report(data: dict[str, Any], console: Console) -> None:
     table.add_column("accepted", justify="right")
     for backend, row in data["by_backend"].items():
         table.add_row(
-            backend, *(str(row["statuses"].get(s, 0)) for s in statuses), str(row["accepted"])
+            escape(backend),
+            *(str(row["statuses"].get(s, 0)) for s in statuses),
+            str(row["accepted"]),
         )
     console.print(table)
     if data["rejections"]:
@@ -117,7 +121,7 @@ def print_report(data: dict[str, Any], console: Console) -> None:
         reasons.add_column("check:reason")
         reasons.add_column("episodes", justify="right")
         for reason, n in data["rejections"].items():
-            reasons.add_row(reason, str(n))
+            reasons.add_row(escape(reason), str(n))
         console.print(reasons)
     run = data["this_run"]
     tokens = data["tokens"]

@@ -1,9 +1,15 @@
 """Chat models: one interface, three providers (OpenAI-compatible, scripted, replay)."""
 
-from nex_core.models.base import ChatModel, ModelCall, ResponseChunk, chunks_of
-from nex_core.models.registry import make_model
-from nex_core.models.replay import ReplayModel
-from nex_core.models.scripted import Script, ScriptedModel, ScriptedReply
+import typing as _typing
+
+from nex_core._lazy import lazy_exports as _lazy_exports
+
+# Imported on first use (nex_core/_lazy.py), so importing one module of the package is cheap.
+if _typing.TYPE_CHECKING:
+    from nex_core.models.base import ChatModel, ModelCall, ResponseChunk, chunks_of
+    from nex_core.models.registry import make_model
+    from nex_core.models.replay import ReplayModel
+    from nex_core.models.scripted import Script, ScriptedModel, ScriptedReply
 
 __all__ = [
     "ChatModel",
@@ -16,3 +22,6 @@ __all__ = [
     "chunks_of",
     "make_model",
 ]
+
+if not _typing.TYPE_CHECKING:  # type checkers see the imports above, not a catch-all __getattr__
+    __getattr__, __dir__ = _lazy_exports(__name__, __file__, globals())

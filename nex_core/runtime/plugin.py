@@ -3,15 +3,18 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
-from typing import Any, ClassVar
+from typing import TYPE_CHECKING, Any, ClassVar
 
 from nex_core._version import __version__
 from nex_core.adapter import Adapter, Capability, as_task
 from nex_core.hookspecs import hookimpl
-from nex_core.protocol.spec import AgentSpec, TeamSpec
-from nex_core.runtime.loop import run_native
-from nex_core.trajectory.schema import TaskInfo, Trajectory
-from nex_core.trajectory.sinks import TrajectorySink
+
+# This module is loaded with every plugin manager (`nex --help` too): the runtime is imported
+# when a spec is run, not here.
+if TYPE_CHECKING:
+    from nex_core.protocol.spec import AgentSpec, TeamSpec
+    from nex_core.trajectory.schema import TaskInfo, Trajectory
+    from nex_core.trajectory.sinks import TrajectorySink
 
 
 class NativeAdapter(Adapter):
@@ -54,6 +57,8 @@ class NativeAdapter(Adapter):
         return __version__
 
     def recognizes(self, obj: Any) -> bool:
+        from nex_core.protocol.spec import AgentSpec, TeamSpec
+
         return isinstance(obj, AgentSpec | TeamSpec)
 
     def from_spec(self, spec: AgentSpec | TeamSpec, *, model: Any) -> Any:
@@ -71,6 +76,8 @@ class NativeAdapter(Adapter):
         sinks: Sequence[TrajectorySink] = (),
         listeners: Sequence[Any] = (),
     ) -> Trajectory:
+        from nex_core.runtime.loop import run_native
+
         return await run_native(spec, as_task(task), model=model, sinks=sinks, listeners=listeners)
 
 

@@ -27,30 +27,36 @@ json            a fenced ```json ``{"tool_calls": [...]}`` block
 ==============  ===========================================================================
 """
 
-from nex_core.toolformats._base import ParsedCall, Result, ToolCallFormat
-from nex_core.toolformats.deepseek import DeepSeekV3ToolFormat, DeepSeekV31ToolFormat
-from nex_core.toolformats.glm import GLM45ToolFormat
-from nex_core.toolformats.harmony import GptOssToolFormat
-from nex_core.toolformats.hermes import HermesToolFormat
-from nex_core.toolformats.jsonblock import JSONBlockToolFormat
-from nex_core.toolformats.kimi import KimiK2ToolFormat
-from nex_core.toolformats.llama3 import Llama3JSONToolFormat
-from nex_core.toolformats.minimax import MiniMaxM2ToolFormat
-from nex_core.toolformats.mistral import MistralToolFormat, MistralV11ToolFormat
-from nex_core.toolformats.native import NativeToolFormat
-from nex_core.toolformats.nex_xml import XMLToolFormat
-from nex_core.toolformats.nexau import NexAUToolFormat
-from nex_core.toolformats.pythonic import PythonicToolFormat
-from nex_core.toolformats.qwen3_coder import Qwen3CoderToolFormat
-from nex_core.toolformats.react import ReActToolFormat
-from nex_core.toolformats.registry import (
-    BUILTIN_FORMATS,
-    FORMAT_CLASSES,
-    available_formats,
-    builtin_formats,
-    get_format,
-    text_format_names,
-)
+import typing as _typing
+
+from nex_core._lazy import lazy_exports as _lazy_exports
+
+# Imported on first use (nex_core/_lazy.py), so importing one module of the package is cheap.
+if _typing.TYPE_CHECKING:
+    from nex_core.toolformats._base import ParsedCall, Result, ToolCallFormat
+    from nex_core.toolformats.deepseek import DeepSeekV3ToolFormat, DeepSeekV31ToolFormat
+    from nex_core.toolformats.glm import GLM45ToolFormat
+    from nex_core.toolformats.harmony import GptOssToolFormat
+    from nex_core.toolformats.hermes import HermesToolFormat
+    from nex_core.toolformats.jsonblock import JSONBlockToolFormat
+    from nex_core.toolformats.kimi import KimiK2ToolFormat
+    from nex_core.toolformats.llama3 import Llama3JSONToolFormat
+    from nex_core.toolformats.minimax import MiniMaxM2ToolFormat
+    from nex_core.toolformats.mistral import MistralToolFormat, MistralV11ToolFormat
+    from nex_core.toolformats.native import NativeToolFormat
+    from nex_core.toolformats.nex_xml import XMLToolFormat
+    from nex_core.toolformats.nexau import NexAUToolFormat
+    from nex_core.toolformats.pythonic import PythonicToolFormat
+    from nex_core.toolformats.qwen3_coder import Qwen3CoderToolFormat
+    from nex_core.toolformats.react import ReActToolFormat
+    from nex_core.toolformats.registry import (
+        BUILTIN_FORMATS,
+        FORMAT_CLASSES,
+        available_formats,
+        builtin_formats,
+        get_format,
+        text_format_names,
+    )
 
 __all__ = [
     "BUILTIN_FORMATS",
@@ -80,3 +86,6 @@ __all__ = [
     "get_format",
     "text_format_names",
 ]
+
+if not _typing.TYPE_CHECKING:  # type checkers see the imports above, not a catch-all __getattr__
+    __getattr__, __dir__ = _lazy_exports(__name__, __file__, globals())

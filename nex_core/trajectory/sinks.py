@@ -10,10 +10,12 @@ from __future__ import annotations
 import os
 import threading
 from pathlib import Path
-from typing import Any, Protocol, runtime_checkable
+from typing import TYPE_CHECKING, Any, Protocol, runtime_checkable
 
 from nex_core.hookspecs import hookimpl
-from nex_core.trajectory.schema import Trajectory
+
+if TYPE_CHECKING:  # annotations only: this module is a plugin nex loads at start-up
+    from nex_core.trajectory.schema import Trajectory
 
 
 @runtime_checkable

@@ -116,7 +116,9 @@ def test_config_errors_name_file_line_and_field(tmp_path: Path) -> None:
     text = str(info.value)
     for field in ("tasks[1]", "backends[1]", "models[0].ref", "checks[1].name"):
         assert f"field '{field}'" in text, text
-    assert "pip install nex-nosuchframework" in text and "config.yaml:" in text
+    # An unknown backend is never turned into a package name to install (typosquatting).
+    assert "nex-nosuchframework" not in text and "config.yaml:" in text
+    assert "no adapter named 'nosuchframework'" in text
     path.write_text(
         "tasks: [tasks.jsonl]\nagents: [{spec: agent.yaml}]\n"
         "models:\n  - {name: m, ref: x, concurency: 3}\n"

@@ -12,6 +12,7 @@ from a worker thread while the loop serves the tools.
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
 import functools
 import uuid
@@ -141,6 +142,9 @@ def record_sync(session: _Session, mode: Mode) -> Trajectory:
                         session.keep(values)
             else:
                 session.keep(session.graph.invoke(inputs, session.config))
+    except KeyboardInterrupt as exc:  # Ctrl-C in a sync run: record what finished, go on
+        session.finish(exc)
+        raise
     except Exception as exc:
         return session.finish(exc)
     return session.finish(None)
@@ -160,6 +164,9 @@ async def record_async(session: _Session, mode: Mode) -> Trajectory:
                         session.keep(values)
             else:
                 session.keep(await session.graph.ainvoke(inputs, session.config))
+    except asyncio.CancelledError as exc:  # Ctrl-C, a timeout: record what finished, go on
+        session.finish(exc)
+        raise
     except Exception as exc:
         return session.finish(exc)
     return session.finish(None)

@@ -85,7 +85,10 @@ class RayExecutor(Executor):
         try:
             import ray
         except ImportError:
-            raise PluginError("the ray executor needs Ray: pip install nex-ray") from None
+            from nex_core.plugins import install_hint
+
+            # nex-ray requires ray: reinstalling the distribution brings it back.
+            raise PluginError(f"the ray executor needs Ray: {install_hint('nex-ray')}") from None
         if ray.is_initialized():
             return False
         options: dict[str, Any] = {"include_dashboard": False, "log_to_driver": False}

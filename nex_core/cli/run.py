@@ -1,0 +1,169 @@
+"""``nex run``: run a spec on a backend, record the trajectory, and survive Ctrl-C."""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import sys
+from collections.abc import Coroutine
+from concurrent.futures import ThreadPoolExecutor
+from typing import Any, TypeVar
+
+import click
+from rich.markup import escape
+
+from nex_core.cli.output import console, err_console
+from nex_core.cli.params import TextFile
+
+T = TypeVar("T")
+
+INTERRUPTED_EXIT = 130
+"""What a shell reports for a process ended by SIGINT (128 + 2)."""
+
+
+def run_interruptibly(coro: Coroutine[Any, Any, T], *, on_interrupt: Any) -> T:
+    """``asyncio.run(coro)``, except that Ctrl-C ends the process promptly.
+
+    The first Ctrl-C cancels the run (asyncio's own SIGINT handling), and the backend records
+    the cancellation: the trajectory, with every step that finished, is written as
+    ``cancelled``. What asyncio would then do is wait for the worker threads of sync tools to
+    return, however long a tool sleeps; a command line cannot do that, so after the record is
+    written ``on_interrupt()`` reports it and the process exits at once (sinks fsync each
+    trajectory as they write it, so nothing written is lost).
+    """
+    with asyncio.Runner() as runner:
+        runner.get_loop().set_default_executor(ThreadPoolExecutor(thread_name_prefix="nex-tool"))
+        try:
+            return runner.run(coro)
+        except KeyboardInterrupt:
+            on_interrupt()
+            sys.stdout.flush()
+            sys.stderr.flush()
+            os._exit(INTERRUPTED_EXIT)
+
+
+class _CountingSink:
+    """Passes trajectories on to a sink and counts them, so Ctrl-C can say what was kept."""
+
+    def __init__(self, sink: Any) -> None:
+        self.sink = sink
+        self.written = 0
+
+    def write(self, trajectory: Any) -> None:
+        self.sink.write(trajectory)
+        self.written += 1
+
+    def close(self) -> None:
+        self.sink.close()
+
+
+@click.command()
+@click.argument("spec", type=TextFile())
+@click.option(
+    "--task", "turns", multiple=True, required=True, help="User message; repeat for more turns."
+)
+@click.option("--task-id", default=None, help="Task id recorded in the trajectory.")
+@click.option(
+    "--model",
+    "model_ref",
+    required=True,
+    help="PROVIDER:ARG, e.g. scripted:script.yaml or openai:gpt-4o-mini.",
+)
+@click.option(
+    "--base-url", default=None, help="OpenAI-compatible endpoint (with --model openai:...)."
+)
+@click.option(
+    "--api-key-env",
+    default="OPENAI_API_KEY",
+    show_default=True,
+    help="Environment variable holding the API key.",
+)
+@click.option(
+    "--backend",
+    default="native",
+    show_default=True,
+    help="Adapter that runs the spec (see `nex plugins`).",
+)
+@click.option(
+    "--out",
+    "out",
+    default="runs/trajectories.jsonl",
+    show_default=True,
+    type=click.Path(dir_okay=False),
+    help="JSONL file the trajectory is appended to.",
+)
+@click.option("--quiet", is_flag=True, help="Print only the final output.")
+def run(
+    spec: str,
+    turns: tuple[str, ...],
+    task_id: str | None,
+    model_ref: str,
+    base_url: str | None,
+    api_key_env: str,
+    backend: str,
+    out: str,
+    quiet: bool,
+) -> None:
+    """Run the agent in SPEC on a task and record the trajectory."""
+    from nex_core.models.registry import make_model
+    from nex_core.plugins import get_adapter
+    from nex_core.protocol.loader import load_spec
+    from nex_core.trajectory.schema import TaskInfo
+    from nex_core.trajectory.sinks import JSONLSink
+
+    agent_spec = load_spec(spec)
+    options: dict[str, Any] = {}
+    if model_ref.startswith("openai:"):
+        options = {"base_url": base_url, "api_key_env": api_key_env}
+    model = make_model(model_ref, **options)
+    adapter = get_adapter(backend)
+    task = TaskInfo(id=task_id, turns=list(turns))
+    counts = {"llm": 0, "tool": 0, "subagent": 0}
+    what = escape(f"{agent_spec.name} on {backend}")  # status lines are rich markup
+
+    def listen(step: Any) -> None:
+        if step.ended_at is None:
+            counts[step.kind] = counts.get(step.kind, 0) + 1
+            status.update(
+                f"running {what}: "
+                f"{counts['llm']} model calls, {counts['tool']} tool calls, "
+                f"{counts['subagent']} sub-agent calls"
+            )
+
+    def interrupted() -> None:
+        status.stop()
+        if counting.written:
+            err_console.print(
+                f"[yellow]interrupted:[/yellow] the run was recorded as cancelled in {escape(out)}",
+                highlight=False,
+            )
+        else:  # a backend that did not record its cancellation: say so, never pretend
+            err_console.print(
+                f"[red]error:[/red] interrupted; backend '{escape(backend)}' recorded nothing "
+                f"in {escape(out)}",
+                highlight=False,
+            )
+
+    kwargs: dict[str, Any] = {}
+    if backend == "native":
+        kwargs["listeners"] = [listen]
+    with (
+        JSONLSink(out) as sink,
+        err_console.status(f"running {what}") as status,
+    ):
+        counting = _CountingSink(sink)
+        trajectory = run_interruptibly(
+            adapter.arun(agent_spec, task, model=model, sinks=[counting], **kwargs),
+            on_interrupt=interrupted,
+        )
+    outcome = trajectory.outcome
+    assert outcome is not None
+    if quiet:
+        click.echo(outcome.final_output or "")
+    else:
+        from nex_core.cli.render import trajectory_tree
+
+        console.print(trajectory_tree(trajectory))
+        console.print(f"trajectory {trajectory.id} appended to {out}", style="dim", markup=False)
+    if outcome.status.value != "completed":
+        sys.exit(1)
