@@ -4,7 +4,8 @@
 
     NexError
     ├── SpecError            a spec, script, config or CLI argument is wrong (user fixable)
-    │   └── ReferenceError_  a sub-agent / tool reference cannot be resolved
+    │   ├── ReferenceError_  a sub-agent / tool reference cannot be resolved
+    │   └── ToolBindingError a tool's binding cannot be resolved (import path, callable, server)
     ├── TrajectoryError      a trajectory file or record cannot be read
     ├── PluginError          a plugin is missing, broken or does not implement a contract
     ├── AdapterError         a framework adapter failed to convert, build or run
@@ -12,7 +13,8 @@
     │   └── ScriptExhausted  a scripted model ran out of replies
     ├── ToolFormatError      model text could not be parsed as tool calls
     ├── ChatTemplateError    a chat template failed on a sample, or its loss mask cannot be found
-    └── OutputError          an output path cannot be written (read-only, disk full ...)
+    ├── ToolUnavailableError a tool's server is down: it failed to start, timed out starting, died
+    └── OutputError          an output file or folder cannot be written (full disk, read-only ...)
 
 Exceptions carry what happened and what to do; they never log.
 """
@@ -71,6 +73,17 @@ class PluginError(NexError):
 class OutputError(NexError):
     """An output path cannot be written: read-only, not a folder, the disk full. Names the path."""
 
+    @classmethod
+    def from_os_error(cls, path: object, error: OSError, doing: str = "write") -> OutputError:
+        """``cannot DOING PATH: REASON``, from the operating system's error."""
+        reason = error.strerror or str(error)
+        if isinstance(error, FileExistsError) and error.filename:
+            # What creating a folder whose name a file already holds raises.
+            reason = f"{error.filename} exists and is not a folder"
+        elif error.filename and str(error.filename) != str(path):
+            reason += f": {error.filename}"
+        return cls(f"cannot {doing} {path}: {reason}")
+
 
 class AdapterError(NexError):
     """An adapter failed to convert, build or run a framework object."""
@@ -99,3 +112,9 @@ class ToolFormatError(NexError, ValueError):
 
 class ChatTemplateError(NexError, ValueError):
     """A chat template or tokenizer failed on one sample (the exporter skips and counts it)."""
+
+
+class ToolUnavailableError(NexError):
+    """A tool could not be called because what serves it is down: its MCP server failed to
+    start, did not start in time, or died. The failure is the environment's, not the model's:
+    such a run is recorded as failed and never kept as training data."""

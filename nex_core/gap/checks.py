@@ -2,7 +2,8 @@
 
 Checks are plugins (``nex_verifiers`` hook); these are the built-ins:
 
-``status``  the outcome status is one of ``allow`` (default: completed)
+``status``  the outcome status is one of ``allow`` (default: completed), and no tool call failed
+            for an environmental reason (see :func:`environmental_failure`)
 ``task``    the task's own verifier: expected answer, a Python function, or an LLM judge
 ``loops``   the same tool call, the same tool error, or the same reply repeated too often
 ``length``  too many model calls, tool calls or tokens; too few model calls
@@ -59,21 +60,74 @@ class Check(ABC):
 
 # --------------------------------------------------------------------------- status
 
+ENVIRONMENTAL_TOOL_ERRORS: dict[str, str] = {
+    # The binding could not be resolved: the tool never ran. ``SpecError`` is what a binding
+    # that does not import raised before ``ToolBindingError`` existed.
+    "ToolBindingError": "tool_unbound",
+    "SpecError": "tool_unbound",
+    # The server that serves the tool was down: failed to start, too slow to start, died.
+    "ToolUnavailableError": "tool_unavailable",
+    "MCPServerDied": "tool_unavailable",
+    "TimeoutError": "tool_timeout",
+}
+"""Tool-step error types that are the environment's fault, by the reason they are rejected with.
+Any other tool error (the tool raised on bad arguments, an MCP tool answered ``is_error``, an
+unknown tool or invalid arguments) is the model's to handle and may be good training data."""
+
+
+def environmental_failure(step: ToolStep) -> str | None:
+    """The rejection reason of a tool step that failed for an environmental reason, else None."""
+    if step.error is None:
+        return None
+    return ENVIRONMENTAL_TOOL_ERRORS.get(step.error.type)
+
 
 class StatusCheck(Check):
+    """The outcome is allowed, and no tool failed because of the environment: a sample whose
+    tool results are ``ToolUnavailableError``, ``TimeoutError`` or an unresolved binding teaches
+    nothing but the environment's failure. ``allow_tool_failures`` lists the reasons
+    (``tool_unbound``, ``tool_unavailable``, ``tool_timeout``) to accept anyway."""
+
     name = "status"
 
-    def __init__(self, allow: list[str] | None = None) -> None:
+    def __init__(
+        self, allow: list[str] | None = None, allow_tool_failures: list[str] | None = None
+    ) -> None:
         self.allow = set(allow or ["completed"])
+        known = set(ENVIRONMENTAL_TOOL_ERRORS.values())
+        unknown = set(allow_tool_failures or []) - known
+        if unknown:
+            raise ValueError(
+                f"allow_tool_failures: unknown reason(s) {sorted(unknown)} "
+                f"(known: {', '.join(sorted(known))})"
+            )
+        self.allow_tool_failures = set(allow_tool_failures or [])
 
     async def check(self, trajectory: Trajectory, task: Task) -> Verdict:
+        failed: Counter[str] = Counter()
+        first: dict[str, str] = {}
+        for step in trajectory.steps:
+            if isinstance(step, ToolStep) and (why := environmental_failure(step)):
+                if why in self.allow_tool_failures:
+                    continue
+                failed[why] += 1
+                assert step.error is not None
+                first.setdefault(why, f"{step.name}: {step.error.type}: {step.error.message}")
+        if failed:
+            why, n = failed.most_common(1)[0]
+            return Verdict.reject(why, f"{n} tool call(s) failed, e.g. {first[why]}")
         outcome = trajectory.outcome
         status = outcome.status.value if outcome else "unfinished"
         if status in self.allow:
             return Verdict.accept()
-        detail = None
-        if outcome is not None and outcome.error is not None:
-            detail = f"{outcome.error.type}: {outcome.error.message}"
+        if outcome is None or outcome.error is None:
+            return Verdict.reject(f"outcome_{status}")
+        detail = f"{outcome.error.type}: {outcome.error.message}"
+        # A run that failed before any tool ran (a binding unresolved, a server that would not
+        # start for schema discovery) is counted under the environmental reason too.
+        why = ENVIRONMENTAL_TOOL_ERRORS.get(outcome.error.type)
+        if why is not None and why not in self.allow_tool_failures:
+            return Verdict.reject(why, detail)
         return Verdict.reject(f"outcome_{status}", detail)
 
 

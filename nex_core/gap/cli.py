@@ -45,7 +45,14 @@ def gap() -> None:
     help="KEY=VALUE for the executor; repeat.",
 )
 @click.option("--limit", type=int, default=None, help="Run at most this many pending episodes.")
-@click.option("--no-progress", is_flag=True, help="No progress bar or table.")
+@click.option("--no-progress", is_flag=True, help="No progress bar (the summary is still printed).")
+@click.option(
+    "--retry-errors",
+    is_flag=True,
+    default=None,
+    help="Also run again the episodes that ended in error or failed for an environmental "
+    "reason (a server down, a binding unresolved); default: the config's retry_errors.",
+)
 @click.option("--json", "as_json", is_flag=True, help="Print the report as JSON on stdout.")
 def run_command(
     config: str,
@@ -54,6 +61,7 @@ def run_command(
     executor_option: tuple[str, ...],
     limit: int | None,
     no_progress: bool,
+    retry_errors: bool | None,
     as_json: bool,
 ) -> None:
     """Run every pending episode of CONFIG; re-running resumes where it stopped."""
@@ -71,7 +79,9 @@ def run_command(
             executor_options=options,
             limit=limit,
             progress=not no_progress,
+            summary=True,
             console=Console(stderr=True),
+            retry_errors=retry_errors,
         )
     )
     if as_json:
@@ -80,15 +90,34 @@ def run_command(
 
 @gap.command("check")
 @click.argument("config", type=click.Path(exists=True, dir_okay=False))
-def check_command(config: str) -> None:
-    """Validate CONFIG against the installation without running anything."""
+@click.option("--no-servers", is_flag=True, help="Do not start the MCP servers (check files only).")
+def check_command(config: str, no_servers: bool) -> None:
+    """Validate CONFIG against the installation without running an episode: files, plugins,
+    tool bindings, and every MCP server the agents use (started, its tools listed)."""
+    from nex_core.errors import ToolUnavailableError
     from nex_core.gap.config import load_config
-    from nex_core.gap.plan import applicable_pairs, iter_episodes, load_specs
+    from nex_core.gap.plan import applicable_pairs, iter_episodes, load_specs, servers_in_use
+    from nex_core.runtime.mcp import probe_servers
 
     cfg = load_config(config)
-    pairs, skipped = applicable_pairs(cfg, load_specs(cfg))
+    specs = load_specs(cfg)
+    pairs, skipped = applicable_pairs(cfg, specs)
     total = sum(1 for _ in iter_episodes(cfg, pairs))
+    servers, tools = servers_in_use(cfg, specs)
+    probed = (
+        {}
+        if no_servers or not servers
+        else asyncio.run(probe_servers(servers, tools, start_timeout_s=cfg.mcp_start_timeout_s))
+    )
+    down = [problem for problem in probed.values() if isinstance(problem, str)]
+    if down:
+        raise ToolUnavailableError(
+            f"{config}: {len(down)} MCP server(s) the agents use cannot serve their tools:\n"
+            + "\n".join(f"  {problem}" for problem in down)
+        )
     click.echo(f"ok {config}: {total} episodes")
+    for name, found in probed.items():
+        click.echo(f"  MCP server '{name}' started: {len(found)} tools")
     for pair, why in skipped.items():
         click.echo(f"  not applicable: {pair}: {why}")
 

@@ -11,7 +11,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, PrivateAttr, model_validator
+from pydantic import AliasChoices, BaseModel, ConfigDict, Field, PrivateAttr, model_validator
 
 from nex_core.errors import Location, SpecError
 from nex_core.protocol.loader import parse_document, validate_data
@@ -143,8 +143,15 @@ class GapConfig(_Cfg):
     """Episodes running at once per worker (default: twice the sum of model concurrencies)."""
     episode_timeout_s: float | None = Field(default=600.0, gt=0)
     """An episode running longer is cancelled and recorded as failed."""
-    retry_failed: bool = False
-    """On resume, run again the episodes whose outcome was an error."""
+    mcp_start_timeout_s: float | None = Field(default=60.0, gt=0)
+    """How long an MCP server may take to (re)start. Apart from the tools' ``tool_timeout_s``,
+    which bounds each call only: a slow start is waited for, not cut short by a call."""
+    retry_errors: bool = Field(
+        default=False, validation_alias=AliasChoices("retry_errors", "retry_failed")
+    )
+    """On resume, run again the episodes that ended in ``error`` or were rejected for an
+    environmental tool failure (a server down, a binding unresolved, a tool timeout), as
+    ``nex gap run --retry-errors`` does. ``retry_failed`` is accepted as an older name."""
     executor: str = "local"
     """Executor plugin (``local``; ``ray`` with nex-ray installed)."""
     executor_options: dict[str, Any] = Field(default_factory=dict)

@@ -7,16 +7,19 @@ The pipeline alone writes, after verification, so an episode is committed once o
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
 import gc
 import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
 from rich.console import Console
 
-from nex_core.gap.checks import Check, DedupCheck
+from nex_core.errors import OutputError
+from nex_core.gap.checks import ENVIRONMENTAL_TOOL_ERRORS, Check, DedupCheck
 from nex_core.gap.config import GapConfig
 from nex_core.gap.executor import Executor
 from nex_core.gap.plan import (
@@ -28,11 +31,11 @@ from nex_core.gap.plan import (
     load_specs,
 )
 from nex_core.gap.progress import ProgressView
-from nex_core.gap.report import Tally, print_report, write_report
+from nex_core.gap.report import Entry, Tally, print_report, write_report
 from nex_core.gap.store import DurableLog, exclusive, scan
 from nex_core.gap.worker import GAP_KEY, EpisodeResult
 from nex_core.trajectory.normalize import digest
-from nex_core.trajectory.schema import Trajectory
+from nex_core.trajectory.schema import OutcomeStatus, Trajectory
 
 
 @dataclass
@@ -86,25 +89,52 @@ async def run_gap(
     executor: str | Executor | None = None,
     executor_options: dict[str, Any] | None = None,
     progress: bool = False,
+    summary: bool | None = None,
     console: Console | None = None,
     limit: int | None = None,
     on_result: Callable[[Trajectory], None] | None = None,
+    retry_errors: bool | None = None,
 ) -> RunResult:
-    """Run every pending episode of ``config``; returns the report (also written as JSON)."""
+    """Run every pending episode of ``config``; returns the report (also written as JSON).
+
+    ``summary`` prints the report's tables (default: when ``progress`` is on). ``retry_errors``
+    (default: the config's) runs again the episodes in the output that ended in ``error`` or
+    were rejected for an environmental tool failure; the new attempt replaces the old one in the
+    counts. A run that stops early (an output write failed, Ctrl-C) still writes ``report.json``
+    for the episodes that were committed, marked ``aborted``.
+    """
     console = console or Console(stderr=True)
+    retry = config.retry_errors if retry_errors is None else retry_errors
     out = config.output_dir
     with exclusive(out):
         specs = load_specs(config)
         checks = build_checks(config)
         tally = Tally()
         done: set[str] = set()
+        failed: dict[str, Entry] = {}
+        """Episodes whose latest attempt in the output failed: a later attempt replaces them."""
+
+        def count(key: str, trajectory: Trajectory, gap: dict[str, Any], resumed: bool) -> bool:
+            earlier = failed.pop(key, None)
+            if earlier is not None:  # a retry: its attempt replaces the failed one in the counts
+                tally.apply(earlier, -1)
+                if not resumed:
+                    tally.retried += 1
+            entry = tally.add(trajectory, gap, resumed=resumed)
+            again = _retryable(trajectory, gap)
+            if again:
+                failed[key] = entry
+            return again
 
         def seen(trajectory: Trajectory) -> None:
             gap = trajectory.metadata.get(GAP_KEY)
             if not isinstance(gap, dict) or "key" not in gap:
                 return
-            done.add(EpisodeKey.from_dict(gap["key"]).text())
-            tally.add(trajectory, gap, resumed=True)
+            key = EpisodeKey.from_dict(gap["key"]).text()
+            if count(key, trajectory, gap, True) and retry:
+                done.discard(key)
+            else:
+                done.add(key)
             if gap.get("accepted"):
                 for check in checks:
                     check.observe(trajectory, gap)
@@ -127,34 +157,43 @@ async def run_gap(
         async def emit(result: EpisodeResult) -> None:
             gap = await verify(checks, result)
             await log.append(result.trajectory.to_json())
-            tally.add(result.trajectory, gap, resumed=False)
+            count(result.episode.key.text(), result.trajectory, gap, False)
             view.advance(tally)
             if on_result is not None:
                 on_result(result.trajectory)
+
+        def finish(stats: dict[str, Any], aborted: str | None) -> dict[str, Any]:
+            tally.mcp_restarts = dict(stats.get("mcp_restarts", {}))
+            report = tally.as_dict(config.name)
+            report["executor"] = {
+                "name": getattr(runner, "name", type(runner).__name__),
+                **{k: v for k, v in stats.items() if k != "mcp_restarts"},
+            }
+            report["commits"] = log.commits
+            report["not_applicable"] = not_applicable
+            if aborted is not None:
+                report["aborted"] = aborted
+            if summary if summary is not None else progress:
+                print_report(report, console)
+            return report
 
         started = time.perf_counter()
         try:
             with view, _settled_heap():
                 stats = await runner.execute(config, pending, emit)
-        finally:
+        except BaseException as exc:
             tally.seconds = time.perf_counter() - started
             await log.aclose()
-        tally.mcp_restarts = dict(stats.get("mcp_restarts", {}))
-        report = tally.as_dict(config.name)
-        report["executor"] = {
-            "name": getattr(runner, "name", type(runner).__name__),
-            **{k: v for k, v in stats.items() if k != "mcp_restarts"},
-        }
-        report["commits"] = log.commits
-        report["not_applicable"] = not_applicable
+            raise _aborted(exc, finish({}, _abort_reason(exc)), out / "report.json") from None
+        tally.seconds = time.perf_counter() - started
+        await log.aclose()
+        report = finish(stats, None)
         write_report(report, out / "report.json")
-        if progress:
-            print_report(report, console)
     if config.export is not None:
         from nex_core.gap.export import ExportOptions, export
 
         settings = config.export
-        summary = export(
+        summary_ = export(
             config.trajectories_path,
             out / settings.out,
             ExportOptions(
@@ -166,9 +205,39 @@ async def run_gap(
                 seed=settings.seed,
             ),
         )
-        report["export"] = summary
+        report["export"] = summary_
         write_report(report, out / "report.json")
     return RunResult(report, tally)
+
+
+def _retryable(trajectory: Trajectory, gap: dict[str, Any]) -> bool:
+    """Whether ``retry_errors`` runs this episode again: it ended in ``error``, or it was
+    rejected because a tool's environment failed it (``status:tool_*``), which a fixed
+    environment (the server installed, the binding importable) may not repeat."""
+    if trajectory.outcome is not None and trajectory.outcome.status is OutcomeStatus.ERROR:
+        return True
+    rejected = str(gap.get("rejected_by") or "")
+    reason = rejected.partition(":")[2]
+    return rejected.startswith("status:") and reason in set(ENVIRONMENTAL_TOOL_ERRORS.values())
+
+
+def _abort_reason(exc: BaseException) -> str:
+    if isinstance(exc, asyncio.CancelledError | KeyboardInterrupt):
+        return "cancelled"
+    return f"{type(exc).__name__}: {exc}"
+
+
+def _aborted(exc: BaseException, report: dict[str, Any], path: Path) -> BaseException:
+    """Write the report of what finished before ``exc`` stopped the run; the error to raise."""
+    try:
+        write_report(report, path)
+        note = f"the run stopped; the report of the {report['this_run']['episodes']} episode(s) "
+        note += f"committed by this run is in {path}"
+    except OutputError as also:
+        note = f"the run stopped, and its report could not be written either ({also})"
+    if isinstance(exc, OutputError):
+        return exc.noted(note)
+    return exc
 
 
 @contextlib.contextmanager

@@ -12,10 +12,19 @@ from dataclasses import dataclass
 from typing import Any
 
 from nex_core.adapter import Capability
-from nex_core.errors import Location, PluginError, SpecError
+from nex_core.errors import Location, PluginError, SpecError, ToolBindingError
 from nex_core.gap.config import GapConfig
 from nex_core.gap.tasks import Task, iter_tasks
-from nex_core.protocol.spec import AgentSpec, ContextMode, MCPBinding, TeamSpec, ToolFormat
+from nex_core.protocol.spec import (
+    AgentSpec,
+    CallableBinding,
+    ContextMode,
+    ImportBinding,
+    MCPBinding,
+    MCPServerSpec,
+    TeamSpec,
+    ToolFormat,
+)
 
 
 @dataclass(frozen=True, slots=True)
@@ -230,6 +239,11 @@ def check_config(config: GapConfig) -> None:
                     f"unknown check '{entry.name}' (known: {', '.join(sorted(checks))})",
                 )
             )
+            continue
+        try:  # the options are the check's keyword arguments: a wrong one fails here, not mid-run
+            checks[entry.name](**entry.options)
+        except (TypeError, ValueError) as exc:
+            problems.append((config.where("checks", i), f"check '{entry.name}': {exc}"))
     executors = pm.merged("nex_executors")
     if config.executor not in executors:
         problems.append((config.where("executor"), _missing_executor(config.executor, executors)))
@@ -262,7 +276,86 @@ def check_config(config: GapConfig) -> None:
                 )
     if problems:
         raise SpecError(f"{config._source} is not a runnable GAP config", problems)
-    load_specs(config)
+    check_bindings(config, load_specs(config))
+
+
+def check_bindings(config: GapConfig, specs: dict[str, AgentSpec | TeamSpec]) -> None:
+    """Every tool of every spec can be bound here: import paths import and name a callable,
+    in-process callables are supplied, MCP-bound tools name a declared server. A run would
+    otherwise record every call of such a tool as failed (``ToolBindingError``), and a model
+    could learn from tool results that only say the environment was broken."""
+    from nex_core.runtime.tools import import_callable
+
+    problems: list[tuple[Location, str]] = []
+    for i, spec in enumerate(specs.values()):  # in the order of config.agents
+        where = config.where("agents", i, "spec")
+        declared = set(config.mcp_servers)
+        for agent in spec.walk():
+            declared |= set(agent.mcp_servers)
+        for agent in spec.walk():
+            for tool in agent.tools:
+                binding = tool.binding
+                what = f"agent '{agent.name}', tool '{tool.name}'"
+                if isinstance(binding, ImportBinding):
+                    try:
+                        import_callable(binding.path)
+                    except SpecError as exc:
+                        problems.append((where, f"{what}: {exc.summary}{_IMPORT_HINT}"))
+                elif isinstance(binding, CallableBinding) and binding.func is None:
+                    problems.append(
+                        (
+                            where,
+                            f"{what}: in-process callable '{binding.ref}' cannot be bound in a "
+                            "GAP run (specs are read from files); bind it by import path",
+                        )
+                    )
+                elif isinstance(binding, MCPBinding) and binding.server not in declared:
+                    problems.append(
+                        (
+                            where,
+                            f"{what}: MCP server '{binding.server}' is not declared (declared: "
+                            f"{', '.join(sorted(declared)) or 'none'})",
+                        )
+                    )
+    if problems:
+        raise ToolBindingError(
+            f"{config._source}: tool bindings cannot be resolved", _unique(problems)
+        )
+
+
+_IMPORT_HINT = (
+    " (import paths resolve from the folder nex runs in and from PYTHONPATH: run nex from the "
+    "folder the path is relative to, or install the package)"
+)
+
+
+def _unique(problems: list[tuple[Location, str]]) -> list[tuple[Location, str]]:
+    # Two agents may share a tool, one spec may be run under two names: say each problem once.
+    return list(dict.fromkeys(problems))
+
+
+def servers_in_use(
+    config: GapConfig, specs: dict[str, AgentSpec | TeamSpec]
+) -> tuple[dict[str, MCPServerSpec], dict[str, set[str]]]:
+    """The MCP servers the episodes use (the config's win over the specs' of the same name,
+    as in the worker's pool) and, per server, the tool names bound to it."""
+    servers: dict[str, MCPServerSpec] = {}
+    tools: dict[str, set[str]] = {}
+    for spec in specs.values():
+        for agent in spec.walk():
+            for tool in agent.tools:
+                if isinstance(tool.binding, MCPBinding):
+                    server = tool.binding.server
+                    tools.setdefault(server, set()).add(tool.binding.tool or tool.name)
+    for spec in specs.values():
+        for agent in spec.walk():
+            for server, server_spec in agent.mcp_servers.items():
+                if server in tools:
+                    servers.setdefault(server, config.mcp_servers.get(server, server_spec))
+    for server, server_spec in config.mcp_servers.items():
+        if server in tools:
+            servers.setdefault(server, server_spec)
+    return servers, tools
 
 
 def _missing_executor(name: str, known: dict[str, Any]) -> str:

@@ -13,7 +13,48 @@ from rich.console import Console
 from rich.markup import escape
 from rich.table import Table
 
+from nex_core.errors import OutputError
 from nex_core.trajectory.schema import LLMStep, ToolStep, Trajectory
+
+
+@dataclass(frozen=True, slots=True)
+class Entry:
+    """What one episode adds to the counts (kept for episodes a re-run may replace)."""
+
+    backend: str
+    status: str
+    accepted: bool
+    rejected_by: str | None
+    prompt_tokens: int
+    completion_tokens: int
+    llm_calls: int
+    tool_calls: int
+    resumed: bool
+
+    @classmethod
+    def of(cls, trajectory: Trajectory, gap: dict[str, Any], *, resumed: bool) -> Entry:
+        prompt = completion = llm = tools = 0
+        for step in trajectory.steps:
+            if isinstance(step, LLMStep):
+                llm += 1
+                usage = step.response.usage if step.response else None
+                if usage is not None:
+                    prompt += usage.prompt_tokens
+                    completion += usage.completion_tokens
+            elif isinstance(step, ToolStep):
+                tools += 1
+        rejected = gap.get("rejected_by")
+        return cls(
+            backend=str(gap.get("key", {}).get("backend", trajectory.provenance.adapter)),
+            status=trajectory.outcome.status.value if trajectory.outcome else "unfinished",
+            accepted=bool(gap.get("accepted")),
+            rejected_by=str(rejected) if rejected else None,
+            prompt_tokens=prompt,
+            completion_tokens=completion,
+            llm_calls=llm,
+            tool_calls=tools,
+            resumed=resumed,
+        )
 
 
 @dataclass
@@ -33,34 +74,35 @@ class Tally:
     """Episodes found finished in the output at start (skipped)."""
     ran: int = 0
     """Episodes run by this invocation."""
+    retried: int = 0
+    """Episodes of this invocation that replaced an earlier, failed attempt (``retry_errors``)."""
     seconds: float = 0.0
     """Wall time of this invocation's execution."""
     bad_lines: list[str] = field(default_factory=list)
     mcp_restarts: dict[str, int] = field(default_factory=dict)
 
-    def add(self, trajectory: Trajectory, gap: dict[str, Any], *, resumed: bool) -> None:
-        backend = str(gap.get("key", {}).get("backend", trajectory.provenance.adapter))
-        status = trajectory.outcome.status.value if trajectory.outcome else "unfinished"
-        self.episodes += 1
-        self.by_backend_status[(backend, status)] += 1
-        if resumed:
-            self.resumed += 1
+    def add(self, trajectory: Trajectory, gap: dict[str, Any], *, resumed: bool) -> Entry:
+        entry = Entry.of(trajectory, gap, resumed=resumed)
+        self.apply(entry)
+        return entry
+
+    def apply(self, entry: Entry, sign: int = 1) -> None:
+        """Count ``entry`` (``sign=-1``: take back an episode that a later attempt replaces)."""
+        self.episodes += sign
+        _bump(self.by_backend_status, (entry.backend, entry.status), sign)
+        if entry.resumed:
+            self.resumed += sign
         else:
-            self.ran += 1
-        if gap.get("accepted"):
-            self.accepted += 1
-            self.accepted_by_backend[backend] += 1
-        elif gap.get("rejected_by"):
-            self.rejections[str(gap["rejected_by"])] += 1
-        for step in trajectory.steps:
-            if isinstance(step, LLMStep):
-                self.llm_calls += 1
-                usage = step.response.usage if step.response else None
-                if usage is not None:
-                    self.prompt_tokens += usage.prompt_tokens
-                    self.completion_tokens += usage.completion_tokens
-            elif isinstance(step, ToolStep):
-                self.tool_calls += 1
+            self.ran += sign
+        if entry.accepted:
+            self.accepted += sign
+            _bump(self.accepted_by_backend, entry.backend, sign)
+        elif entry.rejected_by:
+            _bump(self.rejections, entry.rejected_by, sign)
+        self.prompt_tokens += sign * entry.prompt_tokens
+        self.completion_tokens += sign * entry.completion_tokens
+        self.llm_calls += sign * entry.llm_calls
+        self.tool_calls += sign * entry.tool_calls
 
     def as_dict(self, name: str = "gap") -> dict[str, Any]:
         backends = sorted({b for b, _ in self.by_backend_status})
@@ -89,6 +131,7 @@ class Tally:
             "this_run": {
                 "episodes": self.ran,
                 "resumed_skipped": self.resumed,
+                "retried": self.retried,
                 "seconds": round(self.seconds, 3),
                 "episodes_per_s": round(self.ran / self.seconds, 2) if self.seconds > 0 else None,
             },
@@ -97,8 +140,17 @@ class Tally:
         }
 
 
+def _bump(counter: Counter[Any], key: Any, sign: int) -> None:
+    counter[key] += sign
+    if counter[key] <= 0:
+        del counter[key]
+
+
 def write_report(data: dict[str, Any], path: Path) -> None:
-    path.write_text(json.dumps(data, indent=2) + "\n", encoding="utf-8")
+    try:
+        path.write_text(json.dumps(data, indent=2) + "\n", encoding="utf-8")
+    except OSError as exc:
+        raise OutputError(path, exc) from None
 
 
 def print_report(data: dict[str, Any], console: Console) -> None:

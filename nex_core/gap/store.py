@@ -16,7 +16,7 @@ import os
 from collections.abc import Callable, Iterator
 from pathlib import Path
 
-from nex_core.errors import SpecError
+from nex_core.errors import OutputError, SpecError
 from nex_core.trajectory.reader import BadLine, iter_trajectories
 from nex_core.trajectory.schema import Trajectory
 from nex_core.trajectory.sinks import JSONLSink
@@ -26,7 +26,12 @@ class DurableLog:
     """Appends lines from many tasks; ``append`` returns once the line is on disk."""
 
     def __init__(self, path: Path) -> None:
-        self.sink = JSONLSink(path, fsync=True)
+        try:
+            self.sink = JSONLSink(path, fsync=True)
+        except OSError as exc:
+            raise OutputError(path, exc, "open") from None
+        self.failure: OutputError | None = None
+        """Set once a write failed: every later append fails with it (nothing is half-kept)."""
         self._queue: list[tuple[str, asyncio.Future[None]]] = []
         self._wake = asyncio.Event()
         self._task: asyncio.Task[None] | None = None
@@ -34,6 +39,8 @@ class DurableLog:
         self.commits = 0
 
     async def append(self, line: str) -> None:
+        if self.failure is not None:
+            raise self.failure
         if self._task is None:
             self._task = asyncio.create_task(self._commit_loop(), name="gap-durable-log")
         future: asyncio.Future[None] = asyncio.get_running_loop().create_future()
@@ -51,6 +58,13 @@ class DurableLog:
             try:
                 await asyncio.to_thread(self.sink.write_line, "\n".join(line for line, _ in batch))
                 self.commits += 1
+            except OSError as exc:  # a full disk, a read-only or vanished folder
+                self.failure = OutputError(self.sink.path, exc)
+                batch, self._queue = batch + self._queue, []
+                for _, future in batch:
+                    if not future.done():
+                        future.set_exception(self.failure)
+                return
             except BaseException as exc:
                 for _, future in batch:
                     if not future.done():
@@ -72,8 +86,11 @@ class DurableLog:
 @contextlib.contextmanager
 def exclusive(output: Path) -> Iterator[None]:
     """One writer per output folder: a second run on the same folder fails at once."""
-    output.mkdir(parents=True, exist_ok=True)
-    fd = os.open(output / ".lock", os.O_RDWR | os.O_CREAT, 0o644)
+    try:
+        output.mkdir(parents=True, exist_ok=True)
+        fd = os.open(output / ".lock", os.O_RDWR | os.O_CREAT, 0o644)
+    except OSError as exc:
+        raise OutputError(output, exc, "use the output folder") from None
     try:
         try:
             fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)

@@ -50,7 +50,9 @@ class Worker:
         self.config = config
         self.specs: dict[str, AgentSpec | TeamSpec] = load_specs(config)
         self.adapters = get_plugin_manager().adapters()
-        self.pool = SupervisedPool(dict(config.mcp_servers))
+        self.pool = SupervisedPool(
+            dict(config.mcp_servers), start_timeout_s=config.mcp_start_timeout_s
+        )
         for spec in self.specs.values():
             for agent in spec.walk():
                 self.pool.add(agent.mcp_servers)
@@ -102,11 +104,16 @@ class Worker:
             adapter = self.adapters[key.backend]
             # asyncio.timeout runs the episode in this task; wait_for would start a task per
             # episode, a measurable share of the pipeline's own CPU at hundreds a second.
-            with incidents() as deaths, use_shared_pool(self.pool):
+            with incidents() as down, use_shared_pool(self.pool):
                 async with asyncio.timeout(self.config.episode_timeout_s):
                     trajectory = await adapter.arun(spec, episode.task.info(), model=model)
-            if deaths:
-                _fail_outcome(trajectory, "MCPServerDied", "; ".join(deaths), "mcp_server_died")
+            if down:
+                # The tool calls failed because a server was down, not because of anything the
+                # model did: the episode failed, whatever the agent made of the errors.
+                kind = down[0].kind
+                reason = "mcp_server_died" if kind == "MCPServerDied" else "mcp_server_unavailable"
+                message = "; ".join(dict.fromkeys(i.message for i in down))
+                _fail_outcome(trajectory, kind, message, reason)
         except TimeoutError:
             trajectory = _failed_trajectory(
                 episode,

@@ -333,8 +333,9 @@ class NativeRun:
         if handle.kind == "mcp":
             assert handle.tool is not None and isinstance(handle.tool.binding, MCPBinding)
             binding = handle.tool.binding
-            coro = self.mcp.call(binding.server, binding.tool or handle.tool.name, arguments)
-            return await asyncio.wait_for(coro, timeout=handle.timeout_s)
+            # The timeout bounds the call only: a server (re)started for it has its own.
+            name = binding.tool or handle.tool.name
+            return await self.mcp.call(binding.server, name, arguments, handle.timeout_s)
         assert handle.sub_agent is not None
         child = handle.sub_agent.child
         if handle.kind == "handoff":

@@ -9,7 +9,6 @@ advertised exactly as the native runtime advertises them.
 
 from __future__ import annotations
 
-import asyncio
 import contextlib
 from collections.abc import AsyncIterator
 from typing import Any
@@ -62,10 +61,11 @@ class MCPTools:
         return tool.description or description, schema
 
     async def call(self, tool: ToolSpec, arguments: dict[str, Any], timeout: float | None) -> Any:
-        """Call the tool on its server under ``timeout``; errors are the server's
-        (``MCPToolError``) or ``TimeoutError``, as natively."""
+        """Call the tool on its server under ``timeout`` (which bounds the call, not the
+        server's start); errors are the tool's (``MCPToolError``), the server's being down
+        (``ToolUnavailableError``) or ``TimeoutError``, as natively."""
         try:
-            return await asyncio.wait_for(self.pool.call(*mcp_target(tool), arguments), timeout)
+            return await self.pool.call(*mcp_target(tool), arguments, timeout)
         except TimeoutError:
             raise TimeoutError(f"tool '{tool.name}' timed out after {timeout} s") from None
 

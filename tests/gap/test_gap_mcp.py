@@ -68,7 +68,7 @@ def test_dead_server_is_restarted_and_the_broken_episode_recorded(tmp_path: Path
     assert broken.outcome.error is not None and broken.outcome.error.type == "MCPServerDied"
     assert "flaky" in broken.outcome.error.message and "crash" in broken.outcome.error.message
     assert broken.outcome.labels["original_status"] == "completed"  # the agent went on; we did not
-    assert report["rejections"] == {"status:outcome_error": 1}
+    assert report["rejections"] == {"status:tool_unavailable": 1}  # the environment, counted
 
     pids = {}
     for task in ("a", "b", "c", "d"):
