@@ -23,12 +23,14 @@ CANARY = "plum7Quiet3Harbor"
 
 
 def _probe_agent(server: dict[str, object], **limits: object) -> dict[str, object]:
+    # Schemas given, so nothing asks the server before the first call: the call starts it.
+    name = {"type": "object", "properties": {"name": {"type": "string"}}, "required": ["name"]}
     return {
         "name": "prober",
         "mcp_servers": {"probe": server},
         "tools": [
-            {"name": "read_env", "binding": {"server": "probe"}},
-            {"name": "whoami", "binding": {"server": "probe"}},
+            {"name": "read_env", "parameters": name, "binding": {"server": "probe"}},
+            {"name": "whoami", "parameters": {"type": "object"}, "binding": {"server": "probe"}},
         ],
         "limits": {"max_steps": 4, **limits},
     }
@@ -180,7 +182,7 @@ def test_probe_servers_reports_each_server_by_name() -> None:
     assert "MCP server 'probe' has no tool(s) 'teleport'" in found["probe"]
     assert "read_env, whoami" in found["probe"]
     ok = asyncio.run(probe_servers({"probe": servers["probe"]}, {"probe": {"whoami"}}))
-    assert ok == {"probe": ["crash", "read_env", "whoami"]}
+    assert ok == {"probe": ["crash", "fail", "read_env", "sleep", "whoami"]}
     assert leftovers(tag) == {}
 
 

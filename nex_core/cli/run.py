@@ -14,6 +14,7 @@ from rich.markup import escape
 
 from nex_core.cli.output import console, err_console
 from nex_core.cli.params import TextFile
+from nex_core.errors import OutputError
 
 T = TypeVar("T")
 
@@ -50,7 +51,10 @@ class _CountingSink:
         self.written = 0
 
     def write(self, trajectory: Any) -> None:
-        self.sink.write(trajectory)
+        try:
+            self.sink.write(trajectory)
+        except OSError as exc:  # a full disk: name the file (os.write's error names none)
+            raise OutputError.from_os_error(self.sink.path, exc) from None
         self.written += 1
 
     def close(self) -> None:
@@ -147,8 +151,12 @@ def run(
     kwargs: dict[str, Any] = {}
     if backend == "native":
         kwargs["listeners"] = [listen]
+    try:
+        opened = JSONLSink(out)
+    except OSError as exc:  # a parent that is a file, a read-only folder, a full disk
+        raise OutputError.from_os_error(out, exc, "open") from None
     with (
-        JSONLSink(out) as sink,
+        opened as sink,
         err_console.status(f"running {what}") as status,
     ):
         counting = _CountingSink(sink)

@@ -16,3 +16,8 @@ def answer_is_upper(trajectory: object, task: object) -> tuple[bool, str]:
     outcome = getattr(trajectory, "outcome", None)
     text = (outcome.final_output if outcome is not None else None) or ""
     return text.isupper(), f"final answer {text!r}"
+
+
+def ratio(a: int, b: int) -> float:
+    """``a / b``: raises ZeroDivisionError when the caller passes ``b = 0``."""
+    return a / b
