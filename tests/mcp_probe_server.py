@@ -3,9 +3,9 @@
 Tools: ``read_env`` returns one of its environment variables (to test that secrets handed to a
 server are scrubbed when it echoes them), ``whoami`` returns its process id, ``sleep`` answers
 late, ``fail`` answers with an error (``is_error``: the tool's own failure, for the model to
-handle), ``crash`` kills the process with SIGKILL mid-call. ``--start-delay S`` makes it sleep before it serves, as a server
-that loads a large model or index does; ``--tag`` is ignored, so tests can find the processes they
-started (see ``mcp_probe.tagged_processes``).
+handle), ``crash`` kills the process with SIGKILL mid-call. ``--start-delay S`` makes it sleep
+before it serves, as a server that loads a large model or index does; ``--tag`` is ignored, so
+tests can find the processes they started (see ``mcp_probe.tagged_processes``).
 """
 
 from __future__ import annotations

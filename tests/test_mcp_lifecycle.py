@@ -69,9 +69,9 @@ def test_a_server_slower_to_start_than_the_tool_timeout_still_serves_every_call(
     traj, _ = run(spec, script)
     steps = {s.call_id: s for s in traj.steps if isinstance(s, ToolStep)}
     assert steps["first"].status is StepStatus.OK, steps["first"].error
-    assert steps["second"].status is StepStatus.OK and steps["second"].result == steps[
-        "first"
-    ].result  # one server process served both
+    assert (
+        steps["second"].status is StepStatus.OK and steps["second"].result == steps["first"].result
+    )  # one server process served both
     assert traj.outcome is not None and traj.outcome.status is OutcomeStatus.COMPLETED
     assert leftovers(tag) == {}
 
@@ -158,7 +158,7 @@ def test_a_server_that_dies_while_starting_says_why(
         }
     )
     script = [{"tool_calls": [call("get_current_time", {}, id="t")]}, {"text": "no clock"}]
-    traj, model = run(spec, script)
+    traj, _ = run(spec, script)
     (step,) = [s for s in traj.steps if isinstance(s, ToolStep)]
     assert step.error is not None and step.error.type == "ToolUnavailableError"
     message = step.error.message
@@ -175,9 +175,9 @@ def test_probe_servers_reports_each_server_by_name() -> None:
         "gone": MCPServerSpec(command="python", args=["-m", "nex_no_such_mcp_module"]),
     }
     found = asyncio.run(probe_servers(servers, {"probe": {"whoami", "teleport"}, "gone": set()}))
-    assert isinstance(found["gone"], str) and "No module named nex_no_such_mcp_module" in found[
-        "gone"
-    ]
+    assert (
+        isinstance(found["gone"], str) and "No module named nex_no_such_mcp_module" in found["gone"]
+    )
     assert isinstance(found["probe"], str)
     assert "MCP server 'probe' has no tool(s) 'teleport'" in found["probe"]
     assert "read_env, whoami" in found["probe"]

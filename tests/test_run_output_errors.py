@@ -74,7 +74,5 @@ def test_a_full_disk_is_one_error_line(
     result = _run(repo, out, backend)
     assert result.exit_code == 1, result.output
     assert "Traceback" not in result.output
-    assert _squash(f"error: cannot write {out}: No space left on device") in _squash(
-        result.stderr
-    )
+    assert _squash(f"error: cannot write {out}: No space left on device") in _squash(result.stderr)
     assert _squash(result.stderr).count("error:") == 1

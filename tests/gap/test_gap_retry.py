@@ -27,9 +27,7 @@ def _gap_run(path: Path, *flags: str) -> tuple[dict, str]:
 
 
 @pytest.mark.parametrize("how", ["flag", "config"])
-def test_errored_episodes_run_again_once_the_server_is_installed(
-    tmp_path: Path, how: str
-) -> None:
+def test_errored_episodes_run_again_once_the_server_is_installed(tmp_path: Path, how: str) -> None:
     tag = new_tag()
     path = probe_config(tmp_path, {t: [("whoami", {})] for t in ("a", "b", "c")}, MISSING)
     first, summary = _gap_run(path)
