@@ -131,3 +131,31 @@ def test_langgraph_backend_is_part_of_the_example() -> None:
     from nex_core.plugins import get_plugin_manager
 
     assert "langgraph" in get_plugin_manager().adapters()
+
+
+def test_the_documented_install_brings_the_example_servers() -> None:
+    """examples/gap/README.md installs nex-core[examples]; that extra must hold every MCP server
+    module the example's config and specs start with `python -m`."""
+    import re
+    import tomllib
+
+    from gap_helpers import EXAMPLE, REPO
+
+    extras = tomllib.loads((REPO / "pyproject.toml").read_text())["project"][
+        "optional-dependencies"
+    ]
+    install = (EXAMPLE / "README.md").read_text()
+    assert "pip install -e '.[examples]'" in install
+    wanted = {
+        re.split(r"[<>=\[ ;]", requirement)[0].replace("-", "_")
+        for requirement in extras["examples"]
+    }
+    modules = set()
+    for name in ("config.yaml", "agent.yaml"):
+        data = yaml.safe_load((EXAMPLE / name).read_text())
+        for server in data.get("mcp_servers", {}).values():
+            args = server.get("args", [])
+            if server.get("command") in {"python", "python3"} and args[:1] == ["-m"]:
+                modules.add(args[1])
+    assert modules == {"mcp_server_time"} and modules <= wanted
+    assert "nex-core[gap]" in extras["examples"]  # the example exports Parquet
