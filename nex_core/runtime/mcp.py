@@ -75,7 +75,7 @@ class _Server:
             await self._abort()
             raise ToolUnavailableError(
                 f"MCP server '{self.name}' did not start within {timeout} s "
-                f"(command line: {command_line(self.spec, self.command)}){self._stderr_note()}"
+                f"({command_line(self.spec, self.command)}){self._stderr_note()}"
             ) from None
         except BaseException:  # cancelled while starting: leave no process behind
             await asyncio.shield(self._abort())
@@ -341,7 +341,7 @@ async def probe_servers(
         missing = sorted(tools.get(name, set()) - set(have))
         out[name] = (
             f"MCP server '{name}' has no tool(s) {', '.join(map(repr, missing))} "
-            f"(it has: {', '.join(have) or 'none'}; command line: "
+            f"(it has: {', '.join(have) or 'none'}; "
             f"{command_line(servers[name], _command(str(servers[name].command)))})"
             if missing
             else have

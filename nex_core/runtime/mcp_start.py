@@ -64,10 +64,10 @@ class StderrTail:
 
 
 def command_line(spec: MCPServerSpec, command: str | None = None) -> str:
-    """What the server runs (stdio) or where it is (HTTP), for messages."""
+    """``command line: …`` of a stdio server, ``url: …`` of an HTTP one, for messages."""
     if spec.transport == "http":
-        return str(spec.url)
-    return shlex.join([command or str(spec.command), *spec.args])
+        return f"url: {spec.url}"
+    return f"command line: {shlex.join([command or str(spec.command), *spec.args])}"
 
 
 def root_cause(error: BaseException) -> BaseException:
@@ -105,7 +105,7 @@ def start_failure(
         )
     else:
         what = f"{type(cause).__name__}: {cause}" if str(cause) else type(cause).__name__
-    message = f"MCP server '{name}' failed to start: {what} (command line: {line})"
+    message = f"MCP server '{name}' failed to start: {what} ({line})"
     if stderr:
         shown = "\n".join(stderr.splitlines()[-_SHOWN_LINES:])
         message += f"; its stderr ends with:\n{shown}"
