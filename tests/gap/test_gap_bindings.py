@@ -13,7 +13,8 @@ import sys
 from pathlib import Path
 
 import pytest
-from gap_helpers import EXAMPLE, REPO, write_config
+import yaml
+from gap_helpers import EXAMPLE, REPO, langgraph_available, write_config
 
 from nex_core.errors import SpecError, ToolBindingError
 from nex_core.gap import load_config
@@ -66,19 +67,37 @@ def test_a_binding_that_cannot_resolve_fails_the_config(
     assert "config.yaml" in text and "field 'agents[0].spec'" in text
 
 
-def test_the_example_checked_from_another_folder_names_the_import_that_fails(
-    tmp_path: Path,
-) -> None:
-    """Run from elsewhere, the example's `examples.gap.tools` does not import: found by
-    `nex gap check` before any episode records `No module named 'examples'` as a tool result."""
-    proc = subprocess.run(
-        [NEX, "gap", "check", str(EXAMPLE / "config.yaml"), "--no-servers"],
-        cwd=tmp_path,
+def _example_config(folder: Path) -> Path:
+    """The example's config, its paths made absolute, backends limited to those installed."""
+    data = yaml.safe_load((EXAMPLE / "config.yaml").read_text())
+    data["tasks"] = [str(EXAMPLE / t) for t in data["tasks"]]
+    data["agents"] = [{**a, "spec": str(EXAMPLE / a["spec"])} for a in data["agents"]]
+    for model in data["models"]:
+        provider, _, arg = model["ref"].partition(":")
+        model["ref"] = f"{provider}:{EXAMPLE / arg}"
+    data["output"] = str(folder / "out")
+    if not langgraph_available():
+        data["backends"] = [b for b in data["backends"] if b != "langgraph"]
+    return write_config(folder, data)
+
+
+def _gap_check(config: Path, cwd: Path, *flags: str) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [NEX, "gap", "check", str(config), *flags],
+        cwd=cwd,
         capture_output=True,
         text=True,
         timeout=120,
         env={**os.environ, "COLUMNS": "300", "PYTHONPATH": ""},
     )
+
+
+def test_the_example_checked_from_another_folder_names_the_import_that_fails(
+    tmp_path: Path,
+) -> None:
+    """Run from elsewhere, the example's `examples.gap.tools` does not import: found by
+    `nex gap check` before any episode records `No module named 'examples'` as a tool result."""
+    proc = _gap_check(_example_config(tmp_path), tmp_path, "--no-servers")
     assert proc.returncode == 1
     assert "Traceback" not in proc.stderr
     assert proc.stderr.startswith("error: ")
@@ -90,15 +109,8 @@ def test_the_example_checked_from_another_folder_names_the_import_that_fails(
     importlib.util.find_spec("mcp_server_time") is None,
     reason="the example's MCP server comes with nex-core[examples]",
 )
-def test_the_example_checks_from_the_repo_root_with_its_server_started() -> None:
-    proc = subprocess.run(
-        [NEX, "gap", "check", "examples/gap/config.yaml"],
-        cwd=REPO,
-        capture_output=True,
-        text=True,
-        timeout=120,
-        env={**os.environ, "COLUMNS": "300"},
-    )
+def test_the_example_checks_from_the_repo_root_with_its_server_started(tmp_path: Path) -> None:
+    proc = _gap_check(_example_config(tmp_path), REPO)
     assert proc.returncode == 0, proc.stderr
     assert "MCP server 'time' started: 2 tools" in proc.stdout
 
