@@ -17,9 +17,7 @@ from nex_core.gap.config import GapConfig
 from nex_core.gap.tasks import Task, iter_tasks
 from nex_core.protocol.spec import (
     AgentSpec,
-    CallableBinding,
     ContextMode,
-    ImportBinding,
     MCPBinding,
     MCPServerSpec,
     TeamSpec,
@@ -281,39 +279,31 @@ def check_config(config: GapConfig) -> None:
 
 def check_bindings(config: GapConfig, specs: dict[str, AgentSpec | TeamSpec]) -> None:
     """Every tool of every spec can be bound here: import paths import and name a callable,
-    in-process callables are supplied, MCP-bound tools name a declared server. A run would
-    otherwise record every call of such a tool as failed (``ToolBindingError``), and a model
-    could learn from tool results that only say the environment was broken."""
-    from nex_core.runtime.tools import import_callable
+    in-process callables are supplied (:func:`~nex_core.runtime.tools.resolve_bindings`), and
+    MCP-bound tools name a server the config or the spec declares. A run would otherwise fail
+    every episode of that spec, one by one, with the same ``ToolBindingError``."""
+    from nex_core.runtime.tools import resolve_bindings
 
     problems: list[tuple[Location, str]] = []
     for i, spec in enumerate(specs.values()):  # in the order of config.agents
         where = config.where("agents", i, "spec")
+        try:
+            resolve_bindings(spec, check_mcp_servers=False)
+        except ToolBindingError as exc:
+            found = [message for _, message in exc.problems] or [exc.summary]
+            problems += [(where, f"{message}{_IMPORT_HINT}") for message in found]
         declared = set(config.mcp_servers)
         for agent in spec.walk():
             declared |= set(agent.mcp_servers)
         for agent in spec.walk():
             for tool in agent.tools:
                 binding = tool.binding
-                what = f"agent '{agent.name}', tool '{tool.name}'"
-                if isinstance(binding, ImportBinding):
-                    try:
-                        import_callable(binding.path)
-                    except SpecError as exc:
-                        problems.append((where, f"{what}: {exc.summary}{_IMPORT_HINT}"))
-                elif isinstance(binding, CallableBinding) and binding.func is None:
+                if isinstance(binding, MCPBinding) and binding.server not in declared:
                     problems.append(
                         (
                             where,
-                            f"{what}: in-process callable '{binding.ref}' cannot be bound in a "
-                            "GAP run (specs are read from files); bind it by import path",
-                        )
-                    )
-                elif isinstance(binding, MCPBinding) and binding.server not in declared:
-                    problems.append(
-                        (
-                            where,
-                            f"{what}: MCP server '{binding.server}' is not declared (declared: "
+                            f"agent '{agent.name}', tool '{tool.name}': MCP server "
+                            f"'{binding.server}' is not declared (declared: "
                             f"{', '.join(sorted(declared)) or 'none'})",
                         )
                     )
@@ -324,8 +314,8 @@ def check_bindings(config: GapConfig, specs: dict[str, AgentSpec | TeamSpec]) ->
 
 
 _IMPORT_HINT = (
-    " (import paths resolve from the folder nex runs in and from PYTHONPATH: run nex from the "
-    "folder the path is relative to, or install the package)"
+    " (import paths resolve from the folder nex runs in and from PYTHONPATH; in-process "
+    "callables cannot be bound in a GAP run, which reads specs from files)"
 )
 
 
