@@ -236,7 +236,7 @@ def _aborted(exc: BaseException, report: dict[str, Any], path: Path) -> BaseExce
     except OutputError as also:
         note = f"the run stopped, and its report could not be written either ({also})"
     if isinstance(exc, OutputError):
-        return exc.noted(note)
+        return OutputError(f"{exc}; {note}")
     return exc
 
 

@@ -150,7 +150,7 @@ def write_report(data: dict[str, Any], path: Path) -> None:
     try:
         path.write_text(json.dumps(data, indent=2) + "\n", encoding="utf-8")
     except OSError as exc:
-        raise OutputError(path, exc) from None
+        raise OutputError.from_os_error(path, exc) from None
 
 
 def print_report(data: dict[str, Any], console: Console) -> None:

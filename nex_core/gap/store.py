@@ -29,7 +29,7 @@ class DurableLog:
         try:
             self.sink = JSONLSink(path, fsync=True)
         except OSError as exc:
-            raise OutputError(path, exc, "open") from None
+            raise OutputError.from_os_error(path, exc, "open") from None
         self.failure: OutputError | None = None
         """Set once a write failed: every later append fails with it (nothing is half-kept)."""
         self._queue: list[tuple[str, asyncio.Future[None]]] = []
@@ -59,7 +59,7 @@ class DurableLog:
                 await asyncio.to_thread(self.sink.write_line, "\n".join(line for line, _ in batch))
                 self.commits += 1
             except OSError as exc:  # a full disk, a read-only or vanished folder
-                self.failure = OutputError(self.sink.path, exc)
+                self.failure = OutputError.from_os_error(self.sink.path, exc)
                 batch, self._queue = batch + self._queue, []
                 for _, future in batch:
                     if not future.done():
@@ -90,7 +90,7 @@ def exclusive(output: Path) -> Iterator[None]:
         output.mkdir(parents=True, exist_ok=True)
         fd = os.open(output / ".lock", os.O_RDWR | os.O_CREAT, 0o644)
     except OSError as exc:
-        raise OutputError(output, exc, "use the output folder") from None
+        raise OutputError.from_os_error(output, exc, "use the output folder") from None
     try:
         try:
             fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
