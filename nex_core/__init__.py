@@ -26,6 +26,7 @@ if _typing.TYPE_CHECKING:
         SpecError,
         ToolBindingError,
         ToolFormatError,
+        ToolUnavailableError,
         TrajectoryError,
     )
     from nex_core.hookspecs import hookimpl
@@ -97,6 +98,7 @@ __all__ = [
     "ToolFormat",
     "ToolFormatError",
     "ToolSpec",
+    "ToolUnavailableError",
     "Trajectory",
     "TrajectoryError",
     "__version__",

@@ -12,7 +12,7 @@ import nex_core
 PUBLIC = {
     # errors
     "NexError", "SpecError", "TrajectoryError", "PluginError", "AdapterError", "ModelError",
-    "ScriptExhausted", "ToolFormatError", "ToolBindingError", "OutputError",
+    "ScriptExhausted", "ToolFormatError", "ToolBindingError", "ToolUnavailableError", "OutputError",
     # protocol
     "AgentSpec", "TeamSpec", "ToolSpec", "SubAgentSpec", "MCPServerSpec", "ModelSettings",
     "ContextMode", "ToolFormat", "load_spec", "dump_spec",
@@ -55,7 +55,7 @@ def test_nothing_else_is_exported() -> None:
 
 def test_error_tree() -> None:
     for name in ("SpecError", "TrajectoryError", "PluginError", "AdapterError", "ModelError",
-                 "ToolFormatError", "OutputError"):  # fmt: skip
+                 "ToolFormatError", "ToolUnavailableError", "OutputError"):  # fmt: skip
         assert issubclass(getattr(nex_core, name), nex_core.NexError)
     assert issubclass(nex_core.ScriptExhausted, nex_core.ModelError)
     assert issubclass(nex_core.ToolBindingError, nex_core.SpecError)

@@ -5,8 +5,8 @@ the tools in a separate list; every other format puts the tool descriptions into
 prompt (``system_prompt``, as the native runtime does), the calls into the assistant's text and
 each batch of results into the turns ``result_messages`` gives (one user turn holding the
 wrapped batch, or one tool turn per result for families whose template wraps results), as a
-model without function calling would see them. Reasoning the provider returned separately stays beside the
-content in every format; each export target decides whether and how to write it.
+model without function calling would see them. Reasoning the provider returned separately
+stays beside the content in every format; each export target decides whether and how to write it.
 
 A format that cannot express a sample (one call per turn given a parallel batch, a tool name it
 cannot spell ...) raises :class:`~nex_core.errors.ToolFormatError` from ``render_calls``; the
@@ -70,10 +70,8 @@ def render(sample: Sample, fmt: ToolCallFormat) -> Conversation:
             for message in fmt.result_messages(pending):
                 if message.role == "tool":
                     call_id = message.tool_call_id or ""
-                    turns.append(
-                        Turn("tool", message.text(), name=tool_names.get(call_id),
-                             tool_call_id=call_id)
-                    )
+                    name = tool_names.get(call_id)
+                    turns.append(Turn("tool", message.text(), name=name, tool_call_id=call_id))
                 else:
                     turns.append(Turn(message.role, message.text(), name=message.name))
             pending.clear()
