@@ -16,7 +16,8 @@ from __future__ import annotations
 from typing import Any
 
 from langchain.agents import create_agent
-from langgraph_supervisor import create_supervisor
+from langgraph.prebuilt import ToolNode
+from langgraph_supervisor import create_handoff_tool, create_supervisor
 from langgraph_swarm import create_swarm
 
 from nex_core.errors import AdapterError
@@ -32,6 +33,7 @@ from nex_core.protocol.spec import (
 from nex_langgraph._bridge import bridge_model
 from nex_langgraph._mcp import MCPTools
 from nex_langgraph._middleware import ProtocolMiddleware
+from nex_langgraph._order import SequentialToolNodeCalls
 from nex_langgraph._tools import (
     function_tool,
     handoff_tool,
@@ -158,10 +160,20 @@ class _Builder:
     def supervisor(self, agent: AgentSpec, *, checkpointer: Any = None) -> Any:
         ext = agent.extensions.get(EXTENSION, {})
         workers = [self.system(s.child) for s in agent.sub_agents if s.mode is ContextMode.HANDOFF]
+        tools: Any = self._tools(agent, handoffs=False)
+        if not agent.parallel_tool_calls:
+            # create_supervisor builds its own tool node, out of reach of nex's middleware;
+            # handing it a node with the turnstile (and the handoff tools it would add, named
+            # as it names them) keeps one reply's calls in order, as in create_agent's agents.
+            turnstile = SequentialToolNodeCalls()
+            handoffs = [create_handoff_tool(agent_name=w.name) for w in workers]
+            tools = ToolNode(
+                [*tools, *handoffs], wrap_tool_call=turnstile.wrap, awrap_tool_call=turnstile.awrap
+            )
         graph = create_supervisor(
             workers,
             model=self._model(agent),
-            tools=self._tools(agent, handoffs=False),
+            tools=tools,
             prompt=agent.system_prompt or None,
             supervisor_name=agent.name,
             output_mode=ext.get("output_mode", "last_message"),

@@ -94,3 +94,34 @@ def _running_loop() -> asyncio.AbstractEventLoop | None:
         return asyncio.get_running_loop()
     except RuntimeError:
         return None
+
+
+class SequentialToolNodeCalls:
+    """The same turnstile as ``ToolNode`` call wrappers, for a tool node nex builds without its
+    middleware: the supervisor pattern's own node, which ``create_supervisor`` runs through
+    ``create_react_agent``, where agent middleware cannot reach."""
+
+    def __init__(self) -> None:
+        self.order = CallOrder()
+
+    def wrap(self, request: Any, execute: Any) -> Any:
+        turn = batch_of(request.state, request.tool_call.get("id") or "")
+        if turn is None:
+            return execute(request)
+        key, before = turn
+        try:
+            self.order.wait(key, before)
+            return execute(request)
+        finally:
+            self.order.finish(key, request.tool_call["id"])
+
+    async def awrap(self, request: Any, execute: Any) -> Any:
+        turn = batch_of(request.state, request.tool_call.get("id") or "")
+        if turn is None:
+            return await execute(request)
+        key, before = turn
+        try:
+            await self.order.await_turn(key, before)
+            return await execute(request)
+        finally:
+            self.order.finish(key, request.tool_call["id"])

@@ -124,3 +124,33 @@ def test_parallel_calls_still_run_concurrently(mode: str) -> None:
     traj = run(spec(book, parallel=True), TASK, model=ScriptedModel(script()), mode=mode)  # type: ignore[arg-type]
     assert book.max_active > 1
     assert traj.outcome is not None and traj.outcome.final_output == "Noted."
+
+
+def supervisor_spec(book: Notebook, *, parallel: bool) -> AgentSpec:
+    """The scribe as a supervisor (``create_supervisor``, whose tool node nex's middleware does
+    not reach) with one worker it could hand off to."""
+    from nex_core.protocol.spec import SubAgentSpec
+
+    scribe = spec(book, parallel=parallel)
+    worker = AgentSpec(name="helper", system_prompt="Help.")
+    return scribe.model_copy(
+        update={
+            "sub_agents": [SubAgentSpec(agent=worker, mode="handoff")],
+            "extensions": {"langgraph": {"pattern": "supervisor"}},
+        }
+    )
+
+
+@pytest.mark.parametrize("mode", MODES)
+def test_a_supervisors_own_calls_run_in_order(mode: str) -> None:
+    book = Notebook()
+    spec_ = supervisor_spec(book, parallel=False)
+    traj = run(spec_, TASK, model=ScriptedModel(script()), mode=mode)  # type: ignore[arg-type]
+    check_sequential(traj, book)
+
+
+def test_a_supervisors_parallel_calls_still_overlap() -> None:
+    book = Notebook()
+    traj = run(supervisor_spec(book, parallel=True), TASK, model=ScriptedModel(script()))
+    assert book.max_active > 1
+    assert traj.outcome is not None and traj.outcome.final_output == "Noted."
