@@ -111,6 +111,9 @@ def cli() -> None:
     # as they do with `python -m`.
     if os.getcwd() not in sys.path:
         sys.path.insert(0, os.getcwd())
+    from nex_core.trajectory.redact import install_log_redaction
+
+    install_log_redaction()  # whatever any library logs is scrubbed of secrets and tokens
 
 
 cli.add_command(run)
