@@ -10,10 +10,10 @@ it.
 Each shape gets literal markers derived from its regex (the literal text every match starts
 with: ``ghp_``, ``xox``, ``AKIA`` ...), so a scrub runs a regex only over text that holds a
 marker. Patterns with no marker of at least two characters are left out, since they would run
-over every text: detect-secrets' public-IP detector (an address is not a secret) and the shapes
-that start with a character class or a look-behind (Discord and Telegram bot tokens, Mailchimp
-keys, the keyword-assignment detectors for Cloudant, IBM and SoftLayer, and AWS's
-``aws...key = '...'`` form; AWS access key ids are kept).
+over every text: the shapes that start with a character class or a look-behind (Discord and
+Telegram bot tokens, Mailchimp keys, Artifactory tokens, the keyword-assignment forms of the IBM
+Cloud, Cloudant and SoftLayer detectors). detect-secrets' public-IP detector is left out by name:
+an address is not a secret.
 """
 
 from __future__ import annotations
