@@ -14,6 +14,7 @@ from nex_core.errors import Location, SpecError
 from nex_core.protocol._document import (
     LargeSpecWarning,
     LineIndex,
+    gc_paused,
     parse_document,
     read_document_text,
 )
@@ -111,8 +112,9 @@ def load_document(path: str | Path, model: type[T] | TypeAdapter[T]) -> T:
 
 def _load_document(path: str | Path, model: type[T] | TypeAdapter[T]) -> tuple[T, LineIndex]:
     text = read_document_text(path)
-    data, index = parse_document(text, str(path))
-    return validate_data(model, data, str(path), index), index
+    with gc_paused():  # validation builds as many objects again as parsing did
+        data, index = parse_document(text, str(path))
+        return validate_data(model, data, str(path), index), index
 
 
 def load_spec(path: str | Path) -> AgentSpec | TeamSpec:
