@@ -163,7 +163,7 @@ def test_gap_run_sends_the_spec_key_and_scrubs_it_from_every_output(
         "output": "out",
         "checks": [{"name": "status"}],
         "export": {"out": "data", "formats": ["native", "hermes"],
-                   "datasets": ["openai-chat", "sharegpt"], "validation_fraction": 0},
+                   "targets": ["hf", "openai", "sharegpt"], "validation_fraction": 0},
     }
     (tmp_path / "config.yaml").write_text(yaml.safe_dump(config, sort_keys=False))
     env = _environ(canary, server)
