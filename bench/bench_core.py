@@ -18,6 +18,10 @@ What each number includes is written beside it in the result, so nothing is hidd
   message objects (each request built from fresh, equal messages, as an adapter that converts
   the framework's history on every call records them), where the writer must compare every
   message by value.
+- ``scrub``: the recorder's secret scrub (``nex_core.trajectory.recorder.scrub``) of recorded
+  runs with nothing to redact (the hot path: every trajectory pays it) and with one token-shaped
+  string in a tool result, median microseconds over repetitions, and the same per MB of the
+  trajectory's stored JSON.
 - ``stream_memory``: peak RSS of a child process that reads a generated file of about 1 GB with
   ``iter_trajectories`` (the file is deleted afterwards), beside the RSS of the same child reading
   nothing, so the reader's own share is visible.
@@ -338,6 +342,51 @@ def bench_stream(quick: bool) -> dict[str, Any]:
     }
 
 
+# --------------------------------------------------------------------------- secret scrub
+
+
+def _scrub_us(traj: Trajectory, repetitions: int) -> float:
+    from nex_core.trajectory.recorder import scrub
+
+    times = []
+    for _ in range(repetitions):
+        started = time.perf_counter()
+        scrub(traj)
+        times.append(time.perf_counter() - started)
+    return statistics.median(times) * 1e6
+
+
+def _with_token(traj: Trajectory) -> Trajectory:
+    """The run with an sk- token (a shape every nex version knows) in its first tool result."""
+    steps = list(traj.steps)
+    i = next(i for i, s in enumerate(steps) if s.kind == "tool")
+    steps[i] = steps[i].model_copy(update={"result": "token sk-" + "a1B2" * 9})
+    return traj.model_copy(update={"steps": steps})
+
+
+def bench_scrub(quick: bool) -> dict[str, Any]:
+    repetitions = 20 if quick else 100
+    cases = []
+    for rounds in (10, 100):
+        clean = _recorded(rounds)
+        dirty = _with_token(clean)
+        mb = len(clean.to_json()) / 1e6
+        clean_us = _scrub_us(clean, repetitions)
+        dirty_us = _scrub_us(dirty, max(repetitions // 5, 5))
+        cases.append({
+            "tool_rounds": rounds,
+            "stored_mb": round(mb, 3),
+            "clean_us": round(clean_us, 1),
+            "clean_us_per_mb": round(clean_us / mb, 1),
+            "with_token_us": round(dirty_us, 1),
+        })
+    return {
+        "includes": "recorder.scrub of one trajectory: serialise, search for registered secrets "
+        "and token shapes, rebuild what holds one",
+        "cases": cases,
+    }
+
+
 # --------------------------------------------------------------------------- entry point
 
 
@@ -346,6 +395,7 @@ def run(quick: bool = False) -> dict[str, Any]:
     return {
         "runtime": bench_runtime(quick),
         "jsonl_sink": bench_sink(quick),
+        "scrub": bench_scrub(quick),
         "stream_memory": bench_stream(quick),
         "pid": os.getpid(),
     }

@@ -61,7 +61,18 @@ class Fault:
     delay_s: float = 0.0
 
 
-Item = Reply | Fault
+@dataclass
+class Raw:
+    """A verbatim answer, whatever the request (a broken or odd server): status, content type
+    and body, sent with its length."""
+
+    body: bytes | str
+    content_type: str = "application/json"
+    status: int = 200
+    delay_s: float = 0.0
+
+
+Item = Reply | Fault | Raw
 Default = Item | Callable[[dict[str, Any]], Item] | None
 
 
@@ -298,7 +309,14 @@ class _Handler(BaseHTTPRequestHandler):
             self.close_connection = True
             return
         try:
-            if isinstance(item, Fault):
+            if isinstance(item, Raw):
+                data = item.body.encode() if isinstance(item.body, str) else item.body
+                self.send_response(item.status)
+                self.send_header("Content-Type", item.content_type)
+                self.send_header("Content-Length", str(len(data)))
+                self.end_headers()
+                self.wfile.write(data)
+            elif isinstance(item, Fault):
                 extra = {} if item.retry_after is None else {"Retry-After": f"{item.retry_after:g}"}
                 error = {
                     "message": item.message,

@@ -85,8 +85,8 @@ def test_bad_ref_names_the_missing_file(tmp_path: Path) -> None:
     out = flat(out)
     assert code != 0
     assert "nowhere.yaml" in out
-    assert "sub_agents.ref" in out
-    assert str(path) in out
+    assert "sub_agents[0].ref" in out
+    assert f"{path}:3" in out  # the line of the reference
 
 
 def test_ref_cycle_is_reported_with_the_chain(tmp_path: Path) -> None:

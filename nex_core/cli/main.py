@@ -6,6 +6,7 @@ from __future__ import annotations
 import errno
 import os
 import sys
+import warnings
 from collections.abc import Sequence
 from typing import Any
 
@@ -16,7 +17,7 @@ from rich.table import Table
 from nex_core._version import __version__
 from nex_core.cli.convert import convert
 from nex_core.cli.inspect import inspect
-from nex_core.cli.output import console, err_console, fail
+from nex_core.cli.output import console, err_console, fail, warn
 from nex_core.cli.run import INTERRUPTED_EXIT, run
 from nex_core.cli.validate import schema, validate
 from nex_core.errors import NexError
@@ -111,6 +112,26 @@ def cli() -> None:
     # as they do with `python -m`.
     if os.getcwd() not in sys.path:
         sys.path.insert(0, os.getcwd())
+    from nex_core.trajectory.redact import install_log_redaction
+
+    install_log_redaction()  # whatever any library logs is scrubbed of secrets and tokens
+    warnings.showwarning = _show_warning
+
+
+_default_showwarning = warnings.showwarning
+
+
+def _show_warning(
+    message: Warning | str, category: type[Warning], filename: str, lineno: int,
+    file: Any = None, line: str | None = None,
+) -> None:
+    """nex's own warnings (a very large spec) as one ``warning:`` line, not a source line."""
+    from nex_core.protocol._document import LargeSpecWarning
+
+    if issubclass(category, LargeSpecWarning):
+        warn(str(message))
+    else:
+        _default_showwarning(message, category, filename, lineno, file, line)
 
 
 cli.add_command(run)

@@ -78,9 +78,9 @@ class _CountingSink:
 )
 @click.option(
     "--api-key-env",
-    default="OPENAI_API_KEY",
-    show_default=True,
-    help="Environment variable holding the API key.",
+    default=None,
+    help="Environment variable holding the API key (default: the spec's model.api_key "
+    "reference, else OPENAI_API_KEY).",
 )
 @click.option(
     "--backend",
@@ -103,13 +103,13 @@ def run(
     task_id: str | None,
     model_ref: str,
     base_url: str | None,
-    api_key_env: str,
+    api_key_env: str | None,
     backend: str,
     out: str,
     quiet: bool,
 ) -> None:
     """Run the agent in SPEC on a task and record the trajectory."""
-    from nex_core.models.registry import make_model
+    from nex_core.models.registry import model_for_spec
     from nex_core.plugins import get_adapter
     from nex_core.protocol.loader import load_spec
     from nex_core.trajectory.schema import TaskInfo
@@ -119,7 +119,9 @@ def run(
     options: dict[str, Any] = {}
     if model_ref.startswith("openai:"):
         options = {"base_url": base_url, "api_key_env": api_key_env}
-    model = make_model(model_ref, **options)
+    # The spec's model settings (its `api_key: ${env:...}` above all) reach the model on every
+    # backend, and every key it references is registered as a secret before anything runs.
+    model = model_for_spec(model_ref, agent_spec, **options)
     adapter = get_adapter(backend)
     task = TaskInfo(id=task_id, turns=list(turns))
     counts = {"llm": 0, "tool": 0, "subagent": 0}

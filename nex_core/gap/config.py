@@ -8,13 +8,14 @@ provider, checks must be registered. Relative paths resolve against the config f
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from pathlib import Path
 from typing import Any, Literal
 
 from pydantic import AliasChoices, BaseModel, ConfigDict, Field, PrivateAttr, model_validator
 
-from nex_core.errors import Location, SpecError
-from nex_core.protocol.loader import parse_document, validate_data
+from nex_core.errors import Location
+from nex_core.protocol.loader import parse_document, read_document_text, validate_data
 from nex_core.protocol.spec import NAME_PATTERN, MCPServerSpec
 
 STATEFUL_PROVIDERS = frozenset({"scripted", "replay"})
@@ -161,7 +162,7 @@ class GapConfig(_Cfg):
 
     _base: Path = PrivateAttr(default_factory=Path.cwd)
     _source: str = PrivateAttr(default="<config>")
-    _lines: dict[tuple[Any, ...], int] = PrivateAttr(default_factory=dict)
+    _lines: Mapping[tuple[Any, ...], int] = PrivateAttr(default_factory=dict)
 
     @model_validator(mode="after")
     def _unique_names(self) -> GapConfig:
@@ -232,10 +233,7 @@ def parse_config(text: str, source: str, base: Path) -> GapConfig:
 def load_config(path: str | Path, *, check: bool = True) -> GapConfig:
     """Read and validate a GAP config; with ``check``, also check it against the installation."""
     p = Path(path)
-    try:
-        text = p.read_text(encoding="utf-8")
-    except OSError as exc:
-        raise SpecError(f"cannot read {p}: {exc.strerror}") from None
+    text = read_document_text(p)
     config = parse_config(text, str(p), p.resolve().parent)
     if check:
         from nex_core.gap.plan import check_config

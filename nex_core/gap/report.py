@@ -147,8 +147,10 @@ def _bump(counter: Counter[Any], key: Any, sign: int) -> None:
 
 
 def write_report(data: dict[str, Any], path: Path) -> None:
+    from nex_core.trajectory.redact import redact_data
+
     try:
-        path.write_text(json.dumps(data, indent=2) + "\n", encoding="utf-8")
+        path.write_text(json.dumps(redact_data(data), indent=2) + "\n", encoding="utf-8")
     except OSError as exc:
         raise OutputError.from_os_error(path, exc) from None
 

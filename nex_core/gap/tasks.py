@@ -62,19 +62,16 @@ def iter_tasks(path: str | Path) -> Iterator[Task]:
     """Yield the tasks of a JSONL file; a bad line raises a SpecError naming file, line, field."""
     p = Path(path)
     try:
-        handle = p.open(encoding="utf-8")
+        handle = p.open("rb")
     except OSError as exc:
         raise SpecError(f"cannot read task file {p}: {exc.strerror}") from None
+    except ValueError as exc:  # a NUL byte in the path
+        raise SpecError(f"cannot read task file {p!r}: {exc}") from None
     with handle:
-        for number, line in enumerate(handle, start=1):
-            if not line.strip():
+        for number, raw in enumerate(handle, start=1):
+            if not raw.strip():
                 continue
-            try:
-                data = json.loads(line)
-            except ValueError as exc:
-                raise SpecError(
-                    f"{p} is not valid JSONL", [(Location(str(p), number), f"not JSON: {exc}")]
-                ) from None
+            data = _json_line(raw, p, number)
             try:
                 yield Task.model_validate(data)
             except ValidationError as exc:
@@ -83,3 +80,21 @@ def iter_tasks(path: str | Path) -> Iterator[Task]:
                     for loc, msg in validation_problems(exc, str(p), {})
                 ]
                 raise SpecError(f"{p}: line {number} is not a valid task", problems) from None
+
+
+def _json_line(raw: bytes, path: Path, number: int) -> Any:
+    where = Location(str(path), number)
+    if b"\0" in raw:
+        raise SpecError(f"{path} is not a text file", [(where, "it holds a NUL byte")])
+    try:
+        line = raw.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        raise SpecError(f"{path} is not UTF-8 text",
+                        [(where, f"byte 0x{raw[exc.start]:02x} cannot be decoded")]) from None
+    try:
+        return json.loads(line)
+    except ValueError as exc:
+        raise SpecError(f"{path} is not valid JSONL", [(where, f"not JSON: {exc}")]) from None
+    except RecursionError:
+        raise SpecError(f"{path} is not valid JSONL",
+                        [(where, "nested too deeply to read")]) from None

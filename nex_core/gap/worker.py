@@ -71,10 +71,13 @@ class Worker:
         return max(1, round(entry.concurrency * self._share))
 
     def model_for(self, episode: Episode) -> ChatModel:
-        from nex_core.models.registry import make_model
+        from nex_core.models.registry import model_for_spec
 
         entry = self.models[episode.key.model]
-        shared = self._shared_models.get(entry.name)
+        # The spec's model settings (its api_key reference) shape the model, so a shared model
+        # is shared per model entry and agent.
+        shared_key = f"{entry.name}/{episode.key.agent}"
+        shared = self._shared_models.get(shared_key)
         if shared is not None:  # only stateless entries are shared
             return shared
         semaphore = self._semaphores.get(entry.endpoint)
@@ -89,9 +92,10 @@ class Worker:
             options["base_url"] = entry.base_url
         if entry.api_key_env is not None:
             options["api_key_env"] = entry.api_key_env
-        model = LimitedModel(make_model(ref, **options), semaphore)
+        spec = self.specs[episode.key.agent]
+        model = LimitedModel(model_for_spec(ref, spec, **options), semaphore)
         if not entry.stateful():
-            self._shared_models[entry.name] = model
+            self._shared_models[shared_key] = model
         return model
 
     async def run(self, episode: Episode) -> EpisodeResult:

@@ -7,41 +7,67 @@ server: exponential backoff with full jitter on 429, 408/409, 5xx, timeouts and 
 read from the environment, registered as a secret so it never reaches a trajectory or a log, and
 kept out of ``repr``.
 
-A non-streamed call takes the SDK's lower-level path: the JSON body is built here and posted with
-``client.post``, and the raw JSON answer is read into an :class:`LLMResponse` directly. The typed
+Calls take the SDK's lower-level path: the JSON body is built here
+(:mod:`nex_core.models._openai_request`) and posted with ``client.post``; the raw JSON answer is
+read into an :class:`LLMResponse` directly (:mod:`nex_core.models._openai_response`), and a
+stream's raw event-stream body is read by :mod:`nex_core.models._openai_stream`. The typed
 ``chat.completions.create`` path costs about 1 ms of CPU a call in parameter transformation and
-response model construction, which caps a single process at a few hundred calls a second; the
-wire format, headers, errors and timeouts are the SDK's either way.
+response model construction, which caps a single process at a few hundred calls a second, and its
+stream class lets decoding errors escape and takes an empty or non-SSE body for an empty answer;
+the wire format, headers, errors and timeouts are the SDK's either way. Whatever the server sends,
+a call ends in an :class:`LLMResponse` or a :class:`ModelError`.
 """
 
 from __future__ import annotations
 
 import asyncio
-import inspect
 import json
 import logging
-import math
 import os
 import random
 import threading
-import time
-import urllib.parse
-import urllib.request
 import weakref
 from collections.abc import AsyncGenerator, AsyncIterator, Awaitable, Callable
-from dataclasses import dataclass, field
-from email.utils import parsedate_to_datetime
+from dataclasses import dataclass
 from typing import Any, TypeVar
 
+import httpx2 as httpx
 import openai
-from openai.resources.chat.completions import AsyncCompletions
 
 from nex_core.errors import ModelError, SpecError
+from nex_core.models._openai_request import openai_messages, request_body, request_kwargs
+from nex_core.models._openai_response import response_from_completion, response_from_json
+from nex_core.models._openai_retry import ModelStats, RetryPolicy, retry_after_seconds
+from nex_core.models._openai_stream import StreamAssembler, aparse_sse, not_an_event_stream
+from nex_core.models._openai_transport import (
+    HTTP_TRANSPORTS,
+    aiohttp_available,
+    http_client,
+    pick_transport,
+)
 from nex_core.models.base import ChatModel, ResponseChunk
 from nex_core.protocol.secrets import resolve
 from nex_core.protocol.spec import ModelSettings, ToolFormat
 from nex_core.trajectory.redact import redact, register_secret
-from nex_core.trajectory.schema import LLMRequest, LLMResponse, Message, ToolCall, Usage
+from nex_core.trajectory.schema import LLMRequest, LLMResponse, Usage
+
+__all__ = [
+    "DEFAULT_BASE_URL",
+    "HTTP_TRANSPORTS",
+    "PLACEHOLDER_KEY",
+    "ModelStats",
+    "OpenAICompatibleModel",
+    "RetryPolicy",
+    "StreamAssembler",
+    "aiohttp_available",
+    "openai_messages",
+    "pick_transport",
+    "request_body",
+    "request_kwargs",
+    "response_from_completion",
+    "response_from_json",
+    "retry_after_seconds",
+]
 
 log = logging.getLogger("nex.models.openai")
 
@@ -50,324 +76,9 @@ PLACEHOLDER_KEY = "not-needed"
 """Sent to endpoints other than OpenAI's when no key is set: local servers ignore it."""
 
 _T = TypeVar("_T")
-
-# Request fields the runtime or a caller may put in ``LLMRequest.params`` that are nex's own, or
-# that this provider sets itself; they never go to the server as given.
-_NEX_ONLY = frozenset({"agent", "tool_format", "model", "messages", "tools", "stream",
-                       "stream_options", "timeout", "extra_headers", "extra_query"})
-_TOOL_ONLY = ("tool_choice", "parallel_tool_calls")
-_CREATE_KWARGS = frozenset(
-    inspect.signature(AsyncCompletions.create).parameters
-) - {"self", "extra_body"}
-
-
-# --------------------------------------------------------------------------- retry policy
-
-
-@dataclass(frozen=True)
-class RetryPolicy:
-    """How often and how long to wait before trying a failed call again."""
-
-    max_retries: int = 4
-    backoff_base_s: float = 0.5
-    backoff_max_s: float = 30.0
-
-    def delay(self, retry: int, retry_after: float | None, rng: random.Random) -> float:
-        """Seconds to wait before retry number ``retry`` (0-based).
-
-        A server's ``Retry-After`` wins, capped at ``backoff_max_s``; otherwise full jitter:
-        uniform in ``[0, min(max, base * 2**retry)]``, which spreads concurrent clients apart.
-        """
-        if retry_after is not None:
-            return min(max(retry_after, 0.0), self.backoff_max_s)
-        ceiling = min(self.backoff_max_s, self.backoff_base_s * 2.0**retry)
-        return rng.uniform(0.0, ceiling)
-
-
-def retry_after_seconds(headers: Any) -> float | None:
-    """``retry-after-ms`` or ``retry-after`` (seconds or an HTTP date) as seconds, if present."""
-    if headers is None:
-        return None
-    for name, scale in (("retry-after-ms", 1000.0), ("retry-after", 1.0)):
-        value = headers.get(name)
-        if value is None:
-            continue
-        try:
-            seconds = float(value) / scale
-        except ValueError:
-            try:
-                seconds = parsedate_to_datetime(value).timestamp() - time.time()
-            except (TypeError, ValueError):
-                continue
-        if math.isfinite(seconds):
-            return max(seconds, 0.0)
-    return None
-
-
-@dataclass
-class ModelStats:
-    """What a model instance did: calls, retries and their waits, and token usage in total."""
-
-    calls: int = 0
-    attempts: int = 0
-    retries: int = 0
-    failures: int = 0
-    waits: list[float] = field(default_factory=list)
-    prompt_tokens: int = 0
-    completion_tokens: int = 0
-    total_tokens: int = 0
-
-    @property
-    def usage(self) -> Usage:
-        return Usage(prompt_tokens=self.prompt_tokens, completion_tokens=self.completion_tokens,
-                     total_tokens=self.total_tokens)
-
-
-# --------------------------------------------------------------------------- conversion
-
-
-def openai_messages(messages: list[Message]) -> list[dict[str, Any]]:
-    """nex messages as chat.completions messages (``reasoning`` is nex's record, not sent)."""
-    out = []
-    for m in messages:
-        data = m.model_dump(mode="json", exclude_none=True, exclude={"reasoning"})
-        if m.role == "assistant" and "content" not in data:
-            data["content"] = None
-        out.append(data)
-    return out
-
-
-def request_kwargs(
-    request: LLMRequest, model: str, defaults: dict[str, Any], tool_format: ToolFormat
-) -> dict[str, Any]:
-    """``chat.completions.create`` keyword arguments for ``request``.
-
-    Request params override the model's sampling defaults. Parameters the SDK does not name
-    (``top_k``, ``repetition_penalty`` ...) travel in ``extra_body``. Under a text tool format the
-    runtime has already described the tools in the system prompt, so no ``tools`` are sent.
-    """
-    params = {**defaults, **request.params}
-    extra_body = dict(params.pop("extra_body", None) or {})
-    native = tool_format is ToolFormat.NATIVE and bool(request.tools)
-    kwargs: dict[str, Any] = {"model": model, "messages": openai_messages(request.messages)}
-    if native:
-        kwargs["tools"] = [t.openai() for t in request.tools]
-    for key, value in params.items():
-        if key in _NEX_ONLY or key.startswith("nex_") or value is None:
-            continue
-        if key in _TOOL_ONLY and not native:
-            continue
-        if key in _CREATE_KWARGS:
-            kwargs[key] = value
-        else:
-            extra_body[key] = value
-    if extra_body:
-        kwargs["extra_body"] = extra_body
-    return kwargs
-
-
-def request_body(
-    request: LLMRequest, model: str, defaults: dict[str, Any], tool_format: ToolFormat
-) -> dict[str, Any]:
-    """The JSON body the SDK's ``create(**request_kwargs(...))`` sends, built directly:
-    ``extra_body`` entries merged in last, as the SDK merges them."""
-    kwargs = request_kwargs(request, model, defaults, tool_format)
-    extra = kwargs.pop("extra_body", None)
-    return {**kwargs, **extra} if extra else kwargs
-
-
-def _extra_text(obj: Any, *names: str) -> str | None:
-    # Reasoning servers return it beside the content under one of several names.
-    for name in names:
-        value = getattr(obj, name, None)
-        if isinstance(value, str) and value:
-            return value
-    return None
-
-
-def _usage(raw: Any) -> Usage | None:
-    if raw is None:
-        return None
-    prompt = raw.prompt_tokens or 0
-    completion = raw.completion_tokens or 0
-    return Usage(prompt_tokens=prompt, completion_tokens=completion,
-                 total_tokens=raw.total_tokens or prompt + completion)
-
-
-def _text_field(data: dict[str, Any], *names: str) -> str | None:
-    for name in names:
-        value = data.get(name)
-        if isinstance(value, str) and value:
-            return value
-    return None
-
-
-def _usage_from_json(raw: Any) -> Usage | None:
-    if not isinstance(raw, dict):
-        return None
-    prompt = raw.get("prompt_tokens") or 0
-    completion = raw.get("completion_tokens") or 0
-    return Usage(prompt_tokens=prompt, completion_tokens=completion,
-                 total_tokens=raw.get("total_tokens") or prompt + completion)
-
-
-def _no_choices() -> ModelError:
-    return ModelError("the server answered with no choices; it may not support this model or "
-                      "request. Check the model id and the server's logs.", retryable=True)
-
-
-def response_from_json(data: Any) -> LLMResponse:
-    """A chat.completions JSON answer (parsed) as an :class:`LLMResponse` (first choice).
-
-    Reads the same fields as :func:`response_from_completion` from the plain dict, without
-    building the SDK's typed ``ChatCompletion`` first.
-    """
-    if not isinstance(data, dict):
-        raise ModelError(f"the server answered with {type(data).__name__} JSON, not a chat "
-                         "completion. Check that it speaks the chat.completions API.")
-    choices = data.get("choices")
-    if not choices or not isinstance(choices, list) or not isinstance(choices[0], dict):
-        raise _no_choices()
-    choice = choices[0]
-    message = choice.get("message")
-    if not isinstance(message, dict):
-        message = {}
-    calls = []
-    for i, tc in enumerate(message.get("tool_calls") or []):
-        function = tc.get("function") if isinstance(tc, dict) else None
-        if isinstance(function, dict):
-            calls.append(ToolCall.make(tc.get("id") or f"call_{i + 1}", function.get("name") or "",
-                                       function.get("arguments") or ""))
-    return LLMResponse(
-        message=Message.assistant(message.get("content"), calls or None,
-                                  reasoning=_text_field(message, "reasoning_content", "reasoning")),
-        finish_reason=choice.get("finish_reason"),
-        usage=_usage_from_json(data.get("usage")),
-    )
-
-
-def response_from_completion(completion: Any) -> LLMResponse:
-    """A ``ChatCompletion`` as an :class:`LLMResponse` (first choice)."""
-    if not completion.choices:
-        raise ModelError("the server answered with no choices; it may not support this model or "
-                         "request. Check the model id and the server's logs.", retryable=True)
-    choice = completion.choices[0]
-    message = choice.message
-    calls = [
-        ToolCall.make(tc.id or f"call_{i + 1}", tc.function.name, tc.function.arguments or "")
-        for i, tc in enumerate(message.tool_calls or [])
-        if getattr(tc, "function", None) is not None
-    ]
-    return LLMResponse(
-        message=Message.assistant(message.content, calls or None,
-                                  reasoning=_extra_text(message, "reasoning_content", "reasoning")),
-        finish_reason=choice.finish_reason,
-        usage=_usage(completion.usage),
-    )
-
-
-@dataclass
-class _PartialCall:
-    id: str | None = None
-    name: str = ""
-    arguments: list[str] = field(default_factory=list)
-
-
-class StreamAssembler:
-    """Turns ``ChatCompletionChunk``s into :class:`ResponseChunk`s and the whole response."""
-
-    def __init__(self) -> None:
-        self.content: list[str] = []
-        self.reasoning: list[str] = []
-        self.calls: dict[int, _PartialCall] = {}
-        self.finish_reason: str | None = None
-        self.usage: Usage | None = None
-
-    def feed(self, chunk: Any) -> list[ResponseChunk]:
-        out: list[ResponseChunk] = []
-        if getattr(chunk, "usage", None) is not None:
-            self.usage = _usage(chunk.usage)
-        for choice in chunk.choices[:1]:
-            delta = choice.delta
-            reasoning = _extra_text(delta, "reasoning_content", "reasoning")
-            if reasoning:
-                self.reasoning.append(reasoning)
-            if delta.content:
-                self.content.append(delta.content)
-                out.append(ResponseChunk(content=delta.content))
-            for tc in delta.tool_calls or []:
-                partial = self.calls.setdefault(tc.index, _PartialCall())
-                name = tc.function.name if tc.function else None
-                args = (tc.function.arguments if tc.function else None) or ""
-                if tc.id:
-                    partial.id = tc.id
-                if name:
-                    partial.name += name
-                partial.arguments.append(args)
-                out.append(ResponseChunk(tool_call_index=tc.index, tool_call_id=tc.id,
-                                         tool_name=name, arguments_delta=args))
-            if choice.finish_reason:
-                self.finish_reason = choice.finish_reason
-        return out
-
-    def response(self) -> LLMResponse:
-        calls = [
-            ToolCall.make(p.id or f"call_{i + 1}", p.name, "".join(p.arguments))
-            for i, (_, p) in enumerate(sorted(self.calls.items()))
-        ]
-        return LLMResponse(
-            message=Message.assistant("".join(self.content) or None, calls or None,
-                                      reasoning="".join(self.reasoning) or None),
-            finish_reason=self.finish_reason,
-            usage=self.usage,
-        )
-
-
-# --------------------------------------------------------------------------- the model
-
-HTTP_TRANSPORTS = ("auto", "http1", "aiohttp", "httpx")
-
-
-def aiohttp_available() -> bool:
-    """Whether the SDK can run over aiohttp here (``openai[aiohttp]`` installed)."""
-    if getattr(openai, "DefaultAioHttpClient", None) is None:
-        return False
-    try:
-        import aiohttp  # noqa: F401
-    except ImportError:
-        return False
-    return True
-
-
-def _proxied(url: str) -> bool:
-    """Whether the environment routes ``url`` through a proxy (httpx would honour it)."""
-    parsed = urllib.parse.urlsplit(url)
-    proxies = urllib.request.getproxies()
-    if not (proxies.get(parsed.scheme) or proxies.get("all")):
-        return False
-    return not urllib.request.proxy_bypass(parsed.hostname or "")
-
-
-def pick_transport(choice: str, base_url: str) -> str:
-    """The transport ``auto`` means for ``base_url``: the lean HTTP/1.1 one for plain http
-    without a proxy (local inference servers, where the client's CPU bounds throughput), else
-    the SDK's default (TLS, proxies; hosted endpoints rate-limit long before CPU matters)."""
-    if choice != "auto":
-        return choice
-    if base_url.startswith("http://") and not _proxied(base_url):
-        return "http1"
-    return "httpx"
-
-
-def _http_client(transport: str) -> Any:
-    """The ``http_client`` for ``AsyncOpenAI``: None keeps the SDK's httpx default."""
-    if transport == "httpx":
-        return None
-    if transport == "http1":
-        from nex_core.models.http1 import Http1Transport
-
-        return openai.DefaultAsyncHttpxClient(transport=Http1Transport())
-    return openai.DefaultAioHttpClient()
+_RAW_STREAM = {"X-Stainless-Raw-Response": "stream"}
+"""Asks the SDK for the unread HTTP response (what its ``with_streaming_response`` does)."""
+_NOT_JSON_SAMPLE = 80
 
 
 @dataclass
@@ -493,7 +204,7 @@ class OpenAICompatibleModel(ChatModel):
             if entry is None:
                 client = openai.AsyncOpenAI(base_url=self.base_url, api_key=self._api_key,
                                             timeout=self.timeout_s, max_retries=0,
-                                            http_client=_http_client(self.transport))
+                                            http_client=http_client(self.transport))
                 entry = self._clients[loop] = _LoopClient(client, _closer(client))
                 fresh = True
             else:
@@ -511,8 +222,8 @@ class OpenAICompatibleModel(ChatModel):
 
     # ------------------------------------------------------------------ calls
 
-    def _kwargs(self, request: LLMRequest, tool_format: ToolFormat) -> dict[str, Any]:
-        return request_kwargs(request, self.model_id, self.sampling, tool_format)
+    def _body(self, request: LLMRequest, tool_format: ToolFormat) -> dict[str, Any]:
+        return request_body(request, self.model_id, self.sampling, tool_format)
 
     async def acomplete(
         self,
@@ -521,16 +232,20 @@ class OpenAICompatibleModel(ChatModel):
         agent: str | None = None,
         tool_format: ToolFormat = ToolFormat.NATIVE,
     ) -> LLMResponse:
-        body = request_body(request, self.model_id, self.sampling, tool_format)
+        body = self._body(request, tool_format)
 
         async def attempt() -> LLMResponse:
             client = await self.client()
             raw = await client.post("/chat/completions", body=body, cast_to=bytes)
             try:
                 data = json.loads(raw)
-            except ValueError as exc:
-                raise ModelError(f"{self._where} answered with a body that is not JSON. Check "
-                                 "that it speaks the chat.completions API.") from exc
+            except ValueError:
+                # A 200 whose body is not JSON is as likely cut short (a proxy, a restart) as a
+                # body that stops mid-JSON: both may come through whole next time.
+                sample = raw[:_NOT_JSON_SAMPLE].decode("utf-8", "replace")
+                raise ModelError(f"{self._where} answered with a body that is not JSON: "
+                                 f"{sample!r}. Check that it speaks the chat.completions API.",
+                                 retryable=True) from None
             return response_from_json(data)
 
         response = await self._with_retries(attempt)
@@ -544,10 +259,11 @@ class OpenAICompatibleModel(ChatModel):
         agent: str | None = None,
         tool_format: ToolFormat = ToolFormat.NATIVE,
     ) -> AsyncIterator[ResponseChunk]:
-        """Stream with ``stream=True``. Opening the stream is retried like any call; once a chunk
-        has been yielded a failure is raised, since the caller has already seen part of a reply."""
-        kwargs = {**self._kwargs(request, tool_format), "stream": True,
-                  "stream_options": {"include_usage": True}}
+        """Stream with ``stream=True``. Opening the stream is retried like any call, and so is a
+        stream that fails before its first chunk; once a chunk has been yielded a failure is
+        raised, since the caller has already seen part of a reply."""
+        body = {**self._body(request, tool_format), "stream": True,
+                "stream_options": {"include_usage": True}}
         self._begin_call()
         retry = 0
         while True:
@@ -556,23 +272,38 @@ class OpenAICompatibleModel(ChatModel):
             try:
                 self._count(attempts=1)
                 client = await self.client()
-                stream = await client.chat.completions.create(**kwargs)
-                async with stream:
-                    async for raw in stream:
-                        for chunk in assembler.feed(raw):
-                            yielded = True
-                            yield chunk
+                answer = await client.post("/chat/completions", body=body,
+                                           cast_to=httpx.Response,
+                                           options={"headers": _RAW_STREAM})
+                try:
+                    async for chunk in self._chunks(answer, assembler):
+                        yielded = True
+                        yield chunk
+                    response = assembler.response()
+                finally:
+                    await answer.aclose()
                 break
-            except (openai.OpenAIError, ModelError) as exc:
+            except (openai.OpenAIError, ModelError, httpx.HTTPError) as exc:
                 error = self._model_error(exc)
                 if yielded or not error.retryable or retry >= self.policy.max_retries:
                     self._count(failures=1)
                     raise self._final_error(error, retry + 1) from exc
                 await self._wait(retry, exc, error)
                 retry += 1
-        response = assembler.response()
         self._count_usage(response.usage)
         yield ResponseChunk(final=response)
+
+    async def _chunks(
+        self, answer: httpx.Response, assembler: StreamAssembler
+    ) -> AsyncIterator[ResponseChunk]:
+        content_type = answer.headers.get("content-type", "")
+        if "text/event-stream" not in content_type:
+            raise not_an_event_stream(content_type, await answer.aread())
+        async for event in aparse_sse(answer.aiter_lines()):
+            for chunk in assembler.event(event):
+                yield chunk
+            if assembler.done:
+                break
 
     async def _with_retries(self, attempt: Callable[[], Awaitable[_T]]) -> _T:
         self._begin_call()
@@ -581,7 +312,7 @@ class OpenAICompatibleModel(ChatModel):
             try:
                 self._count(attempts=1)
                 return await attempt()
-            except (openai.OpenAIError, ModelError) as exc:
+            except (openai.OpenAIError, ModelError, httpx.HTTPError) as exc:
                 error = self._model_error(exc)
                 if not error.retryable or retry >= self.policy.max_retries:
                     self._count(failures=1)
@@ -636,6 +367,13 @@ class OpenAICompatibleModel(ChatModel):
                               retryable=True)
         if isinstance(exc, openai.APIStatusError):
             return self._status_error(exc.status_code, _detail(exc))
+        if isinstance(exc, httpx.TimeoutException):  # reading a stream, past the SDK's reach
+            return ModelError(f"{self._where} stopped sending its stream for {self.timeout_s:g} "
+                              "s. Raise timeout_s, or check that the server is not overloaded.",
+                              retryable=True)
+        if isinstance(exc, httpx.HTTPError):
+            return ModelError(redact(f"the stream from {self._where} broke off: {exc or type(exc)}"
+                                     ". Check the server's logs."), retryable=True)
         return ModelError(redact(f"{self._where} failed: {_detail(exc)}. Check the server's logs "
                                  "and that it speaks the chat.completions API."), retryable=False)
 

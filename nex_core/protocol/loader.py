@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from collections.abc import Iterator, Mapping
 from pathlib import Path
 from typing import Any, TypeVar
 
@@ -10,41 +11,33 @@ import yaml
 from pydantic import BaseModel, TypeAdapter, ValidationError
 
 from nex_core.errors import Location, SpecError
+from nex_core.protocol._document import (
+    LargeSpecWarning,
+    LineIndex,
+    gc_paused,
+    parse_document,
+    read_document_text,
+)
 from nex_core.protocol.spec import AgentSpec, SubAgentSpec, SystemSpec, TeamSpec
+
+__all__ = [
+    "LargeSpecWarning",
+    "LineIndex",
+    "dump_spec",
+    "load_document",
+    "load_spec",
+    "parse_document",
+    "read_document_text",
+    "spec_from_data",
+    "validate_data",
+    "validation_problems",
+]
+
+Index = Mapping[tuple[Any, ...], int]
 
 T = TypeVar("T")
 
 _SYSTEM: TypeAdapter[AgentSpec | TeamSpec] = TypeAdapter(SystemSpec)
-
-
-def _line_index(node: yaml.Node, path: tuple[Any, ...] = ()) -> dict[tuple[Any, ...], int]:
-    """Map every path in a YAML node tree to its 1-based line."""
-    index = {path: node.start_mark.line + 1}
-    if isinstance(node, yaml.MappingNode):
-        for key_node, value_node in node.value:
-            key = key_node.value
-            index[(*path, key)] = key_node.start_mark.line + 1
-            for sub, line in _line_index(value_node, (*path, key)).items():
-                index.setdefault(sub, line)
-    elif isinstance(node, yaml.SequenceNode):
-        for i, item in enumerate(node.value):
-            index.update(_line_index(item, (*path, i)))
-    return index
-
-
-def parse_document(text: str, source: str) -> tuple[Any, dict[tuple[Any, ...], int]]:
-    """Parse YAML (JSON is YAML) and return the data and a path → line index."""
-    try:
-        node = yaml.compose(text, Loader=yaml.SafeLoader)
-        data = yaml.safe_load(text)
-    except yaml.MarkedYAMLError as exc:
-        mark = exc.problem_mark
-        line = mark.line + 1 if mark else None
-        raise SpecError(
-            f"{source} is not valid YAML/JSON",
-            [(Location(source, line), str(exc.problem or exc))],
-        ) from None
-    return data, (_line_index(node) if node is not None else {})
 
 
 _BINDING_TAGS = {"import", "mcp", "callable"}
@@ -62,7 +55,7 @@ def _document_path(loc: tuple[Any, ...]) -> tuple[Any, ...]:
     return tuple(out)
 
 
-def _best_line(index: dict[tuple[Any, ...], int], path: tuple[Any, ...]) -> int | None:
+def _best_line(index: Index, path: tuple[Any, ...]) -> int | None:
     """Line of the deepest prefix of ``path`` the document has (a missing field: its parent)."""
     for cut in range(len(path), -1, -1):
         if path[:cut] in index:
@@ -76,7 +69,7 @@ def _field_name(path: tuple[Any, ...]) -> str:
 
 
 def validation_problems(
-    exc: ValidationError, source: str, index: dict[tuple[Any, ...], int]
+    exc: ValidationError, source: str, index: Index
 ) -> list[tuple[Location, str]]:
     problems = []
     for err in exc.errors():
@@ -91,7 +84,7 @@ def validation_problems(
 
 
 def validate_data(
-    model: type[T] | TypeAdapter[T], data: Any, source: str, index: dict[tuple[Any, ...], int]
+    model: type[T] | TypeAdapter[T], data: Any, source: str, index: Index
 ) -> T:
     adapter = model if isinstance(model, TypeAdapter) else TypeAdapter(model)
     try:
@@ -101,6 +94,9 @@ def validate_data(
             f"{source} is not a valid {_kind_name(model)}",
             validation_problems(exc, source, index),
         ) from None
+    except RecursionError:
+        raise SpecError(f"{source} is nested too deeply to validate",
+                        [(Location(source), "flatten the document")]) from None
 
 
 def _kind_name(model: Any) -> str:
@@ -111,13 +107,14 @@ def _kind_name(model: Any) -> str:
 
 def load_document(path: str | Path, model: type[T] | TypeAdapter[T]) -> T:
     """Read a YAML/JSON file and validate it as ``model``."""
-    p = Path(path)
-    try:
-        text = p.read_text(encoding="utf-8")
-    except OSError as exc:
-        raise SpecError(f"cannot read {p}: {exc.strerror}") from None
-    data, index = parse_document(text, str(p))
-    return validate_data(model, data, str(p), index)
+    return _load_document(path, model)[0]
+
+
+def _load_document(path: str | Path, model: type[T] | TypeAdapter[T]) -> tuple[T, LineIndex]:
+    text = read_document_text(path)
+    with gc_paused():  # validation builds as many objects again as parsing did
+        data, index = parse_document(text, str(path))
+        return validate_data(model, data, str(path), index), index
 
 
 def load_spec(path: str | Path) -> AgentSpec | TeamSpec:
@@ -129,29 +126,59 @@ def _load(path: Path, stack: tuple[Path, ...]) -> AgentSpec | TeamSpec:
     if path in stack:
         chain = " -> ".join(str(p) for p in (*stack, path))
         raise SpecError(f"sub-agent references form a cycle: {chain}")
-    spec = load_document(path, _SYSTEM)
-    agents = spec.walk()
-    for agent in agents:
-        for sub in agent.sub_agents:
-            _resolve_ref(sub, path, (*stack, path))
+    spec, index = _load_document(path, _SYSTEM)
+    for where, sub in list(_sub_agents(spec, ())):
+        _resolve_ref(sub, path, (*stack, path), index, where)
     # Tool-name uniqueness can only be checked once refs are resolved.
     for agent in spec.walk():
         _check_resolved(agent, path)
     return spec
 
 
-def _resolve_ref(sub: SubAgentSpec, base: Path, stack: tuple[Path, ...]) -> None:
+def _sub_agents(
+    spec: AgentSpec | TeamSpec, at: tuple[Any, ...]
+) -> Iterator[tuple[tuple[Any, ...], SubAgentSpec]]:
+    """Every sub-agent written in this document, with its path in the document."""
+    if isinstance(spec, TeamSpec):
+        for i, member in enumerate(spec.members):
+            yield from _sub_agents(member, (*at, "members", i))
+        return
+    for i, sub in enumerate(spec.sub_agents):
+        yield (*at, "sub_agents", i), sub
+        if sub.ref is None and sub.agent is not None:
+            yield from _sub_agents(sub.agent, (*at, "sub_agents", i, "agent"))
+
+
+def _shown(ref: str) -> str:
+    text = repr(ref)
+    return text if len(text) <= 80 else text[:77] + "..."
+
+
+def _resolve_ref(
+    sub: SubAgentSpec, base: Path, stack: tuple[Path, ...], index: Index, at: tuple[Any, ...]
+) -> None:
     if sub.ref is None:
         return
-    target = (base.parent / sub.ref).resolve()
-    if not target.exists():
-        raise SpecError(
-            f"sub-agent reference not found: {sub.ref}",
-            [(Location(str(base), None, "sub_agents.ref"), f"no file at {target}")],
-        )
+    field = _field_name((*at, "ref"))
+    where = Location(str(base), _best_line(index, (*at, "ref")), field)
+    if "\0" in sub.ref:
+        raise SpecError(f"sub-agent reference {_shown(sub.ref)} is not a path",
+                        [(where, "it holds a NUL byte")])
+    try:
+        target = (base.parent / sub.ref).resolve()
+        found = target.is_file()
+    except (OSError, ValueError) as exc:
+        reason = getattr(exc, "strerror", None) or str(exc)
+        raise SpecError(f"sub-agent reference {_shown(sub.ref)} is not a usable path",
+                        [(where, reason)]) from None
+    if not found:
+        what = "a folder" if target.is_dir() else "no file"
+        raise SpecError(f"sub-agent reference not found: {_shown(sub.ref)}",
+                        [(where, f"{what} at {target}")])
     child = _load(target, stack)
     if not isinstance(child, AgentSpec):
-        raise SpecError(f"{target} holds a team; a sub-agent reference must name an agent")
+        raise SpecError(f"{target} holds a team; a sub-agent reference must name an agent",
+                        [(where, "refer to an agent spec")])
     sub.agent = child
 
 

@@ -18,6 +18,8 @@ from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from contextvars import ContextVar
 from datetime import datetime
+from itertools import compress
+from operator import not_
 from typing import Any, Literal
 
 from pydantic import BaseModel
@@ -406,11 +408,11 @@ def _strings(root: _Record) -> list[Any] | None:
             out.extend(container)  # the keys; one that is not a string makes the join fail
             items = container.values()
         elif kind is list or kind is tuple:
-            items = container
-        else:  # a record
-            if id(container) in seen:  # messages are shared between the requests of a run
-                continue
-            seen.add(id(container))
+            # Every request's message list repeats the run's earlier (shared) messages: drop
+            # the records already visited in C, so a long run costs O(messages), not O(n^2)
+            # Python steps. Strings and numbers are never in ``seen`` and pass through.
+            items = compress(container, map(not_, map(seen.__contains__, map(id, container))))
+        else:  # a record, pushed once
             items = container.__dict__.values()
         for item in items:
             kind = type(item)
@@ -418,8 +420,13 @@ def _strings(root: _Record) -> list[Any] | None:
                 add(item)
             elif kind in _OPAQUE_TYPES:
                 pass
-            elif kind is dict or kind is list or kind is tuple or isinstance(item, _Record):
+            elif kind is dict or kind is list or kind is tuple:
                 push(item)
+            elif isinstance(item, _Record):
+                # Shared between requests (messages): marked at push, so pushed once.
+                if id(item) not in seen:
+                    seen.add(id(item))
+                    push(item)
             elif isinstance(item, str):  # the schema's enums
                 add(item)
             elif not isinstance(item, _OPAQUE):
@@ -462,5 +469,6 @@ def _redacted(value: Any, memo: dict[int, Any]) -> Any:
 
 
 def _redacted_text(text: str) -> str:
-    new = redact(text)
-    return text if new == text else new
+    if not needs_redaction(text):  # most strings: no secret, no marker
+        return text
+    return redact(text)

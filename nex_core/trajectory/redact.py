@@ -1,25 +1,27 @@
-"""Keep secrets out of trajectories and logs.
+"""Keep secrets out of trajectories, logs, reports and exports.
 
 Every secret nex resolves (API keys, ``${env:...}`` values in headers) is registered here; text that
-leaves nex through a trajectory or a log line passes through :func:`redact` first. Well-known token
-shapes are scrubbed as well, for secrets nex never saw resolved.
+leaves nex through a trajectory, a log record, a GAP report or an export passes through
+:func:`redact` first. Token shapes are scrubbed as well, for secrets nex never saw resolved: the
+``Bearer`` and ``sk-`` shapes nex has always known, and the provider key shapes that detect-secrets
+(a maintained secret scanner) knows, read from its plugins (:mod:`nex_core.trajectory._shapes`).
+
+Scrubbing is on the recorder's hot path, so no regex runs over text that cannot match it: each
+pattern has literal markers (derived from the pattern itself), and a pattern runs only on text
+holding one of them.
 """
 
 from __future__ import annotations
 
-import re
+import logging
 import threading
+from collections.abc import Callable
+from typing import Any
 
 REDACTED = "[REDACTED]"
 
 _lock = threading.Lock()
 _secrets: set[str] = set()
-_PATTERNS = [
-    re.compile(r"(?i)(bearer\s+)[A-Za-z0-9._~+/=-]{8,}"),
-    re.compile(r"\bsk-[A-Za-z0-9_-]{16,}"),
-]
-_MARKERS = ["bearer", "sk-"]
-"""A lower-case substring each pattern's matches contain."""
 _MIN_SECRET_LENGTH = 6  # shorter values would redact ordinary words
 
 
@@ -28,6 +30,7 @@ def register_secret(value: str | None) -> None:
     if value and len(value) >= _MIN_SECRET_LENGTH:
         with _lock:
             _secrets.add(value)
+        install_log_redaction()
 
 
 def registered() -> frozenset[str]:
@@ -35,11 +38,14 @@ def registered() -> frozenset[str]:
         return frozenset(_secrets)
 
 
-def _may_match(text: str) -> list[re.Pattern[str]]:
-    # The token patterns are slow to run over a long trajectory (``\b`` and ``(?i)`` defeat the
-    # regex engine's literal-prefix search); a substring check first skips them on clean text.
-    lowered = text.lower()
-    return [p for p, marker in zip(_PATTERNS, _MARKERS, strict=True) if marker in lowered]
+def _candidates(text: str) -> list[Any]:
+    """The shapes that may match ``text``: one search for any shape's marker (a regex of
+    literal alternatives) decides for most text that none can."""
+    from nex_core.trajectory._shapes import any_marker, shapes
+
+    if any_marker().search(text) is None:
+        return []
+    return [shape for shape in shapes() if shape.may_match(text)]
 
 
 def redact(text: str) -> str:
@@ -47,11 +53,8 @@ def redact(text: str) -> str:
     for secret in registered():
         if secret in text:
             text = text.replace(secret, REDACTED)
-    for pattern in _may_match(text):
-        if pattern.groups:
-            text = pattern.sub(lambda m: m.group(1) + REDACTED, text)
-        else:
-            text = pattern.sub(REDACTED, text)
+    for shape in _candidates(text):
+        text = shape.sub(text)
     return text
 
 
@@ -59,4 +62,62 @@ def needs_redaction(text: str) -> bool:
     """Whether :func:`redact` would change ``text`` (searches; builds no new text)."""
     if any(secret in text for secret in registered()):
         return True
-    return any(p.search(text) for p in _may_match(text))
+    return any(shape.search(text) for shape in _candidates(text))
+
+
+def redact_data(value: Any) -> Any:
+    """``value`` (JSON-like: dicts, lists, strings, numbers) with every string redacted; parts
+    with nothing to redact are returned as they are."""
+    if isinstance(value, str):
+        return redact(value) if needs_redaction(value) else value
+    if isinstance(value, list | tuple):
+        items = [redact_data(v) for v in value]
+        if all(a is b for a, b in zip(items, value, strict=True)):
+            return value
+        return items if isinstance(value, list) else tuple(items)
+    if isinstance(value, dict):
+        pairs = [(redact_data(k), redact_data(v)) for k, v in value.items()]
+        if all(k is k0 and v is v0 for (k, v), (k0, v0) in zip(pairs, value.items(), strict=True)):
+            return value
+        return dict(pairs)
+    return value
+
+
+# --------------------------------------------------------------------------- logs
+
+_installed = False
+_base_factory: Callable[..., logging.LogRecord] | None = None
+
+
+_inside = threading.local()
+
+
+def _redacting_factory(*args: Any, **kwargs: Any) -> logging.LogRecord:
+    assert _base_factory is not None
+    record = _base_factory(*args, **kwargs)
+    if getattr(_inside, "active", False):  # a record logged while the shapes load
+        return record
+    _inside.active = True
+    try:
+        message = record.getMessage()
+        if needs_redaction(message):
+            record.msg, record.args = redact(message), None
+    except Exception:  # a malformed record: logging reports it itself, at format time
+        pass
+    finally:
+        _inside.active = False
+    return record
+
+
+def install_log_redaction() -> None:
+    """Scrub every log record of the process (nex's, the SDKs', the transports') as it is made.
+
+    A record factory rather than a handler filter: it sees records of every logger, whatever
+    handlers an application installs later. Idempotent."""
+    global _installed, _base_factory
+    with _lock:
+        if _installed:
+            return
+        _base_factory = logging.getLogRecordFactory()
+        logging.setLogRecordFactory(_redacting_factory)
+        _installed = True

@@ -21,6 +21,7 @@ from typing import Any, TextIO
 
 from nex_core.errors import SpecError
 from nex_core.gap.export.columns import Column, arrow_type
+from nex_core.trajectory.redact import redact_data
 
 FILE_FORMATS = ("jsonl", "parquet")
 
@@ -200,6 +201,9 @@ class OutputFiles:
     def write(
         self, folder: str, split: str, columns: Mapping[str, Column], row: Mapping[str, Any]
     ) -> None:
+        # Trajectories are scrubbed when recorded, but a source may predate a token shape or come
+        # from elsewhere: every row's strings are searched once more (unchanged rows are reused).
+        row = redact_data(row)
         if folder not in self.folders:
             (self.root / folder).mkdir(parents=True, exist_ok=True)
             self.folders[folder] = (dict(columns), dict(row))
