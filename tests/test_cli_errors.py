@@ -78,7 +78,7 @@ CASES = {
     "run: model provider typo": ((*RUN, "--model", "opnai:gpt-4o"), "did you mean 'openai'"),
     "run: script missing": ((*RUN, "--model", "scripted:missing.yaml"), "missing.yaml"),
     "run: script is a folder": ((*RUN, "--model", "scripted:folder"), "folder"),
-    "run: script is binary": ((*RUN, "--model", "scripted:binary.yaml"), "not UTF-8"),
+    "run: script is binary": ((*RUN, "--model", "scripted:binary.yaml"), "not a text file"),
     "run: replay number": ((*RUN, "--model", "replay:empty.jsonl#x"), "'#x'"),
     "run: backend typo": ((*RUN, "--model", MODEL, "--backend", "langgrap"), "no adapter named"),
     "run: out is a folder": ((*RUN, "--model", MODEL, "--out", "folder"), "is a directory"),
@@ -111,14 +111,14 @@ CASES = {
     # nex convert (its options belong to the code generator; these already behave)
     "convert: source missing": (("convert", "missing.py:graph"), "missing.py"),
     "convert: spec missing": (("convert", "missing.yaml", "--to", "langgraph"), "missing.yaml"),
-    "convert: binary spec": (("convert", "binary.yaml", "--to", "native"), "not UTF-8"),
+    "convert: binary spec": (("convert", "binary.yaml", "--to", "native"), "not a text file"),
     # nex export and nex gap
     "export: missing": (("export", "missing", "-o", "out"), "missing"),
     "export: no trajectories in folder": (("export", "folder", "-o", "out"), "trajectories.jsonl"),
     "gap run: missing": (("gap", "run", "missing.yaml"), "missing.yaml"),
     "gap run: folder": (("gap", "run", "folder"), "is a directory"),
     "gap run: syntax": (("gap", "run", "broken.yaml"), "broken.yaml:"),
-    "gap check: binary": (("gap", "check", "binary.yaml"), "not UTF-8"),
+    "gap check: binary": (("gap", "check", "binary.yaml"), "not a text file"),
     "conformance: adapter": (("conformance", "--adapter", "nope"), "no adapter named 'nope'"),
 }
 
