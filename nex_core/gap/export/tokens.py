@@ -12,6 +12,7 @@ from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
+from nex_core.errors import SpecError
 from nex_core.gap.export.columns import Column
 from nex_core.gap.export.render import Conversation
 from nex_core.gap.export.targets import SkipSample, Target
@@ -49,6 +50,11 @@ def token_columns(
     spec: str, chat_template: str | Path | None, columns: Sequence[str]
 ) -> TokenColumns:
     """The transform for ``--tokenizer SPEC [--chat-template FILE] [--token-columns ...]``."""
-    from nex_core.tokens import row_tokenizer
+    try:
+        from nex_core.tokens import row_tokenizer
+    except ImportError as exc:  # jinja2 (chat templates) is part of the tokens extra
+        raise SpecError(
+            f"--tokenizer needs {exc.name or 'a package'} (pip install 'nex-core[tokens]')"
+        ) from exc
 
     return TokenColumns(row_tokenizer(spec, chat_template, columns))
