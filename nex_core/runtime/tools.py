@@ -7,19 +7,20 @@ import functools
 import importlib
 import inspect
 import json
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Any, Literal
 
 import jsonschema
 
-from nex_core.errors import Location, ToolBindingError
+from nex_core.errors import Location, NexError, ToolBindingError
 from nex_core.protocol.spec import (
     AgentSpec,
     CallableBinding,
     ContextMode,
     ImportBinding,
     MCPBinding,
+    MCPServerSpec,
     SubAgentSpec,
     TeamSpec,
     ToolSpec,
@@ -141,6 +142,45 @@ def resolve_bindings(spec: AgentSpec | TeamSpec, *, check_mcp_servers: bool = Tr
             f"{len(problems)} tool bindings cannot be resolved",
             [(Location(), p) for p in problems],
         )
+
+
+def bound_import_tool(
+    binding: str, *, name: str, description: str = "", parameters: dict[str, Any] | None = None
+) -> ToolSpec:
+    """The spec of a tool bound to the function at ``binding``, resolved now: a binding that
+    cannot be resolved is a ToolBindingError naming the tool once (generated programs build
+    their tools with this before the first model call, as every backend does)."""
+    spec = ToolSpec(
+        name=name,
+        description=description,
+        parameters=parameters,
+        binding=ImportBinding(path=binding),
+    )
+    try:
+        function_of(spec)
+    except NexError as exc:
+        text = str(exc).removeprefix(f"tool '{name}': ")
+        raise ToolBindingError(f"tool '{name}' cannot be bound: {text}") from None
+    return spec
+
+
+def bound_mcp_tool(
+    servers: Mapping[str, MCPServerSpec],
+    *,
+    name: str,
+    server: str,
+    tool: str | None = None,
+    description: str = "",
+    parameters: dict[str, Any] | None = None,
+) -> ToolSpec:
+    """The spec of a tool served by ``server``, which must be one of ``servers``."""
+    if server not in servers:
+        known = ", ".join(sorted(servers)) or "none"
+        raise ToolBindingError(
+            f"tool '{name}' cannot be bound: no MCP server '{server}' (declared: {known})"
+        )
+    binding = MCPBinding(server=server, tool=tool)
+    return ToolSpec(name=name, description=description, parameters=parameters, binding=binding)
 
 
 def describe_error(error: ErrorInfo) -> str:

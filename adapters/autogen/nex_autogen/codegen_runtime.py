@@ -35,9 +35,9 @@ from nex_autogen.tools import (
     SerialWorkbench,
 )
 from nex_core.errors import NexError, ToolBindingError
-from nex_core.protocol.spec import AgentSpec, ImportBinding, MCPBinding, MCPServerSpec, ToolSpec
+from nex_core.protocol.spec import AgentSpec, MCPServerSpec, ToolSpec
 from nex_core.runtime.mcp_tools import pool_for_run
-from nex_core.runtime.tools import function_of
+from nex_core.runtime.tools import bound_import_tool, bound_mcp_tool
 
 __all__ = [
     "SELECTOR_PROMPT",
@@ -51,12 +51,6 @@ __all__ = [
     "import_tool",
     "mcp_servers",
 ]
-
-
-def _not_bound(name: str, exc: Exception) -> ToolBindingError:
-    """One message naming the tool once (``function_of``'s own may already start with it)."""
-    text = str(exc).removeprefix(f"tool '{name}': ")
-    return ToolBindingError(f"tool '{name}' cannot be bound: {text}")
 
 
 def import_tool(
@@ -73,16 +67,7 @@ def import_tool(
     is bounded by ``timeout_s``, the result reaches the model as text and an exception as the
     protocol's ``Error: <type>: <message>``.
     """
-    spec = ToolSpec(
-        name=name,
-        description=description,
-        parameters=parameters,
-        binding=ImportBinding(path=binding),
-    )
-    try:
-        function_of(spec)  # resolved now, so a binding that cannot be fails before the run
-    except NexError as exc:
-        raise _not_bound(name, exc) from None
+    spec = bound_import_tool(binding, name=name, description=description, parameters=parameters)
     return SchemaTool(spec, timeout_s=timeout_s)
 
 
@@ -112,13 +97,14 @@ class MCPServers:
         description: str,
         parameters: dict[str, Any] | None,
     ) -> ToolSpec:
-        if server not in self._servers:
-            known = ", ".join(sorted(self._servers)) or "none"
-            raise ToolBindingError(
-                f"tool '{name}' cannot be bound: no MCP server '{server}' (declared: {known})"
-            )
-        binding = MCPBinding(server=server, tool=tool)
-        return ToolSpec(name=name, description=description, parameters=parameters, binding=binding)
+        return bound_mcp_tool(
+            self._servers,
+            name=name,
+            server=server,
+            tool=tool,
+            description=description,
+            parameters=parameters,
+        )
 
     async def discover(self, schemas: Mapping[str, Sequence[str]]) -> None:
         """Ask each server for the schemas of its tools named in ``schemas`` (starting it)."""

@@ -33,14 +33,13 @@ from nex_core.models.base import ChatModel
 from nex_core.protocol.spec import (
     AgentSpec,
     ContextMode,
-    ImportBinding,
-    MCPBinding,
     MCPServerSpec,
     ModelSettings,
     SubAgentSpec,
     ToolSpec,
 )
 from nex_core.runtime.mcp_tools import pool_for_run
+from nex_core.runtime.tools import bound_import_tool, bound_mcp_tool
 from nex_langgraph import _tools
 from nex_langgraph._bridge import bridge_model
 from nex_langgraph._build import EXTENSION
@@ -59,12 +58,6 @@ __all__ = [
 ]
 
 
-def _not_bound(name: str, exc: Exception) -> ToolBindingError:
-    """One message naming the tool once (``function_of``'s own may already start with it)."""
-    text = str(exc).removeprefix(f"tool '{name}': ")
-    return ToolBindingError(f"tool '{name}' cannot be bound: {text}")
-
-
 def import_tool(
     binding: str,
     *,
@@ -80,16 +73,8 @@ def import_tool(
     is bounded by ``timeout_s``, the result reaches the model as text and an exception as the
     protocol's ``Error: <type>: <message>`` (through ``ProtocolMiddleware``).
     """
-    spec = ToolSpec(
-        name=name,
-        description=description,
-        parameters=parameters,
-        binding=ImportBinding(path=binding),
-    )
-    try:
-        return _tools.function_tool(spec, timeout_s=timeout_s, stop=return_direct)
-    except NexError as exc:
-        raise _not_bound(name, exc) from None
+    spec = bound_import_tool(binding, name=name, description=description, parameters=parameters)
+    return _tools.function_tool(spec, timeout_s=timeout_s, stop=return_direct)
 
 
 def nex_chat_model(
@@ -154,13 +139,14 @@ class MCPServers:
         description: str,
         parameters: dict[str, Any] | None,
     ) -> ToolSpec:
-        if server not in self._servers:
-            known = ", ".join(sorted(self._servers)) or "none"
-            raise ToolBindingError(
-                f"tool '{name}' cannot be bound: no MCP server '{server}' (declared: {known})"
-            )
-        binding = MCPBinding(server=server, tool=tool)
-        return ToolSpec(name=name, description=description, parameters=parameters, binding=binding)
+        return bound_mcp_tool(
+            self._servers,
+            name=name,
+            server=server,
+            tool=tool,
+            description=description,
+            parameters=parameters,
+        )
 
     def tool(
         self,
