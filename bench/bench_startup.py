@@ -6,9 +6,13 @@ Two clocks: wall time from spawn to exit, and the child's CPU time (user + syste
 rusage), which a loaded machine disturbs far less than wall time. The cases are interleaved
 round by round, so load that comes and goes spreads over all of them, and each reports the
 median with its spread (min, max). ``python -c pass`` is measured the same way, and
-``own_*_ms`` is a case's median minus that baseline: what nex itself costs, apart from starting
-Python.
+``own_*_ms`` is a case's median minus that baseline: what nex costs, apart from starting Python.
+``libraries`` imports only the third-party libraries a native run needs (asyncio, click, rich,
+pydantic, PyYAML, jsonschema, pluggy); ``nex_own_cpu_ms`` is a case's CPU median minus that one:
+nex's own time, apart from the libraries it stands on (what the start-up target is about).
 
+- ``libraries``: ``python -c "import asyncio, click, rich.console, pydantic, yaml, jsonschema,
+  pluggy"``.
 - ``import``: ``python -c "import nex_core"``.
 - ``help``: ``python -m nex_core --help`` (every built-in and plugin command listed; no adapter
   imported).
@@ -35,6 +39,7 @@ from bench import quick as quick_requested
 
 REPO = Path(__file__).resolve().parents[1]
 TARGET_OWN_MS = 1000.0
+LIBRARIES = "import asyncio, click, rich.console, pydantic, yaml, jsonschema, pluggy"
 FRAMEWORKS = ("langgraph", "autogen_agentchat", "autogen_core", "langchain_core")
 
 _PROBE = (
@@ -62,6 +67,7 @@ def _cases(out: Path) -> dict[str, list[str]]:
     ]
     return {
         "baseline": ["-c", "pass"],
+        "libraries": ["-c", LIBRARIES],
         "import": ["-c", "import nex_core"],
         "help": ["-m", "nex_core", "--help"],
         "run_native": ["-m", "nex_core", *run],
@@ -112,6 +118,7 @@ def run(quick: bool = False) -> dict[str, Any]:
         modules = {name: _modules(args) for name, args in cases.items() if name != "baseline"}
     base_wall = statistics.median(walls["baseline"])
     base_cpu = statistics.median(cpus["baseline"])
+    libraries_cpu = statistics.median(cpus["libraries"])
     result: dict[str, Any] = {"rounds": rounds, "target_own_ms": TARGET_OWN_MS}
     for name in cases:
         entry: dict[str, Any] = {
@@ -125,6 +132,8 @@ def run(quick: bool = False) -> dict[str, Any]:
         if name != "baseline":
             entry["own_wall_ms"] = round(statistics.median(walls[name]) - base_wall, 1)
             entry["own_cpu_ms"] = round(statistics.median(cpus[name]) - base_cpu, 1)
+        if name not in ("baseline", "libraries"):
+            entry["nex_own_cpu_ms"] = round(statistics.median(cpus[name]) - libraries_cpu, 1)
             entry["modules"] = modules[name]
         result[name] = entry
     return result

@@ -4,6 +4,7 @@ beside it (run.py, inspect.py, validate.py, convert.py) and plugins add their ow
 from __future__ import annotations
 
 import errno
+import importlib
 import os
 import sys
 import warnings
@@ -11,16 +12,21 @@ from collections.abc import Sequence
 from typing import Any
 
 import click
-from rich.markup import escape
-from rich.table import Table
 
 from nex_core._version import __version__
-from nex_core.cli.convert import convert
-from nex_core.cli.inspect import inspect
-from nex_core.cli.output import console, err_console, fail, warn
-from nex_core.cli.run import INTERRUPTED_EXIT, run
-from nex_core.cli.validate import schema, validate
+from nex_core.cli.output import INTERRUPTED_EXIT, fail, warn
 from nex_core.errors import NexError
+
+# nex's own commands, imported only when one is asked for (or `--help` lists them): a command's
+# module pulls in what it needs (the spec models, asyncio, rich trees …) and `nex run` should
+# not pay for `nex convert`. name -> "module:attribute".
+LAZY_COMMANDS: dict[str, str] = {
+    "run": "nex_core.cli.run:run",
+    "inspect": "nex_core.cli.inspect:inspect",
+    "validate": "nex_core.cli.validate:validate",
+    "schema": "nex_core.cli.validate:schema",
+    "convert": "nex_core.cli.convert:convert",
+}
 
 
 class NexGroup(click.Group):
@@ -45,10 +51,17 @@ class NexGroup(click.Group):
         return self._plugins_cache
 
     def list_commands(self, ctx: click.Context) -> list[str]:
-        return sorted({*super().list_commands(ctx), *self._plugin_commands()})
+        return sorted(
+            {*super().list_commands(ctx), *LAZY_COMMANDS, *self._plugin_commands()}
+        )
 
     def get_command(self, ctx: click.Context, cmd_name: str) -> click.Command | None:
-        return super().get_command(ctx, cmd_name) or self._plugin_commands().get(cmd_name)
+        found = super().get_command(ctx, cmd_name)
+        if found is None and cmd_name in LAZY_COMMANDS:
+            module, _, attribute = LAZY_COMMANDS[cmd_name].partition(":")
+            found = getattr(importlib.import_module(module), attribute)
+            self.add_command(found, cmd_name)
+        return found or self._plugin_commands().get(cmd_name)
 
     def invoke(self, ctx: click.Context) -> Any:
         try:
@@ -134,13 +147,6 @@ def _show_warning(
         _default_showwarning(message, category, filename, lineno, file, line)
 
 
-cli.add_command(run)
-cli.add_command(inspect)
-cli.add_command(validate)
-cli.add_command(schema)
-cli.add_command(convert)
-
-
 # --------------------------------------------------------------------------- plugins
 
 
@@ -151,6 +157,10 @@ def plugins(as_json: bool) -> None:
     import json
     import warnings
 
+    from rich.markup import escape
+    from rich.table import Table
+
+    from nex_core.cli.output import console, err_console
     from nex_core.plugins import PluginLoadWarning, get_plugin_manager
 
     pm = get_plugin_manager()

@@ -13,6 +13,9 @@ from typing import NoReturn
 from rich.console import Console
 from rich.markup import escape
 
+# Exit status of a command stopped by Ctrl-C (128 + SIGINT), as shells report it.
+INTERRUPTED_EXIT = 130
+
 console = Console()
 err_console = Console(stderr=True)
 

@@ -12,15 +12,11 @@ from typing import Any, TypeVar
 import click
 from rich.markup import escape
 
-from nex_core.cli.output import console, err_console
+from nex_core.cli.output import INTERRUPTED_EXIT, console, err_console
 from nex_core.cli.params import TextFile
 from nex_core.errors import OutputError
 
 T = TypeVar("T")
-
-INTERRUPTED_EXIT = 130
-"""What a shell reports for a process ended by SIGINT (128 + 2)."""
-
 
 def run_interruptibly(coro: Coroutine[Any, Any, T], *, on_interrupt: Any) -> T:
     """``asyncio.run(coro)``, except that Ctrl-C ends the process promptly.

@@ -9,9 +9,7 @@ import inspect
 import json
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
-from typing import Any, Literal
-
-import jsonschema
+from typing import TYPE_CHECKING, Any, Literal
 
 from nex_core.errors import Location, NexError, ToolBindingError
 from nex_core.protocol.spec import (
@@ -26,6 +24,9 @@ from nex_core.protocol.spec import (
     ToolSpec,
 )
 from nex_core.trajectory.schema import ErrorInfo, ToolSchema
+
+if TYPE_CHECKING:
+    import jsonschema
 
 ANY_OBJECT: dict[str, Any] = {"type": "object", "properties": {}}
 
@@ -197,6 +198,10 @@ def result_text(value: Any) -> str:
 
 @functools.lru_cache(maxsize=512)
 def _validator(schema_json: str) -> jsonschema.protocols.Validator:
+    # Imported on first use: jsonschema (with referencing and its format checkers) is a tenth
+    # of a second of start-up, and a run whose tools take no arguments never needs it.
+    import jsonschema
+
     schema = json.loads(schema_json)
     cls = jsonschema.validators.validator_for(schema, default=jsonschema.Draft202012Validator)
     return cls(schema)
