@@ -198,6 +198,15 @@ def is_simulated(step: Any) -> bool:
     return isinstance(step, ToolStep) and bool(step.metadata.get(SIMULATED_KEY))
 
 
+def simulated_call_ids(trajectory: Trajectory) -> set[str]:
+    """Call ids of the tool calls whose results a simulated tool gave (what exports drop)."""
+    return {
+        s.call_id
+        for s in trajectory.steps
+        if isinstance(s, ToolStep) and is_simulated(s) and s.call_id is not None
+    }
+
+
 class MarkingSink:
     """A sink that marks simulated tool steps (:func:`mark_simulated`) before writing."""
 
