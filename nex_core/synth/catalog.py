@@ -11,6 +11,7 @@ from typing import Any
 
 from nex_core.errors import SpecError, ToolBindingError, ToolUnavailableError
 from nex_core.protocol.spec import MCPServerSpec
+from nex_core.runtime.mcp import MCPPool
 from nex_core.synth.config import ToolCatalog
 
 _JSON_TYPES = {str: "string", int: "integer", float: "number", bool: "boolean",
@@ -61,35 +62,30 @@ class ResolvedCatalog:
         return "\n".join(lines)
 
 
-async def resolve_catalog(catalog: ToolCatalog) -> ResolvedCatalog:
-    """List every MCP server's tools (each server started once, then stopped) and read every
-    function's signature. A server that does not start, or a path that does not import, is a
-    :class:`SpecError` naming it: the catalog is the user's input."""
-    from nex_core.runtime.mcp import MCPPool
+async def resolve_catalog(catalog: ToolCatalog, pool: MCPPool) -> ResolvedCatalog:
+    """List every MCP server's tools (started in ``pool``, which the dry runs then share) and
+    read every function's signature. A server that does not start, or a path that does not
+    import, is a :class:`SpecError` naming it: the catalog is the user's input."""
     from nex_core.runtime.tools import import_callable
 
     resolved = ResolvedCatalog(servers=dict(catalog.mcp_servers))
-    if catalog.mcp_servers:
-        pool = MCPPool(dict(catalog.mcp_servers))
+    pool.add(dict(catalog.mcp_servers))
+    for server in catalog.mcp_servers:
         try:
-            for server in catalog.mcp_servers:
-                try:
-                    listed = await pool.list_tools(server)
-                except ToolUnavailableError as exc:
-                    raise SpecError(
-                        f"tools config: MCP server '{server}' is unavailable: {exc}"
-                    ) from None
-                for tool in listed:
-                    resolved.tools.append(
-                        RealTool(
-                            name=tool.name,
-                            description=tool.description or "",
-                            parameters=dict(tool.input_schema),
-                            binding={"kind": "mcp", "server": server, "tool": tool.name},
-                        )
-                    )
-        finally:
-            await pool.aclose()
+            listed = await pool.list_tools(server)
+        except ToolUnavailableError as exc:
+            raise SpecError(
+                f"tools config: MCP server '{server}' is unavailable: {exc}"
+            ) from None
+        for tool in listed:
+            resolved.tools.append(
+                RealTool(
+                    name=tool.name,
+                    description=tool.description or "",
+                    parameters=dict(tool.input_schema),
+                    binding={"kind": "mcp", "server": server, "tool": tool.name},
+                )
+            )
     for entry in catalog.imports:
         try:
             func = import_callable(entry.path)

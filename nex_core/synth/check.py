@@ -28,6 +28,7 @@ from nex_core.protocol.spec import (
     SimulatedBinding,
     TeamSpec,
 )
+from nex_core.runtime.mcp import MCPPool
 from nex_core.synth.bundle import Bundle, parse_bundle
 from nex_core.synth.catalog import ResolvedCatalog
 from nex_core.synth.scripts import NoExample, derived_script
@@ -175,7 +176,7 @@ def _schema_problems(where: str, schema: dict[str, Any]) -> list[str]:
 
 
 async def _dry_run(
-    spec: AgentSpec | TeamSpec, bundle: Bundle, warnings: list[str]
+    spec: AgentSpec | TeamSpec, bundle: Bundle, warnings: list[str], pool: MCPPool | None
 ) -> tuple[Trajectory | None, list[str]]:
     from nex_core.models.scripted import ScriptedModel
     from nex_core.runtime.loop import run_native
@@ -190,8 +191,9 @@ async def _dry_run(
                       "parameter 'examples: [...]'"]
     model = ScriptedModel(script)
     with simulated_tools(model):
-        trajectory = await run_native(spec, TaskInfo(id="dry-run", turns=[task.prompt]),
-                                      model=model)
+        trajectory = await run_native(
+            spec, TaskInfo(id="dry-run", turns=[task.prompt]), model=model, mcp_pool=pool
+        )
     mark_simulated(trajectory, spec)
     problems: list[str] = []
     for step in trajectory.steps:
@@ -210,9 +212,12 @@ async def _dry_run(
     return trajectory, problems
 
 
-async def check_reply(text: str, catalog: ResolvedCatalog, folder: Path) -> Checked:
-    """Check a generator reply, writing its spec files into ``folder`` (emptied first).
-    Raises :class:`BundleProblems` listing everything wrong that could be found."""
+async def check_reply(
+    text: str, catalog: ResolvedCatalog, folder: Path, *, pool: MCPPool | None = None
+) -> Checked:
+    """Check a generator reply, writing its spec files into ``folder`` (emptied first); the dry
+    run takes MCP servers from ``pool`` (else starts its own). Raises :class:`BundleProblems`
+    listing everything wrong that could be found."""
     try:
         bundle = parse_bundle(text)
     except SpecError as exc:
@@ -243,7 +248,7 @@ async def check_reply(text: str, catalog: ResolvedCatalog, folder: Path) -> Chec
     if problems:
         raise BundleProblems(problems)
     warnings: list[str] = []
-    trajectory, problems = await _dry_run(spec, bundle, warnings)
+    trajectory, problems = await _dry_run(spec, bundle, warnings, pool)
     if problems or trajectory is None:
         raise BundleProblems(problems)
     return Checked(bundle, spec, folder, trajectory, warnings)

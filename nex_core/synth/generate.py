@@ -21,6 +21,7 @@ import yaml
 from nex_core._version import __version__
 from nex_core.errors import ModelError, OutputError
 from nex_core.models.base import ChatModel
+from nex_core.runtime.mcp import MCPPool
 from nex_core.synth.catalog import ResolvedCatalog, resolve_catalog
 from nex_core.synth.check import BundleProblems, Checked, check_reply
 from nex_core.synth.config import Blueprint, SynthConfig, blueprints
@@ -110,7 +111,24 @@ async def synthesize(
     """Generate ``config.n`` systems from ``description`` into ``out`` (a new or empty folder)."""
     out = Path(out)
     _prepare_out(out)
-    catalog = await resolve_catalog(config.tools)
+    # One MCP pool for the run: the catalog's servers start once, for listing their tools and
+    # for every dry run.
+    pool = MCPPool({})
+    try:
+        return await _synthesize(description, model, out, config, model_ref, pool)
+    finally:
+        await pool.aclose()
+
+
+async def _synthesize(
+    description: str,
+    model: ChatModel,
+    out: Path,
+    config: SynthConfig,
+    model_ref: str | None,
+    pool: MCPPool,
+) -> SynthRun:
+    catalog = await resolve_catalog(config.tools, pool)
     prompts = _Prompts()
     system_text = prompts.generator.render(catalog=catalog.prompt_text())
     results: list[SystemResult] = []
@@ -120,7 +138,7 @@ async def synthesize(
         for blueprint in blueprints(config):
             result, checked = await _one_system(
                 description, blueprint, model, config, catalog, prompts, system_text, sink,
-                staging, out,
+                staging, out, pool,
             )
             if checked is not None:
                 digest = structural_digest(checked.spec)
@@ -148,6 +166,7 @@ async def _one_system(
     sink: JSONLSink,
     staging: Path,
     out: Path,
+    pool: MCPPool,
 ) -> tuple[SystemResult, Checked | None]:
     user_text = _request_text(prompts.request, description, blueprint)
     params: dict[str, Any] = {"seed": blueprint.seed}
@@ -183,7 +202,9 @@ async def _one_system(
         text = response.message.text()
         replies.append(text)
         try:
-            checked = await check_reply(text, catalog, staging / f"{blueprint.index:03d}")
+            checked = await check_reply(
+                text, catalog, staging / f"{blueprint.index:03d}", pool=pool
+            )
         except BundleProblems as exc:
             problems = exc.problems
             step.metadata["synth"] = {"attempt": attempt, "problems": problems}
