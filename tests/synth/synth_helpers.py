@@ -24,12 +24,13 @@ TIME_SERVER = {"command": sys.executable, "args": ["-m", "mcp_server_time",
                                                     "--local-timezone", "UTC"]}  # fmt: skip
 
 
-def _tool(name: str, state: dict[str, Any], prop: str = "id") -> dict[str, Any]:
+def sim_tool(name: str, state: dict[str, Any], prop: str = "id") -> dict[str, Any]:
     return {
         "name": name,
         "description": f"The {name} tool.",
-        "parameters": {"type": "object", "properties": {prop: {"type": "string"}},
-                       "required": [prop]},  # fmt: skip
+        "parameters": {
+            "type": "object", "properties": {prop: {"type": "string"}}, "required": [prop]
+        },
         "binding": {"kind": "simulated", "state": state},
     }
 
@@ -44,7 +45,7 @@ def shop_bundle() -> dict[str, Any]:
                 "name": "desk",
                 "description": "Front desk.",
                 "system_prompt": "Answer shoppers; ask stock about availability.",
-                "tools": [_tool("track_parcel", {"TRK-1": "in transit"})],
+                "tools": [sim_tool("track_parcel", {"TRK-1": "in transit"})],
                 "sub_agents": [{"ref": "stock.yaml", "mode": "tool"}],
             },
             "stock.yaml": {
@@ -52,7 +53,7 @@ def shop_bundle() -> dict[str, Any]:
                 "name": "stock",
                 "description": "Knows the stock.",
                 "system_prompt": "Check stock.",
-                "tools": [_tool("check_stock", {"SKU-9": 4}, "sku")],
+                "tools": [sim_tool("check_stock", {"SKU-9": 4}, "sku")],
             },
         },
         "tasks": [

@@ -10,7 +10,7 @@ from typing import Any
 
 import pytest
 import yaml
-from synth_helpers import TIME_SERVER, run_synth, shop_bundle, variant
+from synth_helpers import TIME_SERVER, run_synth, shop_bundle, sim_tool, variant
 
 from nex_core import load_spec
 from nex_core.gap import load_config
@@ -196,3 +196,31 @@ def test_the_output_folder_must_be_new(tmp_path: Path) -> None:
     (tmp_path / "out" / "keep.txt").write_text("mine")
     with pytest.raises(OutputError, match="not an empty folder"):
         run_synth(tmp_path / "out", shop_bundle())
+
+
+def test_a_team_in_a_text_tool_format_is_checked_and_dry_run(tmp_path: Path) -> None:
+    team = {
+        "root": "crew.yaml",
+        "files": {
+            "crew.yaml": {"kind": "team", "name": "crew", "termination": {"max_turns": 3},
+                          "members": [
+                {"name": "planner", "system_prompt": "Plan.", "tool_format": "hermes",
+                 "tools": [sim_tool("find_flight", {"flights": ["NX1"]})]},
+                {"name": "booker", "system_prompt": "Book.", "tools": [sim_tool("book", {})],
+                 "sub_agents": [{"ref": "pay.yaml", "mode": "tool"}]},
+            ]},
+            "pay.yaml": {"name": "pay", "system_prompt": "Pay.",
+                         "tools": [sim_tool("charge", {}, "card")]},
+        },
+        "tasks": [{"id": "fly", "prompt": "Book me a flight.", "expected": "booked NX1"}],
+    }  # fmt: skip
+    run, _ = run_synth(tmp_path / "out", team)
+    (system,) = run.systems
+    assert system.status == "valid", system.problems
+    assert system.shape is not None
+    assert system.shape["modes"] == {"team": 2, "tool": 1}
+    assert system.shape["tool_formats"] == ["hermes", "native"]
+    dry = next(iter_trajectories(tmp_path / "out" / system.path / "dry_run.jsonl"))  # type: ignore[operator]
+    assert dry.outcome is not None and dry.outcome.final_output == "booked NX1"
+    turns = [s.child for s in dry.steps if s.kind == "subagent" and s.mode == "team_turn"]
+    assert turns == ["planner", "booker", "planner"]
