@@ -10,9 +10,10 @@ import subprocess
 import sys
 from pathlib import Path
 
+import pytest
 import yaml
 from click.testing import CliRunner
-from synth_helpers import REPO, reply, run_synth, shop_bundle
+from synth_helpers import REPO, reply, run_synth, shop_bundle, variant
 
 from nex_core.cli.main import cli
 from nex_core.gap import load_config, run_gap
@@ -98,3 +99,29 @@ def test_the_example_is_what_the_readme_says(tmp_path: Path) -> None:
     manifest = json.loads((out / "synth.json").read_text())
     assert [s["attempts"] for s in manifest["systems"]] == [2, 1]
     assert manifest["systems"][0]["shape"]["bindings"] == {"mcp": 1, "simulated": 3}
+
+
+def test_the_generator_can_be_an_openai_compatible_endpoint(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from chat_server import ChatServer, Reply
+
+    from nex_core.models.openai_compat import OpenAICompatibleModel
+    from nex_core.synth import SynthConfig, synthesize
+
+    bad = variant(shop_bundle())
+    del bad["files"]["stock.yaml"]["tools"][0]["binding"]
+    with ChatServer([Reply(text=reply(bad)["text"]), Reply(text=reply(shop_bundle())["text"])]
+                    ) as server:  # fmt: skip
+        monkeypatch.setenv("SYNTH_TEST_KEY", "test-key")
+        model = OpenAICompatibleModel("gen-model", base_url=server.base_url,
+                                      api_key_env="SYNTH_TEST_KEY", max_retries=0)  # fmt: skip
+        run = asyncio.run(synthesize("A shop help desk.", model, tmp_path / "out",
+                                     SynthConfig(seed=5)))  # fmt: skip
+        bodies = [r.body for r in server.requests]
+    assert [s.status for s in run.systems] == ["valid"] and run.systems[0].attempts == 2
+    assert bodies[0]["seed"] == run.systems[0].blueprint["seed"]
+    assert bodies[0]["temperature"] == 0.8
+    assert "binding" in bodies[1]["messages"][-1]["content"]
+    (generation,) = iter_trajectories(tmp_path / "out" / "generator.jsonl")
+    assert generation.provenance.model == "gen-model" and len(generation.steps) == 2

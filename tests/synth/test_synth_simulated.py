@@ -132,3 +132,17 @@ def test_export_drops_simulated_observations_on_request(tmp_path: Path) -> None:
                      ExportOptions(simulated="drop", **options))  # type: ignore[arg-type]
     assert kept["samples"] == 2 and "simulated_observations" not in kept["skipped"]
     assert dropped["samples"] == 1 and dropped["skipped"]["simulated_observations"] == 1
+
+
+def test_generated_programs_refuse_simulated_tools_by_name(tmp_path: Path) -> None:
+    from click.testing import CliRunner
+
+    from nex_core.cli.main import cli
+
+    spec = tmp_path / "agent.yaml"
+    spec.write_text("name: a\ntools:\n  - {name: t, parameters: {}, binding: simulated}\n")
+    for target in BACKENDS[1:]:
+        result = CliRunner().invoke(cli, ["convert", str(spec), "--to", target, "-o",
+                                          str(tmp_path / f"{target}.py")])  # fmt: skip
+        assert result.exit_code == 1, result.output
+        assert "tool 't' of agent 'a' is simulated" in result.output
