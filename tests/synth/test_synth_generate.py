@@ -224,3 +224,23 @@ def test_a_team_in_a_text_tool_format_is_checked_and_dry_run(tmp_path: Path) -> 
     assert dry.outcome is not None and dry.outcome.final_output == "booked NX1"
     turns = [s.child for s in dry.steps if s.kind == "subagent" and s.mode == "team_turn"]
     assert turns == ["planner", "booker", "planner"]
+
+
+def test_an_import_path_from_the_catalog_is_a_real_tool(tmp_path: Path) -> None:
+    bundle = variant(shop_bundle())
+    bundle["files"]["stock.yaml"]["tools"].append({
+        "name": "add", "description": "Add two numbers.",
+        "parameters": {"type": "object", "properties": {"a": {"type": "number"},
+                                                        "b": {"type": "number"}},
+                       "required": ["a", "b"]},
+        "binding": "examples.calculator.tools:add",
+    })  # fmt: skip
+    tools = {"imports": [{"path": "examples.calculator.tools:add"}]}
+    run, model = run_synth(tmp_path / "out", bundle, tools=tools)
+    assert run.systems[0].status == "valid", run.systems[0].problems
+    catalog = model.calls[0].request.messages[0].text()
+    assert '"path": "examples.calculator.tools:add"' in catalog
+    assert '"a": {"type": "number"}' in catalog  # the schema read from the signature
+    dry = next(iter_trajectories(tmp_path / "out" / run.systems[0].path / "dry_run.jsonl"))  # type: ignore[operator]
+    (add,) = [s for s in dry.steps if s.kind == "tool" and s.name == "add"]
+    assert add.arguments == {"a": 1.0, "b": 1.0} and add.result == 2.0
