@@ -44,6 +44,9 @@ def _description(text: str) -> str:
         is_file = len(text) < 4096 and "\n" not in text and path.is_file()
     except (OSError, ValueError):
         is_file = False
+    looks_like_file = not any(c.isspace() for c in text) and path.suffix in {".txt", ".md"}
+    if looks_like_file and not is_file:
+        raise SpecError(f"description file not found: {text}")
     if is_file:
         try:
             body = path.read_text(encoding="utf-8")

@@ -229,14 +229,29 @@ async def _one_system(
         ))  # fmt: skip
         return result, None
     result.name = checked.spec.name
-    result.warnings = checked.warnings
     result.shape = shape(checked.spec)
+    result.warnings = checked.warnings + _deviations(blueprint, result.shape)
     result.tasks = len(checked.bundle.tasks)
     recorder.finish(Outcome(
         status=OutcomeStatus.COMPLETED, final_output=checked.spec.name, stop_reason="valid",
         labels={"attempts": len(replies)},
     ))  # fmt: skip
     return result, checked
+
+
+def _deviations(blueprint: Blueprint, got: dict[str, Any]) -> list[str]:
+    """Where the system differs from its blueprint (kept: the generator had its reasons, and
+    ``nex synth stats`` shows what was actually made)."""
+    notes = []
+    if got["depth"] != blueprint.depth:
+        notes.append(f"blueprint depth {blueprint.depth}, system depth {got['depth']}")
+    used = set(got["modes"]) or {"single"}
+    if blueprint.depth > 0 and blueprint.mode not in used:
+        notes.append(f"blueprint mode {blueprint.mode}, system uses {sorted(used)}")
+    if blueprint.tool_format not in got["tool_formats"]:
+        notes.append(f"blueprint tool format {blueprint.tool_format}, system uses "
+                     f"{got['tool_formats']}")
+    return notes
 
 
 def _request_text(prompt: Prompt, description: str, blueprint: Blueprint) -> str:
