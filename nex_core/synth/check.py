@@ -34,6 +34,13 @@ from nex_core.synth.catalog import ResolvedCatalog
 from nex_core.synth.scripts import NoExample, derived_script
 from nex_core.trajectory.schema import OutcomeStatus, TaskInfo, ToolStep, Trajectory
 
+_Dumper: Any = getattr(yaml, "CSafeDumper", yaml.SafeDumper)  # libyaml's when PyYAML has it
+
+
+def dump_yaml(data: Any) -> str:
+    return yaml.dump(data, Dumper=_Dumper, sort_keys=False, allow_unicode=True)
+
+
 WIRING_ERRORS = frozenset(
     {"UnknownTool", "InvalidArguments", "ToolBindingError", "ModelError", "ScriptExhausted",
      "SubAgentFailed"}
@@ -228,9 +235,7 @@ async def check_reply(
     files, problems = _prepare_files(bundle, catalog)
     problems += _reachability(bundle)
     for name, doc in files.items():
-        (folder / name).write_text(
-            yaml.safe_dump(doc, sort_keys=False, allow_unicode=True), encoding="utf-8"
-        )
+        (folder / name).write_text(dump_yaml(doc), encoding="utf-8")
     from nex_core.protocol.loader import load_spec
 
     try:

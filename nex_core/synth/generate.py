@@ -16,14 +16,12 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
 
-import yaml
-
 from nex_core._version import __version__
 from nex_core.errors import ModelError, OutputError
 from nex_core.models.base import ChatModel
 from nex_core.runtime.mcp import MCPPool
 from nex_core.synth.catalog import ResolvedCatalog, resolve_catalog
-from nex_core.synth.check import BundleProblems, Checked, check_reply
+from nex_core.synth.check import BundleProblems, Checked, check_reply, dump_yaml
 from nex_core.synth.config import Blueprint, SynthConfig, blueprints
 from nex_core.synth.prompts import Prompt, load_prompt
 from nex_core.synth.scripts import derived_script
@@ -128,8 +126,12 @@ async def _synthesize(
     model_ref: str | None,
     pool: MCPPool,
 ) -> SynthRun:
+    from nex_core.plugins import get_plugin_manager
+
     catalog = await resolve_catalog(config.tools, pool)
     prompts = _Prompts()
+    installed = set(get_plugin_manager().adapters())  # once: it loads every adapter plugin
+    backends = [b for b in config.backends if b in installed] or ["native"]
     system_text = prompts.generator.render(catalog=catalog.prompt_text())
     results: list[SystemResult] = []
     seen: dict[str, int] = {}
@@ -147,7 +149,7 @@ async def _synthesize(
                     result.status, result.duplicate_of = "duplicate", seen[digest]
                 else:
                     seen[digest] = blueprint.index
-                    _write_system(out, result, checked, config)
+                    _write_system(out, result, checked, backends)
             results.append(result)
     shutil.rmtree(staging, ignore_errors=True)
     run = SynthRun(out, results)
@@ -274,13 +276,13 @@ def _write_rejected(out: Path, index: int, replies: list[str], problems: list[st
 
 
 def _dump(path: Path, data: Any) -> None:
-    path.write_text(yaml.safe_dump(data, sort_keys=False, allow_unicode=True), encoding="utf-8")
+    path.write_text(dump_yaml(data), encoding="utf-8")
 
 
-def _write_system(out: Path, result: SystemResult, checked: Checked, config: SynthConfig) -> None:
+def _write_system(
+    out: Path, result: SystemResult, checked: Checked, backends: list[str]
+) -> None:
     """The system's folder, built in staging and moved into ``systems/`` whole."""
-    from nex_core.plugins import get_plugin_manager
-
     folder = checked.folder
     bundle = checked.bundle
     with (folder / "tasks.jsonl").open("w", encoding="utf-8") as handle:
@@ -290,8 +292,6 @@ def _write_system(out: Path, result: SystemResult, checked: Checked, config: Syn
     for task in bundle.tasks:
         script = derived_script(checked.spec, task.expected or "Done.", task.prompt)
         _dump(folder / "scripts" / f"{task.id}.yaml", script)
-    installed = set(get_plugin_manager().adapters())
-    backends = [b for b in config.backends if b in installed] or ["native"]
     _dump(folder / "gap.yaml", {
         "name": f"synth-{result.index:03d}-{checked.spec.name}",
         "tasks": ["tasks.jsonl"],
