@@ -11,6 +11,7 @@ generator is shown when it is asked to repair its output.
 
 from __future__ import annotations
 
+import copy
 import shutil
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -101,7 +102,7 @@ def _used_servers(files: dict[str, dict[str, Any]]) -> set[str]:
 def _prepare_files(bundle: Bundle, catalog: ResolvedCatalog) -> tuple[dict[str, Any], list[str]]:
     """The files as written: the catalog's servers the tools use declared where they run."""
     problems = []
-    files = {name: dict(doc) for name, doc in bundle.files.items()}
+    files = copy.deepcopy(bundle.files)  # the bundle stays as the generator wrote it
     for name, doc in files.items():
         if any("mcp_servers" in m for m in _walk(doc)):
             problems.append(

@@ -146,3 +146,28 @@ def test_generated_programs_refuse_simulated_tools_by_name(tmp_path: Path) -> No
                                           str(tmp_path / f"{target}.py")])  # fmt: skip
         assert result.exit_code == 1, result.output
         assert "tool 't' of agent 'a' is simulated" in result.output
+
+
+def test_an_openai_compatible_endpoint_plays_the_tool(monkeypatch: pytest.MonkeyPatch) -> None:
+    from chat_server import ChatServer, Reply
+
+    from nex_core.models.openai_compat import OpenAICompatibleModel
+
+    monkeypatch.setenv("SYNTH_TEST_KEY", "test-key")
+    replies = [
+        Reply(tool_calls=[("call_1", "lookup_order", {"id": "A1"})]),
+        Reply(text='{"id": "A1", "status": "shipped"}'),  # the endpoint, playing the tool
+        Reply(text="A1 has shipped."),
+    ]
+    with ChatServer(replies) as server:
+        model = OpenAICompatibleModel("m", base_url=server.base_url,
+                                      api_key_env="SYNTH_TEST_KEY", max_retries=0)  # fmt: skip
+        with simulated_tools(model):
+            trajectory = get_adapter("native").run(_spec(), "Where is A1?", model=model)
+        sim_request = server.requests[1].body
+    mark_simulated(trajectory, _spec())
+    tool = next(s for s in trajectory.steps if s.kind == "tool")
+    assert tool.result == {"id": "A1", "status": "shipped"} and tool.metadata["simulated"]
+    assert "You are simulating a software tool" in sim_request["messages"][0]["content"]
+    assert "tools" not in sim_request  # the simulator is offered no tools
+    assert trajectory.outcome is not None and trajectory.outcome.final_output == "A1 has shipped."
