@@ -35,6 +35,9 @@ def synth() -> None:
     \b
     nex synth "a support desk with a billing specialist" --model openai:gpt-4o -o out/synth
     nex synth stats out/synth
+
+    Options of the first form (--n, --seed, --config, --tools, --max-retries ...):
+    nex synth generate --help.
     """
 
 
