@@ -17,7 +17,7 @@ PUBLIC = {
     "AgentSpec", "TeamSpec", "ToolSpec", "SubAgentSpec", "MCPServerSpec", "ModelSettings",
     "ContextMode", "ToolFormat", "load_spec", "dump_spec",
     # tool bindings and limits (binding Python functions is a documented feature)
-    "CallableBinding", "ImportBinding", "MCPBinding", "Limits", "bind",
+    "CallableBinding", "ImportBinding", "MCPBinding", "SimulatedBinding", "Limits", "bind",
     # trajectory
     "Trajectory", "Message", "ToolCall", "TaskInfo", "Recorder", "JSONLSink", "MemorySink",
     "iter_trajectories", "normalize",

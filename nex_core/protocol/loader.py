@@ -40,7 +40,7 @@ T = TypeVar("T")
 _SYSTEM: TypeAdapter[AgentSpec | TeamSpec] = TypeAdapter(SystemSpec)
 
 
-_BINDING_TAGS = {"import", "mcp", "callable"}
+_BINDING_TAGS = {"import", "mcp", "callable", "simulated"}
 
 
 def _document_path(loc: tuple[Any, ...]) -> tuple[Any, ...]:

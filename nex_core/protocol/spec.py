@@ -174,11 +174,28 @@ class CallableBinding(_Spec):
     """The function (sync or async); present only in specs built or bound in Python."""
 
 
+class SimulatedBinding(_Spec):
+    """A tool with no implementation: a model plays it from its name, description, schema and
+    the episode's earlier simulated calls (see :mod:`nex_core.runtime.simulated`). Its results
+    are marked ``simulated`` in the trajectory, so exports can keep or drop them."""
+
+    kind: Literal["simulated"] = "simulated"
+    state: dict[str, Any] = Field(default_factory=dict)
+    """The world the tool starts each episode in (records, balances ...), shown to the model."""
+    instructions: str = ""
+    """How the tool behaves beyond its description (error cases, formats)."""
+    model: str | None = None
+    """Model reference that plays the tool (``openai:gpt-4o-mini``); by default the model of
+    the run it is called in."""
+
+
 def _binding_kind(value: Any) -> str:
     # Accept the short forms people write by hand: a bare "pkg.mod:func" string, a mapping
     # without "kind" whose keys make the kind obvious, or (in Python) the function itself.
     if isinstance(value, BaseModel):
         return str(getattr(value, "kind", ""))
+    if value == "simulated":
+        return "simulated"
     if isinstance(value, str):
         return "import"
     if callable(value):
@@ -195,6 +212,8 @@ def _binding_kind(value: Any) -> str:
 
 
 def _expand_binding(value: Any) -> Any:
+    if value == "simulated":
+        return {"kind": "simulated"}
     if isinstance(value, str):
         return {"kind": "import", "path": value}
     if callable(value) and not isinstance(value, BaseModel):
@@ -210,12 +229,18 @@ ImportPath = Annotated[str, Field(pattern=IMPORT_PATH_PATTERN)]
 ToolBinding = Annotated[
     Annotated[ImportBinding, Tag("import")]
     | Annotated[MCPBinding, Tag("mcp")]
-    | Annotated[CallableBinding, Tag("callable")],
+    | Annotated[CallableBinding, Tag("callable")]
+    | Annotated[SimulatedBinding, Tag("simulated")],
     Discriminator(_binding_kind),
     # The published schema accepts the short forms the loader accepts.
     BeforeValidator(
         _expand_binding,
-        json_schema_input_type=ImportPath | ImportBinding | MCPBinding | CallableBinding,
+        json_schema_input_type=ImportPath
+        | Literal["simulated"]
+        | ImportBinding
+        | MCPBinding
+        | CallableBinding
+        | SimulatedBinding,
     ),
 ]
 
@@ -231,9 +256,10 @@ class ToolSpec(_Spec):
     """JSON Schema of the arguments object. ``None`` for MCP tools means: ask the server."""
     binding: ToolBinding
     """How the tool is executed: ``{kind: import, path: pkg.mod:func}`` (or just the path string),
-    ``{kind: mcp, server: NAME, tool: NAME}``, or ``{kind: callable, ref: NAME}`` for a Python
+    ``{kind: mcp, server: NAME, tool: NAME}``, ``{kind: callable, ref: NAME}`` for a Python
     function (in Python, pass the function itself; ``nex_core.bind`` re-attaches it to a spec
-    read from a file)."""
+    read from a file), or ``simulated`` (``{kind: simulated, state: {...}}``) for a tool a
+    model plays."""
 
     timeout_s: float | None = Field(default=None, gt=0)
     """Per-tool timeout; overrides the agent's ``limits.tool_timeout_s``."""

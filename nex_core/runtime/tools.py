@@ -19,6 +19,7 @@ from nex_core.protocol.spec import (
     ImportBinding,
     MCPBinding,
     MCPServerSpec,
+    SimulatedBinding,
     SubAgentSpec,
     TeamSpec,
     ToolSpec,
@@ -80,7 +81,8 @@ def import_callable(path: str) -> Callable[..., Any]:
 
 
 def function_of(tool: ToolSpec) -> Callable[..., Any]:
-    """The Python callable behind a function-bound tool (import path or in-process callable).
+    """The Python callable behind a function-bound tool (import path, in-process callable, or
+    the model that plays a simulated tool).
 
     Raises :class:`ToolBindingError` when it cannot be resolved; MCP-bound tools have none.
     """
@@ -98,6 +100,10 @@ def function_of(tool: ToolSpec) -> Callable[..., Any]:
                 f"nex_core.bind(spec, {{{binding.ref!r}: function}}))"
             )
         return binding.func
+    if isinstance(binding, SimulatedBinding):
+        from nex_core.runtime.simulated import simulated_function
+
+        return simulated_function(tool)
     raise ToolBindingError(
         f"tool '{tool.name}' is served by MCP server '{binding.server}' and has no Python callable"
     )

@@ -180,9 +180,11 @@ def _check(agent: AgentSpec) -> None:
     """What AutoGen cannot express is refused as the builder refuses it (MCP tools are fine
     here: the program opens the servers before it builds)."""
     for tool in agent.tools:
-        if isinstance(tool.binding, CallableBinding):
+        if not isinstance(tool.binding, ImportBinding | MCPBinding):
+            callable_ = isinstance(tool.binding, CallableBinding)
+            what = "an in-process callable" if callable_ else "simulated"
             raise AdapterError(
-                f"tool '{tool.name}' of agent '{agent.name}' is an in-process callable; "
+                f"tool '{tool.name}' of agent '{agent.name}' is {what}; "
                 "generated code can only bind tools by import path or MCP server"
             )
     plain = [t for t in agent.tools if not isinstance(t.binding, MCPBinding)]

@@ -412,9 +412,14 @@ def to_code(spec: AgentSpec | TeamSpec) -> str:
     agent = check_buildable(spec)
     for each in agent.walk():
         for tool in each.tools:
-            if isinstance(tool.binding, CallableBinding):
+            if not isinstance(tool.binding, ImportBinding | MCPBinding):
+                what = (
+                    "an in-process callable"
+                    if isinstance(tool.binding, CallableBinding)
+                    else "simulated"
+                )
                 raise AdapterError(
-                    f"tool '{tool.name}' of agent '{each.name}' is an in-process callable; "
+                    f"tool '{tool.name}' of agent '{each.name}' is {what}; "
                     "generated code can only bind tools by import path or MCP server"
                 )
     servers = _servers(agent)

@@ -25,6 +25,7 @@ from nex_core.protocol.spec import (
     AgentSpec,
     CallableBinding,
     ImportBinding,
+    MCPBinding,
     SubAgentSpec,
     ToolSpec,
 )
@@ -51,7 +52,9 @@ def _binding_text(spec: ToolSpec) -> str:
         return binding.path
     if isinstance(binding, CallableBinding):
         return f"callable:{binding.ref}"
-    return f"mcp:{binding.server}"
+    if isinstance(binding, MCPBinding):
+        return f"mcp:{binding.server}"
+    return binding.kind  # simulated: a model plays the tool
 
 
 def function_tool(spec: ToolSpec, *, timeout_s: float | None, stop: bool) -> BaseTool:

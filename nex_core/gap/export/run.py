@@ -27,6 +27,7 @@ from nex_core.gap.export.split import split_of
 from nex_core.gap.export.staging import MANIFEST, staged
 from nex_core.gap.export.targets import SkipSample, Target, get_target
 from nex_core.gap.export.writers import FILE_FORMATS, OutputFiles, require_parquet, write_text
+from nex_core.runtime.simulated import simulated_call_ids
 from nex_core.toolformats import ToolCallFormat
 from nex_core.trajectory.reader import iter_trajectories
 from nex_core.trajectory.schema import Trajectory
@@ -56,6 +57,8 @@ class ExportOptions:
     """Which of ``labels`` and ``assistant_masks`` to add beside ``input_ids``."""
     row_group_rows: int = 2000
     """Rows per Parquet row group (a group is flushed as soon as it is full)."""
+    simulated: Literal["keep", "drop"] = "keep"
+    """``drop`` leaves out samples that hold a simulated tool's result (counted as skipped)."""
 
 
 class SampleTransform(Protocol):
@@ -243,7 +246,11 @@ def export(
                 task_id = traj.task.id or traj.id
                 split = split_of(task_id, options.validation_fraction, options.seed)
                 splits[split].append(_digest(task_id))
+                simulated = simulated_call_ids(traj) if options.simulated == "drop" else set()
                 for sample in samples_of(traj, options.per):
+                    if simulated and any(m.tool_call_id in simulated for m in sample.messages):
+                        state.skipped["simulated_observations"] += 1
+                        continue
                     state.add(traj, sample, task_id, split)
             files.close()
         except BaseException:
