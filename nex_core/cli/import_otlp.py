@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from typing import Any
 
 import click
 from rich.markup import escape
@@ -14,11 +15,20 @@ from nex_core.errors import OutputError
 @click.command("otlp")
 @click.argument("source", type=click.Path(exists=True))
 @click.option(
-    "-o", "--out", default="runs/imported.jsonl", show_default=True,
-    type=click.Path(dir_okay=False), help="JSONL file the trajectories are appended to.",
+    "-o",
+    "--out",
+    default="runs/imported.jsonl",
+    show_default=True,
+    type=click.Path(dir_okay=False),
+    help="JSONL file the trajectories are appended to.",
 )
-@click.option("--report", "report_path", default=None, type=click.Path(dir_okay=False),
-              help="Also write the per-trajectory import reports here (JSON).")
+@click.option(
+    "--report",
+    "report_path",
+    default=None,
+    type=click.Path(dir_okay=False),
+    help="Also write the per-trajectory import reports here (JSON).",
+)
 @click.option("--json", "as_json", is_flag=True, help="Print the reports as JSON on stdout.")
 def otlp(source: str, out: str, report_path: str | None, as_json: bool) -> None:
     """Turn the traces in SOURCE (OTLP JSON lines, a JSON document, or protobuf; a file or a
@@ -28,7 +38,7 @@ def otlp(source: str, out: str, report_path: str | None, as_json: bool) -> None:
     from nex_core.trajectory.sinks import JSONLSink
 
     problems: list[str] = []
-    reports: list[dict[str, object]] = []
+    reports: list[dict[str, Any]] = []
     try:
         sink = JSONLSink(out)
     except OSError as exc:
@@ -45,9 +55,12 @@ def otlp(source: str, out: str, report_path: str | None, as_json: bool) -> None:
     else:
         for report in reports:
             lacks = report.get("lacks") or []
-            line = f"{report.get('trajectory_id')}: {report.get('steps')} steps from {report.get('spans')} spans"
+            line = (
+                f"{report.get('trajectory_id')}: {report.get('steps')} steps "
+                f"from {report.get('spans')} spans"
+            )
             console.print(escape(line), highlight=False)
-            for what in lacks:  # type: ignore[union-attr]
+            for what in lacks:
                 console.print(f"  [yellow]lacks[/yellow] {escape(str(what))}", highlight=False)
         for problem in problems:
             err_console.print(f"[yellow]warning:[/yellow] {escape(problem)}", highlight=False)

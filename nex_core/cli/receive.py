@@ -10,20 +10,47 @@ from nex_core.errors import OutputError
 
 @click.command("receive")
 @click.option("--host", default="127.0.0.1", show_default=True, help="Address to listen on.")
-@click.option("--port", default=4318, show_default=True, type=click.IntRange(0, 65535),
-              help="Port (4318 is OTLP/HTTP's; 0 picks a free one and prints it).")
 @click.option(
-    "-o", "--out", default="runs/received.jsonl", show_default=True,
-    type=click.Path(dir_okay=False), help="JSONL file the trajectories are appended to.",
+    "--port",
+    default=4318,
+    show_default=True,
+    type=click.IntRange(0, 65535),
+    help="Port (4318 is OTLP/HTTP's; 0 picks a free one and prints it).",
 )
-@click.option("--sink", "sink_refs", multiple=True, metavar="NAME[:TARGET]",
-              help="Also write each trajectory to this sink (repeatable).")
-@click.option("--settle", "settle_s", default=0.5, show_default=True, type=click.FloatRange(0),
-              help="Seconds to wait after a trace's root span for late spans.")
-@click.option("--idle", "idle_s", default=30.0, show_default=True, type=click.FloatRange(0),
-              help="Seconds without spans after which a trace with no root is kept as partial.")
-def receive(host: str, port: int, out: str, sink_refs: tuple[str, ...], settle_s: float,
-            idle_s: float) -> None:
+@click.option(
+    "-o",
+    "--out",
+    default="runs/received.jsonl",
+    show_default=True,
+    type=click.Path(dir_okay=False),
+    help="JSONL file the trajectories are appended to.",
+)
+@click.option(
+    "--sink",
+    "sink_refs",
+    multiple=True,
+    metavar="NAME[:TARGET]",
+    help="Also write each trajectory to this sink (repeatable).",
+)
+@click.option(
+    "--settle",
+    "settle_s",
+    default=0.5,
+    show_default=True,
+    type=click.FloatRange(0),
+    help="Seconds to wait after a trace's root span for late spans.",
+)
+@click.option(
+    "--idle",
+    "idle_s",
+    default=30.0,
+    show_default=True,
+    type=click.FloatRange(0),
+    help="Seconds without spans after which a trace with no root is kept as partial.",
+)
+def receive(
+    host: str, port: int, out: str, sink_refs: tuple[str, ...], settle_s: float, idle_s: float
+) -> None:
     """Receive OTLP traces over HTTP (POST /v1/traces, protobuf or JSON) and write each
     completed trace as a trajectory. Point an app's exporter at it, e.g.
     OTEL_EXPORTER_OTLP_ENDPOINT=http://127.0.0.1:4318. Ctrl-C stops it (open traces are
@@ -44,7 +71,8 @@ def receive(host: str, port: int, out: str, sink_refs: tuple[str, ...], settle_s
         lacks = "; ".join(meta.get("lacks", [])) or "nothing missing"
         err_console.print(
             f"trajectory {escape(str(meta.get('trajectory_id')))}: {meta.get('steps')} steps "
-            f"({escape(lacks)})", highlight=False,
+            f"({escape(lacks)})",
+            highlight=False,
         )
 
     receiver = Receiver(sinks, settle_s=settle_s, idle_s=idle_s, on_trajectory=said)
@@ -57,5 +85,6 @@ def receive(host: str, port: int, out: str, sink_refs: tuple[str, ...], settle_s
     stats = receiver.stats
     err_console.print(
         f"received {stats.requests} requests ({stats.spans} spans, {stats.bad_requests} bad); "
-        f"wrote {stats.trajectories} trajectories to {escape(out)}", highlight=False,
+        f"wrote {stats.trajectories} trajectories to {escape(out)}",
+        highlight=False,
     )

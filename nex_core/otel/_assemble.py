@@ -68,7 +68,9 @@ class ImportReport:
             "spans": self.spans,
             "steps": self.steps,
             "instrumentors": list(self.instrumentors),
-            "lacks": [f"{what} (x{n})" if n > 1 else what for what, n in sorted(self.lacks.items())],
+            "lacks": [
+                f"{what} (x{n})" if n > 1 else what for what, n in sorted(self.lacks.items())
+            ],
         }
 
 
@@ -161,7 +163,9 @@ class _Tree:
             node: str | None = start
             while node is not None and node not in settled:
                 if node in on_path:
-                    report.lack(f"spans whose parents form a cycle ({len(path)} spans); cut at '{self.by_id[node].name}'")
+                    report.lack(
+                        f"spans whose parents form a cycle; cut at '{self.by_id[node].name}'"
+                    )
                     self.parent[node] = None
                     break
                 on_path.add(node)
@@ -261,7 +265,9 @@ class _Builder:
         return {
             "id": str(a.get(sc.NEX_STEP_ID) or span.span_id),
             "parent_id": parent,
-            "agent": str(a.get(sc.NEX_STEP_AGENT) or agent) if (a.get(sc.NEX_STEP_AGENT) or agent) else None,
+            "agent": str(a.get(sc.NEX_STEP_AGENT) or agent)
+            if (a.get(sc.NEX_STEP_AGENT) or agent)
+            else None,
             "started_at": _time(span.start_ns),
             "ended_at": _time(span.end_ns) if span.end_ns else None,
             "status": status,
@@ -347,9 +353,11 @@ class _Builder:
             system = a.get(sc.SYSTEM_INSTRUCTIONS)
             if isinstance(system, str) and not any(m.role == "system" for m in messages):
                 parts = json.loads(system)
-                text = "".join(
-                    str(p.get("content", "")) for p in parts if isinstance(p, dict)
-                ) if isinstance(parts, list) else str(parts)
+                text = (
+                    "".join(str(p.get("content", "")) for p in parts if isinstance(p, dict))
+                    if isinstance(parts, list)
+                    else str(parts)
+                )
                 messages.insert(0, Message.system(text))
             if isinstance(a.get(sc.TOOL_DEFINITIONS), str):
                 tools = tools_from_genai(a[sc.TOOL_DEFINITIONS])
@@ -370,7 +378,9 @@ class _Builder:
     def _tool(self, span: SpanRecord, parent: str | None, agent: str | None) -> ToolStep:
         a = span.attributes
         base = self._base(span, parent, agent)
-        name = str(a.get(sc.TOOL_NAME) or a.get(sc.OI_TOOL_NAME) or _strip(span.name, sc.OP_EXECUTE_TOOL))
+        name = str(
+            a.get(sc.TOOL_NAME) or a.get(sc.OI_TOOL_NAME) or _strip(span.name, sc.OP_EXECUTE_TOOL)
+        )
         call_id = a.get(sc.TOOL_CALL_ID) or a.get(sc.OI_TOOL_CALL_ID)
         arguments: Any = None
         raw: str | None = None
@@ -378,7 +388,11 @@ class _Builder:
         ok = base["status"] is StepStatus.OK
         if sc.OPERATION_NAME in a:
             text = a.get(sc.TOOL_CALL_ARGUMENTS)
-            raw = a.get(sc.NEX_RAW_ARGUMENTS) if isinstance(a.get(sc.NEX_RAW_ARGUMENTS), str) else None
+            raw = (
+                a.get(sc.NEX_RAW_ARGUMENTS)
+                if isinstance(a.get(sc.NEX_RAW_ARGUMENTS), str)
+                else None
+            )
             if isinstance(text, str):
                 arguments = oi.value_text(text)
             elif raw is None:
@@ -488,7 +502,9 @@ class _Builder:
                 turns = []
         elif isinstance(a.get(sc.INPUT_MESSAGES), str):
             try:
-                turns = [m.text() for m in messages_from_genai(a[sc.INPUT_MESSAGES]) if m.role == "user"]
+                turns = [
+                    m.text() for m in messages_from_genai(a[sc.INPUT_MESSAGES]) if m.role == "user"
+                ]
             except MessageShapeError:
                 turns = []
         else:
@@ -499,13 +515,21 @@ class _Builder:
                     turns = [value]
         if not turns:
             first = next((s for s in self.steps if isinstance(s, LLMStep)), None)
-            turns = [m.text() for m in (first.request.messages if first else []) if m.role == "user"]
-            self.report.lack("the run's input is not on its root span (taken from the first model call)" if turns else "the run's input was not captured")
+            turns = [
+                m.text() for m in (first.request.messages if first else []) if m.role == "user"
+            ]
+            self.report.lack(
+                "the run's input is not on its root span (taken from the first model call)"
+                if turns
+                else "the run's input was not captured"
+            )
         return TaskInfo(id=str(task_id) if task_id is not None else None, turns=turns)
 
     def _outcome(self, root: SpanRecord, nex_root: bool) -> Outcome:
         a = root.attributes
-        status = OutcomeStatus.ERROR if root.status_code == STATUS_ERROR else OutcomeStatus.COMPLETED
+        status = (
+            OutcomeStatus.ERROR if root.status_code == STATUS_ERROR else OutcomeStatus.COMPLETED
+        )
         recorded = a.get(sc.NEX_OUTCOME_STATUS)
         if isinstance(recorded, str) and recorded in {s.value for s in OutcomeStatus}:
             status = OutcomeStatus(recorded)
@@ -530,9 +554,15 @@ class _Builder:
             last = next(
                 (s for s in reversed(self.steps) if isinstance(s, LLMStep) and s.response), None
             )
-            if last is not None and last.response is not None and not last.response.message.tool_calls:
+            if (
+                last is not None
+                and last.response is not None
+                and not last.response.message.tool_calls
+            ):
                 final = last.response.message.text()
-                self.report.lack("the run's output is not on its root span (taken from the last model reply)")
+                self.report.lack(
+                    "the run's output is not on its root span (taken from the last model reply)"
+                )
             else:
                 self.report.lack("the run's output was not captured")
         stop = a.get(sc.NEX_STOP_REASON)
@@ -540,7 +570,9 @@ class _Builder:
         return Outcome(
             status=status,
             final_output=final,
-            stop_reason=str(stop) if stop else ("final_answer" if status is OutcomeStatus.COMPLETED else None),
+            stop_reason=str(stop)
+            if stop
+            else ("final_answer" if status is OutcomeStatus.COMPLETED else None),
             error=error,
         )
 

@@ -84,8 +84,13 @@ class SpanWriter:
             if outcome is not None and outcome.final_output is not None:
                 attributes[sc.NEX_FINAL_OUTPUT] = outcome.final_output
                 attributes[sc.OUTPUT_MESSAGES] = _json(
-                    [{"role": "assistant", "parts": [{"type": "text",
-                      "content": outcome.final_output}], "finish_reason": "stop"}]
+                    [
+                        {
+                            "role": "assistant",
+                            "parts": [{"type": "text", "content": outcome.final_output}],
+                            "finish_reason": "stop",
+                        }
+                    ]
                 )
         root = self.tracer.start_span(
             f"{sc.OP_INVOKE_AGENT} {root_agent}",
@@ -122,7 +127,10 @@ class SpanWriter:
             if step.agent is not None:
                 attributes[sc.NEX_STEP_AGENT] = step.agent
             span = self.tracer.start_span(
-                name, context=context, kind=kind, attributes=attributes,
+                name,
+                context=context,
+                kind=kind,
+                attributes=attributes,
                 start_time=nanos(step.started_at),
             )
             if step.status in (StepStatus.ERROR, StepStatus.CANCELLED):
@@ -208,7 +216,12 @@ class SpanWriter:
             attributes[sc.INPUT_MESSAGES] = messages_to_genai(step.input)
             if step.output is not None:
                 attributes[sc.OUTPUT_MESSAGES] = _json(
-                    [{"role": "assistant", "parts": [{"type": "text", "content": step.output}],
-                      "finish_reason": "stop"}]
+                    [
+                        {
+                            "role": "assistant",
+                            "parts": [{"type": "text", "content": step.output}],
+                            "finish_reason": "stop",
+                        }
+                    ]
                 )
         return f"{sc.OP_INVOKE_AGENT} {step.child}", SpanKind.INTERNAL, attributes

@@ -61,8 +61,12 @@ def messages_to_genai(messages: list[Message]) -> str:
 def tools_to_genai(tools: list[ToolSchema]) -> str:
     return json.dumps(
         [
-            {"type": "function", "name": t.name, "description": t.description,
-             "parameters": t.parameters}
+            {
+                "type": "function",
+                "name": t.name,
+                "description": t.description,
+                "parameters": t.parameters,
+            }
             for t in tools
         ],
         ensure_ascii=False,
@@ -145,7 +149,7 @@ def tools_from_genai(text: str) -> list[ToolSchema]:
     for item in data:
         if not isinstance(item, dict):
             raise MessageShapeError("a tool definition must be an object")
-        fn = item.get("function") if isinstance(item.get("function"), dict) else item
+        fn: dict[str, Any] = item["function"] if isinstance(item.get("function"), dict) else item
         tools.append(
             ToolSchema(
                 name=str(fn.get("name", "")),

@@ -31,6 +31,7 @@ def _message(flat: dict[str, Any]) -> Message | None:
     )
     if role not in ("system", "user", "assistant", "tool"):
         return None
+    role_: Any = role
     content = flat.get(sc.OI_MESSAGE_CONTENT)
     if content is None:
         parts = indexed(flat, sc.OI_MESSAGE_CONTENTS)
@@ -49,7 +50,7 @@ def _message(flat: dict[str, Any]) -> Message | None:
     name = flat.get(sc.OI_MESSAGE_NAME)
     call_id = flat.get(sc.OI_MESSAGE_TOOL_CALL_ID)
     return Message(
-        role=role,
+        role=role_,
         content=None if content is None else str(content),
         name=name if isinstance(name, str) and role != "tool" else None,
         tool_calls=calls or None,
@@ -76,7 +77,7 @@ def tools(attributes: dict[str, Any]) -> list[ToolSchema]:
             data = None
         if not isinstance(data, dict):
             continue
-        fn = data.get("function") if isinstance(data.get("function"), dict) else data
+        fn: dict[str, Any] = data["function"] if isinstance(data.get("function"), dict) else data
         out.append(
             ToolSchema(
                 name=str(fn.get("name", "")),
@@ -87,8 +88,16 @@ def tools(attributes: dict[str, Any]) -> list[ToolSchema]:
     return out
 
 
-SAMPLING_KEYS = ("temperature", "max_tokens", "top_p", "top_k", "seed", "stop",
-                 "frequency_penalty", "presence_penalty")
+SAMPLING_KEYS = (
+    "temperature",
+    "max_tokens",
+    "top_p",
+    "top_k",
+    "seed",
+    "stop",
+    "frequency_penalty",
+    "presence_penalty",
+)
 
 
 def invocation_params(attributes: dict[str, Any]) -> dict[str, Any]:
@@ -117,7 +126,7 @@ def tool_message_of(value: Any) -> tuple[str | None, Any]:
     ``ToolMessage`` (``{"type": "tool", "data": {"content", "tool_call_id"}}`` or flat)."""
     data = value_text(value)
     if isinstance(data, dict):
-        inner = data.get("data") if isinstance(data.get("data"), dict) else data
+        inner: dict[str, Any] = data["data"] if isinstance(data.get("data"), dict) else data
         if inner.get("type") == "tool" or "tool_call_id" in inner:
             call_id = inner.get("tool_call_id")
             return (str(call_id) if call_id else None), inner.get("content")

@@ -122,8 +122,10 @@ def _int(value: Any, where: str) -> int:
 
 def _sized(attributes: dict[str, Any], dropped: list[str]) -> dict[str, Any]:
     for key, value in list(attributes.items()):
-        if isinstance(value, str) and len(value) > MAX_ATTRIBUTE_BYTES // 4 and (
-            len(value.encode("utf-8", "surrogatepass")) > MAX_ATTRIBUTE_BYTES
+        if (
+            isinstance(value, str)
+            and len(value) > MAX_ATTRIBUTE_BYTES // 4
+            and (len(value.encode("utf-8", "surrogatepass")) > MAX_ATTRIBUTE_BYTES)
         ):
             dropped.append(f"{key} ({len(value)} characters)")
             del attributes[key]
@@ -168,7 +170,10 @@ def _json_span(sp: Any, at: str, scope: dict[str, Any], resource: dict[str, Any]
     for e, ev in enumerate(sp.get("events") or []):
         if isinstance(ev, dict):
             events.append(
-                (str(ev.get("name", "")), _json_attributes(ev.get("attributes", []), f"{at}.events[{e}]"))
+                (
+                    str(ev.get("name", "")),
+                    _json_attributes(ev.get("attributes", []), f"{at}.events[{e}]"),
+                )
             )
     trace_id = _hex_id(sp.get("traceId"), 16, f"{at}.traceId")
     span_id = _hex_id(sp.get("spanId"), 8, f"{at}.spanId")

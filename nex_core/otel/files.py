@@ -27,7 +27,10 @@ class OTLPJsonFileSink:
     unless ``capture_content=False``: writing a file of them is the opt-in)."""
 
     def __init__(
-        self, path: str | os.PathLike[str], *, capture_content: bool = True,
+        self,
+        path: str | os.PathLike[str],
+        *,
+        capture_content: bool = True,
         service_name: str = "nex",
     ) -> None:
         require("opentelemetry.sdk.trace", "writing OTLP JSON")
@@ -86,7 +89,10 @@ class OTLPJsonFileSink:
 
 
 def write_otlp_json(
-    trajectories: Iterable[Trajectory], path: str | os.PathLike[str], *, capture_content: bool = True
+    trajectories: Iterable[Trajectory],
+    path: str | os.PathLike[str],
+    *,
+    capture_content: bool = True,
 ) -> int:
     """Write ``trajectories`` to ``path`` (appending); returns how many."""
     with OTLPJsonFileSink(path, capture_content=capture_content) as sink:

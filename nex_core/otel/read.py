@@ -32,11 +32,14 @@ def otlp_files(path: str | os.PathLike[str]) -> list[Path]:
     p = Path(path)
     if p.is_dir():
         files = sorted(
-            f for f in p.rglob("*") if f.is_file() and f.suffix.lower() in JSON_SUFFIXES + PROTO_SUFFIXES
+            f
+            for f in p.rglob("*")
+            if f.is_file() and f.suffix.lower() in JSON_SUFFIXES + PROTO_SUFFIXES
         )
         if not files:
             raise TrajectoryError(
-                f"{p}: no OTLP files in this folder (looked for {', '.join(JSON_SUFFIXES + PROTO_SUFFIXES)})"
+                f"{p}: no OTLP files in this folder (looked for "
+                f"{', '.join(JSON_SUFFIXES + PROTO_SUFFIXES)})"
             )
         return files
     if not p.exists():
@@ -58,7 +61,9 @@ def iter_requests(path: Path, on_error: Callable[[str], None]) -> Iterator[list[
     """The span batches of one file, a request at a time."""
     try:
         if _is_protobuf(path):
-            require("opentelemetry.proto.collector.trace.v1.trace_service_pb2", "reading OTLP protobuf")
+            require(
+                "opentelemetry.proto.collector.trace.v1.trace_service_pb2", "reading OTLP protobuf"
+            )
             payload = path.read_bytes()
             messages = split_length_prefixed(payload) or [payload]
             for i, message in enumerate(messages):
@@ -74,7 +79,9 @@ def iter_requests(path: Path, on_error: Callable[[str], None]) -> Iterator[list[
     except WireError as exc:
         raise TrajectoryError(str(exc)) from None
     except UnicodeDecodeError as exc:
-        raise TrajectoryError(f"{path}: not UTF-8 text at byte {exc.start}, and not protobuf") from None
+        raise TrajectoryError(
+            f"{path}: not UTF-8 text at byte {exc.start}, and not protobuf"
+        ) from None
 
 
 def import_otlp(
@@ -85,6 +92,7 @@ def import_otlp(
     Lines or messages that cannot be read go to ``on_error`` (default: raise
     ``TrajectoryError``); each trajectory's ``metadata["otlp"]`` reports what its spans lacked.
     """
+
     def fail(message: str) -> None:
         raise TrajectoryError(message)
 

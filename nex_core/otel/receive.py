@@ -130,7 +130,9 @@ def create_app(receiver: Receiver, *, poll_s: float = 0.2) -> Starlette:
         async for chunk in request.stream():
             body += chunk
             if len(body) > MAX_BODY_BYTES:
-                return _bad(receiver, 413, f"request body over {MAX_BODY_BYTES} bytes", content_type)
+                return _bad(
+                    receiver, 413, f"request body over {MAX_BODY_BYTES} bytes", content_type
+                )
         try:
             await run_in_threadpool(receiver.take, bytes(body), content_type, encoding)
         except WireError as exc:
@@ -193,7 +195,10 @@ class ReceiverServer:
         self.host = host
         self.port = int(self._socket.getsockname()[1])
         config = uvicorn.Config(
-            create_app(receiver), log_level="warning", access_log=False, lifespan="on",
+            create_app(receiver),
+            log_level="warning",
+            access_log=False,
+            lifespan="on",
         )
         self.server = uvicorn.Server(config)
         self._thread: threading.Thread | None = None

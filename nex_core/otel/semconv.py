@@ -62,7 +62,7 @@ REQUEST_PARAMS: dict[str, str] = {
     "presence_penalty": "gen_ai.request.presence_penalty",
     "stop": "gen_ai.request.stop_sequences",
 }
-"""Request parameters that have a GenAI attribute of their own (others go in ``nex.request.params``)."""
+"""Request parameters with a GenAI attribute of their own (others: ``nex.request.params``)."""
 
 # --------------------------------------------------------------------------- GenAI: tools
 
@@ -71,7 +71,7 @@ TOOL_CALL_ID = "gen_ai.tool.call.id"
 TOOL_DESCRIPTION = "gen_ai.tool.description"
 TOOL_TYPE = "gen_ai.tool.type"
 
-# --------------------------------------------------------------------------- GenAI: content (opt-in)
+# ------------------------------------------------------------------ GenAI: content (opt-in)
 
 INPUT_MESSAGES = "gen_ai.input.messages"
 OUTPUT_MESSAGES = "gen_ai.output.messages"
@@ -98,8 +98,18 @@ SERVICE_NAME = "service.name"
 OI_SPAN_KIND = "openinference.span.kind"
 OI_LLM, OI_TOOL, OI_AGENT, OI_CHAIN = "LLM", "TOOL", "AGENT", "CHAIN"
 OI_KNOWN_KINDS = frozenset(
-    {OI_LLM, OI_TOOL, OI_AGENT, OI_CHAIN, "RETRIEVER", "EMBEDDING", "RERANKER", "GUARDRAIL",
-     "EVALUATOR", "PROMPT"}
+    {
+        OI_LLM,
+        OI_TOOL,
+        OI_AGENT,
+        OI_CHAIN,
+        "RETRIEVER",
+        "EMBEDDING",
+        "RERANKER",
+        "GUARDRAIL",
+        "EVALUATOR",
+        "PROMPT",
+    }
 )
 OI_INPUT_MESSAGES = "llm.input_messages"
 OI_OUTPUT_MESSAGES = "llm.output_messages"
