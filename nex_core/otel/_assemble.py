@@ -550,11 +550,13 @@ class _Builder:
                 oi.value_text(a[sc.OI_OUTPUT_VALUE]), str
             ):
                 final = a[sc.OI_OUTPUT_VALUE]
-        if final is None and status is OutcomeStatus.COMPLETED and not nex_root:
+        if final is None and status is OutcomeStatus.COMPLETED:
             last = next(
                 (s for s in reversed(self.steps) if isinstance(s, LLMStep) and s.response), None
             )
-            if (
+            if nex_root:  # nex wrote the run without content: say so, infer nothing
+                self.report.lack("the run's output was not captured")
+            elif (
                 last is not None
                 and last.response is not None
                 and not last.response.message.tool_calls
@@ -584,9 +586,13 @@ def _parsed(call: ToolCall) -> Any:
         return None
 
 
-def assemble(spans: list[SpanRecord]) -> Trajectory:
-    """The trajectory of one trace's spans (all of one trace id); its report in
-    ``metadata["otlp"]``."""
-    if not spans:
-        raise ValueError("a trace needs at least one span")
+RUN_KINDS = frozenset({"llm", "tool", "agent", "chain"})
+
+
+def assemble(spans: list[SpanRecord]) -> Trajectory | None:
+    """The trajectory of one trace's spans (all of one trace id), its report in
+    ``metadata["otlp"]``; None for a trace with no agent run in it (only agent creation, or
+    no GenAI or OpenInference span at all: an app's HTTP traces)."""
+    if not any(classify(s) in RUN_KINDS for s in spans):
+        return None
     return _Builder(spans).build()

@@ -50,6 +50,8 @@ class TraceCollector:
         self.late_spans = 0
         """Spans that arrived after their trace was assembled (not in any trajectory)."""
         self.trajectories = 0
+        self.skipped_traces = 0
+        """Traces with no agent run in them (agent creation only, an app's HTTP spans)."""
 
     def add(self, spans: Iterable[SpanRecord]) -> None:
         now = self._clock()
@@ -86,6 +88,9 @@ class TraceCollector:
                 self._done.add(trace_id)
         for _, spans, has_root in ready:
             trajectory = assemble(spans)
+            if trajectory is None:
+                self.skipped_traces += 1
+                continue
             if not has_root:
                 lacks = trajectory.metadata[METADATA_KEY]["lacks"]
                 lacks.append("the trace's root span never arrived (partial trajectory)")
