@@ -26,6 +26,12 @@ from nex_core.errors import OutputError
     help="JSONL file the trajectories are appended to.",
 )
 @click.option(
+    "--grpc-port",
+    default=None,
+    type=click.IntRange(0, 65535),
+    help="Also receive OTLP/gRPC on this port (4317 is OTLP/gRPC's).",
+)
+@click.option(
     "--sink",
     "sink_refs",
     multiple=True,
@@ -49,7 +55,13 @@ from nex_core.errors import OutputError
     help="Seconds without spans after which a trace with no root is kept as partial.",
 )
 def receive(
-    host: str, port: int, out: str, sink_refs: tuple[str, ...], settle_s: float, idle_s: float
+    host: str,
+    port: int,
+    out: str,
+    grpc_port: int | None,
+    sink_refs: tuple[str, ...],
+    settle_s: float,
+    idle_s: float,
 ) -> None:
     """Receive OTLP traces over HTTP (POST /v1/traces, protobuf or JSON) and write each
     completed trace as a trajectory. Point an app's exporter at it, e.g.
@@ -57,7 +69,7 @@ def receive(
     written as partial trajectories first)."""
     from rich.markup import escape
 
-    from nex_core.otel.receive import Receiver, ReceiverServer
+    from nex_core.otel.receive import GrpcReceiver, Receiver, ReceiverServer
     from nex_core.trajectory.sinks import JSONLSink, open_sink
 
     sinks = [open_sink(ref) for ref in sink_refs]
@@ -81,7 +93,17 @@ def receive(
     err_console.print(
         f"listening on {server.url}/v1/traces; trajectories go to {escape(out)}", highlight=False
     )
-    server.serve()
+    grpc_server = None
+    if grpc_port is not None:
+        grpc_server = GrpcReceiver(receiver, host=host, port=grpc_port).start()
+        err_console.print(f"listening on {grpc_server.url} (OTLP/gRPC)", highlight=False)
+    try:
+        server.serve()  # returns on Ctrl-C or SIGTERM, after writing the open traces
+    except KeyboardInterrupt:  # uvicorn re-raises the Ctrl-C it handled: stopping is the norm
+        pass
+    finally:
+        if grpc_server is not None:
+            grpc_server.stop()
     stats = receiver.stats
     err_console.print(
         f"received {stats.requests} requests ({stats.spans} spans, {stats.bad_requests} bad); "

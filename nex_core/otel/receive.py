@@ -23,7 +23,7 @@ from typing import TYPE_CHECKING, Any
 
 from nex_core.errors import OutputError
 from nex_core.otel._require import require
-from nex_core.otel._wire import WireError, spans_from_json, spans_from_protobuf
+from nex_core.otel._wire import SpanRecord, WireError, spans_from_json, spans_from_protobuf
 from nex_core.otel.collect import TraceCollector
 
 if TYPE_CHECKING:
@@ -77,6 +77,18 @@ class Receiver:
         if self._on_trajectory is not None:
             self._on_trajectory(trajectory)
 
+    def take_spans(self, spans: list[SpanRecord]) -> int:
+        self.collector.add(spans)
+        with self._lock:
+            self.stats.requests += 1
+            self.stats.spans += len(spans)
+        return len(spans)
+
+    def bad(self, message: str) -> None:
+        with self._lock:
+            self.stats.bad_requests += 1
+            self.stats.last_error = message
+
     def take(self, body: bytes, content_type: str, encoding: str) -> int:
         """Read one export request; returns its span count, raises ``WireError`` when bad."""
         if encoding == "gzip":
@@ -98,10 +110,7 @@ class Receiver:
             raise WireError(
                 f"unsupported Content-Type '{content_type}' (send {PROTOBUF} or application/json)"
             )
-        self.collector.add(spans)
-        self.stats.requests += 1
-        self.stats.spans += len(spans)
-        return len(spans)
+        return self.take_spans(spans)
 
     def close(self) -> None:
         self.collector.close()
@@ -169,8 +178,7 @@ def create_app(receiver: Receiver, *, poll_s: float = 0.2) -> Starlette:
 def _bad(receiver: Receiver, status: int, message: str, content_type: str) -> Response:
     from starlette.responses import JSONResponse
 
-    receiver.stats.bad_requests += 1
-    receiver.stats.last_error = message
+    receiver.bad(message)
     # OTLP/HTTP answers a bad request with a Status message; as JSON it reads for people too.
     return JSONResponse({"code": 3, "message": message}, status_code=status)
 
@@ -229,6 +237,59 @@ class ReceiverServer:
         self._socket.close()
 
     def __enter__(self) -> ReceiverServer:
+        return self.start()
+
+    def __exit__(self, *exc: Any) -> None:
+        self.stop()
+
+
+class GrpcReceiver:
+    """The same ``Receiver`` behind OTLP/gRPC (``TraceService/Export``) on grpcio's server,
+    for apps whose exporter speaks gRPC (port 4317 by convention). A request that cannot be
+    read is answered ``INVALID_ARGUMENT`` and counted."""
+
+    def __init__(self, receiver: Receiver, *, host: str = "127.0.0.1", port: int = 4317) -> None:
+        grpc = require("grpc", "nex receive --grpc-port")
+        from concurrent.futures import ThreadPoolExecutor
+
+        from opentelemetry.proto.collector.trace.v1 import trace_service_pb2, trace_service_pb2_grpc
+
+        from nex_core.otel._wire import spans_from_protobuf
+
+        class _Servicer(trace_service_pb2_grpc.TraceServiceServicer):
+            def Export(self, request: Any, context: Any) -> Any:
+                try:
+                    receiver.take_spans(spans_from_protobuf(request.SerializeToString()))
+                except WireError as exc:
+                    receiver.bad(str(exc))
+                    context.abort(grpc.StatusCode.INVALID_ARGUMENT, str(exc))
+                return trace_service_pb2.ExportTraceServiceResponse()
+
+        self.receiver = receiver
+        self.server = grpc.server(ThreadPoolExecutor(max_workers=4, thread_name_prefix="nex-grpc"))
+        trace_service_pb2_grpc.add_TraceServiceServicer_to_server(_Servicer(), self.server)
+        address = f"[{host}]:{port}" if ":" in host else f"{host}:{port}"
+        try:
+            self.port = self.server.add_insecure_port(address)
+        except RuntimeError as exc:
+            raise OutputError(f"cannot listen on {address} (gRPC): {exc}") from None
+        if not self.port:
+            raise OutputError(f"cannot listen on {address} (gRPC): the port is in use")
+        self.host = host
+
+    @property
+    def url(self) -> str:
+        host = f"[{self.host}]" if ":" in self.host else self.host
+        return f"http://{host}:{self.port}"
+
+    def start(self) -> GrpcReceiver:
+        self.server.start()
+        return self
+
+    def stop(self, grace_s: float = 2.0) -> None:
+        self.server.stop(grace_s).wait()
+
+    def __enter__(self) -> GrpcReceiver:
         return self.start()
 
     def __exit__(self, *exc: Any) -> None:

@@ -43,7 +43,10 @@ def test_span_tree_follows_the_genai_conventions() -> None:
     assert {s.kind for s in chats} == {SpanKind.CLIENT}
     assert all(s.name == "chat scripted" for s in chats)
     assert sorted(parent_name(s) for s in chats) == [
-        "invoke_agent boss", "invoke_agent boss", "invoke_agent helper", "invoke_agent helper"
+        "invoke_agent boss",
+        "invoke_agent boss",
+        "invoke_agent helper",
+        "invoke_agent helper",
     ]
     (add,) = [s for s in spans if s.name == "execute_tool add"]
     assert parent_name(add) == "invoke_agent helper"  # the sub-agent's steps nest under it
@@ -69,7 +72,10 @@ def test_content_is_written_only_with_the_opt_in(monkeypatch: pytest.MonkeyPatch
     _, spans = _spans(capture=True)
     chat = next(s for s in spans if s.name == "chat scripted")
     messages = json.loads(chat.attributes[semconv.INPUT_MESSAGES])
-    assert messages[0] == {"role": "system", "parts": [{"type": "text", "content": "You are boss."}]}
+    assert messages[0] == {
+        "role": "system",
+        "parts": [{"type": "text", "content": "You are boss."}],
+    }
     tools = json.loads(chat.attributes[semconv.TOOL_DEFINITIONS])
     assert {t["name"] for t in tools} == {"broken", "lookup", "helper"}
     out = json.loads(chat.attributes[semconv.OUTPUT_MESSAGES])
@@ -121,11 +127,19 @@ def test_without_content_the_report_says_exactly_what_is_missing(tmp_path: Any) 
     assert "model call without output messages (content not captured) (x4)" in lacks
     assert "the run's input was not captured" in lacks
     assert "the run's output was not captured" in lacks
+
     # What is not content still reads back: the tree, names, call ids, statuses, errors.
     def shape(steps: Any) -> dict[str, Any]:
         return {
-            s.id: (s.parent_id, s.kind, s.agent, getattr(s, "name", None),
-                   getattr(s, "call_id", None), s.status, s.error)
+            s.id: (
+                s.parent_id,
+                s.kind,
+                s.agent,
+                getattr(s, "name", None),
+                getattr(s, "call_id", None),
+                s.status,
+                s.error,
+            )
             for s in steps
         }
 
