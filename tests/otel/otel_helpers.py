@@ -3,7 +3,14 @@ failing tool, and the spans an SDK exporter captured as plain records."""
 
 from __future__ import annotations
 
+import sys
+from pathlib import Path
 from typing import Any
+
+REPO = Path(__file__).resolve().parents[2]
+for _entry in (str(REPO), str(REPO / "tests")):
+    if _entry not in sys.path:
+        sys.path.insert(0, _entry)
 
 from native_helpers import agent, params, run, sub, tool
 

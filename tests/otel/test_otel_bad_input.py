@@ -134,7 +134,7 @@ def test_protobuf_files(tmp_path: Path, request_line: str) -> None:
     spans = len(_spans(data))  # the second copy of the trace came after it was complete
     assert problems == [f"{spans} span(s) arrived after their trace's root and were left out"]
     (tmp_path / "bad.pb").write_bytes(b"\x0a\xff\xff\xff")
-    with pytest.raises(TrajectoryError, match="bad.pb: not an OTLP protobuf trace request"):
+    with pytest.raises(TrajectoryError, match=r"bad\.pb: not an OTLP protobuf trace request"):
         list(import_otlp(tmp_path / "bad.pb"))
 
 
