@@ -12,9 +12,9 @@ for _entry in (str(REPO), str(REPO / "tests")):
     if _entry not in sys.path:
         sys.path.insert(0, _entry)
 
-from native_helpers import agent, params, run, sub, tool
+from native_helpers import agent, params, run, sub, tool  # noqa: E402 (after the path)
 
-from nex_core.trajectory.schema import Trajectory
+from nex_core.trajectory.schema import Trajectory  # noqa: E402
 
 
 def add(a: int, b: int) -> int:
