@@ -22,7 +22,12 @@ from pydantic import ValidationError
 from nex_core._version import __version__
 from nex_core.otel import _openinference as oi
 from nex_core.otel import semconv as sc
-from nex_core.otel._messages import MessageShapeError, messages_from_genai, tools_from_genai
+from nex_core.otel._messages import (
+    MessageShapeError,
+    PrefixParser,
+    messages_from_genai,
+    tools_from_genai,
+)
 from nex_core.otel._wire import STATUS_ERROR, SpanRecord
 from nex_core.trajectory.schema import (
     ErrorInfo,
@@ -180,6 +185,7 @@ class _Builder:
         self.report = ImportReport(trace_id=trace_id, trajectory_id=trace_id, spans=len(spans))
         self.tree = _Tree(spans, self.report)
         self.steps: list[AnyStep] = []
+        self.inputs = PrefixParser()
         self.pending_calls: list[ToolCall] = []
         """Tool calls of the latest model reply, for tool spans that carry no call id."""
         scopes = {(s.scope, s.scope_version) for s in self.tree.by_id.values()}
@@ -347,7 +353,7 @@ class _Builder:
         response = None
         try:
             if isinstance(a.get(sc.INPUT_MESSAGES), str):
-                messages = messages_from_genai(a[sc.INPUT_MESSAGES])
+                messages = list(self.inputs.parse(a[sc.INPUT_MESSAGES]))
             else:
                 self.report.lack("model call without input messages (content not captured)")
             system = a.get(sc.SYSTEM_INSTRUCTIONS)

@@ -158,3 +158,40 @@ def tools_from_genai(text: str) -> list[ToolSchema]:
             )
         )
     return tools
+
+
+class PrefixParser:
+    """``messages_from_genai`` for the model calls of one trace, in O(total size).
+
+    Each model call's ``gen_ai.input.messages`` repeats the conversation so far, so parsing every
+    one whole is quadratic in the run's length. A JSON array whose text begins with an earlier
+    array's text (less its closing bracket) and goes on with ``,`` holds that array's messages
+    first: only the rest is parsed, and the earlier ``Message`` objects are shared, as the
+    trajectory's own requests share theirs.
+    """
+
+    def __init__(self, keep: int = 8) -> None:
+        self._recent: list[tuple[str, list[Message]]] = []
+        self._keep = keep
+
+    def parse(self, text: str) -> list[Message]:
+        stripped = text.rstrip()
+        messages: list[Message] | None = None
+        for earlier, parsed in self._recent:
+            head = earlier.rstrip()[:-1].rstrip()  # "[m1, m2" of "[m1, m2]"
+            if len(head) > 1 and stripped.startswith(head):
+                rest = stripped[len(head) :].lstrip()
+                if rest.startswith(","):
+                    try:
+                        messages = parsed + messages_from_genai("[" + rest[1:])
+                    except MessageShapeError:
+                        messages = None
+                    break
+                if rest == "]":
+                    messages = list(parsed)
+                    break
+        if messages is None:
+            messages = messages_from_genai(text)
+        self._recent.insert(0, (stripped, messages))
+        del self._recent[self._keep :]
+        return messages

@@ -14,7 +14,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from nex_core.otel import semconv as sc
-from nex_core.otel._require import require
+from nex_core.otel._require import require, resource_for
 
 if TYPE_CHECKING:
     from opentelemetry.sdk.trace import ReadableSpan
@@ -34,7 +34,6 @@ class OTLPJsonFileSink:
         service_name: str = "nex",
     ) -> None:
         require("opentelemetry.sdk.trace", "writing OTLP JSON")
-        from opentelemetry.sdk.resources import Resource
         from opentelemetry.sdk.trace import TracerProvider
         from opentelemetry.sdk.trace.export import (
             SimpleSpanProcessor,
@@ -56,7 +55,7 @@ class OTLPJsonFileSink:
         self.path = Path(path)
         self.path.parent.mkdir(parents=True, exist_ok=True)
         self._file = open(self.path, "a", encoding="utf-8")  # noqa: SIM115 (closed in close())
-        self._provider = TracerProvider(resource=Resource.create({sc.SERVICE_NAME: service_name}))
+        self._provider = TracerProvider(resource=resource_for(service_name))
         self._provider.add_span_processor(SimpleSpanProcessor(_Collect()))
         tracer = self._provider.get_tracer("nex_core.otel", __version__, schema_url=sc.SCHEMA_URL)
         self._writer = SpanWriter(tracer, capture_content=capture_content)

@@ -16,7 +16,7 @@ from urllib.parse import urlsplit
 
 from nex_core.errors import SpecError
 from nex_core.otel import semconv as sc
-from nex_core.otel._require import require
+from nex_core.otel._require import require, resource_for
 
 if TYPE_CHECKING:
     from opentelemetry.sdk.trace.export import SpanExporter
@@ -99,7 +99,6 @@ class OTLPSink:
         schedule_delay_ms: float = 1000.0,
     ) -> None:
         require("opentelemetry.sdk.trace", "the OTLP sink")
-        from opentelemetry.sdk.resources import Resource
         from opentelemetry.sdk.trace import TracerProvider
         from opentelemetry.sdk.trace.export import BatchSpanProcessor
 
@@ -111,7 +110,7 @@ class OTLPSink:
         self.capture_content = content_opt_in(capture_content)
         self._exporter = exporter or _exporter(target, self.protocol, headers, timeout_s)
         # A provider of its own, never the global one: the app's own tracing stays as it is.
-        self._provider = TracerProvider(resource=Resource.create({sc.SERVICE_NAME: service_name}))
+        self._provider = TracerProvider(resource=resource_for(service_name))
         self._provider.add_span_processor(
             BatchSpanProcessor(
                 self._exporter,
