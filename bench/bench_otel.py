@@ -27,11 +27,10 @@ import time
 from pathlib import Path
 from typing import Any
 
+import opentelemetry.sdk  # noqa: F401  (skips this benchmark without the otel extra)
 import yaml
 
 from bench import quick as quick_requested
-
-import opentelemetry.sdk  # noqa: E402,F401  (skips this benchmark without the otel extra)
 
 REPO = Path(__file__).resolve().parents[1]
 
