@@ -98,7 +98,7 @@ def _gap_overhead(n: int, rounds: int) -> dict[str, Any]:
         finally:
             receiver.send_signal(signal.SIGINT)
             receiver.communicate(timeout=60)
-        received = sum(1 for _ in open(folder / "received.jsonl"))
+        received = len((folder / "received.jsonl").read_text().splitlines())
 
     def summary(runs: list[dict[str, float]], key: str) -> dict[str, float]:
         values = [r[key] for r in runs]
