@@ -50,6 +50,8 @@ from nex_core.trajectory.schema import (
 
 AnyStep = LLMStep | ToolStep | SubAgentStep
 METADATA_KEY = "otlp"
+_STEP_STATUSES = frozenset(s.value for s in StepStatus)
+_OUTCOME_STATUSES = frozenset(s.value for s in OutcomeStatus)
 
 
 @dataclass
@@ -266,7 +268,7 @@ class _Builder:
             status = StepStatus.ERROR
             error = self._error(span)
         recorded = a.get(sc.NEX_STEP_STATUS)
-        if isinstance(recorded, str) and recorded in {s.value for s in StepStatus}:
+        if isinstance(recorded, str) and recorded in _STEP_STATUSES:
             status = StepStatus(recorded)
         return {
             "id": str(a.get(sc.NEX_STEP_ID) or span.span_id),
@@ -537,7 +539,7 @@ class _Builder:
             OutcomeStatus.ERROR if root.status_code == STATUS_ERROR else OutcomeStatus.COMPLETED
         )
         recorded = a.get(sc.NEX_OUTCOME_STATUS)
-        if isinstance(recorded, str) and recorded in {s.value for s in OutcomeStatus}:
+        if isinstance(recorded, str) and recorded in _OUTCOME_STATUSES:
             status = OutcomeStatus(recorded)
         final: str | None = None
         if isinstance(a.get(sc.NEX_FINAL_OUTPUT), str):

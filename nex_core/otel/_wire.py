@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import base64
 import json
+import re
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
@@ -21,6 +22,7 @@ MAX_ATTRIBUTE_BYTES = 4 * 1024 * 1024
 """An attribute value larger than this is dropped from the span (and the drop is reported)."""
 
 STATUS_ERROR = 2
+_HEX = re.compile("[0-9a-f]+")
 
 
 class WireError(ValueError):
@@ -99,7 +101,7 @@ def _hex_id(value: Any, size: int, where: str, *, optional: bool = False) -> str
     if not isinstance(value, str):
         raise WireError(f"{where}: must be a hex string of {size} bytes")
     text = value.lower()
-    if len(text) != size * 2 or any(c not in "0123456789abcdef" for c in text):
+    if len(text) != size * 2 or not _HEX.fullmatch(text):
         # The proto3 JSON mapping writes bytes as base64; some writers follow it, not OTLP's hex.
         try:
             raw = base64.b64decode(value, validate=True)
