@@ -144,3 +144,20 @@ def test_without_content_the_report_says_exactly_what_is_missing(tmp_path: Any) 
         }
 
     assert shape(got.steps) == shape(traj.steps)
+
+
+def test_the_public_api_of_nex_core_otel() -> None:
+    import nex_core.otel as otel
+
+    assert set(otel.__all__) == {
+        "SEMCONV_VERSION",
+        "ImportReport",
+        "OTLPJsonFileSink",
+        "OTLPSink",
+        "TraceCollector",
+        "assemble",
+        "import_otlp",
+        "write_otlp_json",
+    }
+    for name in otel.__all__:
+        assert getattr(otel, name) is not None
