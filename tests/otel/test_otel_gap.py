@@ -108,3 +108,24 @@ def test_a_bad_endpoint_or_protocol_is_a_clear_error() -> None:
         open_sink("otlp:localhost")
     with pytest.raises(SpecError, match="protocol 'http/json' is not supported"):
         open_sink("otlp:http://127.0.0.1:4318", protocol="http/json")
+
+
+def test_nex_import_otlp_reads_a_folder_and_reports(tmp_path: Path) -> None:
+    from nex_core.otel import write_otlp_json
+
+    folder = tmp_path / "collector"
+    runs = [team_run(), team_run()]
+    write_otlp_json(runs[:1], folder / "a" / "traces.jsonl")
+    write_otlp_json(runs[1:], folder / "b.json", capture_content=False)
+    (folder / "notes.txt").write_text("not a trace file")
+    out, report = tmp_path / "imported.jsonl", tmp_path / "report.json"
+    result = CliRunner().invoke(
+        cli, ["import", "otlp", str(folder), "-o", str(out), "--report", str(report)]
+    )
+    assert result.exit_code == 0, result.output
+    assert "2 trajectories appended" in result.output
+    assert "lacks model call without input messages (content not captured)" in result.output
+    got = {t.id: t for t in iter_trajectories(out, strict=True)}
+    assert normalize(got[runs[0].id]) == normalize(runs[0])
+    reports = json.loads(report.read_text())["trajectories"]
+    assert [r["lacks"] == [] for r in reports] == [True, False]
