@@ -101,9 +101,14 @@ def open_sink(ref: str, **options: Any) -> TrajectorySink:
     factories = get_plugin_manager().merged("nex_sinks")
     if name not in factories:
         raise SpecError(f"unknown sink '{name}' (available: {', '.join(sorted(factories))})")
-    sink: TrajectorySink = factories[name](target, **options) if target or options else (
-        factories[name]()
-    )
+    try:
+        sink: TrajectorySink = (
+            factories[name](target, **options) if target or options else factories[name]()
+        )
+    except TypeError as exc:  # a sink that needs a target (a file) given none, a bad option
+        raise SpecError(
+            f"sink '{ref}': {exc} (write NAME:TARGET, e.g. jsonl:runs/t.jsonl)"
+        ) from None
     return sink
 
 

@@ -106,6 +106,8 @@ def test_a_missing_extra_names_it(monkeypatch: pytest.MonkeyPatch, tmp_path: Pat
 def test_a_bad_endpoint_or_protocol_is_a_clear_error() -> None:
     with pytest.raises(SpecError, match="must be a URL"):
         open_sink("otlp:localhost")
+    with pytest.raises(SpecError, match=r"sink 'jsonl': .*missing .* 'path' \(write NAME:TARGET"):
+        open_sink("jsonl")
     with pytest.raises(SpecError, match="protocol 'http/json' is not supported"):
         open_sink("otlp:http://127.0.0.1:4318", protocol="http/json")
 
