@@ -27,6 +27,7 @@ LAZY_COMMANDS: dict[str, str] = {
     "schema": "nex_core.cli.validate:schema",
     "convert": "nex_core.cli.convert:convert",
     "synth": "nex_core.cli.synth:synth",
+    "import": "nex_core.cli.imports:import_group",
 }
 
 

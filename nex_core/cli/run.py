@@ -92,6 +92,14 @@ class _CountingSink:
     type=click.Path(dir_okay=False),
     help="JSONL file the trajectory is appended to.",
 )
+@click.option(
+    "--sink",
+    "sink_refs",
+    multiple=True,
+    metavar="NAME[:TARGET]",
+    help="Also write the trajectory to this sink (repeatable), e.g. "
+    "otlp:http://127.0.0.1:4318, otlp-grpc:http://127.0.0.1:4317, otlp-json:FILE.",
+)
 @click.option("--quiet", is_flag=True, help="Print only the final output.")
 def run(
     spec: str,
@@ -102,6 +110,7 @@ def run(
     api_key_env: str | None,
     backend: str,
     out: str,
+    sink_refs: tuple[str, ...],
     quiet: bool,
 ) -> None:
     """Run the agent in SPEC on a task and record the trajectory."""
@@ -109,7 +118,7 @@ def run(
     from nex_core.plugins import get_adapter
     from nex_core.protocol.loader import load_spec
     from nex_core.trajectory.schema import TaskInfo
-    from nex_core.trajectory.sinks import JSONLSink
+    from nex_core.trajectory.sinks import JSONLSink, open_sink
 
     agent_spec = load_spec(spec)
     options: dict[str, Any] = {}
@@ -134,6 +143,8 @@ def run(
 
     def interrupted() -> None:
         status.stop()
+        for extra in extra_sinks:  # the process exits at once: send what the sinks still hold
+            extra.close()
         if counting.written:
             err_console.print(
                 f"[yellow]interrupted:[/yellow] the run was recorded as cancelled in {escape(out)}",
@@ -149,6 +160,7 @@ def run(
     kwargs: dict[str, Any] = {}
     if backend == "native":
         kwargs["listeners"] = [listen]
+    extra_sinks = [open_sink(ref) for ref in sink_refs]
     try:
         opened = JSONLSink(out)
     except OSError as exc:  # a parent that is a file, a read-only folder, a full disk
@@ -161,12 +173,22 @@ def run(
         simulated_tools(model),  # the run's model plays its simulated tools
     ):
         counting = _CountingSink(sink)
-        trajectory = run_interruptibly(
-            adapter.arun(
-                agent_spec, task, model=model, sinks=[MarkingSink(counting, agent_spec)], **kwargs
-            ),
-            on_interrupt=interrupted,
-        )
+        try:
+            trajectory = run_interruptibly(
+                adapter.arun(
+                    agent_spec,
+                    task,
+                    model=model,
+                    # the marking sink comes first: it marks simulated steps in place, so the
+                    # exporting sinks after it see them marked too
+                    sinks=[MarkingSink(counting, agent_spec), *extra_sinks],
+                    **kwargs,
+                ),
+                on_interrupt=interrupted,
+            )
+        finally:
+            for extra in extra_sinks:  # an exporting sink sends what it still holds
+                extra.close()
     outcome = trajectory.outcome
     assert outcome is not None
     if quiet:

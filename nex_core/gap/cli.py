@@ -150,6 +150,14 @@ def _names(value: str) -> list[str]:
     help="Output folder (missing, empty or an earlier export; replaced when complete).",
 )
 @click.option(
+    "--dataset",
+    type=click.Choice(["training", "otlp-json"]),
+    default="training",
+    show_default=True,
+    help="training: rows for trainers (the options below); otlp-json: the trajectories as "
+    "OpenTelemetry GenAI spans in OTLP JSON files.",
+)
+@click.option(
     "--per",
     type=click.Choice(["trajectory", "invocation"]),
     default="trajectory",
@@ -213,6 +221,7 @@ def _names(value: str) -> list[str]:
 def export_command(
     source: str,
     out: str,
+    dataset: str,
     per: str,
     formats: str,
     targets: str,
@@ -225,12 +234,30 @@ def export_command(
     chat_template: str | None,
     token_columns: str,
 ) -> None:
-    """Export accepted trajectories in SOURCE (a run folder or JSONL) as training data."""
-    from rich.markup import escape
+    """Export accepted trajectories in SOURCE (a run folder or JSONL) as training data, or
+    as OpenTelemetry spans (--dataset otlp-json)."""
+    from nex_core.gap.export import export
 
-    from nex_core.gap.export import ExportOptions, export
+    if dataset == "otlp-json":
+        from nex_core.otel.dataset import export_otlp_json
 
-    options = ExportOptions(
+        summary = export_otlp_json(source, out, include_rejected=include_rejected)
+    else:
+        summary = export(source, out, _export_options(
+            per, formats, targets, file_formats, validation_fraction, seed, include_rejected,
+            tokenizer, chat_template, token_columns,
+        ))
+    _print_summary(summary, out)
+
+
+def _export_options(
+    per: str, formats: str, targets: str, file_formats: list[str], validation_fraction: float,
+    seed: str, include_rejected: bool, tokenizer: str | None, chat_template: str | None,
+    token_columns: str,
+) -> Any:
+    from nex_core.gap.export import ExportOptions
+
+    return ExportOptions(
         per=per,  # type: ignore[arg-type]
         formats=_names(formats),
         targets=_names(targets),
@@ -243,11 +270,15 @@ def export_command(
         chat_template=chat_template,
         token_columns=[c for c in token_columns.split(",") if c],
     )
-    summary = export(source, out, options)
+
+
+def _print_summary(summary: dict[str, Any], out: str) -> None:
+    from rich.markup import escape
+
     console = Console()
+    what = f"{summary['samples']} samples from " if "samples" in summary else ""
     console.print(
-        f"[green]exported[/green] {summary['samples']} samples from {summary['trajectories']} "
-        f"trajectories into {escape(out)}"
+        f"[green]exported[/green] {what}{summary['trajectories']} trajectories into {escape(out)}"
     )
     for path, n in summary["files"].items():
         console.print(f"  {escape(path)}: {n} rows")

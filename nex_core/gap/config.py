@@ -86,6 +86,17 @@ class CheckEntry(BaseModel):
         return dict(self.model_extra or {})
 
 
+class SinkEntry(_Cfg):
+    """A further destination for every committed episode (``otlp`` spans to a backend ...)."""
+
+    name: str
+    """Registered sink name (``otlp``, ``otlp-grpc``, ``otlp-json``, ``jsonl`` ...)."""
+    target: str = ""
+    """What the sink writes to: an endpoint URL or a file (empty: the sink's default)."""
+    options: dict[str, Any] = Field(default_factory=dict)
+    """Keyword options for the sink (``capture_content: true`` for ``otlp``)."""
+
+
 DEFAULT_CHECKS: tuple[str, ...] = ("status", "task", "loops", "length", "dedup")
 
 
@@ -159,6 +170,9 @@ class GapConfig(_Cfg):
     """Options for the executor (``address``, ``num_workers`` for Ray)."""
     export: ExportSettings | None = None
     """Export the accepted episodes after the run."""
+    sinks: list[SinkEntry] = Field(default_factory=list)
+    """Sinks every committed episode is also written to, after it is on disk (the output's
+    ``trajectories.jsonl`` stays the record; a sink that fails does not stop the run)."""
 
     _base: Path = PrivateAttr(default_factory=Path.cwd)
     _source: str = PrivateAttr(default="<config>")

@@ -32,6 +32,7 @@ from nex_core.gap.plan import (
 )
 from nex_core.gap.progress import ProgressView
 from nex_core.gap.report import Entry, Tally, print_report, write_report
+from nex_core.gap.sinks import ConfigSinks
 from nex_core.gap.store import DurableLog, exclusive, scan
 from nex_core.gap.worker import GAP_KEY, EpisodeResult
 from nex_core.trajectory.normalize import digest
@@ -152,11 +153,14 @@ async def run_gap(
             pending = _take(pending, limit)
         runner = _executor(config, executor, executor_options)
         log = DurableLog(config.trajectories_path)
+        sinks = ConfigSinks(config)
         view = ProgressView(console, total=total, done=len(done), enabled=progress)
 
         async def emit(result: EpisodeResult) -> None:
             gap = await verify(checks, result)
             await log.append(result.trajectory.to_json())
+            if sinks.sinks:
+                await sinks.write(result.trajectory)
             count(result.episode.key.text(), result.trajectory, gap, False)
             view.advance(tally)
             if on_result is not None:
@@ -170,6 +174,8 @@ async def run_gap(
                 **{k: v for k, v in stats.items() if k != "mcp_restarts"},
             }
             report["commits"] = log.commits
+            if sinks.sinks:
+                report["sinks"] = sinks.summary()
             report["not_applicable"] = not_applicable
             if aborted is not None:
                 report["aborted"] = aborted
@@ -184,9 +190,11 @@ async def run_gap(
         except BaseException as exc:
             tally.seconds = time.perf_counter() - started
             await log.aclose()
+            await asyncio.to_thread(sinks.close)
             raise _aborted(exc, finish({}, _abort_reason(exc)), out / "report.json") from None
         tally.seconds = time.perf_counter() - started
         await log.aclose()
+        await asyncio.to_thread(sinks.close)  # an exporting sink sends what it still holds
         report = finish(stats, None)
         write_report(report, out / "report.json")
     if config.export is not None:

@@ -91,6 +91,27 @@ class JSONLSink:
         self.close()
 
 
+def open_sink(ref: str, **options: Any) -> TrajectorySink:
+    """A registered sink from ``NAME`` or ``NAME:TARGET`` (``jsonl:runs/t.jsonl``,
+    ``otlp:http://127.0.0.1:4318``); an unknown name is a ``SpecError`` listing the known ones."""
+    from nex_core.errors import SpecError
+    from nex_core.plugins import get_plugin_manager
+
+    name, _, target = ref.partition(":")
+    factories = get_plugin_manager().merged("nex_sinks")
+    if name not in factories:
+        raise SpecError(f"unknown sink '{name}' (available: {', '.join(sorted(factories))})")
+    try:
+        sink: TrajectorySink = (
+            factories[name](target, **options) if target or options else factories[name]()
+        )
+    except TypeError as exc:  # a sink that needs a target (a file) given none, a bad option
+        raise SpecError(
+            f"sink '{ref}': {exc} (write NAME:TARGET, e.g. jsonl:runs/t.jsonl)"
+        ) from None
+    return sink
+
+
 @hookimpl
 def nex_sinks() -> dict[str, Any]:
     return {"jsonl": JSONLSink, "memory": MemorySink}
