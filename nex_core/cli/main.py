@@ -26,6 +26,7 @@ LAZY_COMMANDS: dict[str, str] = {
     "validate": "nex_core.cli.validate:validate",
     "schema": "nex_core.cli.validate:schema",
     "convert": "nex_core.cli.convert:convert",
+    "view": "nex_core.cli.view:view",
 }
 
 
