@@ -37,6 +37,7 @@
     if (!traj.querySelector(".filters")) { return; }
     all(traj, ".filters input, .filters select").forEach(function (el) {
       el.addEventListener("input", function () { filterTrajectory(traj); });
+      el.addEventListener("change", function () { filterTrajectory(traj); });
     });
     traj.querySelector(".expand-all").addEventListener("click", function () {
       all(traj, ".tree details").forEach(function (d) { d.open = true; });
