@@ -123,7 +123,7 @@ def test_a_static_page_has_a_size_limit_that_names_serve(tmp_path: Path) -> None
 
 
 def test_a_folder_that_is_not_a_run_is_refused(tmp_path: Path) -> None:
-    with pytest.raises(SpecError, match="trajectories.jsonl"):
+    with pytest.raises(SpecError, match=r"trajectories\.jsonl"):
         render_static([tmp_path])
 
 
@@ -156,7 +156,9 @@ def test_an_extra_step_is_a_row_of_its_own(tmp_path: Path) -> None:
     longer = as_data(recorded())
     shorter = as_data(recorded())
     # Drop the researcher's lookup: the other steps still face their counterparts.
-    shorter["steps"] = [s for s in shorter["steps"] if not (s.get("agent") == "researcher" and s["kind"] == "tool")]
+    shorter["steps"] = [
+        s for s in shorter["steps"] if not (s.get("agent") == "researcher" and s["kind"] == "tool")
+    ]
     result = compare([Entry("a", 1, longer, 0), Entry("b", 1, shorter, 1)])
     missing = [row for row in result.rows if row.cells[1] is None]
     assert len(missing) == 1 and missing[0].cells[0] is not None
@@ -177,7 +179,9 @@ def test_cli_writes_the_page_beside_the_input_and_names_it(tmp_path: Path) -> No
     assert result.exit_code == 0, result.output
     page = tmp_path / "t.html"
     assert str(page) in result.output and "<!doctype html>" in page.read_text()
-    result = CliRunner().invoke(cli, ["view", str(tmp_path / "t.jsonl"), str(path), "-o", str(tmp_path / "c.html")])
+    result = CliRunner().invoke(
+        cli, ["view", str(tmp_path / "t.jsonl"), str(path), "-o", str(tmp_path / "c.html")]
+    )
     assert result.exit_code == 0 and "side by side" in (tmp_path / "c.html").read_text()
 
 
@@ -187,7 +191,9 @@ def test_cli_refuses_a_file_too_large_without_a_traceback(tmp_path: Path) -> Non
     path.write_text((line + "\n") * (2 * 2**20 // len(line) + 1))
     done = subprocess.run(
         [sys.executable, "-m", "nex_core", "view", str(path), "--max-static-mb", "1"],
-        capture_output=True, text=True, timeout=120,
+        capture_output=True,
+        text=True,
+        timeout=120,
     )
     assert done.returncode == 1
     assert done.stderr.startswith("error:") and "--serve" in done.stderr

@@ -14,24 +14,23 @@ from typing import Any
 
 import pytest
 
-CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser")
-CHROMEDRIVER = shutil.which("chromedriver")
-if CHROMIUM is None or CHROMEDRIVER is None:
-    pytest.skip(
-        "headless browser tests need Debian's chromium and chromium-driver "
-        "(apt-get install chromium chromium-driver)",
-        allow_module_level=True,
-    )
 pytest.importorskip("jinja2", reason="nex view needs the view extra: pip install 'nex-core[view]'")
-webdriver = pytest.importorskip(
-    "selenium.webdriver", reason="browser tests need the view-test extra (selenium)"
-)
+pytest.importorskip("selenium", reason="browser tests need the view-test extra (selenium)")
 
+from selenium import webdriver
 from selenium.webdriver.common.by import By
-from selenium.webdriver.support.ui import Select
+from selenium.webdriver.support.ui import Select, WebDriverWait
 from view_helpers import SCRIPT_TAG, recorded, write
 
 from nex_core.view import ViewServer, render_static
+
+CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser")
+CHROMEDRIVER = shutil.which("chromedriver")
+pytestmark = pytest.mark.skipif(
+    CHROMIUM is None or CHROMEDRIVER is None,
+    reason="headless browser tests need Debian's chromium and chromium-driver "
+    "(apt-get install chromium chromium-driver)",
+)
 
 
 @pytest.fixture(scope="module")
@@ -47,11 +46,16 @@ def browser() -> Iterator[Any]:
     from selenium.webdriver.chrome.service import Service
 
     options = webdriver.ChromeOptions()
-    options.binary_location = CHROMIUM
-    for flag in ("--headless=new", "--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage",
-                 "--window-size=1400,1600"):
+    options.binary_location = str(CHROMIUM)
+    for flag in (
+        "--headless=new",
+        "--no-sandbox",
+        "--disable-gpu",
+        "--disable-dev-shm-usage",
+        "--window-size=1400,1600",
+    ):
         options.add_argument(flag)
-    driver = webdriver.Chrome(service=Service(CHROMEDRIVER), options=options)
+    driver = webdriver.Chrome(service=Service(str(CHROMEDRIVER)), options=options)
     driver.set_page_load_timeout(60)
     yield driver
     driver.quit()
@@ -72,11 +76,22 @@ def pages(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
     return out
 
 
+def follow(driver: Any, link_text: str, url_part: str) -> None:
+    """Click a link and wait until the browser is on the page it names."""
+    driver.find_element(By.LINK_TEXT, link_text).click()
+    WebDriverWait(driver, 30).until(lambda d: url_part in d.current_url)
+    WebDriverWait(driver, 30).until(
+        lambda d: d.execute_script("return document.readyState") == "complete"
+    )
+
+
 def visible(driver: Any, css: str) -> list[Any]:
     return [e for e in driver.find_elements(By.CSS_SELECTOR, css) if e.is_displayed()]
 
 
-def test_the_tree_expands_and_a_message_opens(browser: Any, pages: dict[str, Path], artifacts: Path) -> None:
+def test_the_tree_expands_and_a_message_opens(
+    browser: Any, pages: dict[str, Path], artifacts: Path
+) -> None:
     browser.get(pages["trajectory"].as_uri())
     assert browser.execute_script("return window.__pwned") is None
     # The final answer carries a <script> tag: shown as text, never run.
@@ -88,7 +103,9 @@ def test_the_tree_expands_and_a_message_opens(browser: Any, pages: dict[str, Pat
     assert researcher.is_displayed()
     first = browser.find_element(By.CSS_SELECTOR, ".tree > details.step.kind-llm > summary")
     first.click()
-    system = browser.find_element(By.CSS_SELECTOR, ".tree > details.step.kind-llm details.msg > summary")
+    system = browser.find_element(
+        By.CSS_SELECTOR, ".tree > details.step.kind-llm details.msg > summary"
+    )
     content = system.find_element(By.XPATH, "../div[@class='msg-body']/pre")
     assert not content.is_displayed()
     system.click()
@@ -112,8 +129,9 @@ def test_filters_search_and_the_timeline(browser: Any, pages: dict[str, Path]) -
     assert "researcher" in {m.get_attribute("data-agent") for m in matches}
     first = browser.find_element(By.CSS_SELECTOR, ".tree > details.step.kind-llm")
     assert not first.is_displayed()  # the first call, before anything was found
-    browser.execute_script("var q = document.querySelector('.f-q'); q.value = '';"
-                           "q.dispatchEvent(new Event('input'))")
+    browser.execute_script(
+        "var q = document.querySelector('.f-q'); q.value = '';q.dispatchEvent(new Event('input'))"
+    )
     assert len(visible(browser, ".tree > details.step, .tree > .batch > details.step")) == 6
     # The timeline jumps to a step deep in the tree, opening its ancestors.
     browser.get(pages["trajectory"].as_uri())
@@ -124,12 +142,19 @@ def test_filters_search_and_the_timeline(browser: Any, pages: dict[str, Path]) -
     assert target.is_displayed()
 
 
-def test_a_comparison_shows_its_highlighted_difference(browser: Any, pages: dict[str, Path], artifacts: Path) -> None:
+def test_a_comparison_shows_its_highlighted_difference(
+    browser: Any, pages: dict[str, Path], artifacts: Path
+) -> None:
     browser.get(pages["compare"].as_uri())
     fields = visible(browser, "td.diff .diff-field")
-    assert [f.find_element(By.CSS_SELECTOR, ".k").text for f in fields] == ["response", "final_output"]
+    assert [f.find_element(By.CSS_SELECTOR, ".k").text for f in fields] == [
+        "response",
+        "final_output",
+    ]
     assert "a different answer" in fields[1].text
-    colour = fields[0].find_element(By.CSS_SELECTOR, "pre").value_of_css_property("background-color")
+    colour = (
+        fields[0].find_element(By.CSS_SELECTOR, "pre").value_of_css_property("background-color")
+    )
     assert colour not in ("rgba(255, 255, 255, 1)", "rgba(0, 0, 0, 0)")
     browser.save_screenshot(str(artifacts / "view-compare.png"))
     rows = len(visible(browser, ".cmp tbody tr"))
@@ -137,7 +162,9 @@ def test_a_comparison_shows_its_highlighted_difference(browser: Any, pages: dict
     assert len(visible(browser, ".cmp tbody tr")) == 2 < rows
 
 
-def test_the_dashboard_draws_its_charts_and_links_to_trajectories(browser: Any, pages: dict[str, Path], artifacts: Path) -> None:
+def test_the_dashboard_draws_its_charts_and_links_to_trajectories(
+    browser: Any, pages: dict[str, Path], artifacts: Path
+) -> None:
     browser.get(pages["dashboard"].as_uri())
     charts = visible(browser, "figure.chart svg")
     assert len(charts) == 4  # steps, tokens, latency, tool use (no verdicts outside a GAP run)
@@ -147,6 +174,7 @@ def test_the_dashboard_draws_its_charts_and_links_to_trajectories(browser: Any, 
         assert svg.find_elements(By.CSS_SELECTOR, "path")
     browser.save_screenshot(str(artifacts / "view-dashboard.png"))
     browser.find_elements(By.CSS_SELECTOR, ".episode-list a")[1].click()
+    WebDriverWait(browser, 30).until(lambda d: d.current_url.endswith("#t0-2"))
     assert not visible(browser, ".dashboard")
     shown = visible(browser, ".traj-detail")
     assert len(shown) == 1 and "a different answer" in shown[0].text
@@ -160,13 +188,13 @@ def test_the_server_pages_through_a_file(browser: Any, tmp_path: Path) -> None:
     try:
         browser.get(server.url)
         assert "page 1 of 4" in browser.find_element(By.CSS_SELECTOR, ".pager").text
-        browser.find_element(By.LINK_TEXT, "next →").click()
+        follow(browser, "next →", "page=1")
         lines = [a.text for a in browser.find_elements(By.CSS_SELECTOR, ".episode-list a")]
         assert lines == [str(n) for n in range(11, 21)]
         browser.get(server.url + "?page=3")
         assert "unreadable" in browser.find_element(By.CSS_SELECTOR, ".bad-row").text
-        browser.find_element(By.LINK_TEXT, "← previous").click()
-        browser.find_element(By.LINK_TEXT, "30").click()
+        follow(browser, "← previous", "page=2")
+        follow(browser, "30", "t?n=30")
         assert browser.find_element(By.CSS_SELECTOR, ".traj h2").text.startswith("lead")
         assert browser.execute_script("return window.__pwned") is None
     finally:

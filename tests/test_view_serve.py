@@ -63,7 +63,7 @@ def test_a_large_file_is_paged_with_memory_flat_in_its_size(server: ViewServer) 
     assert status == 200 and "&lt;script&gt;" in one and SCRIPT_TAG not in one
     _, peak = tracemalloc.get_traced_memory()
     # Held: eight bytes per line of index, one page of records at a time; never the file.
-    assert peak < LARGE_BYTES / 8, f"peak {peak / 2**20:.1f} MiB for a {LARGE_BYTES / 2**20:.0f} MiB file"
+    assert peak < LARGE_BYTES / 8, f"peak {peak / 2**20:.1f} MiB for {LARGE_BYTES / 2**20} MiB"
 
 
 def test_bad_requests_are_answered_plainly_on_loopback_only(tmp_path: Path) -> None:
@@ -90,7 +90,7 @@ def test_a_run_folder_is_served_as_its_dashboard(tmp_path: Path) -> None:
     server.start()
     try:
         status, page = get(server.url)
-        assert status == 200 and "episodes by backend × agent × model" in page
+        assert status == 200 and "episodes by backend \u00d7 agent" in page
         assert 'href="/t?n=2"' in page
         status, cmp = get(server.url + "compare?task=t1")
         assert status == 200 and "side by side" in cmp

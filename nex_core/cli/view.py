@@ -36,9 +36,7 @@ def write_page(html: str, out: Path) -> None:
 
 
 @click.command()
-@click.argument(
-    "paths", nargs=-1, required=True, type=click.Path(exists=True, path_type=Path)
-)
+@click.argument("paths", nargs=-1, required=True, type=click.Path(exists=True, path_type=Path))
 @click.option(
     "-o",
     "--output",
@@ -47,7 +45,9 @@ def write_page(html: str, out: Path) -> None:
     help="Where to write the page (default: beside the input; a run folder's dashboard.html).",
 )
 @click.option("--serve", is_flag=True, help="Serve on 127.0.0.1 instead: for files of any size.")
-@click.option("--port", type=click.IntRange(0, 65535), default=0, help="Port for --serve (0: any free).")
+@click.option(
+    "--port", type=click.IntRange(0, 65535), default=0, help="Port for --serve (0: any free)."
+)
 @click.option("--compare", "compare_all", is_flag=True, help="Compare every trajectory given.")
 @click.option("--task", default=None, help="Compare the trajectories of this task id.")
 @click.option(
@@ -94,11 +94,11 @@ def view(
         return
     from nex_core.view import render_static
 
-    html = render_static(
-        targets, compare_all=compare_all, task=task, limit=max_static_mb * 2**20
-    )
-    comparing = compare_all or task is not None or (
-        len(targets) > 1 and not any(p.is_dir() for p in targets)
+    html = render_static(targets, compare_all=compare_all, task=task, limit=max_static_mb * 2**20)
+    comparing = (
+        compare_all
+        or task is not None
+        or (len(targets) > 1 and not any(p.is_dir() for p in targets))
     )
     out = output or default_output(targets, comparing)
     write_page(html, out)

@@ -19,8 +19,7 @@ def _figure(width: float, height: float) -> tuple[Any, Any]:
         from matplotlib.figure import Figure
     except ImportError:
         raise PluginError(
-            "the GAP run dashboard draws its charts with matplotlib: "
-            "pip install 'nex-core[view]'"
+            "the GAP run dashboard draws its charts with matplotlib: pip install 'nex-core[view]'"
         ) from None
     fig = Figure(figsize=(width, height), dpi=96)
     return fig, fig.subplots()
@@ -61,7 +60,7 @@ def bars(items: Sequence[tuple[str, int]], title: str, salt: str, limit: int = 2
 
 
 def stacked(rows: Sequence[dict[str, Any]], title: str, salt: str) -> str | None:
-    """Accepted and rejected episodes per backend × agent × model."""
+    """Accepted and rejected episodes per backend x agent x model."""
     if not rows:
         return None
     labels = [_clip(f"{r['backend']} · {r['agent']} · {r['model']}", 48) for r in rows][::-1]

@@ -107,13 +107,14 @@ def compare(entries: list[Entry]) -> Comparison:
     for j, (cells, _) in enumerate(columns[1:], start=1):
         matcher = difflib.SequenceMatcher(None, pivot_keys, [c.key for c in cells], autojunk=False)
         for tag, i1, i2, k1, k2 in matcher.get_opcodes():
-            pairs = min(i2 - i1, k2 - k1) if tag == "replace" else (i2 - i1 if tag == "equal" else 0)
+            paired = {"equal": i2 - i1, "replace": min(i2 - i1, k2 - k1)}
+            pairs = paired.get(tag, 0)
             for n in range(pairs):
                 anchored[i1 + n][j] = cells[k1 + n]
             for k in range(k1 + pairs, k2):
-                row: list[Cell | None] = [None] * len(columns)
-                row[j] = cells[k]
-                inserted.setdefault(i1 + pairs - 1, []).append(row)
+                extra: list[Cell | None] = [None] * len(columns)
+                extra[j] = cells[k]
+                inserted.setdefault(i1 + pairs - 1, []).append(extra)
     rows = [Row(r) for r in inserted.get(-1, [])]
     for i, cells_row in enumerate(anchored):
         rows.append(Row(cells_row))

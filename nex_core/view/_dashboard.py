@@ -1,6 +1,6 @@
 """A GAP run judged by its distribution: one small row per episode (what the charts and tables
 need, never the record itself, so a run of any size is summarised in memory proportional to its
-episode count), then totals, acceptance by backend × agent × model, rejection reasons, lengths,
+episode count), then totals, acceptance by backend x agent x model, rejection reasons, lengths,
 tokens, latency, tool use, MCP restarts and the history of resumed and retried attempts."""
 
 from __future__ import annotations
@@ -40,7 +40,7 @@ class Episode:
         d = entry.data
         gap = d.get("metadata", {}).get("gap")
         gap = gap if isinstance(gap, dict) else {}
-        key = gap.get("key") if isinstance(gap.get("key"), dict) else {}
+        key: dict[str, Any] = gap["key"] if isinstance(gap.get("key"), dict) else {}
         prov = d.get("provenance", {})
         steps = d.get("steps", [])
         tokens = 0
@@ -50,7 +50,8 @@ class Episode:
             if s.get("kind") == "llm":
                 llm += 1
                 usage = (s.get("response") or {}).get("usage") or {}
-                tokens += int(usage.get("prompt_tokens", 0)) + int(usage.get("completion_tokens", 0))
+                tokens += int(usage.get("prompt_tokens", 0))
+                tokens += int(usage.get("completion_tokens", 0))
             elif s.get("kind") == "tool":
                 tools.append(str(s.get("name")))
         seconds = gap.get("seconds")

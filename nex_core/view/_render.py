@@ -30,7 +30,9 @@ def _environment() -> Any:
     try:
         import jinja2
     except ImportError:
-        raise PluginError("nex view renders its pages with jinja2: pip install 'nex-core[view]'") from None
+        raise PluginError(
+            "nex view renders its pages with jinja2: pip install 'nex-core[view]'"
+        ) from None
     folder = Path(str(resources.files("nex_core.view") / "templates"))
     env = jinja2.Environment(
         loader=jinja2.FileSystemLoader(folder),
@@ -109,7 +111,10 @@ def charts(dash: Dashboard) -> list[tuple[str, str | None]]:
         out.append(("rejections", _charts.bars(dash.rejections(), "rejection reasons", "rej")))
     out += [
         ("steps", _charts.histogram([e.steps for e in eps], "steps per episode", "steps", "stp")),
-        ("tokens", _charts.histogram([e.tokens for e in eps], "tokens per episode", "tokens", "tok")),
+        (
+            "tokens",
+            _charts.histogram([e.tokens for e in eps], "tokens per episode", "tokens", "tok"),
+        ),
         ("latency", _charts.histogram(seconds, "episode latency", "seconds", "lat")),
         ("tools", _charts.bars(dash.tool_use(), "tool calls by tool", "tls")),
     ]

@@ -195,8 +195,9 @@ def _handler(server: ViewServer) -> type[BaseHTTPRequestHandler]:
                 self._send(HTTPStatus.BAD_REQUEST, f"error: {exc}\n", "text/plain")
                 return
             except ValueError:
-                self._send(HTTPStatus.BAD_REQUEST, "error: a page or line must be a number\n",
-                           "text/plain")
+                self._send(
+                    HTTPStatus.BAD_REQUEST, "error: a page or line must be a number\n", "text/plain"
+                )
                 return
             if body is None:
                 self._send(HTTPStatus.NOT_FOUND, f"not found: {url.path}\n", "text/plain")

@@ -11,19 +11,36 @@ from typing import Any
 
 # Fields the templates render in their own way; anything else in a record is shown generically.
 KNOWN_COMMON = {
-    "id", "parent_id", "agent", "started_at", "ended_at", "status", "error", "metadata", "kind",
+    "id",
+    "parent_id",
+    "agent",
+    "started_at",
+    "ended_at",
+    "status",
+    "error",
+    "metadata",
+    "kind",
 }
 KNOWN = {
     "llm": KNOWN_COMMON | {"model", "request", "response"},
-    "tool": KNOWN_COMMON | {"call_id", "name", "arguments", "raw_arguments", "result", "latency_ms"},
+    "tool": KNOWN_COMMON
+    | {"call_id", "name", "arguments", "raw_arguments", "result", "latency_ms"},
     "subagent": KNOWN_COMMON | {"child", "mode", "call_id", "input", "output"},
 }
 KNOWN_REQUEST = {"messages", "messages_from", "tools", "params"}
 KNOWN_RESPONSE = {"message", "finish_reason", "usage"}
 KNOWN_MESSAGE = {"role", "content", "name", "tool_calls", "tool_call_id", "reasoning"}
 KNOWN_TRAJECTORY = {
-    "schema_version", "id", "provenance", "task", "root_agent", "started_at", "ended_at", "steps",
-    "outcome", "metadata",
+    "schema_version",
+    "id",
+    "provenance",
+    "task",
+    "root_agent",
+    "started_at",
+    "ended_at",
+    "steps",
+    "outcome",
+    "metadata",
 }
 KNOWN_OUTCOME = {"status", "final_output", "stop_reason", "error", "rewards", "labels"}
 
@@ -84,7 +101,9 @@ class Node:
         s = self.step
         if self.kind == "llm":
             message = (s.get("response") or {}).get("message") or {}
-            calls = [c.get("function", {}).get("name", "?") for c in message.get("tool_calls") or []]
+            calls = [
+                c.get("function", {}).get("name", "?") for c in message.get("tool_calls") or []
+            ]
             said = short(message_text(message), 70)
             parts = [said] if said else []
             if calls:
@@ -168,7 +187,10 @@ def build(data: dict[str, Any]) -> TrajectoryView:
             node.duration_ms = max(0.0, (ended - begun).total_seconds() * 1000)
         timeline.append(node)
         if step.get("id") not in seen:  # a record whose parents loop is shown, not followed
-            kids = [make(c, depth + 1, seen | {step.get("id")}) for c in by_parent.get(step.get("id"), [])]
+            kids = [
+                make(c, depth + 1, seen | {step.get("id")})
+                for c in by_parent.get(step.get("id"), [])
+            ]
             node.children = _group(kids, depth + 1)
         return node
 

@@ -13,10 +13,11 @@ import pytest
 pytest.importorskip("jinja2", reason="nex view needs the view extra: pip install 'nex-core[view]'")
 pytest.importorskip("matplotlib", reason="the dashboard needs the view extra")
 
+from click.testing import CliRunner
 from gap_helpers import write_config
 
+from nex_core.cli.main import cli
 from nex_core.gap import load_config, run_gap
-from nex_core.view import render_static
 
 
 def make_run(folder: Path) -> Path:
@@ -47,16 +48,22 @@ def make_run(folder: Path) -> Path:
             "checks": [{"name": "status"}, {"name": "task"}, {"name": "dedup"}],
         },
     )
-    cfg = load_config(config)
-    asyncio.run(run_gap(cfg, limit=2, progress=False))  # stopped early: the next run resumes
-    asyncio.run(run_gap(cfg, progress=False))
-    return folder / "out"
+    asyncio.run(run_gap(load_config(config), limit=2, progress=False))  # the next run resumes
+    return config
 
 
 def test_the_dashboard_shows_the_runs_report_and_links_every_episode(tmp_path: Path) -> None:
-    out = make_run(tmp_path)
+    config = make_run(tmp_path)
+    out = tmp_path / "out"
+    runner = CliRunner()
+    ran = runner.invoke(cli, ["gap", "run", str(config), "--no-progress"])
+    assert ran.exit_code == 0, ran.output
+    named = out / "dashboard.html"
+    assert f"dashboard: {named}" in ran.stderr  # the run ends by naming its dashboard
+    viewed = runner.invoke(cli, ["view", str(out)])
+    assert viewed.exit_code == 0 and named.is_file()
     report = json.loads((out / "report.json").read_text())
-    html = render_static([out])
+    html = named.read_text(encoding="utf-8")
     assert f"<b>{report['episodes']}</b> episodes" in html
     assert f"<b>{report['accepted']}</b> accepted" in html
     assert f"<b>{report['rejected']}</b> rejected" in html
