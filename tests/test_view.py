@@ -61,6 +61,8 @@ def test_a_trajectory_page_shows_every_call_result_error_and_the_tree(tmp_path: 
     assert "Divide a by b." in html  # the tool schemas offered
     assert "y is found" in html  # the sub-agent's own steps
     assert 'data-agent="researcher"' in html and 'data-kind="subagent"' in html
+    # A response with only tool calls has no content: none is shown, not an empty string.
+    assert '<pre class="content">&#34;&#34;</pre>' not in html
 
 
 def test_model_and_tool_text_is_escaped_never_markup(tmp_path: Path) -> None:
