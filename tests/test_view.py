@@ -217,3 +217,29 @@ def test_secrets_in_an_old_record_are_scrubbed_on_display(tmp_path: Path) -> Non
     path.write_text(json.dumps(data) + "\n")
     html = render_static([path])
     assert key not in html
+
+
+def test_the_same_task_through_several_frameworks_is_one_picture(tmp_path: Path) -> None:
+    """The comparison the viewer exists for: one spec and one script through native and
+    LangGraph (and AutoGen where installed) is the same behaviour, so nothing is marked."""
+    pytest.importorskip("nex_langgraph", reason="needs the nex-langgraph adapter")
+    import importlib.util
+
+    from native_helpers import EXAMPLES
+
+    from nex_core import get_adapter, load_spec, make_model
+
+    spec = load_spec(EXAMPLES / "calculator" / "agent.yaml")
+    backends = ["native", "langgraph"]
+    if importlib.util.find_spec("nex_autogen") is not None:
+        backends.append("autogen")
+    files = []
+    for backend in backends:
+        model = make_model(f"scripted:{EXAMPLES / 'calculator' / 'script.yaml'}")
+        traj = get_adapter(backend).run(spec, "What is (2+3)*4?", model=model)
+        files.append(write(tmp_path / f"{backend}.jsonl", traj))
+    html = render_static(files)
+    assert "same behaviour (equal normal forms)" in html
+    assert 'class="kv diff-field"' not in html
+    for backend in backends[1:]:
+        assert f" · {backend}</div>" in html  # each framework has its column

@@ -4,6 +4,10 @@ file's size, and answers bad requests plainly."""
 from __future__ import annotations
 
 import gc
+import re
+import signal
+import subprocess
+import sys
 import tracemalloc
 import urllib.error
 import urllib.request
@@ -96,3 +100,23 @@ def test_a_run_folder_is_served_as_its_dashboard(tmp_path: Path) -> None:
         assert status == 200 and "side by side" in cmp
     finally:
         server.close()
+
+
+def test_nex_view_serve_prints_its_address_serves_and_stops_on_ctrl_c(tmp_path: Path) -> None:
+    path = write(tmp_path / "t.jsonl", recorded())
+    process = subprocess.Popen(
+        [sys.executable, "-m", "nex_core", "view", str(path), "--serve", "--port", "0"],
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    try:
+        assert process.stderr is not None
+        line = process.stderr.readline()
+        found = re.search(r"at (http://127\.0\.0\.1:\d+/)", line)
+        assert found, line
+        status, page = get(found.group(1))
+        assert status == 200 and "1 trajectory ·" in page
+    finally:
+        process.send_signal(signal.SIGINT)
+        _, rest = process.communicate(timeout=60)
+    assert process.returncode == 0 and "Traceback" not in rest

@@ -83,7 +83,10 @@ def view(
 
         server = make_server(targets[0], port=port)
         err_console.print(
-            f"serving {targets[0]} at {server.url} (Ctrl-C stops)", highlight=False, markup=False
+            f"serving {targets[0]} at {server.url} (Ctrl-C stops)",
+            highlight=False,
+            markup=False,
+            soft_wrap=True,
         )
         try:
             server.serve_forever()
