@@ -243,3 +243,32 @@ def test_the_same_task_through_several_frameworks_is_one_picture(tmp_path: Path)
     assert 'class="kv diff-field"' not in html
     for backend in backends[1:]:
         assert f" · {backend}</div>" in html  # each framework has its column
+
+
+def _long_run(rounds: int) -> object:
+    from native_helpers import agent, call, params, run, tool
+
+    def lookup(key: str) -> str:
+        """Look a key up."""
+        return f"the value of {key} " * 10
+
+    spec = agent("long", tool(lookup, params(key="string")), limits={"max_steps": rounds + 2})
+    script = [{"tool_calls": [call("lookup", {"key": f"k{i}"})]} for i in range(rounds)]
+    traj, _ = run(spec, [*script, {"text": "done"}], "go")
+    return traj
+
+
+def test_a_long_runs_page_grows_linearly_each_request_exact_by_reference(tmp_path: Path) -> None:
+    """Every request repeats the conversation so far; the page shows each message once and
+    says, per request, which earlier request's messages it begins with."""
+    sizes = {}
+    for rounds in (20, 40):
+        traj = _long_run(rounds)
+        html = render_static([write(tmp_path / f"r{rounds}.jsonl", traj)])  # type: ignore[arg-type]
+        sizes[rounds] = len(html)
+    assert sizes[40] / sizes[20] < 2.5  # quadratic would be near 4
+    llm = [s for s in traj.steps if s.kind == "llm"]  # type: ignore[attr-defined]
+    second, first = llm[1], llm[0]
+    shared = len(first.request.messages)
+    assert f"messages 1\u2013{shared}: exactly those sent in step {first.id}" in html
+    assert second.request.messages[:shared] == first.request.messages

@@ -90,6 +90,10 @@ class Node:
     children: list[Node | Batch] = field(default_factory=list)
     offset_ms: float = 0.0
     duration_ms: float | None = None
+    shared_from: str | None = None
+    """An LLM step whose request begins with all the messages of this earlier LLM step (its id):
+    the page shows those once, there, and links to them, so a long run's page grows linearly."""
+    shared_count: int = 0
 
     @property
     def kind(self) -> str:
@@ -195,6 +199,7 @@ def build(data: dict[str, Any]) -> TrajectoryView:
         return node
 
     roots = _group([make(s, 0, set()) for s in by_parent.get(None, [])], 0)
+    _share_prefixes(timeline)
     span = 0.0
     for node in timeline:
         span = max(span, node.offset_ms + (node.duration_ms or 0.0))
@@ -203,6 +208,21 @@ def build(data: dict[str, Any]) -> TrajectoryView:
     agents = sorted({str(s["agent"]) for s in steps if s.get("agent")})
     statuses = sorted({str(s.get("status", "")) for s in steps})
     return TrajectoryView(data, roots, timeline, span, agents, statuses)
+
+
+def _share_prefixes(timeline: list[Node]) -> None:
+    """Mark each LLM step whose messages begin with the previous request of the same agent."""
+    previous: dict[tuple[Any, Any], list[dict[str, Any]]] = {}
+    previous_id: dict[tuple[Any, Any], str] = {}
+    for node in sorted(timeline, key=lambda n: n.offset_ms):
+        if node.kind != "llm":
+            continue
+        messages = (node.step.get("request") or {}).get("messages") or []
+        chain = (node.step.get("agent"), node.step.get("parent_id"))
+        earlier = previous.get(chain)
+        if earlier and len(earlier) <= len(messages) and messages[: len(earlier)] == earlier:
+            node.shared_from, node.shared_count = previous_id[chain], len(earlier)
+        previous[chain], previous_id[chain] = messages, str(node.step.get("id"))
 
 
 def bar(node: Node, span_ms: float) -> tuple[float, float]:

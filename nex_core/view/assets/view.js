@@ -45,7 +45,7 @@
     traj.querySelector(".collapse-all").addEventListener("click", function () {
       all(traj, ".tree details").forEach(function (d) { d.open = false; });
     });
-    all(traj, ".wf-row").forEach(function (row) {
+    all(traj, ".wf-row, a.shared").forEach(function (row) {
       row.addEventListener("click", function (ev) {
         var target = document.getElementById(row.dataset.target);
         if (!target) { return; }
