@@ -48,6 +48,13 @@ class Loaded:
     sources: list[str] = field(default_factory=list)
 
 
+def task_of(entry: Entry) -> str | None:
+    """The task id a trajectory ran (its task, else its provenance's)."""
+    d = entry.data
+    task = (d.get("task") or {}).get("id") or (d.get("provenance") or {}).get("task_id")
+    return str(task) if task is not None else None
+
+
 def trajectories_file(path: Path) -> Path:
     """The JSONL file behind ``path``: the path itself, or a GAP run folder's log."""
     if path.is_dir():

@@ -26,6 +26,7 @@ from nex_core.view._load import (
     iter_lines,
     parse_line,
     read_report,
+    task_of,
     trajectories_file,
 )
 
@@ -157,19 +158,13 @@ class ViewServer:
     def compare_page(self, task: str) -> str:
         chosen: list[Entry] = []
         for item in iter_entries(self.log):
-            if isinstance(item, Entry) and _task(item) == task:
+            if isinstance(item, Entry) and task_of(item) == task:
                 chosen.append(item)
                 if len(chosen) == MAX_COLUMNS:
                     break
         if len(chosen) < 2:
             raise SpecError(f"fewer than two trajectories of task '{task}' to compare")
         return _render.compare_page(compare(chosen), sources=[str(self.source)])
-
-
-def _task(entry: Entry) -> str | None:
-    d = entry.data
-    task = (d.get("task") or {}).get("id") or (d.get("provenance") or {}).get("task_id")
-    return str(task) if task is not None else None
 
 
 def _pager(page: int, pages: int) -> dict[str, Any]:

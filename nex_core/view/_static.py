@@ -9,7 +9,7 @@ from nex_core.errors import SpecError
 from nex_core.view import _render
 from nex_core.view._compare import MAX_COLUMNS, compare
 from nex_core.view._dashboard import Dashboard, Episode
-from nex_core.view._load import Entry, Loaded, load, total_size
+from nex_core.view._load import Entry, Loaded, load, task_of, total_size
 
 STATIC_LIMIT_BYTES = 64 * 1024 * 1024
 """Inputs larger than this are refused for a static page (it would hold them all, several times
@@ -28,16 +28,10 @@ def check_size(paths: list[Path], limit: int = STATIC_LIMIT_BYTES) -> None:
 
 
 def select_task(entries: list[Entry], task: str) -> list[Entry]:
-    chosen = [e for e in entries if _task_of(e) == task]
+    chosen = [e for e in entries if task_of(e) == task]
     if not chosen:
         raise SpecError(f"no trajectory of task '{task}' in the input")
     return chosen
-
-
-def _task_of(entry: Entry) -> str | None:
-    d = entry.data
-    task = (d.get("task") or {}).get("id") or (d.get("provenance") or {}).get("task_id")
-    return str(task) if task is not None else None
 
 
 def comparison_page(loaded: Loaded, entries: list[Entry]) -> str:
