@@ -272,3 +272,21 @@ def test_a_long_runs_page_grows_linearly_each_request_exact_by_reference(tmp_pat
     shared = len(first.request.messages)
     assert f"messages 1\u2013{shared}: exactly those sent in step {first.id}" in html
     assert second.request.messages[:shared] == first.request.messages
+
+
+def test_a_run_folders_report_feeds_the_dashboard_and_a_corrupt_one_is_listed(
+    tmp_path: Path,
+) -> None:
+    pytest.importorskip("matplotlib", reason="the dashboard needs the view extra")
+    run = tmp_path / "run"
+    run.mkdir()
+    write(run / "trajectories.jsonl", recorded(), recorded("other"))
+    report = {"name": "nightly", "mcp_restarts": {"time": 2}, "aborted": "interrupted"}
+    (run / "report.json").write_text(json.dumps(report))
+    html = render_static([run])
+    assert "run nightly" in html and "<b>2</b> MCP restarts" in html
+    assert "<td>time</td><td>2</td>" in html and "<td>aborted</td><td>interrupted</td>" in html
+    (run / "report.json").write_text('{"name": "nigh')
+    html = render_static([run])
+    assert f"{run / 'report.json'}:1</code> not valid JSON" in html
+    assert "<b>2</b> episodes" in html  # the trajectories are still shown
