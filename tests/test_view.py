@@ -290,3 +290,23 @@ def test_a_run_folders_report_feeds_the_dashboard_and_a_corrupt_one_is_listed(
     html = render_static([run])
     assert f"{run / 'report.json'}:1</code> not valid JSON" in html
     assert "<b>2</b> episodes" in html  # the trajectories are still shown
+
+
+def test_without_the_view_extra_the_error_names_it(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from nex_core.errors import PluginError
+    from nex_core.view import _render
+
+    path = write(tmp_path / "t.jsonl", recorded(), recorded("other"))
+    monkeypatch.setitem(sys.modules, "matplotlib.figure", None)
+    with pytest.raises(PluginError, match=r"matplotlib: pip install 'nex-core\[view\]'"):
+        render_static([path])
+    monkeypatch.setitem(sys.modules, "jinja2", None)
+    _render._environment.cache_clear()
+    try:
+        with pytest.raises(PluginError, match=r"jinja2: pip install 'nex-core\[view\]'"):
+            render_static([path], task="t1")
+    finally:
+        monkeypatch.undo()
+        _render._environment.cache_clear()
