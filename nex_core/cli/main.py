@@ -28,6 +28,7 @@ LAZY_COMMANDS: dict[str, str] = {
     "convert": "nex_core.cli.convert:convert",
     "synth": "nex_core.cli.synth:synth",
     "import": "nex_core.cli.imports:import_group",
+    "view": "nex_core.cli.view:view",
 }
 
 

@@ -6,6 +6,7 @@ import asyncio
 import json
 import os
 import sys
+from pathlib import Path
 from typing import Any
 
 import click
@@ -86,6 +87,22 @@ def run_command(
     )
     if as_json:
         click.echo(json.dumps(result.report, indent=2))
+    _name_dashboard(cfg.output_dir)
+
+
+def _name_dashboard(output: Path) -> None:
+    """The run ends by saying where its dashboard is. Drawing it takes seconds of charting, so
+    the run does not draw it itself: the line names the page and the command that writes it."""
+    from nex_core.cli.view import default_output
+
+    page = default_output([output], comparing=False)
+    Console(stderr=True).print(
+        f"dashboard: {page} (write it with: nex view {output}; or browse: nex view {output} "
+        "--serve)",
+        highlight=False,
+        markup=False,
+        soft_wrap=True,
+    )
 
 
 @gap.command("check")
