@@ -1,0 +1,559 @@
+"""Recording an Agents SDK run into a nex trajectory, with no change to the app's code.
+
+Two sources, each for what it sees exactly:
+
+- **Model calls** go through a wrapping ``Model``: while a recording is active, the runner's
+  model lookup (``agents.run_internal.run_loop.get_model``) returns the agent's own model wrapped,
+  so the step records precisely what the runner passed (system instructions, input items, the
+  tool and handoff schemas, the settings) and what came back, streamed or not, or the error.
+- **Everything else** comes from the SDK's tracing, through one ``TracingProcessor``: agent,
+  turn, function (tool) and handoff spans give the tree — a tool's latency and result, an
+  agent called as a tool nested under its tool call, a handoff and the agent it hands to.
+  Function spans carry no call id: it is the call of that name the same turn's model response
+  asked for, claimed in order (the runner starts a turn's tool calls in the order the model
+  wrote them). A tool's exception reaches tracing only as text (redacted by the SDK's default
+  error handler), so the exception being handled is read where the SDK attaches it to the span.
+
+Spans are delivered synchronously in the task that starts or ends them, so the active recording
+is a context variable: concurrent runs each record into their own trajectory.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import sys
+import threading
+from collections.abc import AsyncIterator, Iterator
+from contextvars import ContextVar
+from dataclasses import dataclass, field
+from typing import Any
+
+from agents import Agent, Handoff, ModelSettings, RunConfig, Tool
+from agents.agent_output import AgentOutputSchemaBase
+from agents.items import ModelResponse, TResponseInputItem, TResponseStreamEvent
+from agents.models.interface import Model, ModelTracing
+from agents.tracing import Span, Trace, TracingProcessor
+from agents.tracing.span_data import (
+    AgentSpanData,
+    FunctionSpanData,
+    HandoffSpanData,
+    TurnSpanData,
+)
+from openai.types.responses import ResponseCompletedEvent
+from openai.types.responses.response_prompt_param import ResponsePromptParam
+
+from nex_core.trajectory.recorder import Recorder, error_info
+from nex_core.trajectory.schema import ErrorInfo, Message, StepStatus, SubAgentStep, ToolStep
+from nex_openai_agents._messages import handoff_schema, llm_request, llm_response
+from nex_openai_agents.bridge import NexModel, calling_agent
+
+_active: ContextVar[RunRecording | None] = ContextVar("nex_openai_agents_recording", default=None)
+
+
+@dataclass
+class _Turn:
+    """One model call's answer, for claiming call ids by the tools and handoffs that follow."""
+
+    agent: str
+    parent: str | None
+    calls: list[tuple[str, str, str]] = field(default_factory=list)
+    """(call id, tool name, arguments) not yet claimed by a tool or handoff span."""
+    handoffs: dict[str, Handoff[Any, Any]] = field(default_factory=dict)
+    """Handoff tool name → the handoff offered in this call."""
+
+
+@dataclass
+class _SpanInfo:
+    agent: str | None
+    parent: str | None
+    """nex step that steps of this span hang under."""
+    step: ToolStep | SubAgentStep | None = None
+
+
+class RunRecording:
+    """The span tree of one run, mapped onto one :class:`Recorder`."""
+
+    def __init__(self, recorder: Recorder, root_parent: str | None = None) -> None:
+        self.recorder = recorder
+        self.root_parent = root_parent
+        self._spans: dict[str, _SpanInfo] = {}
+        self._turns: dict[str, _Turn] = {}
+        self._pending_handoff: dict[str | None, tuple[str | None, str | None]] = {}
+        """Scope (parent span of the agent spans of one ``Runner.run``) → (call id, parent) of
+        the handoff its next agent span continues."""
+        self._handoff_steps: dict[str | None, list[SubAgentStep]] = {}
+        self._errors: dict[str, BaseException] = {}
+        self._span_parents: dict[str, str | None] = {}
+        self._lock = threading.Lock()
+
+    # ------------------------------------------------------------------ spans
+
+    def _info(self, span_id: str | None) -> _SpanInfo | None:
+        return self._spans.get(span_id) if span_id else None
+
+    def span_started(self, span: Span[Any]) -> None:
+        data = span.span_data
+        parent = self._info(span.parent_id)
+        parent_step = parent.parent if parent is not None else self.root_parent
+        agent = parent.agent if parent is not None else None
+        if isinstance(data, AgentSpanData):
+            self._agent_started(span, data.name, parent, parent_step)
+        elif isinstance(data, TurnSpanData):
+            self._spans[span.span_id] = _SpanInfo(data.agent_name or agent, parent_step)
+        elif isinstance(data, FunctionSpanData):
+            call_id, arguments = self._claim(span.parent_id, data.name)
+            step = self.recorder.begin_tool(
+                agent=agent,
+                name=data.name,
+                call_id=call_id,
+                arguments=arguments,
+                parent_id=parent_step,
+            )
+            self._spans[span.span_id] = _SpanInfo(agent, step.id, step)
+        elif parent is not None:  # task, handoff, guardrail, custom spans: transparent
+            tool = parent.step if isinstance(parent.step, ToolStep) else None
+            self._spans[span.span_id] = _SpanInfo(agent, parent_step, tool)
+        else:
+            self._spans[span.span_id] = _SpanInfo(None, self.root_parent, None)
+
+    def _agent_started(
+        self, span: Span[Any], name: str, parent: _SpanInfo | None, parent_step: str | None
+    ) -> None:
+        scope = span.parent_id
+        pending = self._pending_handoff.pop(scope, None)
+        tool_step = _enclosing_tool(parent)
+        if pending is not None:
+            call_id, from_parent = pending
+            step = self.recorder.begin_subagent(
+                agent=parent.agent if parent else None,
+                child=name,
+                mode="handoff",
+                input=[],
+                call_id=call_id,
+                parent_id=from_parent,
+            )
+            self._handoff_steps.setdefault(scope, []).append(step)
+            self._spans[span.span_id] = _SpanInfo(name, step.id, step)
+        elif tool_step is not None and not self._has_agent_under(tool_step):
+            step = self.recorder.begin_subagent(
+                agent=tool_step.agent,
+                child=name,
+                mode="tool",
+                input=[],
+                call_id=tool_step.call_id,
+                parent_id=tool_step.id,
+            )
+            self._spans[span.span_id] = _SpanInfo(name, step.id, step)
+        else:
+            self._spans[span.span_id] = _SpanInfo(name, parent_step, None)
+        if parent is not None and parent.agent is None:
+            parent.agent = name
+
+    def _has_agent_under(self, tool: ToolStep) -> bool:
+        return any(
+            isinstance(info.step, SubAgentStep) and info.step.parent_id == tool.id
+            for info in self._spans.values()
+        )
+
+    def span_ended(self, span: Span[Any]) -> None:
+        data = span.span_data
+        info = self._spans.get(span.span_id)
+        if info is None:
+            return
+        if isinstance(data, FunctionSpanData) and isinstance(info.step, ToolStep):
+            self._tool_ended(span, data, info.step)
+        elif isinstance(data, HandoffSpanData):
+            self._handoff_ended(span, data, info)
+
+    def _tool_ended(self, span: Span[Any], data: FunctionSpanData, step: ToolStep) -> None:
+        if step.arguments is None and step.raw_arguments is None and data.input is not None:
+            from nex_core.trajectory.recorder import parse_arguments
+
+            step.arguments, step.raw_arguments = parse_arguments(data.input)
+        for child in self._children_of(step.id):
+            if child.status is StepStatus.RUNNING:
+                self.recorder.end_subagent(child, _text(data.output))
+        error = self._errors.pop(span.span_id, None)
+        if error is not None or span.error is not None:
+            self.recorder.end_tool(step, error=_error(error, span.error, data.output))
+        else:
+            self.recorder.end_tool(step, data.output)
+
+    def _children_of(self, step_id: str) -> list[SubAgentStep]:
+        return [
+            info.step
+            for info in self._spans.values()
+            if isinstance(info.step, SubAgentStep) and info.step.parent_id == step_id
+        ]
+
+    def _handoff_ended(self, span: Span[Any], data: HandoffSpanData, info: _SpanInfo) -> None:
+        turn = self._turns.get(span.parent_id or "")
+        target = data.to_agent
+        if turn is None or target is None:
+            return
+        handoff = next((h for h in turn.handoffs.values() if h.agent_name == target), None)
+        tool_name = handoff.tool_name if handoff is not None else None
+        call_id, arguments = self._claim(span.parent_id, tool_name) if tool_name else (None, None)
+        step = self.recorder.begin_tool(
+            agent=turn.agent,
+            name=tool_name or f"transfer_to_{target}",
+            call_id=call_id,
+            arguments=arguments,
+            parent_id=turn.parent,
+        )
+        self.recorder.end_tool(step, _transfer_message(handoff, target))
+        scope = self._agent_scope(span.parent_id)
+        self._pending_handoff[scope] = (call_id, turn.parent)
+
+    def _agent_scope(self, turn_span: str | None) -> str | None:
+        """The scope of the agent span a turn belongs to (its parent span)."""
+        return self._span_parents.get(self._span_parents.get(turn_span or "", "") or "", None)
+
+    # ------------------------------------------------------------------ model calls
+
+    def turn(self, turn_span: str | None) -> _Turn | None:
+        return self._turns.get(turn_span or "")
+
+    def model_called(
+        self, turn_span: str | None, agent: str, response: ModelResponse, handoffs: list[Any]
+    ) -> None:
+        answer = llm_response(response)
+        info = self._info(turn_span)
+        turn = _Turn(agent, info.parent if info else self.root_parent)
+        turn.calls = [
+            (c.id, c.function.name, c.function.arguments) for c in answer.message.tool_calls or []
+        ]
+        turn.handoffs = {h.tool_name: h for h in handoffs}
+        self._turns[turn_span or ""] = turn
+
+    def parent_for_model_call(self, turn_span: str | None) -> str | None:
+        info = self._info(turn_span)
+        return info.parent if info is not None else self.root_parent
+
+    def fill_subagent_input(self, parent: str | None, messages: list[Message]) -> None:
+        """A child's first request shows what it was given (its messages after the system
+        prompt): the input of the sub-agent step it runs under."""
+        for info in self._spans.values():
+            step = info.step
+            if isinstance(step, SubAgentStep) and step.id == parent and not step.input:
+                step.input = [m for m in messages if m.role != "system"]
+
+    def _claim(self, turn_span: str | None, name: str | None) -> tuple[str | None, str | None]:
+        turn = self._turns.get(turn_span or "")
+        if turn is None:
+            return None, None
+        with self._lock:
+            for i, (call_id, call_name, arguments) in enumerate(turn.calls):
+                if call_name == name:
+                    del turn.calls[i]
+                    return call_id, arguments
+        return None, None
+
+    def tool_error(self, span_id: str, error: BaseException) -> None:
+        self._errors[span_id] = error
+
+    # ------------------------------------------------------------------ ending
+
+    def close_handoffs(self, output: str | None, error: BaseException | None = None) -> None:
+        """End the handoff steps still open (innermost first) with the run's final output."""
+        for steps in self._handoff_steps.values():
+            for step in reversed(steps):
+                if step.status is StepStatus.RUNNING:
+                    step.output = output
+                    self.recorder.end_subagent(step, output, error=error)
+
+    def remember_parent(self, span: Span[Any]) -> None:
+        self._span_parents[span.span_id] = span.parent_id
+
+
+def _enclosing_tool(info: _SpanInfo | None) -> ToolStep | None:
+    if info is not None and isinstance(info.step, ToolStep):
+        return info.step
+    return None
+
+
+def _text(value: Any) -> str | None:
+    if value is None:
+        return None
+    return value if isinstance(value, str) else str(value)
+
+
+def _transfer_message(handoff: Handoff[Any, Any] | None, target: str) -> str:
+    if handoff is None:
+        return f'{{"assistant": "{target}"}}'
+    return handoff.get_transfer_message(_NamedAgent(target))  # type: ignore[arg-type]
+
+
+@dataclass
+class _NamedAgent:
+    name: str
+
+
+def _error(error: BaseException | None, span_error: Any, output: Any) -> ErrorInfo:
+    if error is not None:
+        return error_info(error)
+    message = None
+    if isinstance(span_error, dict):
+        data = span_error.get("data") or {}
+        message = data.get("error") or span_error.get("message")
+    return ErrorInfo(type="ToolError", message=str(message or output or "tool failed"))
+
+
+def report_tool_error(tool_name: str, error: BaseException) -> None:
+    """Mark the current function span failed (as the SDK's own error handler does) and hand
+    the exception to the active recording."""
+    from agents.tracing import SpanError, get_current_span
+
+    span = get_current_span()
+    if span is None:
+        return
+    span.set_error(
+        SpanError(message="Error running tool (non-fatal)", data={"tool_name": tool_name})
+    )
+    recording = _active.get()
+    if recording is not None:
+        recording.tool_error(span.span_id, error)
+
+
+# ---------------------------------------------------------------------- the processor
+
+
+class NexTracingProcessor(TracingProcessor):
+    """Hands every span to the recording active where it starts or ends (if any)."""
+
+    def on_trace_start(self, trace: Trace) -> None:
+        pass
+
+    def on_trace_end(self, trace: Trace) -> None:
+        pass
+
+    def on_span_start(self, span: Span[Any]) -> None:
+        recording = _active.get()
+        if recording is not None:
+            recording.remember_parent(span)
+            recording.span_started(span)
+
+    def on_span_end(self, span: Span[Any]) -> None:
+        recording = _active.get()
+        if recording is not None:
+            recording.span_ended(span)
+
+    def shutdown(self) -> None:
+        pass
+
+    def force_flush(self) -> None:
+        pass
+
+
+PROCESSOR = NexTracingProcessor()
+
+
+# ---------------------------------------------------------------------- the model wrapper
+
+
+class RecordingModel(Model):
+    """The agent's own model, with each call recorded as an LLM step."""
+
+    def __init__(self, inner: Model, agent: str, recording: RunRecording) -> None:
+        self.inner = inner
+        self.agent = agent
+        self.recording = recording
+
+    def _begin(
+        self,
+        system_instructions: str | None,
+        input: str | list[TResponseInputItem],
+        model_settings: ModelSettings,
+        tools: list[Tool],
+        handoffs: list[Handoff[Any, Any]],
+    ) -> tuple[Any, str | None]:
+        if isinstance(self.inner, NexModel):
+            request = self.inner.request(
+                system_instructions, input, model_settings, tools, handoffs
+            )
+        else:
+            request = llm_request(system_instructions, input, model_settings, tools, handoffs)
+        turn_span = _current_span_id()
+        parent = self.recording.parent_for_model_call(turn_span)
+        self.recording.fill_subagent_input(parent, request.messages)
+        step = self.recording.recorder.begin_llm(
+            agent=self.agent, request=request, model=_model_id(self.inner), parent_id=parent
+        )
+        return step, turn_span
+
+    async def get_response(
+        self,
+        system_instructions: str | None,
+        input: str | list[TResponseInputItem],
+        model_settings: ModelSettings,
+        tools: list[Tool],
+        output_schema: AgentOutputSchemaBase | None,
+        handoffs: list[Handoff[Any, Any]],
+        tracing: ModelTracing,
+        *,
+        previous_response_id: str | None = None,
+        conversation_id: str | None = None,
+        prompt: ResponsePromptParam | None = None,
+    ) -> ModelResponse:
+        step, turn_span = self._begin(system_instructions, input, model_settings, tools, handoffs)
+        token = calling_agent.set(self.agent)
+        try:
+            response = await self.inner.get_response(
+                system_instructions,
+                input,
+                model_settings,
+                tools,
+                output_schema,
+                handoffs,
+                tracing,
+                previous_response_id=previous_response_id,
+                conversation_id=conversation_id,
+                prompt=prompt,
+            )
+        except BaseException as exc:
+            self.recording.recorder.end_llm(step, error=exc)
+            raise
+        finally:
+            calling_agent.reset(token)
+        self.recording.recorder.end_llm(step, llm_response(response))
+        self.recording.model_called(turn_span, self.agent, response, handoffs)
+        return response
+
+    async def stream_response(
+        self,
+        system_instructions: str | None,
+        input: str | list[TResponseInputItem],
+        model_settings: ModelSettings,
+        tools: list[Tool],
+        output_schema: AgentOutputSchemaBase | None,
+        handoffs: list[Handoff[Any, Any]],
+        tracing: ModelTracing,
+        *,
+        previous_response_id: str | None = None,
+        conversation_id: str | None = None,
+        prompt: ResponsePromptParam | None = None,
+    ) -> AsyncIterator[TResponseStreamEvent]:
+        step, turn_span = self._begin(system_instructions, input, model_settings, tools, handoffs)
+        token = calling_agent.set(self.agent)
+        final: ModelResponse | None = None
+        try:
+            async for event in self.inner.stream_response(
+                system_instructions,
+                input,
+                model_settings,
+                tools,
+                output_schema,
+                handoffs,
+                tracing,
+                previous_response_id=previous_response_id,
+                conversation_id=conversation_id,
+                prompt=prompt,
+            ):
+                if isinstance(event, ResponseCompletedEvent):
+                    final = _completed_response(event)
+                yield event
+        except BaseException as exc:
+            self.recording.recorder.end_llm(step, error=exc)
+            raise
+        finally:
+            calling_agent.reset(token)
+        if final is None:
+            self.recording.recorder.end_llm(step, error="the stream ended without a response")
+            return
+        self.recording.recorder.end_llm(step, llm_response(final))
+        self.recording.model_called(turn_span, self.agent, final, handoffs)
+
+    async def close(self) -> None:
+        await self.inner.close()
+
+
+def _completed_response(event: ResponseCompletedEvent) -> ModelResponse:
+    from agents.usage import Usage
+
+    usage = event.response.usage
+    return ModelResponse(
+        output=list(event.response.output),
+        usage=Usage(
+            requests=1,
+            input_tokens=usage.input_tokens if usage else 0,
+            output_tokens=usage.output_tokens if usage else 0,
+            total_tokens=usage.total_tokens if usage else 0,
+        ),
+        response_id=event.response.id,
+    )
+
+
+def _model_id(model: Model) -> str | None:
+    if isinstance(model, NexModel):
+        return model.model_id
+    return getattr(model, "model", None) or type(model).__name__
+
+
+def _current_span_id() -> str | None:
+    from agents.tracing import get_current_span
+
+    span = get_current_span()
+    return getattr(span, "span_id", None) if span is not None else None
+
+
+# ---------------------------------------------------------------------- installation
+
+_installed = False
+_install_lock = threading.Lock()
+
+
+def _install() -> None:
+    """Wrap the runner's model lookup and the SDK's tool-error tracing (once per process); both
+    wrappers do nothing unless a recording is active in the calling context."""
+    global _installed
+    with _install_lock:
+        if not _installed:
+            from agents.run_internal import run_loop
+            from agents.util import _error_tracing
+
+            original_get_model = run_loop.get_model
+            original_attach = _error_tracing.attach_error_to_current_span
+
+            def get_model(agent: Agent[Any], run_config: RunConfig) -> Model:
+                model = original_get_model(agent, run_config)
+                recording = _active.get()
+                if recording is None or isinstance(model, RecordingModel):
+                    return model
+                return RecordingModel(model, agent.name, recording)
+
+            def attach_error_to_current_span(error: Any) -> None:
+                recording = _active.get()
+                handled = sys.exc_info()[1]
+                span_id = _current_span_id()
+                if recording is not None and handled is not None and span_id is not None:
+                    recording.tool_error(span_id, handled)
+                original_attach(error)
+
+            run_loop.get_model = get_model  # type: ignore[assignment]
+            _error_tracing.attach_error_to_current_span = attach_error_to_current_span  # type: ignore[assignment]
+            _installed = True
+    _ensure_processor()
+
+
+def _ensure_processor() -> None:
+    """Our processor among the SDK's (again, if the app replaced them with
+    ``set_trace_processors`` since)."""
+    from agents.tracing import add_trace_processor, get_trace_provider
+
+    multi = getattr(get_trace_provider(), "_multi_processor", None)
+    processors = getattr(multi, "_processors", ())
+    if PROCESSOR not in processors:
+        add_trace_processor(PROCESSOR)
+
+
+@contextlib.contextmanager
+def recording(recorder: Recorder, root_parent: str | None = None) -> Iterator[RunRecording]:
+    """Record every Agents SDK run started inside the block into ``recorder``."""
+    _install()
+    run = RunRecording(recorder, root_parent)
+    token = _active.set(run)
+    try:
+        with recorder.active():
+            yield run
+    finally:
+        _active.reset(token)
