@@ -44,7 +44,7 @@ from openai.types.responses.response_prompt_param import ResponsePromptParam
 
 from nex_core.trajectory.recorder import Recorder, error_info
 from nex_core.trajectory.schema import ErrorInfo, Message, StepStatus, SubAgentStep, ToolStep
-from nex_openai_agents._messages import handoff_schema, llm_request, llm_response
+from nex_openai_agents._messages import llm_request, llm_response
 from nex_openai_agents.bridge import NexModel, calling_agent
 
 _active: ContextVar[RunRecording | None] = ContextVar("nex_openai_agents_recording", default=None)

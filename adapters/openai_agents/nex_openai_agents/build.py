@@ -13,7 +13,9 @@
 
 from __future__ import annotations
 
+import asyncio
 import json
+from collections.abc import Awaitable, Callable
 from typing import Any
 
 from agents import Agent, FunctionTool, Handoff, ModelSettings, RunContextWrapper, Runner
@@ -25,6 +27,7 @@ from nex_core.models.base import ChatModel
 from nex_core.protocol.spec import AgentSpec, ContextMode, MCPBinding, SubAgentSpec, TeamSpec
 from nex_core.runtime.mcp_tools import MCPTools
 from nex_core.runtime.tools import (
+    HANDOFF_PARAMETERS,
     InvalidArguments,
     ToolHandle,
     describe_error,
@@ -66,6 +69,10 @@ class _Builder:
                 "by the openai-agents backend (native function calling only)"
             )
         handles = tool_handles(spec)
+        # The SDK runs a reply's tool calls concurrently whatever the model setting says; the
+        # protocol runs them one at a time, in order, when parallel calls are off (asyncio's lock
+        # is fair: calls started in the model's order acquire it in that order).
+        serial = None if spec.parallel_tool_calls else asyncio.Lock()
         tools: list[Any] = []
         handoffs: list[Any] = []
         for handle in handles.values():
@@ -73,7 +80,7 @@ class _Builder:
                 assert handle.sub_agent is not None
                 handoffs.append(self._handoff(handle, handle.sub_agent))
             else:
-                tools.append(self._tool(spec, handle))
+                tools.append(self._tool(spec, handle, serial))
         settings = ModelSettings(
             temperature=spec.model.temperature,
             top_p=spec.model.top_p,
@@ -96,7 +103,9 @@ class _Builder:
         self._built[id(spec)] = agent
         return agent
 
-    def _tool(self, spec: AgentSpec, handle: ToolHandle) -> FunctionTool:
+    def _tool(
+        self, spec: AgentSpec, handle: ToolHandle, serial: asyncio.Lock | None
+    ) -> FunctionTool:
         schema = handle.schema
         parameters = schema.parameters
         description = schema.description
@@ -108,39 +117,11 @@ class _Builder:
                     "build it through the adapter's run (it opens nex's MCP pool)"
                 )
             description, parameters = self.mcp.advertised(handle.tool)
-        run = self._runner(handle)
-
-        async def invoke(ctx: RunContextWrapper[Any], raw: str) -> str:
-            try:
-                arguments, _ = parse_arguments(raw)
-                if arguments is None:
-                    raise InvalidArguments(f"arguments are not a JSON object: {raw!r}")
-                validate_arguments(arguments, parameters)
-                return result_text(await run(ctx, arguments))
-            except Exception as exc:  # fed back to the model, and recorded as the tool's error
-                report_tool_error(schema.name, exc)
-                return describe_error(error_info(exc))
-
-        return FunctionTool(
-            name=schema.name,
-            description=description,
-            params_json_schema=parameters,
-            on_invoke_tool=invoke,
-            strict_json_schema=False,
-        )
+        return protocol_tool(schema.name, description, parameters, self._runner(handle), serial)
 
     def _runner(self, handle: ToolHandle) -> Any:
         if handle.kind == "function":
-
-            async def function(ctx: RunContextWrapper[Any], arguments: dict[str, Any]) -> Any:
-                try:
-                    return await handle.call_function(arguments)
-                except TimeoutError:
-                    raise TimeoutError(
-                        f"tool '{handle.schema.name}' timed out after {handle.timeout_s} s"
-                    ) from None
-
-            return function
+            return function_runner(handle)
         if handle.kind == "mcp":
             tool = handle.tool
             assert tool is not None and isinstance(tool.binding, MCPBinding)
@@ -153,35 +134,94 @@ class _Builder:
             return mcp_call
         assert handle.sub_agent is not None
         child_spec = handle.sub_agent.child
-        child = self.agent(child_spec)
-
-        async def sub_agent(ctx: RunContextWrapper[Any], arguments: dict[str, Any]) -> Any:
-            try:
-                result = await Runner.run(
-                    child,
-                    str(arguments["task"]),
-                    context=ctx.context,
-                    max_turns=child_spec.limits.max_steps,
-                )
-            except MaxTurnsExceeded:
-                raise SubAgentFailed(
-                    f"agent '{child_spec.name}' stopped without an answer (max_steps)"
-                ) from None
-            return output_text(result.final_output)
-
-        return sub_agent
+        return agent_runner(self.agent(child_spec), child_spec.limits.max_steps)
 
     def _handoff(self, handle: ToolHandle, sub: SubAgentSpec) -> Handoff[Any, Any]:
         assert sub.mode is ContextMode.HANDOFF
-        child = self.agent(sub.child)
-        return ProtocolHandoff(
-            tool_name=handle.schema.name,
-            tool_description=handle.schema.description,
-            input_json_schema=dict(handle.schema.parameters),
-            on_invoke_handoff=_returns(child),
-            agent_name=child.name,
-            strict_json_schema=False,
+        return protocol_handoff(
+            self.agent(sub.child), handle.schema.name, handle.schema.description
         )
+
+
+ToolRunner = Callable[[RunContextWrapper[Any], dict[str, Any]], Awaitable[Any]]
+
+
+def protocol_tool(
+    name: str,
+    description: str,
+    parameters: dict[str, Any],
+    run: ToolRunner,
+    serial: asyncio.Lock | None = None,
+) -> FunctionTool:
+    """A ``FunctionTool`` that behaves as a protocol tool: the schema advertised as given,
+    arguments validated against it, a failure fed back as ``Error: <type>: <message>`` and
+    recorded as the tool's error; with ``serial``, calls run one at a time."""
+
+    async def invoke(ctx: RunContextWrapper[Any], raw: str) -> str:
+        try:
+            arguments, _ = parse_arguments(raw)
+            if arguments is None:
+                raise InvalidArguments(f"arguments are not a JSON object: {raw!r}")
+            validate_arguments(arguments, parameters)
+            if serial is None:
+                return result_text(await run(ctx, arguments))
+            async with serial:
+                return result_text(await run(ctx, arguments))
+        except Exception as exc:  # fed back to the model, and recorded as the tool's error
+            report_tool_error(name, exc)
+            return describe_error(error_info(exc))
+
+    return FunctionTool(
+        name=name,
+        description=description,
+        params_json_schema=parameters,
+        on_invoke_tool=invoke,
+        strict_json_schema=False,
+    )
+
+
+def function_runner(handle: ToolHandle) -> ToolRunner:
+    """Calls a function-bound tool under its timeout (sync functions in a worker thread)."""
+
+    async def function(ctx: RunContextWrapper[Any], arguments: dict[str, Any]) -> Any:
+        try:
+            return await handle.call_function(arguments)
+        except TimeoutError:
+            raise TimeoutError(
+                f"tool '{handle.schema.name}' timed out after {handle.timeout_s} s"
+            ) from None
+
+    return function
+
+
+def agent_runner(child: Agent, max_turns: int) -> ToolRunner:
+    """Runs ``child`` on ``{"task": ...}`` (nested in the caller's trace); an answerless child
+    fails the call as the protocol says."""
+
+    async def sub_agent(ctx: RunContextWrapper[Any], arguments: dict[str, Any]) -> Any:
+        try:
+            result = await Runner.run(
+                child, str(arguments["task"]), context=ctx.context, max_turns=max_turns
+            )
+        except MaxTurnsExceeded:
+            raise SubAgentFailed(
+                f"agent '{child.name}' stopped without an answer (max_steps)"
+            ) from None
+        return output_text(result.final_output)
+
+    return sub_agent
+
+
+def protocol_handoff(child: Agent, tool_name: str, description: str) -> Handoff[Any, Any]:
+    """A handoff to ``child`` taking no arguments, with the protocol's transfer message."""
+    return ProtocolHandoff(
+        tool_name=tool_name,
+        tool_description=description,
+        input_json_schema=dict(HANDOFF_PARAMETERS),
+        on_invoke_handoff=_returns(child),
+        agent_name=child.name,
+        strict_json_schema=False,
+    )
 
 
 class ProtocolHandoff(Handoff[Any, Any]):
