@@ -78,9 +78,9 @@ class RunRecording:
         self.root_parent = root_parent
         self._spans: dict[str, _SpanInfo] = {}
         self._turns: dict[str, _Turn] = {}
-        self._pending_handoff: dict[str | None, tuple[str | None, str | None]] = {}
-        """Scope (parent span of the agent spans of one ``Runner.run``) → (call id, parent) of
-        the handoff its next agent span continues."""
+        self._pending_handoff: dict[str | None, tuple[str | None, str | None, str]] = {}
+        """Scope (parent span of the agent spans of one ``Runner.run``) → (call id, parent step,
+        agent handing off) of the handoff its next agent span continues."""
         self._handoff_steps: dict[str | None, list[SubAgentStep]] = {}
         self._errors: dict[str, BaseException] = {}
         self._span_parents: dict[str, str | None] = {}
@@ -123,9 +123,9 @@ class RunRecording:
         pending = self._pending_handoff.pop(scope, None)
         tool_step = _enclosing_tool(parent)
         if pending is not None:
-            call_id, from_parent = pending
+            call_id, from_parent, from_agent = pending
             step = self.recorder.begin_subagent(
-                agent=parent.agent if parent else None,
+                agent=from_agent,
                 child=name,
                 mode="handoff",
                 input=[],
@@ -203,7 +203,7 @@ class RunRecording:
         )
         self.recorder.end_tool(step, _transfer_message(handoff, target))
         scope = self._agent_scope(span.parent_id)
-        self._pending_handoff[scope] = (call_id, turn.parent)
+        self._pending_handoff[scope] = (call_id, turn.parent, turn.agent)
 
     def _agent_scope(self, turn_span: str | None) -> str | None:
         """The scope of the agent span a turn belongs to (its parent span)."""

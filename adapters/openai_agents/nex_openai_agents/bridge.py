@@ -149,6 +149,10 @@ class NexModel(Model):
         )
 
 
+_NO_DETAILS_IN = {"cached_tokens": 0, "cache_write_tokens": 0}
+_NO_DETAILS_OUT = {"reasoning_tokens": 0}
+
+
 def _response(
     response_id: str,
     model: str,
@@ -165,8 +169,8 @@ def _response(
             input_tokens=answer.usage.input_tokens,
             output_tokens=answer.usage.output_tokens,
             total_tokens=answer.usage.total_tokens,
-            input_tokens_details=InputTokensDetails(cached_tokens=0),
-            output_tokens_details=OutputTokensDetails(reasoning_tokens=0),
+            input_tokens_details=InputTokensDetails.model_validate(_NO_DETAILS_IN),
+            output_tokens_details=OutputTokensDetails.model_validate(_NO_DETAILS_OUT),
         )
     return Response(
         id=response_id,
