@@ -43,9 +43,7 @@ async def drive(
                     given: Any = turn
                 else:
                     given = [*history, {"role": "user", "content": turn}]
-                result = await _run_once(
-                    active, given, mode, max_turns, session, config, context
-                )
+                result = await _run_once(active, given, mode, max_turns, session, config, context)
                 output = output_text(result.final_output)
                 run.close_handoffs(output)
                 history = result.to_input_list()

@@ -140,9 +140,12 @@ class _Converter:
                 "approximated",
             )
         extra = dict(settings.extra_args or {})
+        from agents.models.default_models import get_default_model_settings
+
+        defaults = get_default_model_settings(model if isinstance(model, str) else None)
         for key in ("tool_choice", "reasoning", "truncation", "metadata", "store"):
             value = getattr(settings, key, None)
-            if value is not None:
+            if value is not None and value != getattr(defaults, key, None):
                 self.report.add(
                     f"{where}.model_settings.{key}", f"{key}={value!r} has no protocol field"
                 )
@@ -159,10 +162,16 @@ class _Converter:
         if path is not None:
             binding = ImportBinding(path=path)
         else:
-            binding = CallableBinding(ref=f"openai-agents:{tool.name}", func=_runner_of(tool))
+            binding = CallableBinding(ref=tool.name, func=_runner_of(tool))
+            why = (
+                "@function_tool replaced the module's function with the SDK tool"
+                if func is not None and "<locals>" not in getattr(func, "__qualname__", "")
+                else "the function is not importable by path"
+            )
             self.report.add(
                 where,
-                "function is not importable by path; bound in-process (not serialisable)",
+                f"{why}; bound in-process (nex_core.bind re-attaches it to a spec read from a "
+                "file), or bind an undecorated function by import path",
                 "approximated",
             )
         if tool.tool_input_guardrails or tool.tool_output_guardrails:
@@ -227,6 +236,8 @@ class _Converter:
         for server in agent.mcp_servers:
             at = f"{where}.mcp_servers.{server.name}"
             params = getattr(server, "params", None)
+            if params is not None and not isinstance(params, dict):
+                params = {k: getattr(params, k, None) for k in ("command", "args", "env")}
             spec: MCPServerSpec | None = None
             if isinstance(params, dict) and params.get("command"):
                 spec = MCPServerSpec(
@@ -321,9 +332,7 @@ def _runner_of(tool: FunctionTool) -> Any:
 
     async def run(**arguments: Any) -> Any:
         raw = json.dumps(arguments)
-        ctx = ToolContext(
-            context=None, tool_name=tool.name, tool_call_id="nex", tool_arguments=raw
-        )
+        ctx = ToolContext(context=None, tool_name=tool.name, tool_call_id="nex", tool_arguments=raw)
         return await tool.on_invoke_tool(ctx, raw)
 
     run.__name__ = tool.name
