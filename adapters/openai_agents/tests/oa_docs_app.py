@@ -4,10 +4,10 @@ handoffs, tools and agents-as-tools pages), driven offline by nex's scripted mod
 from __future__ import annotations
 
 from agents import Agent, function_tool
+from nex_openai_agents import bridge_model
 from pydantic import BaseModel
 
 from nex_core import ScriptedModel
-from nex_openai_agents import bridge_model
 
 
 @function_tool

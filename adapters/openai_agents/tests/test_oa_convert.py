@@ -7,12 +7,12 @@ import asyncio
 import pytest
 from agents import Agent, WebSearchTool, function_tool, handoff
 from agents.mcp import MCPServerStdio
+from nex_openai_agents import OpenAIAgentsAdapter
 from oa_docs_app import homework_guard, orchestrator, triage
 from oa_tools import add
 
 from nex_core import AdapterError, ScriptedModel, TaskInfo, run_native
 from nex_core.protocol.spec import CallableBinding, ContextMode, ImportBinding
-from nex_openai_agents import OpenAIAgentsAdapter
 
 ADAPTER = OpenAIAgentsAdapter()
 

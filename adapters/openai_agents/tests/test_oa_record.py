@@ -9,11 +9,11 @@ import json
 from agents import Agent, Runner, SQLiteSession
 from agents.testing import ScriptedModel as SDKScriptedModel
 from agents.testing import assistant_message, function_call
+from nex_openai_agents import instrument, record
 from oa_docs_app import get_weather, orchestrator, triage
 
 from nex_core import MemorySink, ScriptedModel
 from nex_core.trajectory.schema import OutcomeStatus, StepStatus, SubAgentStep, ToolStep
-from nex_openai_agents import instrument, record
 
 HANDOFF_SCRIPT = {
     "agents": {
