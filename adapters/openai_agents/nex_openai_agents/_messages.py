@@ -166,7 +166,7 @@ def llm_response(response: ModelResponse) -> LLMResponse:
 def model_response(response: LLMResponse) -> ModelResponse:
     """A nex model's answer as the SDK's ``ModelResponse`` (built by the SDK's own converter)."""
     message = response.message
-    calls = [
+    calls: list[Any] = [
         ChatCompletionMessageFunctionToolCall(
             id=c.id,
             type="function",

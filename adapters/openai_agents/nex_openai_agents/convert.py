@@ -149,10 +149,8 @@ class _Converter:
                 self.report.add(
                     f"{where}.model_settings.{key}", f"{key}={value!r} has no protocol field"
                 )
-        return ModelSettings(
-            id=model_id,
-            extra=extra,
-            **{k: v for k, v in sampling.items() if v is not None},
+        return ModelSettings.model_validate(
+            {"id": model_id, "extra": extra, **{k: v for k, v in sampling.items() if v is not None}}
         )
 
     def _tool(self, tool: FunctionTool, where: str) -> ToolSpec:
@@ -204,11 +202,12 @@ class _Converter:
         )
 
     def _handoff(self, item: Agent[Any] | Handoff[Any, Any], where: str) -> SubAgentSpec | None:
+        child: Any
         if isinstance(item, Agent):
             child, name, description = item, None, None
         else:
             child = item._agent_ref() if item._agent_ref is not None else None
-            if child is None:
+            if not isinstance(child, Agent):
                 self.report.add(
                     f"{where}.{item.tool_name}",
                     f"handoff to '{item.agent_name}' does not reach its agent object; left out",
