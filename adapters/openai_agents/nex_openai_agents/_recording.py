@@ -38,7 +38,7 @@ from openai.types.responses.response_prompt_param import ResponsePromptParam
 from nex_core.trajectory.recorder import Recorder
 from nex_openai_agents._messages import llm_request, llm_response
 from nex_openai_agents._spans import RunRecording
-from nex_openai_agents.bridge import NexModel, calling_agent
+from nex_openai_agents.bridge import NexModel, calling_agent, prepared_request
 
 _active: ContextVar[RunRecording | None] = ContextVar("nex_openai_agents_recording", default=None)
 
@@ -110,7 +110,7 @@ class RecordingModel(Model):
         model_settings: ModelSettings,
         tools: list[Tool],
         handoffs: list[Handoff[Any, Any]],
-    ) -> tuple[Any, str | None]:
+    ) -> tuple[Any, str | None, Any]:
         if isinstance(self.inner, NexModel):
             request = self.inner.request(
                 system_instructions, input, model_settings, tools, handoffs
@@ -123,7 +123,7 @@ class RecordingModel(Model):
         step = self.recording.recorder.begin_llm(
             agent=self.agent, request=request, model=_model_id(self.inner), parent_id=parent
         )
-        return step, turn_span
+        return step, turn_span, request
 
     async def get_response(
         self,
@@ -139,8 +139,11 @@ class RecordingModel(Model):
         conversation_id: str | None = None,
         prompt: ResponsePromptParam | None = None,
     ) -> ModelResponse:
-        step, turn_span = self._begin(system_instructions, input, model_settings, tools, handoffs)
+        step, turn_span, request = self._begin(
+            system_instructions, input, model_settings, tools, handoffs
+        )
         token = calling_agent.set(self.agent)
+        request_token = prepared_request.set(request if isinstance(self.inner, NexModel) else None)
         try:
             response = await self.inner.get_response(
                 system_instructions,
@@ -159,8 +162,10 @@ class RecordingModel(Model):
             raise
         finally:
             calling_agent.reset(token)
-        self.recording.recorder.end_llm(step, llm_response(response))
-        self.recording.model_called(turn_span, self.agent, response, handoffs)
+            prepared_request.reset(request_token)
+        answer = llm_response(response)
+        self.recording.recorder.end_llm(step, answer)
+        self.recording.model_called(turn_span, self.agent, answer, handoffs)
         return response
 
     async def stream_response(
@@ -177,8 +182,11 @@ class RecordingModel(Model):
         conversation_id: str | None = None,
         prompt: ResponsePromptParam | None = None,
     ) -> AsyncIterator[TResponseStreamEvent]:
-        step, turn_span = self._begin(system_instructions, input, model_settings, tools, handoffs)
+        step, turn_span, request = self._begin(
+            system_instructions, input, model_settings, tools, handoffs
+        )
         token = calling_agent.set(self.agent)
+        request_token = prepared_request.set(request if isinstance(self.inner, NexModel) else None)
         final: ModelResponse | None = None
         try:
             async for event in self.inner.stream_response(
@@ -201,11 +209,13 @@ class RecordingModel(Model):
             raise
         finally:
             calling_agent.reset(token)
+            prepared_request.reset(request_token)
         if final is None:
             self.recording.recorder.end_llm(step, error="the stream ended without a response")
             return
-        self.recording.recorder.end_llm(step, llm_response(final))
-        self.recording.model_called(turn_span, self.agent, final, handoffs)
+        answer = llm_response(final)
+        self.recording.recorder.end_llm(step, answer)
+        self.recording.model_called(turn_span, self.agent, answer, handoffs)
 
     async def close(self) -> None:
         await self.inner.close()

@@ -13,7 +13,6 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from agents import Handoff
-from agents.items import ModelResponse
 from agents.tracing import Span
 from agents.tracing.span_data import (
     AgentSpanData,
@@ -23,8 +22,14 @@ from agents.tracing.span_data import (
 )
 
 from nex_core.trajectory.recorder import Recorder, error_info
-from nex_core.trajectory.schema import ErrorInfo, Message, StepStatus, SubAgentStep, ToolStep
-from nex_openai_agents._messages import llm_response
+from nex_core.trajectory.schema import (
+    ErrorInfo,
+    LLMResponse,
+    Message,
+    StepStatus,
+    SubAgentStep,
+    ToolStep,
+)
 
 
 @dataclass
@@ -192,9 +197,8 @@ class RunRecording:
         return self._turns.get(turn_span or "")
 
     def model_called(
-        self, turn_span: str | None, agent: str, response: ModelResponse, handoffs: list[Any]
+        self, turn_span: str | None, agent: str, answer: LLMResponse, handoffs: list[Any]
     ) -> None:
-        answer = llm_response(response)
         info = self._info(turn_span)
         turn = _Turn(agent, info.parent if info else self.root_parent)
         turn.calls = [

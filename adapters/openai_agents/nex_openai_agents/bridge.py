@@ -33,6 +33,10 @@ from nex_openai_agents._messages import llm_request, model_response
 
 calling_agent: ContextVar[str | None] = ContextVar("nex_openai_agents_calling_agent", default=None)
 """Name of the agent whose model call is in progress (set by the recorder)."""
+prepared_request: ContextVar[LLMRequest | None] = ContextVar(
+    "nex_openai_agents_prepared_request", default=None
+)
+"""The request the recorder already built for the call in progress (built once, not twice)."""
 
 
 class NexModel(Model):
@@ -88,7 +92,9 @@ class NexModel(Model):
         conversation_id: str | None = None,
         prompt: ResponsePromptParam | None = None,
     ) -> ModelResponse:
-        request = self.request(system_instructions, input, model_settings, tools, handoffs)
+        request = prepared_request.get() or self.request(
+            system_instructions, input, model_settings, tools, handoffs
+        )
         response = await self.model.acomplete(
             request, agent=self._agent(), tool_format=ToolFormat.NATIVE
         )
@@ -110,7 +116,9 @@ class NexModel(Model):
     ) -> AsyncIterator[TResponseStreamEvent]:
         """The nex model's stream as Responses events: created, a text delta per text chunk,
         then completed with the whole response (which is what the SDK's runner keeps)."""
-        request = self.request(system_instructions, input, model_settings, tools, handoffs)
+        request = prepared_request.get() or self.request(
+            system_instructions, input, model_settings, tools, handoffs
+        )
         response_id = f"resp_{uuid.uuid4().hex[:24]}"
         item_id = f"msg_{uuid.uuid4().hex[:24]}"
         sequence = 0
