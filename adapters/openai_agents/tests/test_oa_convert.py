@@ -3,15 +3,18 @@
 from __future__ import annotations
 
 import asyncio
+from pathlib import Path
 
 import pytest
 from agents import Agent, WebSearchTool, function_tool, handoff
 from agents.mcp import MCPServerStdio
+from click.testing import CliRunner
 from nex_openai_agents import OpenAIAgentsAdapter
 from oa_docs_app import homework_guard, orchestrator, triage
 from oa_tools import add
 
-from nex_core import AdapterError, ScriptedModel, TaskInfo, run_native
+from nex_core import AdapterError, ScriptedModel, TaskInfo, load_spec, run_native
+from nex_core.cli.main import cli
 from nex_core.protocol.spec import CallableBinding, ContextMode, ImportBinding
 
 ADAPTER = OpenAIAgentsAdapter()
@@ -95,3 +98,22 @@ def test_a_handoff_cycle_is_refused_with_what_to_do() -> None:
     a.handoffs = [b]
     with pytest.raises(AdapterError, match="form a tree"):
         ADAPTER.to_spec(a)
+
+
+def test_nex_convert_reads_an_agent_from_a_python_file(tmp_path: Path) -> None:
+    app = tmp_path / "app.py"
+    app.write_text(
+        "from agents import Agent, function_tool\n\n\n"
+        "def add(a: float, b: float) -> float:\n"
+        '    """Add two numbers."""\n'
+        "    return a + b\n\n\n"
+        'helper = Agent(name="helper", instructions="Help.")\n'
+        'agent = Agent(name="calc", instructions="Add.", tools=[function_tool(add)],\n'
+        "              handoffs=[helper], output_type=int)\n"
+    )
+    out = tmp_path / "calc.yaml"
+    result = CliRunner().invoke(cli, ["convert", f"{app}:agent", "-o", str(out)])
+    assert result.exit_code == 0, result.output
+    assert "calc.output_type" in result.output  # the report
+    spec = load_spec(out)
+    assert [t.name for t in spec.tools] == ["add"] and spec.sub_agents[0].child.name == "helper"
