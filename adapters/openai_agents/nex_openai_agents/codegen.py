@@ -3,20 +3,22 @@
 One ``Agent(...)`` per spec agent, in a function of its own (children first); tools, agents as
 tools and handoffs come from :mod:`nex_openai_agents.codegen_runtime`, made by the functions
 ``nex run --backend openai-agents`` builds with, so running the program with ``--record`` gives
-the trajectory ``nex run`` gives. MCP-bound tools are refused: the program would need nex's MCP
-pool opened around the run, which this writer does not do yet.
+the trajectory ``nex run`` gives. MCP-bound tools are served by nex's MCP pool, opened around the
+run (``mcp_servers``), as ``nex run`` serves them.
 """
 
 from __future__ import annotations
 
 from typing import Any
 
-from nex_core.codegen import Source, call, docstring, identifier, seq, wrap
+from nex_core.codegen import Source, call, docstring, identifier, py_literal, seq, wrap
 from nex_core.errors import AdapterError
 from nex_core.protocol.spec import (
     AgentSpec,
     ContextMode,
     ImportBinding,
+    MCPBinding,
+    MCPServerSpec,
     TeamSpec,
 )
 
@@ -61,23 +63,7 @@ async def converse(agent: Agent, turns: list[str]) -> str:
 
 async def run(turns: list[str], model_ref: str | None, record_to: str | None) -> int:
     model = make_model(model_ref) if model_ref else None
-    agent = build(model)
-    if record_to is None:
-        print(await converse(agent, turns))
-        return 0
-    with JSONLSink(record_to) as sink:
-        task = TaskInfo(turns=turns)
-        trajectory = await OpenAIAgentsAdapter().arecord(
-            agent, task, sinks=[sink], max_turns=MAX_TURNS
-        )
-    outcome = trajectory.outcome
-    assert outcome is not None
-    if outcome.status.value != "completed":
-        error = f": {{outcome.error.type}}: {{outcome.error.message}}" if outcome.error else ""
-        print(f"{{outcome.status.value}}{{error}}", file=sys.stderr)
-        return 1
-    print(outcome.final_output)
-    return 0
+{body}
 
 
 def main() -> None:
@@ -112,34 +98,50 @@ def to_code(spec: AgentSpec | TeamSpec) -> str:
             f"team '{spec.name}': the OpenAI Agents SDK has no teams; convert it to autogen or "
             "langgraph"
         )
-    writer = _Writer()
+    mcp = any(isinstance(t.binding, MCPBinding) for a in spec.walk() for t in a.tools)
+    writer = _Writer(mcp)
     root = writer.agent(spec)
     build_doc = (
         f"The Agents SDK agent {spec.name!r}, driven by the nex ``model`` (None: the spec's)."
     )
-    build = (
-        "def build(model: ChatModel | None = None) -> Agent:\n"
-        f"    {docstring(build_doc, 4)}\n"
-        f"    return {root}(model)\n"
-    )
+    if mcp:
+        build = (
+            "def build(model: ChatModel | None = None, mcp: MCPServers | None = None) -> Agent:\n"
+            f"    {docstring(build_doc, 4)}\n"
+            "    if mcp is None:\n"
+            '        raise ValueError("MCP tools need the servers: build inside mcp_servers()")\n'
+            f"    return {root}(model, mcp)\n"
+        )
+        body = "    async with mcp_servers(MCP_SERVERS, schemas=MCP_SCHEMAS) as mcp:\n"
+        body += _indent(_RUN_BODY.format(args="model, mcp"), 4)
+        constants = _mcp_constants(spec)
+    else:
+        build = (
+            "def build(model: ChatModel | None = None) -> Agent:\n"
+            f"    {docstring(build_doc, 4)}\n"
+            f"    return {root}(model)\n"
+        )
+        body = _RUN_BODY.format(args="model")
+        constants = ""
     header = _HEADER.format(
         name=spec.name,
         what=_what(spec),
         max_turns=spec.limits.max_steps,
-        imports=_imports(writer.used),
+        imports=_imports(writer.used, mcp),
     )
     parser = call("argparse.ArgumentParser", [], [("description", spec.description or spec.name)])
-    main = _MAIN.format(parser=parser(4, len("parser = ")))
+    main = _MAIN.format(parser=parser(4, len("parser = ")), body=body)
     functions = "\n\n".join(writer.functions)
     return (
-        f"{header}\n\n"
+        f"{header}{constants}\n\n"
         "# --------------------------------------------------------------------------- the agents"
         f"\n\n\n{functions}\n\n{build}{main}"
     )
 
 
 class _Writer:
-    def __init__(self) -> None:
+    def __init__(self, mcp: bool) -> None:
+        self.mcp = mcp
         self.functions: list[str] = []
         self._done: dict[int, str] = {}
         self._names: set[str] = set()
@@ -172,7 +174,7 @@ class _Writer:
                 handoffs.append(
                     call(
                         "handoff",
-                        [Source(f"{child}(model)")],
+                        [Source(f"{child}({self._args})")],
                         [("name", name), ("description", description)],
                     )
                 )
@@ -184,7 +186,7 @@ class _Writer:
                 tools.append(
                     call(
                         "agent_tool",
-                        [Source(f"{child}(model)")],
+                        [Source(f"{child}({self._args})")],
                         [
                             ("name", name),
                             ("description", description),
@@ -225,16 +227,33 @@ class _Writer:
         if serial:
             body += "    serial = asyncio.Lock()  # parallel_tool_calls is false: one at a time\n"
         body += f"    return {call('Agent', [], kwargs)(4, len('return '))}\n"
-        self.functions.append(f"def {function}(model: ChatModel | None) -> Agent:\n{body}")
+        params = "model: ChatModel | None" + (", mcp: MCPServers" if self.mcp else "")
+        self.functions.append(f"def {function}({params}) -> Agent:\n{body}")
         return function
 
+    @property
+    def _args(self) -> str:
+        return "model, mcp" if self.mcp else "model"
+
     def _tool(self, spec: AgentSpec, tool: Any, serial: bool) -> Any:
-        if not isinstance(tool.binding, ImportBinding):
-            kind = "an MCP server" if tool.binding.kind == "mcp" else "an in-process callable"
+        binding = tool.binding
+        if isinstance(binding, MCPBinding):
+            kwargs_mcp: list[tuple[str, Any]] = [("server", binding.server)]
+            if binding.tool:
+                kwargs_mcp.append(("tool", binding.tool))
+            if tool.description:
+                kwargs_mcp.append(("description", tool.description))
+            if tool.parameters is not None:
+                kwargs_mcp.append(("parameters", tool.parameters))
+            kwargs_mcp.append(("timeout_s", tool.timeout_s or spec.limits.tool_timeout_s))
+            if serial:
+                kwargs_mcp.append(("serial", Source("serial")))
+            return call("mcp.tool", [tool.name], kwargs_mcp)
+        if not isinstance(binding, ImportBinding):
             raise AdapterError(
-                f"tool '{tool.name}' of agent '{spec.name}' is bound to {kind}; generated "
-                "openai-agents code can only bind tools by import path (run the spec with "
-                "`nex run --backend openai-agents` instead)"
+                f"tool '{tool.name}' of agent '{spec.name}' is bound to an in-process callable; "
+                "generated openai-agents code can only bind tools by import path or MCP server "
+                "(run the spec with `nex run --backend openai-agents` instead)"
             )
         kwargs: list[tuple[str, Any]] = [("name", tool.name), ("description", tool.description)]
         if tool.parameters is not None:
@@ -254,19 +273,73 @@ class _Writer:
         return candidate
 
 
-def _imports(used: set[str]) -> str:
-    stdlib = ["argparse", "asyncio", "os", "sys"]
+_RUN_BODY = """\
+    agent = build({args})
+    if record_to is None:
+        print(await converse(agent, turns))
+        return 0
+    with JSONLSink(record_to) as sink:
+        task = TaskInfo(turns=turns)
+        trajectory = await OpenAIAgentsAdapter().arecord(
+            agent, task, sinks=[sink], max_turns=MAX_TURNS
+        )
+    outcome = trajectory.outcome
+    assert outcome is not None
+    if outcome.status.value != "completed":
+        error = f": {{outcome.error.type}}: {{outcome.error.message}}" if outcome.error else ""
+        print(f"{{outcome.status.value}}{{error}}", file=sys.stderr)
+        return 1
+    print(outcome.final_output)
+    return 0"""
+
+
+def _indent(text: str, by: int) -> str:
+    pad = " " * by
+    return "\n".join(pad + line if line else line for line in text.split("\n"))
+
+
+def _mcp_constants(spec: AgentSpec) -> str:
+    servers: dict[str, MCPServerSpec] = {}
+    schemas: dict[str, list[str]] = {}
+    for each in spec.walk():
+        for key, server in each.mcp_servers.items():
+            servers.setdefault(key, server)
+        for tool in each.tools:
+            binding = tool.binding
+            if isinstance(binding, MCPBinding) and tool.parameters is None:
+                names = schemas.setdefault(binding.server, [])
+                if (binding.tool or tool.name) not in names:
+                    names.append(binding.tool or tool.name)
+    data = {k: s.model_dump(mode="json", exclude_defaults=True) for k, s in servers.items()}
+    prefix = len("MCP_SERVERS: dict[str, Any] = ")
+    return (
+        "\n# MCP servers, started by nex's MCP pool as `nex run` starts them, and the tools whose\n"
+        "# schemas are asked of them when the program starts.\n"
+        f"MCP_SERVERS: dict[str, Any] = {py_literal(data, 0, prefix=prefix)}\n"
+        f"MCP_SCHEMAS: dict[str, list[str]] = {py_literal(schemas, 0, prefix=prefix + 6)}\n"
+    )
+
+
+def _imports(used: set[str], mcp: bool) -> str:
+    stdlib = ["import argparse", "import asyncio", "import os", "import sys"]
+    if mcp:
+        stdlib.append("from typing import Any")
     sdk = sorted({"Agent", "Runner"} | (used & {"ModelSettings"}))
     runtime = sorted(used & {"agent_tool", "chat_model", "handoff", "import_tool"})
-    lines = [f"import {m}" for m in stdlib] + [""]
+    runtime = (["MCPServers"] if mcp else []) + runtime + (["mcp_servers"] if mcp else [])
+    lines = [*stdlib, ""]
     lines.append(f"from agents import {', '.join(sdk)}")
     if "StopAtTools" in used:
         lines.append("from agents.agent import StopAtTools")
     lines += [
         "from nex_core import ChatModel, JSONLSink, NexError, TaskInfo, make_model",
         "from nex_openai_agents import OpenAIAgentsAdapter",
-        f"from nex_openai_agents.codegen_runtime import {', '.join(runtime)}",
     ]
+    runtime_line = f"from nex_openai_agents.codegen_runtime import {', '.join(runtime)}"
+    if len(runtime_line) > 100:
+        inner = "".join(f"    {n},\n" for n in runtime)
+        runtime_line = f"from nex_openai_agents.codegen_runtime import (\n{inner})"
+    lines.append(runtime_line)
     return "\n".join(lines)
 
 

@@ -13,6 +13,7 @@ from nex_openai_agents import OpenAIAgentsAdapter
 
 from nex_core import ScriptedModel, TaskInfo, load_spec, normalize, run_native
 from nex_core.runtime.mcp import MCPPool, use_shared_pool
+from nex_core.trajectory.reader import iter_trajectories
 
 REPO = Path(__file__).resolve().parents[3]
 EXAMPLE = REPO / "examples" / "mcp_time"
@@ -59,3 +60,18 @@ def test_a_server_that_cannot_start_fails_the_run_before_the_first_model_call(
     )
     assert traj.outcome is not None and traj.outcome.status.value == "error"
     assert not [s for s in traj.steps if s.kind == "llm"]
+
+
+def test_the_generated_program_serves_mcp_tools_from_nex_pool(tmp_path: Path) -> None:
+    spec = load_spec(EXAMPLE / "agent.yaml")
+    code = OpenAIAgentsAdapter().to_code(spec)
+    namespace: dict[str, Any] = {"__name__": "generated"}
+    exec(compile(code, "generated.py", "exec"), namespace)
+    out = tmp_path / "program.jsonl"
+    script = f"scripted:{EXAMPLE / 'script.yaml'}"
+    assert asyncio.run(namespace["run"](TASK.turns, script, str(out))) == 0
+    recorded = next(iter(iter_trajectories(out)))
+    direct = OpenAIAgentsAdapter().run(
+        spec, TASK, model=ScriptedModel.from_file(EXAMPLE / "script.yaml")
+    )
+    assert comparable(recorded) == comparable(direct)
