@@ -175,3 +175,15 @@ def test_a_model_error_is_recorded_and_ends_the_run_as_error() -> None:
     llm = traj.steps[0]
     assert llm.status is StepStatus.ERROR and llm.error is not None
     assert llm.error.message == "endpoint down"
+
+
+def test_the_model_provider_drives_agents_whose_model_is_a_name() -> None:
+    from agents import RunConfig
+    from nex_openai_agents import NexModelProvider
+
+    agent = Agent(name="named", instructions="Answer.", model="gpt-4o-mini")
+    config = RunConfig(model_provider=NexModelProvider(ScriptedModel([{"text": "hello"}])))
+    traj = record(agent, "hi", run_config=config)
+    assert traj.outcome is not None and traj.outcome.final_output == "hello"
+    assert traj.provenance.model == "gpt-4o-mini"
+    assert traj.steps[0].model == "scripted"  # the model that answered
