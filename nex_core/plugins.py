@@ -42,12 +42,17 @@ ADAPTER_GROUP = f"{hookspecs.ENTRY_POINT_GROUP}.adapters"
 FIRST_PARTY: dict[str, str] = {
     "nex-langgraph": "adapters/langgraph",
     "nex-autogen": "adapters/autogen",
+    "nex-openai-agents": "adapters/openai_agents",
     "nex-conformance": "conformance",
     "nex-ray": "plugins/ray",
 }
 PUBLISHED: frozenset[str] = frozenset()
 """First-party distributions an index serves; their hint becomes ``pip install NAME``."""
-KNOWN_ADAPTERS: dict[str, str] = {"langgraph": "nex-langgraph", "autogen": "nex-autogen"}
+KNOWN_ADAPTERS: dict[str, str] = {
+    "langgraph": "nex-langgraph",
+    "autogen": "nex-autogen",
+    "openai-agents": "nex-openai-agents",
+}
 """Adapters this project ships, by adapter name, with their distribution."""
 
 

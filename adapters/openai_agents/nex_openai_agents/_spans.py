@@ -1,0 +1,280 @@
+"""The span tree of one Agents SDK run, mapped onto nex steps (see ``_recording``).
+
+Agent spans open sub-agent steps (a handoff, or an agent called as a tool when the span sits
+under a function span), function spans are tool steps, handoff spans become the handoff's tool
+step; turn, task and custom spans are transparent. Call ids come from the model response of the
+same turn, claimed in order by name.
+"""
+
+from __future__ import annotations
+
+import threading
+from dataclasses import dataclass, field
+from typing import Any
+
+from agents import Handoff
+from agents.tracing import Span
+from agents.tracing.span_data import (
+    AgentSpanData,
+    FunctionSpanData,
+    HandoffSpanData,
+    TurnSpanData,
+)
+
+from nex_core.trajectory.recorder import Recorder, error_info
+from nex_core.trajectory.schema import (
+    ErrorInfo,
+    LLMResponse,
+    Message,
+    StepStatus,
+    SubAgentStep,
+    ToolStep,
+)
+
+
+@dataclass
+class _Turn:
+    """One model call's answer, for claiming call ids by the tools and handoffs that follow."""
+
+    agent: str
+    parent: str | None
+    calls: list[tuple[str, str, str]] = field(default_factory=list)
+    """(call id, tool name, arguments) not yet claimed by a tool or handoff span."""
+    handoffs: dict[str, Handoff[Any, Any]] = field(default_factory=dict)
+    """Handoff tool name → the handoff offered in this call."""
+
+
+@dataclass
+class _SpanInfo:
+    agent: str | None
+    parent: str | None
+    """nex step that steps of this span hang under."""
+    step: ToolStep | SubAgentStep | None = None
+
+
+class RunRecording:
+    """The span tree of one run, mapped onto one :class:`Recorder`."""
+
+    def __init__(self, recorder: Recorder, root_parent: str | None = None) -> None:
+        self.recorder = recorder
+        self.root_parent = root_parent
+        self._spans: dict[str, _SpanInfo] = {}
+        self._turns: dict[str, _Turn] = {}
+        self._pending_handoff: dict[str | None, tuple[str | None, str | None, str]] = {}
+        """Scope (parent span of the agent spans of one ``Runner.run``) → (call id, parent step,
+        agent handing off) of the handoff its next agent span continues."""
+        self._handoff_steps: dict[str | None, list[SubAgentStep]] = {}
+        self._errors: dict[str, BaseException] = {}
+        self._span_parents: dict[str, str | None] = {}
+        self._lock = threading.Lock()
+
+    # ------------------------------------------------------------------ spans
+
+    def _info(self, span_id: str | None) -> _SpanInfo | None:
+        return self._spans.get(span_id) if span_id else None
+
+    def span_started(self, span: Span[Any]) -> None:
+        data = span.span_data
+        parent = self._info(span.parent_id)
+        parent_step = parent.parent if parent is not None else self.root_parent
+        agent = parent.agent if parent is not None else None
+        if isinstance(data, AgentSpanData):
+            self._agent_started(span, data.name, parent, parent_step)
+        elif isinstance(data, TurnSpanData):
+            self._spans[span.span_id] = _SpanInfo(data.agent_name or agent, parent_step)
+        elif isinstance(data, FunctionSpanData):
+            call_id, arguments = self._claim(span.parent_id, data.name)
+            step = self.recorder.begin_tool(
+                agent=agent,
+                name=data.name,
+                call_id=call_id,
+                arguments=arguments,
+                parent_id=parent_step,
+            )
+            self._spans[span.span_id] = _SpanInfo(agent, step.id, step)
+        elif parent is not None:  # task, handoff, guardrail, custom spans: transparent
+            tool = parent.step if isinstance(parent.step, ToolStep) else None
+            self._spans[span.span_id] = _SpanInfo(agent, parent_step, tool)
+        else:
+            self._spans[span.span_id] = _SpanInfo(None, self.root_parent, None)
+
+    def _agent_started(
+        self, span: Span[Any], name: str, parent: _SpanInfo | None, parent_step: str | None
+    ) -> None:
+        scope = span.parent_id
+        pending = self._pending_handoff.pop(scope, None)
+        tool_step = _enclosing_tool(parent)
+        if pending is not None:
+            call_id, from_parent, from_agent = pending
+            step = self.recorder.begin_subagent(
+                agent=from_agent,
+                child=name,
+                mode="handoff",
+                input=[],
+                call_id=call_id,
+                parent_id=from_parent,
+            )
+            self._handoff_steps.setdefault(scope, []).append(step)
+            self._spans[span.span_id] = _SpanInfo(name, step.id, step)
+        elif tool_step is not None and not self._has_agent_under(tool_step):
+            step = self.recorder.begin_subagent(
+                agent=tool_step.agent,
+                child=name,
+                mode="tool",
+                input=[],
+                call_id=tool_step.call_id,
+                parent_id=tool_step.id,
+            )
+            self._spans[span.span_id] = _SpanInfo(name, step.id, step)
+        else:
+            self._spans[span.span_id] = _SpanInfo(name, parent_step, None)
+        if parent is not None and parent.agent is None:
+            parent.agent = name
+
+    def _has_agent_under(self, tool: ToolStep) -> bool:
+        return any(
+            isinstance(info.step, SubAgentStep) and info.step.parent_id == tool.id
+            for info in self._spans.values()
+        )
+
+    def span_ended(self, span: Span[Any]) -> None:
+        data = span.span_data
+        info = self._spans.get(span.span_id)
+        if info is None:
+            return
+        if isinstance(data, FunctionSpanData) and isinstance(info.step, ToolStep):
+            self._tool_ended(span, data, info.step)
+        elif isinstance(data, HandoffSpanData):
+            self._handoff_ended(span, data, info)
+
+    def _tool_ended(self, span: Span[Any], data: FunctionSpanData, step: ToolStep) -> None:
+        if step.arguments is None and step.raw_arguments is None and data.input is not None:
+            from nex_core.trajectory.recorder import parse_arguments
+
+            step.arguments, step.raw_arguments = parse_arguments(data.input)
+        for child in self._children_of(step.id):
+            if child.status is StepStatus.RUNNING:
+                self.recorder.end_subagent(child, _text(data.output))
+        error = self._errors.pop(span.span_id, None)
+        if error is not None or span.error is not None:
+            self.recorder.end_tool(step, error=_error(error, span.error, data.output))
+        else:
+            self.recorder.end_tool(step, data.output)
+
+    def _children_of(self, step_id: str) -> list[SubAgentStep]:
+        return [
+            info.step
+            for info in self._spans.values()
+            if isinstance(info.step, SubAgentStep) and info.step.parent_id == step_id
+        ]
+
+    def _handoff_ended(self, span: Span[Any], data: HandoffSpanData, info: _SpanInfo) -> None:
+        turn = self._turns.get(span.parent_id or "")
+        target = data.to_agent
+        if turn is None or target is None:
+            return
+        handoff = next((h for h in turn.handoffs.values() if h.agent_name == target), None)
+        tool_name = handoff.tool_name if handoff is not None else None
+        call_id, arguments = self._claim(span.parent_id, tool_name) if tool_name else (None, None)
+        step = self.recorder.begin_tool(
+            agent=turn.agent,
+            name=tool_name or f"transfer_to_{target}",
+            call_id=call_id,
+            arguments=arguments,
+            parent_id=turn.parent,
+        )
+        self.recorder.end_tool(step, _transfer_message(handoff, target))
+        scope = self._agent_scope(span.parent_id)
+        self._pending_handoff[scope] = (call_id, turn.parent, turn.agent)
+
+    def _agent_scope(self, turn_span: str | None) -> str | None:
+        """The scope of the agent span a turn belongs to (its parent span)."""
+        return self._span_parents.get(self._span_parents.get(turn_span or "", "") or "", None)
+
+    # ------------------------------------------------------------------ model calls
+
+    def turn(self, turn_span: str | None) -> _Turn | None:
+        return self._turns.get(turn_span or "")
+
+    def model_called(
+        self, turn_span: str | None, agent: str, answer: LLMResponse, handoffs: list[Any]
+    ) -> None:
+        info = self._info(turn_span)
+        turn = _Turn(agent, info.parent if info else self.root_parent)
+        turn.calls = [
+            (c.id, c.function.name, c.function.arguments) for c in answer.message.tool_calls or []
+        ]
+        turn.handoffs = {h.tool_name: h for h in handoffs}
+        self._turns[turn_span or ""] = turn
+
+    def parent_for_model_call(self, turn_span: str | None) -> str | None:
+        info = self._info(turn_span)
+        return info.parent if info is not None else self.root_parent
+
+    def fill_subagent_input(self, parent: str | None, messages: list[Message]) -> None:
+        """A child's first request shows what it was given (its messages after the system
+        prompt): the input of the sub-agent step it runs under."""
+        for info in self._spans.values():
+            step = info.step
+            if isinstance(step, SubAgentStep) and step.id == parent and not step.input:
+                step.input = [m for m in messages if m.role != "system"]
+
+    def _claim(self, turn_span: str | None, name: str | None) -> tuple[str | None, str | None]:
+        turn = self._turns.get(turn_span or "")
+        if turn is None:
+            return None, None
+        with self._lock:
+            for i, (call_id, call_name, arguments) in enumerate(turn.calls):
+                if call_name == name:
+                    del turn.calls[i]
+                    return call_id, arguments
+        return None, None
+
+    def tool_error(self, span_id: str, error: BaseException) -> None:
+        self._errors[span_id] = error
+
+    # ------------------------------------------------------------------ ending
+
+    def close_handoffs(self, output: str | None, error: BaseException | None = None) -> None:
+        """End the handoff steps still open (innermost first) with the run's final output."""
+        for steps in self._handoff_steps.values():
+            for step in reversed(steps):
+                if step.status is StepStatus.RUNNING:
+                    step.output = output
+                    self.recorder.end_subagent(step, output, error=error)
+
+    def remember_parent(self, span: Span[Any]) -> None:
+        self._span_parents[span.span_id] = span.parent_id
+
+
+def _enclosing_tool(info: _SpanInfo | None) -> ToolStep | None:
+    if info is not None and isinstance(info.step, ToolStep):
+        return info.step
+    return None
+
+
+def _text(value: Any) -> str | None:
+    if value is None:
+        return None
+    return value if isinstance(value, str) else str(value)
+
+
+def _transfer_message(handoff: Handoff[Any, Any] | None, target: str) -> str:
+    if handoff is None:
+        return f'{{"assistant": "{target}"}}'
+    return handoff.get_transfer_message(_NamedAgent(target))  # type: ignore[arg-type]
+
+
+@dataclass
+class _NamedAgent:
+    name: str
+
+
+def _error(error: BaseException | None, span_error: Any, output: Any) -> ErrorInfo:
+    if error is not None:
+        return error_info(error)
+    message = None
+    if isinstance(span_error, dict):
+        data = span_error.get("data") or {}
+        message = data.get("error") or span_error.get("message")
+    return ErrorInfo(type="ToolError", message=str(message or output or "tool failed"))

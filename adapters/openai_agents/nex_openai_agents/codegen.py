@@ -1,0 +1,354 @@
+"""nex spec → the source of a plain OpenAI Agents SDK program that builds and runs it.
+
+One ``Agent(...)`` per spec agent, in a function of its own (children first); tools, agents as
+tools and handoffs come from :mod:`nex_openai_agents.codegen_runtime`, made by the functions
+``nex run --backend openai-agents`` builds with, so running the program with ``--record`` gives
+the trajectory ``nex run`` gives. MCP-bound tools are served by nex's MCP pool, opened around the
+run (``mcp_servers``), as ``nex run`` serves them.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from nex_core.codegen import Source, call, docstring, identifier, py_literal, seq, wrap
+from nex_core.errors import AdapterError
+from nex_core.protocol.spec import (
+    AgentSpec,
+    ContextMode,
+    ImportBinding,
+    MCPBinding,
+    MCPServerSpec,
+    TeamSpec,
+)
+
+_HEADER = '''"""OpenAI Agents SDK program for the nex agent {name!r}.
+
+{what}
+
+Run it from the folder `nex run` would run the spec from (tool bindings are import paths
+resolved from there):
+
+    python <this file> --task "..."                          # the spec's OpenAI-compatible model
+    python <this file> --task "..." --model scripted:s.yaml  # any nex model, offline
+    python <this file> --task "..." --record runs.jsonl      # and record the trajectory
+
+Tool errors go back to the model as "Error: <type>: <message>", `max_steps` bounds the run's
+turns, a tool that cannot be bound stops the program before the first model call.
+"""
+
+from __future__ import annotations
+
+{imports}
+
+MAX_TURNS = {max_turns}
+'''
+
+_MAIN = '''
+
+# --------------------------------------------------------------------------- running it
+
+
+async def converse(agent: Agent, turns: list[str]) -> str:
+    """Each user turn continues the conversation with the agent that answered the last one."""
+    history: list = []
+    answer = ""
+    for turn in turns:
+        result = await Runner.run(
+            agent, [*history, {{"role": "user", "content": turn}}], max_turns=MAX_TURNS
+        )
+        history, agent, answer = result.to_input_list(), result.last_agent, result.final_output
+    return str(answer)
+
+
+async def run(turns: list[str], model_ref: str | None, record_to: str | None) -> int:
+    model = make_model(model_ref) if model_ref else None
+{body}
+
+
+def main() -> None:
+    parser = {parser}
+    parser.add_argument(
+        "--task", action="append", required=True, help="user message; repeat for more turns"
+    )
+    parser.add_argument(
+        "--model", help="a nex model instead of the spec's: scripted:FILE, openai:MODEL"
+    )
+    parser.add_argument("--record", metavar="FILE", help="append the trajectory to this JSONL")
+    args = parser.parse_args()
+    # Tool bindings are import paths resolved from the current folder, as `nex run` does.
+    sys.path.insert(0, os.getcwd())
+    try:
+        code = asyncio.run(run(args.task, args.model, args.record))
+    except NexError as exc:
+        print(f"error: {{exc}}", file=sys.stderr)
+        code = 2
+    sys.exit(code)
+
+
+if __name__ == "__main__":
+    main()
+'''
+
+
+def to_code(spec: AgentSpec | TeamSpec) -> str:
+    """Source of a standalone program that builds ``spec`` with the Agents SDK and runs a task."""
+    if isinstance(spec, TeamSpec):
+        raise AdapterError(
+            f"team '{spec.name}': the OpenAI Agents SDK has no teams; convert it to autogen or "
+            "langgraph"
+        )
+    mcp = any(isinstance(t.binding, MCPBinding) for a in spec.walk() for t in a.tools)
+    writer = _Writer(mcp)
+    root = writer.agent(spec)
+    build_doc = (
+        f"The Agents SDK agent {spec.name!r}, driven by the nex ``model`` (None: the spec's)."
+    )
+    if mcp:
+        build = (
+            "def build(model: ChatModel | None = None, mcp: MCPServers | None = None) -> Agent:\n"
+            f"    {docstring(build_doc, 4)}\n"
+            "    if mcp is None:\n"
+            '        raise ValueError("MCP tools need the servers: build inside mcp_servers()")\n'
+            f"    return {root}(model, mcp)\n"
+        )
+        body = "    async with mcp_servers(MCP_SERVERS, schemas=MCP_SCHEMAS) as mcp:\n"
+        body += _indent(_RUN_BODY.format(args="model, mcp"), 4)
+        constants = _mcp_constants(spec)
+    else:
+        build = (
+            "def build(model: ChatModel | None = None) -> Agent:\n"
+            f"    {docstring(build_doc, 4)}\n"
+            f"    return {root}(model)\n"
+        )
+        body = _RUN_BODY.format(args="model")
+        constants = ""
+    header = _HEADER.format(
+        name=spec.name,
+        what=_what(spec),
+        max_turns=spec.limits.max_steps,
+        imports=_imports(writer.used, mcp),
+    )
+    parser = call("argparse.ArgumentParser", [], [("description", spec.description or spec.name)])
+    main = _MAIN.format(parser=parser(4, len("parser = ")), body=body)
+    functions = "\n\n".join(writer.functions)
+    return (
+        f"{header}{constants}\n\n"
+        "# --------------------------------------------------------------------------- the agents"
+        f"\n\n\n{functions}\n\n{build}{main}"
+    )
+
+
+class _Writer:
+    def __init__(self, mcp: bool) -> None:
+        self.mcp = mcp
+        self.functions: list[str] = []
+        self._done: dict[int, str] = {}
+        self._names: set[str] = set()
+        self.used: set[str] = {"chat_model"}
+        """Names the written functions use, for the imports."""
+
+    def agent(self, spec: AgentSpec) -> str:
+        if id(spec) in self._done:
+            return self._done[id(spec)]
+        if spec.tool_format.is_text:
+            raise AdapterError(
+                f"agent '{spec.name}': tool_format '{spec.tool_format.value}' has no Agents SDK "
+                "form (native function calling only)"
+            )
+        function = self._function_name(spec.name)
+        self._done[id(spec)] = function
+        serial = not spec.parallel_tool_calls and bool(spec.tools)
+        tools: list[Any] = [self._tool(spec, t, serial) for t in spec.tools]
+        handoffs: list[Any] = []
+        for sub in spec.sub_agents:
+            child = self.agent(sub.child)
+            name = sub.resolved_tool_name()
+            if sub.mode is ContextMode.HANDOFF:
+                description = (
+                    sub.description
+                    or f"Hand the conversation over to {sub.child.name}. "
+                    f"{sub.child.description}".strip()
+                )
+                self.used.add("handoff")
+                handoffs.append(
+                    call(
+                        "handoff",
+                        [Source(f"{child}({self._args})")],
+                        [("name", name), ("description", description)],
+                    )
+                )
+            else:
+                description = (
+                    sub.description or sub.child.description or f"Ask the agent {sub.child.name}."
+                )
+                self.used.add("agent_tool")
+                tools.append(
+                    call(
+                        "agent_tool",
+                        [Source(f"{child}({self._args})")],
+                        [
+                            ("name", name),
+                            ("description", description),
+                            ("max_turns", sub.child.limits.max_steps),
+                        ],
+                    )
+                )
+        model_kwargs: list[tuple[str, Any]] = [("model_id", spec.model.id)]
+        if spec.model.base_url:
+            model_kwargs.append(("base_url", spec.model.base_url))
+        if spec.model.api_key:
+            model_kwargs.append(("api_key", spec.model.api_key))
+        model_kwargs += list(spec.model.sampling().items())
+        settings: list[tuple[str, Any]] = [
+            (k, v) for k, v in spec.model.sampling().items() if k != "seed"
+        ]
+        if serial:
+            settings.append(("parallel_tool_calls", False))
+        kwargs: list[tuple[str, Any]] = [("name", spec.name)]
+        if spec.system_prompt:
+            kwargs.append(("instructions", spec.system_prompt))
+        if spec.description:
+            kwargs.append(("handoff_description", spec.description))
+        kwargs.append(("model", call("chat_model", [Source("model"), spec.name], model_kwargs)))
+        if settings:
+            self.used.add("ModelSettings")
+            kwargs.append(("model_settings", call("ModelSettings", [], settings)))
+        if tools:
+            kwargs.append(("tools", seq(tools)))
+        if handoffs:
+            kwargs.append(("handoffs", seq(handoffs)))
+        if spec.stop_tools:
+            self.used.add("StopAtTools")
+            stop = call("StopAtTools", [], [("stop_at_tool_names", spec.stop_tools)])
+            kwargs.append(("tool_use_behavior", stop))
+        doc = docstring(f"The agent {spec.name!r}.", 4)
+        body = f"    {doc}\n"
+        if serial:
+            body += "    serial = asyncio.Lock()  # parallel_tool_calls is false: one at a time\n"
+        body += f"    return {call('Agent', [], kwargs)(4, len('return '))}\n"
+        params = "model: ChatModel | None" + (", mcp: MCPServers" if self.mcp else "")
+        self.functions.append(f"def {function}({params}) -> Agent:\n{body}")
+        return function
+
+    @property
+    def _args(self) -> str:
+        return "model, mcp" if self.mcp else "model"
+
+    def _tool(self, spec: AgentSpec, tool: Any, serial: bool) -> Any:
+        binding = tool.binding
+        if isinstance(binding, MCPBinding):
+            kwargs_mcp: list[tuple[str, Any]] = [("server", binding.server)]
+            if binding.tool:
+                kwargs_mcp.append(("tool", binding.tool))
+            if tool.description:
+                kwargs_mcp.append(("description", tool.description))
+            if tool.parameters is not None:
+                kwargs_mcp.append(("parameters", tool.parameters))
+            kwargs_mcp.append(("timeout_s", tool.timeout_s or spec.limits.tool_timeout_s))
+            if serial:
+                kwargs_mcp.append(("serial", Source("serial")))
+            return call("mcp.tool", [tool.name], kwargs_mcp)
+        if not isinstance(binding, ImportBinding):
+            raise AdapterError(
+                f"tool '{tool.name}' of agent '{spec.name}' is bound to an in-process callable; "
+                "generated openai-agents code can only bind tools by import path or MCP server "
+                "(run the spec with `nex run --backend openai-agents` instead)"
+            )
+        kwargs: list[tuple[str, Any]] = [("name", tool.name), ("description", tool.description)]
+        if tool.parameters is not None:
+            kwargs.append(("parameters", tool.parameters))
+        kwargs.append(("timeout_s", tool.timeout_s or spec.limits.tool_timeout_s))
+        if serial:
+            kwargs.append(("serial", Source("serial")))
+        self.used.add("import_tool")
+        return call("import_tool", [tool.binding.path], kwargs)
+
+    def _function_name(self, name: str) -> str:
+        base = f"build_{identifier(name)}"
+        candidate, n = base, 2
+        while candidate in self._names:
+            candidate, n = f"{base}_{n}", n + 1
+        self._names.add(candidate)
+        return candidate
+
+
+_RUN_BODY = """\
+    agent = build({args})
+    if record_to is None:
+        print(await converse(agent, turns))
+        return 0
+    with JSONLSink(record_to) as sink:
+        task = TaskInfo(turns=turns)
+        trajectory = await OpenAIAgentsAdapter().arecord(
+            agent, task, sinks=[sink], max_turns=MAX_TURNS
+        )
+    outcome = trajectory.outcome
+    assert outcome is not None
+    if outcome.status.value != "completed":
+        error = f": {{outcome.error.type}}: {{outcome.error.message}}" if outcome.error else ""
+        print(f"{{outcome.status.value}}{{error}}", file=sys.stderr)
+        return 1
+    print(outcome.final_output)
+    return 0"""
+
+
+def _indent(text: str, by: int) -> str:
+    pad = " " * by
+    return "\n".join(pad + line if line else line for line in text.split("\n"))
+
+
+def _mcp_constants(spec: AgentSpec) -> str:
+    servers: dict[str, MCPServerSpec] = {}
+    schemas: dict[str, list[str]] = {}
+    for each in spec.walk():
+        for key, server in each.mcp_servers.items():
+            servers.setdefault(key, server)
+        for tool in each.tools:
+            binding = tool.binding
+            if isinstance(binding, MCPBinding) and tool.parameters is None:
+                names = schemas.setdefault(binding.server, [])
+                if (binding.tool or tool.name) not in names:
+                    names.append(binding.tool or tool.name)
+    data = {k: s.model_dump(mode="json", exclude_defaults=True) for k, s in servers.items()}
+    prefix = len("MCP_SERVERS: dict[str, Any] = ")
+    return (
+        "\n# MCP servers, started by nex's MCP pool as `nex run` starts them, and the tools whose\n"
+        "# schemas are asked of them when the program starts.\n"
+        f"MCP_SERVERS: dict[str, Any] = {py_literal(data, 0, prefix=prefix)}\n"
+        f"MCP_SCHEMAS: dict[str, list[str]] = {py_literal(schemas, 0, prefix=prefix + 6)}\n"
+    )
+
+
+def _imports(used: set[str], mcp: bool) -> str:
+    stdlib = ["import argparse", "import asyncio", "import os", "import sys"]
+    if mcp:
+        stdlib.append("from typing import Any")
+    sdk = sorted({"Agent", "Runner"} | (used & {"ModelSettings"}))
+    runtime = sorted(used & {"agent_tool", "chat_model", "handoff", "import_tool"})
+    runtime = (["MCPServers"] if mcp else []) + runtime + (["mcp_servers"] if mcp else [])
+    lines = [*stdlib, ""]
+    lines.append(f"from agents import {', '.join(sdk)}")
+    if "StopAtTools" in used:
+        lines.append("from agents.agent import StopAtTools")
+    lines += [
+        "from nex_core import ChatModel, JSONLSink, NexError, TaskInfo, make_model",
+        "from nex_openai_agents import OpenAIAgentsAdapter",
+    ]
+    runtime_line = f"from nex_openai_agents.codegen_runtime import {', '.join(runtime)}"
+    if len(runtime_line) > 100:
+        inner = "".join(f"    {n},\n" for n in runtime)
+        runtime_line = f"from nex_openai_agents.codegen_runtime import (\n{inner})"
+    lines.append(runtime_line)
+    return "\n".join(lines)
+
+
+def _what(spec: AgentSpec) -> str:
+    agents = spec.walk()
+    shapes = ["one Agent per agent"]
+    if any(s.mode is ContextMode.TOOL for a in agents for s in a.sub_agents):
+        shapes.append("sub-agents called as tools take {task: string}")
+    if any(s.mode is ContextMode.HANDOFF for a in agents for s in a.sub_agents):
+        shapes.append("handoffs pass the whole conversation")
+    text = "Written by `nex convert --to openai-agents`: " + "; ".join(shapes)
+    return "\n".join(wrap(text + ".", 99))
