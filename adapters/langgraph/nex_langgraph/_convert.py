@@ -372,8 +372,8 @@ class _Converter:
             self.report.add(
                 f"{where}.tools.{tool.name}",
                 f"handoff back to '{destination}' closes a cycle; nested sub-agents cannot "
-                "express cycles, "
-                f"so this copy of '{destination}' cannot hand off again",
+                f"express cycles, so natively this copy of '{destination}' cannot hand off "
+                "again (an AutoGen Swarm built from the spec joins the copies: the cycle runs)",
                 "approximated",
             )
         child = self.agent(graph, where, stack=stack, peers=peers, shallow=destination in stack)

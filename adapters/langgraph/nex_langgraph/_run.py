@@ -89,8 +89,9 @@ class _Session:
         self.inputs: list[Any] = list(task.turns if inputs is None else inputs)
         self.names = {key: name for key, (_, name) in (names or {}).items()}
         agents = [a.name for a in spec.walk()]
-        root = spec.name if isinstance(spec, AgentSpec) else spec.members[0].name
+        root = spec.name  # a team's: its members' turns are its team_turn steps, as natively
         self.root = root
+        members = [m.name for m in spec.members] if isinstance(spec, TeamSpec) else []
         self.config = with_handler(config or {}, None)
         self.threaded = getattr(self.graph, "checkpointer", None) not in (None, False)
         configurable = dict(self.config.get("configurable") or {})
@@ -109,7 +110,11 @@ class _Session:
             session_id=str(thread) if thread is not None else session_id,
         )
         self.handler = SessionHandler(
-            self.recorder, root_agent=root, agents=agents, plain_nodes=plain_nodes
+            self.recorder,
+            root_agent=root,
+            agents=agents,
+            plain_nodes=plain_nodes,
+            team_members=members,
         )
         self.config = with_handler(self.config, self.handler)
         self.state: dict[str, Any] = {}

@@ -4,7 +4,9 @@ the interrupts it paused on, and which agent a plain node's model calls belong t
 :class:`SessionHandler` extends the recording callback handler with the run-level facts the
 callbacks carry: the top run's output (the graph's final state, whatever its stream mode), each
 ``GraphInterrupt`` raised on the way up (a node's ``interrupt()``, ``HumanInTheLoopMiddleware``),
-and the nodes of a workflow that no agent owns, whose model calls are the node's own.
+and the nodes of a workflow that no agent owns, whose model calls are the node's own. In a graph
+whose nodes are agents joined by fixed edges (converted to a team), each member's run is a
+``team_turn`` step of the team, as the native runtime records the team the conversion gives.
 """
 
 from __future__ import annotations
@@ -21,6 +23,7 @@ from langgraph.types import Command
 from nex_core.trajectory.recorder import Recorder, to_jsonable
 from nex_langgraph._messages import content_text
 from nex_langgraph._recording import NexCallbackHandler
+from nex_langgraph._recording import _input_messages as input_messages
 
 _NO_OUTPUT: Any = object()
 
@@ -35,9 +38,12 @@ class SessionHandler(NexCallbackHandler):
         root_agent: str,
         agents: Iterable[str],
         plain_nodes: Iterable[str] = (),
+        team_members: Iterable[str] = (),
     ) -> None:
         super().__init__(recorder, root_agent=root_agent, agents=agents)
         self.plain_nodes = frozenset(plain_nodes) - self.agents
+        self.team_members = frozenset(team_members)
+        """Members of the team ``root_agent`` names, when the graph is one."""
         self.top_run: UUID | None = None
         self.output: Any = _NO_OUTPUT
         self.interrupts: dict[str, Any] = {}
@@ -60,10 +66,20 @@ class SessionHandler(NexCallbackHandler):
             super().on_chain_start(
                 serialized, inputs, run_id=run_id, parent_run_id=parent_run_id, **kwargs
             )
-            if self.plain_nodes and parent_run_id == self.top_run:
-                run = self._s.runs[run_id]
-                if run.name in self.plain_nodes:
-                    run.agent = run.name  # a workflow's own node: its model calls are its own
+            if parent_run_id is None or parent_run_id != self.top_run:
+                return
+            run = self._s.runs[run_id]
+            if run.name in self.plain_nodes:
+                run.agent = run.name  # a workflow's own node: its model calls are its own
+            elif run.name in self.team_members and run.step is None:
+                run.step = self.recorder.begin_subagent(
+                    agent=self.root_agent,
+                    child=run.name,
+                    mode="team_turn",
+                    input=input_messages(inputs),
+                    parent_id=None,
+                )
+                run.agent, run.ctx, run.agent_root = run.name, run.step.id, True
 
     def on_chain_end(self, outputs: Any, *, run_id: UUID, **kwargs: Any) -> None:
         with self._lock:
