@@ -179,8 +179,10 @@ def build_sub_agent_tool(
 
 
 def _without_handoffs(agent: AgentSpec) -> AgentSpec:
+    """The agent as a participant: its handoffs aside, and its description (what a handing
+    agent's tool says of it, kept by each handoff) too."""
     subs = [s for s in agent.sub_agents if s.mode is not ContextMode.HANDOFF]
-    return agent.model_copy(update={"sub_agents": subs})
+    return agent.model_copy(update={"sub_agents": subs, "description": ""})
 
 
 def handoff_closure(root: AgentSpec) -> list[AgentSpec]:
@@ -188,7 +190,8 @@ def handoff_closure(root: AgentSpec) -> list[AgentSpec]:
 
     A spec writes a cycle of handoffs (Alice → Bob → Alice) as nested copies, the last copy
     without the handoffs that would close the cycle again; a Swarm hands off by name, so copies
-    that differ only in their handoffs are one participant, holding every handoff of any copy.
+    that differ only in their handoffs (and descriptions) are one participant, holding every
+    handoff of any copy.
     Two agents of one name that differ otherwise cannot share a Swarm."""
     seen: dict[str, AgentSpec] = {}
     queue = [root]
