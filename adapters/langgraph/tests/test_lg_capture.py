@@ -328,3 +328,10 @@ def test_plain_node_interrupt_under_astream_events() -> None:
     assert [(s.kind, getattr(s, "value", None)) for s in resume.steps] == [("input", "yes")]
     assert resume.outcome is not None
     assert resume.outcome.structured_output == {"draft": "d", "verdict": "yes"}
+
+
+def test_human_in_the_loop_conversion_names_middleware_and_checkpointer() -> None:
+    report = to_spec(_mailer()).report
+    found = {(i.where, i.what) for i in report.items}
+    assert ("mailer.middleware.HumanInTheLoopMiddleware", "middleware is not carried") in found
+    assert any(w == "mailer" and "checkpointer" in what for w, what in found)
