@@ -151,9 +151,7 @@ def normalize(traj: Trajectory) -> dict[str, Any]:
         "root_agent": traj.root_agent,
         "turns": list(traj.task.turns),
         "steps": _children(None, traj, ids, by_parent),
-        "outcome": None
-        if outcome is None
-        else _outcome(outcome),
+        "outcome": None if outcome is None else _outcome(outcome),
     }
 
 

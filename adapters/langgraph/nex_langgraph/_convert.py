@@ -179,8 +179,10 @@ class _Converter:
             if child is not None:
                 subs.append(self._agent_tool(tool, child, here, (*stack, name)))
                 if getattr(child, "checkpointer", None) not in (None, False):
-                    self.report.add(f"{here}.tools.{tool.name}", "the wrapped agent's "
-                                    "checkpointer (its memory across calls) is not carried")
+                    self.report.add(
+                        f"{here}.tools.{tool.name}",
+                        "the wrapped agent's checkpointer (its memory across calls) is not carried",
+                    )
                 continue
             tools.append(self._tool(tool, here))
             if tool.return_direct:
