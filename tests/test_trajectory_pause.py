@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from nex_core.trajectory import InputStep, Outcome, OutcomeStatus, Provenance, Recorder, normalize
 from nex_core.trajectory.schema import Trajectory
 
@@ -52,3 +54,28 @@ def test_files_without_the_new_fields_read_as_before() -> None:
     line = traj.to_json()
     for absent in ("session_id", "pending", "structured_output"):
         assert absent not in line
+
+
+def test_inspect_shows_and_filters_paused_runs(tmp_path: Any) -> None:
+    from click.testing import CliRunner
+
+    from nex_core.cli.main import cli
+    from nex_core.trajectory import JSONLSink
+
+    path = tmp_path / "runs.jsonl"
+    rec = _recorder("thread-1")
+    rec.input(agent="a", value={"draft": "d"})
+    with JSONLSink(path) as sink:
+        sink.write(
+            rec.finish(
+                Outcome(
+                    status=OutcomeStatus.INTERRUPTED,
+                    stop_reason="interrupt",
+                    pending=[{"question": "approve?"}],
+                )
+            )
+        )
+    result = CliRunner().invoke(cli, ["inspect", str(path), "--status", "interrupted"])
+    assert result.exit_code == 0, result.output
+    assert "input" in result.output and "waiting for" in result.output
+    assert "approve?" in result.output

@@ -234,6 +234,8 @@ def _add_outcome(root: Tree, traj: Trajectory, width: int | None) -> None:
         out.append(f"  “{clip(o.final_output, width)}”", style="white")
     if o.error:
         out.append(f"  {o.error.type}: {clip(o.error.message, width)}", style="red")
+    for request in o.pending or []:  # what a paused run waits for
+        out.append(f"  waiting for: {clip(_json(request), width)}", style="yellow")
     root.add(out)
 
 
