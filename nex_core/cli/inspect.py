@@ -16,7 +16,7 @@ if TYPE_CHECKING:
     from nex_core.trajectory.reader import BadLine
     from nex_core.trajectory.schema import Trajectory
 
-OUTCOMES = ("completed", "max_steps", "error", "cancelled")
+OUTCOMES = ("completed", "max_steps", "error", "cancelled", "interrupted")
 VERDICTS = ("accepted", "rejected")
 MAX_SKIPPED_SHOWN = 5
 
@@ -57,7 +57,7 @@ def _task_matches(traj: Trajectory, patterns: tuple[str, ...]) -> bool:
     "--kind",
     "kinds",
     multiple=True,
-    type=click.Choice(["llm", "tool", "subagent"]),
+    type=click.Choice(["llm", "tool", "subagent", "input"]),
     help="Only steps of this kind; repeat for several.",
 )
 @click.option(

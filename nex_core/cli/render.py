@@ -14,6 +14,7 @@ from rich.text import Text
 from rich.tree import Tree
 
 from nex_core.trajectory.schema import (
+    InputStep,
     LLMStep,
     Message,
     StepStatus,
@@ -92,6 +93,9 @@ def step_label(step: Any, *, width: int | None = None) -> Text:
         label.append(step.child, style="blue")
         if step.output:
             label.append(f"  “{clip(step.output, width)}”")
+    elif isinstance(step, InputStep):
+        label.append("resume " if step.mode == "resume" else "input ", style="bold yellow")
+        label.append(clip(_json(step.value), width))
     if step.error is not None:
         label.append(f"  {step.error.type}: {clip(step.error.message, width)}", style="red")
     label.append(_duration(step), style="dim")
@@ -230,6 +234,8 @@ def _add_outcome(root: Tree, traj: Trajectory, width: int | None) -> None:
         out.append(f"  “{clip(o.final_output, width)}”", style="white")
     if o.error:
         out.append(f"  {o.error.type}: {clip(o.error.message, width)}", style="red")
+    for request in o.pending or []:  # what a paused run waits for
+        out.append(f"  waiting for: {clip(_json(request), width)}", style="yellow")
     root.add(out)
 
 

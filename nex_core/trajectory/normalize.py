@@ -13,14 +13,16 @@ import json
 from typing import Any
 
 from nex_core.trajectory.schema import (
+    InputStep,
     LLMStep,
     Message,
+    Outcome,
     SubAgentStep,
     ToolStep,
     Trajectory,
 )
 
-AnyStep = LLMStep | ToolStep | SubAgentStep
+AnyStep = LLMStep | ToolStep | SubAgentStep | InputStep
 
 
 class _Ids:
@@ -98,6 +100,8 @@ def _step(
                 if isinstance(step.result, str)
                 else json.dumps(step.result, ensure_ascii=False, default=str)
             )
+    elif isinstance(step, InputStep):
+        out.update(mode=step.mode, value=step.value)
     else:
         out.update(
             child=step.child,
@@ -119,7 +123,7 @@ def _children(
     batch: list[dict[str, Any]] = []
     for child in by_parent.get(parent, []):
         item = _step(child, traj, ids, by_parent)
-        if item["kind"] == "llm":
+        if item["kind"] in ("llm", "input"):  # sequence points: what follows answers them
             result += _sorted_batch(batch)
             batch = []
             result.append(item)
@@ -147,10 +151,17 @@ def normalize(traj: Trajectory) -> dict[str, Any]:
         "root_agent": traj.root_agent,
         "turns": list(traj.task.turns),
         "steps": _children(None, traj, ids, by_parent),
-        "outcome": None
-        if outcome is None
-        else {"status": outcome.status.value, "final_output": outcome.final_output},
+        "outcome": None if outcome is None else _outcome(outcome),
     }
+
+
+def _outcome(outcome: Outcome) -> dict[str, Any]:
+    out: dict[str, Any] = {"status": outcome.status.value, "final_output": outcome.final_output}
+    if outcome.structured_output is not None:
+        out["structured_output"] = outcome.structured_output
+    if outcome.pending:
+        out["pending"] = outcome.pending
+    return out
 
 
 def digest(traj: Trajectory) -> str:

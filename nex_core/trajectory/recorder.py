@@ -27,6 +27,7 @@ from pydantic import BaseModel
 from nex_core.trajectory.redact import needs_redaction, redact
 from nex_core.trajectory.schema import (
     ErrorInfo,
+    InputStep,
     LLMRequest,
     LLMResponse,
     LLMStep,
@@ -124,12 +125,14 @@ class Recorder:
         sinks: Sequence[TrajectorySink] = (),
         trajectory_id: str | None = None,
         listeners: Sequence[Callable[[Any], None]] = (),
+        session_id: str | None = None,
     ) -> None:
         self.trajectory = Trajectory(
             id=trajectory_id or uuid.uuid4().hex,
             provenance=provenance,
             task=task or TaskInfo(),
             root_agent=root_agent,
+            session_id=session_id,
             started_at=utcnow(),
         )
         self._sinks = list(sinks)
@@ -282,6 +285,32 @@ class Recorder:
         with self._lock:
             step.output = output
             self._close(step, error)
+
+    def input(
+        self,
+        *,
+        agent: str | None,
+        value: Any,
+        mode: Literal["input", "resume"] = "input",
+        parent_id: str | None = UNSET,
+        metadata: dict[str, Any] | None = None,
+    ) -> InputStep:
+        """Record input that reached the run (a resume value, a structured turn input)."""
+        now = utcnow()
+        step = InputStep(
+            id=self.new_id(),
+            parent_id=self._parent(parent_id),
+            agent=agent,
+            started_at=now,
+            ended_at=now,
+            status=StepStatus.OK,
+            mode=mode,
+            value=to_jsonable(value),
+            metadata=metadata or {},
+        )
+        self._add(step)
+        self._t0.pop(step.id, None)
+        return step
 
     def _close(self, step: Any, error: BaseException | ErrorInfo | str | None) -> None:
         step.ended_at = utcnow()

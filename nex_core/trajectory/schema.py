@@ -225,7 +225,20 @@ class SubAgentStep(_StepBase):
     """What the child returned."""
 
 
-Step = Annotated[LLMStep | ToolStep | SubAgentStep, Field(discriminator="kind")]
+class InputStep(_StepBase):
+    """Input that reached a run other than as a text turn: the value a paused run was resumed
+    with (a human's decision, a ``HandoffMessage`` back from the user), or a turn's input given
+    as structured data (a graph whose state is not messages). Begins and ends at once."""
+
+    kind: Literal["input"] = "input"
+    mode: Literal["input", "resume"] = "input"
+    """``resume``: the answer to the request a paused run waits for (see
+    ``Outcome.pending``); ``input``: a turn's input as given."""
+    value: Any = None
+    """The input as given, JSON-compatible."""
+
+
+Step = Annotated[LLMStep | ToolStep | SubAgentStep | InputStep, Field(discriminator="kind")]
 
 
 # --------------------------------------------------------------------------- run
@@ -249,6 +262,9 @@ class OutcomeStatus(StrEnum):
     MAX_STEPS = "max_steps"
     ERROR = "error"
     CANCELLED = "cancelled"
+    INTERRUPTED = "interrupted"
+    """Paused for input (a human's approval, a handoff to the user); ``Outcome.pending`` says
+    what it waits for, and a later run of the same session resumes it."""
 
 
 class Outcome(_Record):
@@ -257,6 +273,11 @@ class Outcome(_Record):
     stop_reason: str | None = None
     """Why the run ended (``final_answer``, ``stop_tool:NAME``, ``max_steps``, an error ...)."""
     error: ErrorInfo | None = None
+    structured_output: Any = None
+    """The final answer as structured data, when the agent answers in an output schema
+    (``final_output`` is then its JSON text)."""
+    pending: list[Any] | None = None
+    """``interrupted`` only: the requests the run waits for (interrupt values, JSON)."""
     rewards: dict[str, float] = Field(default_factory=dict)
     labels: dict[str, Any] = Field(default_factory=dict)
 
@@ -275,16 +296,21 @@ class Trajectory(_Record):
     provenance: Provenance
     task: TaskInfo = Field(default_factory=TaskInfo)
     root_agent: str | None = None
+    session_id: str | None = None
+    """The conversation this run belongs to: runs that share it are turns of one conversation
+    (a LangGraph checkpointer thread, an AutoGen team resumed), in ``started_at`` order."""
     started_at: datetime
     ended_at: datetime | None = None
     steps: list[Step] = Field(default_factory=list)
     outcome: Outcome | None = None
     metadata: dict[str, Any] = Field(default_factory=dict)
 
-    def children(self, parent_id: str | None) -> list[LLMStep | ToolStep | SubAgentStep]:
+    def children(
+        self, parent_id: str | None
+    ) -> list[LLMStep | ToolStep | SubAgentStep | InputStep]:
         return [s for s in self.steps if s.parent_id == parent_id]
 
-    def step(self, step_id: str) -> LLMStep | ToolStep | SubAgentStep:
+    def step(self, step_id: str) -> LLMStep | ToolStep | SubAgentStep | InputStep:
         for s in self.steps:
             if s.id == step_id:
                 return s

@@ -178,15 +178,45 @@ def build_sub_agent_tool(
     return ProtocolAgentTool(runner, name=name, description=description, factory=factory)
 
 
+def _without_handoffs(agent: AgentSpec) -> AgentSpec:
+    """The agent as a participant: its handoffs aside, and its description (what a handing
+    agent's tool says of it, kept by each handoff) too."""
+    subs = [s for s in agent.sub_agents if s.mode is not ContextMode.HANDOFF]
+    return agent.model_copy(update={"sub_agents": subs, "description": ""})
+
+
 def handoff_closure(root: AgentSpec) -> list[AgentSpec]:
-    """Every agent reachable from ``root`` by handoffs, root first; names must be unique."""
+    """Every agent reachable from ``root`` by handoffs, root first, one participant per name.
+
+    A spec writes a cycle of handoffs (Alice → Bob → Alice) as nested copies, the last copy
+    without the handoffs that would close the cycle again; a Swarm hands off by name, so copies
+    that differ only in their handoffs (and descriptions) are one participant, holding every
+    handoff of any copy.
+    Two agents of one name that differ otherwise cannot share a Swarm."""
     seen: dict[str, AgentSpec] = {}
     queue = [root]
     while queue:
         agent = queue.pop(0)
-        if agent.name in seen:
-            if seen[agent.name] is not agent and seen[agent.name] != agent:
-                raise AdapterError(f"two different agents named '{agent.name}' in one Swarm")
+        known = seen.get(agent.name)
+        if known is not None:
+            if known is agent or known == agent:
+                continue
+            if _without_handoffs(known) != _without_handoffs(agent):
+                raise AdapterError(
+                    f"two different agents named '{agent.name}' in one Swarm (they differ in "
+                    "more than their handoffs)"
+                )
+            targets = {s.child.name for s in known.sub_agents if s.mode is ContextMode.HANDOFF}
+            extra = [
+                s
+                for s in agent.sub_agents
+                if s.mode is ContextMode.HANDOFF and s.child.name not in targets
+            ]
+            if extra:
+                seen[agent.name] = known.model_copy(
+                    update={"sub_agents": [*known.sub_agents, *extra]}
+                )
+            queue += [s.child for s in extra]
             continue
         seen[agent.name] = agent
         queue += [s.child for s in agent.sub_agents if s.mode is ContextMode.HANDOFF]

@@ -146,27 +146,41 @@ class AutogenAdapter(Adapter):
     async def arecord(
         self,
         obj: Any,
-        task: TaskInfo | str,
+        task: Any,
         *,
         sinks: Sequence[TrajectorySink] = (),
         mode: Literal["run", "run_stream"] = "run",
     ) -> Trajectory:
-        from nex_autogen.run import drive
-        from nex_core import __version__
+        """Run an agent or team the user built, recording it. ``task`` is user text, a
+        :class:`TaskInfo`, what AutoGen's ``run(task=...)`` takes (a message such as the
+        ``HandoffMessage`` that resumes a Swarm, a list of messages), or a list of such turns.
+        Runs of one object share a ``session_id``."""
+        from nex_autogen.run import drive, session_of, task_and_turns
         from nex_core.trajectory.recorder import Recorder
 
-        info = as_task(task)
-        provenance = Provenance(
+        info, turns = task_and_turns(task)
+        recorder = Recorder(
+            provenance=self.foreign_provenance(obj, info),
+            task=info,
+            root_agent=obj.name,
+            sinks=sinks,
+            session_id=session_of(obj),
+        )
+        return await drive(obj, info, recorder, mode, turns)
+
+    def foreign_provenance(self, obj: Any, task: TaskInfo) -> Provenance:
+        """Provenance of a run of an object the user built (no spec behind it)."""
+        from nex_core import __version__
+
+        return Provenance(
             framework=self.framework,
             framework_version=self.framework_version,
             adapter=self.name,
             adapter_version=self.version,
             nex_version=__version__,
             model=_model_id(obj),
-            task_id=info.id,
+            task_id=task.id,
         )
-        recorder = Recorder(provenance=provenance, task=info, root_agent=obj.name, sinks=sinks)
-        return await drive(obj, info, recorder, mode)
 
 
 @functools.cache

@@ -561,6 +561,16 @@ class SwarmState:
     container: dict[str, str | None] = field(default_factory=dict)
     handoff_call: dict[str, str | None] = field(default_factory=dict)
     open_steps: list[Any] = field(default_factory=list)
+    members: frozenset[str] = frozenset()
+
+    def end_turn(self, recorder: Recorder, output: str | None) -> None:
+        """A run of the team ended (answered, or handed off to the user): the handoff steps it
+        opened end with it, and the next run starts from the top again."""
+        for step in reversed(self.open_steps):
+            recorder.end_subagent(step, output)
+        self.open_steps.clear()
+        self.container.clear()
+        self.handoff_call.clear()
 
 
 TurnStream = Callable[[Sequence[BaseChatMessage], CancellationToken], AsyncGenerator[Any, None]]
@@ -606,7 +616,13 @@ def swarm_turn_stream(
     ) -> AsyncGenerator[BaseAgentEvent | BaseChatMessage | Response, None]:
         last = messages[-1] if messages else None
         step = None
-        if isinstance(last, HandoffMessage) and last.target == agent.name:
+        # A handoff from outside the team (the user answering) resumes the run: the agent
+        # simply takes its turn (the input step records the answer).
+        if (
+            isinstance(last, HandoffMessage)
+            and last.target == agent.name
+            and last.source in state.members
+        ):
             source = last.source
             step = recorder.begin_subagent(
                 agent=source,
@@ -661,6 +677,12 @@ class Instrumentation:
         self.conversions = Conversions()
         self._undo: list[tuple[Any, str, Any]] = []
         self._seen: dict[int, Any] = {}  # holds the objects too, so their ids are not reused
+        self._swarms: list[SwarmState] = []
+
+    def end_turn(self, output: str | None) -> None:
+        """One ``run`` of the recorded object ended."""
+        for state in self._swarms:
+            state.end_turn(self.recorder, output)
 
     def _swap(self, obj: Any, attr: str, value: Any) -> None:
         old = obj.__dict__.get(attr, _MISSING)
@@ -723,7 +745,9 @@ class Instrumentation:
                     client, agent=team.name, recorder=rec, conversions=self.conversions
                 ),
             )
-        state = SwarmState()
+        state = SwarmState(members=frozenset(p.name for p in team._participants))
+        if isinstance(team, Swarm):
+            self._swarms.append(state)
         for participant in team._participants:
             self.instrument(participant)
             if isinstance(participant, BaseGroupChat):

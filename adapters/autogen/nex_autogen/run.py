@@ -1,24 +1,37 @@
 """Running an AutoGen agent or team turn by turn while recording it.
 
-Each user turn is one ``run(task=...)`` call on the same object (or, with ``mode="run_stream"``,
+Each turn is one ``run(task=...)`` call on the same object (or, with ``mode="run_stream"``,
 one ``run_stream(task=...)`` consumed to its ``TaskResult``), so the turns form one
-conversation (AutoGen agents and teams keep their state between runs). State the object already
-had before the recording started is not reset: it shows in the recorded model requests as the
-history the model really saw.
+conversation (AutoGen agents and teams keep their state between runs). A turn is user text or
+what AutoGen's ``task`` takes: a message (a ``HandoffMessage`` answering a handoff to the user
+resumes a Swarm) or a list of them. State the object already had before the recording started
+is not reset: it shows in the recorded model requests as the history the model really saw.
+
+A run that ends handing off to someone outside the team (``HandoffTermination(target="user")``)
+is paused, not finished: outcome ``interrupted``, the handoff as its pending request.
 """
 
 from __future__ import annotations
 
 import asyncio
+import uuid
+import weakref
+from collections.abc import Sequence
 from typing import Any, Literal
 
 from autogen_agentchat.base import TaskResult
-from autogen_agentchat.messages import BaseChatMessage, HandoffMessage, ToolCallSummaryMessage
+from autogen_agentchat.messages import (
+    BaseChatMessage,
+    HandoffMessage,
+    TextMessage,
+    ToolCallSummaryMessage,
+)
 from autogen_agentchat.teams import BaseGroupChat
 
 from nex_autogen.messages import USER_SOURCE
 from nex_autogen.record import Instrumentation
 from nex_autogen.tools import NEW_RUNNER_HOOK, is_protocol_agent
+from nex_core.adapter import as_task
 from nex_core.trajectory.recorder import Recorder
 from nex_core.trajectory.schema import Outcome, OutcomeStatus, TaskInfo, Trajectory
 
@@ -26,7 +39,7 @@ Mode = Literal["run", "run_stream"]
 """How each turn is driven: ``run`` or ``run_stream``; both are recorded the same way."""
 
 
-async def _turn(obj: Any, turn: str, mode: Mode) -> TaskResult:
+async def _turn(obj: Any, turn: Any, mode: Mode) -> TaskResult:
     if mode == "run":
         result: TaskResult = await obj.run(task=turn)
         return result
@@ -63,6 +76,12 @@ def outcome_of(result: TaskResult, obj: Any) -> Outcome:
     speaker = _speakers(obj).get(last.source)
     if isinstance(last, ToolCallSummaryMessage) and is_protocol_agent(speaker):
         return Outcome(status=OutcomeStatus.MAX_STEPS, stop_reason="max_steps")
+    if isinstance(last, HandoffMessage) and last.target not in _speakers(obj):
+        return Outcome(
+            status=OutcomeStatus.INTERRUPTED,
+            stop_reason=f"handoff:{last.target}",
+            pending=[{"handoff": message_value(last)}],
+        )
     if isinstance(last, HandoffMessage):
         reason = f"handoff:{last.target}"
     else:
@@ -72,19 +91,102 @@ def outcome_of(result: TaskResult, obj: Any) -> Outcome:
     )
 
 
-async def drive(obj: Any, task: TaskInfo, recorder: Recorder, mode: Mode = "run") -> Trajectory:
-    """Run every turn of ``task`` on ``obj`` with recording wrappers in place, then take
-    them out."""
+def turn_output(outcome: Outcome) -> str | None:
+    """What the run's last speaker said: its answer, or what it told the user it handed to."""
+    if outcome.final_output is not None or not outcome.pending:
+        return outcome.final_output
+    handoff = outcome.pending[-1].get("handoff") if isinstance(outcome.pending[-1], dict) else None
+    return str(handoff["content"]) if isinstance(handoff, dict) else None
+
+
+def message_value(message: BaseChatMessage) -> dict[str, Any]:
+    """A chat message as a JSON value (its type, source, target and text)."""
+    value: dict[str, Any] = {"type": type(message).__name__, "source": message.source}
+    if isinstance(message, HandoffMessage):
+        value["target"] = message.target
+    value["content"] = message.to_model_text()
+    return value
+
+
+def record_task_input(recorder: Recorder, obj: Any, task: Any) -> None:
+    """An input step for a turn that is not plain user text: a ``HandoffMessage`` resumes a run
+    that handed off to the user; other messages are the turn's input as given."""
+    messages = [task] if isinstance(task, BaseChatMessage) else task
+    if not isinstance(messages, Sequence) or isinstance(messages, str):
+        return
+    for message in messages:
+        if not isinstance(message, BaseChatMessage):
+            continue
+        resume = isinstance(message, HandoffMessage)
+        if not resume and isinstance(message, TextMessage) and message.source == USER_SOURCE:
+            continue  # a user turn: the model requests hold it
+        recorder.input(
+            agent=obj.name,
+            value=message_value(message),
+            mode="resume" if resume else "input",
+            parent_id=None,
+        )
+
+
+def task_text(task: Any) -> str | None:
+    """The user's text in a turn, when it has some."""
+    if isinstance(task, str):
+        return task
+    messages = [task] if isinstance(task, BaseChatMessage) else task
+    if not isinstance(messages, Sequence):
+        return None
+    texts = [m.to_model_text() for m in messages if isinstance(m, BaseChatMessage)]
+    return "\n".join(texts) if texts else None
+
+
+def task_and_turns(task: Any) -> tuple[TaskInfo, list[Any]]:
+    """A task as its text turns and every turn's input (a list or tuple is a list of turns)."""
+    if isinstance(task, TaskInfo | str):
+        info = as_task(task)
+        return info, list(info.turns)
+    turns = list(task) if isinstance(task, list | tuple) else [task]
+    texts = [text for text in map(task_text, turns) if text is not None]
+    return TaskInfo(turns=texts), turns
+
+
+_SESSIONS: weakref.WeakKeyDictionary[Any, str] = weakref.WeakKeyDictionary()
+
+
+def session_of(obj: Any) -> str:
+    """The conversation an agent or team is in: AutoGen objects keep their state between runs,
+    so every run of one object (until it is reset) continues one session."""
+    try:
+        return _SESSIONS.setdefault(obj, f"autogen-{uuid.uuid4().hex}")
+    except TypeError:  # not weakly referenceable
+        return f"autogen-{id(obj):x}"
+
+
+def new_session(obj: Any) -> None:
+    """``reset()`` starts a new conversation."""
+    _SESSIONS.pop(obj, None)
+
+
+async def drive(
+    obj: Any,
+    task: TaskInfo,
+    recorder: Recorder,
+    mode: Mode = "run",
+    turns: Sequence[Any] | None = None,
+) -> Trajectory:
+    """Run every turn of ``task`` (or ``turns``, inputs as AutoGen takes them) on ``obj`` with
+    recording wrappers in place, then take them out."""
     instrumentation = Instrumentation(recorder)
     instrumentation.instrument(obj)
     outcome = Outcome(status=OutcomeStatus.COMPLETED, stop_reason="no_turns")
     hook = NEW_RUNNER_HOOK.set(instrumentation.instrument)
     try:
         with recorder.active():
-            for turn in task.turns:
+            for turn in task.turns if turns is None else turns:
+                record_task_input(recorder, obj, turn)
                 result = await _turn(obj, turn, mode)
                 outcome = outcome_of(result, obj)
-                if outcome.status is not OutcomeStatus.COMPLETED:
+                instrumentation.end_turn(turn_output(outcome))
+                if outcome.status not in (OutcomeStatus.COMPLETED, OutcomeStatus.INTERRUPTED):
                     break
     except asyncio.CancelledError as exc:
         recorder.fail(exc)

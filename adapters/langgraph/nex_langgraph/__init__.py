@@ -1,6 +1,7 @@
 """nex-langgraph: LangGraph graphs as nex specs and back, every run recorded, any nex model bridged.
 
 from nex_langgraph import to_spec, from_spec, arun, arecord, bridge_model
+with nex_langgraph.recording(sinks) as rec: ...   # record the app's own calls, unchanged
 """
 
 from typing import Any
@@ -8,6 +9,7 @@ from typing import Any
 from nex_core import AgentSpec, ChatModel, TeamSpec
 from nex_langgraph._bridge import NexChatModel, bridge_model
 from nex_langgraph._build import build_graph as _build_graph
+from nex_langgraph._capture import Recording, instrument, recording, uninstrument
 from nex_langgraph._codegen import to_code
 from nex_langgraph._convert import to_spec
 from nex_langgraph._errors import MaxStepsExceeded
@@ -27,13 +29,17 @@ __all__ = [
     "MaxStepsExceeded",
     "NexCallbackHandler",
     "NexChatModel",
+    "Recording",
     "__version__",
     "arecord",
     "arun",
     "bridge_model",
     "from_spec",
+    "instrument",
     "record",
+    "recording",
     "run",
     "to_code",
     "to_spec",
+    "uninstrument",
 ]

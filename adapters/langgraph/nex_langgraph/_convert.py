@@ -38,6 +38,7 @@ from nex_langgraph._introspect import (
     is_agent_graph,
     node_runnable,
     referenced_graphs,
+    response_format,
     search,
     system_prompt,
     tool_node,
@@ -51,8 +52,19 @@ START = "__start__"
 _BAD_NAME_CHARS = re.compile(r"[^A-Za-z0-9_.-]")
 
 
+UNNAMED = "LangGraph"
+"""The name LangGraph gives a graph compiled without one (``create_agent`` too)."""
+_INTERNAL_STATE = {"messages", "jump_to", "structured_response", "active_agent", "remaining_steps"}
+"""State keys of LangGraph's own agents, swarms and supervisors: the protocol holds their
+meaning (the conversation, the active agent, the step budget)."""
+
+
+def is_unnamed(graph: Any) -> bool:
+    return getattr(graph, "name", None) in (None, "", UNNAMED)
+
+
 def safe_name(name: str | None, default: str = "agent") -> str:
-    if not name or name == "LangGraph":
+    if not name or name == UNNAMED:
         return default
     cleaned = _BAD_NAME_CHARS.sub("_", name)[:64]
     return cleaned if re.match(r"^[A-Za-z_]", cleaned) else f"_{cleaned}"[:64]
@@ -74,14 +86,47 @@ def _closure_value(func: Any, name: str) -> Any:
 class _Converter:
     def __init__(self) -> None:
         self.report = ConversionReport()
+        self.names: dict[int, tuple[Any, str]] = {}
+        """id of an unnamed graph → (the graph, the name given to it); the graph is held so
+        its id is not reused."""
+        self.taken: set[str] = set()
+        self.plain_nodes: set[str] = set()
+        """Nodes of the top graph that no agent owns (custom code of a workflow)."""
+
+    def name_of(self, graph: Any, hint: str, where: str) -> str:
+        """The graph's own name, or for an unnamed graph a unique one after ``hint`` (the tool
+        that calls it, the node that holds it), the same on every conversion of one graph."""
+        if not is_unnamed(graph):
+            name = safe_name(graph.name)
+            self.taken.add(name)
+            return name
+        known = self.names.get(id(graph))
+        if known is not None:
+            return known[1]
+        base = safe_name(hint)
+        name, n = base, 2
+        while name in self.taken:
+            name, n = f"{base}_{n}", n + 1
+        self.taken.add(name)
+        self.names[id(graph)] = (graph, name)
+        self.report.add(
+            f"{where}.{name}" if where else name,
+            f"the graph has no name: recorded and converted as '{name}'",
+            "info",
+        )
+        return name
 
     # ------------------------------------------------------------------ entry
 
-    def system(self, graph: Any, where: str) -> AgentSpec | TeamSpec:
+    def system(self, graph: Any, where: str, hint: str = "agent") -> AgentSpec | TeamSpec:
+        top = not where
         if is_agent_graph(graph):
-            return self.agent(graph, where, stack=(), peers={})
+            return self.agent(graph, where, stack=(), peers={}, hint=hint)
         where = where or safe_name(getattr(graph, "name", None), "graph")
         members = self._member_nodes(graph, where)
+        if top and tool_node(graph) is None:
+            self.plain_nodes |= {n for n in graph.nodes if n != START and n not in members}
+        self._state_keys(graph, where)
         first = self._first_node(graph)
         spec: AgentSpec | TeamSpec
         if "active_agent" in getattr(graph, "channels", {}) and members:
@@ -110,8 +155,9 @@ class _Converter:
         stack: tuple[str, ...],
         peers: dict[str, Any],
         shallow: bool = False,
+        hint: str = "agent",
     ) -> AgentSpec:
-        name = safe_name(graph.name)
+        name = self.name_of(graph, hint, where)
         here = f"{where}.{name}" if where else name
         prompt = system_prompt(graph)
         if prompt is None:
@@ -132,6 +178,11 @@ class _Converter:
             child = self._wrapped_agent(tool)
             if child is not None:
                 subs.append(self._agent_tool(tool, child, here, (*stack, name)))
+                if getattr(child, "checkpointer", None) not in (None, False):
+                    self.report.add(
+                        f"{here}.tools.{tool.name}",
+                        "the wrapped agent's checkpointer (its memory across calls) is not carried",
+                    )
                 continue
             tools.append(self._tool(tool, here))
             if tool.return_direct:
@@ -206,6 +257,15 @@ class _Converter:
         for attr in ("interrupt_before_nodes", "interrupt_after_nodes"):
             if getattr(graph, attr, None):
                 self.report.add(where, f"{attr} (human-in-the-loop) is not carried")
+        strategy = response_format(graph)
+        if strategy is not None:
+            schema = getattr(strategy, "schema", None)
+            self.report.add(
+                f"{where}.response_format",
+                f"structured output ({type(strategy).__name__} of "
+                f"{getattr(schema, '__name__', schema)}) is not carried: the spec's agent "
+                "answers in text; recordings keep the structured answer as the final output",
+            )
         known = {START, *MODEL_NODES, "tools"}
         for node in graph.nodes:
             if node not in known and "." not in node:
@@ -254,7 +314,7 @@ class _Converter:
     def _agent_tool(
         self, tool: BaseTool, graph: Any, where: str, stack: tuple[str, ...]
     ) -> SubAgentSpec:
-        child = self._child(graph, where, stack)
+        child = self._child(graph, where, stack, hint=tool.name)
         meta = (tool.metadata or {}).get(NEX_METADATA)
         if meta is not None:
             description = meta.get("description")
@@ -281,10 +341,12 @@ class _Converter:
             description=tool.description or None,
         )
 
-    def _child(self, graph: Any, where: str, stack: tuple[str, ...]) -> AgentSpec:
+    def _child(
+        self, graph: Any, where: str, stack: tuple[str, ...], hint: str = "agent"
+    ) -> AgentSpec:
         if is_agent_graph(graph):
-            return self.agent(graph, where, stack=stack, peers={})
-        spec = self.system(graph, where)
+            return self.agent(graph, where, stack=stack, peers={}, hint=hint)
+        spec = self.system(graph, where, hint=hint)
         if isinstance(spec, AgentSpec):
             return spec
         self.report.add(where, f"sub-agent '{spec.name}' is a team; only its first member is kept")
@@ -312,8 +374,8 @@ class _Converter:
             self.report.add(
                 f"{where}.tools.{tool.name}",
                 f"handoff back to '{destination}' closes a cycle; nested sub-agents cannot "
-                "express cycles, "
-                f"so this copy of '{destination}' cannot hand off again",
+                f"express cycles, so natively this copy of '{destination}' cannot hand off "
+                "again (an AutoGen Swarm built from the spec joins the copies: the cycle runs)",
                 "approximated",
             )
         child = self.agent(graph, where, stack=stack, peers=peers, shallow=destination in stack)
@@ -407,7 +469,10 @@ class _Converter:
 
     def _pipeline(self, graph: Any, members: dict[str, Any], where: str) -> TeamSpec:
         order = self._edge_order(graph, list(members))
-        agents = [self.agent(members[n], where, stack=(), peers={}) for n in order]
+        agents = [self.agent(members[n], where, stack=(), peers={}, hint=n) for n in order]
+        for node in graph.nodes:
+            if node != START and node not in members:
+                self.report.add(f"{where}.nodes.{node}", "custom node code is not carried")
         self.report.add(
             where,
             "agents as subgraph nodes joined by fixed edges: expressed as a round-robin team "
@@ -468,6 +533,14 @@ class _Converter:
             self.report.add(name, "no system prompt found (it is built inside custom node code)")
         return AgentSpec(name=name, system_prompt=prompt, tools=tools)
 
+    def _state_keys(self, graph: Any, where: str) -> None:
+        """State the protocol has no place for: a workflow's own keys (a RAG graph's
+        question and documents)."""
+        keys = getattr(getattr(graph, "builder", None), "channels", {})
+        for key in keys:
+            if key not in _INTERNAL_STATE:
+                self.report.add(f"{where}.state.{key}", "state key is not carried")
+
     def _container_extras(self, graph: Any, where: str) -> None:
         if getattr(graph, "checkpointer", None) not in (None, False):
             self.report.add(
@@ -481,7 +554,14 @@ def recognizes(obj: Any) -> bool:
 
 def to_spec(obj: Any) -> Conversion:
     """Convert a LangGraph graph (compiled or not) to a nex spec and a conversion report."""
+    return converted(obj)[0]
+
+
+def converted(obj: Any) -> tuple[Conversion, dict[int, tuple[Any, str]], frozenset[str]]:
+    """The conversion, with what recording needs besides: the names given to unnamed graphs
+    (id → (graph, name)) and the top graph's nodes that no agent owns."""
     graph = obj.compile() if isinstance(obj, StateGraph) else obj
     converter = _Converter()
     spec = converter.system(graph, "")
-    return Conversion(spec=spec, report=converter.report)
+    conversion = Conversion(spec=spec, report=converter.report)
+    return conversion, converter.names, frozenset(converter.plain_nodes)

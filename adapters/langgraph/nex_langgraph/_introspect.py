@@ -141,6 +141,18 @@ def system_prompt(graph: Any) -> str | None:
     return content if isinstance(content, str) else str(content)
 
 
+def response_format(graph: Any) -> Any:
+    """The ``response_format`` a ``create_agent`` agent answers in (a ``ToolStrategy``,
+    ``ProviderStrategy`` or schema), or ``None``."""
+    found = model_node(graph)
+    if found is None or "structured_response" not in getattr(graph.builder, "channels", {}):
+        return None
+    from langchain.agents.structured_output import ProviderStrategy, ToolStrategy
+
+    hits = search(found[1].func, lambda o: isinstance(o, ToolStrategy | ProviderStrategy))
+    return hits[0] if hits else None
+
+
 def chat_model(graph: Any) -> BaseChatModel | None:
     found = model_node(graph)
     if found is None:

@@ -17,7 +17,7 @@ import contextlib
 import functools
 import uuid
 import weakref
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from typing import Any, Literal
 
 from langchain_core.messages import BaseMessage, HumanMessage, ToolMessage
@@ -25,20 +25,20 @@ from langgraph.graph import StateGraph
 
 from nex_core._version import __version__ as nex_version
 from nex_core.adapter import as_task, run_sync
-from nex_core.errors import ToolBindingError
+from nex_core.errors import SpecError, ToolBindingError
 from nex_core.models.base import ChatModel
 from nex_core.protocol.spec import AgentSpec, TeamSpec
 from nex_core.runtime.loop import provenance_for, spec_digest
 from nex_core.runtime.mcp import shared_pool
 from nex_core.runtime.tools import resolve_bindings
-from nex_core.trajectory.recorder import Recorder
+from nex_core.trajectory.recorder import Recorder, to_jsonable
 from nex_core.trajectory.schema import Outcome, OutcomeStatus, Provenance, TaskInfo, Trajectory
 from nex_core.trajectory.sinks import TrajectorySink
 from nex_langgraph._build import build_graph
 from nex_langgraph._errors import MaxStepsExceeded
 from nex_langgraph._mcp import MCPTools, mcp_for_run, uses_mcp
 from nex_langgraph._messages import final_text
-from nex_langgraph._recording import NexCallbackHandler
+from nex_langgraph._session import SessionHandler, output_json, record_input, turn_text
 from nex_langgraph._version import __version__
 
 Mode = Literal["invoke", "stream", "ainvoke", "astream"]
@@ -62,7 +62,12 @@ def compiled(graph: Any) -> Any:
 
 
 class _Session:
-    """One recorded run of one graph over the turns of one task."""
+    """One recorded run of one graph over the turns of one task.
+
+    A turn is user text (sent as a human message, the graph's history carried) or a graph input
+    as given: a state dict of a workflow whose state is not messages, a ``Command(resume=...)``
+    answering an interrupt. ``config`` is the caller's own (its thread, its callbacks), kept.
+    """
 
     def __init__(
         self,
@@ -71,32 +76,90 @@ class _Session:
         task: TaskInfo,
         provenance: Provenance,
         sinks: Sequence[TrajectorySink],
+        *,
+        inputs: Sequence[Any] | None = None,
+        config: dict[str, Any] | None = None,
+        names: dict[int, tuple[Any, str]] | None = None,
+        plain_nodes: frozenset[str] = frozenset(),
+        session_id: str | None = None,
+        drive: bool = True,
     ) -> None:
         self.graph = compiled(graph)
         self.task = task
+        self.inputs: list[Any] = list(task.turns if inputs is None else inputs)
+        self.names = {key: name for key, (_, name) in (names or {}).items()}
         agents = [a.name for a in spec.walk()]
-        root = spec.name if isinstance(spec, AgentSpec) else spec.members[0].name
-        self.recorder = Recorder(provenance=provenance, task=task, root_agent=root, sinks=sinks)
-        self.handler = NexCallbackHandler(self.recorder, root_agent=root, agents=agents)
-        self.config: dict[str, Any] = {
-            "callbacks": [self.handler],
-            "recursion_limit": RECURSION_LIMIT,
-        }
+        root = spec.name  # a team's: its members' turns are its team_turn steps, as natively
+        self.root = root
+        members = [m.name for m in spec.members] if isinstance(spec, TeamSpec) else []
+        self.config = with_handler(config or {}, None)
         self.threaded = getattr(self.graph, "checkpointer", None) not in (None, False)
-        if self.threaded:
-            self.config["configurable"] = {"thread_id": f"nex-{uuid.uuid4().hex}"}
+        configurable = dict(self.config.get("configurable") or {})
+        if drive:  # nex drives the graph: its own limits and thread (a capture changes nothing)
+            self.config.setdefault("recursion_limit", RECURSION_LIMIT)
+        if drive and self.threaded and "thread_id" not in configurable:
+            configurable["thread_id"] = f"nex-{uuid.uuid4().hex}"
+        if configurable:
+            self.config["configurable"] = configurable
+        thread = configurable.get("thread_id")
+        self.recorder = Recorder(
+            provenance=provenance,
+            task=task,
+            root_agent=root,
+            sinks=sinks,
+            session_id=str(thread) if thread is not None else session_id,
+        )
+        self.handler = SessionHandler(
+            self.recorder,
+            root_agent=root,
+            agents=agents,
+            plain_nodes=plain_nodes,
+            team_members=members,
+        )
+        self.config = with_handler(self.config, self.handler)
         self.state: dict[str, Any] = {}
 
-    def next_input(self, turn: str) -> dict[str, Any]:
+    def next_input(self, turn: Any) -> Any:
+        if not isinstance(turn, str):
+            record_input(self.recorder, self.root, turn)
+            return turn
         message = HumanMessage(content=turn)
         if self.threaded:
             return {"messages": [message]}
         carried = {k: v for k, v in self.state.items() if k == "active_agent"}
         return {**carried, "messages": [*self.state.get("messages", []), message]}
 
+    def check_text_turns(self) -> None:
+        """A text turn needs a graph that keeps messages: say so before anything runs."""
+        channels = getattr(getattr(self.graph, "builder", None), "channels", None)
+        if not isinstance(channels, dict) or not channels or "messages" in channels:
+            return
+        if any(isinstance(turn, str) for turn in self.inputs):
+            raise SpecError(
+                f"graph '{self.graph.name}' keeps no 'messages' in its state (its keys: "
+                f"{', '.join(sorted(channels))}), so a text turn cannot be sent to it: give "
+                "the graph's input itself, as you would to invoke(), e.g. "
+                f"record(graph, {{{next(iter(channels))!r}: ...}})"
+            )
+
+    def given_input(self, value: Any) -> None:
+        """Record a captured call's input as the app gave it."""
+        if isinstance(value, str):
+            self.recorder.input(agent=self.root, value=value, parent_id=None)
+        else:
+            record_input(self.recorder, self.root, value)
+
     def keep(self, state: Any) -> None:
         if isinstance(state, dict):
             self.state = state
+
+    @contextlib.contextmanager
+    def bound(self) -> Iterator[None]:
+        """Graph calls inside the block belong to this session (see ``_capture``)."""
+        from nex_langgraph._capture import bound
+
+        with bound(self):
+            yield
 
     def finish(self, error: BaseException | None) -> Trajectory:
         if isinstance(error, MaxStepsExceeded):
@@ -106,16 +169,64 @@ class _Session:
             )
         if error is not None:
             return self.recorder.fail(error)
-        messages: list[BaseMessage] = list(self.state.get("messages") or [])
-        final = final_text(messages)
-        self.handler.close_chains(final)
-        return self.recorder.finish(
-            Outcome(
+        if self.handler.interrupts:
+            return self.recorder.finish(
+                Outcome(
+                    status=OutcomeStatus.INTERRUPTED,
+                    stop_reason="interrupt",
+                    pending=self.handler.pending(),
+                )
+            )
+        output = self.handler.output if self.handler.has_output() else self.state
+        return self.recorder.finish(self._outcome(output))
+
+    def _outcome(self, output: Any) -> Outcome:
+        """The run's answer, from the graph's output as returned: an agent's structured
+        response, its conversation's last answer, or a workflow's whole final state."""
+        state = output if isinstance(output, dict) else {}
+        structured = state.get("structured_response")
+        if structured is not None:
+            self.handler.close_chains(None)
+            return Outcome(
+                status=OutcomeStatus.COMPLETED,
+                final_output=output_json(structured),
+                structured_output=to_jsonable(structured),
+                stop_reason="final_answer",
+            )
+        if "messages" in state or not output:
+            messages: list[BaseMessage] = list(state.get("messages") or [])
+            final = final_text(messages)
+            self.handler.close_chains(final)
+            return Outcome(
                 status=OutcomeStatus.COMPLETED,
                 final_output=final,
                 stop_reason=_stop_reason(messages),
             )
+        self.handler.close_chains(None)
+        return Outcome(
+            status=OutcomeStatus.COMPLETED,
+            final_output=output if isinstance(output, str) else output_json(output),
+            structured_output=None if isinstance(output, str) else to_jsonable(output),
+            stop_reason="final_answer",
         )
+
+
+def with_handler(config: dict[str, Any], handler: Any) -> dict[str, Any]:
+    """A copy of a run config with ``handler`` among its callbacks (a list, a manager or none,
+    as the caller gave them)."""
+    out = dict(config)
+    if handler is None:
+        return out
+    callbacks = out.get("callbacks")
+    if callbacks is None:
+        out["callbacks"] = [handler]
+    elif isinstance(callbacks, list | tuple):
+        out["callbacks"] = [*callbacks, handler]
+    else:  # a callback manager
+        manager = callbacks.copy()
+        manager.add_handler(handler, inherit=True)
+        out["callbacks"] = manager
+    return out
 
 
 def _stop_reason(messages: list[BaseMessage]) -> str:
@@ -131,17 +242,8 @@ def _last_values(chunk: Any) -> Any:
 
 def record_sync(session: _Session, mode: Mode) -> Trajectory:
     try:
-        for turn in session.task.turns:
-            inputs = session.next_input(turn)
-            if mode == "stream":
-                for chunk in session.graph.stream(
-                    inputs, session.config, stream_mode=["messages", "values"]
-                ):
-                    values = _last_values(chunk)
-                    if values is not None:
-                        session.keep(values)
-            else:
-                session.keep(session.graph.invoke(inputs, session.config))
+        with session.bound():
+            _turns_sync(session, mode)
     except KeyboardInterrupt as exc:  # Ctrl-C in a sync run: record what finished, go on
         session.finish(exc)
         raise
@@ -150,26 +252,45 @@ def record_sync(session: _Session, mode: Mode) -> Trajectory:
     return session.finish(None)
 
 
+def _turns_sync(session: _Session, mode: Mode) -> None:
+    for turn in session.inputs:
+        inputs = session.next_input(turn)
+        if mode == "stream":
+            for chunk in session.graph.stream(
+                inputs, session.config, stream_mode=["messages", "values"]
+            ):
+                values = _last_values(chunk)
+                if values is not None:
+                    session.keep(values)
+        else:
+            session.keep(session.graph.invoke(inputs, session.config))
+
+
 async def record_async(session: _Session, mode: Mode) -> Trajectory:
     try:
-        for turn in session.task.turns:
-            inputs = session.next_input(turn)
-            if mode == "astream":
-                stream = session.graph.astream(
-                    inputs, session.config, stream_mode=["messages", "values"]
-                )
-                async for chunk in stream:
-                    values = _last_values(chunk)
-                    if values is not None:
-                        session.keep(values)
-            else:
-                session.keep(await session.graph.ainvoke(inputs, session.config))
+        with session.bound():
+            await _turns_async(session, mode)
     except asyncio.CancelledError as exc:  # Ctrl-C, a timeout: record what finished, go on
         session.finish(exc)
         raise
     except Exception as exc:
         return session.finish(exc)
     return session.finish(None)
+
+
+async def _turns_async(session: _Session, mode: Mode) -> None:
+    for turn in session.inputs:
+        inputs = session.next_input(turn)
+        if mode == "astream":
+            stream = session.graph.astream(
+                inputs, session.config, stream_mode=["messages", "values"]
+            )
+            async for chunk in stream:
+                values = _last_values(chunk)
+                if values is not None:
+                    session.keep(values)
+        else:
+            session.keep(await session.graph.ainvoke(inputs, session.config))
 
 
 def _foreign_provenance(spec: AgentSpec | TeamSpec, digest: str, task: TaskInfo) -> Provenance:
@@ -187,38 +308,75 @@ def _foreign_provenance(spec: AgentSpec | TeamSpec, digest: str, task: TaskInfo)
     )
 
 
-_SPECS: weakref.WeakKeyDictionary[Any, tuple[AgentSpec | TeamSpec, str]] = (
-    weakref.WeakKeyDictionary()
-)
+class _Found(tuple[AgentSpec | TeamSpec, str, dict[int, tuple[Any, str]], frozenset[str]]):
+    """A graph's spec, its digest, the names given to its unnamed graphs, its plain nodes."""
+
+
+_SPECS: weakref.WeakKeyDictionary[Any, _Found] = weakref.WeakKeyDictionary()
 """Conversions of graphs already recorded: a compiled graph does not change, and users record the
 same graph for many tasks, so it is introspected once."""
 
 
-def _spec_of(graph: Any) -> tuple[AgentSpec | TeamSpec, str]:
+def _spec_of(graph: Any) -> _Found:
     """The graph's spec and its digest (for provenance), converted once per graph."""
-    from nex_langgraph._convert import to_spec
+    from nex_langgraph._convert import converted
 
     try:
         return _SPECS[graph]
     except (KeyError, TypeError):
         pass
-    spec = to_spec(graph).spec
-    found = (spec, spec_digest(spec))
+    conversion, names, plain = converted(graph)
+    spec = conversion.spec
+    found = _Found((spec, spec_digest(spec), names, plain))
     with contextlib.suppress(TypeError):
         _SPECS[graph] = found
     return found
 
 
+def task_and_inputs(task: Any) -> tuple[TaskInfo, list[Any] | None]:
+    """A task as its text turns and, when any turn is a graph input as given (a state dict, a
+    ``Command``), every turn's input. A list or tuple is a sequence of turns."""
+    if isinstance(task, TaskInfo | str):
+        return as_task(task), None
+    turns = list(task) if isinstance(task, list | tuple) else [task]
+    texts = [text for text in map(turn_text, turns) if text is not None]
+    return TaskInfo(turns=texts), turns
+
+
 def session_for_graph(
     graph: Any,
-    task: TaskInfo | str,
+    task: Any,
     sinks: Sequence[TrajectorySink],
     spec: AgentSpec | TeamSpec | None,
+    *,
+    config: dict[str, Any] | None = None,
+    session_id: str | None = None,
+    drive: bool = True,
 ) -> _Session:
-    task = as_task(task)
+    info, inputs = task_and_inputs(task)
     graph = compiled(graph)
-    spec, digest = (spec, spec_digest(spec)) if spec is not None else _spec_of(graph)
-    return _Session(graph, spec, task, _foreign_provenance(spec, digest, task), sinks)
+    names: dict[int, tuple[Any, str]] = {}
+    plain: frozenset[str] = frozenset()
+    if spec is not None:
+        digest = spec_digest(spec)
+    else:
+        spec, digest, names, plain = _spec_of(graph)
+    session = _Session(
+        graph,
+        spec,
+        info,
+        _foreign_provenance(spec, digest, info),
+        sinks,
+        inputs=inputs,
+        config=config,
+        names=names,
+        plain_nodes=plain,
+        session_id=session_id,
+        drive=drive,
+    )
+    if drive:
+        session.check_text_turns()
+    return session
 
 
 def _spec_provenance(spec: AgentSpec | TeamSpec, model: ChatModel, task: TaskInfo) -> Provenance:
@@ -341,14 +499,19 @@ def run(
 
 async def arecord(
     graph: Any,
-    task: TaskInfo | str,
+    task: Any,
     *,
     sinks: Sequence[TrajectorySink] = (),
     mode: Mode = "ainvoke",
     spec: AgentSpec | TeamSpec | None = None,
+    config: dict[str, Any] | None = None,
 ) -> Trajectory:
-    """Run a graph the user built, recording it (its agents are found by converting it)."""
-    session = session_for_graph(graph, task, sinks, spec)
+    """Run a graph the user built, recording it (its agents are found by converting it).
+
+    ``task`` is user text, a :class:`TaskInfo` of text turns, a graph input as given (a state
+    dict, ``Command(resume=...)``), or a list of such turns. ``config`` is passed to the graph
+    (its ``thread_id`` names the checkpointer thread, so a later call can resume it)."""
+    session = session_for_graph(graph, task, sinks, spec, config=config)
     if mode in ("invoke", "stream"):
         import asyncio
 
@@ -358,14 +521,15 @@ async def arecord(
 
 def record(
     graph: Any,
-    task: TaskInfo | str,
+    task: Any,
     *,
     sinks: Sequence[TrajectorySink] = (),
     mode: Mode = "invoke",
     spec: AgentSpec | TeamSpec | None = None,
+    config: dict[str, Any] | None = None,
 ) -> Trajectory:
     """Synchronous :func:`arecord`; works inside a running event loop too."""
-    session = session_for_graph(graph, task, sinks, spec)
+    session = session_for_graph(graph, task, sinks, spec, config=config)
     if mode in ("ainvoke", "astream"):
         return run_sync(record_async(session, mode))
     return record_sync(session, mode)

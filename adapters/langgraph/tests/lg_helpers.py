@@ -8,7 +8,7 @@ from typing import Any
 
 import jsonschema
 
-from nex_core.trajectory.schema import LLMStep, SubAgentStep, ToolStep, Trajectory
+from nex_core.trajectory.schema import InputStep, LLMStep, SubAgentStep, ToolStep, Trajectory
 
 
 def check_valid(traj: Trajectory, schema: dict[str, Any]) -> None:
@@ -27,6 +27,8 @@ def tree(traj: Trajectory, parent: str | None = None) -> list[Any]:
             label = ("llm", step.agent)
         elif isinstance(step, ToolStep):
             label = ("tool", step.agent, step.name)
+        elif isinstance(step, InputStep):
+            label = (f"input:{step.mode}", step.agent)
         else:
             assert isinstance(step, SubAgentStep)
             label = (f"sub:{step.mode}", step.agent, step.child)

@@ -47,15 +47,19 @@ def test_public_api() -> None:
             "MaxStepsExceeded",
             "NexCallbackHandler",
             "NexChatModel",
+            "Recording",
             "__version__",
             "arecord",
             "arun",
             "bridge_model",
             "from_spec",
+            "instrument",
             "record",
+            "recording",
             "run",
             "to_code",
             "to_spec",
+            "uninstrument",
         ]
     )
     assert bridge_model.__module__ == "nex_langgraph._bridge"

@@ -9,9 +9,9 @@ import lg_docs_graphs as docs
 import pytest
 from langchain_core.messages import AIMessage
 from lg_helpers import check_valid, tree
-from nex_langgraph import arecord, record
+from nex_langgraph import arecord, record, to_spec
 
-from nex_core import MemorySink, ScriptedModel, TaskInfo, normalize
+from nex_core import MemorySink, ScriptedModel, TaskInfo, get_adapter, normalize
 from nex_core.trajectory.schema import LLMStep, SubAgentStep, ToolStep
 
 
@@ -196,13 +196,24 @@ def test_hand_written_graph_with_checkpointer_runs_turns_on_one_thread() -> None
     assert len(last.request.messages) == 5
 
 
-def test_agents_as_subgraph_nodes_are_attributed() -> None:
-    model = ScriptedModel(
-        {"agents": {"researcher": [{"text": "facts"}], "writer": [{"text": "essay"}]}}
-    )
-    traj = record(docs.subgraph_nodes(model), "write about x")
-    assert tree(traj) == [("llm", "researcher"), ("llm", "writer")]
+def test_agents_as_subgraph_nodes_are_team_turns_as_the_converted_team_runs() -> None:
+    script = {"agents": {"researcher": [{"text": "facts"}], "writer": [{"text": "essay"}]}}
+    graph = docs.subgraph_nodes(ScriptedModel(script))
+    traj = record(graph, "write about x")
+    expected = [
+        ("sub:team_turn", "pipeline", "researcher", [("llm", "researcher")]),
+        ("sub:team_turn", "pipeline", "writer", [("llm", "writer")]),
+    ]
+    assert tree(traj) == expected
+    assert traj.root_agent == "pipeline"
+    turns = [s for s in traj.steps if isinstance(s, SubAgentStep)]
+    assert [s.output for s in turns] == ["facts", "essay"]
     assert traj.outcome is not None and traj.outcome.final_output == "essay"
+    # The same system, converted and run natively, has the same shape.
+    native = get_adapter("native").run(
+        to_spec(graph).spec, "write about x", model=ScriptedModel(script)
+    )
+    assert tree(native) == expected
 
 
 def test_failing_graph_still_returns_its_trajectory() -> None:

@@ -1,0 +1,254 @@
+"""Zero-change capture: every graph run of a block of code, or of a whole process, recorded.
+
+Every way of running a compiled graph — ``invoke``, ``ainvoke``, ``stream`` and ``astream`` in any
+stream mode, ``astream_events``/``stream_events``, a resume with ``Command(resume=...)`` — goes
+through ``Pregel.stream`` or ``Pregel.astream``. While a capture is on, both are wrapped: a call
+made outside any recorded run opens a session (one trajectory per top-level run), adds the
+session's callback handler to the caller's config, and passes every chunk through unchanged;
+calls made inside a recorded run (a subgraph, an agent used as a tool) belong to that run and
+only get the name conversion gave them when their graph has none. The originals are put back
+when the last capture ends.
+
+The session a call belongs to lives in a context variable set only while the wrapped stream
+computes its next chunk, so the app's own code between chunks runs outside it, and work the
+graph hands to threads or tasks (which copy the context) stays inside.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import functools
+import threading
+from collections.abc import AsyncIterator, Callable, Iterator, Sequence
+from contextvars import ContextVar
+from typing import TYPE_CHECKING, Any
+
+from langgraph.pregel import Pregel
+
+from nex_core.trajectory.schema import Outcome, OutcomeStatus, Trajectory
+from nex_core.trajectory.sinks import TrajectorySink
+
+if TYPE_CHECKING:
+    from nex_langgraph._run import _Session
+
+_current: ContextVar[_Session | None] = ContextVar("nex_langgraph_session", default=None)
+_scoped: ContextVar[Recording | None] = ContextVar("nex_langgraph_recording", default=None)
+_process: Recording | None = None
+_lock = threading.Lock()
+_users = 0
+_originals: tuple[Callable[..., Any], Callable[..., Any]] | None = None
+
+
+class Recording:
+    """What a capture records: each top-level graph run becomes one trajectory, written to
+    ``sinks`` when the run ends (and kept in :attr:`trajectories` when ``keep``)."""
+
+    def __init__(
+        self, sinks: Sequence[TrajectorySink] = (), *, session_id: str | None = None, keep: bool
+    ) -> None:
+        self.sinks = list(sinks)
+        self.session_id = session_id
+        """Session of runs that have no checkpointer thread (a thread's id is its session)."""
+        self.keep = keep
+        self.trajectories: list[Trajectory] = []
+        self._lock = threading.Lock()
+
+    def _done(self, trajectory: Trajectory) -> None:
+        if self.keep:
+            with self._lock:
+                self.trajectories.append(trajectory)
+
+    def _open(self, graph: Any, value: Any, config: Any) -> _Session:
+        from nex_langgraph._run import session_for_graph
+
+        return session_for_graph(
+            graph,
+            [value],
+            self.sinks,
+            None,
+            config=dict(config or {}),
+            session_id=self.session_id,
+            drive=False,
+        )
+
+
+@contextlib.contextmanager
+def recording(
+    sinks: Sequence[TrajectorySink] = (), *, session_id: str | None = None
+) -> Iterator[Recording]:
+    """Record every graph run the block makes, however it makes it, changing nothing it does::
+
+        with nex_langgraph.recording([JSONLSink("runs/app.jsonl")]) as rec:
+            app.invoke({"messages": [("user", "hi")]}, config)
+        rec.trajectories  # one per top-level run
+
+    Runs on one checkpointer thread share its ``thread_id`` as their ``session_id``; other runs
+    get ``session_id`` when given. Code the block runs in other threads it starts itself (not
+    through LangGraph) is outside it: :func:`instrument` covers a whole process.
+    """
+    capture = Recording(sinks, session_id=session_id, keep=True)
+    _install()
+    token = _scoped.set(capture)
+    try:
+        yield capture
+    finally:
+        _scoped.reset(token)
+        _uninstall()
+
+
+def instrument(
+    sinks: Sequence[TrajectorySink] = (), *, session_id: str | None = None, keep: bool = False
+) -> Recording:
+    """Record every graph run of this process, in any thread, until :func:`uninstrument`.
+
+    Trajectories go to ``sinks`` (kept in memory too only when ``keep``: a long-lived process
+    would otherwise grow). Calling it again replaces the previous process-wide recording."""
+    global _process
+    capture = Recording(sinks, session_id=session_id, keep=keep)
+    with _lock:
+        previous, _process = _process, capture
+    if previous is None:
+        _install()
+    return capture
+
+
+def uninstrument() -> None:
+    """Stop the process-wide recording :func:`instrument` started (runs in flight finish)."""
+    global _process
+    with _lock:
+        previous, _process = _process, None
+    if previous is not None:
+        _uninstall()
+
+
+@contextlib.contextmanager
+def bound(session: _Session) -> Iterator[None]:
+    """Graph calls inside the block belong to ``session`` (``record()`` drives its graph so)."""
+    _install()
+    token = _current.set(session)
+    try:
+        yield
+    finally:
+        _current.reset(token)
+        _uninstall()
+
+
+# --------------------------------------------------------------------------- the wrappers
+
+
+def _install() -> None:
+    global _users, _originals
+    with _lock:
+        _users += 1
+        if _originals is None:
+            _originals = (Pregel.stream, Pregel.astream)
+            Pregel.stream = functools.wraps(_originals[0])(_stream)  # type: ignore[method-assign,assignment]
+            Pregel.astream = functools.wraps(_originals[1])(_astream)  # type: ignore[method-assign,assignment]
+
+
+def _uninstall() -> None:
+    global _users, _originals
+    with _lock:
+        _users -= 1
+        if _users == 0 and _originals is not None:
+            Pregel.stream, Pregel.astream = _originals  # type: ignore[method-assign]
+            _originals = None
+
+
+def _original(index: int) -> Callable[..., Any]:
+    originals = _originals
+    if originals is None:  # uninstalled while this call was on its way in
+        return Pregel.stream if index == 0 else Pregel.astream
+    return originals[index]
+
+
+def _named(session: _Session, graph: Any, config: Any) -> Any:
+    """The config of a nested call, naming the run after its graph's given name."""
+    name = session.names.get(id(graph))
+    if name is None or (config or {}).get("run_name") is not None:
+        return config
+    return {**(config or {}), "run_name": name}
+
+
+def _capture() -> Recording | None:
+    return _scoped.get() or _process
+
+
+def _stream(graph: Any, input: Any, config: Any = None, **kwargs: Any) -> Iterator[Any]:
+    session = _current.get()
+    if session is not None:
+        return _original(0)(graph, input, _named(session, graph, config), **kwargs)
+    capture = _capture()
+    if capture is None:
+        return _original(0)(graph, input, config, **kwargs)
+    return _captured(capture, graph, input, config, kwargs)
+
+
+def _astream(graph: Any, input: Any, config: Any = None, **kwargs: Any) -> AsyncIterator[Any]:
+    session = _current.get()
+    if session is not None:
+        return _original(1)(graph, input, _named(session, graph, config), **kwargs)
+    capture = _capture()
+    if capture is None:
+        return _original(1)(graph, input, config, **kwargs)
+    return _acaptured(capture, graph, input, config, kwargs)
+
+
+def _closed(session: _Session) -> Trajectory:
+    """The caller stopped reading the stream before the run ended."""
+    session.handler.close_chains(None)
+    return session.recorder.finish(
+        Outcome(status=OutcomeStatus.CANCELLED, stop_reason="stream_closed")
+    )
+
+
+def _captured(
+    capture: Recording, graph: Any, value: Any, config: Any, kwargs: dict[str, Any]
+) -> Iterator[Any]:
+    session = capture._open(graph, value, config)
+    session.given_input(value)
+    inner = _original(0)(graph, value, session.config, **kwargs)
+    try:
+        while True:
+            token = _current.set(session)
+            try:
+                chunk = next(inner)
+            except StopIteration:
+                break
+            finally:
+                _current.reset(token)
+            yield chunk
+    except GeneratorExit:
+        inner.close()
+        capture._done(_closed(session))
+        raise
+    except BaseException as exc:
+        capture._done(session.finish(exc))
+        raise
+    capture._done(session.finish(None))
+
+
+async def _acaptured(
+    capture: Recording, graph: Any, value: Any, config: Any, kwargs: dict[str, Any]
+) -> AsyncIterator[Any]:
+    session = capture._open(graph, value, config)
+    session.given_input(value)
+    inner = _original(1)(graph, value, session.config, **kwargs)
+    try:
+        while True:
+            token = _current.set(session)
+            try:
+                chunk = await inner.__anext__()
+            except StopAsyncIteration:
+                break
+            finally:
+                _current.reset(token)
+            yield chunk
+    except GeneratorExit:
+        await inner.aclose()
+        capture._done(_closed(session))
+        raise
+    except BaseException as exc:
+        capture._done(session.finish(exc))
+        raise
+    capture._done(session.finish(None))
