@@ -262,15 +262,15 @@ def export_command(
     else:
         summary = export(source, out, _export_options(
             per, formats, targets, file_formats, validation_fraction, seed, include_rejected,
-            tokenizer, chat_template, token_columns,
+            simulated, tokenizer, chat_template, token_columns,
         ))
     _print_summary(summary, out)
 
 
 def _export_options(
     per: str, formats: str, targets: str, file_formats: list[str], validation_fraction: float,
-    seed: str, include_rejected: bool, tokenizer: str | None, chat_template: str | None,
-    token_columns: str,
+    seed: str, include_rejected: bool, simulated: str, tokenizer: str | None,
+    chat_template: str | None, token_columns: str,
 ) -> Any:
     from nex_core.gap.export import ExportOptions
 
