@@ -28,7 +28,6 @@ from __future__ import annotations
 import asyncio
 import json
 import os
-import resource
 import subprocess
 import sys
 import tempfile
@@ -37,6 +36,7 @@ from pathlib import Path
 from typing import Any
 
 from bench import quick as quick_requested
+from bench._memory import peak_rss_mb
 
 REPO = Path(__file__).resolve().parents[1]
 LATENCY_S = 0.1
@@ -122,7 +122,7 @@ def _child(n: int, base_url: str) -> dict[str, Any]:
         report = asyncio.run(run_gap(config)).report
         cpu = time.process_time() - cpu
         wall = time.perf_counter() - started
-    peak_kb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+    peak_mb, source = peak_rss_mb()
     return {
         "episodes": report["this_run"]["episodes"],
         "accepted": report["accepted"],
@@ -132,7 +132,8 @@ def _child(n: int, base_url: str) -> dict[str, Any]:
         "import_s": round(imported, 3),
         "cpu_ms_per_episode": round(cpu / n * 1000, 3),
         "cpu_utilisation": round(cpu / wall, 3),
-        "peak_rss_mb": round(peak_kb / 1024, 1),
+        "peak_rss_mb": round(peak_mb, 1),
+        "peak_rss_source": source,
         "commits": report["commits"],
     }
 
