@@ -11,6 +11,7 @@ from collections import deque
 from pathlib import Path
 
 from nex_core.errors import ModelError, ScriptExhausted, SpecError
+from nex_core.models._file_cache import load_cached
 from nex_core.models.base import ChatModel, ModelCall
 from nex_core.protocol.spec import ToolFormat
 from nex_core.trajectory.reader import iter_trajectories
@@ -43,10 +44,9 @@ class ReplayModel(ChatModel):
 
     @classmethod
     def from_file(cls, path: str | Path, index: int = 0) -> ReplayModel:
-        for i, traj in enumerate(iter_trajectories(path)):
-            if i == index:
-                return cls(traj)
-        raise SpecError(f"{path} has no trajectory number {index}")
+        # Read once per unchanged file: GAP builds one replay model per episode, and the
+        # model only reads the trajectory (its responses are handed out as deep copies).
+        return cls(load_cached(path, lambda: _read(path, index), "replay", index))
 
     async def acomplete(
         self,
@@ -68,3 +68,10 @@ class ReplayModel(ChatModel):
         if isinstance(entry, ModelError):
             raise ModelError(str(entry), retryable=entry.retryable)
         return entry.model_copy(deep=True)
+
+
+def _read(path: str | Path, index: int) -> Trajectory:
+    for i, traj in enumerate(iter_trajectories(path)):
+        if i == index:
+            return traj
+    raise SpecError(f"{path} has no trajectory number {index}")

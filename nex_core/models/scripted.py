@@ -32,6 +32,7 @@ from typing import Any
 from pydantic import BaseModel, ConfigDict, Field
 
 from nex_core.errors import ModelError, ScriptExhausted
+from nex_core.models._file_cache import load_cached
 from nex_core.models.base import ChatModel, ModelCall
 from nex_core.protocol.loader import load_document
 from nex_core.protocol.spec import ToolFormat
@@ -105,7 +106,8 @@ class ScriptedModel(ChatModel):
 
     @classmethod
     def from_file(cls, path: str | Path) -> ScriptedModel:
-        return cls(load_document(path, Script))
+        # Parsed once per unchanged file: GAP builds one scripted model per episode.
+        return cls(load_cached(path, lambda: load_document(path, Script)))
 
     def _next(self, agent: str | None) -> ScriptedReply:
         queue = self._queues.get(agent) if agent is not None else None
