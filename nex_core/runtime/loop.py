@@ -78,6 +78,7 @@ class NativeRun:
         self.mcp = mcp
         self._handles: dict[int, dict[str, ToolHandle]] = {}
         self._formats: dict[str, ToolCallFormat] = {}
+        self._system: dict[int, tuple[str, Message]] = {}
 
     # ------------------------------------------------------------------ the loop
 
@@ -197,11 +198,19 @@ class NativeRun:
         system = agent.system_prompt
         if fmt is not None and schemas:
             system = fmt.system_prompt(system, schemas).strip()
-        messages = ([Message.system(system)] if system else []) + list(history)
+        messages = [self._system_message(agent, system), *history] if system else list(history)
         params = agent.model.sampling()
         if fmt is None and schemas and not agent.parallel_tool_calls:
             params["parallel_tool_calls"] = False
         return LLMRequest(messages=messages, tools=schemas if fmt is None else [], params=params)
+
+    def _system_message(self, agent: AgentSpec, text: str) -> Message:
+        # One message object per agent and prompt, as the history's messages are: every request
+        # shares it, so the recorder's scrub and the sink's stored form see it once per run.
+        cached = self._system.get(id(agent))
+        if cached is None or cached[0] != text:
+            cached = self._system[id(agent)] = (text, Message.system(text))
+        return cached[1]
 
     async def _call_model(
         self, agent: AgentSpec, request: LLMRequest

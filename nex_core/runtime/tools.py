@@ -8,7 +8,7 @@ import importlib
 import inspect
 import json
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, Literal
 
 from nex_core.errors import Location, NexError, ToolBindingError
@@ -251,14 +251,18 @@ class ToolHandle:
     timeout_s: float | None
     tool: ToolSpec | None = None
     sub_agent: SubAgentSpec | None = None
+    _func: Callable[..., Any] | None = field(default=None, repr=False, compare=False)
+    _is_async: bool = field(default=False, repr=False, compare=False)
 
     async def call_function(self, arguments: dict[str, Any]) -> Any:
         """Run a function-bound tool (sync callables in a worker thread) under its timeout."""
         assert self.tool is not None
         func = function_of(self.tool)
+        if self._func is not func:  # asked once per callable, not per call
+            self._func, self._is_async = func, inspect.iscoroutinefunction(func)
         # asyncio.timeout rather than wait_for: the same TimeoutError, without a task per call.
         async with asyncio.timeout(self.timeout_s):
-            if inspect.iscoroutinefunction(func):
+            if self._is_async:
                 return await func(**arguments)
             return await asyncio.to_thread(func, **arguments)
 
