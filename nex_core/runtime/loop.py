@@ -389,6 +389,25 @@ def _member_view(name: str, transcript: list[Message]) -> list[Message]:
 
 
 def spec_digest(spec: AgentSpec | TeamSpec) -> str:
+    # Every run records it, and a GAP run records thousands of runs of one spec: the digest is
+    # remembered under the spec's JSON from pydantic's serialiser (several times cheaper than
+    # the canonical form it stands for), so an edited spec is digested afresh.
+    try:
+        key = spec.model_dump_json()
+    except ValueError:  # something only the canonical path can serialise: digest it directly
+        return _canonical_digest(spec)
+    digest = _digests.get(key)
+    if digest is None:
+        if len(_digests) >= 256:
+            _digests.clear()
+        digest = _digests[key] = _canonical_digest(spec)
+    return digest
+
+
+_digests: dict[str, str] = {}
+
+
+def _canonical_digest(spec: AgentSpec | TeamSpec) -> str:
     canonical = json.dumps(spec.model_dump(mode="json"), sort_keys=True, ensure_ascii=False)
     return hashlib.sha256(canonical.encode()).hexdigest()
 
