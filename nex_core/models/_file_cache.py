@@ -32,7 +32,7 @@ def load_cached(path: str | Path, load: Callable[[], T], *extra: Any) -> T:
     with _lock:
         if key in _cache:
             _cache.move_to_end(key)
-            return _cache[key]  # type: ignore[no-any-return]
+            return _cache[key]
     value = load()
     with _lock:
         _cache[key] = value

@@ -24,6 +24,7 @@ from nex_core.protocol.spec import (
     TeamSpec,
     ToolSpec,
 )
+from nex_core.runtime._fast_schema import certainly_valid
 from nex_core.trajectory.schema import ErrorInfo, ToolSchema
 
 if TYPE_CHECKING:
@@ -213,26 +214,32 @@ def _validator(schema_json: str) -> jsonschema.protocols.Validator:
     return cls(schema)
 
 
-_by_identity: dict[int, tuple[dict[str, Any], jsonschema.protocols.Validator]] = {}
+_Quick = Callable[[dict[str, Any]], bool] | None
+_by_identity: dict[int, tuple[dict[str, Any], jsonschema.protocols.Validator, _Quick]] = {}
 
 
-def _validator_for(schema: dict[str, Any]) -> jsonschema.protocols.Validator:
+def _validator_for(
+    schema: dict[str, Any],
+) -> tuple[jsonschema.protocols.Validator, _Quick]:
     # A run validates every call against the same few schema objects (never mutated while it
     # runs): look them up by identity first, so the hot path does not serialise the schema.
     hit = _by_identity.get(id(schema))
     if hit is not None and hit[0] is schema:
-        return hit[1]
+        return hit[1], hit[2]
     validator = _validator(json.dumps(schema, sort_keys=True))
     if len(_by_identity) > 1024:
         _by_identity.clear()
-    _by_identity[id(schema)] = (schema, validator)
-    return validator
+    quick = certainly_valid(schema)
+    _by_identity[id(schema)] = (schema, validator, quick)
+    return validator, quick
 
 
 def validate_arguments(arguments: dict[str, Any], schema: dict[str, Any] | None) -> None:
     if not schema:
         return
-    validator = _validator_for(schema)
+    validator, quick = _validator_for(schema)
+    if quick is not None and quick(arguments):
+        return
     if validator.is_valid(arguments):
         return
     errors = sorted(validator.iter_errors(arguments), key=lambda e: list(e.path))
