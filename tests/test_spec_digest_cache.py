@@ -22,4 +22,5 @@ def test_an_edited_spec_is_digested_afresh() -> None:
     assert spec_digest(spec) == _canonical(spec) != first
     spec.limits.max_steps = 4  # a nested edit too
     assert spec_digest(spec) == _canonical(spec)
-    assert spec_digest(AgentSpec(name="a", system_prompt="one", limits=Limits(max_steps=3))) == first
+    again = AgentSpec(name="a", system_prompt="one", limits=Limits(max_steps=3))
+    assert spec_digest(again) == first
