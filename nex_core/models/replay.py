@@ -12,7 +12,7 @@ from pathlib import Path
 
 from nex_core.errors import ModelError, ScriptExhausted, SpecError
 from nex_core.models._file_cache import load_cached
-from nex_core.models.base import ChatModel, ModelCall
+from nex_core.models.base import ChatModel, ModelCall, request_snapshot
 from nex_core.protocol.spec import ToolFormat
 from nex_core.trajectory.reader import iter_trajectories
 from nex_core.trajectory.schema import LLMRequest, LLMResponse, LLMStep, StepStatus, Trajectory
@@ -56,7 +56,7 @@ class ReplayModel(ChatModel):
         tool_format: ToolFormat = ToolFormat.NATIVE,
     ) -> LLMResponse:
         with self._lock:
-            self.calls.append(ModelCall(agent, request.model_copy(deep=True), tool_format))
+            self.calls.append(ModelCall(agent, request_snapshot(request), tool_format))
             queue = self._by_agent.get(agent) if agent in self._by_agent else self._all
             if not queue:
                 raise ScriptExhausted(

@@ -33,7 +33,7 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from nex_core.errors import ModelError, ScriptExhausted
 from nex_core.models._file_cache import load_cached
-from nex_core.models.base import ChatModel, ModelCall
+from nex_core.models.base import ChatModel, ModelCall, request_snapshot
 from nex_core.protocol.loader import load_document
 from nex_core.protocol.spec import ToolFormat
 from nex_core.trajectory.schema import LLMRequest, LLMResponse, Message, ToolCall, Usage
@@ -130,7 +130,7 @@ class ScriptedModel(ChatModel):
         tool_format: ToolFormat = ToolFormat.NATIVE,
     ) -> LLMResponse:
         with self._lock:
-            self.calls.append(ModelCall(agent, request.model_copy(deep=True), tool_format))
+            self.calls.append(ModelCall(agent, request_snapshot(request), tool_format))
             reply = self._next(agent)
             ids = [tc.id or f"call_{next(self._ids)}" for tc in reply.tool_calls]
         if reply.error is not None:
