@@ -28,7 +28,6 @@ from __future__ import annotations
 import asyncio
 import json
 import os
-import resource
 import subprocess
 import sys
 import tempfile
@@ -37,10 +36,12 @@ from pathlib import Path
 from typing import Any
 
 from bench import quick as quick_requested
+from bench._memory import peak_rss_mb
 
 REPO = Path(__file__).resolve().parents[1]
 LATENCY_S = 0.1
 CONCURRENCY = 64
+SWEEP = (32, 64, 128, 256)
 TARGET_RATIO = 0.9
 
 
@@ -70,7 +71,7 @@ def _register_sleep_provider() -> None:
     get_plugin_manager().register(Provider(), name="bench-sleep")
 
 
-def _write_config(folder: Path, n: int, base_url: str) -> Path:
+def _write_config(folder: Path, n: int, base_url: str, concurrency: int = CONCURRENCY) -> Path:
     import yaml
 
     with (folder / "tasks.jsonl").open("w") as f:
@@ -90,12 +91,12 @@ def _write_config(folder: Path, n: int, base_url: str) -> Path:
                 "ref": "openai:bench-model",
                 "base_url": base_url,
                 "api_key_env": "NEX_BENCH_NO_KEY",
-                "concurrency": CONCURRENCY,
+                "concurrency": concurrency,
                 "options": {"max_retries": 2, "timeout_s": 30},
             }
         ]
         if base_url != "sleep"
-        else [{"name": "local", "ref": "sleep:", "concurrency": CONCURRENCY, "per_episode": False}],
+        else [{"name": "local", "ref": "sleep:", "concurrency": concurrency, "per_episode": False}],
         "output": "out",
     }
     path = folder / "config.yaml"
@@ -103,7 +104,7 @@ def _write_config(folder: Path, n: int, base_url: str) -> Path:
     return path
 
 
-def _child(n: int, base_url: str) -> dict[str, Any]:
+def _child(n: int, base_url: str, concurrency: int = CONCURRENCY) -> dict[str, Any]:
     """Run n episodes in this process; print throughput and peak RSS."""
     from nex_core.gap import load_config, run_gap
 
@@ -116,13 +117,13 @@ def _child(n: int, base_url: str) -> dict[str, Any]:
         import nex_core.models.openai_compat  # noqa: F401
     imported = time.perf_counter() - imported
     with tempfile.TemporaryDirectory() as tmp:
-        config = load_config(_write_config(Path(tmp), n, base_url))
+        config = load_config(_write_config(Path(tmp), n, base_url, concurrency))
         started = time.perf_counter()
         cpu = time.process_time()
         report = asyncio.run(run_gap(config)).report
         cpu = time.process_time() - cpu
         wall = time.perf_counter() - started
-    peak_kb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+    peak_mb, source = peak_rss_mb()
     return {
         "episodes": report["this_run"]["episodes"],
         "accepted": report["accepted"],
@@ -132,15 +133,16 @@ def _child(n: int, base_url: str) -> dict[str, Any]:
         "import_s": round(imported, 3),
         "cpu_ms_per_episode": round(cpu / n * 1000, 3),
         "cpu_utilisation": round(cpu / wall, 3),
-        "peak_rss_mb": round(peak_kb / 1024, 1),
+        "peak_rss_mb": round(peak_mb, 1),
+        "peak_rss_source": source,
         "commits": report["commits"],
     }
 
 
-def _run_child(n: int, base_url: str) -> dict[str, Any]:
+def _run_child(n: int, base_url: str, concurrency: int = CONCURRENCY) -> dict[str, Any]:
     env = {**os.environ, "PYTHONPATH": os.pathsep.join([str(REPO), env_path()])}
     out = subprocess.run(
-        [sys.executable, "-m", "bench.bench_gap", "--child", str(n), base_url],
+        [sys.executable, "-m", "bench.bench_gap", "--child", str(n), base_url, str(concurrency)],
         cwd=REPO,
         env=env,
         capture_output=True,
@@ -179,10 +181,10 @@ class _Server:
             return None
         return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
 
-    def measure(self, n: int) -> dict[str, Any]:
+    def measure(self, n: int, concurrency: int = CONCURRENCY) -> dict[str, Any]:
         """One child run of ``n`` episodes, with the server's CPU per request during it."""
         before = self.cpu_s()
-        result = _run_child(n, self.base_url)
+        result = _run_child(n, self.base_url, concurrency)
         after = self.cpu_s()
         if before is not None and after is not None:
             result["server_cpu_ms_per_request"] = round((after - before) / n * 1000, 3)
@@ -207,6 +209,7 @@ def run(quick: bool = False) -> dict[str, Any]:
         _run_child(50, server.base_url)  # warm the file cache and the server's threads
         runs_n = [server.measure(n) for _ in range(repeats)]
         large = server.measure(4 * n)
+        sweep = [_sweep_point(server, c, n) for c in SWEEP]
     alone = _run_child(n, "sleep")
     small = _median_run(runs_n)
     rates = sorted(r["episodes_per_s"] for r in [*runs_n, large])
@@ -240,12 +243,43 @@ def run(quick: bool = False) -> dict[str, Any]:
             "peak_rss_mb_4n": large["peak_rss_mb"],
             "growth_ratio": round(large["peak_rss_mb"] / small["peak_rss_mb"], 3),
         },
+        "concurrency_sweep": sweep,
         "runs": {"n": runs_n, "4n": large, "pipeline_only": alone},
+    }
+
+
+def _sweep_point(server: _Server, concurrency: int, n: int) -> dict[str, Any]:
+    """One run at this endpoint concurrency, long enough to spend most of it at the limit."""
+    episodes = max(n, 6 * concurrency)
+    result = server.measure(episodes, concurrency)
+    ideal = concurrency / LATENCY_S
+    busy = float(result["cpu_utilisation"])
+    ratio = float(result["episodes_per_s"]) / ideal
+    # One process uses one core at most: near 1.0 the pipeline's own CPU is the limit; well
+    # below it, with the ideal not reached, the process was not given the CPU it asked for.
+    if ratio >= 0.9:
+        limit = "endpoint latency (the ideal)"
+    elif busy >= 0.85:
+        limit = "client CPU (one process, one core)"
+    else:
+        limit = "CPU the machine did not give the client (other load)"
+    return {
+        "concurrency": concurrency,
+        "episodes": episodes,
+        "ideal_episodes_per_s": ideal,
+        "episodes_per_s": result["episodes_per_s"],
+        "ratio_to_ideal": round(ratio, 3),
+        "client_cpu_ms_per_episode": result["cpu_ms_per_episode"],
+        "client_cpu_utilisation": busy,
+        "server_cpu_ms_per_request": result.get("server_cpu_ms_per_request"),
+        "load_average_1min": round(os.getloadavg()[0], 2),
+        "limit": limit,
     }
 
 
 if __name__ == "__main__":
     if len(sys.argv) >= 4 and sys.argv[1] == "--child":
-        print(json.dumps(_child(int(sys.argv[2]), sys.argv[3])))
+        concurrency = int(sys.argv[4]) if len(sys.argv) >= 5 else CONCURRENCY
+        print(json.dumps(_child(int(sys.argv[2]), sys.argv[3], concurrency)))
     else:
         print(json.dumps(run(), indent=2))

@@ -36,6 +36,19 @@ class ModelCall:
     extra: dict[str, Any] = field(default_factory=dict)
 
 
+def request_snapshot(request: LLMRequest) -> LLMRequest:
+    """What a test model keeps of a request it received: its lists and params copied (a caller
+    may go on appending to them), the messages and tool schemas themselves shared, since nex
+    never changes one once built. A deep copy per call made a run of n calls O(n²)."""
+    return request.model_copy(
+        update={
+            "messages": list(request.messages),
+            "tools": list(request.tools),
+            "params": dict(request.params),
+        }
+    )
+
+
 class ChatModel(ABC):
     """A chat model. Implementations override :meth:`acomplete`; the rest derives from it."""
 

@@ -11,7 +11,8 @@ from collections import deque
 from pathlib import Path
 
 from nex_core.errors import ModelError, ScriptExhausted, SpecError
-from nex_core.models.base import ChatModel, ModelCall
+from nex_core.models._file_cache import load_cached
+from nex_core.models.base import ChatModel, ModelCall, request_snapshot
 from nex_core.protocol.spec import ToolFormat
 from nex_core.trajectory.reader import iter_trajectories
 from nex_core.trajectory.schema import LLMRequest, LLMResponse, LLMStep, StepStatus, Trajectory
@@ -43,10 +44,9 @@ class ReplayModel(ChatModel):
 
     @classmethod
     def from_file(cls, path: str | Path, index: int = 0) -> ReplayModel:
-        for i, traj in enumerate(iter_trajectories(path)):
-            if i == index:
-                return cls(traj)
-        raise SpecError(f"{path} has no trajectory number {index}")
+        # Read once per unchanged file: GAP builds one replay model per episode, and the
+        # model only reads the trajectory (its responses are handed out as deep copies).
+        return cls(load_cached(path, lambda: _read(path, index), "replay", index))
 
     async def acomplete(
         self,
@@ -56,7 +56,7 @@ class ReplayModel(ChatModel):
         tool_format: ToolFormat = ToolFormat.NATIVE,
     ) -> LLMResponse:
         with self._lock:
-            self.calls.append(ModelCall(agent, request.model_copy(deep=True), tool_format))
+            self.calls.append(ModelCall(agent, request_snapshot(request), tool_format))
             queue = self._by_agent.get(agent) if agent in self._by_agent else self._all
             if not queue:
                 raise ScriptExhausted(
@@ -68,3 +68,10 @@ class ReplayModel(ChatModel):
         if isinstance(entry, ModelError):
             raise ModelError(str(entry), retryable=entry.retryable)
         return entry.model_copy(deep=True)
+
+
+def _read(path: str | Path, index: int) -> Trajectory:
+    for i, traj in enumerate(iter_trajectories(path)):
+        if i == index:
+            return traj
+    raise SpecError(f"{path} has no trajectory number {index}")

@@ -32,7 +32,8 @@ from typing import Any
 from pydantic import BaseModel, ConfigDict, Field
 
 from nex_core.errors import ModelError, ScriptExhausted
-from nex_core.models.base import ChatModel, ModelCall
+from nex_core.models._file_cache import load_cached
+from nex_core.models.base import ChatModel, ModelCall, request_snapshot
 from nex_core.protocol.loader import load_document
 from nex_core.protocol.spec import ToolFormat
 from nex_core.trajectory.schema import LLMRequest, LLMResponse, Message, ToolCall, Usage
@@ -105,7 +106,8 @@ class ScriptedModel(ChatModel):
 
     @classmethod
     def from_file(cls, path: str | Path) -> ScriptedModel:
-        return cls(load_document(path, Script))
+        # Parsed once per unchanged file: GAP builds one scripted model per episode.
+        return cls(load_cached(path, lambda: load_document(path, Script)))
 
     def _next(self, agent: str | None) -> ScriptedReply:
         queue = self._queues.get(agent) if agent is not None else None
@@ -128,7 +130,7 @@ class ScriptedModel(ChatModel):
         tool_format: ToolFormat = ToolFormat.NATIVE,
     ) -> LLMResponse:
         with self._lock:
-            self.calls.append(ModelCall(agent, request.model_copy(deep=True), tool_format))
+            self.calls.append(ModelCall(agent, request_snapshot(request), tool_format))
             reply = self._next(agent)
             ids = [tc.id or f"call_{next(self._ids)}" for tc in reply.tool_calls]
         if reply.error is not None:

@@ -78,6 +78,7 @@ class NativeRun:
         self.mcp = mcp
         self._handles: dict[int, dict[str, ToolHandle]] = {}
         self._formats: dict[str, ToolCallFormat] = {}
+        self._system: dict[int, tuple[str, Message]] = {}
 
     # ------------------------------------------------------------------ the loop
 
@@ -197,11 +198,19 @@ class NativeRun:
         system = agent.system_prompt
         if fmt is not None and schemas:
             system = fmt.system_prompt(system, schemas).strip()
-        messages = ([Message.system(system)] if system else []) + list(history)
+        messages = [self._system_message(agent, system), *history] if system else list(history)
         params = agent.model.sampling()
         if fmt is None and schemas and not agent.parallel_tool_calls:
             params["parallel_tool_calls"] = False
         return LLMRequest(messages=messages, tools=schemas if fmt is None else [], params=params)
+
+    def _system_message(self, agent: AgentSpec, text: str) -> Message:
+        # One message object per agent and prompt, as the history's messages are: every request
+        # shares it, so the recorder's scrub and the sink's stored form see it once per run.
+        cached = self._system.get(id(agent))
+        if cached is None or cached[0] != text:
+            cached = self._system[id(agent)] = (text, Message.system(text))
+        return cached[1]
 
     async def _call_model(
         self, agent: AgentSpec, request: LLMRequest
@@ -380,6 +389,25 @@ def _member_view(name: str, transcript: list[Message]) -> list[Message]:
 
 
 def spec_digest(spec: AgentSpec | TeamSpec) -> str:
+    # Every run records it, and a GAP run records thousands of runs of one spec: the digest is
+    # remembered under the spec's JSON from pydantic's serialiser (several times cheaper than
+    # the canonical form it stands for), so an edited spec is digested afresh.
+    try:
+        key = spec.model_dump_json()
+    except ValueError:  # something only the canonical path can serialise: digest it directly
+        return _canonical_digest(spec)
+    digest = _digests.get(key)
+    if digest is None:
+        if len(_digests) >= 256:
+            _digests.clear()
+        digest = _digests[key] = _canonical_digest(spec)
+    return digest
+
+
+_digests: dict[str, str] = {}
+
+
+def _canonical_digest(spec: AgentSpec | TeamSpec) -> str:
     canonical = json.dumps(spec.model_dump(mode="json"), sort_keys=True, ensure_ascii=False)
     return hashlib.sha256(canonical.encode()).hexdigest()
 

@@ -8,7 +8,7 @@ import importlib
 import inspect
 import json
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, Literal
 
 from nex_core.errors import Location, NexError, ToolBindingError
@@ -24,6 +24,7 @@ from nex_core.protocol.spec import (
     TeamSpec,
     ToolSpec,
 )
+from nex_core.runtime._fast_schema import certainly_valid
 from nex_core.trajectory.schema import ErrorInfo, ToolSchema
 
 if TYPE_CHECKING:
@@ -213,26 +214,32 @@ def _validator(schema_json: str) -> jsonschema.protocols.Validator:
     return cls(schema)
 
 
-_by_identity: dict[int, tuple[dict[str, Any], jsonschema.protocols.Validator]] = {}
+_Quick = Callable[[dict[str, Any]], bool] | None
+_by_identity: dict[int, tuple[dict[str, Any], jsonschema.protocols.Validator, _Quick]] = {}
 
 
-def _validator_for(schema: dict[str, Any]) -> jsonschema.protocols.Validator:
+def _validator_for(
+    schema: dict[str, Any],
+) -> tuple[jsonschema.protocols.Validator, _Quick]:
     # A run validates every call against the same few schema objects (never mutated while it
     # runs): look them up by identity first, so the hot path does not serialise the schema.
     hit = _by_identity.get(id(schema))
     if hit is not None and hit[0] is schema:
-        return hit[1]
+        return hit[1], hit[2]
     validator = _validator(json.dumps(schema, sort_keys=True))
     if len(_by_identity) > 1024:
         _by_identity.clear()
-    _by_identity[id(schema)] = (schema, validator)
-    return validator
+    quick = certainly_valid(schema)
+    _by_identity[id(schema)] = (schema, validator, quick)
+    return validator, quick
 
 
 def validate_arguments(arguments: dict[str, Any], schema: dict[str, Any] | None) -> None:
     if not schema:
         return
-    validator = _validator_for(schema)
+    validator, quick = _validator_for(schema)
+    if quick is not None and quick(arguments):
+        return
     if validator.is_valid(arguments):
         return
     errors = sorted(validator.iter_errors(arguments), key=lambda e: list(e.path))
@@ -251,14 +258,18 @@ class ToolHandle:
     timeout_s: float | None
     tool: ToolSpec | None = None
     sub_agent: SubAgentSpec | None = None
+    _func: Callable[..., Any] | None = field(default=None, repr=False, compare=False)
+    _is_async: bool = field(default=False, repr=False, compare=False)
 
     async def call_function(self, arguments: dict[str, Any]) -> Any:
         """Run a function-bound tool (sync callables in a worker thread) under its timeout."""
         assert self.tool is not None
         func = function_of(self.tool)
+        if self._func is not func:  # asked once per callable, not per call
+            self._func, self._is_async = func, inspect.iscoroutinefunction(func)
         # asyncio.timeout rather than wait_for: the same TimeoutError, without a task per call.
         async with asyncio.timeout(self.timeout_s):
-            if inspect.iscoroutinefunction(func):
+            if self._is_async:
                 return await func(**arguments)
             return await asyncio.to_thread(func, **arguments)
 

@@ -2,7 +2,8 @@
 
 Each trajectory is one line, written with a single ``write`` call, flushed and fsynced before
 ``write`` returns: a crash loses at most the trajectory being written, never an earlier one, and
-a torn last line is reported and skipped by the reader.
+a torn last line is reported and skipped by the reader. Writers in several threads share fsyncs
+(group commit): a line whose write an fsync already covered returns without another one.
 """
 
 from __future__ import annotations
@@ -48,6 +49,10 @@ class JSONLSink:
         self.path.parent.mkdir(parents=True, exist_ok=True)
         self._fsync = fsync
         self._lock = threading.Lock()
+        # Group commit: lines written so far, lines an fsync has covered, one fsync at a time.
+        self._sync_lock = threading.Lock()
+        self._written = 0
+        self._synced = 0
         # O_APPEND makes each write land at the end even with several writers.
         self._fd = os.open(self.path, os.O_WRONLY | os.O_CREAT | os.O_APPEND, 0o644)
         self._ensure_line_start()
@@ -75,12 +80,30 @@ class JSONLSink:
             while view:
                 written = os.write(self._fd, view)
                 view = view[written:]
-            if self._fsync:
-                os.fsync(self._fd)
+            self._written += 1
+            mine = self._written
+        if self._fsync:
+            self._sync_through(mine)
+
+    def _sync_through(self, line: int) -> None:
+        """Return once line number ``line`` is on disk; one fsync covers every line written
+        before it began, so concurrent writers wait for one fsync instead of queueing theirs."""
+        with self._sync_lock:
+            if self._synced >= line:
+                return  # an fsync that began after this line was written has finished
+            with self._lock:
+                if self._fd < 0:
+                    raise ValueError(f"sink for {self.path} is closed")
+                fd, target = self._fd, self._written
+            os.fsync(fd)
+            self._synced = target
 
     def close(self) -> None:
-        with self._lock:
+        with self._sync_lock, self._lock:
             if self._fd >= 0:
+                if self._fsync and self._synced < self._written:
+                    os.fsync(self._fd)  # a writer between its write and its fsync
+                    self._synced = self._written
                 os.close(self._fd)
                 self._fd = -1
 

@@ -142,9 +142,17 @@ class NexCallbackHandler(BaseCallbackHandler):
             hit = cache.get(id(message))
             # create_agent names the model's answer after the model call ended, so a cached
             # conversion is stale once the object's name has changed.
-            if hit is None or hit[0] is not message or hit[1].name != message.name:
-                hit = (message, self._convert(message))
-                cache[id(message)] = hit
+            if hit is None or hit[0] is not message:
+                hit = cache[id(message)] = (message, self._convert(message))
+            elif hit[1].name != message.name:
+                # Only the name changed: for an answer (which keeps its name), a copy with the
+                # new name rather than a second conversion.
+                renamed = (
+                    hit[1].model_copy(update={"name": message.name})
+                    if isinstance(message, AIMessage)
+                    else self._convert(message)
+                )
+                hit = cache[id(message)] = (message, renamed)
             out.append(hit[1])
         return out
 
