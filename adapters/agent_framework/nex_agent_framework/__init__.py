@@ -1,0 +1,5 @@
+"""nex adapter for Microsoft Agent Framework: convert, build, record, and a model bridge."""
+
+from nex_agent_framework.plugin import CAPABILITIES, AgentFrameworkAdapter
+
+__all__ = ["CAPABILITIES", "AgentFrameworkAdapter"]

@@ -1,0 +1,130 @@
+"""Agent Framework agents built from nex specs.
+
+Each agent is a real ``agent_framework.Agent`` on a :class:`~nex_agent_framework.bridge.
+NexChatClient`: the framework's own function-invocation loop, middleware and telemetry run; the
+protocol's tool semantics come from :class:`~nex_agent_framework.tools.ProtocolMiddleware`.
+Agents as tools are the framework's ``as_tool``; a handoff is a tool whose successful call ends
+the agent's turn, after which nex's driver (``nex_agent_framework.run``) gives the shared history
+to the target, as the native runtime does.
+
+``limits.max_steps`` is the function loop's ``max_iterations``: when it runs out, Agent Framework
+asks the model once more with tools disabled; :class:`StepLimit` stops that request, so the run
+ends with ``max_steps`` after exactly ``max_steps`` model calls, as natively.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Awaitable, Callable
+from typing import Any
+
+from agent_framework import Agent, ChatContext, ChatMiddleware
+
+from nex_agent_framework.bridge import NexChatClient
+from nex_agent_framework.tools import (
+    MaxStepsReached,
+    ProtocolMiddleware,
+    agent_tool,
+    fixed_reply_tool,
+    function_tool,
+)
+from nex_core.errors import AdapterError
+from nex_core.models.base import ChatModel
+from nex_core.protocol.spec import AgentSpec, TeamSpec
+from nex_core.runtime.mcp_tools import MCPTools
+from nex_core.runtime.tools import ToolHandle, tool_handles
+
+_OPTIONS = ("temperature", "top_p", "max_tokens", "seed")
+UNBOUNDED_ERRORS = 1_000_000
+"""Agent Framework abandons the tool loop after a few consecutive tool errors; the protocol
+feeds every error back, however many."""
+
+
+class StepLimit(ChatMiddleware):
+    """Stops the extra tools-disabled request Agent Framework makes when ``max_iterations`` is
+    spent (an agent built from a spec never disables tools itself)."""
+
+    def __init__(self, agent: str, steps: int) -> None:
+        self.agent = agent
+        self.steps = steps
+
+    async def process(self, context: ChatContext, call_next: Callable[[], Awaitable[None]]) -> None:
+        if (context.options or {}).get("tool_choice") == "none":
+            raise MaxStepsReached(self.agent, self.steps)
+        await call_next()
+
+
+def _options(spec: AgentSpec) -> dict[str, Any]:
+    sampling = spec.model.sampling()
+    options: dict[str, Any] = {k: sampling[k] for k in _OPTIONS if k in sampling}
+    if not spec.parallel_tool_calls:
+        options["allow_multiple_tool_calls"] = False
+    return options
+
+
+def _advertised(handle: ToolHandle, mcp: MCPTools | None) -> ToolHandle:
+    if handle.kind != "mcp" or handle.tool is None or handle.tool.parameters is not None:
+        return handle
+    if mcp is None:
+        raise AdapterError(
+            f"tool '{handle.schema.name}' has no schema and no MCP pool to ask for one "
+            "(run it with the adapter's arun, which serves MCP tools through nex's pool)"
+        )
+    description, parameters = mcp.advertised(handle.tool)
+    schema = handle.schema.model_copy(update={"description": description, "parameters": parameters})
+    return ToolHandle(handle.kind, schema, handle.timeout_s, tool=handle.tool)
+
+
+def build_agent(spec: AgentSpec, model: ChatModel, mcp: MCPTools | None = None) -> Agent:
+    """``spec`` (and its sub-agents) as an Agent Framework ``Agent`` driven by ``model``."""
+    if spec.tool_format.is_text:
+        raise AdapterError(
+            f"agent '{spec.name}': tool format '{spec.tool_format}' is not supported by the "
+            "agent-framework adapter (Agent Framework calls tools natively); use tool_format: native"
+        )
+    client = NexChatClient(
+        model,
+        agent=spec.name,
+        settings=spec.model,
+        function_invocation_configuration={
+            "max_iterations": spec.limits.max_steps,
+            "max_consecutive_errors_per_request": UNBOUNDED_ERRORS,
+            "allow_concurrent_invocation": spec.parallel_tool_calls,
+        },
+        middleware=[StepLimit(spec.name, spec.limits.max_steps)],
+    )
+    handles = {name: _advertised(h, mcp) for name, h in tool_handles(spec).items()}
+    tools: list[Any] = []
+    handoffs: dict[str, Agent] = {}
+    for name, handle in handles.items():
+        if handle.kind in ("function", "mcp"):
+            tools.append(function_tool(handle, mcp))
+            continue
+        assert handle.sub_agent is not None
+        child = build_agent(handle.sub_agent.child, model, mcp)
+        if handle.kind == "subagent":
+            tools.append(agent_tool(handle, child))
+        else:
+            handoffs[name] = child
+            tools.append(fixed_reply_tool(handle, f"Transferred to {child.name}."))
+    protocol = ProtocolMiddleware(spec, handles, client.raw_arguments)
+    protocol.handoffs = handoffs
+    return Agent(
+        client=client,
+        instructions=spec.system_prompt or None,
+        name=spec.name,
+        description=spec.description or None,
+        tools=tools,
+        default_options=_options(spec),  # type: ignore[arg-type]
+        middleware=[protocol],
+    )
+
+
+def build(spec: AgentSpec | TeamSpec, model: ChatModel, *, mcp: MCPTools | None = None) -> Agent:
+    """An Agent Framework object for ``spec`` (teams are not built: see the capabilities)."""
+    if isinstance(spec, TeamSpec):
+        raise AdapterError(
+            f"team '{spec.name}': the agent-framework adapter builds agents, not teams "
+            "(Agent Framework's group chats are workflows of agent-framework-orchestrations); "
+            "run the team on the native, autogen or langgraph backend"
+        )
+    return build_agent(spec, model, mcp)
