@@ -55,8 +55,6 @@ from typing import Any
 
 {imports}
 
-from nex_core import ChatModel, ModelSettings, NexError, make_model
-
 # --------------------------------------------------------------------------- the model
 
 
@@ -91,8 +89,9 @@ _MAIN = '''
 
 
 async def main(task: str, model: ChatModel | None) -> str:
-    agent = build_{root}(model)
-    response = await agent.run(task)
+    # `async with` connects the agent's MCP servers and closes them again.
+    async with build_{root}(model) as agent:
+        response = await agent.run(task)
     # The last message is the answer (response.text joins the text of every message).
     return response.messages[-1].text if response.messages else ""
 
@@ -121,7 +120,12 @@ def to_code(spec: AgentSpec | TeamSpec) -> str:
     for agent in reversed(spec.walk()):
         writer.agent(agent)
     imports = ["from agent_framework import " + ", ".join(sorted(writer.af_imports))]
-    imports += [*writer.imports, "from nex_agent_framework import bridge_model"]
+    imports += [
+        *writer.imports,
+        "from nex_agent_framework import bridge_model",
+        "from nex_core import ChatModel, ModelSettings, NexError, make_model",
+    ]
+    # One block in module order: `ruff --isolated` (no first-party list) sorts them so.
     imports.sort(key=lambda line: line.split()[1])
     head = _HEADER.format(name=spec.name, imports="\n".join(imports))
     body = "".join(writer.tool_defs) + "\n\n# " + "-" * 75 + " the agents\n" + "".join(
@@ -222,10 +226,10 @@ class _Writer:
                 f"tool '{tool.name}' of agent '{agent.name}' is bound to an in-process callable "
                 f"'{tool.binding.ref}', which a program cannot import; bind it by import path"
             )
-        module, _, attr = tool.binding.path.partition(":")
-        local = identifier(f"{tool.name}_function")
-        self.imports.add(f"from {module} import {attr.split('.')[0]} as {local}")
-        func = local + ("." + attr.split(".", 1)[1] if "." in attr else "")
+        # Imported by path when the program starts (a binding that does not resolve stops it
+        # before the first model call, naming the tool's binding), as `nex run` resolves it.
+        self.imports.add("from nex_core.runtime.tools import import_callable")
+        func = call("import_callable", [tool.binding.path])
         self.af_imports.add("FunctionTool")
         variable = identifier(f"{agent.name}_{tool.name}")
         parameters = tool.parameters if tool.parameters is not None else {"type": "object"}
@@ -234,7 +238,7 @@ class _Writer:
             kwargs=[
                 ("name", tool.name),
                 ("description", tool.description),
-                ("func", Source(func)),
+                ("func", func),
                 ("input_model", parameters),
             ],
         )
@@ -248,7 +252,10 @@ class _Writer:
             if server.env:
                 kwargs.append(("env", server.env))
             kwargs.append(("allowed_tools", tools))
+            kwargs.append(("tool_result_content", "content_first"))
             return call("MCPStdioTool", [name], kwargs)
         self.af_imports.add("MCPStreamableHTTPTool")
-        return call("MCPStreamableHTTPTool", [name], [("url", server.url), ("allowed_tools", tools)])
+        kwargs = [("url", server.url), ("allowed_tools", tools)]
+        kwargs.append(("tool_result_content", "content_first"))
+        return call("MCPStreamableHTTPTool", [name], kwargs)
 

@@ -73,7 +73,10 @@ def import_path(func: Any) -> str | None:
             found = getattr(found, part)
     except (ImportError, AttributeError):
         return None
-    return f"{module}:{qualname}" if found is func else None
+    # A ``@tool`` function's module attribute is the FunctionTool itself, which calls the
+    # function when called: the same behaviour by the same path.
+    same = found is func or (isinstance(found, FunctionTool) and found.func is func)
+    return f"{module}:{qualname}" if same else None
 
 
 class _Converter:

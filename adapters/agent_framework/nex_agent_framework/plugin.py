@@ -85,7 +85,9 @@ class AgentFrameworkAdapter(Adapter):
     def recognizes(self, obj: Any) -> bool:
         import sys
 
-        if "agent_framework" not in sys.modules:
+        # An object of the framework means the framework is imported already; checking first
+        # keeps `nex convert`'s scan of a module from importing Agent Framework for nothing.
+        if sys.modules.get("agent_framework") is None:
             return False
         from nex_agent_framework.convert import recognizes
 
