@@ -78,7 +78,9 @@ class NexChatClient(
             return self._build_response_stream(self._stream(messages, options))
         return self._complete(messages, options)
 
-    async def _complete(self, messages: Sequence[Message], options: Mapping[str, Any]) -> ChatResponse:
+    async def _complete(
+        self, messages: Sequence[Message], options: Mapping[str, Any]
+    ) -> ChatResponse:
         request = to_nex_request(messages, options)
         response = await self.nex_model.acomplete(request, agent=self.agent)
         self._note_calls(response)

@@ -79,7 +79,8 @@ def build_agent(spec: AgentSpec, model: ChatModel, mcp: MCPTools | None = None) 
     if spec.tool_format.is_text:
         raise AdapterError(
             f"agent '{spec.name}': tool format '{spec.tool_format}' is not supported by the "
-            "agent-framework adapter (Agent Framework calls tools natively); use tool_format: native"
+            "agent-framework adapter (Agent Framework calls tools natively); "
+            "use tool_format: native"
         )
     client = NexChatClient(
         model,

@@ -83,7 +83,7 @@ def chat_client(
 # --------------------------------------------------------------------------- the tools
 '''
 
-_MAIN = '''
+_MAIN = """
 
 # --------------------------------------------------------------------------- running
 
@@ -106,7 +106,7 @@ if __name__ == "__main__":
         print(asyncio.run(main(args.task, chosen)))
     except NexError as exc:
         sys.exit(f"error: {{exc}}")
-'''
+"""
 
 
 def to_code(spec: AgentSpec | TeamSpec) -> str:
@@ -128,8 +128,12 @@ def to_code(spec: AgentSpec | TeamSpec) -> str:
     # One block in module order: `ruff --isolated` (no first-party list) sorts them so.
     imports.sort(key=lambda line: line.split()[1])
     head = _HEADER.format(name=spec.name, imports="\n".join(imports))
-    body = "".join(writer.tool_defs) + "\n\n# " + "-" * 75 + " the agents\n" + "".join(
-        writer.agent_defs
+    body = (
+        "".join(writer.tool_defs)
+        + "\n\n# "
+        + "-" * 75
+        + " the agents\n"
+        + "".join(writer.agent_defs)
     )
     return head + body + _MAIN.format(root=identifier(spec.name))
 
@@ -185,7 +189,10 @@ class _Writer:
                             "description",
                             sub.description or child.description or f"Ask the agent {child.name}.",
                         ),
-                        ("arg_description", SUBAGENT_PARAMETERS["properties"]["task"]["description"]),
+                        (
+                            "arg_description",
+                            SUBAGENT_PARAMETERS["properties"]["task"]["description"],
+                        ),
                     ],
                 )
             )
@@ -206,7 +213,9 @@ class _Writer:
         if tools:
             kwargs.append(("tools", seq(tools)))
         options = model.sampling()
-        options = {k: v for k, v in options.items() if k in ("temperature", "top_p", "max_tokens", "seed")}
+        options = {
+            k: v for k, v in options.items() if k in ("temperature", "top_p", "max_tokens", "seed")
+        }
         if not agent.parallel_tool_calls:
             options["allow_multiple_tool_calls"] = False
         if options:
@@ -258,4 +267,3 @@ class _Writer:
         kwargs = [("url", server.url), ("allowed_tools", tools)]
         kwargs.append(("tool_result_content", "content_first"))
         return call("MCPStreamableHTTPTool", [name], kwargs)
-

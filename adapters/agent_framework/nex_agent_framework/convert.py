@@ -178,7 +178,9 @@ class _Converter:
             subs.append(self._agent_tool(tool, child, here))
             return
         if tool.approval_mode == "always_require":
-            self.report.add(here, "approval_mode='always_require' (the protocol runs tools unasked)")
+            self.report.add(
+                here, "approval_mode='always_require' (the protocol runs tools unasked)"
+            )
         spec_tool = self._spec_tool(protocol, tool.name)
         if spec_tool is not None:
             tools.append(spec_tool.model_copy(deep=True))
@@ -214,7 +216,7 @@ class _Converter:
     def _agent_tool(self, tool: FunctionTool, child: Any, where: str) -> SubAgentSpec:
         spec = self.agent(child, where)
         parameters = tool.parameters()
-        properties = list((parameters.get("properties") or {}))
+        properties = list(parameters.get("properties") or {})
         if parameters != SUBAGENT_PARAMETERS and properties != ["task"]:
             self.report.add(
                 where,
@@ -258,9 +260,7 @@ class _Converter:
                 "(binding: {kind: mcp, server: " + name + ", tool: NAME})",
             )
         for tool_name in names:
-            tools.append(
-                ToolSpec(name=tool_name, binding=MCPBinding(server=name, tool=tool_name))
-            )
+            tools.append(ToolSpec(name=tool_name, binding=MCPBinding(server=name, tool=tool_name)))
 
     def _unexpressed(self, agent: Any, options: dict[str, Any], where: str) -> None:
         ours = (ProtocolMiddleware, ChatRecorder, FunctionRecorder)
@@ -277,6 +277,10 @@ class _Converter:
         for key, value in options.items():
             if key in _KNOWN_OPTIONS or key == "allow_multiple_tool_calls" or value is None:
                 continue
-            self.report.add(f"{where}.default_options.{key}", f"option {key}={value!r} is not carried over")
+            self.report.add(
+                f"{where}.default_options.{key}", f"option {key}={value!r} is not carried over"
+            )
         if options.get("tool_choice") not in (None, "auto"):
-            self.report.add(f"{where}.default_options.tool_choice", "tool_choice is not carried over")
+            self.report.add(
+                f"{where}.default_options.tool_choice", "tool_choice is not carried over"
+            )

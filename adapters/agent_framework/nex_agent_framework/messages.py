@@ -43,7 +43,9 @@ def _arguments(value: str | Mapping[str, Any] | None) -> str:
     return json.dumps(dict(value), ensure_ascii=False)
 
 
-def to_nex_messages(messages: Sequence[Message], instructions: str | None = None) -> list[NexMessage]:
+def to_nex_messages(
+    messages: Sequence[Message], instructions: str | None = None
+) -> list[NexMessage]:
     """Agent Framework messages as the OpenAI-shaped list a model receives."""
     out: list[NexMessage] = [NexMessage.system(instructions)] if instructions else []
     for message in messages:
@@ -156,7 +158,9 @@ def _contents(message: NexMessage) -> list[Content]:
         contents.append(Content.from_text(text))
     for call in message.tool_calls or []:
         contents.append(
-            Content.from_function_call(call.id, call.function.name, arguments=call.function.arguments)
+            Content.from_function_call(
+                call.id, call.function.name, arguments=call.function.arguments
+            )
         )
     return contents
 

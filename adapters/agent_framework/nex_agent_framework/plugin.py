@@ -69,7 +69,7 @@ class AgentFrameworkAdapter(Adapter):
     conformance_baseline: ClassVar[dict[str, str]] = {
         "unknown_tool": (
             "Agent Framework answers a call of an unknown tool itself ('Error: Requested function "
-            "\"search_web\" not found.') before any middleware runs: no tool step is recorded and "
+            '"search_web" not found.\') before any middleware runs: no tool step is recorded and '
             "the text differs from 'Error: UnknownTool: ...'."
         ),
     }
@@ -200,7 +200,9 @@ class AgentFrameworkAdapter(Adapter):
 
 def _mode(mode: str) -> Any:
     if mode not in ("run", "stream"):
-        raise AdapterError(f"unknown mode '{mode}' (the agent-framework adapter runs 'run' or 'stream')")
+        raise AdapterError(
+            f"unknown mode '{mode}' (the agent-framework adapter runs 'run' or 'stream')"
+        )
     return mode
 
 

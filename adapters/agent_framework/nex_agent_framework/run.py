@@ -70,7 +70,9 @@ class _ProtocolDriver:
         self.recorder = recorder
         self.mode = mode
 
-    async def converse(self, agent: Any, history: list[Message], depth: int = 0) -> tuple[_Result, Any]:
+    async def converse(
+        self, agent: Any, history: list[Message], depth: int = 0
+    ) -> tuple[_Result, Any]:
         protocol = protocol_of(agent)
         assert protocol is not None
         protocol.state.signal = None

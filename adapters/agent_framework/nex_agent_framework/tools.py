@@ -253,4 +253,3 @@ __all__ = [
     "function_tool",
     "protocol_state",
 ]
-

@@ -61,6 +61,7 @@ def test_the_program_is_lint_clean_and_records_as_the_spec_runs_natively(
     native = asyncio.run(
         run_native(spec, TaskInfo(turns=[task]), model=ScriptedModel.from_file(script))
     )
+
     def comparable(traj: Any) -> str:
         return TIMESTAMP.sub("<time>", str(normalize(traj)))
 

@@ -49,7 +49,11 @@ def test_the_converted_spec_runs_natively_as_the_agent_ran(adapter: AgentFramewo
     script = {
         "agents": {
             "WeatherAgent": [
-                {"tool_calls": [{"id": "c1", "name": "get_weather", "arguments": {"location": "Oslo"}}]},
+                {
+                    "tool_calls": [
+                        {"id": "c1", "name": "get_weather", "arguments": {"location": "Oslo"}}
+                    ]
+                },
                 {"text": "Cloudy."},
             ]
         }

@@ -136,7 +136,6 @@ def check_protocol(traj: Trajectory, model: ScriptedModel) -> None:
     assert traj.outcome is not None and traj.outcome.status is OutcomeStatus.COMPLETED
 
 
-
 ADAPTER = AgentFrameworkAdapter()
 
 
@@ -154,7 +153,9 @@ def test_a_shared_pool_serves_the_run_and_no_server_of_its_own_starts(native: Tr
         try:
             with use_shared_pool(pool):
                 # The spec names a server that cannot start: only the shared pool's is used.
-                spec = clock_spec({"command": sys.executable, "args": ["-c", "raise SystemExit(3)"]})
+                spec = clock_spec(
+                    {"command": sys.executable, "args": ["-c", "raise SystemExit(3)"]}
+                )
                 return await ADAPTER.arun(spec, TASK, model=ScriptedModel(SCRIPT))
         finally:
             await pool.aclose()

@@ -26,7 +26,9 @@ SCENARIOS = {
 }
 
 
-def both(spec: Any, script: dict[str, Any], turns: list[str], mode: str) -> tuple[Trajectory, Trajectory]:
+def both(
+    spec: Any, script: dict[str, Any], turns: list[str], mode: str
+) -> tuple[Trajectory, Trajectory]:
     task = TaskInfo(turns=turns)
     with toolkit.capture():  # a fresh notebook for each run
         native = asyncio.run(run_native(spec, task, model=ScriptedModel(script)))

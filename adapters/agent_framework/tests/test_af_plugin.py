@@ -59,7 +59,17 @@ def test_wheel_installs_beside_nex_core_in_a_fresh_venv(tmp_path: Path) -> None:
     wheels = tmp_path / "wheels"
     for source in (REPO, ADAPTER_DIR):
         subprocess.run(
-            [sys.executable, "-m", "pip", "wheel", "--no-deps", "-q", "-w", str(wheels), str(source)],
+            [
+                sys.executable,
+                "-m",
+                "pip",
+                "wheel",
+                "--no-deps",
+                "-q",
+                "-w",
+                str(wheels),
+                str(source),
+            ],
             check=True,
         )
     venv = tmp_path / "venv"

@@ -28,7 +28,12 @@ def call(id: str, name: str, **arguments: Any) -> dict[str, Any]:
 WEATHER_SCRIPT = {
     "agents": {
         "WeatherAgent": [
-            {"tool_calls": [call("c1", "get_weather", location="Oslo"), call("c2", "get_time", city="Atlantis")]},
+            {
+                "tool_calls": [
+                    call("c1", "get_weather", location="Oslo"),
+                    call("c2", "get_time", city="Atlantis"),
+                ]
+            },
             {"text": "Cloudy in Oslo; Atlantis has no clock."},
         ]
     }
@@ -113,7 +118,9 @@ def test_streamed_and_awaited_runs_record_the_same_trajectory(
     adapter: AgentFrameworkAdapter,
 ) -> None:
     forms = [
-        normalize(run(adapter.arecord(travel_agent(ScriptedModel(TRAVEL_SCRIPT)), "Plan Rome.", mode=m)))
+        normalize(
+            run(adapter.arecord(travel_agent(ScriptedModel(TRAVEL_SCRIPT)), "Plan Rome.", mode=m))
+        )
         for m in ("run", "stream")
     ]
     assert forms[0] == forms[1]
