@@ -43,13 +43,35 @@ def _arguments(value: str | Mapping[str, Any] | None) -> str:
     return json.dumps(dict(value), ensure_ascii=False)
 
 
+class ConversionCache:
+    """Conversions of the messages and tools one run's requests share.
+
+    Agent Framework's function loop sends the same ``Message`` and tool objects again with every
+    request of a run; converting each once keeps recording linear in the run's length, and the
+    requests of a trajectory then share their message records (which its secret scrub visits
+    once). Entries keep their source object alive, so an ``id`` is never reused while cached.
+    """
+
+    def __init__(self) -> None:
+        self.messages: dict[int, tuple[Message, list[NexMessage]]] = {}
+        self.tools: dict[int, tuple[Any, ToolSchema]] = {}
+
+
 def to_nex_messages(
-    messages: Sequence[Message], instructions: str | None = None
+    messages: Sequence[Message],
+    instructions: str | None = None,
+    cache: ConversionCache | None = None,
 ) -> list[NexMessage]:
     """Agent Framework messages as the OpenAI-shaped list a model receives."""
     out: list[NexMessage] = [NexMessage.system(instructions)] if instructions else []
     for message in messages:
-        out.extend(_one(message))
+        if cache is None:
+            out.extend(_one(message))
+            continue
+        hit = cache.messages.get(id(message))
+        if hit is None or hit[0] is not message:
+            hit = cache.messages[id(message)] = (message, _one(message))
+        out.extend(hit[1])
     return out
 
 
@@ -78,18 +100,29 @@ def _one(message: Message) -> list[NexMessage]:
     return [NexMessage.user(text, name=message.author_name or None)]
 
 
-def to_nex_tools(tools: Sequence[Any] | None) -> list[ToolSchema]:
+def _schema(tool: FunctionTool) -> ToolSchema:
+    return ToolSchema(
+        name=tool.name,
+        description=tool.description or "",
+        parameters=tool.parameters() or dict(ANY_OBJECT),
+    )
+
+
+def to_nex_tools(
+    tools: Sequence[Any] | None, cache: ConversionCache | None = None
+) -> list[ToolSchema]:
     """The function tools a request offers, as the schemas the model is shown."""
     out: list[ToolSchema] = []
     for tool in tools or ():
-        if isinstance(tool, FunctionTool):
-            out.append(
-                ToolSchema(
-                    name=tool.name,
-                    description=tool.description or "",
-                    parameters=tool.parameters() or dict(ANY_OBJECT),
-                )
-            )
+        if not isinstance(tool, FunctionTool):
+            continue
+        if cache is None:
+            out.append(_schema(tool))
+            continue
+        hit = cache.tools.get(id(tool))
+        if hit is None or hit[0] is not tool:
+            hit = cache.tools[id(tool)] = (tool, _schema(tool))
+        out.append(hit[1])
     return out
 
 
@@ -104,12 +137,15 @@ def request_params(options: Mapping[str, Any]) -> dict[str, Any]:
     return out
 
 
-def to_nex_request(messages: Sequence[Message], options: Mapping[str, Any]) -> LLMRequest:
+def to_nex_request(
+    messages: Sequence[Message], options: Mapping[str, Any], cache: ConversionCache | None = None
+) -> LLMRequest:
     """The request as a nex model receives it (and a trajectory records it)."""
     instructions = options.get("instructions")
+    system = instructions if isinstance(instructions, str) else None
     return LLMRequest(
-        messages=to_nex_messages(messages, instructions if isinstance(instructions, str) else None),
-        tools=to_nex_tools(options.get("tools")),
+        messages=to_nex_messages(messages, system, cache),
+        tools=to_nex_tools(options.get("tools"), cache),
         params=request_params(options),
     )
 

@@ -27,7 +27,12 @@ from agent_framework import (
     MiddlewareTermination,
 )
 
-from nex_agent_framework.messages import result_text, to_nex_request, to_nex_response
+from nex_agent_framework.messages import (
+    ConversionCache,
+    result_text,
+    to_nex_request,
+    to_nex_response,
+)
 from nex_agent_framework.tools import ERROR_KEY, VALUE_KEY, agent_of_tool
 from nex_core.trajectory.recorder import Recorder
 from nex_core.trajectory.schema import LLMStep, Message, StepStatus
@@ -51,6 +56,7 @@ class _Shared:
         self.recorder = recorder
         self.raw_arguments: dict[str, str] = {}
         self.open_llm: set[str] = set()
+        self.cache = ConversionCache()
 
 
 class ChatRecorder(ChatMiddleware):
@@ -65,7 +71,7 @@ class ChatRecorder(ChatMiddleware):
         options = dict(context.options or {})
         step = rec.begin_llm(
             agent=self.agent,
-            request=to_nex_request(context.messages, options),
+            request=to_nex_request(context.messages, options, self.shared.cache),
             model=model_id(context.client, options),
         )
         self.shared.open_llm.add(step.id)

@@ -147,6 +147,7 @@ def test_mcp_tools_run_through_the_pool_as_natively(native: Trajectory) -> None:
     check_protocol(traj, model)
 
 
+@pytest.mark.slow  # starts the server once more (about ten seconds on a busy machine)
 def test_a_shared_pool_serves_the_run_and_no_server_of_its_own_starts(native: Trajectory) -> None:
     async def go() -> Trajectory:
         pool = MCPPool({"time": MCPServerSpec(**TIME_SERVER)})
