@@ -13,7 +13,13 @@ from __future__ import annotations
 import importlib
 from typing import Any
 
-from agent_framework import BaseAgent, FunctionTool, MCPStdioTool, MCPStreamableHTTPTool
+from agent_framework import (
+    BaseAgent,
+    FunctionTool,
+    MCPStdioTool,
+    MCPStreamableHTTPTool,
+    Workflow,
+)
 
 from nex_agent_framework.bridge import NexChatClient
 from nex_agent_framework.record import ChatRecorder, FunctionRecorder
@@ -40,12 +46,20 @@ _DEFAULT_MAX_ITERATIONS = 40
 
 
 def recognizes(obj: Any) -> bool:
-    """Agent Framework agents (``Agent`` and any ``BaseAgent``)."""
-    return isinstance(obj, BaseAgent)
+    """Agent Framework agents (``Agent`` and any ``BaseAgent``) and workflows (recognised so
+    that converting one says what to do rather than that nothing knows it)."""
+    return isinstance(obj, BaseAgent | Workflow)
 
 
 def to_spec(obj: Any) -> Conversion:
     """Convert an Agent Framework ``Agent`` (its agents-as-tools become sub-agents)."""
+    if isinstance(obj, Workflow):
+        raise AdapterError(
+            f"workflow {getattr(obj, 'name', None) or type(obj).__name__!r}: the agent-framework "
+            "adapter converts Agent objects, not workflows (sequential, group-chat, handoff and "
+            "magentic orchestrations have their own turn-taking the protocol does not hold); "
+            "convert its agents one by one"
+        )
     if not isinstance(obj, BaseAgent) or not hasattr(obj, "default_options"):
         raise AdapterError(
             f"the agent-framework adapter converts Agent objects, not {type(obj).__name__}; "

@@ -179,7 +179,9 @@ class AgentFrameworkAdapter(Adapter):
         from nex_core import __version__
         from nex_core.trajectory.recorder import Recorder
 
-        if not self.recognizes(obj):
+        from agent_framework import BaseAgent
+
+        if not isinstance(obj, BaseAgent):
             raise AdapterError(
                 f"the agent-framework adapter records Agent Framework agents, not "
                 f"{type(obj).__name__}"

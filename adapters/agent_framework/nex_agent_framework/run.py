@@ -3,8 +3,8 @@
 An agent built from a spec is driven as the native runtime drives its agents: the conversation is
 one message list, each turn appends the user's message and runs the active agent on the whole
 list, and a handoff gives the list to the target, who stays active for the next turn. Any other
-agent is run the way its documentation runs it: one ``AgentSession`` for the task, each turn
-``agent.run(turn, session=session)``. ``mode="stream"`` drives each run with ``stream=True``
+agent is run the way its documentation runs it: ``agent.run(turn)``, and for a task of several
+turns one ``AgentSession`` with each turn ``agent.run(turn, session=session)``. ``mode="stream"`` drives each run with ``stream=True``
 (consumed to its final response); both are recorded the same way.
 """
 
@@ -112,10 +112,13 @@ class _ProtocolDriver:
 
 
 async def _session_turns(agent: Any, task: TaskInfo, mode: Mode) -> _Result:
-    session = agent.create_session()
+    """The documented way: ``agent.run(turn)`` for one turn; for several, one ``AgentSession``
+    that carries the conversation from turn to turn."""
+    session = agent.create_session() if len(task.turns) > 1 else None
     result = _Result(OutcomeStatus.COMPLETED, None, "no_turns")
     for turn in task.turns:
-        response = await run_once(agent, turn, mode, session=session)
+        kw = {"session": session} if session is not None else {}
+        response = await run_once(agent, turn, mode, **kw)
         result = _Result(OutcomeStatus.COMPLETED, final_text(response), "final_answer")
     return result
 

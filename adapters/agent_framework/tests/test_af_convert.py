@@ -139,6 +139,14 @@ def test_objects_that_are_not_agents_are_refused_with_what_to_do(
     assert not adapter.recognizes(object())
     with pytest.raises(AdapterError, match="converts Agent objects, not list"):
         adapter.to_spec([])
+    pytest.importorskip("agent_framework_orchestrations")
+    from agent_framework.orchestrations import SequentialBuilder
+
+    first, second = weather_agent(MODEL), travel_agent(MODEL)
+    workflow = SequentialBuilder(participants=[first, second]).build()
+    assert adapter.recognizes(workflow)
+    with pytest.raises(AdapterError, match="not workflows .* convert its agents one by one"):
+        adapter.to_spec(workflow)
 
 
 AUTOGEN_APP = """
