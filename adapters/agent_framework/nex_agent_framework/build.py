@@ -7,20 +7,23 @@ Agents as tools are the framework's ``as_tool``; a handoff is a tool whose succe
 the agent's turn, after which nex's driver (``nex_agent_framework.run``) gives the shared history
 to the target, as the native runtime does.
 
-``limits.max_steps`` is the function loop's ``max_iterations``: when it runs out, Agent Framework
-asks the model once more with tools disabled; :class:`StepLimit` stops that request, so the run
-ends with ``max_steps`` after exactly ``max_steps`` model calls, as natively.
+``limits.max_steps`` is the function loop's ``max_iterations``: when it runs out, Agent
+Framework asks the model once more with tools disabled; :class:`ProtocolRequests` stops that
+request, so the run ends with ``max_steps`` after exactly ``max_steps`` model calls, as natively.
 """
 
 from __future__ import annotations
 
+import re
 from collections.abc import Awaitable, Callable
 from typing import Any
 
-from agent_framework import Agent, ChatContext, ChatMiddleware
+from agent_framework import Agent, ChatContext, ChatMiddleware, Content
 
 from nex_agent_framework.bridge import NexChatClient
+from nex_agent_framework.messages import result_text
 from nex_agent_framework.tools import (
+    ERROR_TYPE_KEY,
     MaxStepsReached,
     ProtocolMiddleware,
     agent_tool,
@@ -31,7 +34,8 @@ from nex_core.errors import AdapterError
 from nex_core.models.base import ChatModel
 from nex_core.protocol.spec import AgentSpec, TeamSpec
 from nex_core.runtime.mcp_tools import MCPTools
-from nex_core.runtime.tools import ToolHandle, tool_handles
+from nex_core.runtime.tools import ToolHandle, describe_error, tool_handles
+from nex_core.trajectory.schema import ErrorInfo
 
 _OPTIONS = ("temperature", "top_p", "max_tokens", "seed")
 UNBOUNDED_ERRORS = 1_000_000
@@ -39,18 +43,46 @@ UNBOUNDED_ERRORS = 1_000_000
 feeds every error back, however many."""
 
 
-class StepLimit(ChatMiddleware):
-    """Stops the extra tools-disabled request Agent Framework makes when ``max_iterations`` is
-    spent (an agent built from a spec never disables tools itself)."""
+class ProtocolRequests(ChatMiddleware):
+    """What an agent built from a spec sends the model, made the protocol's (a client-level
+    chat middleware, so it runs before any recorder sees the request):
 
-    def __init__(self, agent: str, steps: int) -> None:
+    - the extra tools-disabled request Agent Framework makes when ``max_iterations`` is spent is
+      stopped (such an agent never disables tools itself): the run ends ``max_steps``;
+    - a call of a tool the agent does not have, which Agent Framework answers itself before any
+      function middleware runs, is answered with the protocol's ``UnknownTool`` error instead.
+    """
+
+    def __init__(self, agent: str, steps: int, tools: list[str]) -> None:
         self.agent = agent
         self.steps = steps
+        self.known = ", ".join(sorted(tools)) or "none"
 
     async def process(self, context: ChatContext, call_next: Callable[[], Awaitable[None]]) -> None:
         if (context.options or {}).get("tool_choice") == "none":
             raise MaxStepsReached(self.agent, self.steps)
+        for message in context.messages:
+            if str(message.role) == "tool":
+                for content in message.contents:
+                    self._protocol_unknown_tool(content)
         await call_next()
+
+    def _protocol_unknown_tool(self, content: Content) -> None:
+        if content.type != "function_result" or content.additional_properties.get(ERROR_TYPE_KEY):
+            return
+        found = _UNKNOWN.match(result_text(content.result))
+        if found is None:
+            return
+        message = f"unknown tool '{found.group(1)}'; available tools: {self.known}"
+        text = describe_error(ErrorInfo(type="UnknownTool", message=message))
+        content.result = text
+        content.items = [Content.from_text(text)]
+        content.exception = message
+        content.additional_properties[ERROR_TYPE_KEY] = "UnknownTool"
+
+
+_UNKNOWN = re.compile(r'^Error: Requested function "(.+)" not found\.$')
+"""The text Agent Framework answers a call of an unknown tool with (agent_framework._tools)."""
 
 
 def _options(spec: AgentSpec) -> dict[str, Any]:
@@ -91,9 +123,9 @@ def build_agent(spec: AgentSpec, model: ChatModel, mcp: MCPTools | None = None) 
             "max_consecutive_errors_per_request": UNBOUNDED_ERRORS,
             "allow_concurrent_invocation": spec.parallel_tool_calls,
         },
-        middleware=[StepLimit(spec.name, spec.limits.max_steps)],
     )
     handles = {name: _advertised(h, mcp) for name, h in tool_handles(spec).items()}
+    client.chat_middleware.append(ProtocolRequests(spec.name, spec.limits.max_steps, list(handles)))
     tools: list[Any] = []
     handoffs: dict[str, Agent] = {}
     for name, handle in handles.items():

@@ -33,9 +33,9 @@ from nex_agent_framework.messages import (
     to_nex_request,
     to_nex_response,
 )
-from nex_agent_framework.tools import ERROR_KEY, VALUE_KEY, agent_of_tool
+from nex_agent_framework.tools import ERROR_KEY, ERROR_TYPE_KEY, VALUE_KEY, agent_of_tool
 from nex_core.trajectory.recorder import Recorder
-from nex_core.trajectory.schema import LLMStep, Message, StepStatus
+from nex_core.trajectory.schema import ErrorInfo, LLMStep, Message, StepStatus
 
 
 def model_id(client: Any, options: Any = None) -> str | None:
@@ -57,6 +57,9 @@ class _Shared:
         self.raw_arguments: dict[str, str] = {}
         self.open_llm: set[str] = set()
         self.cache = ConversionCache()
+        self.calls: dict[str, tuple[str, str, str | None]] = {}
+        """Call id → (tool name, arguments as written, parent step) of every call a recorded
+        model response made that no tool step has answered yet."""
 
 
 class ChatRecorder(ChatMiddleware):
@@ -68,6 +71,7 @@ class ChatRecorder(ChatMiddleware):
 
     async def process(self, context: ChatContext, call_next: Callable[[], Awaitable[None]]) -> None:
         rec = self.shared.recorder
+        self._settle_unanswered(context.messages)
         options = dict(context.options or {})
         step = rec.begin_llm(
             agent=self.agent,
@@ -99,7 +103,36 @@ class ChatRecorder(ChatMiddleware):
         recorded = to_nex_response(response)
         for call in recorded.message.tool_calls or []:
             self.shared.raw_arguments[call.id] = call.function.arguments
+            self.shared.calls[call.id] = (
+                call.function.name,
+                call.function.arguments,
+                step.parent_id,
+            )
         rec.end_llm(step, recorded)
+
+    def _settle_unanswered(self, messages: Any) -> None:
+        """Record the calls Agent Framework answered itself, before any middleware ran (a call
+        of a tool the agent does not have): their result is in the request, with the exception
+        the framework raised, and no tool ran."""
+        for message in messages:
+            if str(message.role) != "tool":
+                continue
+            for content in message.contents:
+                if content.type != "function_result" or content.call_id not in self.shared.calls:
+                    continue
+                name, arguments, parent = self.shared.calls.pop(content.call_id)
+                rec = self.shared.recorder
+                step = rec.begin_tool(
+                    agent=self.agent,
+                    name=name,
+                    call_id=content.call_id,
+                    arguments=arguments,
+                    parent_id=parent,
+                    metadata={"answered_by": "agent_framework"},
+                )
+                text = content.exception or result_text(content.result)
+                kind = content.additional_properties.get(ERROR_TYPE_KEY) or "KeyError"
+                rec.end_tool(step, error=ErrorInfo(type=str(kind), message=text))
 
 
 class FunctionRecorder(FunctionMiddleware):
@@ -117,6 +150,8 @@ class FunctionRecorder(FunctionMiddleware):
         call_id = call_id if isinstance(call_id, str) else None
         raw = self.shared.raw_arguments.get(call_id) if call_id else None
         arguments: Any = raw if raw is not None else _mapping(context.arguments)
+        if call_id is not None:
+            self.shared.calls.pop(call_id, None)
         step = rec.begin_tool(
             agent=self.agent, name=context.function.name, call_id=call_id, arguments=arguments
         )

@@ -4,8 +4,9 @@ An agent built from a spec is driven as the native runtime drives its agents: th
 one message list, each turn appends the user's message and runs the active agent on the whole
 list, and a handoff gives the list to the target, who stays active for the next turn. Any other
 agent is run the way its documentation runs it: ``agent.run(turn)``, and for a task of several
-turns one ``AgentSession`` with each turn ``agent.run(turn, session=session)``. ``mode="stream"`` drives each run with ``stream=True``
-(consumed to its final response); both are recorded the same way.
+turns one ``AgentSession`` with each turn ``agent.run(turn, session=session)``.
+``mode="stream"`` drives each run with ``stream=True`` (consumed to its final response); both
+are recorded the same way.
 """
 
 from __future__ import annotations

@@ -45,6 +45,9 @@ from nex_core.trajectory.recorder import error_info, parse_arguments
 
 ERROR_KEY = "nex.error"
 """Call metadata: the exception a protocol tool failed with (the model saw its text)."""
+ERROR_TYPE_KEY = "nex.error_type"
+"""Function-result property: the protocol's error type of a call nex answered in the
+framework's stead (a call of an unknown tool)."""
 VALUE_KEY = "nex.value"
 """Call metadata: what the tool returned, before it became the text the model saw."""
 
@@ -243,6 +246,7 @@ def agent_of_tool(tool: Any) -> Any:
 
 __all__ = [
     "ERROR_KEY",
+    "ERROR_TYPE_KEY",
     "VALUE_KEY",
     "ProtocolMiddleware",
     "Signal",

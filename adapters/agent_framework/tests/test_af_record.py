@@ -171,3 +171,25 @@ def test_a_failing_model_is_recorded_never_swallowed(adapter: AgentFrameworkAdap
 def test_only_agent_framework_agents_are_recorded(adapter: AgentFrameworkAdapter) -> None:
     with pytest.raises(AdapterError, match="records Agent Framework agents, not dict"):
         run(adapter.arecord({"name": "x"}, "Hi"))
+
+
+def test_a_call_the_framework_answers_itself_is_recorded_as_it_was_answered(
+    adapter: AgentFrameworkAdapter,
+) -> None:
+    """A call of a tool the agent does not have never reaches any middleware: Agent Framework
+    answers it. The trajectory still has the call, with the framework's error."""
+    script = {
+        "agents": {
+            "WeatherAgent": [
+                {"tool_calls": [call("u1", "search_web", query="Oslo")]},
+                {"text": "I cannot search."},
+            ]
+        }
+    }
+    traj = run(adapter.arecord(weather_agent(ScriptedModel(script)), "Search Oslo."))
+    (step,) = [s for s in traj.steps if isinstance(s, ToolStep)]
+    assert (step.name, step.call_id, step.arguments) == ("search_web", "u1", {"query": "Oslo"})
+    assert step.status is StepStatus.ERROR and step.error is not None
+    assert step.error.type == "KeyError" and "search_web" in step.error.message
+    assert step.metadata == {"answered_by": "agent_framework"}
+    assert [s.kind for s in traj.steps] == ["llm", "tool", "llm"]
