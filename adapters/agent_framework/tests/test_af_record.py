@@ -43,7 +43,8 @@ WEATHER_SCRIPT = {
 def test_every_model_and_tool_call_is_recorded_as_the_framework_made_it(
     adapter: AgentFrameworkAdapter,
 ) -> None:
-    agent = weather_agent(ScriptedModel(WEATHER_SCRIPT))
+    model = ScriptedModel(WEATHER_SCRIPT)
+    agent = weather_agent(model)
     traj = run(adapter.arecord(agent, "Weather in Oslo, time in Atlantis?"))
     assert traj.outcome is not None and traj.outcome.status is OutcomeStatus.COMPLETED
     assert traj.outcome.final_output == "Cloudy in Oslo; Atlantis has no clock."
@@ -64,6 +65,11 @@ def test_every_model_and_tool_call_is_recorded_as_the_framework_made_it(
     assert (failed.error.type, failed.error.message) == ("ValueError", "no such city: Atlantis")
     assert all(s.latency_ms is not None and s.latency_ms >= 0 for s in tools)
     # The second request holds what Agent Framework really fed back, its own error text included.
+    # Each recorded request is the one the model received, message for message.
+    assert len(model.calls) == len(llm) == 2
+    for step, received in zip(llm, model.calls, strict=True):
+        assert step.request.messages == received.request.messages
+        assert step.request.tools == received.request.tools
     fed_back = {m.tool_call_id: m.text() for m in llm[1].request.messages if m.role == "tool"}
     assert fed_back == {
         "c1": "The weather in Oslo is cloudy with a high of 15°C.",
@@ -159,9 +165,12 @@ def test_the_users_middleware_still_runs_and_recording_leaves_no_trace(
     assert agent.middleware == [audit]
 
 
-def test_a_failing_model_is_recorded_never_swallowed(adapter: AgentFrameworkAdapter) -> None:
+@pytest.mark.parametrize("mode", ["run", "stream"])
+def test_a_failing_model_is_recorded_never_swallowed(
+    adapter: AgentFrameworkAdapter, mode: str
+) -> None:
     agent = weather_agent(ScriptedModel({"agents": {"WeatherAgent": []}}))
-    traj = run(adapter.arecord(agent, "Hi"))
+    traj = run(adapter.arecord(agent, "Hi", mode=mode))
     assert traj.outcome is not None and traj.outcome.status is OutcomeStatus.ERROR
     (step,) = traj.steps
     assert isinstance(step, LLMStep) and step.status is StepStatus.ERROR
