@@ -167,21 +167,22 @@ class AgentFrameworkAdapter(Adapter):
         sinks: Sequence[TrajectorySink] = (),
         mode: str = "run",
     ) -> Trajectory:
-        """Run an agent the user built, the way its documentation runs it (one session, one
-        ``run`` per turn), recording every model and tool call."""
+        """Run an agent or workflow the user built, the way its documentation runs it (see
+        :mod:`nex_agent_framework.run`), recording every model and tool call."""
         require_framework()
-        from agent_framework import BaseAgent
+        from agent_framework import BaseAgent, Workflow
 
-        from nex_agent_framework.record import model_id
+        from nex_agent_framework.record import model_id, workflow_agents
         from nex_agent_framework.run import drive
         from nex_core import __version__
         from nex_core.trajectory.recorder import Recorder
 
-        if not isinstance(obj, BaseAgent):
+        if not isinstance(obj, BaseAgent | Workflow):
             raise AdapterError(
-                f"the agent-framework adapter records Agent Framework agents, not "
-                f"{type(obj).__name__}"
+                "the agent-framework adapter records Agent Framework agents and workflows, "
+                f"not {type(obj).__name__}"
             )
+        agents = workflow_agents(obj) if isinstance(obj, Workflow) else [obj]
         info = as_task(task)
         provenance = Provenance(
             framework=self.framework,
@@ -189,10 +190,11 @@ class AgentFrameworkAdapter(Adapter):
             adapter=self.name,
             adapter_version=self.version,
             nex_version=__version__,
-            model=model_id(getattr(obj, "client", None)),
+            model=model_id(getattr(agents[0], "client", None)) if agents else None,
             task_id=info.id,
         )
-        recorder = Recorder(provenance=provenance, task=info, root_agent=obj.name, sinks=sinks)
+        root = getattr(obj, "name", None) or "workflow"
+        recorder = Recorder(provenance=provenance, task=info, root_agent=root, sinks=sinks)
         return await drive(obj, info, recorder, _mode(mode))
 
 

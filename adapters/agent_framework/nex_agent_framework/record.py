@@ -18,6 +18,8 @@ from collections.abc import Awaitable, Callable
 from typing import Any
 
 from agent_framework import (
+    AgentContext,
+    AgentMiddleware,
     BaseAgent,
     ChatContext,
     ChatMiddleware,
@@ -30,6 +32,7 @@ from agent_framework import (
 from nex_agent_framework.messages import (
     ConversionCache,
     result_text,
+    to_nex_messages,
     to_nex_request,
     to_nex_response,
 )
@@ -207,6 +210,38 @@ def _mapping(arguments: Any) -> dict[str, Any]:
     return dict(arguments or {})
 
 
+class TurnRecorder(AgentMiddleware):
+    """Records each run of an agent inside a workflow as one turn of the workflow (a sub-agent
+    step, mode ``team_turn``): what the agent was given, what it answered; its calls nest."""
+
+    def __init__(self, workflow: str, agent: str, shared: _Shared) -> None:
+        self.workflow = workflow
+        self.agent = agent
+        self.shared = shared
+
+    async def process(
+        self, context: AgentContext, call_next: Callable[[], Awaitable[None]]
+    ) -> None:
+        with self.shared.recorder.subagent(
+            agent=self.workflow,
+            child=self.agent,
+            mode="team_turn",
+            input=to_nex_messages(list(context.messages), cache=self.shared.cache),
+        ) as step:
+            await call_next()
+            result = context.result
+            messages = getattr(result, "messages", None) or []
+            step.output = messages[-1].text if messages else None
+
+
+def workflow_agents(workflow: Any) -> list[Any]:
+    """The agents a workflow's executors run, in the workflow's order."""
+    from agent_framework import AgentExecutor
+
+    executors = getattr(workflow, "executors", None) or {}
+    return [e.agent for e in executors.values() if isinstance(e, AgentExecutor)]
+
+
 def agents_of(agent: Any) -> list[Any]:
     """``agent`` and every agent its ``as_tool`` tools reach, depth first, each once."""
     out: list[Any] = []
@@ -240,12 +275,23 @@ class Instrumentation:
         self._added: list[tuple[Any, list[Any]]] = []
 
     def instrument(self, root: Any) -> None:
+        from agent_framework import Workflow
+
+        if isinstance(root, Workflow):
+            workflow = getattr(root, "name", None) or "workflow"
+            for participant in workflow_agents(root):
+                name = participant.name or type(participant).__name__
+                self._add(participant, [TurnRecorder(workflow, name, self.shared)])
+                self.instrument(participant)
+            return
         for agent in agents_of(root):
             name = agent.name or type(agent).__name__
-            added = [FunctionRecorder(name, self.shared), ChatRecorder(name, self.shared)]
-            current = list(getattr(agent, "middleware", None) or [])
-            agent.middleware = [*added, *current]
-            self._added.append((agent, added))
+            self._add(agent, [FunctionRecorder(name, self.shared), ChatRecorder(name, self.shared)])
+
+    def _add(self, agent: Any, added: list[Any]) -> None:
+        current = list(getattr(agent, "middleware", None) or [])
+        agent.middleware = [*added, *current]
+        self._added.append((agent, added))
 
     def restore(self) -> None:
         for agent, added in self._added:

@@ -6,7 +6,8 @@ list, and a handoff gives the list to the target, who stays active for the next 
 agent is run the way its documentation runs it: ``agent.run(turn)``, and for a task of several
 turns one ``AgentSession`` with each turn ``agent.run(turn, session=session)``.
 ``mode="stream"`` drives each run with ``stream=True`` (consumed to its final response); both
-are recorded the same way.
+are recorded the same way. A workflow (sequential, group chat ... orchestrations) runs each turn
+as ``workflow.run(turn)``; each run of one of its agents is a ``team_turn`` step.
 """
 
 from __future__ import annotations
@@ -15,12 +16,12 @@ import asyncio
 from dataclasses import dataclass
 from typing import Any, Literal
 
-from agent_framework import AgentResponse, Message
+from agent_framework import AgentResponse, Message, Workflow
 
 from nex_agent_framework.messages import to_nex_messages
 from nex_agent_framework.record import Instrumentation
 from nex_agent_framework.tools import MaxStepsReached, ProtocolMiddleware
-from nex_core.errors import NexError
+from nex_core.errors import AdapterError, NexError
 from nex_core.runtime.loop import MAX_HANDOFF_DEPTH
 from nex_core.trajectory.recorder import Recorder
 from nex_core.trajectory.schema import Outcome, OutcomeStatus, TaskInfo, Trajectory
@@ -124,6 +125,28 @@ async def _session_turns(agent: Any, task: TaskInfo, mode: Mode) -> _Result:
     return result
 
 
+def _output_text(output: Any) -> str | None:
+    if isinstance(output, AgentResponse):
+        return final_text(output)
+    if isinstance(output, Message):
+        return output.text
+    if isinstance(output, list) and output and isinstance(output[-1], Message):
+        return str(output[-1].text)
+    return None if output is None else str(output)
+
+
+async def _workflow_turns(workflow: Any, task: TaskInfo, mode: Mode) -> _Result:
+    """Each turn one ``workflow.run(turn)``; the answer is the workflow's last output."""
+    if mode != "run":
+        raise AdapterError("workflows are recorded with mode='run' (their own event stream)")
+    result = _Result(OutcomeStatus.COMPLETED, None, "no_turns")
+    for turn in task.turns:
+        outputs = (await workflow.run(turn)).get_outputs()
+        text = _output_text(outputs[-1]) if outputs else None
+        result = _Result(OutcomeStatus.COMPLETED, text, "final_answer" if outputs else "no_output")
+    return result
+
+
 async def drive(obj: Any, task: TaskInfo, recorder: Recorder, mode: Mode = "run") -> Trajectory:
     """Run every turn of ``task`` on ``obj`` with the recording middleware in place, then take
     it out."""
@@ -133,6 +156,8 @@ async def drive(obj: Any, task: TaskInfo, recorder: Recorder, mode: Mode = "run"
         with recorder.active():
             if protocol_of(obj) is not None:
                 result = await _ProtocolDriver(recorder, mode).turns(obj, task)
+            elif isinstance(obj, Workflow):
+                result = await _workflow_turns(obj, task, mode)
             else:
                 result = await _session_turns(obj, task, mode)
     except asyncio.CancelledError as exc:

@@ -12,9 +12,9 @@ from typing import Any
 
 import pytest
 from af_docs_agents import get_time, get_weather, travel_agent, weather_agent
-from agent_framework import AgentMiddleware
+from agent_framework import Agent, AgentMiddleware
 from conftest import run
-from nex_agent_framework import AgentFrameworkAdapter
+from nex_agent_framework import AgentFrameworkAdapter, bridge_model
 
 from nex_core import ScriptedModel, TaskInfo, normalize
 from nex_core.errors import AdapterError
@@ -178,7 +178,9 @@ def test_a_failing_model_is_recorded_never_swallowed(
 
 
 def test_only_agent_framework_agents_are_recorded(adapter: AgentFrameworkAdapter) -> None:
-    with pytest.raises(AdapterError, match="records Agent Framework agents, not dict"):
+    with pytest.raises(
+        AdapterError, match="records Agent Framework agents and workflows, not dict"
+    ):
         run(adapter.arecord({"name": "x"}, "Hi"))
 
 
@@ -202,3 +204,32 @@ def test_a_call_the_framework_answers_itself_is_recorded_as_it_was_answered(
     assert step.error.type == "KeyError" and "search_web" in step.error.message
     assert step.metadata == {"answered_by": "agent_framework"}
     assert [s.kind for s in traj.steps] == ["llm", "tool", "llm"]
+
+
+def test_a_workflow_records_each_agent_run_as_a_turn(adapter: AgentFrameworkAdapter) -> None:
+    """A sequential orchestration, as Agent Framework's docs build one: each participant's run is
+    a team turn holding its own model calls; the critic is sent the writer's draft as the
+    framework really passes it (an assistant message)."""
+    pytest.importorskip("agent_framework_orchestrations")
+    from agent_framework.orchestrations import SequentialBuilder
+
+    script = {"agents": {"writer": [{"text": "A draft."}], "critic": [{"text": "Approved."}]}}
+    model = ScriptedModel(script)
+    writer = Agent(client=bridge_model(model, agent="writer"), name="writer", instructions="Write.")
+    critic = Agent(client=bridge_model(model, agent="critic"), name="critic", instructions="Judge.")
+    workflow = SequentialBuilder(participants=[writer, critic]).build()
+    traj = run(adapter.arecord(workflow, "Write a haiku."))
+    assert traj.outcome is not None and traj.outcome.final_output == "Approved."
+    turns = [s for s in traj.steps if isinstance(s, SubAgentStep)]
+    assert [(t.child, t.mode, t.output) for t in turns] == [
+        ("writer", "team_turn", "A draft."),
+        ("critic", "team_turn", "Approved."),
+    ]
+    critic_call = next(s for s in traj.steps if isinstance(s, LLMStep) and s.agent == "critic")
+    assert critic_call.parent_id == turns[1].id
+    assert [(m.role, m.text()) for m in critic_call.request.messages] == [
+        ("system", "Judge."),
+        ("user", "Write a haiku."),
+        ("assistant", "A draft."),
+    ]
+    assert writer.middleware == [] and critic.middleware == []
