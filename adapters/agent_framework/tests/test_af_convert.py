@@ -200,3 +200,42 @@ def test_nex_convert_migrates_an_autogen_agent_to_a_running_agent_framework_prog
     exec(compile(program, str(tmp_path / "migrated.py"), "exec"), namespace)
     model = ScriptedModel.from_file(tmp_path / "script.yaml")
     assert asyncio.run(namespace["main"]("2+3?", model)) == "5, and hello"
+
+
+AF_APP = """
+from agent_framework import Agent, tool
+from nex_agent_framework import bridge_model
+from nex_conformance.toolkit import add
+
+from nex_core import ScriptedModel
+
+model = ScriptedModel({"replies": []})
+helper = Agent(client=bridge_model(model), name="helper", description="Helps.")
+calc = Agent(
+    client=bridge_model(model),
+    name="calc",
+    instructions="You calc.",
+    tools=[tool(add), helper.as_tool()],
+)
+"""
+
+
+def test_nex_convert_writes_an_agent_framework_agent_as_an_autogen_program(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    pytest.importorskip("nex_autogen")
+    from click.testing import CliRunner
+
+    from nex_core.cli.main import cli
+
+    (tmp_path / "af_app.py").write_text(AF_APP, encoding="utf-8")
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.syspath_prepend(str(tmp_path))
+    result = CliRunner().invoke(
+        cli, ["convert", "af_app.py:calc", "--to", "autogen", "-o", "calc_autogen.py"]
+    )
+    assert result.exit_code == 0, result.output
+    program = (tmp_path / "calc_autogen.py").read_text(encoding="utf-8")
+    assert "AssistantAgent" in program and '"nex_conformance.toolkit:add"' in program
+    assert "agent_tool(lambda: build_helper(model)" in program
+    compile(program, "calc_autogen.py", "exec")
