@@ -53,6 +53,7 @@ def test_a_missing_framework_names_the_distribution_to_install(
 
 
 @pytest.mark.slow
+@pytest.mark.timeout(900)  # two wheel builds and a dependency install from the registry
 def test_wheel_installs_beside_nex_core_in_a_fresh_venv(tmp_path: Path) -> None:
     """Builds the nex-core and nex-agent-framework wheels, installs them (dependencies from the
     package registry) into a new venv, and asks ``nex plugins``. Minutes; run with -m slow."""
