@@ -179,8 +179,6 @@ class ProtocolMiddleware(FunctionMiddleware):
                 raise SubAgentFailed(
                     f"agent '{child}' stopped without an answer (max_steps)"
                 ) from exc
-            if handle is not None and handle.kind == "subagent":
-                self._check_child_answered(context, handle)
         except MiddlewareTermination:
             raise
         except Exception as exc:
@@ -206,12 +204,6 @@ class ProtocolMiddleware(FunctionMiddleware):
         if parsed is None:
             raise InvalidArguments(f"arguments are not a JSON object: {bad!r}")
         return parsed
-
-    @staticmethod
-    def _check_child_answered(context: FunctionInvocationContext, handle: ToolHandle) -> None:
-        if not _text_of(context.result) and handle.sub_agent is not None:
-            child = handle.sub_agent.child.name
-            raise SubAgentFailed(f"agent '{child}' stopped without an answer (no_answer)")
 
 
 def _text_of(result: Any) -> str:

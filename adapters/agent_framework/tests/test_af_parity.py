@@ -88,3 +88,25 @@ def test_settings_and_a_handoff_in_a_later_turn_agree_with_native(mode: str) -> 
     assert first.request.params == {"temperature": 0.1, "seed": 7, "parallel_tool_calls": False}
     # The third turn goes to the agent the second turn handed over to.
     assert framework.outcome is not None and framework.outcome.final_output == "Bye again."
+
+
+def test_a_child_that_answers_nothing_returns_nothing_as_natively() -> None:
+    spec = spec_from_data(
+        {
+            "name": "lead",
+            "sub_agents": [{"agent": {"name": "mute", "description": "Says nothing."}}],
+        }
+    )
+    script = {
+        "agents": {
+            "lead": [
+                {"tool_calls": [{"name": "mute", "arguments": {"task": "speak"}}]},
+                {"text": "ok"},
+            ],
+            "mute": [{"text": ""}],
+        }
+    }
+    native, framework = both(spec, script, ["go"], "run")
+    assert normalize(framework) == normalize(native), json.dumps(normalize(framework), indent=1)
+    tool = next(s for s in framework.steps if s.kind == "tool")
+    assert tool.status.value == "ok" and tool.result == ""
