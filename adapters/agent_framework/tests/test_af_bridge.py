@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
+from af_support import run
 from agent_framework import Content, FunctionTool, Message
-from conftest import run
 from nex_agent_framework import NexChatClient, bridge_model
 
 from nex_core import ScriptedModel

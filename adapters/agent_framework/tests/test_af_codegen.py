@@ -11,7 +11,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from conftest import run
+from af_support import run
 from nex_agent_framework import AgentFrameworkAdapter
 
 from nex_core import AdapterError, ScriptedModel, load_spec, normalize, run_native

@@ -13,8 +13,8 @@ from typing import Any
 
 import pytest
 from af_docs_agents import travel_agent, weather_agent
+from af_support import run
 from agent_framework import Agent, AgentMiddleware, FunctionTool, MCPStdioTool
-from conftest import run
 from nex_agent_framework import AgentFrameworkAdapter, bridge_model
 
 from nex_core import ScriptedModel, normalize, run_native

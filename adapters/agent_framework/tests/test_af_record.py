@@ -12,8 +12,8 @@ from typing import Any
 
 import pytest
 from af_docs_agents import get_time, get_weather, travel_agent, weather_agent
+from af_support import run
 from agent_framework import Agent, AgentMiddleware
-from conftest import run
 from nex_agent_framework import AgentFrameworkAdapter, bridge_model
 
 from nex_core import ScriptedModel, TaskInfo, normalize
