@@ -261,7 +261,11 @@ def rebase_bindings(
 @click.command()
 @click.argument("source")
 @click.option(
-    "--to", "to", default=None, help="Write SOURCE (a nex spec) as this backend's Python program."
+    "--to",
+    "to",
+    default=None,
+    help="Write SOURCE (a nex spec, or a framework object via its spec) as this backend's "
+    "Python program.",
 )
 @click.option(
     "-o",
@@ -293,11 +297,12 @@ def _convert(source: str, to: str | None, output: str | None, from_: str | None)
     from nex_core.protocol.loader import dump_spec, load_spec
 
     pm = get_plugin_manager()
-    if to is not None:
+    is_spec = Path(source).suffix in (".yaml", ".yml", ".json") and ":" not in Path(source).name
+    report_text: str | None = None
+    if to is not None and is_spec:
         text = pm.adapter(to).to_code(load_spec(source))
-        report_text = None
     else:
-        if Path(source).suffix in (".yaml", ".yml", ".json") and ":" not in Path(source).name:
+        if is_spec:
             raise SourceError(
                 f"{source} is a spec; give --to BACKEND to write it as a framework program"
             )
@@ -318,7 +323,9 @@ def _convert(source: str, to: str | None, output: str | None, from_: str | None)
         conversion = adapter.to_spec(obj)
         if folder is not None:
             rebase_bindings(conversion.spec, folder, conversion.report, Path.cwd().resolve())
-        text = dump_spec(conversion.spec)
+        # With --to, a framework object crosses to another framework through its spec (a
+        # migration path: AutoGen → Agent Framework); no adapter imports another.
+        text = dump_spec(conversion.spec) if to is None else pm.adapter(to).to_code(conversion.spec)
         report_text = conversion.report.render()
     if output:
         Path(output).write_text(text, encoding="utf-8")

@@ -1,0 +1,244 @@
+"""Agent Framework's chat types ↔ nex's OpenAI-shaped records.
+
+One conversion serves the model bridge (what a nex model is asked) and the recorder (what a
+trajectory says the model was asked), so the two never disagree. Agent Framework passes an
+agent's ``instructions`` beside the messages (in the request options); its own OpenAI clients
+send them as the first system message, and so does this conversion.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Mapping, Sequence
+from typing import Any
+
+from agent_framework import ChatResponse, ChatResponseUpdate, Content, FunctionTool, Message
+
+from nex_core.runtime.tools import ANY_OBJECT
+from nex_core.trajectory.schema import LLMRequest, LLMResponse, ToolCall, ToolSchema, Usage
+from nex_core.trajectory.schema import Message as NexMessage
+
+_SAMPLING = ("temperature", "top_p", "max_tokens", "seed")
+
+
+def result_text(result: Any) -> str:
+    """A function result's text as the model is shown it (Agent Framework keeps results as
+    lists of contents)."""
+    if result is None:
+        return ""
+    if isinstance(result, str):
+        return result
+    if isinstance(result, Content):
+        return result.text or ""
+    if isinstance(result, list):
+        return "".join(result_text(item) for item in result)
+    return str(result)
+
+
+def _arguments(value: str | Mapping[str, Any] | None) -> str:
+    if value is None:
+        return "{}"
+    if isinstance(value, str):
+        return value
+    return json.dumps(dict(value), ensure_ascii=False)
+
+
+class ConversionCache:
+    """Conversions of the messages and tools one run's requests share.
+
+    Agent Framework's function loop sends the same ``Message`` and tool objects again with every
+    request of a run; converting each once keeps recording linear in the run's length, and the
+    requests of a trajectory then share their message records (which its secret scrub visits
+    once). Entries keep their source object alive, so an ``id`` is never reused while cached.
+    """
+
+    def __init__(self) -> None:
+        self.messages: dict[int, tuple[Message, list[NexMessage]]] = {}
+        self.tools: dict[int, tuple[Any, ToolSchema]] = {}
+
+
+def to_nex_messages(
+    messages: Sequence[Message],
+    instructions: str | None = None,
+    cache: ConversionCache | None = None,
+) -> list[NexMessage]:
+    """Agent Framework messages as the OpenAI-shaped list a model receives."""
+    out: list[NexMessage] = [NexMessage.system(instructions)] if instructions else []
+    for message in messages:
+        if cache is None:
+            out.extend(_one(message))
+            continue
+        hit = cache.messages.get(id(message))
+        if hit is None or hit[0] is not message:
+            hit = cache.messages[id(message)] = (message, _one(message))
+        out.extend(hit[1])
+    return out
+
+
+def _one(message: Message) -> list[NexMessage]:
+    role = str(message.role)
+    texts = [c.text for c in message.contents if c.type == "text" and c.text is not None]
+    text = "".join(texts)
+    if role == "tool":
+        return [
+            NexMessage.tool(c.call_id or "", result_text(c.result))
+            for c in message.contents
+            if c.type == "function_result"
+        ]
+    if role == "assistant":
+        calls = [
+            ToolCall.make(c.call_id or "", c.name or "", _arguments(c.arguments))
+            for c in message.contents
+            if c.type == "function_call"
+        ]
+        reasoning = "".join(
+            c.text for c in message.contents if c.type == "text_reasoning" and c.text
+        )
+        return [NexMessage.assistant(text or None, calls or None, reasoning=reasoning or None)]
+    if role == "system":
+        return [NexMessage.system(text)]
+    return [NexMessage.user(text, name=message.author_name or None)]
+
+
+def _schema(tool: FunctionTool) -> ToolSchema:
+    return ToolSchema(
+        name=tool.name,
+        description=tool.description or "",
+        parameters=tool.parameters() or dict(ANY_OBJECT),
+    )
+
+
+def to_nex_tools(
+    tools: Sequence[Any] | None, cache: ConversionCache | None = None
+) -> list[ToolSchema]:
+    """The function tools a request offers, as the schemas the model is shown."""
+    out: list[ToolSchema] = []
+    for tool in tools or ():
+        if not isinstance(tool, FunctionTool):
+            continue
+        if cache is None:
+            out.append(_schema(tool))
+            continue
+        hit = cache.tools.get(id(tool))
+        if hit is None or hit[0] is not tool:
+            hit = cache.tools[id(tool)] = (tool, _schema(tool))
+        out.append(hit[1])
+    return out
+
+
+def request_params(options: Mapping[str, Any]) -> dict[str, Any]:
+    """Sampling and tool-use parameters of a request, named as nex records them."""
+    out = {k: options[k] for k in _SAMPLING if options.get(k) is not None}
+    if options.get("allow_multiple_tool_calls") is False and options.get("tools"):
+        out["parallel_tool_calls"] = False
+    choice = options.get("tool_choice")
+    if choice is not None and choice != "auto":
+        out["tool_choice"] = choice if isinstance(choice, str) else dict(choice)
+    return out
+
+
+def to_nex_request(
+    messages: Sequence[Message], options: Mapping[str, Any], cache: ConversionCache | None = None
+) -> LLMRequest:
+    """The request as a nex model receives it (and a trajectory records it)."""
+    instructions = options.get("instructions")
+    system = instructions if isinstance(instructions, str) else None
+    return LLMRequest(
+        messages=to_nex_messages(messages, system, cache),
+        tools=to_nex_tools(options.get("tools"), cache),
+        params=request_params(options),
+    )
+
+
+def _usage(usage: Any) -> Usage | None:
+    if not usage:
+        return None
+    prompt = int(usage.get("input_token_count") or 0)
+    completion = int(usage.get("output_token_count") or 0)
+    total = int(usage.get("total_token_count") or prompt + completion)
+    return Usage(prompt_tokens=prompt, completion_tokens=completion, total_tokens=total)
+
+
+def to_nex_response(response: ChatResponse) -> LLMResponse:
+    """A chat response as nex records it: the assistant message (its tool calls included)."""
+    replies = [m for m in response.messages if str(m.role) == "assistant"] or list(
+        response.messages
+    )
+    text_parts: list[str] = []
+    calls: list[ToolCall] = []
+    reasoning: list[str] = []
+    for message in replies:
+        for c in message.contents:
+            if c.type == "text" and c.text:
+                text_parts.append(c.text)
+            elif c.type == "function_call":
+                calls.append(ToolCall.make(c.call_id or "", c.name or "", _arguments(c.arguments)))
+            elif c.type == "text_reasoning" and c.text:
+                reasoning.append(c.text)
+    finish = response.finish_reason
+    return LLMResponse(
+        message=NexMessage.assistant(
+            "".join(text_parts) or None, calls or None, reasoning="".join(reasoning) or None
+        ),
+        finish_reason=str(finish) if finish is not None else ("tool_calls" if calls else "stop"),
+        usage=_usage(response.usage_details),
+    )
+
+
+def _contents(message: NexMessage) -> list[Content]:
+    contents: list[Content] = []
+    if message.reasoning:
+        contents.append(Content.from_text_reasoning(text=message.reasoning))
+    text = message.text()
+    if text:
+        contents.append(Content.from_text(text))
+    for call in message.tool_calls or []:
+        contents.append(
+            Content.from_function_call(
+                call.id, call.function.name, arguments=call.function.arguments
+            )
+        )
+    return contents
+
+
+def _usage_details(usage: Usage | None) -> dict[str, int] | None:
+    if usage is None:
+        return None
+    return {
+        "input_token_count": usage.prompt_tokens,
+        "output_token_count": usage.completion_tokens,
+        "total_token_count": usage.total_tokens,
+    }
+
+
+def to_chat_response(response: LLMResponse, *, model: str | None = None) -> ChatResponse:
+    """A nex model's response as Agent Framework's ``ChatResponse``."""
+    return ChatResponse(
+        messages=[Message("assistant", _contents(response.message))],
+        finish_reason=response.finish_reason,  # type: ignore[arg-type]
+        usage_details=_usage_details(response.usage),  # type: ignore[arg-type]
+        model=model,
+    )
+
+
+def to_updates(
+    response: LLMResponse, *, model: str | None = None, text: bool = True
+) -> list[ChatResponseUpdate]:
+    """The same response as the stream of updates a streaming client yields: the text (unless
+    ``text`` is false: it was streamed already), then each tool call, then the finish reason
+    and usage."""
+    updates = [
+        ChatResponseUpdate(role="assistant", contents=[content], model=model)
+        for content in _contents(response.message)
+        if text or content.type != "text"
+    ]
+    usage = _usage_details(response.usage)
+    updates.append(
+        ChatResponseUpdate(
+            role="assistant",
+            contents=[Content.from_usage(usage)] if usage else [],  # type: ignore[arg-type]
+            finish_reason=response.finish_reason,  # type: ignore[arg-type]
+            model=model,
+        )
+    )
+    return updates

@@ -1,0 +1,216 @@
+"""The Microsoft Agent Framework adapter, registered through nex's ``nex.adapters`` entry points.
+
+Agent Framework is imported only when the adapter is used, so ``nex`` starts as fast with this
+plugin installed as without it.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import functools
+from collections.abc import Sequence
+from typing import Any, ClassVar
+
+from nex_core.adapter import Adapter, Capability, Conversion, _dist_version, as_task
+from nex_core.errors import AdapterError
+from nex_core.hookspecs import hookimpl
+from nex_core.protocol.spec import AgentSpec, TeamSpec
+from nex_core.trajectory.schema import Provenance, TaskInfo, Trajectory
+from nex_core.trajectory.sinks import TrajectorySink
+
+DISTRIBUTION = "agent-framework-core"
+
+CAPABILITIES = frozenset(
+    {
+        Capability.TOOL_CALLS,
+        Capability.PARALLEL_TOOL_CALLS,
+        Capability.TOOL_ERRORS,
+        Capability.SUB_AGENTS,
+        Capability.NESTED_SUB_AGENTS,
+        Capability.PARALLEL_SUB_AGENTS,
+        Capability.HANDOFFS,
+        Capability.STOP_TOOLS,
+        Capability.MAX_STEPS,
+        Capability.MULTI_TURN,
+        Capability.MCP_TOOLS,
+        Capability.STREAMING,
+        Capability.CONVERT_FROM,
+        Capability.CONVERT_TO,
+        Capability.RECORD_FOREIGN,
+    }
+)
+"""What the adapter does the protocol's way. Left out, and why:
+
+- ``teams_round_robin`` / ``teams_selector``: Agent Framework's group chats are workflows of
+  ``agent-framework-orchestrations`` whose turn-taking and speaker-selection requests are the
+  framework's own; the adapter does not build teams;
+- ``model_retry``: Agent Framework does not retry a failed model call;
+- ``text_tool_format``: Agent Framework reads tool calls only from native function calling.
+"""
+
+
+def require_framework() -> None:
+    """Import Agent Framework, or say which distribution to install."""
+    try:
+        import agent_framework  # noqa: F401
+    except ImportError as exc:
+        raise AdapterError(
+            f"the agent-framework adapter needs Microsoft Agent Framework: "
+            f"pip install {DISTRIBUTION} ({exc})"
+        ) from None
+
+
+class AgentFrameworkAdapter(Adapter):
+    """Microsoft Agent Framework: convert, build, record, bridge."""
+
+    name = "agent-framework"
+    framework = DISTRIBUTION
+    capabilities: ClassVar[frozenset[Capability]] = CAPABILITIES
+    conformance_baseline: ClassVar[dict[str, str]] = {}
+    """Expected failures of the kit's scenarios, with reasons: none (every applicable one
+    passes; a scenario added to the kit that fails shows up as a failure, not hidden here)."""
+
+    @property
+    def version(self) -> str:
+        return _versions()[0]
+
+    @property
+    def framework_version(self) -> str | None:
+        return _versions()[1]
+
+    def recognizes(self, obj: Any) -> bool:
+        import sys
+
+        # An object of the framework means the framework is imported already; checking first
+        # keeps `nex convert`'s scan of a module from importing Agent Framework for nothing.
+        if sys.modules.get("agent_framework") is None:
+            return False
+        from nex_agent_framework.convert import recognizes
+
+        return recognizes(obj)
+
+    def to_spec(self, obj: Any) -> Conversion:
+        require_framework()
+        from nex_agent_framework.convert import to_spec
+
+        return to_spec(obj)
+
+    def from_spec(self, spec: AgentSpec | TeamSpec, *, model: Any) -> Any:
+        require_framework()
+        from nex_agent_framework.build import build
+
+        return build(spec, model)
+
+    def to_code(self, spec: AgentSpec | TeamSpec) -> str:
+        from nex_agent_framework.codegen import to_code
+
+        return to_code(spec)
+
+    def bridge_model(self, model: Any, *, agent: str | None = None) -> Any:
+        require_framework()
+        from nex_agent_framework.bridge import bridge_model
+
+        return bridge_model(model, agent=agent)
+
+    async def arun(
+        self,
+        spec: AgentSpec | TeamSpec,
+        task: TaskInfo | str,
+        *,
+        model: Any,
+        sinks: Sequence[TrajectorySink] = (),
+        mode: str = "run",
+    ) -> Trajectory:
+        """Build ``spec`` in Agent Framework, run ``task`` with ``model`` and return the
+        trajectory. ``mode`` is ``run`` or ``stream``. MCP servers come from the pool set by
+        :func:`nex_core.runtime.mcp.use_shared_pool`, else from a pool of this run's own."""
+        require_framework()
+        from nex_agent_framework.build import build
+        from nex_agent_framework.run import drive
+        from nex_core.runtime.loop import provenance_for
+        from nex_core.runtime.mcp import shared_pool
+        from nex_core.runtime.mcp_tools import MCPTools, pool_for_run, uses_mcp
+        from nex_core.runtime.tools import resolve_bindings
+        from nex_core.trajectory.recorder import Recorder
+
+        info = as_task(task)
+        provenance = provenance_for(
+            spec,
+            model,
+            info,
+            framework=self.framework,
+            framework_version=self.framework_version,
+            adapter=self.name,
+            adapter_version=self.version,
+        )
+        recorder = Recorder(provenance=provenance, task=info, root_agent=spec.name, sinks=sinks)
+        try:
+            resolve_bindings(spec, check_mcp_servers=shared_pool() is None)
+        except Exception as exc:
+            return recorder.fail(exc)
+        async with contextlib.AsyncExitStack() as stack:
+            mcp = None
+            try:
+                if uses_mcp(spec):
+                    mcp = MCPTools(await stack.enter_async_context(pool_for_run(spec)))
+                    await mcp.discover(spec)
+                obj = build(spec, model, mcp=mcp)
+            except Exception as exc:
+                return recorder.fail(exc)
+            return await drive(obj, info, recorder, _mode(mode))
+
+    async def arecord(
+        self,
+        obj: Any,
+        task: TaskInfo | str,
+        *,
+        sinks: Sequence[TrajectorySink] = (),
+        mode: str = "run",
+    ) -> Trajectory:
+        """Run an agent or workflow the user built, the way its documentation runs it (see
+        :mod:`nex_agent_framework.run`), recording every model and tool call."""
+        require_framework()
+        from agent_framework import BaseAgent, Workflow
+
+        from nex_agent_framework.record import model_id, workflow_agents
+        from nex_agent_framework.run import drive
+        from nex_core import __version__
+        from nex_core.trajectory.recorder import Recorder
+
+        if not isinstance(obj, BaseAgent | Workflow):
+            raise AdapterError(
+                "the agent-framework adapter records Agent Framework agents and workflows, "
+                f"not {type(obj).__name__}"
+            )
+        agents = workflow_agents(obj) if isinstance(obj, Workflow) else [obj]
+        info = as_task(task)
+        provenance = Provenance(
+            framework=self.framework,
+            framework_version=self.framework_version,
+            adapter=self.name,
+            adapter_version=self.version,
+            nex_version=__version__,
+            model=model_id(getattr(agents[0], "client", None)) if agents else None,
+            task_id=info.id,
+        )
+        root = getattr(obj, "name", None) or "workflow"
+        recorder = Recorder(provenance=provenance, task=info, root_agent=root, sinks=sinks)
+        return await drive(obj, info, recorder, _mode(mode))
+
+
+def _mode(mode: str) -> Any:
+    if mode not in ("run", "stream"):
+        raise AdapterError(
+            f"unknown mode '{mode}' (the agent-framework adapter runs 'run' or 'stream')"
+        )
+    return mode
+
+
+@functools.cache
+def _versions() -> tuple[str, str | None]:
+    return _dist_version("nex-agent-framework"), _dist_version(DISTRIBUTION)
+
+
+@hookimpl
+def nex_adapters() -> list[Adapter]:
+    return [AgentFrameworkAdapter()]

@@ -1,0 +1,307 @@
+"""Recording Agent Framework runs through the framework's own middleware hooks.
+
+:class:`Instrumentation` puts two recording middlewares at the front of every agent's middleware
+list (the agent, and every agent reachable through ``as_tool`` tools, to any depth) and takes
+them out again afterwards; the user's code does not change.
+
+- :class:`ChatRecorder` (chat middleware: once per model call, inside the function loop) records
+  the request exactly as the model receives it — the instructions as the system message, the
+  messages, the tool schemas offered, the sampling options — and the response, streamed or not.
+- :class:`FunctionRecorder` (function middleware: once per tool call) records call id, the
+  arguments as the model wrote them, the result or error and the latency; a tool that is an
+  agent (``as_tool``) opens a sub-agent step, so the child's calls nest under it.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Awaitable, Callable
+from typing import Any
+
+from agent_framework import (
+    AgentContext,
+    AgentMiddleware,
+    BaseAgent,
+    ChatContext,
+    ChatMiddleware,
+    ChatResponse,
+    FunctionInvocationContext,
+    FunctionMiddleware,
+    MiddlewareTermination,
+)
+
+from nex_agent_framework.messages import (
+    ConversionCache,
+    result_text,
+    to_nex_messages,
+    to_nex_request,
+    to_nex_response,
+)
+from nex_agent_framework.tools import ERROR_KEY, ERROR_TYPE_KEY, VALUE_KEY, agent_of_tool
+from nex_core.trajectory.recorder import Recorder
+from nex_core.trajectory.schema import ErrorInfo, LLMStep, Message, StepStatus
+
+
+def model_id(client: Any, options: Any = None) -> str | None:
+    """The model a client (or a request's options) names."""
+    nex_model = getattr(client, "nex_model", None)
+    if nex_model is not None:
+        return str(nex_model.model_id)
+    if isinstance(options, dict) and options.get("model"):
+        return str(options["model"])
+    model = getattr(client, "model", None) or getattr(client, "model_id", None)
+    return str(model) if model else None
+
+
+class _Shared:
+    """What the recorders of one run share: arguments as the model wrote them, by call id."""
+
+    def __init__(self, recorder: Recorder) -> None:
+        self.recorder = recorder
+        self.raw_arguments: dict[str, str] = {}
+        self.open_llm: set[str] = set()
+        self.cache = ConversionCache()
+        self.calls: dict[str, tuple[str, str, str | None]] = {}
+        """Call id → (tool name, arguments as written, parent step) of every call a recorded
+        model response made that no tool step has answered yet."""
+
+
+class ChatRecorder(ChatMiddleware):
+    """Records every model call of one agent."""
+
+    def __init__(self, agent: str, shared: _Shared) -> None:
+        self.agent = agent
+        self.shared = shared
+
+    async def process(self, context: ChatContext, call_next: Callable[[], Awaitable[None]]) -> None:
+        rec = self.shared.recorder
+        self._settle_unanswered(context.messages)
+        options = dict(context.options or {})
+        step = rec.begin_llm(
+            agent=self.agent,
+            request=to_nex_request(context.messages, options, self.shared.cache),
+            model=model_id(context.client, options),
+        )
+        self.shared.open_llm.add(step.id)
+        try:
+            await call_next()
+        except BaseException as exc:
+            self._end(step, None, exc)
+            raise
+        result = context.result
+        if isinstance(result, ChatResponse):
+            self._end(step, result, None)
+        elif result is not None and hasattr(result, "with_result_hook"):
+            result.with_result_hook(lambda final: self._end(step, final, None))
+        else:
+            self._end(step, None, RuntimeError("the model call returned no response"))
+
+    def _end(self, step: LLMStep, response: Any, error: BaseException | None) -> None:
+        if step.status is not StepStatus.RUNNING:
+            return
+        self.shared.open_llm.discard(step.id)
+        rec = self.shared.recorder
+        if error is not None or not isinstance(response, ChatResponse):
+            rec.end_llm(step, error=error or RuntimeError("no response"))
+            return
+        recorded = to_nex_response(response)
+        for call in recorded.message.tool_calls or []:
+            self.shared.raw_arguments[call.id] = call.function.arguments
+            self.shared.calls[call.id] = (
+                call.function.name,
+                call.function.arguments,
+                step.parent_id,
+            )
+        rec.end_llm(step, recorded)
+
+    def _settle_unanswered(self, messages: Any) -> None:
+        """Record the calls Agent Framework answered itself, before any middleware ran (a call
+        of a tool the agent does not have): their result is in the request, with the exception
+        the framework raised, and no tool ran."""
+        for message in messages:
+            if str(message.role) != "tool":
+                continue
+            for content in message.contents:
+                if content.type != "function_result" or content.call_id not in self.shared.calls:
+                    continue
+                name, arguments, parent = self.shared.calls.pop(content.call_id)
+                rec = self.shared.recorder
+                step = rec.begin_tool(
+                    agent=self.agent,
+                    name=name,
+                    call_id=content.call_id,
+                    arguments=arguments,
+                    parent_id=parent,
+                    metadata={"answered_by": "agent_framework"},
+                )
+                text = content.exception or result_text(content.result)
+                kind = content.additional_properties.get(ERROR_TYPE_KEY) or "KeyError"
+                rec.end_tool(step, error=ErrorInfo(type=str(kind), message=text))
+
+
+class FunctionRecorder(FunctionMiddleware):
+    """Records every tool call of one agent (agents as tools nest their steps under it)."""
+
+    def __init__(self, agent: str, shared: _Shared) -> None:
+        self.agent = agent
+        self.shared = shared
+
+    async def process(
+        self, context: FunctionInvocationContext, call_next: Callable[[], Awaitable[None]]
+    ) -> None:
+        rec = self.shared.recorder
+        call_id = context.metadata.get("call_id")
+        call_id = call_id if isinstance(call_id, str) else None
+        raw = self.shared.raw_arguments.get(call_id) if call_id else None
+        arguments: Any = raw if raw is not None else _mapping(context.arguments)
+        if call_id is not None:
+            self.shared.calls.pop(call_id, None)
+        step = rec.begin_tool(
+            agent=self.agent, name=context.function.name, call_id=call_id, arguments=arguments
+        )
+        child = agent_of_tool(context.function)
+        try:
+            with rec.under(step.id):
+                if child is None:
+                    await call_next()
+                else:
+                    await self._call_child(context, call_next, child, call_id)
+        except MiddlewareTermination:
+            rec.end_tool(step, self._value(context))
+            raise
+        except BaseException as exc:
+            rec.end_tool(step, error=exc)
+            raise
+        error = context.metadata.get(ERROR_KEY)
+        if isinstance(error, BaseException):
+            rec.end_tool(step, error=error)
+        else:
+            rec.end_tool(step, self._value(context))
+
+    async def _call_child(
+        self,
+        context: FunctionInvocationContext,
+        call_next: Callable[[], Awaitable[None]],
+        child: BaseAgent,
+        call_id: str | None,
+    ) -> None:
+        arguments = _mapping(context.arguments)
+        task = next(iter(arguments.values()), "") if len(arguments) == 1 else arguments
+        with self.shared.recorder.subagent(
+            agent=self.agent,
+            child=child.name or type(child).__name__,
+            mode="tool",
+            call_id=call_id,
+            input=[Message.user(str(task))],
+        ) as sub:
+            await call_next()
+            if ERROR_KEY not in context.metadata:
+                sub.output = result_text(context.result)
+
+    @staticmethod
+    def _value(context: FunctionInvocationContext) -> Any:
+        if VALUE_KEY in context.metadata:
+            return context.metadata[VALUE_KEY]
+        return result_text(context.result)
+
+
+def _mapping(arguments: Any) -> dict[str, Any]:
+    if hasattr(arguments, "model_dump"):
+        return dict(arguments.model_dump())
+    return dict(arguments or {})
+
+
+class TurnRecorder(AgentMiddleware):
+    """Records each run of an agent inside a workflow as one turn of the workflow (a sub-agent
+    step, mode ``team_turn``): what the agent was given, what it answered; its calls nest."""
+
+    def __init__(self, workflow: str, agent: str, shared: _Shared) -> None:
+        self.workflow = workflow
+        self.agent = agent
+        self.shared = shared
+
+    async def process(
+        self, context: AgentContext, call_next: Callable[[], Awaitable[None]]
+    ) -> None:
+        with self.shared.recorder.subagent(
+            agent=self.workflow,
+            child=self.agent,
+            mode="team_turn",
+            input=to_nex_messages(list(context.messages), cache=self.shared.cache),
+        ) as step:
+            await call_next()
+            result = context.result
+            messages = getattr(result, "messages", None) or []
+            step.output = messages[-1].text if messages else None
+
+
+def workflow_agents(workflow: Any) -> list[Any]:
+    """The agents a workflow's executors run, in the workflow's order."""
+    from agent_framework import AgentExecutor
+
+    executors = getattr(workflow, "executors", None) or {}
+    return [e.agent for e in executors.values() if isinstance(e, AgentExecutor)]
+
+
+def agents_of(agent: Any) -> list[Any]:
+    """``agent`` and every agent its ``as_tool`` tools reach, depth first, each once."""
+    out: list[Any] = []
+    seen: set[int] = set()
+
+    def visit(a: Any) -> None:
+        if id(a) in seen:
+            return
+        seen.add(id(a))
+        out.append(a)
+        for tool in (getattr(a, "default_options", None) or {}).get("tools") or ():
+            child = agent_of_tool(tool)
+            if child is not None:
+                visit(child)
+        from nex_agent_framework.tools import ProtocolMiddleware
+
+        for middleware in getattr(a, "middleware", None) or ():
+            if isinstance(middleware, ProtocolMiddleware):
+                for target in middleware.handoffs.values():
+                    visit(target)
+
+    visit(agent)
+    return out
+
+
+class Instrumentation:
+    """Recording middleware on an agent tree for the length of one recorded run."""
+
+    def __init__(self, recorder: Recorder) -> None:
+        self.shared = _Shared(recorder)
+        self._added: list[tuple[Any, list[Any]]] = []
+
+    def instrument(self, root: Any) -> None:
+        from agent_framework import Workflow
+
+        if isinstance(root, Workflow):
+            workflow = getattr(root, "name", None) or "workflow"
+            for participant in workflow_agents(root):
+                name = participant.name or type(participant).__name__
+                self._add(participant, [TurnRecorder(workflow, name, self.shared)])
+                self.instrument(participant)
+            return
+        for agent in agents_of(root):
+            name = agent.name or type(agent).__name__
+            self._add(agent, [FunctionRecorder(name, self.shared), ChatRecorder(name, self.shared)])
+
+    def _add(self, agent: Any, added: list[Any]) -> None:
+        current = list(getattr(agent, "middleware", None) or [])
+        agent.middleware = [*added, *current]
+        self._added.append((agent, added))
+
+    def restore(self) -> None:
+        for agent, added in self._added:
+            agent.middleware = [m for m in agent.middleware or [] if m not in added]
+        self._added.clear()
+
+    def close_open(self, error: BaseException) -> None:
+        """End the model calls still open when a run failed (a stream that broke off)."""
+        rec = self.shared.recorder
+        for step in rec.trajectory.steps:
+            if step.id in self.shared.open_llm and isinstance(step, LLMStep):
+                rec.end_llm(step, error=error)
+        self.shared.open_llm.clear()

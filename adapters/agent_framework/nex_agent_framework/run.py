@@ -1,0 +1,176 @@
+"""Running Agent Framework agents turn by turn while recording them.
+
+An agent built from a spec is driven as the native runtime drives its agents: the conversation is
+one message list, each turn appends the user's message and runs the active agent on the whole
+list, and a handoff gives the list to the target, who stays active for the next turn. Any other
+agent is run the way its documentation runs it: ``agent.run(turn)``, and for a task of several
+turns one ``AgentSession`` with each turn ``agent.run(turn, session=session)``.
+``mode="stream"`` drives each run with ``stream=True`` (consumed to its final response); both
+are recorded the same way. A workflow (sequential, group chat ... orchestrations) runs each turn
+as ``workflow.run(turn)``; each run of one of its agents is a ``team_turn`` step.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from dataclasses import dataclass
+from typing import Any, Literal
+
+from agent_framework import AgentResponse, Message, Workflow
+
+from nex_agent_framework.messages import to_nex_messages
+from nex_agent_framework.record import Instrumentation
+from nex_agent_framework.tools import MaxStepsReached, ProtocolMiddleware
+from nex_core.errors import AdapterError, NexError
+from nex_core.runtime.loop import MAX_HANDOFF_DEPTH
+from nex_core.trajectory.recorder import Recorder
+from nex_core.trajectory.schema import Outcome, OutcomeStatus, TaskInfo, Trajectory
+
+Mode = Literal["run", "stream"]
+"""How each agent run is driven: ``run`` (awaited) or ``stream`` (``stream=True``)."""
+
+
+@dataclass
+class _Result:
+    status: OutcomeStatus
+    final_output: str | None
+    stop_reason: str
+
+
+async def run_once(agent: Any, messages: Any, mode: Mode, **kw: Any) -> AgentResponse:
+    """One ``agent.run`` in ``mode``; a stream is consumed to its final response."""
+    if mode == "run":
+        response: AgentResponse = await agent.run(messages, **kw)
+        return response
+    stream = agent.run(messages, stream=True, **kw)
+    async for _ in stream:
+        pass
+    final: AgentResponse = await stream.get_final_response()
+    return final
+
+
+def final_text(response: AgentResponse) -> str | None:
+    """The answer of a run: the text of its last message (``response.text`` joins the text of
+    every message, the words said beside earlier tool calls included)."""
+    for message in reversed(response.messages):
+        if str(message.role) == "assistant":
+            return message.text
+    return response.text or None
+
+
+def protocol_of(agent: Any) -> ProtocolMiddleware | None:
+    for middleware in getattr(agent, "middleware", None) or ():
+        if isinstance(middleware, ProtocolMiddleware):
+            return middleware
+    return None
+
+
+class _ProtocolDriver:
+    """The native runtime's composition (``converse``) over agents built from a spec."""
+
+    def __init__(self, recorder: Recorder, mode: Mode) -> None:
+        self.recorder = recorder
+        self.mode = mode
+
+    async def converse(
+        self, agent: Any, history: list[Message], depth: int = 0
+    ) -> tuple[_Result, Any]:
+        protocol = protocol_of(agent)
+        assert protocol is not None
+        protocol.state.signal = None
+        try:
+            response = await run_once(agent, list(history), self.mode)
+        except MaxStepsReached:
+            return _Result(OutcomeStatus.MAX_STEPS, None, "max_steps"), agent
+        history.extend(response.messages)
+        signal = protocol.state.signal
+        if signal is None:
+            return _Result(OutcomeStatus.COMPLETED, final_text(response), "final_answer"), agent
+        if signal.kind == "stop_tool":
+            return _Result(OutcomeStatus.COMPLETED, signal.text, f"stop_tool:{signal.tool}"), agent
+        if depth >= MAX_HANDOFF_DEPTH:
+            raise NexError(f"more than {MAX_HANDOFF_DEPTH} consecutive handoffs; stopping")
+        child = protocol.handoffs[signal.tool]
+        with self.recorder.subagent(
+            agent=agent.name,
+            child=child.name,
+            mode="handoff",
+            call_id=signal.call_id,
+            input=to_nex_messages(history),
+        ) as step:
+            final, answered_by = await self.converse(child, history, depth + 1)
+            step.output = final.final_output
+        return final, answered_by
+
+    async def turns(self, agent: Any, task: TaskInfo) -> _Result:
+        history: list[Message] = []
+        result = _Result(OutcomeStatus.COMPLETED, None, "no_turns")
+        for turn in task.turns:
+            history.append(Message("user", [turn]))
+            result, agent = await self.converse(agent, history)
+            if result.status is not OutcomeStatus.COMPLETED:
+                break
+        return result
+
+
+async def _session_turns(agent: Any, task: TaskInfo, mode: Mode) -> _Result:
+    """The documented way: ``agent.run(turn)`` for one turn; for several, one ``AgentSession``
+    that carries the conversation from turn to turn."""
+    session = agent.create_session() if len(task.turns) > 1 else None
+    result = _Result(OutcomeStatus.COMPLETED, None, "no_turns")
+    for turn in task.turns:
+        kw = {"session": session} if session is not None else {}
+        response = await run_once(agent, turn, mode, **kw)
+        result = _Result(OutcomeStatus.COMPLETED, final_text(response), "final_answer")
+    return result
+
+
+def _output_text(output: Any) -> str | None:
+    if isinstance(output, AgentResponse):
+        return final_text(output)
+    if isinstance(output, Message):
+        return output.text
+    if isinstance(output, list) and output and isinstance(output[-1], Message):
+        return str(output[-1].text)
+    return None if output is None else str(output)
+
+
+async def _workflow_turns(workflow: Any, task: TaskInfo, mode: Mode) -> _Result:
+    """Each turn one ``workflow.run(turn)``; the answer is the workflow's last output."""
+    if mode != "run":
+        raise AdapterError("workflows are recorded with mode='run' (their own event stream)")
+    result = _Result(OutcomeStatus.COMPLETED, None, "no_turns")
+    for turn in task.turns:
+        outputs = (await workflow.run(turn)).get_outputs()
+        text = _output_text(outputs[-1]) if outputs else None
+        result = _Result(OutcomeStatus.COMPLETED, text, "final_answer" if outputs else "no_output")
+    return result
+
+
+async def drive(obj: Any, task: TaskInfo, recorder: Recorder, mode: Mode = "run") -> Trajectory:
+    """Run every turn of ``task`` on ``obj`` with the recording middleware in place, then take
+    it out."""
+    instrumentation = Instrumentation(recorder)
+    instrumentation.instrument(obj)
+    try:
+        with recorder.active():
+            if protocol_of(obj) is not None:
+                result = await _ProtocolDriver(recorder, mode).turns(obj, task)
+            elif isinstance(obj, Workflow):
+                result = await _workflow_turns(obj, task, mode)
+            else:
+                result = await _session_turns(obj, task, mode)
+    except asyncio.CancelledError as exc:
+        instrumentation.close_open(exc)
+        recorder.fail(exc)
+        raise
+    except Exception as exc:
+        instrumentation.close_open(exc)
+        return recorder.fail(exc)
+    finally:
+        instrumentation.restore()
+    return recorder.finish(
+        Outcome(
+            status=result.status, final_output=result.final_output, stop_reason=result.stop_reason
+        )
+    )
