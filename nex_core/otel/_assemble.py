@@ -220,7 +220,7 @@ class _Builder:
             else None,
             started_at=_time(root.start_ns),
             ended_at=_time(root.end_ns) if root.end_ns else None,
-            steps=self.steps,
+            steps=[*self.steps],
             outcome=self._outcome(root, nex_root),
         )
         self.report.trajectory_id = traj.id

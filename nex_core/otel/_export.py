@@ -20,6 +20,7 @@ from opentelemetry.trace import SpanKind, Status, StatusCode, Tracer
 from nex_core.otel import semconv as sc
 from nex_core.otel._messages import message_to_genai, messages_to_genai, tools_to_genai
 from nex_core.trajectory.schema import (
+    InputStep,
     LLMStep,
     Message,
     OutcomeStatus,
@@ -105,6 +106,14 @@ class SpanWriter:
         by_parent: dict[str | None, list[AnyStep]] = {}
         known = {s.id for s in trajectory.steps}
         for step in trajectory.steps:
+            if isinstance(step, InputStep):
+                # What a human sent to a paused run has no GenAI span kind: it is an event
+                # on the run's span (its value only with content capture).
+                event: dict[str, Any] = {sc.NEX_INPUT_MODE: step.mode}
+                if self.capture_content:
+                    event[sc.NEX_INPUT_VALUE] = json.dumps(step.value, default=str)
+                root.add_event(sc.NEX_INPUT_EVENT, event, timestamp=nanos(step.started_at))
+                continue
             by_parent.setdefault(step.parent_id if step.parent_id in known else None, []).append(
                 step
             )

@@ -161,3 +161,26 @@ def test_the_public_api_of_nex_core_otel() -> None:
     }
     for name in otel.__all__:
         assert getattr(otel, name) is not None
+
+
+def test_a_resume_is_an_event_on_the_run_span_not_a_span() -> None:
+    """A paused run's resume value (an input step) has no GenAI span kind: it is an event on
+    the run's span, with its value only under the content opt-in."""
+    from nex_core.trajectory.schema import InputStep
+
+    traj = team_run()
+    first = traj.steps[0]
+    traj.steps.append(
+        InputStep(id="resume-1", agent="boss", started_at=first.started_at, mode="resume",
+                  value={"decision": "approve"})
+    )
+    for capture in (False, True):
+        exporter = InMemorySpanExporter()
+        with OTLPSink(exporter=exporter, capture_content=capture) as sink:
+            sink.write(traj)
+        spans = list(exporter.get_finished_spans())
+        assert len(spans) == len(traj.steps)  # every step but the input one, plus the run
+        (root,) = [s for s in spans if s.parent is None]
+        (event,) = [e for e in root.events if e.name == semconv.NEX_INPUT_EVENT]
+        assert event.attributes[semconv.NEX_INPUT_MODE] == "resume"
+        assert (semconv.NEX_INPUT_VALUE in event.attributes) is capture
