@@ -19,7 +19,7 @@ import pytest
 
 REPO = Path(__file__).resolve().parents[1]
 SECTIONS = ("Record your app", "Python API")
-ADAPTERS = ("nex_langgraph", "nex_autogen")
+ADAPTERS = ("nex_langgraph", "nex_autogen", "nex_agent_framework", "nex_openai_agents")
 
 
 def python_blocks(section: str) -> list[str]:
@@ -39,7 +39,10 @@ def test_the_sections_have_code() -> None:
 
 @pytest.mark.parametrize("section, index, code", BLOCKS, ids=[f"{s}-{i}" for s, i, _ in BLOCKS])
 def test_readme_block_runs(tmp_path: Path, section: str, index: int, code: str) -> None:
-    needed = [m for m in ADAPTERS if m in code or section == "Python API"]
+    needed = [
+        m for m in ADAPTERS
+        if m in code or (section == "Python API" and m in ("nex_langgraph", "nex_autogen"))
+    ]
     for module in needed:
         if importlib.util.find_spec(module) is None:
             pytest.skip(f"{module} is not installed")
