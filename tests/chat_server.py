@@ -7,6 +7,18 @@ answered as JSON or, with ``"stream": true``, as server-sent events (usage last 
 ``latency_s`` delays every answer, and threads serve connections concurrently, so the same server
 measures pipeline throughput.
 
+With ``tokens="vllm"`` (the default) it answers as vLLM's OpenAI server does when a request asks
+for token ids or logprobs: ``"return_token_ids": true`` adds ``prompt_token_ids`` (top level; a
+stream's first chunk) and each choice's ``token_ids`` (each chunk's, for its delta), and
+``logprobs``/``top_logprobs`` add ``choices[0].logprobs.content`` (``token_id:N`` tokens under
+``return_tokens_as_token_ids``). Its tokenizer is bytes: a conversation is rendered as
+``<role>text</role>`` turns (tool calls as ``<call name="N">ARGS</call>``) ending in
+``<assistant>``, and the reply as its text, its calls and ``</assistant>``, so a next request's
+prompt ids begin with the previous prompt and completion ids exactly, as a real chat template's
+do. Usage reports the
+longest prompt prefix shared with an earlier request as cached tokens. ``tokens="reject"`` answers
+such a request HTTP 400 naming the field (as OpenAI does); ``tokens="ignore"`` drops the fields.
+
 Use::
 
     with ChatServer([Reply(text="hi")]) as server:
@@ -48,6 +60,8 @@ class Reply:
     """``(prompt_tokens, completion_tokens)``; derived from the text when absent."""
     delay_s: float = 0.0
     """Extra wait before answering (a slow reply, to trip client timeouts)."""
+    completion_ids: list[int] | None = None
+    """Token ids to answer instead of the reply's bytes (ids that disagree with the text)."""
 
 
 @dataclass
@@ -107,8 +121,12 @@ class ChatServer:
         latency_s: float = 0.0,
         model: str = "test-model",
         port: int = 0,
+        tokens: str = "vllm",
     ) -> None:
         self.default = default
+        self.tokens = tokens
+        """``vllm``, ``reject`` or ``ignore``: how token-id and logprob requests are answered."""
+        self._prompts: list[list[int]] = []  # earlier prompts' ids, for cached-token usage
         self.latency_s = latency_s
         self.model = model
         self.requests: list[Received] = []
@@ -187,7 +205,45 @@ class ChatServer:
         if seconds > 0:
             self._closing.wait(seconds)
 
+    def rejected_field(self, body: dict[str, Any]) -> str | None:
+        """The token field a ``tokens="reject"`` server refuses, if the request has one."""
+        if self.tokens != "reject":
+            return None
+        return next((f for f in _TOKEN_FIELDS if f in body), None)
+
+    def _cached(self, prompt: list[int]) -> int:
+        with self._lock:
+            best = max((_common(prompt, p) for p in self._prompts), default=0)
+            self._prompts.append(prompt)
+            del self._prompts[:-8]
+        return best
+
+    def token_view(self, reply: Reply, body: dict[str, Any]) -> _TokenView | None:
+        """Ids and logprobs for this reply, when the request asked for them (vLLM mode)."""
+        if self.tokens != "vllm":
+            return None
+        want_ids = bool(body.get("return_token_ids"))
+        want_logprobs = bool(body.get("logprobs"))
+        if not (want_ids or want_logprobs):
+            return None
+        prompt = list(_render_prompt(body.get("messages", [])).encode())
+        completion = (
+            list(reply.completion_ids)
+            if reply.completion_ids is not None
+            else list(_render_reply(reply).encode())
+        )
+        return _TokenView(
+            prompt=prompt,
+            completion=completion,
+            ids=want_ids,
+            logprobs=want_logprobs,
+            top=int(body.get("top_logprobs") or 0),
+            as_ids=bool(body.get("return_tokens_as_token_ids")),
+            cached=self._cached(prompt),
+        )
+
     def completion(self, reply: Reply, body: dict[str, Any]) -> dict[str, Any]:
+        view = self.token_view(reply, body)
         message: dict[str, Any] = {"role": "assistant", "content": reply.text}
         if reply.reasoning is not None:
             message["reasoning_content"] = reply.reasoning
@@ -200,16 +256,24 @@ class ChatServer:
                 }
                 for cid, name, args in reply.tool_calls
             ]
-        return {
+        choice: dict[str, Any] = {
+            "index": 0, "message": message, "finish_reason": _finish(reply), "logprobs": None
+        }
+        answer: dict[str, Any] = {
             "id": f"chatcmpl-{next(self._ids)}",
             "object": "chat.completion",
             "created": int(time.time()),
             "model": body.get("model", self.model),
-            "choices": [
-                {"index": 0, "message": message, "finish_reason": _finish(reply), "logprobs": None}
-            ],
-            "usage": _usage(reply, body),
+            "choices": [choice],
+            "usage": _usage(reply, body, view),
         }
+        if view is not None:
+            if view.ids:
+                answer["prompt_token_ids"] = view.prompt
+                choice["token_ids"] = view.completion
+            if view.logprobs:
+                choice["logprobs"] = {"content": view.logprob_entries(view.completion)}
+        return answer
 
     def chunks(self, reply: Reply, body: dict[str, Any]) -> Iterator[dict[str, Any]]:
         """The reply as ``chat.completion.chunk`` objects, split the way servers split them."""
@@ -220,15 +284,37 @@ class ChatServer:
             "model": body.get("model", self.model),
         }
 
-        def chunk(delta: dict[str, Any], finish: str | None = None) -> dict[str, Any]:
-            return {**base, "choices": [{"index": 0, "delta": delta, "finish_reason": finish}]}
+        view = self.token_view(reply, body)
+        # Each chunk carries the ids of the text it adds; framing text (call tags, the end tag)
+        # goes with the next chunk, and replacement ids (completion_ids) with the last one.
+        pending: list[int] = []
+        custom = reply.completion_ids is not None
 
-        yield chunk({"role": "assistant", "content": ""})
+        def chunk(
+            delta: dict[str, Any], finish: str | None = None, text: str = ""
+        ) -> dict[str, Any]:
+            choice: dict[str, Any] = {"index": 0, "delta": delta, "finish_reason": finish}
+            out = {**base, "choices": [choice]}
+            if view is not None:
+                ids = [*pending, *([] if custom else text.encode())]
+                pending.clear()
+                if finish is not None and custom:
+                    ids = view.completion
+                if view.ids:
+                    choice["token_ids"] = ids
+                if view.logprobs:
+                    choice["logprobs"] = {"content": view.logprob_entries(ids)}
+            return out
+
+        first = chunk({"role": "assistant", "content": ""})
+        if view is not None and view.ids:
+            first["prompt_token_ids"] = view.prompt
+        yield first
         if reply.reasoning:
             for piece in _split(reply.reasoning):
                 yield chunk({"reasoning_content": piece})
         for piece in _split(reply.text or ""):
-            yield chunk({"content": piece})
+            yield chunk({"content": piece}, text=piece)
         for index, (cid, name, args) in enumerate(reply.tool_calls):
             yield chunk(
                 {
@@ -240,32 +326,107 @@ class ChatServer:
                             "function": {"name": name, "arguments": ""},
                         }
                     ]
-                }
+                },
+                text=f'<call name="{name}">',
             )
             for piece in _split(_arguments(args), size=7):
-                yield chunk({"tool_calls": [{"index": index, "function": {"arguments": piece}}]})
-        yield chunk({}, _finish(reply))
+                yield chunk(
+                    {"tool_calls": [{"index": index, "function": {"arguments": piece}}]},
+                    text=piece,
+                )
+            pending.extend(b"</call>")
+        yield chunk({}, _finish(reply), text="</assistant>")
         if (body.get("stream_options") or {}).get("include_usage"):
-            yield {**base, "choices": [], "usage": _usage(reply, body)}
+            yield {**base, "choices": [], "usage": _usage(reply, body, view)}
 
 
 def _finish(reply: Reply) -> str:
     return reply.finish_reason or ("tool_calls" if reply.tool_calls else "stop")
 
 
-def _usage(reply: Reply, body: dict[str, Any]) -> dict[str, int]:
+def _usage(reply: Reply, body: dict[str, Any], view: _TokenView | None = None) -> dict[str, Any]:
     if reply.usage is not None:
         prompt, completion = reply.usage
+    elif view is not None:
+        prompt, completion = len(view.prompt), len(view.completion)
     else:
         prompt = sum(_tokens(json.dumps(m.get("content") or "")) for m in body.get("messages", []))
         completion = _tokens(reply.text or "") + sum(
             _tokens(_arguments(a)) for _, _, a in reply.tool_calls
         )
-    return {
+    usage: dict[str, Any] = {
         "prompt_tokens": prompt,
         "completion_tokens": completion,
         "total_tokens": prompt + completion,
     }
+    if view is not None:
+        usage["prompt_tokens_details"] = {"cached_tokens": view.cached}
+    return usage
+
+
+_TOKEN_FIELDS = ("return_token_ids", "return_tokens_as_token_ids", "logprobs", "top_logprobs")
+
+
+def _render_calls(calls: Iterable[tuple[str, str]]) -> str:
+    return "".join(f'<call name="{name}">{args}</call>' for name, args in calls)
+
+
+def _render_prompt(messages: list[dict[str, Any]]) -> str:
+    """The server's chat template: ``<role>text</role>`` turns, then ``<assistant>``."""
+    out = []
+    for m in messages:
+        content = m.get("content")
+        if isinstance(content, list):
+            content = "".join(str(p.get("text", "")) for p in content if isinstance(p, dict))
+        calls = [
+            (c["function"]["name"], c["function"]["arguments"]) for c in m.get("tool_calls") or []
+        ]
+        role = m.get("role", "user")
+        out.append(f"<{role}>{content or ''}{_render_calls(calls)}</{role}>")
+    return "".join(out) + "<assistant>"
+
+
+def _render_reply(reply: Reply) -> str:
+    calls = [(name, _arguments(args)) for _, name, args in reply.tool_calls]
+    return f"{reply.text or ''}{_render_calls(calls)}</assistant>"
+
+
+def _common(a: list[int], b: list[int]) -> int:
+    n = min(len(a), len(b))
+    i = 0
+    while i < n and a[i] == b[i]:
+        i += 1
+    return i
+
+
+@dataclass
+class _TokenView:
+    """What a vLLM-like server answers about one reply's tokens."""
+
+    prompt: list[int]
+    completion: list[int]
+    ids: bool
+    logprobs: bool
+    top: int
+    as_ids: bool
+    cached: int
+
+    def _token(self, token_id: int) -> str:
+        return f"token_id:{token_id}" if self.as_ids else chr(token_id)
+
+    def logprob_entries(self, ids: list[int]) -> list[dict[str, Any]]:
+        """``logprobs.content`` for ``ids``: a logprob derived from each id, top-k around it."""
+        entries = []
+        for token_id in ids:
+            chosen = -((token_id % 7) + 1) / 10
+            entry: dict[str, Any] = {"token": self._token(token_id), "logprob": chosen}
+            entry["bytes"] = [token_id] if token_id < 256 else None
+            entry["top_logprobs"] = [
+                {"token": self._token((token_id + k) % 256), "logprob": chosen - k}
+                for k in range(self.top)
+            ]
+            entries.append(entry)
+        return entries
 
 
 def _split(text: str, size: int = 5) -> list[str]:
@@ -324,6 +485,14 @@ class _Handler(BaseHTTPRequestHandler):
                     "code": str(item.status),
                 }
                 self._json(item.status, {"error": error}, extra)
+            elif chat.rejected_field(body) is not None:
+                field_name = chat.rejected_field(body)
+                error = {
+                    "message": f"Unrecognized request argument supplied: {field_name}",
+                    "type": "invalid_request_error",
+                    "code": "400",
+                }
+                self._json(400, {"error": error})
             elif body.get("stream"):
                 self._sse(chat.chunks(item, body))
             else:

@@ -57,7 +57,17 @@ def usage_from_json(raw: Any, where: str = "usage") -> Usage | None:
     prompt = _count(raw, "prompt_tokens", where)
     completion = _count(raw, "completion_tokens", where)
     total = _count(raw, "total_tokens", where) or prompt + completion
-    return Usage(prompt_tokens=prompt, completion_tokens=completion, total_tokens=total)
+    details = raw.get("prompt_tokens_details")
+    cached = None
+    if details is not None:  # OpenAI's and vLLM's prompt-cache hits
+        if not isinstance(details, dict):
+            raise malformed(f"{where}.prompt_tokens_details", details, "an object")
+        if details.get("cached_tokens") is not None:
+            cached = _count(details, "cached_tokens", f"{where}.prompt_tokens_details")
+    return Usage(
+        prompt_tokens=prompt, completion_tokens=completion, total_tokens=total,
+        cached_tokens=cached,
+    )
 
 
 def reasoning_of(data: dict[str, Any]) -> str | None:

@@ -25,6 +25,7 @@ from nex_core.models._openai_response import (
     reasoning_of,
     usage_from_json,
 )
+from nex_core.models._openai_tokens import TokenAccumulator
 from nex_core.models.base import ResponseChunk
 from nex_core.trajectory.schema import LLMResponse, Message, ToolCall, Usage
 
@@ -121,6 +122,7 @@ class StreamAssembler:
         self.done = False
         self.chunks = 0
         self.saw_choice = False
+        self.tokens = TokenAccumulator()
 
     def event(self, sse: ServerSentEvent) -> list[ResponseChunk]:
         if self.done:
@@ -149,6 +151,7 @@ class StreamAssembler:
         out: list[ResponseChunk] = []
         if chunk.get("usage") is not None:
             self.usage = usage_from_json(chunk["usage"], f"{at}.usage")
+        self.tokens.top_level(chunk, f"{at}.")
         choices = chunk.get("choices")
         if choices is None:
             return out
@@ -164,6 +167,7 @@ class StreamAssembler:
             if not isinstance(delta, dict):
                 raise malformed(f"{at}.choices[0].delta", delta, "an object")
             out.extend(self._delta(delta, f"{at}.choices[0].delta"))
+            self.tokens.choice(choice, f"{at}.choices[0]")
             finish = optional_str(choice, "finish_reason", f"{at}.choices[0]")
             if finish:
                 self.finish_reason = finish
@@ -224,4 +228,5 @@ class StreamAssembler:
                                       reasoning="".join(self.reasoning) or None),
             finish_reason=self.finish_reason,
             usage=self.usage,
+            tokens=self.tokens.tokens(),
         )

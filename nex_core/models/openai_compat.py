@@ -39,6 +39,7 @@ from nex_core.models._openai_request import openai_messages, request_body, reque
 from nex_core.models._openai_response import response_from_completion, response_from_json
 from nex_core.models._openai_retry import ModelStats, RetryPolicy, retry_after_seconds
 from nex_core.models._openai_stream import StreamAssembler, aparse_sse, not_an_event_stream
+from nex_core.models._openai_tokens import CAPTURE_FIELDS, capture_fields, tokens_from_json
 from nex_core.models._openai_transport import (
     HTTP_TRANSPORTS,
     aiohttp_available,
@@ -112,6 +113,10 @@ class OpenAICompatibleModel(ChatModel):
     http1 for a plain-http endpoint without a proxy, else httpx. The transport's CPU per request
     is what bounds one process driving a local server at high concurrency: httpx's pool rescans
     every connection twice a request (about 1.5 ms of CPU a call in all, against 0.8 ms).
+    ``capture_tokens`` asks the server for the prompt and completion token ids
+    (``return_token_ids``, as vLLM serves it) and ``logprobs`` for each generated token's log
+    probability (``0``) and its top-k candidates (``k``); both default to the model settings'
+    and are recorded in the response's ``tokens``.
     """
 
     provider = "openai"
@@ -130,6 +135,8 @@ class OpenAICompatibleModel(ChatModel):
         settings: ModelSettings | None = None,
         jitter_seed: int | None = None,
         http_transport: str = "auto",
+        capture_tokens: bool | None = None,
+        logprobs: int | None = None,
     ) -> None:
         model = model or (settings.id if settings else None)
         if not model:
@@ -145,6 +152,16 @@ class OpenAICompatibleModel(ChatModel):
         self.timeout_s = timeout_s
         self.policy = RetryPolicy(max_retries, backoff_base_s, backoff_max_s)
         self.sampling = {**(settings.sampling() if settings else {}), **(sampling or {})}
+        if capture_tokens is None:
+            capture_tokens = settings.capture_tokens if settings is not None else False
+        if logprobs is None and settings is not None:
+            logprobs = settings.logprobs
+        if logprobs is not None and logprobs < 0:
+            raise SpecError(f"logprobs must be 0 (the chosen tokens) or a number of top "
+                            f"candidates, not {logprobs}")
+        self.capture_tokens = capture_tokens
+        self.logprobs = logprobs
+        self._capture = capture_fields(capture_tokens, logprobs)
         self.stats = ModelStats()
         self._rng = random.Random(jitter_seed)
         if http_transport not in HTTP_TRANSPORTS:
@@ -223,7 +240,8 @@ class OpenAICompatibleModel(ChatModel):
     # ------------------------------------------------------------------ calls
 
     def _body(self, request: LLMRequest, tool_format: ToolFormat) -> dict[str, Any]:
-        return request_body(request, self.model_id, self.sampling, tool_format)
+        body = request_body(request, self.model_id, self.sampling, tool_format)
+        return {**body, **self._capture} if self._capture else body
 
     async def acomplete(
         self,
@@ -246,7 +264,11 @@ class OpenAICompatibleModel(ChatModel):
                 raise ModelError(f"{self._where} answered with a body that is not JSON: "
                                  f"{sample!r}. Check that it speaks the chat.completions API.",
                                  retryable=True) from None
-            return response_from_json(data)
+            response = response_from_json(data)
+            tokens = tokens_from_json(data)
+            if tokens is not None:
+                response.tokens = tokens
+            return response
 
         response = await self._with_retries(attempt)
         self._count_usage(response.usage)
@@ -379,6 +401,16 @@ class OpenAICompatibleModel(ChatModel):
 
     def _status_error(self, status: int, detail: str) -> ModelError:
         retryable = status in (408, 409, 429) or status >= 500
+        rejected = [f for f in self._capture if f in detail]
+        if status in (400, 422) and rejected:
+            settings = [s for s, on in (("capture_tokens", self.capture_tokens),
+                                        ("logprobs", self.logprobs is not None)) if on]
+            return ModelError(redact(
+                f"{self._where} rejected the token-capture field(s) {', '.join(rejected)} "
+                f"(HTTP {status}: {detail}). This server does not support "
+                f"{' / '.join(settings)}: turn {' and '.join(settings)} off in the model "
+                "settings, or serve the model with vLLM >= 0.10.2, which returns token ids."),
+                retryable=False, status=status)
         if status in (401, 403):
             advice = (f"Check that ${self.api_key_env} holds a key this endpoint accepts.")
         elif status == 404:
@@ -392,6 +424,9 @@ class OpenAICompatibleModel(ChatModel):
         else:
             advice = ("The server rejected the request; check the model id and the request "
                       "parameters (sampling, tools) against what this server supports.")
+            if self._capture:
+                advice += (" Token capture is on (capture_tokens/logprobs): a server without "
+                           f"{'/'.join(CAPTURE_FIELDS)} may reject it.")
         return ModelError(redact(f"{self._where} answered HTTP {status}: {detail}. {advice}"),
                           retryable=retryable, status=status)
 

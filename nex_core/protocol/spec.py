@@ -121,6 +121,11 @@ class ModelSettings(_Spec):
     """Cap on generated tokens per call."""
     seed: int | None = None
     """Sampling seed where the provider honours it."""
+    capture_tokens: bool = False
+    """Ask the endpoint for the prompt and completion token ids of every call and record them
+    (vLLM's ``return_token_ids``); for token-level RL data."""
+    logprobs: int | None = Field(default=None, ge=0, le=20)
+    """Record each generated token's log probability (``0``), and its top-k candidates (``k``)."""
     extra: dict[str, Any] = Field(default_factory=dict)
     """Provider-specific request parameters, passed through."""
 

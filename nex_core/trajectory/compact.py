@@ -14,6 +14,11 @@ That covers a growing conversation, a rebuilt system prompt (a different object 
 text), handoffs that carry the history to another agent, and parallel sub-agents of one name.
 Messages are compared by object identity first (the runtime and the readers share one object
 per message across requests) and by serialised text where the objects differ.
+
+Token ids (schema v2) have the same shape of growth: each call's prompt ids repeat the previous
+call's prompt and completion. A stored response's ``tokens`` may say ``"prompt_from": {"step":
+ID, "count": N}``: the prompt ids are the first N ids of that step's prompt ids followed by its
+completion ids, then the ids listed. The writer uses it only where those ids match exactly.
 """
 
 from __future__ import annotations
@@ -26,7 +31,14 @@ from typing import Any
 
 from pydantic import TypeAdapter
 
-from nex_core.trajectory.schema import LLMStep, Message, MessagesFrom, Trajectory
+from nex_core.trajectory.schema import (
+    LLMStep,
+    Message,
+    MessagesFrom,
+    Tokens,
+    TokensFrom,
+    Trajectory,
+)
 
 # Steps serialised each by its own class: the same JSON as ``list[Step]`` gives, without the
 # discriminated union's per-item cost (about 40% of the whole on long runs).
@@ -115,14 +127,65 @@ class _Planner:
         return False
 
 
+class _TokenPlanner:
+    """Chooses which earlier call's prompt and completion ids each prompt continues."""
+
+    MIN_SHARED = 16
+    """Shorter shared prefixes are written in full: a reference costs about as much."""
+
+    def __init__(self) -> None:
+        # (agent, parent) -> (step index, step id, prompt + completion ids); likewise for any.
+        self._latest: dict[tuple[str | None, str | None], tuple[int, str, list[int]]] = {}
+        self._any: tuple[int, str, list[int]] | None = None
+        self._index_of_id: dict[str, int] = {}  # step id -> index of the latest LLM step with it
+
+    def plan(self, index: int, step: LLMStep) -> TokensFrom | None:
+        self._index_of_id[step.id] = index
+        tokens = step.response.tokens if step.response is not None else None
+        if tokens is None or tokens.prompt_token_ids is None:
+            return None
+        prompt = tokens.prompt_token_ids
+        best: TokensFrom | None = None
+        for entry in (self._latest.get((step.agent, step.parent_id)), self._any):
+            if entry is None:
+                continue
+            at, other_id, full = entry
+            n = len(full)
+            # A later LLM step that reuses the id would be the one a reference resolves to.
+            usable = self._index_of_id.get(other_id) == at and other_id != step.id
+            longer = best is None or n > best.count
+            if usable and longer and self.MIN_SHARED <= n <= len(prompt) and prompt[:n] == full:
+                best = TokensFrom(step=other_id, count=n)
+        entry = (index, step.id, prompt + (tokens.completion_token_ids or []))
+        self._latest[(step.agent, step.parent_id)] = self._any = entry
+        return best
+
+
+def _with_token_reference(step: LLMStep, reference: TokensFrom) -> LLMStep:
+    assert step.response is not None and step.response.tokens is not None
+    tokens: Tokens = step.response.tokens.__copy__()
+    ids = tokens.prompt_token_ids or []
+    tokens.__dict__["prompt_token_ids"] = ids[reference.count :]
+    tokens.__dict__["prompt_from"] = reference
+    response = step.response.__copy__()
+    response.__dict__["tokens"] = tokens
+    stored = step.__copy__()
+    stored.__dict__["response"] = response
+    return stored
+
+
 def dumps(traj: Trajectory) -> str:
     """The trajectory as one line of JSON in the stored form, ``None`` fields left out."""
     planner = _Planner()
+    token_planner = _TokenPlanner()
     steps = list(traj.steps)
     for index, step in enumerate(steps):
         if not isinstance(step, LLMStep):
             continue
         reference = planner.plan(step)
+        token_reference = token_planner.plan(index, step)
+        if token_reference is not None:
+            step = steps[index] = _with_token_reference(step, token_reference)
         if reference is None:
             continue
         # Shallow copies (what model_copy(update=...) does, for less): the stored step lists
@@ -162,6 +225,38 @@ def resolve(steps: Sequence[Any]) -> None:
             request.messages = base[: ref.count] + request.messages
             request.messages_from = None
         full[step.id] = request.messages
+
+
+def resolve_tokens(steps: Sequence[Any]) -> None:
+    """Expand every ``tokens.prompt_from`` in ``steps`` (in place, in step order)."""
+    full: dict[str, list[int]] = {}  # step id -> prompt + completion ids of the latest LLM step
+    for index, step in enumerate(steps):
+        if step.kind != "llm":
+            continue
+        tokens = step.response.tokens if step.response is not None else None
+        if tokens is None:
+            full.pop(step.id, None)
+            continue
+        ref = tokens.prompt_from
+        if ref is not None:
+            base = full.get(ref.step)
+            where = f"step {step.id!r} (steps[{index}]): tokens.prompt_from"
+            if base is None:
+                raise ValueError(
+                    f"{where} refers to step {ref.step!r}, which is no earlier LLM step with "
+                    "token ids"
+                )
+            if ref.count > len(base):
+                raise ValueError(
+                    f"{where} takes the first {ref.count} ids of step {ref.step!r}, which has "
+                    f"only {len(base)}"
+                )
+            tokens.prompt_token_ids = base[: ref.count] + (tokens.prompt_token_ids or [])
+            tokens.prompt_from = None
+        if tokens.prompt_token_ids is None:
+            full.pop(step.id, None)
+        else:
+            full[step.id] = tokens.prompt_token_ids + (tokens.completion_token_ids or [])
 
 
 def _dangling(steps: Sequence[Any], index: int, target: str) -> str:

@@ -10,7 +10,7 @@ from pathlib import Path
 from pydantic import ValidationError
 
 from nex_core.errors import TrajectoryError
-from nex_core.trajectory.schema import Trajectory
+from nex_core.trajectory.schema import READABLE_VERSIONS, Trajectory
 
 
 @dataclass(frozen=True)
@@ -31,6 +31,12 @@ def _describe(exc: ValidationError) -> str:
     kind = first["type"]
     if kind in {"json_invalid", "json_type"}:
         return f"not valid JSON ({first['msg']}); the line is truncated or corrupt"
+    if where == "schema_version" and kind == "literal_error":
+        versions = ", ".join(map(str, READABLE_VERSIONS))
+        return (
+            f"not a valid trajectory: schema_version {first['input']!r} is not one this nex "
+            f"reads ({versions}); a file from a newer nex needs a newer nex"
+        )
     if not where and kind == "value_error":  # a whole-trajectory check (a messages_from reference)
         return f"not a valid trajectory: {first['ctx']['error']}"
     return f"not a valid trajectory: {where}: {first['msg']}"

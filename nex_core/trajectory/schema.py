@@ -14,7 +14,11 @@ from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
-TRAJECTORY_VERSION = 1
+TRAJECTORY_VERSION: Literal[2] = 2
+"""Version 2 added token ids, logprobs and cached-token usage to LLM responses, and rewards and
+labels to every step. Version 1 files read unchanged (every v2 field is optional)."""
+READABLE_VERSIONS = (1, 2)
+"""Every ``schema_version`` this nex reads."""
 
 
 def utcnow() -> datetime:
@@ -125,6 +129,51 @@ class Usage(_Record):
     prompt_tokens: int = 0
     completion_tokens: int = 0
     total_tokens: int = 0
+    cached_tokens: int | None = None
+    """v2: how many of ``prompt_tokens`` the server served from its prompt cache."""
+
+
+class TopLogprobs(_Record):
+    """v2: the k most likely tokens at each completion position, as parallel arrays.
+
+    Row ``i`` of each array belongs to completion token ``i``; one list per position, not one
+    object per candidate token, so a long completion stays a few compact JSON arrays."""
+
+    logprobs: list[list[float]]
+    token_ids: list[list[int]] | None = None
+    """The candidates' ids, where the server gave ids (vLLM's ``token_id:N`` tokens)."""
+    tokens: list[list[str]] | None = None
+    """The candidates' text, where the server gave text rather than ids."""
+
+
+class TokensFrom(_Record):
+    """Stored form only: the prompt ids begin with an earlier call's prompt and completion."""
+
+    step: str
+    """Id of an earlier LLM step (the latest LLM step with that id before this one)."""
+    count: int = Field(ge=1)
+    """How many ids of that step's prompt ids followed by its completion ids come first."""
+
+
+class Tokens(_Record):
+    """v2: the token ids a model call read and wrote, exactly as the endpoint returned them.
+
+    Token-level RL trainers need what the model saw: re-tokenising the text later drifts (a
+    chat template renders an assistant turn differently from how the model wrote it). The
+    lists are plain JSON arrays of numbers, and a stored prompt that continues an earlier
+    call's prompt and completion names it in ``prompt_from`` and lists only the rest."""
+
+    prompt_token_ids: list[int] | None = None
+    """The prompt as the server tokenised it (chat template applied). In a stored trajectory
+    with ``prompt_from``, only the ids after the shared prefix; reading puts the prefix back."""
+    prompt_from: TokensFrom | None = None
+    """Stored form only (see :class:`TokensFrom`); ``None`` in memory."""
+    completion_token_ids: list[int] | None = None
+    """The ids the model generated, in order (tool-call text and end token included)."""
+    logprobs: list[float] | None = None
+    """Log probability of each completion token (aligned with ``completion_token_ids``)."""
+    top_logprobs: TopLogprobs | None = None
+    """The top-k candidates at each completion position, when they were asked for."""
 
 
 # --------------------------------------------------------------------------- steps
@@ -176,6 +225,8 @@ class LLMResponse(_Record):
     """The assistant message: content, reasoning, tool calls with ids and raw arguments."""
     finish_reason: str | None = None
     usage: Usage | None = None
+    tokens: Tokens | None = None
+    """v2: token ids and logprobs, when the model was asked to capture them."""
 
 
 class _StepBase(_Record):
@@ -189,6 +240,10 @@ class _StepBase(_Record):
     error: ErrorInfo | None = None
     metadata: dict[str, Any] = Field(default_factory=dict)
     """Adapter-specific extras (framework run ids ...)."""
+    rewards: dict[str, float] | None = None
+    """v2: rewards given to this step (a judge's score, a format penalty ...), by name."""
+    labels: dict[str, Any] | None = None
+    """v2: labels given to this step by checks or annotators."""
 
 
 class LLMStep(_StepBase):
@@ -291,7 +346,8 @@ class TaskInfo(_Record):
 class Trajectory(_Record):
     """One recorded run."""
 
-    schema_version: int = TRAJECTORY_VERSION
+    schema_version: Literal[1, 2] = TRAJECTORY_VERSION
+    """The schema version the file was written with (see ``READABLE_VERSIONS``)."""
     id: str
     provenance: Provenance
     task: TaskInfo = Field(default_factory=TaskInfo)
@@ -324,6 +380,7 @@ class Trajectory(_Record):
         from nex_core.trajectory import compact
 
         compact.resolve(self.steps)
+        compact.resolve_tokens(self.steps)
         return self
 
     def to_json(self) -> str:
