@@ -20,7 +20,8 @@ import json
 import re
 from abc import ABC, abstractmethod
 from collections import Counter
-from dataclasses import dataclass
+from collections.abc import Mapping
+from dataclasses import dataclass, field
 from typing import Any
 
 from nex_core.gap.tasks import Task
@@ -35,14 +36,25 @@ class Verdict:
     """Short, countable: ``wrong_answer``, ``outcome_error``, ``duplicate`` ..."""
     detail: str | None = None
     """Human-readable explanation."""
+    rewards: Mapping[str, float] = field(default_factory=dict)
+    """Rewards for the whole run, by name (the task verifier's score, a judge's ...); the
+    pipeline adds them to the outcome's rewards, accepted or not (a failed rollout is RL data)."""
+    step_rewards: Mapping[str, Mapping[str, float]] = field(default_factory=dict)
+    """Rewards for single steps: step id -> {name: value} (a format penalty on one model call)."""
 
     @classmethod
-    def accept(cls, detail: str | None = None) -> Verdict:
-        return cls(True, None, detail)
+    def accept(cls, detail: str | None = None, **kw: Any) -> Verdict:
+        return cls(True, None, detail, **kw)
 
     @classmethod
-    def reject(cls, reason: str, detail: str | None = None) -> Verdict:
-        return cls(False, reason, detail)
+    def reject(cls, reason: str, detail: str | None = None, **kw: Any) -> Verdict:
+        return cls(False, reason, detail, **kw)
+
+    def with_rewards(self, **rewards: float) -> Verdict:
+        """This verdict with more run rewards (those it had win on a clash)."""
+        return Verdict(
+            self.ok, self.reason, self.detail, {**rewards, **self.rewards}, self.step_rewards
+        )
 
 
 class Check(ABC):
@@ -161,15 +173,30 @@ class TaskCheck(Check):
         self._judge: Any = None
 
     async def check(self, trajectory: Trajectory, task: Task) -> Verdict:
+        """Rewards: ``task`` 1.0 or 0.0 for the expected answer, ``verifier`` the verifier's
+        score (1.0/0.0 for a yes/no verifier), ``judge`` the judge's score (PASS 1.0, FAIL
+        0.0, or its ``SCORE: x`` line)."""
         answer = (trajectory.outcome.final_output if trajectory.outcome else None) or ""
-        if task.expected is not None and not _matches(answer, task.expected, task.match):
-            return Verdict.reject("wrong_answer", f"expected {task.match} {task.expected!r}")
+        rewards: dict[str, float] = {}
+        if task.expected is not None:
+            matched = _matches(answer, task.expected, task.match)
+            rewards["task"] = 1.0 if matched else 0.0
+            if not matched:
+                return Verdict.reject(
+                    "wrong_answer", f"expected {task.match} {task.expected!r}", rewards=rewards
+                )
         if task.verifier is not None:
             verdict = await _call_verifier(task.verifier, trajectory, task)
+            if "verifier" not in verdict.rewards:
+                verdict = verdict.with_rewards(verifier=1.0 if verdict.ok else 0.0)
+            verdict = verdict.with_rewards(**rewards)
             if not verdict.ok:
                 return verdict
+            rewards = dict(verdict.rewards)
         if task.rubric is not None or task.judge:
-            return await self._ask_judge(task, answer)
+            return (await self._ask_judge(task, answer)).with_rewards(**rewards)
+        if rewards:
+            return Verdict.accept(rewards=rewards)
         if self.require_verifier and task.expected is None and task.verifier is None:
             return Verdict.reject("unverifiable", "the task has no expected answer or verifier")
         return Verdict.accept()
@@ -197,9 +224,17 @@ class TaskCheck(Check):
         response = await model.acomplete(request, agent="judge")
         text = response.message.text().strip()
         first = text.splitlines()[0].strip().upper() if text else ""
-        if first.startswith("PASS"):
-            return Verdict.accept(text)
-        return Verdict.reject("judge_fail", text or "the judge gave no verdict")
+        passed = first.startswith("PASS")
+        score = _JUDGE_SCORE.search(text)
+        reward = float(score.group(1)) if score else (1.0 if passed else 0.0)
+        if passed:
+            return Verdict.accept(text, rewards={"judge": reward})
+        return Verdict.reject(
+            "judge_fail", text or "the judge gave no verdict", rewards={"judge": reward}
+        )
+
+
+_JUDGE_SCORE = re.compile(r"^\s*score\s*[:=]\s*(-?\d+(?:\.\d+)?)\s*$", re.IGNORECASE | re.MULTILINE)
 
 
 def _matches(answer: str, expected: str, how: str) -> bool:
@@ -219,6 +254,14 @@ async def _call_verifier(path: str, trajectory: Trajectory, task: Task) -> Verdi
         result = await result
     if isinstance(result, Verdict):
         return result
+    if isinstance(result, int | float) and not isinstance(result, bool):
+        # A score: the reward as given; accepted when positive (as a truthy result always was).
+        score = float(result)
+        if score > 0:
+            return Verdict.accept(rewards={"verifier": score})
+        return Verdict.reject(
+            "verifier_failed", f"{path} scored {score:g}", rewards={"verifier": score}
+        )
     if isinstance(result, tuple):
         ok, why = bool(result[0]), str(result[1]) if len(result) > 1 else None
         return Verdict.accept(why) if ok else Verdict.reject("verifier_failed", why)

@@ -32,6 +32,7 @@ from nex_core.gap.plan import (
 )
 from nex_core.gap.progress import ProgressView
 from nex_core.gap.report import Entry, Tally, print_report, write_report
+from nex_core.gap.rewards import apply_rewards
 from nex_core.gap.sinks import ConfigSinks
 from nex_core.gap.store import DurableLog, exclusive, scan
 from nex_core.gap.worker import GAP_KEY, EpisodeResult
@@ -65,10 +66,12 @@ async def verify(checks: list[Check], result: EpisodeResult) -> dict[str, Any]:
     rejected_by = None
     for check in checks:
         verdict = await check.check(trajectory, result.episode.task)
+        apply_rewards(trajectory, verdict)
         outcomes[check.name] = {
             "ok": verdict.ok,
             **({"reason": verdict.reason} if verdict.reason else {}),
             **({"detail": verdict.detail} if verdict.detail else {}),
+            **({"rewards": dict(verdict.rewards)} if verdict.rewards else {}),
         }
         if not verdict.ok:
             rejected_by = f"{check.name}:{verdict.reason}"

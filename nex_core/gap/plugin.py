@@ -19,8 +19,9 @@ def nex_executors() -> dict[str, Any]:
 @hookimpl
 def nex_verifiers() -> dict[str, Any]:
     from nex_core.gap.checks import BUILTIN_CHECKS
+    from nex_core.gap.rewards import FormatCheck
 
-    return dict(BUILTIN_CHECKS)
+    return {**BUILTIN_CHECKS, "format": FormatCheck}
 
 
 @hookimpl

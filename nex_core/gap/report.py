@@ -30,6 +30,8 @@ class Entry:
     llm_calls: int
     tool_calls: int
     resumed: bool
+    rewards: tuple[tuple[str, float], ...] = ()
+    """The run's rewards (``outcome.rewards``: checks and verifiers put them there)."""
 
     @classmethod
     def of(cls, trajectory: Trajectory, gap: dict[str, Any], *, resumed: bool) -> Entry:
@@ -54,6 +56,7 @@ class Entry:
             llm_calls=llm,
             tool_calls=tools,
             resumed=resumed,
+            rewards=tuple(sorted(trajectory.outcome.rewards.items())) if trajectory.outcome else (),
         )
 
 
@@ -80,6 +83,9 @@ class Tally:
     """Wall time of this invocation's execution."""
     bad_lines: list[str] = field(default_factory=list)
     mcp_restarts: dict[str, int] = field(default_factory=dict)
+    reward_sums: dict[str, float] = field(default_factory=dict)
+    reward_counts: Counter[str] = field(default_factory=Counter)
+    """Per reward name: the sum over episodes, and how many episodes have it."""
 
     def add(self, trajectory: Trajectory, gap: dict[str, Any], *, resumed: bool) -> Entry:
         entry = Entry.of(trajectory, gap, resumed=resumed)
@@ -103,6 +109,11 @@ class Tally:
         self.completion_tokens += sign * entry.completion_tokens
         self.llm_calls += sign * entry.llm_calls
         self.tool_calls += sign * entry.tool_calls
+        for name, value in entry.rewards:
+            self.reward_sums[name] = self.reward_sums.get(name, 0.0) + sign * value
+            _bump(self.reward_counts, name, sign)
+            if name not in self.reward_counts:
+                del self.reward_sums[name]
 
     def as_dict(self, name: str = "gap") -> dict[str, Any]:
         backends = sorted({b for b, _ in self.by_backend_status})
@@ -136,6 +147,14 @@ class Tally:
                 "episodes_per_s": round(self.ran / self.seconds, 2) if self.seconds > 0 else None,
             },
             "mcp_restarts": dict(self.mcp_restarts),
+            "rewards": {
+                name: {
+                    "sum": round(self.reward_sums[name], 6),
+                    "episodes": n,
+                    "mean": round(self.reward_sums[name] / n, 6),
+                }
+                for name, n in sorted(self.reward_counts.items())
+            },
             "unreadable_lines": list(self.bad_lines),
         }
 
@@ -177,6 +196,15 @@ def print_report(data: dict[str, Any], console: Console) -> None:
         for reason, n in data["rejections"].items():
             reasons.add_row(escape(reason), str(n))
         console.print(reasons)
+    if data.get("rewards"):
+        rewards = Table(title="rewards")
+        for column in ("reward", "episodes", "sum", "mean"):
+            rewards.add_column(column, justify="left" if column == "reward" else "right")
+        for name, row in data["rewards"].items():
+            rewards.add_row(
+                escape(name), str(row["episodes"]), f"{row['sum']:g}", f"{row['mean']:.4g}"
+            )
+        console.print(rewards)
     run = data["this_run"]
     tokens = data["tokens"]
     rate = run["episodes_per_s"]
