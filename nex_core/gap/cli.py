@@ -190,11 +190,12 @@ def _names(value: str) -> list[str]:
 )
 @click.option(
     "--target",
+    "--dataset",
     "targets",
     default="hf",
     show_default=True,
     help="Export targets, comma-separated: hf (Hugging Face/TRL), openai (fine-tuning API), "
-    "sharegpt.",
+    "sharegpt, rollout (token ids for RL), atif (Harbor's trajectory format).",
 )
 @click.option(
     "--file-format",

@@ -29,6 +29,10 @@ class Column(StrEnum):
     """A list of JSON values of any shape (messages, tool definitions)."""
     INT_LIST = "int_list"
     """A list of integers (token ids, labels, masks)."""
+    FLOAT = "float"
+    """A number (may be null): a reward."""
+    FLOAT_LIST = "float_list"
+    """A list of numbers (may be null): per-token logprobs."""
     STRINGS = "strings"
     """An object whose keys are the same in every row and whose values are strings (metadata)."""
 
@@ -47,6 +51,10 @@ def arrow_type(kind: Column, sample: Any = None) -> Any:
         return pa.list_(pa.json_())
     if kind is Column.INT_LIST:
         return pa.list_(pa.int64())
+    if kind is Column.FLOAT:
+        return pa.float64()
+    if kind is Column.FLOAT_LIST:
+        return pa.list_(pa.float64())
     keys = list(sample) if isinstance(sample, dict) else []
     return pa.struct([(k, pa.string()) for k in keys])
 
@@ -57,6 +65,10 @@ def card_feature(name: str, kind: Column, sample: Any = None) -> dict[str, Any]:
         return {"name": name, "list": "json"}
     if kind is Column.INT_LIST:
         return {"name": name, "list": "int64"}
+    if kind is Column.FLOAT:
+        return {"name": name, "dtype": "float64"}
+    if kind is Column.FLOAT_LIST:
+        return {"name": name, "list": "float64"}
     if kind is Column.STRINGS:
         keys = list(sample) if isinstance(sample, dict) else []
         return {"name": name, "struct": [{"name": k, "dtype": "string"} for k in keys]}

@@ -26,6 +26,7 @@ from nex_core.gap.export.samples import Sample, samples_of
 from nex_core.gap.export.split import split_of
 from nex_core.gap.export.staging import MANIFEST, staged
 from nex_core.gap.export.targets import SkipSample, Target, get_target
+from nex_core.gap.export.targets.base import TrajectoryContext, TrajectoryTarget
 from nex_core.gap.export.writers import FILE_FORMATS, OutputFiles, require_parquet, write_text
 from nex_core.runtime.simulated import simulated_call_ids
 from nex_core.toolformats import ToolCallFormat
@@ -110,6 +111,8 @@ def _check(
         raise SpecError(f"validation fraction {options.validation_fraction} is not between 0 and 1")
     for t in transforms:
         for target in targets:
+            if isinstance(target, TrajectoryTarget):
+                continue  # transforms see conversation rows only
             clash = set(t.columns) & set(target.columns)
             if clash:
                 raise SpecError(
@@ -130,16 +133,26 @@ def _selected(traj: Trajectory, include_rejected: bool) -> bool:
     return bool(accepted or (include_rejected and completed) or (accepted is None and completed))
 
 
-def _metadata(traj: Trajectory, sample: Sample, task_id: str, fmt: str) -> dict[str, str]:
+def _run_metadata(traj: Trajectory, task_id: str) -> dict[str, str]:
     gap = traj.metadata.get("gap", {})
     key = gap.get("key", {}) if isinstance(gap, dict) else {}
     return {
         "task_id": task_id,
         "trajectory_id": traj.id,
-        "invocation": sample.invocation,
-        "agent": sample.agent or "",
         "backend": str(key.get("backend", traj.provenance.adapter)),
         "model": str(key.get("model", traj.provenance.model or "")),
+    }
+
+
+def _metadata(traj: Trajectory, sample: Sample, task_id: str, fmt: str) -> dict[str, str]:
+    run = _run_metadata(traj, task_id)
+    return {
+        "task_id": run["task_id"],
+        "trajectory_id": run["trajectory_id"],
+        "invocation": sample.invocation,
+        "agent": sample.agent or "",
+        "backend": run["backend"],
+        "model": run["model"],
         "format": fmt,
     }
 
@@ -156,12 +169,14 @@ class _Export:
     ) -> None:
         self.files = files
         self.formats = formats
-        self.targets = targets
+        self.targets = [t for t in targets if not isinstance(t, TrajectoryTarget)]
+        self.trajectory_targets = [t for t in targets if isinstance(t, TrajectoryTarget)]
         self.transforms = transforms
         self.columns = {
             t.name: {**t.columns, **{k: v for tr in transforms for k, v in tr.columns.items()}}
-            for t in targets
+            for t in self.targets
         }
+        self.columns.update({t.name: dict(t.columns) for t in self.trajectory_targets})
         self.skipped: Counter[str] = Counter()
         self.trajectories = self.samples = 0
 
@@ -184,6 +199,20 @@ class _Export:
                     self.skipped[f"{where}: {skip.reason}"[:160]] += 1
                     continue
                 self.files.write(where, split, self.columns[target.name], row)
+
+    def add_trajectory(
+        self, traj: Trajectory, task_id: str, split: str, context: TrajectoryContext
+    ) -> None:
+        """The rows of every trajectory-level target (rollout, atif) for ``traj``."""
+        context = TrajectoryContext(
+            _run_metadata(traj, task_id), context.per, context.tokenizer, context.chat_template
+        )
+        for target in self.trajectory_targets:
+            for row in target.rows(traj, context):
+                if isinstance(row, SkipSample):
+                    self.skipped[f"{target.name}: {row.reason}"[:160]] += 1
+                else:
+                    self.files.write(target.name, split, self.columns[target.name], row)
 
     def write_cards(self, file_formats: list[str]) -> None:
         for folder, (columns, first_row) in self.files.folders.items():
@@ -210,7 +239,11 @@ def export(
     options = options or ExportOptions()
     transforms = list(transforms)
     tokens = None
-    if options.tokenizer is not None:
+    context = TrajectoryContext({}, options.per, options.tokenizer, options.chat_template)
+    chat_rows = any(
+        not isinstance(get_target(name), TrajectoryTarget) for name in options.targets
+    )
+    if options.tokenizer is not None and chat_rows:
         from nex_core.gap.export.tokens import token_columns
 
         tokens = token_columns(options.tokenizer, options.chat_template, options.token_columns)
@@ -233,6 +266,9 @@ def export(
         if len(bad) < MAX_LISTED_BAD_LINES:
             bad.append(str(line))
 
+    for target in targets:
+        if isinstance(target, TrajectoryTarget):
+            target.prepare(context)
     with staged(Path(out)) as root:
         files = OutputFiles(root, list(options.file_formats), row_group_rows=options.row_group_rows)
         state = _Export(files, formats, targets, transforms)
@@ -246,6 +282,9 @@ def export(
                 task_id = traj.task.id or traj.id
                 split = split_of(task_id, options.validation_fraction, options.seed)
                 splits[split].append(_digest(task_id))
+                state.add_trajectory(traj, task_id, split, context)
+                if not state.targets:
+                    continue
                 simulated = simulated_call_ids(traj) if options.simulated == "drop" else set()
                 for sample in samples_of(traj, options.per):
                     if simulated and any(m.tool_call_id in simulated for m in sample.messages):
@@ -270,6 +309,8 @@ def export(
         }
         if tokens is not None:
             summary["tokenizer"] = tokens.manifest()
+        for target in state.trajectory_targets:
+            summary[target.name] = target.manifest()
         manifest = {
             "status": "complete",
             "nex_version": __version__,

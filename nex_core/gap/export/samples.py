@@ -34,7 +34,7 @@ class Sample:
     """Request parameters of the model call (``parallel_tool_calls``, ``tool_choice`` ...)."""
 
 
-def _owner(by_id: dict[str, Step], step_id: str | None, stop_at_tool_only: bool) -> str:
+def owner_of(by_id: dict[str, Step], step_id: str | None, stop_at_tool_only: bool) -> str:
     """The invocation a step belongs to: its nearest sub-agent ancestor (or ``root``)."""
     current = by_id.get(step_id) if step_id else None
     while current is not None:
@@ -54,7 +54,7 @@ def samples_of(
     for step in trajectory.steps:
         if not isinstance(step, LLMStep) or step.response is None:
             continue
-        owner = _owner(by_id, step.parent_id, stop_at_tool_only=(per == "trajectory"))
+        owner = owner_of(by_id, step.parent_id, stop_at_tool_only=(per == "trajectory"))
         if per == "trajectory" and owner != "root":
             continue
         if owner not in last:

@@ -46,6 +46,36 @@ class TokenColumns:
         return dict(self.row_tokenizer.manifest())
 
 
+def load_chat_tokenizer(spec: str, chat_template: str | Path | None) -> Any:
+    """``nex_core.tokens.load_tokenizer``, with the install hint when the extra is missing."""
+    try:
+        from nex_core.tokens import load_tokenizer
+    except ImportError as exc:
+        raise SpecError(
+            f"--tokenizer needs {exc.name or 'a package'} (pip install 'nex-core[tokens]')"
+        ) from exc
+    return load_tokenizer(spec, chat_template)
+
+
+def hf_messages(step: Any) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
+    """An LLM step's request and response as Hugging Face chat messages and tools (what the
+    chat templates read), the way the ``hf`` target writes them in the native format."""
+    from nex_core.gap.export.render import render
+    from nex_core.gap.export.samples import Sample
+    from nex_core.gap.export.targets.hf import HFTarget
+    from nex_core.toolformats.registry import BUILTIN_FORMATS
+
+    sample = Sample(
+        messages=[*step.request.messages, step.response.message],
+        tools=list(step.request.tools),
+        agent=step.agent,
+        invocation="",
+        params=dict(step.request.params),
+    )
+    row = HFTarget().row(render(sample, BUILTIN_FORMATS["native"]), {})
+    return row["messages"], row["tools"]
+
+
 def token_columns(
     spec: str, chat_template: str | Path | None, columns: Sequence[str]
 ) -> TokenColumns:

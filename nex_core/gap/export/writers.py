@@ -96,7 +96,7 @@ class ParquetFile:
             if list(value) != keys:
                 raise ValueError(f"column '{name}': keys {list(value)} differ from {keys}")
             self._bytes += sum(len(str(v)) for v in value.values() if v is not None)
-        elif kind is Column.INT_LIST:
+        elif kind in (Column.INT_LIST, Column.FLOAT_LIST):
             self._bytes += 8 * len(value)
         elif kind is Column.STRING:
             self._bytes += len(value)

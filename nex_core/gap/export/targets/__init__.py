@@ -4,7 +4,11 @@
 hf         Hugging Face / TRL (the default): arguments as objects, ``reasoning_content``, ``tools``
 openai     the OpenAI fine-tuning API: arguments as strings, only the keys the API documents
 sharegpt   ShareGPT as LLaMA-Factory reads it
+rollout    token-level RL rows: prompt/response ids, loss mask, logprobs, rewards (one per run)
 =========  ====================================================================================
+
+``rollout`` and ``atif`` are trajectory targets (:class:`TrajectoryTarget`): built from the run,
+written once per trajectory rather than once per tool format.
 
 Targets are registered through the ``nex_exporters`` hook (``{name: Target subclass}``), so a
 plugin adds one the same way; :func:`get_target` finds one by name and names the available ones
@@ -14,14 +18,22 @@ when it does not exist.
 from __future__ import annotations
 
 from nex_core.errors import SpecError
-from nex_core.gap.export.targets.base import SkipSample, Target, arguments_object
+from nex_core.gap.export.targets.base import (
+    SkipSample,
+    Target,
+    TrajectoryContext,
+    TrajectoryTarget,
+    arguments_object,
+)
 from nex_core.gap.export.targets.hf import HFTarget
 from nex_core.gap.export.targets.openai import OpenAITarget
+from nex_core.gap.export.targets.rollout import RolloutTarget
 from nex_core.gap.export.targets.sharegpt import ShareGPTTarget
 
 BUILTIN_TARGETS: dict[str, type[Target]] = {
     t.name: t for t in (HFTarget, OpenAITarget, ShareGPTTarget)
 }
+BUILTIN_TARGETS["rollout"] = RolloutTarget
 
 
 def available_targets() -> dict[str, type[Target]]:
@@ -43,9 +55,12 @@ __all__ = [
     "BUILTIN_TARGETS",
     "HFTarget",
     "OpenAITarget",
+    "RolloutTarget",
     "ShareGPTTarget",
     "SkipSample",
     "Target",
+    "TrajectoryContext",
+    "TrajectoryTarget",
     "arguments_object",
     "available_targets",
     "get_target",

@@ -4,12 +4,13 @@ from __future__ import annotations
 
 import json
 from abc import ABC, abstractmethod
-from collections.abc import Mapping
-from typing import Any, ClassVar
+from collections.abc import Iterator, Mapping
+from dataclasses import dataclass
+from typing import Any, ClassVar, Literal
 
 from nex_core.gap.export.columns import Column
 from nex_core.gap.export.render import Conversation
-from nex_core.trajectory.schema import ToolCall
+from nex_core.trajectory.schema import ToolCall, Trajectory
 
 
 class SkipSample(Exception):
@@ -37,6 +38,40 @@ class Target(ABC):
     @abstractmethod
     def row(self, conversation: Conversation, metadata: dict[str, str]) -> dict[str, Any]:
         """One row with exactly :attr:`columns` as keys; raise :class:`SkipSample` to skip."""
+
+
+@dataclass(frozen=True)
+class TrajectoryContext:
+    """What a trajectory-level target gets beside the trajectory."""
+
+    metadata: dict[str, str]
+    """``task_id``, ``trajectory_id``, ``backend``, ``model`` (as conversation rows have)."""
+    per: Literal["trajectory", "invocation"] = "trajectory"
+    tokenizer: str | None = None
+    """``--tokenizer``: re-tokenise where no ids were captured, and check captured ids."""
+    chat_template: str | None = None
+
+
+class TrajectoryTarget(Target):
+    """A row shape built from the whole trajectory, not from a rendered conversation (token-level
+    RL rows, ATIF documents): written once per trajectory into ``OUT/<target>/``, whatever the
+    tool formats. The exporter counts a yielded :class:`SkipSample` under its reason."""
+
+    def row(self, conversation: Conversation, metadata: dict[str, str]) -> dict[str, Any]:
+        raise TypeError(f"the '{self.name}' target writes whole trajectories (see rows())")
+
+    def prepare(self, context: TrajectoryContext) -> None:
+        """Called once before the first trajectory (load a tokenizer ...)."""
+
+    @abstractmethod
+    def rows(
+        self, trajectory: Trajectory, context: TrajectoryContext
+    ) -> Iterator[dict[str, Any] | SkipSample]:
+        """The rows of one trajectory (exactly :attr:`columns` as keys), or skips."""
+
+    def manifest(self) -> dict[str, Any]:
+        """What the export's manifest records for this target (counts ...)."""
+        return {}
 
 
 def arguments_object(call: ToolCall) -> dict[str, Any]:
