@@ -255,6 +255,8 @@ class _Invocation:
     def _tool(self, step: ToolStep) -> None:
         result = self._result(step.call_id)
         nex: dict[str, Any] = {"tool": step.name, **_status(step)}
+        if step.agent != self.agent:
+            nex["agent"] = step.agent
         seen = self.seen.get(step.call_id or "")
         if step.error is None:
             text = result_text(step.result)

@@ -259,8 +259,8 @@ class _Importer:
         name = nex.get("tool") or (call["function_name"] if call else "")
         arguments = nex["arguments"] if "arguments" in nex else (call or {}).get("arguments")
         step = ToolStep(
-            id=self.new_id(), parent_id=parent, agent=agent, started_at=started, ended_at=started,
-            status=StepStatus.OK, call_id=call_id, name=name, arguments=arguments,
+            id=self.new_id(), parent_id=parent, agent=nex.get("agent", agent), started_at=started,
+            ended_at=started, status=StepStatus.OK, call_id=call_id, name=name, arguments=arguments,
             raw_arguments=nex.get("raw_arguments"),
         )
         _status(nex, step)

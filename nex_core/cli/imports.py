@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import click
 
+from nex_core.cli.import_atif import atif
 from nex_core.cli.import_otlp import otlp
 
 
@@ -13,3 +14,4 @@ def import_group() -> None:
 
 
 import_group.add_command(otlp)
+import_group.add_command(atif)

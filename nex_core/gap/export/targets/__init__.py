@@ -5,6 +5,7 @@ hf         Hugging Face / TRL (the default): arguments as objects, ``reasoning_c
 openai     the OpenAI fine-tuning API: arguments as strings, only the keys the API documents
 sharegpt   ShareGPT as LLaMA-Factory reads it
 rollout    token-level RL rows: prompt/response ids, loss mask, logprobs, rewards (one per run)
+atif       one ATIF v1.8 document per trajectory (Harbor's Agent Trajectory Interchange Format)
 =========  ====================================================================================
 
 ``rollout`` and ``atif`` are trajectory targets (:class:`TrajectoryTarget`): built from the run,
@@ -18,6 +19,7 @@ when it does not exist.
 from __future__ import annotations
 
 from nex_core.errors import SpecError
+from nex_core.gap.export.targets.atif import AtifTarget
 from nex_core.gap.export.targets.base import (
     SkipSample,
     Target,
@@ -34,6 +36,7 @@ BUILTIN_TARGETS: dict[str, type[Target]] = {
     t.name: t for t in (HFTarget, OpenAITarget, ShareGPTTarget)
 }
 BUILTIN_TARGETS["rollout"] = RolloutTarget
+BUILTIN_TARGETS["atif"] = AtifTarget
 
 
 def available_targets() -> dict[str, type[Target]]:
@@ -53,6 +56,7 @@ def get_target(name: str) -> Target:
 
 __all__ = [
     "BUILTIN_TARGETS",
+    "AtifTarget",
     "HFTarget",
     "OpenAITarget",
     "RolloutTarget",
