@@ -10,6 +10,7 @@ if _typing.TYPE_CHECKING:
     from nex_core.trajectory.reader import BadLine, iter_trajectories, read_trajectories
     from nex_core.trajectory.recorder import Recorder, current_parent_id, current_recorder
     from nex_core.trajectory.schema import (
+        READABLE_VERSIONS,
         TRAJECTORY_VERSION,
         ErrorInfo,
         FunctionCall,
@@ -25,15 +26,18 @@ if _typing.TYPE_CHECKING:
         StepStatus,
         SubAgentStep,
         TaskInfo,
+        Tokens,
         ToolCall,
         ToolSchema,
         ToolStep,
+        TopLogprobs,
         Trajectory,
         Usage,
     )
     from nex_core.trajectory.sinks import JSONLSink, MemorySink, TrajectorySink
 
 __all__ = [
+    "READABLE_VERSIONS",
     "TRAJECTORY_VERSION",
     "BadLine",
     "ErrorInfo",
@@ -53,9 +57,11 @@ __all__ = [
     "StepStatus",
     "SubAgentStep",
     "TaskInfo",
+    "Tokens",
     "ToolCall",
     "ToolSchema",
     "ToolStep",
+    "TopLogprobs",
     "Trajectory",
     "TrajectorySink",
     "Usage",

@@ -50,7 +50,11 @@ def test_a_folder_without_trajectories_is_one_error(tmp_path: Path) -> None:
 @pytest.mark.parametrize(
     ("option", "value", "expected"),
     [
-        ("--target", "hf,trl", "unknown export target 'trl' (available: hf, openai, sharegpt)"),
+        (
+            "--target",
+            "hf,trl",
+            "unknown export target 'trl' (available: atif, hf, openai, rollout, sharegpt)",
+        ),
         ("--format", "native,nope", "unknown tool format 'nope' (available: "),
     ],
 )

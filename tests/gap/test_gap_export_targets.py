@@ -227,7 +227,8 @@ def test_a_sample_the_format_cannot_express_is_skipped_with_its_reason(
 def test_unknown_target_or_format_names_the_available_ones(tmp_path: Path) -> None:
     source = write_source(tmp_path / "t.jsonl", mixed(1))
     with pytest.raises(
-        SpecError, match=r"unknown export target 'trl' \(available: hf, openai, sharegpt"
+        SpecError,
+        match=r"unknown export target 'trl' \(available: atif, hf, openai, rollout, sharegpt",
     ):
         export(source, tmp_path / "o", ExportOptions(targets=["trl"]))
     with pytest.raises(SpecError, match=r"unknown tool format 'nope' \(available: .*hermes"):
@@ -262,7 +263,7 @@ def test_a_gap_config_names_its_export_targets(tmp_path: Path) -> None:
         load_config(path)
     text = str(info.value)
     assert "field 'export.targets[1]'" in text
-    assert "unknown export target 'trl' (available: hf, openai, sharegpt" in text
+    assert "unknown export target 'trl' (available: atif, hf, openai, rollout, sharegpt" in text
     path = write_config(tmp_path, {**base, "export": {"targets": ["openai"]}})
     assert load_config(path).export.targets == ["openai"]  # type: ignore[union-attr]
 
