@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import itertools
 import json
 from pathlib import Path
 
@@ -82,6 +83,36 @@ def test_reader_is_lazy(tmp_path: Path) -> None:
     assert sum(1 for _ in it) == 49
 
 
+def test_the_v2_corpus_holds_what_v2_added() -> None:
+    from nex_core.trajectory.schema import LLMStep
+
+    tokens_run, rewards_run = iter_trajectories(CORPUS / "v2" / "tokens_rewards.jsonl", strict=True)
+    calls = [s for s in tokens_run.steps if isinstance(s, LLMStep) and s.response]
+    tokens = [s.response.tokens for s in calls if s.response]
+    assert all(t is not None and t.prompt_token_ids and t.top_logprobs for t in tokens)
+    # prompt_from resolved: each prompt begins with the previous prompt and completion.
+    for before, after in itertools.pairwise(tokens):
+        assert before is not None and after is not None and after.prompt_token_ids is not None
+        whole = (before.prompt_token_ids or []) + (before.completion_token_ids or [])
+        assert after.prompt_token_ids[: len(whole)] == whole
+    assert calls[1].response is not None and calls[1].response.usage is not None
+    assert calls[1].response.usage.cached_tokens
+    assert rewards_run.outcome is not None
+    assert rewards_run.outcome.rewards == {"format": -1.0, "task": 1.0}
+    assert [s.rewards for s in rewards_run.steps if s.rewards] == [{"format": -1.0}]
+
+
+def test_a_newer_schema_version_is_named(tmp_path: Path) -> None:
+    line = (CORPUS / "v1" / "xml_format.jsonl").read_text().replace(
+        '"schema_version":1', '"schema_version":3', 1
+    ).replace('"schema_version": 1', '"schema_version": 3', 1)
+    path = tmp_path / "new.jsonl"
+    path.write_text(line)
+    with pytest.raises(TrajectoryError, match=r"new.jsonl:1: .*schema_version 3 is not one this "
+                       r"nex reads \(1, 2\)"):
+        list(iter_trajectories(path, strict=True))
+
+
 def test_missing_file_raises_oserror(tmp_path: Path) -> None:
     with pytest.raises(FileNotFoundError):
         list(iter_trajectories(tmp_path / "none.jsonl"))
@@ -92,10 +123,12 @@ def test_missing_file_raises_oserror(tmp_path: Path) -> None:
 CORPUS = Path(__file__).parent / "corpus"
 FROZEN = sorted(CORPUS.glob("v*/*.jsonl"))
 EXPECTED = {"errors.jsonl": 2, "examples.jsonl": 2, "multi_agent.jsonl": 2, "xml_format.jsonl": 1}
+EXPECTED_V2 = {"tokens_rewards.jsonl": 2}
 
 
 def test_corpus_is_complete() -> None:
     assert {p.name for p in (CORPUS / "v1").glob("*.jsonl")} == set(EXPECTED)
+    assert {p.name for p in (CORPUS / "v2").glob("*.jsonl")} == set(EXPECTED_V2)
 
 
 @pytest.mark.parametrize("path", FROZEN, ids=[f"{p.parent.name}/{p.name}" for p in FROZEN])
@@ -103,7 +136,7 @@ def test_frozen_corpus_still_reads(path: Path) -> None:
     from nex_core.trajectory import normalize
 
     trajectories = list(iter_trajectories(path, strict=True))
-    assert len(trajectories) == EXPECTED[path.name]
+    assert len(trajectories) == {**EXPECTED, **EXPECTED_V2}[path.name]
     version = int(path.parent.name.removeprefix("v"))
     for traj in trajectories:
         assert traj.schema_version == version
@@ -114,6 +147,11 @@ def test_frozen_corpus_still_reads(path: Path) -> None:
             for raw in path.read_text().splitlines()
             if json.loads(raw)["id"] == traj.id
         )
-        # Nothing lost or added on reading (v1 files predate messages_from: requests in full).
-        assert json.loads(traj.model_dump_json(exclude_none=True)) == original
+        if version == 1:
+            # Nothing lost or added on reading (v1 files predate messages_from: requests in full).
+            assert json.loads(traj.model_dump_json(exclude_none=True)) == original
+        else:
+            # v2 files are in the stored form (messages_from, tokens.prompt_from): written back
+            # exactly as they were.
+            assert json.loads(traj.to_json()) == original
         assert Trajectory.model_validate_json(traj.to_json()) == traj

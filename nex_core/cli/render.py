@@ -79,7 +79,11 @@ def step_label(step: Any, *, width: int | None = None) -> Text:
                     "  → " + ", ".join(call_text(c, width) for c in calls), style="magenta"
                 )
             if resp.usage:
-                label.append(f"  [{resp.usage.total_tokens} tok]", style="dim")
+                cached = resp.usage.cached_tokens
+                hit = f", {cached} cached" if cached else ""
+                label.append(f"  [{resp.usage.total_tokens} tok{hit}]", style="dim")
+            if resp.tokens is not None:
+                label.append(f"  {_token_ids(resp.tokens)}", style="dim")
     elif isinstance(step, ToolStep):
         label.append("tool ", style="bold magenta")
         label.append(step.name, style="magenta")
@@ -98,9 +102,29 @@ def step_label(step: Any, *, width: int | None = None) -> Text:
         label.append(clip(_json(step.value), width))
     if step.error is not None:
         label.append(f"  {step.error.type}: {clip(step.error.message, width)}", style="red")
+    if step.rewards:
+        label.append(f"  reward {_rewards(step.rewards)}", style="yellow")
     label.append(_duration(step), style="dim")
     label.append(f"  {step.status.value}", style=style)
     return label
+
+
+def _token_ids(tokens: Any) -> str:
+    """``ids 52+13, logprobs top-2`` for a response's captured tokens."""
+    prompt = len(tokens.prompt_token_ids) if tokens.prompt_token_ids is not None else "-"
+    completion = (
+        len(tokens.completion_token_ids) if tokens.completion_token_ids is not None else "-"
+    )
+    out = f"ids {prompt}+{completion}"
+    if tokens.logprobs is not None:
+        out += ", logprobs"
+        if tokens.top_logprobs is not None and tokens.top_logprobs.logprobs:
+            out += f" top-{max(len(row) for row in tokens.top_logprobs.logprobs)}"
+    return out
+
+
+def _rewards(rewards: dict[str, float]) -> str:
+    return ", ".join(f"{name}={value:g}" for name, value in sorted(rewards.items()))
 
 
 def message_line(message: Message, width: int | None) -> Text:
@@ -236,6 +260,8 @@ def _add_outcome(root: Tree, traj: Trajectory, width: int | None) -> None:
         out.append(f"  {o.error.type}: {clip(o.error.message, width)}", style="red")
     for request in o.pending or []:  # what a paused run waits for
         out.append(f"  waiting for: {clip(_json(request), width)}", style="yellow")
+    if o.rewards:
+        out.append(f"  rewards {_rewards(o.rewards)}", style="yellow")
     root.add(out)
 
 
