@@ -65,12 +65,17 @@ def needs_redaction(text: str) -> bool:
     return any(shape.search(text) for shape in _candidates(text))
 
 
+_NUMBERS = frozenset({int, float, bool, type(None)})
+
+
 def redact_data(value: Any) -> Any:
     """``value`` (JSON-like: dicts, lists, strings, numbers) with every string redacted; parts
     with nothing to redact are returned as they are."""
     if isinstance(value, str):
         return redact(value) if needs_redaction(value) else value
     if isinstance(value, list | tuple):
+        if set(map(type, value)) <= _NUMBERS:  # token ids, logprobs, masks: nothing to search
+            return value
         items = [redact_data(v) for v in value]
         if all(a is b for a, b in zip(items, value, strict=True)):
             return value

@@ -109,6 +109,11 @@ def _check(
         require_parquet()
     if not 0 <= options.validation_fraction <= 1:
         raise SpecError(f"validation fraction {options.validation_fraction} is not between 0 and 1")
+    _check_clashes(transforms, targets)
+    return {name: formats[name] for name in options.formats}, targets
+
+
+def _check_clashes(transforms: Sequence[SampleTransform], targets: Sequence[Target]) -> None:
     for t in transforms:
         for target in targets:
             if isinstance(target, TrajectoryTarget):
@@ -119,7 +124,6 @@ def _check(
                     f"transform '{t.name}' adds columns the '{target.name}' target has: "
                     f"{', '.join(sorted(clash))}"
                 )
-    return {name: formats[name] for name in options.formats}, targets
 
 
 def _digest(task_id: str) -> int:
@@ -240,15 +244,14 @@ def export(
     transforms = list(transforms)
     tokens = None
     context = TrajectoryContext({}, options.per, options.tokenizer, options.chat_template)
-    chat_rows = any(
-        not isinstance(get_target(name), TrajectoryTarget) for name in options.targets
-    )
+    formats, targets = _check(options, transforms)
+    chat_rows = any(not isinstance(t, TrajectoryTarget) for t in targets)
     if options.tokenizer is not None and chat_rows:
         from nex_core.gap.export.tokens import token_columns
 
         tokens = token_columns(options.tokenizer, options.chat_template, options.token_columns)
         transforms.append(tokens)
-    formats, targets = _check(options, transforms)
+        _check_clashes([tokens], targets)
     source_file = _source_file(Path(source))
     try:
         source_file.open("rb").close()
