@@ -102,9 +102,10 @@ class _Builder:
                             logprobs=[-0.5] * len(completion))
         if spec["reward"] is not None:
             step.rewards = {"format": spec["reward"]}
+        prompt_n = len(tokens.prompt_token_ids or []) if tokens else 5
+        usage = Usage(prompt_tokens=prompt_n, completion_tokens=4, total_tokens=prompt_n + 4)
         rec.end_llm(step, LLMResponse(message=response, finish_reason="stop", tokens=tokens,
-                                      usage=Usage(prompt_tokens=5, completion_tokens=4,
-                                                  total_tokens=9)))
+                                      usage=usage))
 
     def invocation(self, spec: dict[str, Any], history: list[Message]) -> str:
         """Record one agent's conversation (the recorder's current parent holds it)."""

@@ -193,3 +193,24 @@ def test_cli_writes_parquet_for_verl_style_readers(tmp_path: Path) -> None:
     [jsonl] = rows(tmp_path / "out" / "rollout" / "train.jsonl")
     assert table.column("response_ids").to_pylist() == [jsonl["response_ids"]]
     assert "README.md" in {p.name for p in (tmp_path / "out" / "rollout").iterdir()}
+
+
+def test_per_invocation_gives_each_sub_agent_its_own_rows(tmp_path: Path) -> None:
+    from atif_helpers import TOOLS, build
+
+    child = {"agent": "helper", "rounds": [], "children": [], "retry": False, "rebuild": False,
+             "tokens": True, "reasoning": None, "answer": "done", "reward": None}
+    root = {"agent": "agent0", "children": [child], "retry": False, "rebuild": False,
+            "tokens": True, "reasoning": None, "answer": "all done", "reward": 0.5,
+            "rounds": [[{"kind": "subagent", "tool": TOOLS[0], "result": "", "arguments": {}}]]}
+    traj = build({"root": root, "turns": ["go"], "handoff": None, "rewards": {"task": 1.0}})
+    sub = next(s for s in traj.steps if s.kind == "subagent")
+    whole, _ = exported(tmp_path / "a", [traj])
+    assert {r["metadata"]["invocation"] for r in whole} == {"root"}
+    per, manifest = exported(tmp_path / "b", [traj], per="invocation")
+    assert {r["metadata"]["invocation"] for r in per} == {"root", sub.id}
+    assert {r["metadata"]["agent"] for r in per} == {"agent0", "helper"}
+    # The generated ids do not continue from call to call: every call is its own row, counted.
+    assert manifest["rollout"]["splits"] == manifest["rollout"]["calls"] - 2
+    root_rows = [r for r in per if r["metadata"]["invocation"] == "root"]
+    assert all(r["step_rewards"] == [{"format": 0.5}] for r in root_rows)

@@ -68,3 +68,26 @@ def test_rewards_reach_steps_outcomes_and_the_report(tmp_path: Path) -> None:
         "ok": False, "reason": "wrong_answer", "detail": "expected contains '5'",
         "rewards": {"task": 0.0},
     }
+
+
+def test_the_judge_s_score_is_its_reward(tmp_path: Path) -> None:
+    from nex_core.gap.checks import TaskCheck
+    from nex_core.gap.tasks import Task
+    from nex_core.trajectory.schema import Outcome, OutcomeStatus, Provenance, Trajectory
+
+    (tmp_path / "judge.yaml").write_text(
+        "replies: [{text: \"PASS\\nSCORE: 0.8\\nClose enough.\"}]\n"
+    )
+    check = TaskCheck(judge_model=f"scripted:{tmp_path / 'judge.yaml'}")
+    traj = Trajectory(
+        id="t", started_at="2026-01-01T00:00:00Z",
+        provenance=Provenance(framework="f", adapter="a", nex_version="0"),
+        outcome=Outcome(status=OutcomeStatus.COMPLETED, final_output="about 5"),
+    )
+    task = Task(id="t", turns=["2+3?"], rubric="5 is right")
+    passed = asyncio.run(check.check(traj, task))
+    assert passed.ok and passed.rewards == {"judge": 0.8}
+    (tmp_path / "judge.yaml").write_text("replies: [{text: \"FAIL\\nWrong.\"}]\n")
+    check = TaskCheck(judge_model=f"scripted:{tmp_path / 'judge.yaml'}")
+    failed = asyncio.run(check.check(traj, task))
+    assert not failed.ok and failed.reason == "judge_fail" and failed.rewards == {"judge": 0.0}
