@@ -168,11 +168,12 @@ def _names(value: str) -> list[str]:
 )
 @click.option(
     "--dataset",
-    type=click.Choice(["training", "otlp-json"]),
+    type=click.Choice(["training", "otlp-json", "rollout", "atif"]),
     default="training",
     show_default=True,
     help="training: rows for trainers (the options below); otlp-json: the trajectories as "
-    "OpenTelemetry GenAI spans in OTLP JSON files.",
+    "OpenTelemetry GenAI spans in OTLP JSON files; rollout, atif: the same as --target "
+    "rollout (token ids for RL) or --target atif (ATIF documents).",
 )
 @click.option(
     "--per",
@@ -190,7 +191,6 @@ def _names(value: str) -> list[str]:
 )
 @click.option(
     "--target",
-    "--dataset",
     "targets",
     default="hf",
     show_default=True,
@@ -256,6 +256,8 @@ def export_command(
     as OpenTelemetry spans (--dataset otlp-json)."""
     from nex_core.gap.export import export
 
+    if dataset in ("rollout", "atif"):  # trajectory targets, named as the issue names them
+        targets = dataset
     if dataset == "otlp-json":
         from nex_core.otel.dataset import export_otlp_json
 
