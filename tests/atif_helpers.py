@@ -1,7 +1,7 @@
 """Generated trajectories for the ATIF round trip (tests/test_atif.py): a hypothesis strategy that
 records runs the way the native runtime does (through the Recorder), with parallel tool calls,
 tool errors, malformed arguments, model-call errors, sub-agents as tools nested two deep,
-handoffs, several user turns, rebuilt contexts, token ids and rewards."""
+handoffs, several user turns, resume values, rebuilt contexts, token ids and rewards."""
 
 from __future__ import annotations
 
@@ -71,6 +71,7 @@ def plans(draw: Any) -> dict[str, Any]:
         "root": draw(invocations()),
         "turns": draw(st.lists(words, min_size=1, max_size=2)),
         "handoff": draw(st.one_of(st.none(), invocations(depth=2))),
+        "resume": draw(st.one_of(st.none(), st.dictionaries(words, st.integers(0, 9), max_size=2))),
         "rewards": draw(st.dictionaries(st.sampled_from(["task", "judge"]),
                                         st.floats(0, 1, allow_nan=False), max_size=2)),
     }
@@ -162,7 +163,9 @@ def build(plan: dict[str, Any]) -> Trajectory:
     rec = b.recorder
     history = [Message.system("You are root.")]
     answer = ""
-    for turn in plan["turns"]:
+    for number, turn in enumerate(plan["turns"]):
+        if number and plan.get("resume") is not None:  # a paused run resumed with a value
+            rec.input(agent="agent0", value=plan["resume"], mode="resume")
         history = [*history, Message.user(turn)]
         answer = b.invocation(plan["root"], history)
         history = [*history, Message.assistant(answer)]

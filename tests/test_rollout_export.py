@@ -203,7 +203,8 @@ def test_per_invocation_gives_each_sub_agent_its_own_rows(tmp_path: Path) -> Non
     root = {"agent": "agent0", "children": [child], "retry": False, "rebuild": False,
             "tokens": True, "reasoning": None, "answer": "all done", "reward": 0.5,
             "rounds": [[{"kind": "subagent", "tool": TOOLS[0], "result": "", "arguments": {}}]]}
-    traj = build({"root": root, "turns": ["go"], "handoff": None, "rewards": {"task": 1.0}})
+    plan = {"root": root, "turns": ["go"], "handoff": None, "resume": None, "rewards": {"task": 1}}
+    traj = build(plan)
     sub = next(s for s in traj.steps if s.kind == "subagent")
     whole, _ = exported(tmp_path / "a", [traj])
     assert {r["metadata"]["invocation"] for r in whole} == {"root"}

@@ -22,6 +22,7 @@ from collections import Counter
 from typing import Any
 
 from nex_core.trajectory.schema import (
+    InputStep,
     LLMStep,
     Message,
     Step,
@@ -146,6 +147,8 @@ class _Invocation:
                 self._llm(step)
             elif isinstance(step, ToolStep):
                 self._tool(step)
+            elif isinstance(step, InputStep):
+                self._input(step)
             else:
                 self._subagent(step)
         self._flush()
@@ -272,6 +275,16 @@ class _Invocation:
         if "source_call_id" not in result:
             nex["call_id"] = step.call_id
         result.setdefault("extra", {})["nex"] = nex
+
+    def _input(self, step: InputStep) -> None:
+        """Input given other than as a text turn (a paused run's resume value): ATIF has no
+        step for it, so a system step that carries it in ``extra.nex.input``."""
+        nex = {"mode": step.mode, "value": step.value, **_status(step)}
+        if step.agent != self.agent:
+            nex["agent"] = step.agent
+        self._add({"source": "system", "message": "", "timestamp": step.started_at.isoformat(),
+                   "extra": {"nex": {"input": nex}}})
+        self.exporter.notes["inputs and resume values (system steps, in extra.nex.input)"] += 1
 
     def _subagent(self, step: SubAgentStep) -> None:
         result = self._result(step.call_id)

@@ -20,6 +20,7 @@ from typing import Any
 
 from nex_core.trajectory.schema import (
     ErrorInfo,
+    InputStep,
     LLMRequest,
     LLMResponse,
     LLMStep,
@@ -124,6 +125,17 @@ class _Importer:
         for atif in doc["steps"]:
             source = atif["source"]
             observation = atif.get("observation")
+            given = ((atif.get("extra") or {}).get("nex") or {}).get("input")
+            if source == "system" and given is not None:
+                started = _time(atif.get("timestamp"), self.started)
+                step = InputStep(
+                    id=self.new_id(), parent_id=parent, agent=given.get("agent", agent),
+                    started_at=started, ended_at=started, status=StepStatus.OK,
+                    mode=given.get("mode", "input"), value=given.get("value"),
+                )
+                _status(given, step)
+                self.steps.append(step)
+                continue
             if source in ("system", "user") and observation is None:
                 content = _text(atif["message"], self.notes)
                 conversation.append(Message(role=source, content=content))
