@@ -24,6 +24,7 @@ from nex_core.protocol.spec import (
     ImportBinding,
     MCPBinding,
     MCPServerSpec,
+    SimulatedBinding,
     TeamSpec,
     ToolSpec,
 )
@@ -230,6 +231,11 @@ class _Writer:
     def _tool(self, agent: AgentSpec, tool: ToolSpec) -> Any:
         if isinstance(tool.binding, MCPBinding):
             return None
+        if isinstance(tool.binding, SimulatedBinding):
+            raise AdapterError(
+                f"tool '{tool.name}' of agent '{agent.name}' is simulated (a model plays it); "
+                "generated code can only bind tools by import path or MCP server"
+            )
         if not isinstance(tool.binding, ImportBinding):
             raise AdapterError(
                 f"tool '{tool.name}' of agent '{agent.name}' is bound to an in-process callable "
