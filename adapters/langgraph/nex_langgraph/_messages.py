@@ -23,6 +23,11 @@ from langchain_core.utils.function_calling import convert_to_openai_tool
 
 from nex_core.trajectory.schema import LLMResponse, Message, ToolCall, ToolSchema
 
+TOKENS_KEY = "nex_tokens"
+"""``response_metadata`` key under which the model bridge hands a nex model's token record
+(``LLMResponse.tokens`` as plain JSON data) to the recorder: LangChain keeps the metadata on the
+``AIMessage`` through ``invoke`` and stream merging, and the recorder only sees that message."""
+
 
 def _content(value: Any) -> str | list[dict[str, Any]] | None:
     if value is None or isinstance(value, str):
@@ -169,6 +174,8 @@ def response_to_ai(response: LLMResponse, *, model_id: str | None) -> AIMessage:
             "total_tokens": response.usage.total_tokens,
         }
     message.response_metadata = {"finish_reason": response.finish_reason, "model_name": model_id}
+    if response.tokens is not None:
+        message.response_metadata[TOKENS_KEY] = response.tokens.model_dump(exclude_none=True)
     return message
 
 
@@ -192,7 +199,15 @@ def response_of(message: BaseMessage, generation_info: dict[str, Any] | None = N
         nex = to_nex(message)
         if nex.role != "assistant":
             nex = Message.assistant(nex.text())
-    return LLMResponse.model_validate({"message": nex, "finish_reason": finish, "usage": usage})
+    tokens = meta.get(TOKENS_KEY)
+    return LLMResponse.model_validate(
+        {
+            "message": nex,
+            "finish_reason": finish,
+            "usage": usage,
+            "tokens": tokens if isinstance(tokens, dict) else None,
+        }
+    )
 
 
 def tool_schema(tool: Any) -> ToolSchema:
