@@ -27,7 +27,7 @@ from autogen_core.models import (
 from autogen_core.tools import Tool
 from autogen_core.tools import ToolSchema as AutogenToolSchema
 
-from nex_core.trajectory.schema import LLMResponse, Message, ToolCall, ToolSchema, Usage
+from nex_core.trajectory.schema import LLMResponse, Message, Tokens, ToolCall, ToolSchema, Usage
 
 USER_SOURCE = "user"
 """AutoGen's source name for messages that came from the person running the task."""
@@ -132,8 +132,31 @@ def to_nex_response(result: CreateResult) -> LLMResponse:
                 "completion_tokens": usage.completion_tokens,
                 "total_tokens": usage.prompt_tokens + usage.completion_tokens,
             },
+            "tokens": tokens_of(result),
         }
     )
+
+
+_TOKENS_ATTR = "_nex_tokens"
+"""Where a bridged ``CreateResult`` keeps the nex model's token record for the recorder.
+
+``CreateResult`` has no field for token ids (its ``logprobs`` holds OpenAI's per-token text
+entries, and AutoGen ignores unknown fields), so the record rides as a plain instance attribute:
+pydantic leaves it out of ``model_dump``, ``repr`` and ``==``, so AutoGen and the app see the
+result they always saw, while ``model_copy`` keeps it."""
+
+
+def attach_tokens(result: CreateResult, tokens: Tokens | None) -> CreateResult:
+    """``result`` carrying ``tokens`` for :func:`tokens_of` (nothing is added for ``None``)."""
+    if tokens is not None:
+        object.__setattr__(result, _TOKENS_ATTR, tokens)
+    return result
+
+
+def tokens_of(result: CreateResult) -> Tokens | None:
+    """The token record the bridge attached to ``result``, if any."""
+    tokens = result.__dict__.get(_TOKENS_ATTR)
+    return tokens if isinstance(tokens, Tokens) else None
 
 
 def _arguments(value: Any) -> str:
@@ -154,18 +177,20 @@ def to_create_result(response: LLMResponse) -> CreateResult:
             FunctionCall(id=c.id, name=c.function.name, arguments=c.function.arguments)
             for c in message.tool_calls
         ]
-        return CreateResult(
+        result = CreateResult(
             finish_reason="function_calls",
             content=calls,
             usage=request_usage,
             cached=False,
             thought=text or message.reasoning,
         )
+        return attach_tokens(result, response.tokens)
     finish = _FINISH_FROM_NEX.get(response.finish_reason or "stop", "unknown")
-    return CreateResult(
+    result = CreateResult(
         finish_reason=finish,  # type: ignore[arg-type]
         content=text or "",
         usage=request_usage,
         cached=False,
         thought=message.reasoning,
     )
+    return attach_tokens(result, response.tokens)
