@@ -51,8 +51,12 @@ def _run(how: str | None) -> tuple[Trajectory, list[dict[str, Any]]]:
     replies = [Reply(tool_calls=[("call_1", "add", {"a": 2, "b": 3})]), Reply(text="5")]
     with ChatServer(replies) as server:
         model = OpenAICompatibleModel(
-            "m", base_url=server.base_url, timeout_s=5, max_retries=0,
-            capture_tokens=True, logprobs=1,
+            "m",
+            base_url=server.base_url,
+            timeout_s=5,
+            max_retries=0,
+            capture_tokens=True,
+            logprobs=1,
         )
         if how is None:
             task = TaskInfo(id="t1", turns=["2+3?"])

@@ -40,8 +40,12 @@ def _run(mode: str | None) -> tuple[Trajectory, list[dict[str, Any]]]:
     task = TaskInfo(id="t1", turns=["2+3?"])
     with ChatServer(_replies()) as server:
         model = OpenAICompatibleModel(
-            "m", base_url=server.base_url, timeout_s=5, max_retries=0,
-            capture_tokens=True, logprobs=1,
+            "m",
+            base_url=server.base_url,
+            timeout_s=5,
+            max_retries=0,
+            capture_tokens=True,
+            logprobs=1,
         )
         if mode is None:
             traj = asyncio.run(run_native(spec, task, model=model))
