@@ -15,7 +15,14 @@ from typing import Any
 from agent_framework import ChatResponse, ChatResponseUpdate, Content, FunctionTool, Message
 
 from nex_core.runtime.tools import ANY_OBJECT
-from nex_core.trajectory.schema import LLMRequest, LLMResponse, ToolCall, ToolSchema, Usage
+from nex_core.trajectory.schema import (
+    LLMRequest,
+    LLMResponse,
+    Tokens,
+    ToolCall,
+    ToolSchema,
+    Usage,
+)
 from nex_core.trajectory.schema import Message as NexMessage
 
 _SAMPLING = ("temperature", "top_p", "max_tokens", "seed")
@@ -150,6 +157,23 @@ def to_nex_request(
     )
 
 
+TOKENS_KEY = "nex_tokens"
+"""``additional_properties`` key under which the model bridge hands a nex model's token record
+(``LLMResponse.tokens`` as plain JSON data) to the recorder; Agent Framework merges an update's
+properties into the response it builds from a stream, so streamed answers keep it too."""
+
+
+def _token_properties(response: LLMResponse) -> dict[str, Any] | None:
+    if response.tokens is None:
+        return None
+    return {TOKENS_KEY: response.tokens.model_dump(exclude_none=True)}
+
+
+def _tokens_of(response: ChatResponse) -> Tokens | None:
+    data = (response.additional_properties or {}).get(TOKENS_KEY)
+    return Tokens.model_validate(data) if isinstance(data, Mapping) else None
+
+
 def _usage(usage: Any) -> Usage | None:
     if not usage:
         return None
@@ -182,6 +206,7 @@ def to_nex_response(response: ChatResponse) -> LLMResponse:
         ),
         finish_reason=str(finish) if finish is not None else ("tool_calls" if calls else "stop"),
         usage=_usage(response.usage_details),
+        tokens=_tokens_of(response),
     )
 
 
@@ -218,6 +243,7 @@ def to_chat_response(response: LLMResponse, *, model: str | None = None) -> Chat
         finish_reason=response.finish_reason,  # type: ignore[arg-type]
         usage_details=_usage_details(response.usage),  # type: ignore[arg-type]
         model=model,
+        additional_properties=_token_properties(response),
     )
 
 
@@ -239,6 +265,7 @@ def to_updates(
             contents=[Content.from_usage(usage)] if usage else [],  # type: ignore[arg-type]
             finish_reason=response.finish_reason,  # type: ignore[arg-type]
             model=model,
+            additional_properties=_token_properties(response),
         )
     )
     return updates
