@@ -166,3 +166,27 @@ def test_cli_export_and_import_round_trip(tmp_path: Path) -> None:
     result = runner.invoke(cli, ["import", "atif", str(exported), str(broken), "-o", str(out)])
     assert result.exit_code != 0 and "broken.jsonl:1" in result.output
     assert "Traceback" not in result.output and out.read_bytes() == before
+
+
+def test_identical_sub_agent_runs_keep_their_calls_when_the_context_was_rebuilt() -> None:
+    """Found by the generated round trip: two identical sub-agent runs in one batch, and a
+    next request that shows only the last result (a rebuilt context). Their results stay in
+    the order they ran, so each sub-agent run comes back under its own call."""
+    from nex_core.trajectory.schema import ToolSchema
+
+    add = ToolSchema(name="add", description="the add tool", parameters={"type": "object"})
+
+    def call(kind: str) -> dict[str, Any]:
+        return {"kind": kind, "tool": add, "result": "a", "arguments": {}}
+
+    def invocation(agent: str, rounds: Any, children: Any, rebuild: bool) -> dict[str, Any]:
+        return {"agent": agent, "rounds": rounds, "children": children, "retry": False,
+                "rebuild": rebuild, "tokens": False, "reasoning": None, "answer": "a",
+                "reward": None}
+
+    child = invocation("agent1a", [[call("ok")]], [], False)
+    root = invocation("agent0a", [[call("ok"), call("subagent"), call("subagent")]],
+                      [child, dict(child)], True)
+    traj = build({"root": root, "turns": ["a"], "handoff": None, "resume": None, "rewards": {}})
+    _, back, _ = through_atif(traj)
+    same(traj, back)

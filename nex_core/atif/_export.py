@@ -166,8 +166,11 @@ class _Invocation:
         if self.pending is None:
             return
         results = self.pending.get("observation", {}).get("results", [])
-        last = 1 << 30
-        results.sort(key=lambda r: self.seen.get(r.get("source_call_id", ""), (last,))[0])
+        # Reordered only when a later request shows every one of them: where a rebuilt context
+        # dropped some, the order they ran in is the only order there is (moving the seen ones
+        # first would pair identical sub-agent runs with the wrong calls on the way back).
+        if all(r.get("source_call_id", "") in self.seen for r in results):
+            results.sort(key=lambda r: self.seen[r.get("source_call_id", "")][0])
         for r in results:
             if "source_call_id" in r and isinstance(r.get("content"), str):
                 self.conversation.append(Message.tool(r["source_call_id"], r["content"]))
