@@ -49,7 +49,8 @@ def test_the_program_is_lint_clean_and_records_as_the_spec_runs_natively(
     if example == "mcp_time":
         pytest.importorskip("mcp_server_time")
     path, task = EXAMPLES[example]
-    monkeypatch.chdir(REPO)  # bindings resolve from the folder `nex run` runs from
+    monkeypatch.chdir(REPO)  # bindings resolve from the folder `nex run` runs from,
+    monkeypatch.syspath_prepend(str(REPO))  # which `nex` puts on sys.path (`pytest` does not)
     spec = load_spec(REPO / "examples" / path)
     code = adapter.to_code(spec)
     source = tmp_path / "program.py"
