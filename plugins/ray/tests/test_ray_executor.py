@@ -76,7 +76,7 @@ def test_ray_executor_resumes_a_local_run_and_shares_mcp_per_worker(
     ]
     result = CliRunner().invoke(cli, args)
     assert result.exit_code == 0, result.output
-    report = json.loads(result.output[result.output.index("{") :])
+    report = json.loads(result.stdout)  # the JSON alone: progress and the summary go to stderr
     assert report["executor"]["name"] == "ray" and report["executor"]["workers"] == 2
     assert report["this_run"]["episodes"] == 5 and report["this_run"]["resumed_skipped"] == 3
     assert report["accepted"] == 8 and report["by_backend"]["native"]["statuses"] == {
