@@ -22,6 +22,9 @@ from nex_core.trajectory.schema import LLMResponse, LLMStep, Message, Tokens, Tr
 
 REPO = Path(__file__).resolve().parents[3]
 sys.path.insert(0, str(REPO / "tests"))
+# The example spec binds `examples.calculator.tools`, importable from the repository root as
+# `nex` makes it (tox runs the `pytest` script, which does not put the working folder first).
+sys.path.insert(0, str(REPO))
 from chat_server import ChatServer, Reply  # noqa: E402
 
 
