@@ -12,13 +12,11 @@ from __future__ import annotations
 import json
 from collections.abc import Mapping
 from datetime import UTC, datetime
-from typing import Any
-
-from opentelemetry import trace
-from opentelemetry.trace import SpanKind, Status, StatusCode, Tracer
+from typing import TYPE_CHECKING, Any
 
 from nex_core.otel import semconv as sc
 from nex_core.otel._messages import message_to_genai, messages_to_genai, tools_to_genai
+from nex_core.otel._require import require
 from nex_core.trajectory.schema import (
     InputStep,
     LLMStep,
@@ -29,6 +27,9 @@ from nex_core.trajectory.schema import (
     ToolStep,
     Trajectory,
 )
+
+if TYPE_CHECKING:  # the otel extra is imported when a writer is made, not with this module
+    from opentelemetry.trace import Span, SpanKind, Tracer
 
 _EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 AnyStep = LLMStep | ToolStep | SubAgentStep
@@ -56,8 +57,12 @@ class SpanWriter:
     """Writes trajectories through one tracer."""
 
     def __init__(self, tracer: Tracer, *, capture_content: bool) -> None:
+        self.otel = require("opentelemetry.trace", "writing spans")
         self.tracer = tracer
         self.capture_content = capture_content
+
+    def _error(self, message: str | None) -> Any:
+        return self.otel.Status(self.otel.StatusCode.ERROR, message)
 
     def write(self, trajectory: Trajectory) -> None:
         end = trajectory.ended_at or trajectory.started_at
@@ -95,14 +100,14 @@ class SpanWriter:
                 )
         root = self.tracer.start_span(
             f"{sc.OP_INVOKE_AGENT} {root_agent}",
-            kind=SpanKind.INTERNAL,
+            kind=self.otel.SpanKind.INTERNAL,
             attributes=attributes,
             start_time=nanos(trajectory.started_at),
         )
         if outcome is not None and outcome.status in (OutcomeStatus.ERROR, OutcomeStatus.CANCELLED):
             error = outcome.error
             root.set_attribute(sc.ERROR_TYPE, error.type if error else outcome.status.value)
-            root.set_status(Status(StatusCode.ERROR, error.message if error else None))
+            root.set_status(self._error(error.message if error else None))
         by_parent: dict[str | None, list[AnyStep]] = {}
         known = {s.id for s in trajectory.steps}
         for step in trajectory.steps:
@@ -123,12 +128,12 @@ class SpanWriter:
     def _children(
         self,
         parent_id: str | None,
-        parent_span: trace.Span,
+        parent_span: Span,
         by_parent: Mapping[str | None, list[AnyStep]],
         trajectory: Trajectory,
         default_end: datetime,
     ) -> None:
-        context = trace.set_span_in_context(parent_span)
+        context = self.otel.set_span_in_context(parent_span)
         for step in by_parent.get(parent_id, []):
             name, kind, attributes = self._describe(step, trajectory)
             attributes[sc.NEX_STEP_ID] = step.id
@@ -145,7 +150,7 @@ class SpanWriter:
             if step.status in (StepStatus.ERROR, StepStatus.CANCELLED):
                 span.set_attribute(sc.ERROR_TYPE, step.error.type if step.error else "cancelled")
                 span.set_status(
-                    Status(StatusCode.ERROR, step.error.message if step.error else "cancelled")
+                    self._error(step.error.message if step.error else "cancelled")
                 )
             self._children(step.id, span, by_parent, trajectory, default_end)
             span.end(end_time=nanos(step.ended_at or default_end))
@@ -194,7 +199,7 @@ class SpanWriter:
                 out = message_to_genai(response.message)
                 out["finish_reason"] = response.finish_reason or "stop"
                 attributes[sc.OUTPUT_MESSAGES] = _json([out])
-        return f"{sc.OP_CHAT} {model}", SpanKind.CLIENT, attributes
+        return f"{sc.OP_CHAT} {model}", self.otel.SpanKind.CLIENT, attributes
 
     def _tool(self, step: ToolStep) -> tuple[str, SpanKind, dict[str, Any]]:
         attributes: dict[str, Any] = {
@@ -211,7 +216,7 @@ class SpanWriter:
                 attributes[sc.NEX_RAW_ARGUMENTS] = step.raw_arguments
             if step.error is None and step.status is StepStatus.OK:
                 attributes[sc.TOOL_CALL_RESULT] = _json(step.result)
-        return f"{sc.OP_EXECUTE_TOOL} {step.name}", SpanKind.INTERNAL, attributes
+        return f"{sc.OP_EXECUTE_TOOL} {step.name}", self.otel.SpanKind.INTERNAL, attributes
 
     def _subagent(self, step: SubAgentStep) -> tuple[str, SpanKind, dict[str, Any]]:
         attributes: dict[str, Any] = {
@@ -233,4 +238,4 @@ class SpanWriter:
                         }
                     ]
                 )
-        return f"{sc.OP_INVOKE_AGENT} {step.child}", SpanKind.INTERNAL, attributes
+        return f"{sc.OP_INVOKE_AGENT} {step.child}", self.otel.SpanKind.INTERNAL, attributes
