@@ -171,3 +171,143 @@ def seq(items: Sequence[Any], brackets: str = "[]") -> Expr:
         return brackets[0] + "\n" + body + "\n" + " " * indent + brackets[1]
 
     return render
+
+
+# --------------------------------------------------------------------------- the program's end
+#
+# Every generated program ends the same way: ``converse(system, turns)`` (the framework's own
+# multi-turn loop, which each writer gives), ``run(turns, model_ref, record_to)`` that builds the
+# system and answers or records, and ``main()`` parsing ``--task`` (repeatable), ``--model`` and
+# ``--record``. What is the same is written here once.
+
+MCP_OPEN = "async with mcp_servers(MCP_SERVERS, schemas=MCP_SCHEMAS) as mcp:"
+"""The line a program's ``run`` opens its MCP servers with (nex's MCP pool, as ``nex run``)."""
+
+_OUTCOME = """\
+    outcome = trajectory.outcome
+    assert outcome is not None
+    if outcome.status.value != "completed":
+        error = f": {outcome.error.type}: {outcome.error.message}" if outcome.error else ""
+        print(f"{outcome.status.value}{error}", file=sys.stderr)
+        return 1
+    print(outcome.final_output)
+    return 0"""
+
+_MAIN = """
+
+def main() -> None:
+    parser = {parser}
+    parser.add_argument(
+        "--task", action="append", required=True, help="user message; repeat for more turns"
+    )
+    {model_arg}
+    parser.add_argument("--record", metavar="FILE", help="append the trajectory to this JSONL")
+    args = parser.parse_args()
+    # Tool bindings are import paths resolved from the current folder, as `nex run` does.
+    sys.path.insert(0, os.getcwd())
+    try:
+        code = asyncio.run(run(args.task, args.model, args.record))
+    except NexError as exc:
+        print(f"error: {{exc}}", file=sys.stderr)
+        code = 2
+    sys.exit(code)
+
+
+if __name__ == "__main__":
+    main()
+"""
+
+
+def indent(text: str, by: int) -> str:
+    """``text`` with every non-empty line indented by ``by`` more spaces."""
+    pad = " " * by
+    return "\n".join(pad + line if line else line for line in text.split("\n"))
+
+
+def mcp_constants(spec: Any) -> str:
+    """``MCP_SERVERS`` (every server ``spec``'s agents declare) and ``MCP_SCHEMAS`` (the tools
+    whose schemas are asked of them at start: those the spec gives none) as module constants."""
+    from nex_core.protocol.spec import MCPBinding
+
+    servers: dict[str, Any] = {}
+    schemas: dict[str, list[str]] = {}
+    for each in spec.walk():
+        for key, server in each.mcp_servers.items():
+            servers.setdefault(key, server)
+        for tool in each.tools:
+            binding = tool.binding
+            if isinstance(binding, MCPBinding) and tool.parameters is None:
+                names = schemas.setdefault(binding.server, [])
+                if (binding.tool or tool.name) not in names:
+                    names.append(binding.tool or tool.name)
+    data = {k: s.model_dump(mode="json", exclude_defaults=True) for k, s in servers.items()}
+    prefix = len("MCP_SERVERS: dict[str, Any] = ")
+    return (
+        "\n# MCP servers, started by nex's MCP pool as `nex run` starts them, and the tools whose\n"
+        "# schemas are asked of them when the program starts.\n"
+        f"MCP_SERVERS: dict[str, Any] = {py_literal(data, 0, prefix=prefix)}\n"
+        f"MCP_SCHEMAS: dict[str, list[str]] = {py_literal(schemas, 0, prefix=prefix + 6)}\n"
+    )
+
+
+def build_function(root: str, returns: str, doc: str, *, mcp: bool) -> str:
+    """``build(model=None[, mcp=None])``: the program's system, from the writer's ``root``."""
+    params = "model: ChatModel | None = None" + (", mcp: MCPServers | None = None" if mcp else "")
+    out = f"def build({params}) -> {returns}:\n    {docstring(doc, 4)}\n"
+    if mcp:
+        out += (
+            "    if mcp is None:\n"
+            '        raise ValueError("MCP tools need the servers: build inside mcp_servers()")\n'
+        )
+    return out + f"    return {root}({'model, mcp' if mcp else 'model'})\n"
+
+
+def run_body(system: str, record: Expr, *, opens: str | None = None, built: bool = False) -> str:
+    """The body of ``run(turns, model_ref, record_to)`` after ``model`` is made: build the
+    system (``system = build(model[, mcp])``, inside ``opens`` when given: an ``async with``
+    line), print ``converse``'s answer, or record with ``record`` (an expression of ``system``,
+    ``task`` and ``sink``) and print the outcome. ``built``: ``opens`` binds ``system`` itself."""
+    pad = " " * (8 if opens else 4)
+    lines = [f"    {opens}"] if opens else []
+    if not built:
+        lines.append(f"{pad}{system} = build({'model, mcp' if opens == MCP_OPEN else 'model'})")
+    lines += [
+        f"{pad}if record_to is None:",
+        f"{pad}    print(await converse({system}, turns))",
+        f"{pad}    return 0",
+        f"{pad}with JSONLSink(record_to) as sink:",
+        f"{pad}    task = TaskInfo(turns=turns)",
+        f"{pad}    trajectory = {record(len(pad) + 4, len('trajectory = '))}",
+    ]
+    body = "\n".join(lines)
+    return f"{body}\n{_OUTCOME}"
+
+
+def program_main(converse: str, body: str, *, description: str, model_help: str) -> str:
+    """The end of a generated program: the "running it" section with ``converse`` (its source,
+    the framework's turn loop), ``run`` with ``body`` (see :func:`run_body`) and ``main()``.
+    The program imports argparse, asyncio, os and sys, and JSONLSink, NexError, TaskInfo and
+    make_model from nex_core."""
+    parser = call("argparse.ArgumentParser", [], [("description", description)])
+    model_arg = _model_argument(model_help)
+    run = (
+        "async def run(turns: list[str], model_ref: str | None, record_to: str | None) -> int:\n"
+        "    model = make_model(model_ref) if model_ref else None\n"
+        f"{body}"
+    )
+    main = _MAIN.format(parser=parser(4, len("parser = ")), model_arg=model_arg)
+    return (
+        "\n\n# --------------------------------------------------------------------------- "
+        f"running it\n\n\n{converse.strip()}\n\n\n{run}\n{main}"
+    )
+
+
+def _model_argument(model_help: str) -> str:
+    """``parser.add_argument("--model", help=...)`` at indent 4: on one line, or its two
+    arguments on one line of their own, or one a line."""
+    args = f'"--model", help={_string(model_help)}'
+    if 4 + len(f"parser.add_argument({args})") <= LINE:
+        return f"parser.add_argument({args})"
+    if 8 + len(args) <= LINE:
+        return f"parser.add_argument(\n        {args}\n    )"
+    return call("parser.add_argument", ["--model"], [("help", model_help)])(4)

@@ -95,7 +95,9 @@ class NexPluginManager(pluggy.PluginManager):
     def __init__(self) -> None:
         super().__init__(hookspecs.PROJECT)
         self.add_hookspecs(hookspecs)
-        self.infos: list[PluginInfo] = []
+        # (entry point, error, group) per import; the distribution's name and version are read
+        # from its metadata only when ``infos`` is asked for (two metadata parses a plugin).
+        self._imported: list[tuple[EntryPoint, str | None, str]] = []
         self._pending: dict[str, dict[str, EntryPoint]] = {}
         self._discovered = False
 
@@ -106,9 +108,10 @@ class NexPluginManager(pluggy.PluginManager):
         if self._discovered and not again:
             return
         self._discovered = True
+        found = entry_points()  # one scan of the installed distributions for both groups
         for group in (hookspecs.ENTRY_POINT_GROUP, ADAPTER_GROUP):
             pending = self._pending.setdefault(group, {})
-            for ep in entry_points(group=group):
+            for ep in found.select(group=group):
                 if self.get_plugin(ep.name) is None and not self.is_blocked(ep.name):
                     pending.setdefault(ep.name, ep)
 
@@ -133,18 +136,27 @@ class NexPluginManager(pluggy.PluginManager):
         ep = self._pending.get(group, {}).pop(name, None)
         if ep is None or self.get_plugin(name) is not None or self.is_blocked(name):
             return
-        dist, version = _dist_of(ep)
         try:
             self.register(ep.load(), name=ep.name)
         except Exception as exc:  # a broken plugin must not break nex
+            dist, _ = _dist_of(ep)
             message = (
                 f"nex plugin '{ep.name}' from distribution '{dist}' failed to load: "
                 f"{type(exc).__name__}: {exc}"
             )
             warnings.warn(message, PluginLoadWarning, stacklevel=3)
-            self.infos.append(PluginInfo(ep.name, dist, version, error=str(exc), group=group))
+            self._imported.append((ep, str(exc), group))
             return
-        self.infos.append(PluginInfo(ep.name, dist, version, group=group))
+        self._imported.append((ep, None, group))
+
+    @property
+    def infos(self) -> list[PluginInfo]:
+        """Every plugin imported so far (or that failed to import), in import order."""
+        out = []
+        for ep, error, group in self._imported:
+            dist, version = _dist_of(ep)
+            out.append(PluginInfo(ep.name, dist, version, error=error, group=group))
+        return out
 
     def pending(self, group: str = ADAPTER_GROUP) -> list[str]:
         """Entry-point names of ``group`` found but not imported yet."""

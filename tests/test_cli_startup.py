@@ -75,6 +75,9 @@ def test_a_native_run_imports_no_framework(tmp_path: Path) -> None:
     assert not loaded & FRAMEWORKS, sorted(loaded & FRAMEWORKS)
     assert "nex_langgraph" not in loaded and "nex_autogen" not in loaded
     assert "openai" not in loaded and "mcp" not in loaded  # neither the endpoint nor MCP is used
+    # The calculator's argument schemas are flat: the quick check passes every call, and
+    # jsonschema (a quarter of a second of start-up) is never imported.
+    assert "jsonschema" not in loaded
 
 
 def test_import_nex_core_is_cheap() -> None:

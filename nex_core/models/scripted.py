@@ -29,8 +29,9 @@ from collections import deque
 from pathlib import Path
 from typing import Any
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import ConfigDict, Field
 
+from nex_core._field_docs import DocumentedModel
 from nex_core.errors import ModelError, ScriptExhausted
 from nex_core.models._file_cache import load_cached
 from nex_core.models.base import ChatModel, ModelCall, request_snapshot
@@ -39,8 +40,8 @@ from nex_core.protocol.spec import ToolFormat
 from nex_core.trajectory.schema import LLMRequest, LLMResponse, Message, ToolCall, Usage
 
 
-class _Strict(BaseModel):
-    model_config = ConfigDict(extra="forbid", use_attribute_docstrings=True)
+class _Strict(DocumentedModel):
+    model_config = ConfigDict(extra="forbid")
 
 
 class ScriptedToolCall(_Strict):

@@ -21,6 +21,8 @@ from pydantic import (
 )
 from pydantic.json_schema import SkipJsonSchema
 
+from nex_core._field_docs import DocumentedModel
+
 SPEC_VERSION = 1
 
 NAME_PATTERN = r"^[A-Za-z_][A-Za-z0-9_.-]{0,63}$"
@@ -30,8 +32,8 @@ Name = Annotated[str, Field(pattern=NAME_PATTERN)]
 IMPORT_PATH_PATTERN = r"^[A-Za-z_][\w.]*:[A-Za-z_][\w.]*$"
 
 
-class _Spec(BaseModel):
-    model_config = ConfigDict(extra="forbid", populate_by_name=True, use_attribute_docstrings=True)
+class _Spec(DocumentedModel):
+    model_config = ConfigDict(extra="forbid", populate_by_name=True)
 
 
 class ToolFormat(str):
@@ -101,7 +103,6 @@ class ModelSettings(_Spec):
     model_config = ConfigDict(
         extra="forbid",
         populate_by_name=True,
-        use_attribute_docstrings=True,
         hide_input_in_errors=True,
     )
 

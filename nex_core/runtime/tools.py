@@ -205,8 +205,9 @@ def result_text(value: Any) -> str:
 
 @functools.lru_cache(maxsize=512)
 def _validator(schema_json: str) -> jsonschema.protocols.Validator:
-    # Imported on first use: jsonschema (with referencing and its format checkers) is a tenth
-    # of a second of start-up, and a run whose tools take no arguments never needs it.
+    # Imported on first use: jsonschema (with referencing and its format checkers) is a
+    # quarter of a second of start-up, and a run whose arguments pass the quick check never
+    # needs it.
     import jsonschema
 
     schema = json.loads(schema_json)
@@ -215,31 +216,46 @@ def _validator(schema_json: str) -> jsonschema.protocols.Validator:
 
 
 _Quick = Callable[[dict[str, Any]], bool] | None
-_by_identity: dict[int, tuple[dict[str, Any], jsonschema.protocols.Validator, _Quick]] = {}
 
 
-def _validator_for(
-    schema: dict[str, Any],
-) -> tuple[jsonschema.protocols.Validator, _Quick]:
+@dataclass
+class _Checks:
+    """What validates one schema: the quick check, and jsonschema's validator once needed."""
+
+    schema: dict[str, Any]
+    quick: _Quick
+    full: jsonschema.protocols.Validator | None = None
+
+    def validator(self) -> jsonschema.protocols.Validator:
+        if self.full is None:
+            self.full = _validator(json.dumps(self.schema, sort_keys=True))
+        return self.full
+
+
+_by_identity: dict[int, _Checks] = {}
+
+
+def _checks_for(schema: dict[str, Any]) -> _Checks:
     # A run validates every call against the same few schema objects (never mutated while it
-    # runs): look them up by identity first, so the hot path does not serialise the schema.
+    # runs): look them up by identity first, so the hot path does not look at the schema again.
     hit = _by_identity.get(id(schema))
-    if hit is not None and hit[0] is schema:
-        return hit[1], hit[2]
-    validator = _validator(json.dumps(schema, sort_keys=True))
+    if hit is not None and hit.schema is schema:
+        return hit
     if len(_by_identity) > 1024:
         _by_identity.clear()
-    quick = certainly_valid(schema)
-    _by_identity[id(schema)] = (schema, validator, quick)
-    return validator, quick
+    checks = _by_identity[id(schema)] = _Checks(schema, certainly_valid(schema))
+    return checks
 
 
 def validate_arguments(arguments: dict[str, Any], schema: dict[str, Any] | None) -> None:
     if not schema:
         return
-    validator, quick = _validator_for(schema)
-    if quick is not None and quick(arguments):
+    checks = _checks_for(schema)
+    if checks.quick is not None and checks.quick(arguments):
         return
+    # Only here is jsonschema needed (and imported): for a schema the quick check does not
+    # know, and for arguments it does not pass, whose error message jsonschema writes.
+    validator = checks.validator()
     if validator.is_valid(arguments):
         return
     errors = sorted(validator.iter_errors(arguments), key=lambda e: list(e.path))

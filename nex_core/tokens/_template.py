@@ -15,71 +15,31 @@ which buffer their output; sentinels survive all of them.
 from __future__ import annotations
 
 import hashlib
-import json
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
-from datetime import datetime
-from functools import lru_cache
-from typing import Any, NoReturn
+from typing import TYPE_CHECKING, Any
 
-import jinja2
-import jinja2.ext
-import jinja2.nodes
-from jinja2.sandbox import ImmutableSandboxedEnvironment
+from nex_core.errors import ChatTemplateError, SpecError
+from nex_core.tokens._markers import CLOSE as _CLOSE
+from nex_core.tokens._markers import OPEN as _OPEN
 
-from nex_core.errors import ChatTemplateError
+if TYPE_CHECKING:
+    from types import ModuleType
 
-_OPEN = "\ufdd0"
-_CLOSE = "\ufdd1"
+INSTALL_HINT = "pip install 'nex-core[tokens]'"
 
 
-class _GenerationTag(jinja2.ext.Extension):
-    """``{% generation %}…{% endgeneration %}``: the enclosed output is the model's."""
-
-    tags = {"generation"}
-
-    def parse(self, parser: jinja2.parser.Parser) -> jinja2.nodes.Node:
-        lineno = next(parser.stream).lineno
-        body = parser.parse_statements(("name:endgeneration",), drop_needle=True)
-        call = self.call_method("_mark", [])
-        return jinja2.nodes.CallBlock(call, [], [], body).set_lineno(lineno)
-
-    @staticmethod
-    def _mark(caller: Callable[[], str]) -> str:
-        return f"{_OPEN}{caller()}{_CLOSE}"
-
-
-def _tojson(
-    value: Any,
-    indent: int | None = None,
-    separators: tuple[str, str] | None = None,
-    sort_keys: bool = False,
-    ensure_ascii: bool = False,
-) -> str:
-    return json.dumps(
-        value, indent=indent, separators=separators, sort_keys=sort_keys, ensure_ascii=ensure_ascii
-    )
-
-
-def _raise(message: str) -> NoReturn:
-    raise jinja2.TemplateError(message)
-
-
-def _strftime_now(fmt: str) -> str:
-    return datetime.now().strftime(fmt)
-
-
-@lru_cache(maxsize=1)
-def _environment() -> ImmutableSandboxedEnvironment:
-    env = ImmutableSandboxedEnvironment(
-        trim_blocks=True,
-        lstrip_blocks=True,
-        extensions=[_GenerationTag, jinja2.ext.loopcontrols],
-    )
-    env.filters["tojson"] = _tojson
-    env.globals["raise_exception"] = _raise
-    env.globals["strftime_now"] = _strftime_now
-    return env
+def jinja() -> ModuleType:
+    """``nex_core.tokens._jinja`` (jinja2 and the environment), or a ``SpecError`` naming the
+    ``tokens`` extra when jinja2 is not installed."""
+    try:
+        from nex_core.tokens import _jinja
+    except ImportError as exc:
+        raise SpecError(
+            f"chat templates need the '{exc.name or 'jinja2'}' package: {INSTALL_HINT} "
+            "(or pip install jinja2)"
+        ) from None
+    return _jinja
 
 
 @dataclass(frozen=True)
@@ -98,9 +58,10 @@ class ChatTemplate:
         self.context = dict(context or {})
         """Extra template variables, such as ``bos_token`` and ``eos_token``."""
         self.sha256 = hashlib.sha256(source.encode()).hexdigest()
+        templates = jinja()
         try:
-            self._template = _environment().from_string(source)
-        except jinja2.TemplateSyntaxError as exc:
+            self._template = templates.environment().from_string(source)
+        except templates.TemplateSyntaxError as exc:
             raise ChatTemplateError(
                 f"chat template {origin}, line {exc.lineno}: {exc.message}"
             ) from None
@@ -114,6 +75,7 @@ class ChatTemplate:
         add_generation_prompt: bool = False,
     ) -> Rendered:
         """The conversation as text, with the spans its ``{% generation %}`` tags marked."""
+        templates = jinja()
         try:
             raw = self._template.render(
                 **self.context,
@@ -121,7 +83,7 @@ class ChatTemplate:
                 tools=list(tools) if tools else None,
                 add_generation_prompt=add_generation_prompt,
             )
-        except jinja2.TemplateError as exc:
+        except templates.TemplateError as exc:
             raise ChatTemplateError(f"chat template {self.origin}: {exc}") from None
         except (TypeError, ValueError, KeyError, IndexError, AttributeError) as exc:
             # Template code fails like Python does (a dict added to a string, ...): the
@@ -134,7 +96,7 @@ class ChatTemplate:
 
 def _tag_names(source: str) -> set[str]:
     """Block tag names the template uses (lexed, so a word in a string or comment is no tag)."""
-    env = _environment()
+    env = jinja().environment()
     names: set[str] = set()
     expect_name = False
     for _, kind, value in env.lex(source):

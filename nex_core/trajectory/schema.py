@@ -12,7 +12,9 @@ from datetime import UTC, datetime
 from enum import StrEnum
 from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, model_validator
+from pydantic import ConfigDict, Field, model_validator
+
+from nex_core._field_docs import DocumentedModel
 
 TRAJECTORY_VERSION: Literal[2] = 2
 """Version 2 added token ids, logprobs and cached-token usage to LLM responses, and rewards and
@@ -25,8 +27,8 @@ def utcnow() -> datetime:
     return datetime.now(UTC)
 
 
-class _Record(BaseModel):
-    model_config = ConfigDict(extra="forbid", use_attribute_docstrings=True)
+class _Record(DocumentedModel):
+    model_config = ConfigDict(extra="forbid")
 
 
 # --------------------------------------------------------------------------- messages

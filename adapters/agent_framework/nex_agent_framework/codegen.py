@@ -16,7 +16,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from nex_core.codegen import Source, call, docstring, identifier, seq
+from nex_core.codegen import Source, call, docstring, identifier, program_main, run_body, seq
 from nex_core.errors import AdapterError
 from nex_core.protocol.spec import (
     AgentSpec,
@@ -40,6 +40,7 @@ resolved from there):
 
     python <this file> --task "..."                          # nex's OpenAI-compatible client
     python <this file> --task "..." --model scripted:s.yaml  # any nex model, offline
+    python <this file> --task "..." --record runs.jsonl      # and record the trajectory
 
 Agent Framework's own defaults hold where they differ from the nex protocol: a failing tool
 returns "Error: Function failed." to the model, and when an agent's max_iterations are spent
@@ -51,6 +52,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import os
 import sys
 from typing import Any
 
@@ -84,30 +86,23 @@ def chat_client(
 # --------------------------------------------------------------------------- the tools
 '''
 
-_MAIN = """
+_CONVERSE = '''
+async def converse(agent: Agent, turns: list[str]) -> str:
+    """Each user turn continues the conversation in one session; the last answer."""
+    session = agent.create_session()
+    answer = ""
+    for turn in turns:
+        response = await agent.run(turn, session=session)
+        # The last message is the answer (response.text joins the text of every message).
+        answer = response.messages[-1].text if response.messages else ""
+    return answer
+'''
 
-# --------------------------------------------------------------------------- running
-
-
-async def main(task: str, model: ChatModel | None) -> str:
-    # `async with` connects the agent's MCP servers and closes them again.
-    async with build_{root}(model) as agent:
-        response = await agent.run(task)
-    # The last message is the answer (response.text joins the text of every message).
-    return response.messages[-1].text if response.messages else ""
-
-
-if __name__ == "__main__":
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--task", required=True, help="the user's message")
-    parser.add_argument("--model", help="a nex model reference (scripted:FILE, openai:MODEL ...)")
-    args = parser.parse_args()
-    try:
-        chosen = make_model(args.model) if args.model else None
-        print(asyncio.run(main(args.task, chosen)))
-    except NexError as exc:
-        sys.exit(f"error: {{exc}}")
-"""
+_RECORD = call(
+    "await AgentFrameworkAdapter().arecord",
+    [Source("agent"), Source("task")],
+    [("sinks", Source("[sink]"))],
+)
 
 
 def to_code(spec: AgentSpec | TeamSpec) -> str:
@@ -123,8 +118,8 @@ def to_code(spec: AgentSpec | TeamSpec) -> str:
     imports = ["from agent_framework import " + ", ".join(sorted(writer.af_imports))]
     imports += [
         *writer.imports,
-        "from nex_agent_framework import bridge_model",
-        "from nex_core import ChatModel, ModelSettings, NexError, make_model",
+        "from nex_agent_framework import AgentFrameworkAdapter, bridge_model",
+        "from nex_core import ChatModel, JSONLSink, ModelSettings, NexError, TaskInfo, make_model",
     ]
     # One block in module order: `ruff --isolated` (no first-party list) sorts them so.
     imports.sort(key=lambda line: line.split()[1])
@@ -136,7 +131,16 @@ def to_code(spec: AgentSpec | TeamSpec) -> str:
         + " the agents\n"
         + "".join(writer.agent_defs)
     )
-    return head + body + _MAIN.format(root=identifier(spec.name))
+    # `async with` connects the agent's MCP servers (Agent Framework's own clients) and closes
+    # them again.
+    opens = f"async with build_{identifier(spec.name)}(model) as agent:"
+    main = program_main(
+        _CONVERSE,
+        run_body("agent", _RECORD, opens=opens, built=True),
+        description=spec.description or spec.name,
+        model_help="a nex model reference (scripted:FILE, openai:MODEL ...)",
+    )
+    return head + body + main
 
 
 class _Writer:

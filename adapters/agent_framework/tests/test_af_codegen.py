@@ -17,6 +17,7 @@ from nex_agent_framework import AgentFrameworkAdapter
 from nex_core import AdapterError, ScriptedModel, load_spec, normalize, run_native
 from nex_core.errors import ToolBindingError
 from nex_core.protocol import spec_from_data
+from nex_core.trajectory.reader import read_trajectories
 from nex_core.trajectory.schema import TaskInfo
 
 REPO = Path(__file__).resolve().parents[3]
@@ -74,8 +75,17 @@ def test_the_program_is_lint_clean_and_records_as_the_spec_runs_natively(
         return TIMESTAMP.sub("<time>", str(normalize(traj)))
 
     assert comparable(recorded) == comparable(native)
-    answer = asyncio.run(program["main"](task, ScriptedModel.from_file(script)))
-    assert native.outcome is not None and answer == native.outcome.final_output
+
+    async def answer() -> Any:
+        async with program[f"build_{spec.name}"](ScriptedModel.from_file(script)) as agent:
+            return await program["converse"](agent, [task])
+
+    assert native.outcome is not None and run(answer()) == native.outcome.final_output
+    # `--record FILE` (the generated program's own run, in process): the same trajectory.
+    out = tmp_path / "recorded.jsonl"
+    assert run(program["run"]([task], f"scripted:{script}", str(out))) == 0
+    written, bad = read_trajectories(out)
+    assert not bad and [comparable(t) for t in written] == [comparable(native)]
 
 
 def test_a_bad_binding_stops_the_program_before_the_first_model_call(

@@ -15,12 +15,16 @@ from typing import Any
 
 from nex_autogen.build import agent_metadata, check_supported, handoff_closure, swarm_name
 from nex_core.codegen import (
+    MCP_OPEN,
     Expr,
     Source,
+    build_function,
     call,
     docstring,
     identifier,
-    py_literal,
+    mcp_constants,
+    program_main,
+    run_body,
     seq,
     sorted_names,
     wrap,
@@ -32,7 +36,6 @@ from nex_core.protocol.spec import (
     ContextMode,
     ImportBinding,
     MCPBinding,
-    MCPServerSpec,
     TeamSpec,
 )
 from nex_core.runtime.loop import MAX_HANDOFF_DEPTH
@@ -108,11 +111,7 @@ def chat_model(
     return OpenAIChatCompletionClient(model=model_id or "gpt-4o-mini", **options)
 '''
 
-_MAIN = '''
-
-# --------------------------------------------------------------------------- running it
-
-
+_CONVERSE = '''
 async def converse(system: Any, turns: list[str]) -> str:
     """Each user turn continues the conversation (AutoGen agents and teams keep their state)."""
     answer = ""
@@ -120,60 +119,13 @@ async def converse(system: Any, turns: list[str]) -> str:
         result = await system.run(task=turn)
         answer = result.messages[-1].to_text()
     return answer
-
-
-async def run(turns: list[str], model_ref: str | None, record_to: str | None) -> int:
-    model = make_model(model_ref) if model_ref else None
-{body}
-
-
-def main() -> None:
-    parser = {parser}
-    parser.add_argument(
-        "--task", action="append", required=True, help="user message; repeat for more turns"
-    )
-    parser.add_argument(
-        "--model", help="a nex model instead of the OpenAI client: scripted:FILE, openai:MODEL"
-    )
-    parser.add_argument("--record", metavar="FILE", help="append the trajectory to this JSONL")
-    args = parser.parse_args()
-    # Tool bindings are import paths resolved from the current folder, as `nex run` does.
-    sys.path.insert(0, os.getcwd())
-    try:
-        code = asyncio.run(run(args.task, args.model, args.record))
-    except NexError as exc:
-        print(f"error: {{exc}}", file=sys.stderr)
-        code = 2
-    sys.exit(code)
-
-
-if __name__ == "__main__":
-    main()
 '''
 
-_RUN_BODY = """\
-    system = build(model{mcp_arg})
-    if record_to is None:
-        print(await converse(system, turns))
-        return 0
-    with JSONLSink(record_to) as sink:
-        task = TaskInfo(turns=turns)
-        trajectory = await AutogenAdapter().arecord(system, task, sinks=[sink])"""
-
-_OUTCOME = """
-    outcome = trajectory.outcome
-    assert outcome is not None
-    if outcome.status.value != "completed":
-        error = f": {outcome.error.type}: {outcome.error.message}" if outcome.error else ""
-        print(f"{outcome.status.value}{error}", file=sys.stderr)
-        return 1
-    print(outcome.final_output)
-    return 0"""
-
-
-def _indent(text: str, by: int) -> str:
-    pad = " " * by
-    return "\n".join(pad + line if line else line for line in text.split("\n"))
+_RECORD = call(
+    "await AutogenAdapter().arecord",
+    [Source("system"), Source("task")],
+    [("sinks", Source("[sink]"))],
+)
 
 
 def _check(agent: AgentSpec) -> None:
@@ -416,33 +368,6 @@ class _Writer:
         return fn
 
 
-def _servers(spec: AgentSpec | TeamSpec) -> dict[str, MCPServerSpec]:
-    found: dict[str, MCPServerSpec] = {}
-    for agent in spec.walk():
-        for key, server in agent.mcp_servers.items():
-            found.setdefault(key, server)
-    return found
-
-
-def _mcp_constants(spec: AgentSpec | TeamSpec, servers: dict[str, MCPServerSpec]) -> str:
-    schemas: dict[str, list[str]] = {}
-    for each in spec.walk():
-        for tool in each.tools:
-            binding = tool.binding
-            if isinstance(binding, MCPBinding) and tool.parameters is None:
-                names = schemas.setdefault(binding.server, [])
-                if (binding.tool or tool.name) not in names:
-                    names.append(binding.tool or tool.name)
-    data = {k: s.model_dump(mode="json", exclude_defaults=True) for k, s in servers.items()}
-    prefix = len("MCP_SERVERS: dict[str, Any] = ")
-    return (
-        "\n# MCP servers, started by nex's MCP pool as `nex run` starts them, and the tools whose\n"
-        "# schemas are asked of them when the program starts.\n"
-        f"MCP_SERVERS: dict[str, Any] = {py_literal(data, 0, prefix=prefix)}\n"
-        f"MCP_SCHEMAS: dict[str, list[str]] = {py_literal(schemas, 0, prefix=prefix + 6)}\n\n"
-    )
-
-
 def _imports(writer: _Writer) -> str:
     runtime = sorted_names(
         writer.runtime | ({"MCPServers", "mcp_servers"} if writer.mcp else set())
@@ -490,21 +415,9 @@ def to_code(spec: AgentSpec | TeamSpec) -> str:
     writer = _Writer(mcp)
     root = writer.team(spec) if isinstance(spec, TeamSpec) else writer.system(spec)[0]
     build_doc = f"The AutoGen object for {spec.name!r}, driven by the nex ``model`` (None: OpenAI)."
-    params = "model: ChatModel | None = None" + (", mcp: MCPServers | None = None" if mcp else "")
-    build = f"def build({params}) -> Any:\n    {docstring(build_doc, 4)}\n"
-    if mcp:
-        build += (
-            "    if mcp is None:\n"
-            '        raise ValueError("MCP tools need the servers: build inside mcp_servers()")\n'
-        )
-    build += f"    return {root}({'model, mcp' if mcp else 'model'})\n"
-    if mcp:
-        constants = _mcp_constants(spec, _servers(spec))
-        body = "    async with mcp_servers(MCP_SERVERS, schemas=MCP_SCHEMAS) as mcp:\n"
-        body += _indent(_RUN_BODY.format(mcp_arg=", mcp"), 4) + _OUTCOME
-    else:
-        constants = ""
-        body = _RUN_BODY.format(mcp_arg="") + _OUTCOME
+    build = build_function(root, "Any", build_doc, mcp=mcp)
+    constants = mcp_constants(spec) + "\n" if mcp else ""
+    body = run_body("system", _RECORD, opens=MCP_OPEN if mcp else None)
     header = _HEADER.format(
         kind="team" if isinstance(spec, TeamSpec) else "agent",
         name=spec.name,
@@ -516,8 +429,12 @@ def to_code(spec: AgentSpec | TeamSpec) -> str:
         ),
         imports=_imports(writer),
     )
-    parser = call("argparse.ArgumentParser", [], [("description", spec.description or spec.name)])
-    main = _MAIN.format(body=body, parser=parser(4, len("parser = ")))
+    main = program_main(
+        _CONVERSE,
+        body,
+        description=spec.description or spec.name,
+        model_help="a nex model instead of the OpenAI client: scripted:FILE, openai:MODEL",
+    )
     functions = "\n\n".join(writer.functions)
     return (
         f"{header}{constants}{_CHAT_MODEL}\n\n"

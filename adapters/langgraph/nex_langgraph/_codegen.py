@@ -14,12 +14,16 @@ from __future__ import annotations
 from typing import Any
 
 from nex_core.codegen import (
+    MCP_OPEN,
     Expr,
     Source,
+    build_function,
     call,
     docstring,
     identifier,
-    py_literal,
+    mcp_constants,
+    program_main,
+    run_body,
     seq,
     sorted_names,
     wrap,
@@ -31,7 +35,6 @@ from nex_core.protocol.spec import (
     ContextMode,
     ImportBinding,
     MCPBinding,
-    MCPServerSpec,
     TeamSpec,
 )
 from nex_langgraph._build import EXTENSION, SWARM_SUFFIX, check_buildable, handoff_component
@@ -106,74 +109,20 @@ def chat_model(
     )
 '''
 
-_MAIN = '''
-
-# --------------------------------------------------------------------------- running it
-
-
+_CONVERSE = '''
 async def converse(graph: Any, turns: list[str]) -> str:
     """Each user turn continues the conversation of the one before; the last answer."""
-    state: dict[str, Any] = {{}}
+    state: dict[str, Any] = {}
     for turn in turns:
-        inputs: dict[str, Any] = {{"messages": [*state.get("messages", []), HumanMessage(turn)]}}
+        inputs: dict[str, Any] = {"messages": [*state.get("messages", []), HumanMessage(turn)]}
         if "active_agent" in state:  # a swarm goes on with the agent that spoke last
             inputs["active_agent"] = state["active_agent"]
         # The agents' own max_steps bound the run, not LangGraph's recursion limit.
-        state = await graph.ainvoke(inputs, {{"recursion_limit": 10_000}})
+        state = await graph.ainvoke(inputs, {"recursion_limit": 10_000})
     return str(state["messages"][-1].text)
-
-
-async def run(turns: list[str], model_ref: str | None, record_to: str | None) -> int:
-    model = make_model(model_ref) if model_ref else None
-{body}
-
-
-def main() -> None:
-    parser = {parser}
-    parser.add_argument(
-        "--task", action="append", required=True, help="user message; repeat for more turns"
-    )
-    parser.add_argument(
-        "--model", help="a nex model instead of ChatOpenAI: scripted:FILE, openai:MODEL, ..."
-    )
-    parser.add_argument("--record", metavar="FILE", help="append the trajectory to this JSONL")
-    args = parser.parse_args()
-    # Tool bindings are import paths resolved from the current folder, as `nex run` does.
-    sys.path.insert(0, os.getcwd())
-    try:
-        code = asyncio.run(run(args.task, args.model, args.record))
-    except NexError as exc:
-        print(f"error: {{exc}}", file=sys.stderr)
-        code = 2
-    sys.exit(code)
-
-
-if __name__ == "__main__":
-    main()
 '''
 
-_RUN_BODY = """\
-    graph = build(model{mcp_arg})
-    if record_to is None:
-        print(await converse(graph, turns))
-        return 0
-    with JSONLSink(record_to) as sink:
-        trajectory = await arecord(graph, TaskInfo(turns=turns), sinks=[sink])"""
-
-_OUTCOME = """
-    outcome = trajectory.outcome
-    assert outcome is not None
-    if outcome.status.value != "completed":
-        error = f": {outcome.error.type}: {outcome.error.message}" if outcome.error else ""
-        print(f"{outcome.status.value}{error}", file=sys.stderr)
-        return 1
-    print(outcome.final_output)
-    return 0"""
-
-
-def _indent(text: str, by: int) -> str:
-    pad = " " * by
-    return "\n".join(pad + line if line else line for line in text.split("\n"))
+_RECORD = call("await arecord", [Source("graph"), Source("task")], [("sinks", Source("[sink]"))])
 
 
 class _Writer:
@@ -350,14 +299,6 @@ class _Writer:
         return fn
 
 
-def _servers(spec: AgentSpec) -> dict[str, MCPServerSpec]:
-    found: dict[str, MCPServerSpec] = {}
-    for agent in spec.walk():
-        for key, server in agent.mcp_servers.items():
-            found.setdefault(key, server)
-    return found
-
-
 def _imports(writer: _Writer, mcp: bool) -> str:
     runtime = sorted_names(
         writer.runtime | {"nex_chat_model"} | ({"MCPServers", "mcp_servers"} if mcp else set())
@@ -388,25 +329,6 @@ def _what(spec: AgentSpec) -> str:
     return "Plain LangGraph: " + "; ".join(shapes) + "."
 
 
-def _mcp_constants(agent: AgentSpec, servers: dict[str, MCPServerSpec]) -> str:
-    schemas: dict[str, list[str]] = {}
-    for each in agent.walk():
-        for tool in each.tools:
-            binding = tool.binding
-            if isinstance(binding, MCPBinding) and tool.parameters is None:
-                names = schemas.setdefault(binding.server, [])
-                if (binding.tool or tool.name) not in names:
-                    names.append(binding.tool or tool.name)
-    data = {k: s.model_dump(mode="json", exclude_defaults=True) for k, s in servers.items()}
-    prefix = len("MCP_SERVERS: dict[str, Any] = ")
-    return (
-        "\n# MCP servers, started by nex's MCP pool as `nex run` starts them, and the tools whose\n"
-        "# schemas are asked of them when the program starts.\n"
-        f"MCP_SERVERS: dict[str, Any] = {py_literal(data, 0, prefix=prefix)}\n"
-        f"MCP_SCHEMAS: dict[str, list[str]] = {py_literal(schemas, 0, prefix=prefix + 6)}\n\n"
-    )
-
-
 def to_code(spec: AgentSpec | TeamSpec) -> str:
     """Source of a standalone program that builds ``spec`` with LangGraph and runs a task."""
     agent = check_buildable(spec)
@@ -422,28 +344,13 @@ def to_code(spec: AgentSpec | TeamSpec) -> str:
                     f"tool '{tool.name}' of agent '{each.name}' is {what}; "
                     "generated code can only bind tools by import path or MCP server"
                 )
-    servers = _servers(agent)
     mcp = any(isinstance(t.binding, MCPBinding) for a in agent.walk() for t in a.tools)
     writer = _Writer(mcp)
     root = writer.system(agent)
     build_doc = f"The graph for {agent.name!r}, driven by the nex ``model`` (None: ChatOpenAI)."
-    params = "model: ChatModel | None = None" + (", mcp: MCPServers | None = None" if mcp else "")
-    args = "model, mcp" if mcp else "model"
-    build = f"def build({params}) -> Any:\n    {docstring(build_doc, 4)}\n"
-    if mcp:
-        build += (
-            "    if mcp is None:\n"
-            '        raise ValueError("MCP tools need the servers: build inside mcp_servers()")\n'
-        )
-    build += f"    return {root}({args})\n"
-    if mcp:
-        constants = _mcp_constants(agent, servers)
-        run_body = _RUN_BODY.format(mcp_arg=", mcp")
-        body = "    async with mcp_servers(MCP_SERVERS, schemas=MCP_SCHEMAS) as mcp:\n"
-        body += _indent(run_body, 4) + _OUTCOME
-    else:
-        constants = ""
-        body = _RUN_BODY.format(mcp_arg="") + _OUTCOME
+    build = build_function(root, "Any", build_doc, mcp=mcp)
+    constants = mcp_constants(agent) + "\n" if mcp else ""
+    body = run_body("graph", _RECORD, opens=MCP_OPEN if mcp else None)
     header = _HEADER.format(
         name=agent.name,
         what="\n".join(wrap("Written by `nex convert --to langgraph`. " + _what(agent), 99)),
@@ -455,8 +362,12 @@ def to_code(spec: AgentSpec | TeamSpec) -> str:
         imports=_imports(writer, mcp),
     )
     functions = "\n\n".join(writer.functions)
-    parser = call("argparse.ArgumentParser", [], [("description", agent.description or agent.name)])
-    main = _MAIN.format(body=body, parser=parser(4, len("parser = ")))
+    main = program_main(
+        _CONVERSE,
+        body,
+        description=agent.description or agent.name,
+        model_help="a nex model instead of ChatOpenAI: scripted:FILE, openai:MODEL, ...",
+    )
     return (
         f"{header}{constants}{_CHAT_MODEL.format()}\n\n"
         "# --------------------------------------------------------------------------- the agents"

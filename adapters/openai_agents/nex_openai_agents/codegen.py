@@ -11,14 +11,25 @@ from __future__ import annotations
 
 from typing import Any
 
-from nex_core.codegen import Source, call, docstring, identifier, py_literal, seq, wrap
+from nex_core.codegen import (
+    MCP_OPEN,
+    Source,
+    build_function,
+    call,
+    docstring,
+    identifier,
+    mcp_constants,
+    program_main,
+    run_body,
+    seq,
+    wrap,
+)
 from nex_core.errors import AdapterError
 from nex_core.protocol.spec import (
     AgentSpec,
     ContextMode,
     ImportBinding,
     MCPBinding,
-    MCPServerSpec,
     TeamSpec,
 )
 
@@ -44,51 +55,24 @@ from __future__ import annotations
 MAX_TURNS = {max_turns}
 '''
 
-_MAIN = '''
-
-# --------------------------------------------------------------------------- running it
-
-
+_CONVERSE = '''
 async def converse(agent: Agent, turns: list[str]) -> str:
     """Each user turn continues the conversation with the agent that answered the last one."""
     history: list = []
     answer = ""
     for turn in turns:
         result = await Runner.run(
-            agent, [*history, {{"role": "user", "content": turn}}], max_turns=MAX_TURNS
+            agent, [*history, {"role": "user", "content": turn}], max_turns=MAX_TURNS
         )
         history, agent, answer = result.to_input_list(), result.last_agent, result.final_output
     return str(answer)
-
-
-async def run(turns: list[str], model_ref: str | None, record_to: str | None) -> int:
-    model = make_model(model_ref) if model_ref else None
-{body}
-
-
-def main() -> None:
-    parser = {parser}
-    parser.add_argument(
-        "--task", action="append", required=True, help="user message; repeat for more turns"
-    )
-    parser.add_argument(
-        "--model", help="a nex model instead of the spec's: scripted:FILE, openai:MODEL"
-    )
-    parser.add_argument("--record", metavar="FILE", help="append the trajectory to this JSONL")
-    args = parser.parse_args()
-    # Tool bindings are import paths resolved from the current folder, as `nex run` does.
-    sys.path.insert(0, os.getcwd())
-    try:
-        code = asyncio.run(run(args.task, args.model, args.record))
-    except NexError as exc:
-        print(f"error: {{exc}}", file=sys.stderr)
-        code = 2
-    sys.exit(code)
-
-
-if __name__ == "__main__":
-    main()
 '''
+
+_RECORD = call(
+    "await OpenAIAgentsAdapter().arecord",
+    [Source("agent"), Source("task")],
+    [("sinks", Source("[sink]")), ("max_turns", Source("MAX_TURNS"))],
+)
 
 
 def to_code(spec: AgentSpec | TeamSpec) -> str:
@@ -104,33 +88,21 @@ def to_code(spec: AgentSpec | TeamSpec) -> str:
     build_doc = (
         f"The Agents SDK agent {spec.name!r}, driven by the nex ``model`` (None: the spec's)."
     )
-    if mcp:
-        build = (
-            "def build(model: ChatModel | None = None, mcp: MCPServers | None = None) -> Agent:\n"
-            f"    {docstring(build_doc, 4)}\n"
-            "    if mcp is None:\n"
-            '        raise ValueError("MCP tools need the servers: build inside mcp_servers()")\n'
-            f"    return {root}(model, mcp)\n"
-        )
-        body = "    async with mcp_servers(MCP_SERVERS, schemas=MCP_SCHEMAS) as mcp:\n"
-        body += _indent(_RUN_BODY.format(args="model, mcp"), 4)
-        constants = _mcp_constants(spec)
-    else:
-        build = (
-            "def build(model: ChatModel | None = None) -> Agent:\n"
-            f"    {docstring(build_doc, 4)}\n"
-            f"    return {root}(model)\n"
-        )
-        body = _RUN_BODY.format(args="model")
-        constants = ""
+    build = build_function(root, "Agent", build_doc, mcp=mcp)
+    constants = mcp_constants(spec) if mcp else ""
+    body = run_body("agent", _RECORD, opens=MCP_OPEN if mcp else None)
     header = _HEADER.format(
         name=spec.name,
         what=_what(spec),
         max_turns=spec.limits.max_steps,
         imports=_imports(writer.used, mcp),
     )
-    parser = call("argparse.ArgumentParser", [], [("description", spec.description or spec.name)])
-    main = _MAIN.format(parser=parser(4, len("parser = ")), body=body)
+    main = program_main(
+        _CONVERSE,
+        body,
+        description=spec.description or spec.name,
+        model_help="a nex model instead of the spec's: scripted:FILE, openai:MODEL",
+    )
     functions = "\n\n".join(writer.functions)
     return (
         f"{header}{constants}\n\n"
@@ -271,53 +243,6 @@ class _Writer:
             candidate, n = f"{base}_{n}", n + 1
         self._names.add(candidate)
         return candidate
-
-
-_RUN_BODY = """\
-    agent = build({args})
-    if record_to is None:
-        print(await converse(agent, turns))
-        return 0
-    with JSONLSink(record_to) as sink:
-        task = TaskInfo(turns=turns)
-        trajectory = await OpenAIAgentsAdapter().arecord(
-            agent, task, sinks=[sink], max_turns=MAX_TURNS
-        )
-    outcome = trajectory.outcome
-    assert outcome is not None
-    if outcome.status.value != "completed":
-        error = f": {{outcome.error.type}}: {{outcome.error.message}}" if outcome.error else ""
-        print(f"{{outcome.status.value}}{{error}}", file=sys.stderr)
-        return 1
-    print(outcome.final_output)
-    return 0"""
-
-
-def _indent(text: str, by: int) -> str:
-    pad = " " * by
-    return "\n".join(pad + line if line else line for line in text.split("\n"))
-
-
-def _mcp_constants(spec: AgentSpec) -> str:
-    servers: dict[str, MCPServerSpec] = {}
-    schemas: dict[str, list[str]] = {}
-    for each in spec.walk():
-        for key, server in each.mcp_servers.items():
-            servers.setdefault(key, server)
-        for tool in each.tools:
-            binding = tool.binding
-            if isinstance(binding, MCPBinding) and tool.parameters is None:
-                names = schemas.setdefault(binding.server, [])
-                if (binding.tool or tool.name) not in names:
-                    names.append(binding.tool or tool.name)
-    data = {k: s.model_dump(mode="json", exclude_defaults=True) for k, s in servers.items()}
-    prefix = len("MCP_SERVERS: dict[str, Any] = ")
-    return (
-        "\n# MCP servers, started by nex's MCP pool as `nex run` starts them, and the tools whose\n"
-        "# schemas are asked of them when the program starts.\n"
-        f"MCP_SERVERS: dict[str, Any] = {py_literal(data, 0, prefix=prefix)}\n"
-        f"MCP_SCHEMAS: dict[str, list[str]] = {py_literal(schemas, 0, prefix=prefix + 6)}\n"
-    )
 
 
 def _imports(used: set[str], mcp: bool) -> str:
