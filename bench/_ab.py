@@ -37,8 +37,9 @@ loop = asyncio.new_event_loop()
 def maker(n):
     spec, replies = _spec(n, False), _responses(n)
     def run():
+        model = FixedModel(replies)
         traj = loop.run_until_complete(
-            run_native(spec, TaskInfo(turns=["go"]), model=FixedModel(replies), sinks=[MemorySink()])
+            run_native(spec, TaskInfo(turns=["go"]), model=model, sinks=[MemorySink()])
         )
         assert traj.outcome.status.value == "completed"
         return traj
