@@ -258,6 +258,25 @@ def _unshared(traj: Trajectory) -> Trajectory:
     return Trajectory.model_validate(traj.model_dump())
 
 
+def _fsync_ms(directory: Path, repetitions: int = 30) -> float:
+    """Median latency of one append + fsync in ``directory``: with writers that wait for their
+    line to be durable, one fsync covers at most a line per writer, so this bounds group commit
+    at writers x steps per line / latency whatever serialisation costs."""
+    path = directory / "fsync-probe"
+    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_APPEND, 0o644)
+    times = []
+    try:
+        for _ in range(repetitions):
+            os.write(fd, b"x" * 10_000 + b"\n")
+            started = time.perf_counter()
+            os.fsync(fd)
+            times.append(time.perf_counter() - started)
+    finally:
+        os.close(fd)
+        path.unlink()
+    return statistics.median(times) * 1e3
+
+
 def bench_sink(quick: bool) -> dict[str, Any]:
     # Trajectories as the runtime records them: each LLM step holds its full request (in memory,
     # sharing the message objects). Two shapes: short and long runs.
@@ -271,6 +290,11 @@ def bench_sink(quick: bool) -> dict[str, Any]:
         with tempfile.TemporaryDirectory() as tmp:
             cases = [_sink_case(trajectories, fsync, Path(tmp), passes) for fsync in (False, True)]
             group = _sink_case(trajectories, True, Path(tmp), passes, writers=SINK_WRITERS)
+            fsync_ms = _fsync_ms(Path(tmp))
+            group["fsync_ms_median"] = round(fsync_ms, 2)
+            group["fsync_bound_steps_per_s"] = round(
+                SINK_WRITERS * len(base.steps) / (fsync_ms / 1e3)
+            )
             unshared_case = _sink_case(fresh, True, Path(tmp), passes)
         stored = len(base.to_json()) + 1
         full = len(base.model_dump_json(exclude_none=True)) + 1

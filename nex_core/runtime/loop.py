@@ -30,6 +30,7 @@ from nex_core.runtime.tools import (
     validate_arguments,
 )
 from nex_core.toolformats import ToolCallFormat, get_format
+from nex_core.trajectory import _build
 from nex_core.trajectory.recorder import Recorder, parse_arguments
 from nex_core.trajectory.schema import (
     LLMRequest,
@@ -41,6 +42,8 @@ from nex_core.trajectory.schema import (
     Provenance,
     TaskInfo,
     ToolCall,
+    ToolSchema,
+    ToolStep,
     Trajectory,
 )
 from nex_core.trajectory.sinks import TrajectorySink
@@ -79,6 +82,8 @@ class NativeRun:
         self._handles: dict[int, dict[str, ToolHandle]] = {}
         self._formats: dict[str, ToolCallFormat] = {}
         self._system: dict[int, tuple[str, Message]] = {}
+        # Per agent: the tool schemas offered and the request params (the same for every call).
+        self._offer: dict[int, tuple[dict[str, ToolHandle], list[ToolSchema], dict[str, Any]]] = {}
 
     # ------------------------------------------------------------------ the loop
 
@@ -104,7 +109,7 @@ class NativeRun:
                     fmt.result_messages([(r.call.name, r.call.id, r.text) for r in results])
                 )
             else:
-                history.extend(Message.tool(r.call.id, r.text) for r in results)
+                history.extend(_build.tool_message(r.call.id, r.text) for r in results)
             for r in results:
                 if r.ok and r.handle is not None and r.handle.kind == "handoff":
                     return AgentResult(
@@ -194,14 +199,22 @@ class NativeRun:
         history: list[Message],
         fmt: ToolCallFormat | None,
     ) -> LLMRequest:
-        schemas = [h.schema for h in handles.values()]
+        offer = self._offer.get(id(agent))
+        if offer is None or offer[0] is not handles:
+            schemas = [h.schema for h in handles.values()]
+            params = agent.model.sampling()
+            if fmt is None and schemas and not agent.parallel_tool_calls:
+                params["parallel_tool_calls"] = False
+            offer = self._offer[id(agent)] = (handles, schemas, params)
+        _, schemas, params = offer
         system = agent.system_prompt
         if fmt is not None and schemas:
             system = fmt.system_prompt(system, schemas).strip()
         messages = [self._system_message(agent, system), *history] if system else list(history)
-        params = agent.model.sampling()
-        if fmt is None and schemas and not agent.parallel_tool_calls:
-            params["parallel_tool_calls"] = False
+        if all(type(k) is str for k in params):
+            # Values nex made (messages, schemas) or copied from the spec: each request gets its
+            # own lists and params, as validation would have copied them.
+            return _build.request(messages, list(schemas) if fmt is None else [], dict(params))
         return LLMRequest(messages=messages, tools=schemas if fmt is None else [], params=params)
 
     def _system_message(self, agent: AgentSpec, text: str) -> Message:
@@ -310,9 +323,9 @@ class NativeRun:
             if handle is None:
                 known = ", ".join(sorted(handles)) or "none"
                 raise UnknownTool(f"unknown tool '{call.name}'; available tools: {known}")
-            arguments, raw = parse_arguments(call.function.arguments)
+            arguments = _tool_arguments(step, call.function.arguments)
             if arguments is None:
-                raise InvalidArguments(f"arguments are not a JSON object: {raw!r}")
+                raise InvalidArguments(f"arguments are not a JSON object: {step.raw_arguments!r}")
             validate_arguments(arguments, handle.schema.parameters)
             with rec.under(step.id):
                 result = await self._execute(agent, handle, call, arguments)
@@ -360,6 +373,22 @@ class NativeRun:
                     f"agent '{child.name}' stopped without an answer ({result.stop_reason})"
                 )
         return result.final_output or ""
+
+
+def _tool_arguments(step: ToolStep, text: str) -> dict[str, Any] | None:
+    """The arguments to call the tool with: those the recorder parsed from ``text``, when
+    nothing in them is mutable (a tool changing a list it was given must not change the
+    record), else ``text`` parsed again."""
+    arguments = step.arguments
+    if arguments is None:
+        return None
+    if all(type(v) in _SCALARS for v in arguments.values()):
+        return dict(arguments)
+    parsed, _ = parse_arguments(text)
+    return parsed
+
+
+_SCALARS = frozenset({str, int, float, bool, type(None)})
 
 
 def _parse_record(agent: AgentSpec, calls: list[ToolCall], error: str | None) -> dict[str, Any]:

@@ -261,6 +261,8 @@ class MCPPool:
         return structured if structured is not None and not text else text
 
     async def aclose(self) -> None:
+        if not self._starting and not self._servers:
+            return  # nothing started (every run without MCP tools ends here)
         starting, self._starting = list(self._starting.values()), {}
         for task in starting:
             task.cancel()

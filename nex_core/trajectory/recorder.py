@@ -24,6 +24,9 @@ from typing import Any, Literal
 
 from pydantic import BaseModel
 
+from nex_core.trajectory import _build
+from nex_core.trajectory._build import assign as _assign
+from nex_core.trajectory._build import plain as _plain
 from nex_core.trajectory.redact import needs_redaction, redact
 from nex_core.trajectory.schema import (
     ErrorInfo,
@@ -62,6 +65,20 @@ os.register_at_fork(after_in_child=_ids.seed)  # a forked worker must not repeat
 
 
 UNSET: Any = _Unset()
+
+class _Under:
+    """The context manager of :meth:`Recorder.under`."""
+
+    __slots__ = ("_parent", "_token")
+
+    def __init__(self, parent_id: str | None) -> None:
+        self._parent = parent_id
+
+    def __enter__(self) -> None:
+        self._token = _current_parent.set(self._parent)
+
+    def __exit__(self, *exc: object) -> None:
+        _current_parent.reset(self._token)
 
 
 def current_recorder() -> Recorder | None:
@@ -104,6 +121,8 @@ def parse_arguments(
         return {}, None
     if isinstance(arguments, dict):
         return to_jsonable(arguments), None
+    if arguments == "{}":  # a tool without arguments, called as models call it
+        return {}, None
     try:
         value = json.loads(arguments) if arguments.strip() else {}
     except ValueError:
@@ -152,14 +171,10 @@ class Recorder:
         finally:
             _current_recorder.reset(token)
 
-    @contextmanager
-    def under(self, parent_id: str | None) -> Iterator[None]:
+    def under(self, parent_id: str | None) -> _Under:
         """Nest steps begun inside the block under ``parent_id``."""
-        token = _current_parent.set(parent_id)
-        try:
-            yield
-        finally:
-            _current_parent.reset(token)
+        # A small class, not a generator context manager: the runtime enters one per tool call.
+        return _Under(parent_id)
 
     # ------------------------------------------------------------------ low-level API
 
@@ -167,8 +182,9 @@ class Recorder:
         with self._lock:
             self.trajectory.steps.append(step)
             self._t0[step.id] = time.perf_counter()
-        for listener in self._listeners:
-            listener(step)
+        if self._listeners:
+            for listener in self._listeners:
+                listener(step)
         return step
 
     def _parent(self, parent_id: Any) -> str | None:
@@ -188,15 +204,30 @@ class Recorder:
         step_id: str | None = None,
         metadata: dict[str, Any] | None = None,
     ) -> LLMStep:
-        step = LLMStep(
-            id=step_id or self.new_id(),
-            parent_id=self._parent(parent_id),
-            agent=agent,
-            started_at=utcnow(),
-            model=model,
-            request=request,
-            metadata=metadata or {},
-        )
+        parent = self._parent(parent_id)
+        if (
+            metadata is None
+            and type(request) is LLMRequest
+            and _plain(agent)
+            and _plain(model)
+            and _plain(parent)
+            and _plain(step_id)
+        ):
+            # Every value is already what validation would keep (the common case, the native
+            # runtime's every call): built without running the validator again.
+            step = _build.llm_step(
+                step_id or self.new_id(), parent, agent, utcnow(), model, request
+            )
+        else:
+            step = LLMStep(
+                id=step_id or self.new_id(),
+                parent_id=parent,
+                agent=agent,
+                started_at=utcnow(),
+                model=model,
+                request=request,
+                metadata=metadata or {},
+            )
         return self._add(step)
 
     def end_llm(
@@ -207,7 +238,7 @@ class Recorder:
         error: BaseException | ErrorInfo | str | None = None,
     ) -> None:
         with self._lock:
-            step.response = response
+            _assign(step, "response", response)
             self._close(step, error)
 
     def begin_tool(
@@ -222,17 +253,31 @@ class Recorder:
         metadata: dict[str, Any] | None = None,
     ) -> ToolStep:
         parsed, raw = parse_arguments(arguments)
-        step = ToolStep(
-            id=step_id or self.new_id(),
-            parent_id=self._parent(parent_id),
-            agent=agent,
-            started_at=utcnow(),
-            call_id=call_id,
-            name=name,
-            arguments=parsed,
-            raw_arguments=raw,
-            metadata=metadata or {},
-        )
+        parent = self._parent(parent_id)
+        if (
+            metadata is None
+            and type(name) is str
+            and _plain(agent)
+            and _plain(call_id)
+            and _plain(parent)
+            and _plain(step_id)
+        ):
+            # As in begin_llm: the parsed arguments are a new dict of JSON values already.
+            step = _build.tool_step(
+                step_id or self.new_id(), parent, agent, utcnow(), call_id, name, parsed, raw
+            )
+        else:
+            step = ToolStep(
+                id=step_id or self.new_id(),
+                parent_id=parent,
+                agent=agent,
+                started_at=utcnow(),
+                call_id=call_id,
+                name=name,
+                arguments=parsed,
+                raw_arguments=raw,
+                metadata=metadata or {},
+            )
         return self._add(step)
 
     def end_tool(
@@ -244,10 +289,12 @@ class Recorder:
     ) -> None:
         with self._lock:
             if error is None:
-                step.result = to_jsonable(result)
-            step.latency_ms = (
-                time.perf_counter() - self._t0.get(step.id, time.perf_counter())
-            ) * 1e3
+                _assign(step, "result", to_jsonable(result))
+            _assign(
+                step,
+                "latency_ms",
+                (time.perf_counter() - self._t0.get(step.id, time.perf_counter())) * 1e3,
+            )
             self._close(step, error)
 
     def begin_subagent(
@@ -313,16 +360,17 @@ class Recorder:
         return step
 
     def _close(self, step: Any, error: BaseException | ErrorInfo | str | None) -> None:
-        step.ended_at = utcnow()
+        _assign(step, "ended_at", utcnow())
         if error is None:
-            step.status = StepStatus.OK
+            _assign(step, "status", StepStatus.OK)
         else:
             cancelled = isinstance(error, BaseException) and _is_cancellation(error)
             step.status = StepStatus.CANCELLED if cancelled else StepStatus.ERROR
             step.error = error_info(error)
         self._t0.pop(step.id, None)
-        for listener in self._listeners:
-            listener(step)
+        if self._listeners:
+            for listener in self._listeners:
+                listener(step)
 
     # ------------------------------------------------------------------ context managers
 

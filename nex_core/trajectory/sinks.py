@@ -69,10 +69,15 @@ class JSONLSink:
                 os.write(self._fd, b"\n")
 
     def write(self, trajectory: Trajectory) -> None:
-        self.write_line(trajectory.to_json())
+        # The stored form (Trajectory.to_json) as the serialiser's bytes: no str in between.
+        from nex_core.trajectory.compact import dumps_bytes
+
+        self._write(dumps_bytes(trajectory) + b"\n")
 
     def write_line(self, line: str) -> None:
-        data = (line + "\n").encode("utf-8")
+        self._write((line + "\n").encode("utf-8"))
+
+    def _write(self, data: bytes) -> None:
         with self._lock:
             if self._fd < 0:
                 raise ValueError(f"sink for {self.path} is closed")

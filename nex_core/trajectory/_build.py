@@ -1,0 +1,163 @@
+"""Records built from values that are already valid, without running pydantic's validator.
+
+The native runtime builds four records a tool round (a request, two steps, a tool message) from
+values it made itself; validating them again was about a tenth of its time per step. Each
+builder here takes only values of the exact declared types (callers check, or fall back to the
+validating constructor) and makes the record validation would make: every field present, in
+declaration order, the same "explicitly set" names. ``tests/test_record_builders.py`` compares
+each with the validated record, so a field added to the schema fails there, not silently here.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+from nex_core.trajectory.schema import (
+    LLMRequest,
+    LLMStep,
+    Message,
+    StepStatus,
+    ToolSchema,
+    ToolStep,
+)
+
+_new = object.__new__
+_setattr = object.__setattr__
+
+_LLM_GIVEN = frozenset({"id", "parent_id", "agent", "started_at", "model", "request", "metadata"})
+_TOOL_GIVEN = frozenset(
+    {
+        "id",
+        "parent_id",
+        "agent",
+        "started_at",
+        "call_id",
+        "name",
+        "arguments",
+        "raw_arguments",
+        "metadata",
+    }
+)
+_REQUEST_GIVEN = frozenset({"messages", "tools", "params"})
+_TOOL_MESSAGE_GIVEN = frozenset({"role", "content", "tool_call_id"})
+
+
+def plain(value: Any) -> bool:
+    """Whether a ``str | None`` field keeps ``value`` as it is (validation converts a str
+    subclass, and rejects anything else)."""
+    return value is None or type(value) is str
+
+
+def built(cls: Any, fields: dict[str, Any], given: frozenset[str]) -> Any:
+    """A record of ``cls`` holding ``fields`` (every field, in declaration order)."""
+    record = _new(cls)
+    _setattr(record, "__dict__", fields)
+    _setattr(record, "__pydantic_fields_set__", set(given))
+    _setattr(record, "__pydantic_extra__", None)
+    _setattr(record, "__pydantic_private__", None)
+    return record
+
+
+def assign(record: Any, name: str, value: Any) -> None:
+    """``record.name = value`` as pydantic's ``__setattr__`` does it for a plain field (the
+    schema validates no assignment), without its Python-level dispatch."""
+    record.__dict__[name] = value
+    record.__pydantic_fields_set__.add(name)
+
+
+def llm_step(
+    id: str,
+    parent_id: str | None,
+    agent: str | None,
+    started_at: datetime,
+    model: str | None,
+    request: LLMRequest,
+) -> LLMStep:
+    step: LLMStep = built(
+        LLMStep,
+        {
+            "id": id,
+            "parent_id": parent_id,
+            "agent": agent,
+            "started_at": started_at,
+            "ended_at": None,
+            "status": StepStatus.RUNNING,
+            "error": None,
+            "metadata": {},
+            "rewards": None,
+            "labels": None,
+            "kind": "llm",
+            "model": model,
+            "request": request,
+            "response": None,
+        },
+        _LLM_GIVEN,
+    )
+    return step
+
+
+def tool_step(
+    id: str,
+    parent_id: str | None,
+    agent: str | None,
+    started_at: datetime,
+    call_id: str | None,
+    name: str,
+    arguments: dict[str, Any] | None,
+    raw_arguments: str | None,
+) -> ToolStep:
+    step: ToolStep = built(
+        ToolStep,
+        {
+            "id": id,
+            "parent_id": parent_id,
+            "agent": agent,
+            "started_at": started_at,
+            "ended_at": None,
+            "status": StepStatus.RUNNING,
+            "error": None,
+            "metadata": {},
+            "rewards": None,
+            "labels": None,
+            "kind": "tool",
+            "call_id": call_id,
+            "name": name,
+            "arguments": arguments,
+            "raw_arguments": raw_arguments,
+            "result": None,
+            "latency_ms": None,
+        },
+        _TOOL_GIVEN,
+    )
+    return step
+
+
+def request(
+    messages: list[Message], tools: list[ToolSchema], params: dict[str, Any]
+) -> LLMRequest:
+    """An LLM request from a new list of messages, a new list of tool schemas and a new params
+    dict with string keys (validation would copy each; these are the request's own)."""
+    built_request: LLMRequest = built(
+        LLMRequest,
+        {"messages": messages, "messages_from": None, "tools": tools, "params": params},
+        _REQUEST_GIVEN,
+    )
+    return built_request
+
+
+def tool_message(call_id: str, text: str) -> Message:
+    """``Message.tool(call_id, text)`` for two strings."""
+    message: Message = built(
+        Message,
+        {
+            "role": "tool",
+            "content": text,
+            "name": None,
+            "tool_calls": None,
+            "tool_call_id": call_id,
+            "reasoning": None,
+        },
+        _TOOL_MESSAGE_GIVEN,
+    )
+    return message
