@@ -235,17 +235,23 @@ def _validator_for(
 
 
 def validate_arguments(arguments: dict[str, Any], schema: dict[str, Any] | None) -> None:
+    validate_value(arguments, schema)
+
+
+def validate_value(value: Any, schema: dict[str, Any] | None, root: str = "(arguments)") -> None:
+    """Raise :class:`InvalidArguments` naming the first problem of ``value`` under ``schema``
+    (its path, ``root`` for the value itself)."""
     if not schema:
         return
     validator, quick = _validator_for(schema)
-    if quick is not None and quick(arguments):
+    if quick is not None and isinstance(value, dict) and quick(value):
         return
-    if validator.is_valid(arguments):
+    if validator.is_valid(value):
         return
-    errors = sorted(validator.iter_errors(arguments), key=lambda e: list(e.path))
+    errors = sorted(validator.iter_errors(value), key=lambda e: list(e.path))
     if errors:
         first = errors[0]
-        where = "/".join(str(p) for p in first.path) or "(arguments)"
+        where = "/".join(str(p) for p in first.path) or root
         raise InvalidArguments(f"{where}: {first.message}")
 
 
