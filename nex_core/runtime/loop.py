@@ -112,7 +112,7 @@ class NativeRun:
                     continue
                 return AgentResult(
                     OutcomeStatus.COMPLETED,
-                    response.message.text(),
+                    json.dumps(value, ensure_ascii=False),  # as every adapter writes it
                     "final_answer",
                     structured_output=value,
                 )
