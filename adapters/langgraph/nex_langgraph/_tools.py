@@ -169,7 +169,7 @@ def subagent_tool(sub: SubAgentSpec, child_graph: Any, description: str) -> Base
     child = sub.child
 
     def answer(state: dict[str, Any]) -> str:
-        if child.output_schema is not None and state.get("structured_response") is not None:
+        if state.get("structured_response") is not None:
             # The structured answer's JSON, as the native runtime returns it to the parent.
             return json.dumps(to_jsonable(state["structured_response"]), ensure_ascii=False)
         messages = state.get("messages") or []
