@@ -18,7 +18,7 @@ from pydantic import BaseModel, ConfigDict, RootModel, model_validator
 
 from nex_core.runtime.structured import schema_name
 
-__all__ = ["is_object_schema", "model_from_schema", "schema_of_model"]
+__all__ = ["is_object_schema", "is_schema_model", "model_from_schema", "schema_of_model"]
 
 _SCHEMA_ATTR = "__nex_output_schema__"
 
@@ -67,6 +67,11 @@ def model_from_schema(schema: dict[str, Any], name: str | None = None) -> type[B
         base = RootModel
     model = type(name or schema_name(frozen), (base,), namespace)
     return model
+
+
+def is_schema_model(model: Any) -> bool:
+    """True for a model made by :func:`model_from_schema` (a spec's schema, not a user type)."""
+    return isinstance(getattr(model, _SCHEMA_ATTR, None), dict)
 
 
 def schema_of_model(model: Any) -> dict[str, Any] | None:

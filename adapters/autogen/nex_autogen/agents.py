@@ -37,7 +37,10 @@ from pydantic import ValidationError
 from nex_autogen.messages import USER_SOURCE
 from nex_core.errors import StructuredOutputError
 from nex_core.protocol.output_model import schema_of_model
+from nex_core.protocol.spec import Limits
 from nex_core.runtime.structured import feedback_text, parse_output
+
+DEFAULT_OUTPUT_RETRIES = Limits().max_output_retries
 
 
 def context_messages(messages: Sequence[BaseChatMessage]) -> list[LLMMessage]:
@@ -55,7 +58,11 @@ class ProtocolAssistantAgent(AssistantAgent):
     """``AssistantAgent`` with the protocol's handoff history and team-turn view."""
 
     def __init__(
-        self, *args: Any, team_view: bool = False, max_output_retries: int = 0, **kwargs: Any
+        self,
+        *args: Any,
+        team_view: bool = False,
+        max_output_retries: int = DEFAULT_OUTPUT_RETRIES,
+        **kwargs: Any,
     ) -> None:
         super().__init__(*args, **kwargs)
         self.team_view = team_view
