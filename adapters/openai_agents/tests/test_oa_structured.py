@@ -70,3 +70,15 @@ def test_an_answer_that_does_not_fit_ends_the_run_error() -> None:
     assert normalize(sdk)["outcome"] == normalize(native)["outcome"]
     assert sdk.outcome.status is OutcomeStatus.ERROR
     assert sdk.outcome.error is not None and sdk.outcome.error.type == "StructuredOutputError"
+
+
+def test_the_written_program_builds_the_schema() -> None:
+    spec = AgentSpec(name="forecaster", output_schema=SCHEMA)
+    code = OpenAIAgentsAdapter().to_code(spec)
+    namespace: dict[str, Any] = {"__name__": "generated"}
+    exec(compile(code, "generated.py", "exec"), namespace)
+    agent = namespace["build"](ScriptedModel([{"text": GOOD}]))
+    assert OpenAIAgentsAdapter().to_spec(agent).spec.output_schema == SCHEMA
+    traj = asyncio.run(OpenAIAgentsAdapter().arecord(agent, "weather?"))
+    assert traj.outcome is not None
+    assert traj.outcome.structured_output == {"city": "Oslo", "celsius": 4}
