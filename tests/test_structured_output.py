@@ -26,7 +26,9 @@ GOOD = '{"city": "Oslo", "celsius": 4}'
 
 def test_a_spec_with_a_broken_output_schema_names_file_line_and_field(tmp_path: Path) -> None:
     path = tmp_path / "a.yaml"
-    path.write_text("name: a\noutput_schema:\n  type: object\n  properties:\n    x: {type: numbr}\n")
+    path.write_text(
+        "name: a\noutput_schema:\n  type: object\n  properties:\n    x: {type: numbr}\n"
+    )
     with pytest.raises(SpecError) as info:
         load_spec(path)
     (where, message), = info.value.problems
@@ -107,3 +109,18 @@ def test_parse_output_names_what_is_wrong() -> None:
     assert parse_output('[{"a": "x"}]', rows) == [{"a": "x"}]
     with pytest.raises(StructuredOutputError, match="0: 'a' is a required property"):
         parse_output("[{}]", rows)
+
+
+def test_inspect_shows_the_structured_answer(tmp_path: Path) -> None:
+    from click.testing import CliRunner
+
+    from nex_core.cli.main import cli
+    from nex_core.trajectory.sinks import JSONLSink
+
+    path = tmp_path / "runs.jsonl"
+    run(agent("weather", output_schema=WEATHER), {"replies": [{"text": GOOD}]},
+        sinks=[JSONLSink(path)])
+    result = CliRunner().invoke(cli, ["inspect", str(path)])
+    assert result.exit_code == 0, result.output
+    text = " ".join(result.output.replace("│", " ").split())
+    assert 'structured: {"city": "Oslo", "celsius": 4}' in text
