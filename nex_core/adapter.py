@@ -49,6 +49,11 @@ class Capability(StrEnum):
     TEXT_TOOL_FORMAT = "text_tool_format"
     """Tool calls parsed from model text; which formats, :meth:`Adapter.text_formats` says."""
     MCP_TOOLS = "mcp_tools"
+    STRUCTURED_OUTPUT = "structured_output"
+    """An agent's ``output_schema``: the answer is a JSON value valid against it, recorded as
+    the outcome's ``structured_output``."""
+    STRUCTURED_OUTPUT_RETRY = "structured_output_retry"
+    """An answer that fails the output schema is fed back to the model, which answers again."""
     STREAMING = "streaming"
     CONVERT_FROM = "convert_from"
     """Framework object → nex spec."""

@@ -10,7 +10,8 @@
     ├── PluginError          a plugin is missing, broken or does not implement a contract
     ├── AdapterError         a framework adapter failed to convert, build or run
     ├── ModelError           the model misbehaved (HTTP error, bad reply, exhausted script)
-    │   └── ScriptExhausted  a scripted model ran out of replies
+    │   ├── ScriptExhausted  a scripted model ran out of replies
+    │   └── StructuredOutputError  the answer never met the agent's output schema
     ├── ToolFormatError      model text could not be parsed as tool calls
     ├── ChatTemplateError    a chat template failed on a sample, or its loss mask cannot be found
     ├── ToolUnavailableError a tool's server is down: it failed to start, timed out starting, died
@@ -100,6 +101,11 @@ class ModelError(NexError):
 
 class ScriptExhausted(ModelError):
     """A scripted or replay model was asked for more replies than it holds."""
+
+
+class StructuredOutputError(ModelError):
+    """The model's final answer is not JSON valid against the agent's ``output_schema``. Fed
+    back to the model while retries remain; the run ends ``error`` when they run out."""
 
 
 class ToolFormatError(NexError, ValueError):

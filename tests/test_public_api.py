@@ -12,7 +12,8 @@ import nex_core
 PUBLIC = {
     # errors
     "NexError", "SpecError", "TrajectoryError", "PluginError", "AdapterError", "ModelError",
-    "ScriptExhausted", "ToolFormatError", "ToolBindingError", "ToolUnavailableError", "OutputError",
+    "ScriptExhausted", "StructuredOutputError", "ToolFormatError", "ToolBindingError",
+    "ToolUnavailableError", "OutputError",
     # protocol
     "AgentSpec", "TeamSpec", "ToolSpec", "SubAgentSpec", "MCPServerSpec", "ModelSettings",
     "ContextMode", "ToolFormat", "load_spec", "dump_spec",

@@ -180,6 +180,7 @@ def outline_of(normal: dict[str, Any], traj: Trajectory | None = None) -> dict[s
             "status": outcome["status"],
             "final_output": outcome["final_output"],
             "error": None if error is None else {"type": error.type, "message": error.message},
+            "structured_output": outcome.get("structured_output"),
         },
     }
 

@@ -112,6 +112,8 @@ class OutcomeOutline(_Strict):
     """The final answer (``null`` when there is none)."""
     error: ErrorOutline | None = None
     """The error that ended the run (its type and message), when it failed."""
+    structured_output: Any = None
+    """The structured answer (a JSON value), for an agent with an ``output_schema``."""
 
 
 class ToolRun(_Strict):

@@ -254,7 +254,9 @@ def _add_outcome(root: Tree, traj: Trajectory, width: int | None) -> None:
         return
     style = "green" if o.status.value == "completed" else "red"
     out = Text(f"outcome: {o.status.value} ({o.stop_reason})", style=style)
-    if o.final_output:
+    if o.structured_output is not None:  # the answer as data (its JSON is final_output)
+        out.append(f"  structured: {clip(_json(o.structured_output), width)}", style="cyan")
+    elif o.final_output:
         out.append(f"  “{clip(o.final_output, width)}”", style="white")
     if o.error:
         out.append(f"  {o.error.type}: {clip(o.error.message, width)}", style="red")

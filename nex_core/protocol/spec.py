@@ -11,6 +11,7 @@ from enum import StrEnum
 from typing import Annotated, Any, ClassVar, Literal
 
 from pydantic import (
+    AfterValidator,
     BaseModel,
     BeforeValidator,
     ConfigDict,
@@ -296,6 +297,27 @@ class MCPServerSpec(_Spec):
         return self
 
 
+def _check_json_schema(value: dict[str, Any]) -> dict[str, Any]:
+    # Checked when the spec is read, so a broken schema is a spec error with its file, line and
+    # field rather than a failure in the middle of a run. jsonschema is imported here only.
+    import jsonschema
+
+    try:
+        jsonschema.Draft202012Validator.check_schema(value)
+    except jsonschema.SchemaError as exc:
+        where = "/".join(str(p) for p in exc.path) or "(schema)"
+        raise ValueError(f"not a valid JSON Schema: {where}: {exc.message}") from None
+    return value
+
+
+OutputSchema = Annotated[
+    dict[str, Any],
+    AfterValidator(_check_json_schema),
+    Field(json_schema_extra={"description": "A JSON Schema (2020-12) object."}),
+]
+"""A JSON Schema object, checked as one (draft 2020-12 meta-schema) when the spec is loaded."""
+
+
 class ContextMode(StrEnum):
     """How context passes from a parent agent to a sub-agent."""
 
@@ -315,6 +337,9 @@ class Limits(_Spec):
     """Default per-tool timeout in seconds."""
     max_model_retries: int = Field(default=0, ge=0)
     """Retries after a retryable model error (each failed call is recorded)."""
+    max_output_retries: int = Field(default=2, ge=0)
+    """With an ``output_schema``: how many answers that fail the schema are fed back to the
+    model (as an error message) before the run ends ``error``."""
 
 
 class SubAgentSpec(_Spec):
@@ -382,6 +407,12 @@ class AgentSpec(_Spec):
     tool_format: ToolFormat = ToolFormat.NATIVE
     """How the model invokes tools: ``native`` function calling, or the name of any registered
     text format (``xml``, ``hermes``, ``qwen3_coder``, ``llama3_json``, ``gpt_oss`` ...)."""
+    output_schema: OutputSchema | None = None
+    """JSON Schema (2020-12) of the agent's final answer. When set, the agent ends with a JSON
+    value valid against it (recorded as the outcome's ``structured_output``, its text as
+    ``final_output``); the model is asked for it as a ``json_schema`` response format, and an
+    answer that fails the schema is fed back (``limits.max_output_retries``). A sub-agent's
+    structured answer is its tool result."""
     extensions: dict[str, Any] = Field(default_factory=dict)
     """Framework-specific extras, namespaced by framework (``{"langgraph": {...}}``)."""
 

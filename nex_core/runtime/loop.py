@@ -15,10 +15,11 @@ from dataclasses import dataclass
 from typing import Any
 
 from nex_core._version import __version__
-from nex_core.errors import ModelError, NexError, ToolFormatError
+from nex_core.errors import ModelError, NexError, StructuredOutputError, ToolFormatError
 from nex_core.models.base import ChatModel
 from nex_core.protocol.spec import AgentSpec, MCPBinding, SubAgentSpec, TeamSpec
 from nex_core.runtime.mcp import MCPPool, shared_pool
+from nex_core.runtime.structured import feedback_text, parse_output, response_format
 from nex_core.runtime.tools import (
     InvalidArguments,
     ToolHandle,
@@ -62,6 +63,7 @@ class AgentResult:
     stop_reason: str
     handoff_to: SubAgentSpec | None = None
     handoff_call_id: str | None = None
+    structured_output: Any = None
 
 
 @dataclass
@@ -91,6 +93,7 @@ class NativeRun:
         """ReAct: call the model, run its tool calls, feed results back, until it answers."""
         handles = await self.handles(agent)
         fmt = self._text_format(agent)
+        invalid_outputs = 0
         for _ in range(agent.limits.max_steps):
             request = self._request(agent, handles, history, fmt)
             response, step = await self._call_model(agent, request)
@@ -101,6 +104,23 @@ class NativeRun:
             if format_error is not None:
                 history.append(Message.user(f"Error: ToolFormatError: {format_error}"))
                 continue
+            if not calls and agent.output_schema is not None:
+                try:
+                    value = parse_output(response.message.text(), agent.output_schema)
+                except StructuredOutputError as exc:
+                    # Fed back like a tool error; past the bound the run fails with it.
+                    step.metadata["output_error"] = str(exc)
+                    invalid_outputs += 1
+                    if invalid_outputs > agent.limits.max_output_retries:
+                        raise
+                    history.append(Message.user(feedback_text(exc)))
+                    continue
+                return AgentResult(
+                    OutcomeStatus.COMPLETED,
+                    json.dumps(value, ensure_ascii=False),  # as every adapter writes it
+                    "final_answer",
+                    structured_output=value,
+                )
             if not calls:
                 return AgentResult(OutcomeStatus.COMPLETED, response.message.text(), "final_answer")
             results = await self._run_calls(agent, handles, calls)
@@ -203,6 +223,8 @@ class NativeRun:
         if offer is None or offer[0] is not handles:
             schemas = [h.schema for h in handles.values()]
             params = agent.model.sampling()
+            if agent.output_schema is not None:
+                params["response_format"] = response_format(agent.output_schema)
             if fmt is None and schemas and not agent.parallel_tool_calls:
                 params["parallel_tool_calls"] = False
             offer = self._offer[id(agent)] = (handles, schemas, params)
@@ -372,6 +394,8 @@ class NativeRun:
                 raise SubAgentFailed(
                     f"agent '{child.name}' stopped without an answer ({result.stop_reason})"
                 )
+        if child.output_schema is not None:
+            return result.structured_output  # the value; the parent reads its JSON text
         return result.final_output or ""
 
 
@@ -525,6 +549,9 @@ async def run_native(
             await pool.aclose()
     return recorder.finish(
         Outcome(
-            status=result.status, final_output=result.final_output, stop_reason=result.stop_reason
+            status=result.status,
+            final_output=result.final_output,
+            stop_reason=result.stop_reason,
+            structured_output=result.structured_output,
         )
     )

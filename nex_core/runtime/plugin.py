@@ -39,6 +39,8 @@ class NativeAdapter(Adapter):
             Capability.MODEL_RETRY,
             Capability.TEXT_TOOL_FORMAT,
             Capability.MCP_TOOLS,
+            Capability.STRUCTURED_OUTPUT,
+            Capability.STRUCTURED_OUTPUT_RETRY,
         }
     )
 

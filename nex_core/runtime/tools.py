@@ -248,20 +248,26 @@ def _checks_for(schema: dict[str, Any]) -> _Checks:
 
 
 def validate_arguments(arguments: dict[str, Any], schema: dict[str, Any] | None) -> None:
+    validate_value(arguments, schema)
+
+
+def validate_value(value: Any, schema: dict[str, Any] | None, root: str = "(arguments)") -> None:
+    """Raise :class:`InvalidArguments` naming the first problem of ``value`` under ``schema``
+    (its path, ``root`` for the value itself)."""
     if not schema:
         return
     checks = _checks_for(schema)
-    if checks.quick is not None and checks.quick(arguments):
+    if checks.quick is not None and isinstance(value, dict) and checks.quick(value):
         return
     # Only here is jsonschema needed (and imported): for a schema the quick check does not
-    # know, and for arguments it does not pass, whose error message jsonschema writes.
+    # know, and for values it does not pass, whose error message jsonschema writes.
     validator = checks.validator()
-    if validator.is_valid(arguments):
+    if validator.is_valid(value):
         return
-    errors = sorted(validator.iter_errors(arguments), key=lambda e: list(e.path))
+    errors = sorted(validator.iter_errors(value), key=lambda e: list(e.path))
     if errors:
         first = errors[0]
-        where = "/".join(str(p) for p in first.path) or "(arguments)"
+        where = "/".join(str(p) for p in first.path) or root
         raise InvalidArguments(f"{where}: {first.message}")
 
 

@@ -51,6 +51,10 @@ def plain(value: Any) -> bool:
 
 def built(cls: Any, fields: dict[str, Any], given: frozenset[str]) -> Any:
     """A record of ``cls`` holding ``fields`` (every field, in declaration order)."""
+    if not cls.__pydantic_complete__:
+        # The record models are built on first use (defer_build, for start-up time); a record
+        # made here may be the first, and serialising it needs the built model.
+        cls.model_rebuild()
     record = _new(cls)
     _setattr(record, "__dict__", fields)
     _setattr(record, "__pydantic_fields_set__", set(given))

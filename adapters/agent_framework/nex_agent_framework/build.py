@@ -22,6 +22,7 @@ from agent_framework import Agent, ChatContext, ChatMiddleware, Content
 
 from nex_agent_framework.bridge import NexChatClient
 from nex_agent_framework.messages import result_text
+from nex_agent_framework.structured import response_format_for, structured_agent_tool
 from nex_agent_framework.tools import (
     ERROR_TYPE_KEY,
     MaxStepsReached,
@@ -90,6 +91,9 @@ def _options(spec: AgentSpec) -> dict[str, Any]:
     options: dict[str, Any] = {k: sampling[k] for k in _OPTIONS if k in sampling}
     if not spec.parallel_tool_calls:
         options["allow_multiple_tool_calls"] = False
+    answer = response_format_for(spec)
+    if answer is not None:
+        options["response_format"] = answer
     return options
 
 
@@ -134,7 +138,9 @@ def build_agent(spec: AgentSpec, model: ChatModel, mcp: MCPTools | None = None) 
             continue
         assert handle.sub_agent is not None
         child = build_agent(handle.sub_agent.child, model, mcp)
-        if handle.kind == "subagent":
+        if handle.kind == "subagent" and handle.sub_agent.child.output_schema is not None:
+            tools.append(structured_agent_tool(handle, child, handle.sub_agent.child))
+        elif handle.kind == "subagent":
             tools.append(agent_tool(handle, child))
         else:
             handoffs[name] = child

@@ -43,8 +43,9 @@ resolved from there):
     python <this file> --task "..." --record runs.jsonl      # and record the trajectory
 
 Agent Framework's own defaults hold where they differ from the nex protocol: a failing tool
-returns "Error: Function failed." to the model, and when an agent's max_iterations are spent
-the model is asked once more with tools disabled. `nex run --backend agent-framework` runs the
+returns "Error: Function failed." to the model, when an agent's max_iterations are spent
+the model is asked once more with tools disabled, and an answer that fails an agent's
+response_format is not fed back. `nex run --backend agent-framework` runs the
 same spec with the protocol's semantics and records it.
 """
 
@@ -223,6 +224,9 @@ class _Writer:
         }
         if not agent.parallel_tool_calls:
             options["allow_multiple_tool_calls"] = False
+        if agent.output_schema is not None:
+            # Agent Framework takes the JSON Schema itself (response.value is its parsed JSON).
+            options["response_format"] = agent.output_schema
         if options:
             kwargs.append(("default_options", options))
         doc = f"The agent '{agent.name}'" + (f": {agent.description}" if agent.description else ".")

@@ -23,9 +23,11 @@ from agent_framework import (
 
 from nex_agent_framework.bridge import NexChatClient
 from nex_agent_framework.record import ChatRecorder, FunctionRecorder
+from nex_agent_framework.structured import schema_of_format
 from nex_agent_framework.tools import ProtocolMiddleware, agent_of_tool
 from nex_core.adapter import Conversion, ConversionReport
 from nex_core.errors import AdapterError
+from nex_core.protocol.output_model import is_schema_model
 from nex_core.protocol.spec import (
     AgentSpec,
     CallableBinding,
@@ -41,7 +43,7 @@ from nex_core.protocol.spec import (
 from nex_core.runtime.tools import SUBAGENT_PARAMETERS
 
 _SAMPLING = ("temperature", "top_p", "max_tokens", "seed")
-_KNOWN_OPTIONS = {*_SAMPLING, "instructions", "tools", "tool_choice", "model"}
+_KNOWN_OPTIONS = {*_SAMPLING, "instructions", "tools", "tool_choice", "model", "response_format"}
 _DEFAULT_MAX_ITERATIONS = 40
 
 
@@ -122,8 +124,38 @@ class _Converter:
             limits=self._limits(agent, protocol, where),
             stop_tools=list(protocol.spec.stop_tools) if protocol else [],
             parallel_tool_calls=options.get("allow_multiple_tool_calls") is not False,
+            output_schema=self._output_schema(options.get("response_format"), protocol, where),
         )
         return spec
+
+    def _output_schema(
+        self, given: Any, protocol: ProtocolMiddleware | None, where: str
+    ) -> dict[str, Any] | None:
+        """``response_format`` (a pydantic model or a JSON-schema mapping) as the answer's
+        JSON Schema."""
+        if given is None:
+            return None
+        where = f"{where}.default_options.response_format"
+        schema = schema_of_format(given)
+        if schema is None:
+            self.report.add(where, f"response_format {given!r} has no JSON Schema; not carried")
+            return None
+        if isinstance(given, type) and not is_schema_model(given):
+            self.report.add(
+                where,
+                f"the answer's Python type ({given.__name__}) becomes its JSON Schema; "
+                "recordings hold the answer as JSON",
+                "info",
+            )
+        if protocol is None:
+            self.report.add(
+                where,
+                "Agent Framework parses the answer only when response.value is read and never "
+                "asks again; the spec's agent feeds an invalid answer back "
+                "(limits.max_output_retries)",
+                "approximated",
+            )
+        return schema
 
     # ------------------------------------------------------------------ pieces
 

@@ -14,6 +14,7 @@ from typing import Any
 
 from agent_framework import ChatResponse, ChatResponseUpdate, Content, FunctionTool, Message
 
+from nex_core.runtime.structured import response_format
 from nex_core.runtime.tools import ANY_OBJECT
 from nex_core.trajectory.schema import (
     LLMRequest,
@@ -141,6 +142,12 @@ def request_params(options: Mapping[str, Any]) -> dict[str, Any]:
     choice = options.get("tool_choice")
     if choice is not None and choice != "auto":
         out["tool_choice"] = choice if isinstance(choice, str) else dict(choice)
+    if options.get("response_format") is not None:
+        from nex_agent_framework.structured import schema_of_format
+
+        schema = schema_of_format(options["response_format"])
+        if schema is not None:
+            out["response_format"] = response_format(schema)
     return out
 
 

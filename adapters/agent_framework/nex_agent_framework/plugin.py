@@ -33,6 +33,8 @@ CAPABILITIES = frozenset(
         Capability.MAX_STEPS,
         Capability.MULTI_TURN,
         Capability.MCP_TOOLS,
+        Capability.STRUCTURED_OUTPUT,
+        Capability.STRUCTURED_OUTPUT_RETRY,
         Capability.STREAMING,
         Capability.CONVERT_FROM,
         Capability.CONVERT_TO,

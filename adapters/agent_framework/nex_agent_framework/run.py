@@ -13,6 +13,7 @@ as ``workflow.run(turn)``; each run of one of its agents is a ``team_turn`` step
 from __future__ import annotations
 
 import asyncio
+import json
 from dataclasses import dataclass
 from typing import Any, Literal
 
@@ -20,8 +21,9 @@ from agent_framework import AgentResponse, Message, Workflow
 
 from nex_agent_framework.messages import to_nex_messages
 from nex_agent_framework.record import Instrumentation
+from nex_agent_framework.structured import check, feedback, structured_value
 from nex_agent_framework.tools import MaxStepsReached, ProtocolMiddleware
-from nex_core.errors import AdapterError, NexError
+from nex_core.errors import AdapterError, NexError, StructuredOutputError
 from nex_core.runtime.loop import MAX_HANDOFF_DEPTH
 from nex_core.trajectory.recorder import Recorder
 from nex_core.trajectory.schema import Outcome, OutcomeStatus, TaskInfo, Trajectory
@@ -35,6 +37,7 @@ class _Result:
     status: OutcomeStatus
     final_output: str | None
     stop_reason: str
+    structured_output: Any = None
 
 
 async def run_once(agent: Any, messages: Any, mode: Mode, **kw: Any) -> AgentResponse:
@@ -77,12 +80,26 @@ class _ProtocolDriver:
     ) -> tuple[_Result, Any]:
         protocol = protocol_of(agent)
         assert protocol is not None
-        protocol.state.signal = None
-        try:
-            response = await run_once(agent, list(history), self.mode)
-        except MaxStepsReached:
-            return _Result(OutcomeStatus.MAX_STEPS, None, "max_steps"), agent
-        history.extend(response.messages)
+        retries = 0
+        while True:
+            protocol.state.signal = None
+            try:
+                response = await run_once(agent, list(history), self.mode)
+            except MaxStepsReached:
+                return _Result(OutcomeStatus.MAX_STEPS, None, "max_steps"), agent
+            history.extend(response.messages)
+            if protocol.state.signal is not None or protocol.spec.output_schema is None:
+                break
+            try:
+                value = check(response, protocol.spec)
+            except StructuredOutputError as exc:  # fed back as natively, then asked again
+                if retries >= protocol.spec.limits.max_output_retries:
+                    raise
+                retries += 1
+                history.append(feedback(exc))
+                continue
+            text = json.dumps(value, ensure_ascii=False)
+            return _Result(OutcomeStatus.COMPLETED, text, "final_answer", value), agent
         signal = protocol.state.signal
         if signal is None:
             return _Result(OutcomeStatus.COMPLETED, final_text(response), "final_answer"), agent
@@ -121,7 +138,9 @@ async def _session_turns(agent: Any, task: TaskInfo, mode: Mode) -> _Result:
     for turn in task.turns:
         kw = {"session": session} if session is not None else {}
         response = await run_once(agent, turn, mode, **kw)
-        result = _Result(OutcomeStatus.COMPLETED, final_text(response), "final_answer")
+        value = structured_value(response)
+        text = final_text(response) if value is None else json.dumps(value, ensure_ascii=False)
+        result = _Result(OutcomeStatus.COMPLETED, text, "final_answer", value)
     return result
 
 
@@ -171,6 +190,9 @@ async def drive(obj: Any, task: TaskInfo, recorder: Recorder, mode: Mode = "run"
         instrumentation.restore()
     return recorder.finish(
         Outcome(
-            status=result.status, final_output=result.final_output, stop_reason=result.stop_reason
+            status=result.status,
+            final_output=result.final_output,
+            stop_reason=result.stop_reason,
+            structured_output=result.structured_output,
         )
     )

@@ -10,6 +10,10 @@ Two differences from a stock ``AssistantAgent``, both about what the *next* agen
   its own earlier tool calls. With ``team_view=True`` the agent keeps only its answer in its model
   context after each turn.
 
+A third, for an agent built with an output schema (``output_content_type``): an answer that
+fails it is fed back to the model (the native runtime's feedback text, as a user message) up to
+``max_output_retries`` times, where AutoGen would end the run with pydantic's error.
+
 Everything else — the tool loop, the model calls — is AutoGen's own.
 """
 
@@ -27,7 +31,16 @@ from autogen_agentchat.messages import (
 )
 from autogen_core import CancellationToken
 from autogen_core.model_context import ChatCompletionContext
-from autogen_core.models import AssistantMessage, LLMMessage
+from autogen_core.models import AssistantMessage, LLMMessage, UserMessage
+from pydantic import ValidationError
+
+from nex_autogen.messages import USER_SOURCE
+from nex_core.errors import StructuredOutputError
+from nex_core.protocol.output_model import schema_of_model
+from nex_core.protocol.spec import Limits
+from nex_core.runtime.structured import feedback_text, parse_output
+
+DEFAULT_OUTPUT_RETRIES = Limits().max_output_retries
 
 
 def context_messages(messages: Sequence[BaseChatMessage]) -> list[LLMMessage]:
@@ -44,9 +57,16 @@ def context_messages(messages: Sequence[BaseChatMessage]) -> list[LLMMessage]:
 class ProtocolAssistantAgent(AssistantAgent):
     """``AssistantAgent`` with the protocol's handoff history and team-turn view."""
 
-    def __init__(self, *args: Any, team_view: bool = False, **kwargs: Any) -> None:
+    def __init__(
+        self,
+        *args: Any,
+        team_view: bool = False,
+        max_output_retries: int = DEFAULT_OUTPUT_RETRIES,
+        **kwargs: Any,
+    ) -> None:
         super().__init__(*args, **kwargs)
         self.team_view = team_view
+        self.max_output_retries = max_output_retries
 
     @staticmethod
     async def _add_messages_to_context(
@@ -60,10 +80,43 @@ class ProtocolAssistantAgent(AssistantAgent):
     ) -> AsyncGenerator[BaseAgentEvent | BaseChatMessage | Response, None]:
         before = list(await self._model_context.get_messages())
         incoming = context_messages(messages)
-        async for item in super().on_messages_stream(messages, cancellation_token):
-            if isinstance(item, Response):
-                item = await self._end_turn(item, before, incoming)
-            yield item
+        pending, retries = messages, 0
+        while True:
+            try:
+                async for item in super().on_messages_stream(pending, cancellation_token):
+                    if isinstance(item, Response):
+                        item = await self._end_turn(item, before, incoming)
+                    yield item
+                return
+            except ValidationError:
+                error = await self._output_error()
+                if error is None:
+                    raise
+                if retries >= self.max_output_retries:
+                    raise error from None
+            retries, pending = retries + 1, []
+            await self._model_context.add_message(
+                UserMessage(content=feedback_text(error), source=USER_SOURCE)
+            )
+
+    async def _output_error(self) -> StructuredOutputError | None:
+        """Why the answer just added to the context fails the output schema (``None`` when the
+        failure was something else)."""
+        schema = (
+            None if self._output_content_type is None
+            else schema_of_model(self._output_content_type)
+        )
+        messages = list(await self._model_context.get_messages())
+        last = messages[-1] if messages else None
+        if schema is None or not isinstance(last, AssistantMessage):
+            return None
+        if not isinstance(last.content, str):
+            return None
+        try:
+            parse_output(last.content, schema)
+        except StructuredOutputError as exc:
+            return exc
+        return None
 
     async def _end_turn(
         self, response: Response, before: list[LLMMessage], incoming: list[LLMMessage]

@@ -24,7 +24,9 @@ from pydantic import BaseModel
 
 from nex_autogen.messages import to_create_result, to_nex_messages, to_nex_tools
 from nex_core.models.base import ChatModel
+from nex_core.protocol.output_model import schema_of_model
 from nex_core.protocol.spec import ModelSettings
+from nex_core.runtime.structured import response_format
 from nex_core.trajectory.schema import LLMRequest
 
 BRIDGE_MODEL_INFO: ModelInfo = {
@@ -41,10 +43,18 @@ def request_params(
     params: Mapping[str, Any],
     tool_choice: Any,
     extra_create_args: Mapping[str, Any],
+    json_output: bool | type[BaseModel] | None = None,
 ) -> dict[str, Any]:
-    """Request parameters as nex records them: sampling, then AutoGen's per-call extras."""
+    """Request parameters as nex records them: sampling, then AutoGen's per-call extras, and
+    the answer's format (``output_content_type`` arrives as ``json_output``)."""
     out = dict(params)
     out.update(extra_create_args)
+    if isinstance(json_output, type):
+        schema = schema_of_model(json_output)
+        if schema is not None:
+            out["response_format"] = response_format(schema)
+    elif json_output:
+        out["response_format"] = {"type": "json_object"}
     if isinstance(tool_choice, str):  # first: the runtime-protocol check below is slow
         if tool_choice != "auto":
             out["tool_choice"] = tool_choice
@@ -83,12 +93,13 @@ class NexChatCompletionClient(ChatCompletionClient):
         tools: Sequence[Tool | ToolSchema],
         tool_choice: Any,
         extra_create_args: Mapping[str, Any],
+        json_output: bool | type[BaseModel] | None = None,
     ) -> LLMRequest:
         """The nex request AutoGen's arguments amount to."""
         return LLMRequest(
             messages=to_nex_messages(messages),
             tools=to_nex_tools(tools),
-            params=self.params_for(tools, tool_choice, extra_create_args),
+            params=self.params_for(tools, tool_choice, extra_create_args, json_output),
         )
 
     def params_for(
@@ -96,12 +107,13 @@ class NexChatCompletionClient(ChatCompletionClient):
         tools: Sequence[Tool | ToolSchema],
         tool_choice: Any,
         extra_create_args: Mapping[str, Any],
+        json_output: bool | type[BaseModel] | None = None,
     ) -> dict[str, Any]:
         """The request parameters of a call: the spec's sampling, then AutoGen's extras."""
         params = self.settings.sampling()
         if tools and not self.parallel_tool_calls:
             params["parallel_tool_calls"] = False
-        return request_params(params, tool_choice, extra_create_args)
+        return request_params(params, tool_choice, extra_create_args, json_output)
 
     async def create(
         self,
@@ -113,7 +125,8 @@ class NexChatCompletionClient(ChatCompletionClient):
         extra_create_args: Mapping[str, Any] = {},
         cancellation_token: CancellationToken | None = None,
     ) -> CreateResult:
-        return await self.complete(self.request(messages, tools, tool_choice, extra_create_args))
+        request = self.request(messages, tools, tool_choice, extra_create_args, json_output)
+        return await self.complete(request)
 
     async def complete(self, request: LLMRequest) -> CreateResult:
         """Answer a request already in nex form (what ``create`` does after converting)."""
@@ -137,7 +150,7 @@ class NexChatCompletionClient(ChatCompletionClient):
         cancellation_token: CancellationToken | None = None,
     ) -> AsyncGenerator[str | CreateResult, None]:
         """Text deltas from the nex model's stream, then the whole result."""
-        request = self.request(messages, tools, tool_choice, extra_create_args)
+        request = self.request(messages, tools, tool_choice, extra_create_args, json_output)
         async for chunk in self.model.astream(request, agent=self.agent):
             if chunk.final is not None:
                 result = to_create_result(chunk.final)

@@ -40,6 +40,7 @@ from nex_autogen.tools import (
 )
 from nex_core.errors import AdapterError
 from nex_core.models.base import ChatModel
+from nex_core.protocol.output_model import model_from_schema
 from nex_core.protocol.spec import (
     AgentSpec,
     ContextMode,
@@ -154,9 +155,13 @@ def build_agent(
         description=agent.description,
         system_message=agent.system_prompt or None,
         max_tool_iterations=agent.limits.max_steps,
-        reflect_on_tool_use=False,
+        reflect_on_tool_use=False,  # AutoGen's default with output_content_type would add a call
+        output_content_type=(
+            None if agent.output_schema is None else model_from_schema(agent.output_schema)
+        ),
         metadata=agent_metadata(agent),
         team_view=team_view,
+        max_output_retries=agent.limits.max_output_retries,
     )
 
 

@@ -300,6 +300,13 @@ class _Writer:
             ("reflect_on_tool_use", False),
             ("metadata", agent_metadata(agent)),
         ]
+        if agent.output_schema is not None:
+            # The answer is a StructuredMessage of a model standing for the spec's JSON Schema.
+            self.runtime.add("output_type")
+            kwargs += [
+                ("output_content_type", call("output_type", [agent.output_schema])),
+                ("max_output_retries", agent.limits.max_output_retries),
+            ]
         if team_view:
             kwargs.append(("team_view", True))
         built = call(

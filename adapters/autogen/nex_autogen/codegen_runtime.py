@@ -22,6 +22,7 @@ from typing import Any
 
 from autogen_agentchat.teams import BaseGroupChat
 from autogen_core.tools import BaseTool
+from pydantic import BaseModel
 
 from nex_autogen.agents import ProtocolAssistantAgent
 from nex_autogen.build import SELECTOR_PROMPT, answered
@@ -35,6 +36,7 @@ from nex_autogen.tools import (
     SerialWorkbench,
 )
 from nex_core.errors import NexError, ToolBindingError
+from nex_core.protocol.output_model import model_from_schema
 from nex_core.protocol.spec import AgentSpec, MCPServerSpec, ToolSpec
 from nex_core.runtime.mcp_tools import pool_for_run
 from nex_core.runtime.tools import bound_import_tool, bound_mcp_tool
@@ -50,7 +52,14 @@ __all__ = [
     "answered",
     "import_tool",
     "mcp_servers",
+    "output_type",
 ]
+
+
+def output_type(schema: dict[str, Any], name: str | None = None) -> type[BaseModel]:
+    """The pydantic model an agent's ``output_content_type`` is: its JSON Schema is ``schema``
+    as written, and an answer is checked against it as the native runtime checks it."""
+    return model_from_schema(schema, name)
 
 
 def import_tool(

@@ -31,6 +31,7 @@ from nex_autogen.build import METADATA_KEY, SELECTOR_PROMPT, answered
 from nex_autogen.tools import ProtocolAgentTool, ProtocolTeamTool, SchemaTool, is_protocol_agent
 from nex_core.adapter import Conversion, ConversionReport
 from nex_core.errors import AdapterError
+from nex_core.protocol.output_model import is_schema_model, schema_of_model
 from nex_core.protocol.spec import (
     AgentSpec,
     CallableBinding,
@@ -189,7 +190,9 @@ class _Converter:
             max_steps=max_steps,
             tool_timeout_s=extra.get("tool_timeout_s", Limits().tool_timeout_s),
             max_model_retries=extra.get("max_model_retries", 0),
+            max_output_retries=getattr(agent, "max_output_retries", Limits().max_output_retries),
         )
+        output_schema = self._output_schema(agent, protocol, f"{where}.output_content_type")
         tools, subs = self._tools(agent, where)
         subs += self._handoffs(agent, where)
         client = agent._model_client
@@ -205,8 +208,40 @@ class _Converter:
             sub_agents=subs,
             limits=limits,
             parallel_tool_calls=parallel,
+            output_schema=output_schema,
             extensions=extra.get("extensions", {}),
         )
+
+    def _output_schema(
+        self, agent: AssistantAgent, protocol: bool, where: str
+    ) -> dict[str, Any] | None:
+        """``output_content_type`` as the JSON Schema of the answer."""
+        kind = agent._output_content_type
+        if kind is None:
+            return None
+        schema = schema_of_model(kind)
+        if schema is None:
+            self.report.add(where, f"answer type {kind!r} has no JSON Schema; not carried")
+            return None
+        if not is_schema_model(kind):
+            self.report.add(
+                where,
+                f"the answer's Python type ({kind.__name__}) becomes its JSON Schema; "
+                "recordings hold the answer as JSON",
+                "info",
+            )
+        if agent._output_content_type_format:
+            self.report.add(
+                where, "output_content_type_format (the answer's text template) is not carried"
+            )
+        if not protocol:
+            self.report.add(
+                where,
+                "AutoGen ends the run on an answer that fails the type; the spec's agent feeds "
+                "it back to the model (limits.max_output_retries)",
+                "approximated",
+            )
+        return schema
 
     def _unexpressed(self, agent: AssistantAgent, config: Mapping[str, Any], where: str) -> None:
         report = self.report
@@ -218,8 +253,6 @@ class _Converter:
             )
         if agent._memory:
             report.add(where, "memory stores are not part of the protocol")
-        if agent._output_content_type is not None:
-            report.add(where, "structured output (output_content_type) is not part of the protocol")
         if (
             agent._tool_call_summary_format != DEFAULT_SUMMARY_FORMAT
             or agent._tool_call_summary_formatter

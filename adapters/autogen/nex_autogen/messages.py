@@ -194,3 +194,16 @@ def to_create_result(response: LLMResponse) -> CreateResult:
         thought=message.reasoning,
     )
     return attach_tokens(result, response.tokens)
+
+
+def answer_of(message: Any) -> tuple[str, Any]:
+    """An agent's answer as nex records it: ``(text, structured value)``. A
+    ``StructuredMessage`` (an agent with ``output_content_type``) is its content as JSON, the
+    text that JSON written out (as every adapter writes it); any other message is its model
+    text, with no structured value."""
+    from autogen_agentchat.messages import StructuredMessage
+
+    if isinstance(message, StructuredMessage):
+        value = message.content.model_dump(mode="json")
+        return json.dumps(value, ensure_ascii=False), value
+    return message.to_model_text(), None

@@ -27,6 +27,8 @@ CAPABILITIES = frozenset(
         Capability.PARALLEL_SUB_AGENTS,
         Capability.HANDOFFS,
         Capability.MCP_TOOLS,
+        Capability.STRUCTURED_OUTPUT,
+        Capability.STRUCTURED_OUTPUT_RETRY,
         Capability.TEAMS_ROUND_ROBIN,
         Capability.MAX_STEPS,
         Capability.MULTI_TURN,

@@ -59,6 +59,7 @@ from pydantic import BaseModel
 from nex_autogen.agents import context_messages
 from nex_autogen.bridge import NexChatCompletionClient, request_params
 from nex_autogen.messages import (
+    answer_of,
     schema_to_nex,
     to_nex_message,
     to_nex_messages,
@@ -150,12 +151,13 @@ class RecordingClient(ChatCompletionClient):
         tools: Sequence[Tool | ToolSchema],
         tool_choice: Any,
         extra: Mapping[str, Any],
+        json_output: bool | type[BaseModel] | None = None,
     ) -> LLMRequest:
         # What the bridge's own request() builds, from the run's shared conversions.
         if isinstance(self.inner, NexChatCompletionClient):
-            params = self.inner.params_for(tools, tool_choice, extra)
+            params = self.inner.params_for(tools, tool_choice, extra, json_output)
         else:
-            params = request_params(_client_params(self.inner), tool_choice, extra)
+            params = request_params(_client_params(self.inner), tool_choice, extra, json_output)
         return LLMRequest(
             messages=self.conversions.messages(messages),
             tools=self.conversions.tools(tools),
@@ -173,10 +175,10 @@ class RecordingClient(ChatCompletionClient):
         cancellation_token: CancellationToken | None = None,
     ) -> CreateResult:
         rec = self.recorder
-        request = self._request(messages, tools, tool_choice, extra_create_args)
+        request = self._request(messages, tools, tool_choice, extra_create_args, json_output)
         step = rec.begin_llm(agent=self.agent, request=request, model=client_model_id(self.inner))
         try:
-            if isinstance(self.inner, NexChatCompletionClient) and json_output is None:
+            if isinstance(self.inner, NexChatCompletionClient):
                 # the bridge's own create() would convert the same messages again
                 result = await self.inner.complete(request)
             else:
@@ -207,7 +209,7 @@ class RecordingClient(ChatCompletionClient):
         rec = self.recorder
         step = rec.begin_llm(
             agent=self.agent,
-            request=self._request(messages, tools, tool_choice, extra_create_args),
+            request=self._request(messages, tools, tool_choice, extra_create_args, json_output),
             model=client_model_id(self.inner),
         )
         try:
@@ -538,7 +540,7 @@ async def turn_input(agent: Any, messages: Sequence[BaseChatMessage]) -> list[Me
 
 
 def _answer(message: BaseChatMessage) -> str:
-    return message.to_model_text()
+    return answer_of(message)[0]
 
 
 def _handoff_call_id(agent: Any, response: Response) -> str | None:

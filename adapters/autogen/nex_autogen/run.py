@@ -28,7 +28,7 @@ from autogen_agentchat.messages import (
 )
 from autogen_agentchat.teams import BaseGroupChat
 
-from nex_autogen.messages import USER_SOURCE
+from nex_autogen.messages import USER_SOURCE, answer_of
 from nex_autogen.record import Instrumentation
 from nex_autogen.tools import NEW_RUNNER_HOOK, is_protocol_agent
 from nex_core.adapter import as_task
@@ -86,8 +86,12 @@ def outcome_of(result: TaskResult, obj: Any) -> Outcome:
         reason = f"handoff:{last.target}"
     else:
         reason = (result.stop_reason or "final_answer") if team else "final_answer"
+    text, structured = answer_of(last)
     return Outcome(
-        status=OutcomeStatus.COMPLETED, final_output=last.to_model_text(), stop_reason=reason
+        status=OutcomeStatus.COMPLETED,
+        final_output=text,
+        structured_output=structured,
+        stop_reason=reason,
     )
 
 

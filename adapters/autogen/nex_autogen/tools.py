@@ -40,6 +40,7 @@ from autogen_core.tools import ToolSchema as AutogenToolSchema
 from pydantic import BaseModel, ConfigDict
 
 from nex_autogen.mcp import MCPTools
+from nex_autogen.messages import answer_of
 from nex_core.protocol.spec import ToolSpec
 from nex_core.runtime.loop import SubAgentFailed
 from nex_core.runtime.tools import (
@@ -237,7 +238,7 @@ def final_text(result: TaskResult) -> str | None:
     """The last chat message a task runner produced, as the model would read it."""
     for message in reversed(result.messages):
         if isinstance(message, BaseChatMessage):
-            return message.to_model_text()
+            return answer_of(message)[0]
     return None
 
 

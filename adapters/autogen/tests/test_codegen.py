@@ -187,10 +187,17 @@ def test_a_missing_function_is_named_when_the_agent_is_built(adapter: AutogenAda
 
 
 SEQUENTIAL = CALC.model_copy(update={"name": "sequential", "parallel_tool_calls": False})
+STRUCTURED = CALC.model_copy(
+    update={
+        "name": "structured",
+        "output_schema": {"type": "object", "properties": {"total": {"type": "number"}}},
+        "limits": CALC.limits.model_copy(update={"max_output_retries": 1}),
+    }
+)
 
 
 @pytest.mark.parametrize(
-    "spec", [CALC, SEQUENTIAL, BOSS, FRONT, TEAM, SELECTOR_TEAM], ids=lambda s: s.name
+    "spec", [CALC, SEQUENTIAL, STRUCTURED, BOSS, FRONT, TEAM, SELECTOR_TEAM], ids=lambda s: s.name
 )
 def test_generated_module_builds_the_spec(
     adapter: AutogenAdapter, spec: AgentSpec | TeamSpec, tmp_path: Path

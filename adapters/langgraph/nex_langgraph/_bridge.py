@@ -23,6 +23,7 @@ from pydantic import ConfigDict, Field
 
 from nex_core.models.base import ChatModel, ResponseChunk, chunks_of
 from nex_core.protocol.spec import ToolFormat
+from nex_core.runtime.structured import response_format
 from nex_core.trajectory.schema import LLMRequest, LLMResponse
 from nex_langgraph._messages import response_to_ai, to_nex_all, tool_schemas
 
@@ -93,6 +94,12 @@ class NexChatModel(BaseChatModel):
                 params[key] = value
         if stop:
             params["stop"] = list(stop)
+        asked = kwargs.get("response_format")
+        if isinstance(asked, dict) and isinstance(asked.get("json_schema"), dict):
+            # Named as nex names it (LangChain makes up a random name for an untitled schema).
+            params["response_format"] = response_format(asked["json_schema"].get("schema") or {})
+        elif asked is not None:
+            params["response_format"] = asked
         return LLMRequest(
             messages=to_nex_all(messages), tools=tool_schemas(kwargs.get("tools")), params=params
         )

@@ -34,6 +34,7 @@ from nex_langgraph._bridge import bridge_model
 from nex_langgraph._mcp import MCPTools
 from nex_langgraph._middleware import ProtocolMiddleware
 from nex_langgraph._order import SequentialToolNodeCalls
+from nex_langgraph._structured import StructuredOutputMiddleware, strategy_for
 from nex_langgraph._tools import (
     function_tool,
     handoff_tool,
@@ -148,13 +149,23 @@ class _Builder:
             tool_names=[t.name for t in tools],
             sequential_tools=not agent.parallel_tool_calls,
         )
+        middlewares: list[Any] = [middleware]
+        response_format = None
+        if agent.output_schema is not None:
+            # Outside the retry middleware: each answer checked is one model call that may
+            # itself be retried after a model error.
+            middlewares.insert(0, StructuredOutputMiddleware(
+                agent.name, agent.output_schema, agent.limits.max_output_retries
+            ))
+            response_format = strategy_for(agent.output_schema)
         return create_agent(
             self._model(agent),
             tools,
             system_prompt=agent.system_prompt or None,
             name=agent.name,
-            middleware=[middleware],
+            middleware=middlewares,
             checkpointer=checkpointer,
+            response_format=response_format,
         )
 
     def supervisor(self, agent: AgentSpec, *, checkpointer: Any = None) -> Any:

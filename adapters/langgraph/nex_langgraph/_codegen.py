@@ -262,9 +262,25 @@ class _Writer:
         kwargs: list[tuple[str, Any]] = []
         if agent.system_prompt:
             kwargs.append(("system_prompt", agent.system_prompt))
-        kwargs += [("name", agent.name), ("middleware", seq([middleware]))]
+        middlewares = [middleware]
+        if agent.output_schema is not None:
+            # The answer is JSON valid against the schema, checked and fed back as nex does.
+            self.runtime.add("StructuredOutputMiddleware")
+            checked = call(
+                "StructuredOutputMiddleware",
+                [agent.name, Source("output_schema")],
+                [("max_retries", agent.limits.max_output_retries)],
+            )
+            middlewares.insert(0, checked)
+        kwargs += [("name", agent.name), ("middleware", seq(middlewares))]
+        if agent.output_schema is not None:
+            kwargs.append(("response_format", call("ProviderStrategy", [Source("output_schema")])))
         graph = call("create_agent", [self._model(agent), Source("tools")], kwargs)
         body = f"    tools: list[Any] = {seq(tools)(4, 19)}\n    return {graph(4, 7)}"
+        if agent.output_schema is not None:
+            head = "    output_schema: dict[str, Any] = "
+            literal = py_literal(agent.output_schema, 4, prefix=len(head) - 4)
+            body = f"{head}{literal}\n" + body
         self._def(fn, self._doc(agent), body)
         return fn
 
@@ -305,6 +321,11 @@ def _imports(writer: _Writer, mcp: bool) -> str:
     )
     lines = [
         "from langchain.agents import create_agent",
+        *(
+            ["from langchain.agents.structured_output import ProviderStrategy"]
+            if "StructuredOutputMiddleware" in writer.runtime
+            else []
+        ),
         "from langchain_core.language_models import BaseChatModel",
         "from langchain_core.messages import HumanMessage",
         *sorted(writer.graph_imports),

@@ -46,6 +46,7 @@ from nex_langgraph._introspect import (
 from nex_langgraph._messages import tool_schema
 from nex_langgraph._middleware import ProtocolMiddleware
 from nex_langgraph._recording import HANDOFF_DESTINATION
+from nex_langgraph._structured import output_schema_of
 from nex_langgraph._tools import NEX_METADATA
 
 START = "__start__"
@@ -189,7 +190,14 @@ class _Converter:
                 stop.append(tool.name)
         limits = self._limits(graph, here)
         self._graph_extras(graph, here)
+        strategy = response_format(graph)
+        output_schema = (
+            None
+            if strategy is None
+            else output_schema_of(strategy, f"{here}.response_format", self.report)
+        )
         return AgentSpec(
+            output_schema=output_schema,
             name=name,
             system_prompt=prompt or "",
             model=self._model(graph, here),
@@ -257,15 +265,6 @@ class _Converter:
         for attr in ("interrupt_before_nodes", "interrupt_after_nodes"):
             if getattr(graph, attr, None):
                 self.report.add(where, f"{attr} (human-in-the-loop) is not carried")
-        strategy = response_format(graph)
-        if strategy is not None:
-            schema = getattr(strategy, "schema", None)
-            self.report.add(
-                f"{where}.response_format",
-                f"structured output ({type(strategy).__name__} of "
-                f"{getattr(schema, '__name__', schema)}) is not carried: the spec's agent "
-                "answers in text; recordings keep the structured answer as the final output",
-            )
         known = {START, *MODEL_NODES, "tools"}
         for node in graph.nodes:
             if node not in known and "." not in node:

@@ -147,9 +147,14 @@ def response_format(graph: Any) -> Any:
     found = model_node(graph)
     if found is None or "structured_response" not in getattr(graph.builder, "channels", {}):
         return None
-    from langchain.agents.structured_output import ProviderStrategy, ToolStrategy
+    from langchain.agents.structured_output import AutoStrategy, ProviderStrategy, ToolStrategy
 
-    hits = search(found[1].func, lambda o: isinstance(o, ToolStrategy | ProviderStrategy))
+    kinds = (AutoStrategy, ToolStrategy, ProviderStrategy)  # AutoStrategy first: what was given
+    hits = search(found[1].func, lambda o: isinstance(o, kinds))
+    for kind in kinds:
+        for hit in hits:
+            if isinstance(hit, kind):
+                return hit
     return hits[0] if hits else None
 
 

@@ -13,6 +13,7 @@ from __future__ import annotations
 import asyncio
 import concurrent.futures
 import inspect
+import json
 from collections.abc import Callable
 from typing import Annotated, Any
 
@@ -37,6 +38,7 @@ from nex_core.runtime.tools import (
     result_text,
     validate_arguments,
 )
+from nex_core.trajectory.recorder import to_jsonable
 from nex_langgraph._errors import MaxStepsExceeded
 from nex_langgraph._mcp import MCPTools
 from nex_langgraph._messages import final_text
@@ -167,6 +169,9 @@ def subagent_tool(sub: SubAgentSpec, child_graph: Any, description: str) -> Base
     child = sub.child
 
     def answer(state: dict[str, Any]) -> str:
+        if state.get("structured_response") is not None:
+            # The structured answer's JSON, as the native runtime returns it to the parent.
+            return json.dumps(to_jsonable(state["structured_response"]), ensure_ascii=False)
         messages = state.get("messages") or []
         text = final_text(messages)
         if text is None or (messages and getattr(messages[-1], "tool_calls", None)):

@@ -36,6 +36,8 @@ class LangGraphAdapter(Adapter):
             Capability.PARALLEL_SUB_AGENTS,
             Capability.HANDOFFS,
             Capability.MCP_TOOLS,
+            Capability.STRUCTURED_OUTPUT,
+            Capability.STRUCTURED_OUTPUT_RETRY,
             Capability.MAX_STEPS,
             Capability.MULTI_TURN,
             Capability.MODEL_RETRY,

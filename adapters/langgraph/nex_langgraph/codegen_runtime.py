@@ -14,6 +14,8 @@ langgraph`` builds with, so the program records the trajectory ``nex run`` recor
   model, bridged as the adapter bridges it;
 - :class:`ProtocolMiddleware` — the ``create_agent`` middleware that gives an agent the
   protocol's loop (errors fed back, unknown tools, ``max_steps``, model retries);
+- :class:`StructuredOutputMiddleware` — an agent's ``output_schema``: the answer is checked
+  against it and an invalid one fed back, as the native runtime does;
 - :func:`mcp_servers` — nex's MCP pool (the servers and sessions ``nex run`` uses), whose
   :meth:`MCPServers.tool` makes a tool served by one of them.
 """
@@ -45,10 +47,12 @@ from nex_langgraph._bridge import bridge_model
 from nex_langgraph._build import EXTENSION
 from nex_langgraph._mcp import MCPTools
 from nex_langgraph._middleware import ProtocolMiddleware
+from nex_langgraph._structured import StructuredOutputMiddleware
 
 __all__ = [
     "MCPServers",
     "ProtocolMiddleware",
+    "StructuredOutputMiddleware",
     "ToolBindingError",
     "agent_tool",
     "handoff_tool",

@@ -242,10 +242,11 @@ def test_structured_output_is_the_final_output() -> None:
         "temperature_c": 21.0,
     }
     assert outcome.final_output == '{"city": "Paris", "temperature_c": 21.0}'
-    report = to_spec(graph).report
+    conversion = to_spec(graph)
+    assert conversion.spec.output_schema == app.Weather.model_json_schema()
     assert any(
-        i.where == "forecaster.response_format" and "ToolStrategy of Weather" in i.what
-        for i in report.items
+        i.where == "forecaster.response_format" and "ToolStrategy answers through a tool" in i.what
+        for i in conversion.report.items
     )
 
 

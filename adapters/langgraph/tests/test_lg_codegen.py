@@ -204,11 +204,14 @@ def test_a_missing_function_is_named_when_the_graph_is_built() -> None:
     [
         lambda: lg_specs.calculator(stop_tools=["add"], limits={"max_steps": 4}),
         lambda: lg_specs.calculator(parallel_tool_calls=False),
+        lambda: lg_specs.calculator(
+            output_schema={"type": "object", "properties": {"total": {"type": "number"}}}
+        ),
         lg_specs.nested,
         lg_specs.handoffs,
         lambda: to_spec(docs.supervisor(ScriptedModel([]))).spec,
     ],
-    ids=["calculator", "sequential", "nested", "swarm", "supervisor"],
+    ids=["calculator", "sequential", "structured", "nested", "swarm", "supervisor"],
 )
 def test_generated_graph_is_the_graph_the_adapter_builds(make: Any, tmp_path: Path) -> None:
     spec = make()

@@ -39,6 +39,7 @@ from nex_core.trajectory.recorder import Recorder
 from nex_openai_agents._messages import llm_request, llm_response
 from nex_openai_agents._spans import RunRecording
 from nex_openai_agents.bridge import NexModel, calling_agent, prepared_request
+from nex_openai_agents.structured import request_format
 
 _active: ContextVar[RunRecording | None] = ContextVar("nex_openai_agents_recording", default=None)
 
@@ -110,13 +111,17 @@ class RecordingModel(Model):
         model_settings: ModelSettings,
         tools: list[Tool],
         handoffs: list[Handoff[Any, Any]],
+        output_schema: AgentOutputSchemaBase | None = None,
     ) -> tuple[Any, str | None, Any]:
         if isinstance(self.inner, NexModel):
             request = self.inner.request(
-                system_instructions, input, model_settings, tools, handoffs
+                system_instructions, input, model_settings, tools, handoffs, output_schema
             )
         else:
             request = llm_request(system_instructions, input, model_settings, tools, handoffs)
+            asked = request_format(output_schema)
+            if asked is not None:
+                request.params["response_format"] = asked
         turn_span = _current_span_id()
         parent = self.recording.parent_for_model_call(turn_span)
         self.recording.fill_subagent_input(parent, request.messages)
@@ -140,7 +145,7 @@ class RecordingModel(Model):
         prompt: ResponsePromptParam | None = None,
     ) -> ModelResponse:
         step, turn_span, request = self._begin(
-            system_instructions, input, model_settings, tools, handoffs
+            system_instructions, input, model_settings, tools, handoffs, output_schema
         )
         token = calling_agent.set(self.agent)
         request_token = prepared_request.set(request if isinstance(self.inner, NexModel) else None)
@@ -183,7 +188,7 @@ class RecordingModel(Model):
         prompt: ResponsePromptParam | None = None,
     ) -> AsyncIterator[TResponseStreamEvent]:
         step, turn_span, request = self._begin(
-            system_instructions, input, model_settings, tools, handoffs
+            system_instructions, input, model_settings, tools, handoffs, output_schema
         )
         token = calling_agent.set(self.agent)
         request_token = prepared_request.set(request if isinstance(self.inner, NexModel) else None)

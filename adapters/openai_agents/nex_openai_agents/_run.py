@@ -12,6 +12,7 @@ from nex_core.trajectory.recorder import Recorder
 from nex_core.trajectory.schema import Outcome, OutcomeStatus, TaskInfo, Trajectory
 from nex_openai_agents._recording import recording
 from nex_openai_agents.build import output_text
+from nex_openai_agents.structured import structured_of
 
 Mode = Literal["run", "run_streamed"]
 
@@ -36,6 +37,7 @@ async def drive(
     history: list[Any] = []
     active = agent
     output: str | None = None
+    structured: Any = None
     with recording(recorder) as run:
         try:
             for turn in task.turns:
@@ -45,6 +47,7 @@ async def drive(
                     given = [*history, {"role": "user", "content": turn}]
                 result = await _run_once(active, given, mode, max_turns, session, config, context)
                 output = output_text(result.final_output)
+                structured = structured_of(result.final_output)
                 run.close_handoffs(output)
                 history = result.to_input_list()
                 active = result.last_agent
@@ -60,7 +63,12 @@ async def drive(
             recorder.fail(exc)
             raise
     return recorder.finish(
-        Outcome(status=OutcomeStatus.COMPLETED, final_output=output, stop_reason="final_output")
+        Outcome(
+            status=OutcomeStatus.COMPLETED,
+            final_output=output,
+            stop_reason="final_output",
+            structured_output=structured,
+        )
     )
 
 

@@ -30,6 +30,7 @@ from nex_core.models.base import ChatModel
 from nex_core.protocol.spec import ToolFormat
 from nex_core.trajectory.schema import LLMRequest, LLMResponse
 from nex_openai_agents._messages import llm_request, model_response
+from nex_openai_agents.structured import request_format
 
 calling_agent: ContextVar[str | None] = ContextVar("nex_openai_agents_calling_agent", default=None)
 """Name of the agent whose model call is in progress (set by the recorder)."""
@@ -69,10 +70,14 @@ class NexModel(Model):
         model_settings: ModelSettings,
         tools: list[Tool],
         handoffs: list[Handoff[Any, Any]],
+        output_schema: AgentOutputSchemaBase | None = None,
     ) -> LLMRequest:
         request = llm_request(system_instructions, input, model_settings, tools, handoffs)
         for key, value in self.settings.items():
             request.params.setdefault(key, value)
+        asked = request_format(output_schema)
+        if asked is not None:
+            request.params["response_format"] = asked
         return request
 
     def _agent(self) -> str | None:
@@ -93,7 +98,7 @@ class NexModel(Model):
         prompt: ResponsePromptParam | None = None,
     ) -> ModelResponse:
         request = prepared_request.get() or self.request(
-            system_instructions, input, model_settings, tools, handoffs
+            system_instructions, input, model_settings, tools, handoffs, output_schema
         )
         response = await self.model.acomplete(
             request, agent=self._agent(), tool_format=ToolFormat.NATIVE
@@ -117,7 +122,7 @@ class NexModel(Model):
         """The nex model's stream as Responses events: created, a text delta per text chunk,
         then completed with the whole response (which is what the SDK's runner keeps)."""
         request = prepared_request.get() or self.request(
-            system_instructions, input, model_settings, tools, handoffs
+            system_instructions, input, model_settings, tools, handoffs, output_schema
         )
         response_id = f"resp_{uuid.uuid4().hex[:24]}"
         item_id = f"msg_{uuid.uuid4().hex[:24]}"

@@ -14,7 +14,6 @@
 from __future__ import annotations
 
 import asyncio
-import json
 from collections.abc import Awaitable, Callable
 from typing import Any
 
@@ -38,6 +37,7 @@ from nex_core.runtime.tools import (
 from nex_core.trajectory.recorder import error_info, parse_arguments
 from nex_openai_agents._recording import report_tool_error
 from nex_openai_agents.bridge import NexModel
+from nex_openai_agents.structured import SpecOutputSchema, answer_text
 
 
 class SubAgentFailed(NexError):
@@ -99,6 +99,9 @@ class _Builder:
             tool_use_behavior=StopAtTools(stop_at_tool_names=list(spec.stop_tools))
             if spec.stop_tools
             else "run_llm_again",
+            output_type=(
+                None if spec.output_schema is None else SpecOutputSchema(spec.output_schema)
+            ),
         )
         self._built[id(spec)] = agent
         return agent
@@ -239,11 +242,5 @@ def _returns(child: Agent) -> Any:
 
 
 def output_text(output: Any) -> str:
-    """A final output as text (structured outputs as JSON)."""
-    if output is None:
-        return ""
-    if isinstance(output, str):
-        return output
-    if hasattr(output, "model_dump_json"):
-        return str(output.model_dump_json())
-    return json.dumps(output, ensure_ascii=False, default=str)
+    """A final output as text (structured outputs as JSON, as every adapter writes it)."""
+    return answer_text(output)

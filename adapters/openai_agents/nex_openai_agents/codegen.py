@@ -194,6 +194,10 @@ class _Writer:
             self.used.add("StopAtTools")
             stop = call("StopAtTools", [], [("stop_at_tool_names", spec.stop_tools)])
             kwargs.append(("tool_use_behavior", stop))
+        if spec.output_schema is not None:
+            # The answer is JSON valid against the spec's schema, checked as nex checks it.
+            self.used.add("SpecOutputSchema")
+            kwargs.append(("output_type", call("SpecOutputSchema", [spec.output_schema])))
         doc = docstring(f"The agent {spec.name!r}.", 4)
         body = f"    {doc}\n"
         if serial:
@@ -251,7 +255,8 @@ def _imports(used: set[str], mcp: bool) -> str:
         stdlib.append("from typing import Any")
     sdk = sorted({"Agent", "Runner"} | (used & {"ModelSettings"}))
     runtime = sorted(used & {"agent_tool", "chat_model", "handoff", "import_tool"})
-    runtime = (["MCPServers"] if mcp else []) + runtime + (["mcp_servers"] if mcp else [])
+    classes = (["MCPServers"] if mcp else []) + sorted(used & {"SpecOutputSchema"})
+    runtime = classes + runtime + (["mcp_servers"] if mcp else [])
     lines = [*stdlib, ""]
     lines.append(f"from agents import {', '.join(sdk)}")
     if "StopAtTools" in used:

@@ -39,9 +39,11 @@ from nex_core.runtime.tools import (
 from nex_core.trajectory.schema import ToolSchema
 from nex_openai_agents.bridge import NexModel
 from nex_openai_agents.build import agent_runner, function_runner, protocol_handoff, protocol_tool
+from nex_openai_agents.structured import SpecOutputSchema
 
 __all__ = [
     "MCPServers",
+    "SpecOutputSchema",
     "ToolBindingError",
     "agent_tool",
     "chat_model",

@@ -32,6 +32,7 @@ from nex_core.protocol.spec import (
     ToolSpec,
 )
 from nex_openai_agents.bridge import NexModel
+from nex_openai_agents.structured import output_schema_of
 
 _WRAPPED = "__agents_function_tool_wrapped_callable__"
 
@@ -101,6 +102,7 @@ class _Converter:
             mcp_servers=self._mcp_servers(agent, where),
             stop_tools=self._stop_tools(agent, tools, subs, where),
             parallel_tool_calls=agent.model_settings.parallel_tool_calls is not False,
+            output_schema=output_schema_of(agent.output_type, f"{where}.output_type", self.report),
         )
 
     # ------------------------------------------------------------------ parts
@@ -289,12 +291,6 @@ class _Converter:
         if agent.output_guardrails:
             names = ", ".join(g.get_name() for g in agent.output_guardrails)
             self.report.add(f"{where}.output_guardrails", f"output guardrails left out: {names}")
-        if agent.output_type is not None and agent.output_type is not str:
-            self.report.add(
-                f"{where}.output_type",
-                f"structured output {getattr(agent.output_type, '__name__', agent.output_type)}"
-                " left out: protocol agents answer in text",
-            )
         if agent.hooks is not None:
             self.report.add(f"{where}.hooks", "agent hooks are code, not configuration", "info")
         if agent.prompt is not None:

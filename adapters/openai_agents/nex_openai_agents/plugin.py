@@ -32,6 +32,7 @@ CAPABILITIES = frozenset(
         Capability.STOP_TOOLS,
         Capability.MULTI_TURN,
         Capability.MCP_TOOLS,
+        Capability.STRUCTURED_OUTPUT,
         Capability.STREAMING,
         Capability.CONVERT_FROM,
         Capability.CONVERT_TO,
