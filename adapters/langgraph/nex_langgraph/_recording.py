@@ -27,6 +27,7 @@ from typing import Any
 from uuid import UUID
 
 from langchain_core.callbacks import BaseCallbackHandler
+from langchain_core.language_models import BaseChatModel
 from langchain_core.messages import (
     AIMessage,
     BaseMessage,
@@ -51,6 +52,7 @@ from nex_core.trajectory.schema import (
 from nex_langgraph._errors import MaxStepsExceeded
 from nex_langgraph._messages import content_text, response_of, to_nex, to_nex_all, tool_schema
 
+_BASE_PARAMS = BaseChatModel._get_invocation_params
 HANDOFF_DESTINATION = "__handoff_destination"
 """Metadata key langgraph-supervisor and langgraph-swarm put on handoff tools."""
 HANDOFF_BACK = "__is_handoff_back"
@@ -105,6 +107,8 @@ class _State:
     tools: dict[str, list[tuple[Any, ToolSchema]]] = field(default_factory=dict)
     """Tool name → (OpenAI tool dict, schema) pairs already converted (tools are re-bound, as
     equal new dicts, for every call)."""
+    models: dict[int, tuple[Any, dict[str, Any]]] = field(default_factory=dict)
+    """Chat model → its invocation parameters without the call's (the hooks ask per call)."""
     chained: dict[str, SubAgentStep] = field(default_factory=dict)
     """handoff step id → the handoff step that led to it (its output is the successor's)."""
 
@@ -181,6 +185,29 @@ class NexCallbackHandler(BaseCallbackHandler):
                 known.append((tool, found))
             out.append(found)
         return out
+
+    # ------------------------------------------------------------------ for the hooks (_hooks)
+
+    def knows_call(self, call_id: Any) -> bool:
+        """A tool call whose arguments the model's answer gave (``on_tool_start`` uses those)."""
+        return bool(call_id) and call_id in self._s.call_args
+
+    def model_params(
+        self, model: Any, stop: Any, kwargs: dict[str, Any], skip: frozenset[str]
+    ) -> dict[str, Any]:
+        """``model._get_invocation_params(stop, **kwargs)`` (the parameters callbacks are given).
+        LangChain's own method is ``{**model.dict(), "stop": stop, **kwargs}``: for a model that
+        keeps it, the model's part is computed once per model per run."""
+        call = {k: v for k, v in kwargs.items() if k not in skip}
+        if type(model)._get_invocation_params is not _BASE_PARAMS:
+            return model._get_invocation_params(stop=stop, **call)  # type: ignore[no-any-return]
+        own = self._s.models.get(id(model))
+        if own is None or own[0] is not model:
+            own = self._s.models[id(model)] = (model, model._get_invocation_params())
+        params = dict(own[1])
+        params["stop"] = stop
+        params.update(call)
+        return params
 
     # ------------------------------------------------------------------ chains (graphs, nodes)
 
