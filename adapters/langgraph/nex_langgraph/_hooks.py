@@ -57,8 +57,14 @@ class Hooked(NamedTuple):
 active: ContextVar[Hooked | None] = ContextVar("nex_langgraph_hooked", default=None)
 
 _GENERATE_OPTIONS = frozenset(
-    {"tags", "metadata", "run_name", "run_id", "ls_structured_output_format",
-     "structured_output_format"}
+    {
+        "tags",
+        "metadata",
+        "run_name",
+        "run_id",
+        "ls_structured_output_format",
+        "structured_output_format",
+    }
 )
 """``generate`` keywords that are not invocation parameters (as ``generate`` pops them)."""
 
@@ -104,7 +110,9 @@ def _model_failed(hooked: Hooked, ids: list[UUID], error: BaseException) -> None
 
 def _generate(original: Callable[..., Any]) -> Callable[..., Any]:
     @functools.wraps(original)
-    def generate(self: BaseChatModel, messages: Any, stop: Any = None, *args: Any, **kw: Any) -> Any:
+    def generate(
+        self: BaseChatModel, messages: Any, stop: Any = None, *args: Any, **kw: Any
+    ) -> Any:
         hooked = active.get()
         if hooked is None:
             return original(self, messages, stop, *args, **kw)
