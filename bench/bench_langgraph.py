@@ -176,7 +176,7 @@ def _rounds_sides() -> dict[str, Any]:
     async def recorded() -> None:
         rec_model.rewind()
         traj = await arecord(rec_graph, task)
-        assert len(traj.steps) == 2 * ROUNDS + 2  # the input step, 11 model calls, 10 tools
+        assert len(traj.steps) == 2 * ROUNDS + 1  # 11 model calls, 10 tool calls
 
     return {"bare": bare, "recorded": recorded}
 

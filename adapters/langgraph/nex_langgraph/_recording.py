@@ -101,7 +101,7 @@ class _State:
     runs: dict[UUID, _Run] = field(default_factory=dict)
     pending: dict[str, _Pending] = field(default_factory=dict)
     call_args: dict[str, Any] = field(default_factory=dict)
-    converted: dict[int, tuple[BaseMessage, Any]] = field(default_factory=dict)
+    converted: dict[int, tuple[BaseMessage, Any, str | None]] = field(default_factory=dict)
     prompts: dict[str, Message] = field(default_factory=dict)
     """System prompt text → its nex message (agents rebuild the system message for every call)."""
     tools: dict[str, list[tuple[Any, ToolSchema]]] = field(default_factory=dict)
@@ -145,10 +145,11 @@ class NexCallbackHandler(BaseCallbackHandler):
         for message in messages:
             hit = cache.get(id(message))
             # create_agent names the model's answer after the model call ended, so a cached
-            # conversion is stale once the object's name has changed.
+            # conversion is stale once the object's name differs from the one converted (the
+            # name LangChain had then, kept beside it: a nex tool message has no name).
             if hit is None or hit[0] is not message:
-                hit = cache[id(message)] = (message, self._convert(message))
-            elif hit[1].name != message.name:
+                hit = cache[id(message)] = (message, self._convert(message), message.name)
+            elif hit[2] != message.name:
                 # Only the name changed: for an answer (which keeps its name), a copy with the
                 # new name rather than a second conversion.
                 renamed = (
@@ -156,7 +157,7 @@ class NexCallbackHandler(BaseCallbackHandler):
                     if isinstance(message, AIMessage)
                     else self._convert(message)
                 )
-                hit = cache[id(message)] = (message, renamed)
+                hit = cache[id(message)] = (message, renamed, message.name)
             out.append(hit[1])
         return out
 
@@ -336,7 +337,8 @@ class NexCallbackHandler(BaseCallbackHandler):
             generation = response.generations[0][0]
             answer = response_of(generation.message, generation.generation_info)
             # The answer is usually the very object the next request resends.
-            self._s.converted[id(generation.message)] = (generation.message, answer.message)
+            message = generation.message
+            self._s.converted[id(message)] = (message, answer.message, message.name)
             for call in answer.message.tool_calls or []:
                 self._s.call_args[call.id] = call.function.arguments
             self.recorder.end_llm(run.step, answer)
