@@ -197,21 +197,17 @@ def _astream(graph: Any, input: Any, config: Any = None, **kwargs: Any) -> Async
     return _acaptured(capture, graph, input, config, kwargs)
 
 
-def _inner(
-    session: _Session, graph: Any, value: Any, config: Any, kwargs: dict[str, Any]
-) -> Iterator[Any]:
+def _inner(session: _Session, graph: Any, value: Any, config: Any, kwargs: dict[str, Any]) -> Any:
     """A graph call of ``session``: as given (its callbacks record it), or hooked."""
     if not session.hooked:
-        return _original(0)(graph, value, config, **kwargs)  # type: ignore[no-any-return]
+        return _original(0)(graph, value, config, **kwargs)
     hooked, config = _hooks.graph_call(session.handler, config)
     return _hooks.stream(_original(0)(graph, value, config, **kwargs), hooked)
 
 
-def _ainner(
-    session: _Session, graph: Any, value: Any, config: Any, kwargs: dict[str, Any]
-) -> AsyncIterator[Any]:
+def _ainner(session: _Session, graph: Any, value: Any, config: Any, kwargs: dict[str, Any]) -> Any:
     if not session.hooked:
-        return _original(1)(graph, value, config, **kwargs)  # type: ignore[no-any-return]
+        return _original(1)(graph, value, config, **kwargs)
     hooked, config = _hooks.graph_call(session.handler, config)
     return _hooks.astream(_original(1)(graph, value, config, **kwargs), hooked)
 

@@ -29,22 +29,15 @@ from uuid import UUID
 
 from langchain_core.callbacks import BaseCallbackHandler, BaseCallbackManager, CallbackManager
 from langchain_core.language_models import BaseChatModel
+
+# What on_chat_model_start is given (image and file blocks in the OpenAI shape): private to
+# langchain-core, so a version that moves it fails at import, in the adapter's tests.
+from langchain_core.language_models.chat_models import _format_for_tracing
 from langchain_core.runnables.config import ensure_config
 from langchain_core.tools import BaseTool
+from langchain_core.utils.uuid import uuid7 as _new_id  # LangChain's (time-ordered) run ids
 
 from nex_langgraph._recording import NexCallbackHandler
-
-try:  # the run ids LangChain makes (time-ordered); any UUID would key the handler's runs
-    from langchain_core.utils.uuid import uuid7 as _new_id
-except ImportError:  # pragma: no cover - older langchain-core
-    from uuid import uuid4 as _new_id
-
-try:  # what on_chat_model_start is given (image and file blocks in the OpenAI shape)
-    from langchain_core.language_models.chat_models import _format_for_tracing
-except ImportError:  # pragma: no cover - older langchain-core
-
-    def _format_for_tracing(messages: list[Any]) -> list[Any]:
-        return messages
 
 
 class Hooked(NamedTuple):
@@ -155,7 +148,7 @@ def _agenerate(original: Callable[..., Any]) -> Callable[..., Any]:
 # --------------------------------------------------------------------------- tools
 
 
-def _tool_start(hooked: Hooked, tool: BaseTool, tool_input: Any, kw: dict[str, Any]) -> Hooked:
+def _tool_start(hooked: Hooked, tool: BaseTool, tool_input: Any, kw: dict[str, Any]) -> UUID:
     """Open the tool's run (as ``on_tool_start`` would see it); what runs inside nests under it."""
     run_id = kw.get("run_id")
     if not isinstance(run_id, UUID):
@@ -179,7 +172,7 @@ def _tool_start(hooked: Hooked, tool: BaseTool, tool_input: Any, kw: dict[str, A
         inputs=inputs,
         tool_call_id=call_id,
     )
-    return Hooked(hooked.handler, run_id)
+    return run_id
 
 
 def _run(original: Callable[..., Any]) -> Callable[..., Any]:
@@ -188,16 +181,16 @@ def _run(original: Callable[..., Any]) -> Callable[..., Any]:
         hooked = active.get()
         if hooked is None:
             return original(self, tool_input, *args, **kw)
-        inner = _tool_start(hooked, self, tool_input, kw)
-        token = active.set(inner)
+        run_id = _tool_start(hooked, self, tool_input, kw)
+        token = active.set(Hooked(hooked.handler, run_id))
         try:
             output = original(self, tool_input, *args, **kw)
         except BaseException as exc:
-            hooked.handler.on_tool_error(exc, run_id=inner.parent)
+            hooked.handler.on_tool_error(exc, run_id=run_id)
             raise
         finally:
             active.reset(token)
-        hooked.handler.on_tool_end(output, run_id=inner.parent)
+        hooked.handler.on_tool_end(output, run_id=run_id)
         return output
 
     return run
@@ -209,16 +202,16 @@ def _arun(original: Callable[..., Any]) -> Callable[..., Any]:
         hooked = active.get()
         if hooked is None:
             return await original(self, tool_input, *args, **kw)
-        inner = _tool_start(hooked, self, tool_input, kw)
-        token = active.set(inner)
+        run_id = _tool_start(hooked, self, tool_input, kw)
+        token = active.set(Hooked(hooked.handler, run_id))
         try:
             output = await original(self, tool_input, *args, **kw)
         except BaseException as exc:
-            hooked.handler.on_tool_error(exc, run_id=inner.parent)
+            hooked.handler.on_tool_error(exc, run_id=run_id)
             raise
         finally:
             active.reset(token)
-        hooked.handler.on_tool_end(output, run_id=inner.parent)
+        hooked.handler.on_tool_end(output, run_id=run_id)
         return output
 
     return arun
@@ -258,7 +251,7 @@ class _GraphRun(BaseCallbackHandler):
 def _with_local(config: Any, handler: BaseCallbackHandler) -> dict[str, Any]:
     """The call's config with ``handler`` for this run only (its nodes do not inherit it)."""
     out = dict(config or {})
-    callbacks = out["callbacks"] if "callbacks" in out else ensure_config(out).get("callbacks")
+    callbacks = out["callbacks"] if "callbacks" in out else ensure_config(None).get("callbacks")
     if isinstance(callbacks, BaseCallbackManager):
         manager = callbacks.copy()
         manager.add_handler(handler, inherit=False)

@@ -201,7 +201,7 @@ class NexCallbackHandler(BaseCallbackHandler):
         keeps it, the model's part is computed once per model per run."""
         call = {k: v for k, v in kwargs.items() if k not in skip}
         if type(model)._get_invocation_params is not _BASE_PARAMS:
-            return model._get_invocation_params(stop=stop, **call)  # type: ignore[no-any-return]
+            return model._get_invocation_params(stop=stop, **call)
         own = self._s.models.get(id(model))
         if own is None or own[0] is not model:
             own = self._s.models[id(model)] = (model, model._get_invocation_params())
