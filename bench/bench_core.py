@@ -405,15 +405,13 @@ def bench_scrub(quick: bool) -> dict[str, Any]:
         mb = len(clean.to_json()) / 1e6
         clean_us = _scrub_us(clean, repetitions)
         dirty_us = _scrub_us(dirty, max(repetitions // 5, 5))
-        cases.append(
-            {
-                "tool_rounds": rounds,
-                "stored_mb": round(mb, 3),
-                "clean_us": round(clean_us, 1),
-                "clean_us_per_mb": round(clean_us / mb, 1),
-                "with_token_us": round(dirty_us, 1),
-            }
-        )
+        cases.append({
+            "tool_rounds": rounds,
+            "stored_mb": round(mb, 3),
+            "clean_us": round(clean_us, 1),
+            "clean_us_per_mb": round(clean_us / mb, 1),
+            "with_token_us": round(dirty_us, 1),
+        })
     return {
         "includes": "recorder.scrub of one trajectory: serialise, search for registered secrets "
         "and token shapes, rebuild what holds one",

@@ -42,10 +42,7 @@ class _Server:
     def __enter__(self) -> _Server:
         self.proc = subprocess.Popen(
             [sys.executable, "-m", "tests.chat_server", "--port", "0", "--latency", "0"],
-            cwd=REPO,
-            stdin=subprocess.PIPE,
-            stdout=subprocess.PIPE,
-            text=True,
+            cwd=REPO, stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True,
         )
         assert self.proc.stdout is not None
         self.base_url = self.proc.stdout.readline().strip()
@@ -69,25 +66,14 @@ def _gap_run(base_url: str, n: int, capture: bool) -> dict[str, float]:
         folder = Path(tmp)
         with (folder / "tasks.jsonl").open("w") as f:
             for i in range(n):
-                f.write(
-                    json.dumps({"id": f"t{i}", "prompt": f"Say done ({i}).", "expected": "done"})
-                    + "\n"
-                )
+                f.write(json.dumps({"id": f"t{i}", "prompt": f"Say done ({i}).",
+                                    "expected": "done"}) + "\n")
         (folder / "agent.yaml").write_text("name: bench\nsystem_prompt: Answer briefly.\n")
         config = {
-            "tasks": ["tasks.jsonl"],
-            "agents": [{"spec": "agent.yaml"}],
-            "output": "out",
-            "models": [
-                {
-                    "name": "local",
-                    "ref": "openai:bench",
-                    "base_url": base_url,
-                    "api_key_env": "NEX_BENCH_NO_KEY",
-                    "concurrency": 16,
-                    "options": options,
-                }
-            ],
+            "tasks": ["tasks.jsonl"], "agents": [{"spec": "agent.yaml"}], "output": "out",
+            "models": [{"name": "local", "ref": "openai:bench", "base_url": base_url,
+                        "api_key_env": "NEX_BENCH_NO_KEY", "concurrency": 16,
+                        "options": options}],
         }
         (folder / "config.yaml").write_text(yaml.safe_dump(config))
         cfg = load_config(folder / "config.yaml")
@@ -133,26 +119,16 @@ def _captured_lines(count: int) -> list[str]:
     from nex_core.trajectory.schema import TaskInfo
     from tests.chat_server import ChatServer, Reply
 
-    replies = [
-        Reply(tool_calls=[("call_1", "add", {"a": 2, "b": 3})]),
-        Reply(tool_calls=[("call_2", "multiply", {"a": 5, "b": 4})]),
-        Reply(text="20"),
-    ]
+    replies = [Reply(tool_calls=[("call_1", "add", {"a": 2, "b": 3})]),
+               Reply(tool_calls=[("call_2", "multiply", {"a": 5, "b": 4})]), Reply(text="20")]
     with ChatServer(replies) as server:
-        model = OpenAICompatibleModel(
-            "m",
-            base_url=server.base_url,
-            api_key_env="NEX_BENCH_NO_KEY",
-            capture_tokens=True,
-            logprobs=0,
-        )
+        model = OpenAICompatibleModel("m", base_url=server.base_url, api_key_env="NEX_BENCH_NO_KEY",
+                                      capture_tokens=True, logprobs=0)
         spec = load_spec(REPO / "examples" / "calculator" / "agent.yaml")
         traj = asyncio.run(run_native(spec, TaskInfo(id="t", turns=["(2+3)*4?"]), model=model))
     line = traj.to_json()
-    return [
-        line.replace(traj.id, f"traj{i:06d}").replace('"id":"t"', f'"id":"t{i}"')
-        for i in range(count)
-    ]
+    return [line.replace(traj.id, f"traj{i:06d}").replace('"id":"t"', f'"id":"t{i}"')
+            for i in range(count)]
 
 
 def rollout_export(count: int, rounds: int) -> dict[str, Any]:
@@ -190,22 +166,13 @@ def stored_size(calls: int) -> dict[str, Any]:
     for i in range(calls):
         completion = [(i * 31 + k) % 150000 for k in range(30)]
         reply = Message.assistant(f"step {i}: thinking about the next tool call and its result")
-        steps.append(
-            LLMStep(
-                id=f"{i:016x}",
-                started_at=now,
-                agent="a",
-                request=LLMRequest(messages=list(history)),
-                response=LLMResponse(
-                    message=reply,
-                    tokens=Tokens(
-                        prompt_token_ids=list(prompt),
-                        completion_token_ids=completion,
-                        logprobs=[-0.125 - (k % 5) / 8 for k in range(30)],
-                    ),
-                ),
-            )
-        )
+        steps.append(LLMStep(
+            id=f"{i:016x}", started_at=now, agent="a",
+            request=LLMRequest(messages=list(history)),
+            response=LLMResponse(message=reply, tokens=Tokens(
+                prompt_token_ids=list(prompt), completion_token_ids=completion,
+                logprobs=[-0.125 - (k % 5) / 8 for k in range(30)])),
+        ))
         history = [*history, reply, Message.user(f"result {i}")]
         prompt = prompt + completion + [(i + k) % 150000 for k in range(10)]
     provenance = Provenance(framework="f", adapter="a", nex_version="0")
@@ -224,8 +191,7 @@ def stored_size(calls: int) -> dict[str, Any]:
     plain = len(without.to_json())
     full_ids = sum(
         len(json.dumps(s.response.tokens.model_dump(exclude_none=True), separators=(",", ":")))
-        for s in with_ids.steps
-        if isinstance(s, LLMStep) and s.response and s.response.tokens
+        for s in with_ids.steps if isinstance(s, LLMStep) and s.response and s.response.tokens
     )
     return {
         "calls": calls,

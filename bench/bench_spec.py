@@ -40,10 +40,8 @@ def _tool(i: int) -> str:
 
 
 def write_spec(path: Path, megabytes: float) -> int:
-    head = (
-        "name: catalogue\ndescription: A very large tool catalogue.\n"
-        "system_prompt: Use the tools.\ntools:\n"
-    )
+    head = "name: catalogue\ndescription: A very large tool catalogue.\n" \
+           "system_prompt: Use the tools.\ntools:\n"
     target = int(megabytes * 1e6)
     size = 0
     with path.open("w", encoding="utf-8") as f:

@@ -198,3 +198,4 @@ def bridge_model(
     return NexChatModel(
         nex_model=model, agent=agent, params=dict(params or {}), tool_format=tool_format
     )
+
