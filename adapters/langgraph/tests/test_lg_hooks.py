@@ -12,6 +12,7 @@ from langchain_core.language_models import BaseChatModel
 from langchain_core.tools import BaseTool, tool
 from langgraph.checkpoint.memory import InMemorySaver
 from nex_langgraph import arecord, bridge_model, record, recording
+from nex_langgraph._run import Mode
 
 from nex_core import ScriptedModel, normalize
 
@@ -65,7 +66,7 @@ def _callbacks_only(monkeypatch: pytest.MonkeyPatch) -> None:
 
 
 @pytest.mark.parametrize("mode", ["invoke", "stream", "ainvoke", "astream"])
-def test_hooked_record_equals_callback_record(mode: str, monkeypatch: pytest.MonkeyPatch) -> None:
+def test_hooked_record_equals_callback_record(mode: Mode, monkeypatch: pytest.MonkeyPatch) -> None:
     hooked = record(make_graph(), "Go.", mode=mode)
     with monkeypatch.context() as patch:
         _callbacks_only(patch)
