@@ -7,8 +7,10 @@ builds its graph once and runs it repeatedly with a fresh script, as users run o
 tasks; ``arecord`` converts a graph once to find its agents, and that one-off cost is reported on
 its own (``first_recording_conversion_ms``). A third side runs with a callback handler that
 records nothing (``silent_handler_ratio``): the part of the overhead that LangChain's callback
-machinery costs whatever the handler does. The ratio of the median times (CPU and wall) is the
-overhead; the target is at most 1.05.
+machinery costs whatever the handler does. A second workload is one agent
+running 10 tool rounds (11 model calls). Each is measured as interleaved recorded/bare pairs of
+CPU time: the median pair ratio with its quartiles (``bench/_pairs.py``) is the overhead; the
+target is at most 1.05.
 """
 
 from __future__ import annotations
@@ -27,6 +29,7 @@ except ImportError as exc:  # the bench runner skips modules whose framework is 
     raise ImportError(f"nex-langgraph is not installed: {exc}") from exc
 
 from bench import quick
+from bench._pairs import interleave, pair_summary
 from nex_core import ChatModel, ScriptedModel
 
 REPETITIONS = 200
@@ -131,23 +134,65 @@ async def _recorded(graph: Any, model: _Rewound) -> float:
     return elapsed
 
 
-async def _measure(repetitions: int) -> tuple[dict[str, list[float]], dict[str, list[float]]]:
-    """(wall times, CPU times) of each side's runs."""
+ROUNDS = 10
+ROUNDS_SCRIPT: dict[str, Any] = {
+    "agents": {
+        "adder": [
+            *(
+                {"tool_calls": [{"name": "add", "arguments": {"a": i, "b": 1}}]}
+                for i in range(ROUNDS)
+            ),
+            {"text": "done"},
+        ]
+    }
+}
+
+
+class _RewoundRounds(_Rewound):
+    def rewind(self) -> None:
+        self.current = ScriptedModel(ROUNDS_SCRIPT)
+
+
+def make_rounds_graph(model: ChatModel) -> Any:
+    """One agent, one tool, 10 tool rounds then an answer (11 model calls, 10 tool calls)."""
+    return create_agent(
+        bridge_model(model, agent="adder"),
+        [add],
+        system_prompt="Add, one round at a time.",
+        name="adder",
+    )
+
+
+def _rounds_sides() -> dict[str, Any]:
+    bare_model, rec_model = _RewoundRounds(), _RewoundRounds()
+    bare_graph, rec_graph = make_rounds_graph(bare_model), make_rounds_graph(rec_model)
+    task = "Add ten times."
+
+    async def bare() -> None:
+        bare_model.rewind()
+        result = await bare_graph.ainvoke({"messages": [{"role": "user", "content": task}]})
+        assert result["messages"][-1].content == "done"
+
+    async def recorded() -> None:
+        rec_model.rewind()
+        traj = await arecord(rec_graph, task)
+        assert len(traj.steps) == 2 * ROUNDS + 1  # 11 model calls, 10 tool calls
+
+    return {"bare": bare, "recorded": recorded}
+
+
+def _multi_sides() -> dict[str, Any]:
+    models = {name: _Rewound() for name in ("bare", "silent_handler", "recorded")}
+    graphs = {name: make_graph(model) for name, model in models.items()}
     sides = {"bare": _bare, "silent_handler": _silent, "recorded": _recorded}
-    setups = {name: _Rewound() for name in sides}
-    graphs = {name: make_graph(model) for name, model in setups.items()}
-    times: dict[str, list[float]] = {name: [] for name in sides}
-    cpu: dict[str, list[float]] = {name: [] for name in sides}
-    for i in range(WARMUP + repetitions):
-        # Rotate the order so drift and caches favour no side.
-        order = list(sides)[i % 3 :] + list(sides)[: i % 3]
-        for name in order:
-            started = time.process_time()
-            elapsed = await sides[name](graphs[name], setups[name])
-            if i >= WARMUP:
-                times[name].append(elapsed)
-                cpu[name].append(time.process_time() - started)
-    return times, cpu
+
+    def side(name: str) -> Any:
+        async def run() -> None:
+            await sides[name](graphs[name], models[name])
+
+        return run
+
+    return {name: side(name) for name in sides}
 
 
 def _conversion_ms(repetitions: int) -> float:
@@ -163,28 +208,13 @@ def _conversion_ms(repetitions: int) -> float:
 
 def run() -> dict[str, Any]:
     repetitions = 40 if quick() else REPETITIONS
-    times, cpu = asyncio.run(_measure(repetitions))
-    medians = {name: statistics.median(values) for name, values in times.items()}
-    ratio = medians["recorded"] / medians["bare"]
-    cpu_medians = {name: statistics.median(values) for name, values in cpu.items()}
-    cpu_ratio = cpu_medians["recorded"] / cpu_medians["bare"]
+    multi = pair_summary(asyncio.run(interleave(_multi_sides(), repetitions, WARMUP)))
+    rounds = pair_summary(asyncio.run(interleave(_rounds_sides(), repetitions, WARMUP)))
     return {
-        "repetitions": repetitions,
-        # CPU time of this process: what a machine shared with other work disturbs least.
-        "cpu_bare_median_ms": round(cpu_medians["bare"] * 1e3, 3),
-        "cpu_recorded_median_ms": round(cpu_medians["recorded"] * 1e3, 3),
-        "cpu_ms_range": {
-            name: [round(min(v) * 1e3, 3), round(max(v) * 1e3, 3)] for name, v in cpu.items()
-        },
-        "cpu_ratio": round(cpu_ratio, 4),
-        "cpu_silent_handler_ratio": round(cpu_medians["silent_handler"] / cpu_medians["bare"], 4),
-        "cpu_within_target": cpu_ratio <= TARGET,
-        "bare_median_ms": round(medians["bare"] * 1e3, 3),
-        "recorded_median_ms": round(medians["recorded"] * 1e3, 3),
-        "ratio": round(ratio, 4),
-        "silent_handler_median_ms": round(medians["silent_handler"] * 1e3, 3),
-        "silent_handler_ratio": round(medians["silent_handler"] / medians["bare"], 4),
+        "clock": "process CPU time per run; ratios of interleaved recorded/bare pairs",
+        "multi_agent": multi,
+        "tool_rounds": {"rounds": ROUNDS, **rounds},
         "first_recording_conversion_ms": round(_conversion_ms(10 if quick() else 40), 3),
         "target": TARGET,
-        "within_target": ratio <= TARGET,
+        "within_target": all(w["recorded"]["pair_ratio_median"] <= TARGET for w in (multi, rounds)),
     }

@@ -27,6 +27,7 @@ from langgraph.pregel import Pregel
 
 from nex_core.trajectory.schema import Outcome, OutcomeStatus, Trajectory
 from nex_core.trajectory.sinks import TrajectorySink
+from nex_langgraph import _hooks
 
 if TYPE_CHECKING:
     from nex_langgraph._run import _Session
@@ -144,6 +145,7 @@ def _install() -> None:
             _originals = (Pregel.stream, Pregel.astream)
             Pregel.stream = functools.wraps(_originals[0])(_stream)  # type: ignore[method-assign,assignment]
             Pregel.astream = functools.wraps(_originals[1])(_astream)  # type: ignore[method-assign,assignment]
+            _hooks.install()
 
 
 def _uninstall() -> None:
@@ -153,6 +155,7 @@ def _uninstall() -> None:
         if _users == 0 and _originals is not None:
             Pregel.stream, Pregel.astream = _originals  # type: ignore[method-assign]
             _originals = None
+            _hooks.uninstall()
 
 
 def _original(index: int) -> Callable[..., Any]:
@@ -177,7 +180,7 @@ def _capture() -> Recording | None:
 def _stream(graph: Any, input: Any, config: Any = None, **kwargs: Any) -> Iterator[Any]:
     session = _current.get()
     if session is not None:
-        return _original(0)(graph, input, _named(session, graph, config), **kwargs)
+        return _inner(session, graph, input, _named(session, graph, config), kwargs)
     capture = _capture()
     if capture is None:
         return _original(0)(graph, input, config, **kwargs)
@@ -187,11 +190,26 @@ def _stream(graph: Any, input: Any, config: Any = None, **kwargs: Any) -> Iterat
 def _astream(graph: Any, input: Any, config: Any = None, **kwargs: Any) -> AsyncIterator[Any]:
     session = _current.get()
     if session is not None:
-        return _original(1)(graph, input, _named(session, graph, config), **kwargs)
+        return _ainner(session, graph, input, _named(session, graph, config), kwargs)
     capture = _capture()
     if capture is None:
         return _original(1)(graph, input, config, **kwargs)
     return _acaptured(capture, graph, input, config, kwargs)
+
+
+def _inner(session: _Session, graph: Any, value: Any, config: Any, kwargs: dict[str, Any]) -> Any:
+    """A graph call of ``session``: as given (its callbacks record it), or hooked."""
+    if not session.hooked:
+        return _original(0)(graph, value, config, **kwargs)
+    hooked, config = _hooks.graph_call(session.handler, config)
+    return _hooks.stream(_original(0)(graph, value, config, **kwargs), hooked)
+
+
+def _ainner(session: _Session, graph: Any, value: Any, config: Any, kwargs: dict[str, Any]) -> Any:
+    if not session.hooked:
+        return _original(1)(graph, value, config, **kwargs)
+    hooked, config = _hooks.graph_call(session.handler, config)
+    return _hooks.astream(_original(1)(graph, value, config, **kwargs), hooked)
 
 
 def _closed(session: _Session) -> Trajectory:
@@ -207,7 +225,7 @@ def _captured(
 ) -> Iterator[Any]:
     session = capture._open(graph, value, config)
     session.given_input(value)
-    inner = _original(0)(graph, value, session.config, **kwargs)
+    inner = _inner(session, graph, value, session.config, kwargs)
     try:
         while True:
             token = _current.set(session)
@@ -233,7 +251,7 @@ async def _acaptured(
 ) -> AsyncIterator[Any]:
     session = capture._open(graph, value, config)
     session.given_input(value)
-    inner = _original(1)(graph, value, session.config, **kwargs)
+    inner = _ainner(session, graph, value, session.config, kwargs)
     try:
         while True:
             token = _current.set(session)

@@ -27,6 +27,7 @@ from typing import Any
 from uuid import UUID
 
 from langchain_core.callbacks import BaseCallbackHandler
+from langchain_core.language_models import BaseChatModel
 from langchain_core.messages import (
     AIMessage,
     BaseMessage,
@@ -51,6 +52,7 @@ from nex_core.trajectory.schema import (
 from nex_langgraph._errors import MaxStepsExceeded
 from nex_langgraph._messages import content_text, response_of, to_nex, to_nex_all, tool_schema
 
+_BASE_PARAMS = BaseChatModel._get_invocation_params
 HANDOFF_DESTINATION = "__handoff_destination"
 """Metadata key langgraph-supervisor and langgraph-swarm put on handoff tools."""
 HANDOFF_BACK = "__is_handoff_back"
@@ -99,12 +101,14 @@ class _State:
     runs: dict[UUID, _Run] = field(default_factory=dict)
     pending: dict[str, _Pending] = field(default_factory=dict)
     call_args: dict[str, Any] = field(default_factory=dict)
-    converted: dict[int, tuple[BaseMessage, Any]] = field(default_factory=dict)
+    converted: dict[int, tuple[BaseMessage, Any, str | None]] = field(default_factory=dict)
     prompts: dict[str, Message] = field(default_factory=dict)
     """System prompt text → its nex message (agents rebuild the system message for every call)."""
     tools: dict[str, list[tuple[Any, ToolSchema]]] = field(default_factory=dict)
     """Tool name → (OpenAI tool dict, schema) pairs already converted (tools are re-bound, as
     equal new dicts, for every call)."""
+    models: dict[int, tuple[Any, dict[str, Any]]] = field(default_factory=dict)
+    """Chat model → its invocation parameters without the call's (the hooks ask per call)."""
     chained: dict[str, SubAgentStep] = field(default_factory=dict)
     """handoff step id → the handoff step that led to it (its output is the successor's)."""
 
@@ -141,10 +145,11 @@ class NexCallbackHandler(BaseCallbackHandler):
         for message in messages:
             hit = cache.get(id(message))
             # create_agent names the model's answer after the model call ended, so a cached
-            # conversion is stale once the object's name has changed.
+            # conversion is stale once the object's name differs from the one converted (the
+            # name LangChain had then, kept beside it: a nex tool message has no name).
             if hit is None or hit[0] is not message:
-                hit = cache[id(message)] = (message, self._convert(message))
-            elif hit[1].name != message.name:
+                hit = cache[id(message)] = (message, self._convert(message), message.name)
+            elif hit[2] != message.name:
                 # Only the name changed: for an answer (which keeps its name), a copy with the
                 # new name rather than a second conversion.
                 renamed = (
@@ -152,7 +157,7 @@ class NexCallbackHandler(BaseCallbackHandler):
                     if isinstance(message, AIMessage)
                     else self._convert(message)
                 )
-                hit = cache[id(message)] = (message, renamed)
+                hit = cache[id(message)] = (message, renamed, message.name)
             out.append(hit[1])
         return out
 
@@ -181,6 +186,29 @@ class NexCallbackHandler(BaseCallbackHandler):
                 known.append((tool, found))
             out.append(found)
         return out
+
+    # ------------------------------------------------------------------ for the hooks (_hooks)
+
+    def knows_call(self, call_id: Any) -> bool:
+        """A tool call whose arguments the model's answer gave (``on_tool_start`` uses those)."""
+        return bool(call_id) and call_id in self._s.call_args
+
+    def model_params(
+        self, model: Any, stop: Any, kwargs: dict[str, Any], skip: frozenset[str]
+    ) -> dict[str, Any]:
+        """``model._get_invocation_params(stop, **kwargs)`` (the parameters callbacks are given).
+        LangChain's own method is ``{**model.dict(), "stop": stop, **kwargs}``: for a model that
+        keeps it, the model's part is computed once per model per run."""
+        call = {k: v for k, v in kwargs.items() if k not in skip}
+        if type(model)._get_invocation_params is not _BASE_PARAMS:
+            return model._get_invocation_params(stop=stop, **call)
+        own = self._s.models.get(id(model))
+        if own is None or own[0] is not model:
+            own = self._s.models[id(model)] = (model, model._get_invocation_params())
+        params = dict(own[1])
+        params["stop"] = stop
+        params.update(call)
+        return params
 
     # ------------------------------------------------------------------ chains (graphs, nodes)
 
@@ -309,7 +337,8 @@ class NexCallbackHandler(BaseCallbackHandler):
             generation = response.generations[0][0]
             answer = response_of(generation.message, generation.generation_info)
             # The answer is usually the very object the next request resends.
-            self._s.converted[id(generation.message)] = (generation.message, answer.message)
+            message = generation.message
+            self._s.converted[id(message)] = (message, answer.message, message.name)
             for call in answer.message.tool_calls or []:
                 self._s.call_args[call.id] = call.function.arguments
             self.recorder.end_llm(run.step, answer)

@@ -27,7 +27,7 @@ from nex_core._version import __version__ as nex_version
 from nex_core.adapter import as_task, run_sync
 from nex_core.errors import SpecError, ToolBindingError
 from nex_core.models.base import ChatModel
-from nex_core.protocol.spec import AgentSpec, TeamSpec
+from nex_core.protocol.spec import AgentSpec, ContextMode, TeamSpec
 from nex_core.runtime.loop import provenance_for, spec_digest
 from nex_core.runtime.mcp import shared_pool
 from nex_core.runtime.tools import resolve_bindings
@@ -116,7 +116,10 @@ class _Session:
             plain_nodes=plain_nodes,
             team_members=members,
         )
-        self.config = with_handler(self.config, self.handler)
+        self.hooked = hookable(spec, plain_nodes, members, self.threaded)
+        """Recorded through the model, tool and graph hooks (``_hooks``), not callbacks."""
+        if not self.hooked:
+            self.config = with_handler(self.config, self.handler)
         self.state: dict[str, Any] = {}
 
     def next_input(self, turn: Any) -> Any:
@@ -209,6 +212,18 @@ class _Session:
             structured_output=None if isinstance(output, str) else to_jsonable(output),
             stop_reason="final_answer",
         )
+
+
+def hookable(
+    spec: AgentSpec | TeamSpec, plain_nodes: frozenset[str], members: list[str], threaded: bool
+) -> bool:
+    """Whether the hooks see everything a run of this graph records: agents, agents used as
+    tools and their tools. Handoffs (supervisor, swarm), teams and a workflow's plain nodes are
+    known only from node runs, and interrupts only from a checkpointed graph's node runs: those
+    graphs are recorded through callbacks (see docs/decisions.md)."""
+    if threaded or plain_nodes or members or not isinstance(spec, AgentSpec):
+        return False
+    return all(sub.mode is ContextMode.TOOL for agent in spec.walk() for sub in agent.sub_agents)
 
 
 def with_handler(config: dict[str, Any], handler: Any) -> dict[str, Any]:

@@ -1,0 +1,336 @@
+"""Recording without LangChain's callback manager: hooks at the model, tool and graph boundary.
+
+A LangChain callback handler is called for every run of a graph — each node, each channel write,
+each internal runnable — and LangChain's dispatch to it costs about as much as the recording
+itself. A recorded run needs only three kinds of events: a model call, a tool call and an agent's
+graph starting and ending. While a capture is installed (see ``_capture``), these are hooked:
+
+* ``BaseChatModel.generate``/``agenerate`` (every ``invoke``, ``ainvoke``, ``batch`` and stream
+  mode of a chat model goes through one of them) and ``BaseTool.run``/``arun``;
+* every graph call (``Pregel.stream``/``astream``, wrapped by ``_capture``) gets a handler local
+  to its own run (not inherited by its nodes), which reports the graph's start, output and error.
+
+The hooks feed the session's :class:`~nex_langgraph._recording.NexCallbackHandler` the very
+events, with the very arguments, its callbacks would have had, so both paths record alike. The
+run tree (which agent a call belongs to, under which step it nests) comes from a context
+variable the hooks set around what runs inside them, instead of LangChain's ``parent_run_id``.
+A hook does nothing unless that context variable holds a session's handler, so models and tools
+used outside a hooked session (or by another thread) run exactly as before.
+"""
+
+from __future__ import annotations
+
+import functools
+import threading
+from collections.abc import AsyncIterator, Callable, Iterator
+from contextvars import ContextVar
+from typing import Any, NamedTuple
+from uuid import UUID
+
+from langchain_core.callbacks import BaseCallbackHandler, BaseCallbackManager, CallbackManager
+from langchain_core.language_models import BaseChatModel
+
+# What on_chat_model_start is given (image and file blocks in the OpenAI shape): private to
+# langchain-core, so a version that moves it fails at import, in the adapter's tests.
+from langchain_core.language_models.chat_models import _format_for_tracing
+from langchain_core.runnables.config import ensure_config
+from langchain_core.tools import BaseTool
+from langchain_core.utils.uuid import uuid7 as _new_id  # LangChain's (time-ordered) run ids
+
+from nex_langgraph._recording import NexCallbackHandler
+
+
+class Hooked(NamedTuple):
+    """Who records the calls made here, and the run (LangChain's id space) they nest under."""
+
+    handler: NexCallbackHandler
+    parent: UUID | None
+
+
+active: ContextVar[Hooked | None] = ContextVar("nex_langgraph_hooked", default=None)
+
+_GENERATE_OPTIONS = frozenset(
+    {
+        "tags",
+        "metadata",
+        "run_name",
+        "run_id",
+        "ls_structured_output_format",
+        "structured_output_format",
+    }
+)
+"""``generate`` keywords that are not invocation parameters (as ``generate`` pops them)."""
+
+
+class _Result(NamedTuple):
+    """The part of an ``LLMResult`` the handler reads: one prompt's generations."""
+
+    generations: list[list[Any]]
+
+
+# --------------------------------------------------------------------------- models
+
+
+def _model_starts(
+    hooked: Hooked, model: BaseChatModel, messages: list[list[Any]], stop: Any, kwargs: Any
+) -> list[UUID]:
+    params = hooked.handler.model_params(model, stop, kwargs, _GENERATE_OPTIONS)
+    ids = []
+    for i, prompt in enumerate(messages):
+        # The caller's run id names the first prompt's run, as LangChain names it.
+        given = kwargs.get("run_id") if i == 0 else None
+        run_id = given if isinstance(given, UUID) else _new_id()
+        hooked.handler.on_chat_model_start(
+            None,
+            [_format_for_tracing(prompt)],
+            run_id=run_id,
+            parent_run_id=hooked.parent,
+            invocation_params=params,
+        )
+        ids.append(run_id)
+    return ids
+
+
+def _model_ends(hooked: Hooked, ids: list[UUID], result: Any) -> None:
+    for run_id, generations in zip(ids, result.generations, strict=False):
+        hooked.handler.on_llm_end(_Result([generations]), run_id=run_id)
+
+
+def _model_failed(hooked: Hooked, ids: list[UUID], error: BaseException) -> None:
+    for run_id in ids:
+        hooked.handler.on_llm_error(error, run_id=run_id)
+
+
+def _generate(original: Callable[..., Any]) -> Callable[..., Any]:
+    @functools.wraps(original)
+    def generate(
+        self: BaseChatModel, messages: Any, stop: Any = None, *args: Any, **kw: Any
+    ) -> Any:
+        hooked = active.get()
+        if hooked is None:
+            return original(self, messages, stop, *args, **kw)
+        ids = _model_starts(hooked, self, messages, stop, kw)
+        if len(ids) == 1:
+            kw["run_id"] = ids[0]
+        try:
+            result = original(self, messages, stop, *args, **kw)
+        except BaseException as exc:
+            _model_failed(hooked, ids, exc)
+            raise
+        _model_ends(hooked, ids, result)
+        return result
+
+    return generate
+
+
+def _agenerate(original: Callable[..., Any]) -> Callable[..., Any]:
+    @functools.wraps(original)
+    async def agenerate(
+        self: BaseChatModel, messages: Any, stop: Any = None, *args: Any, **kw: Any
+    ) -> Any:
+        hooked = active.get()
+        if hooked is None:
+            return await original(self, messages, stop, *args, **kw)
+        ids = _model_starts(hooked, self, messages, stop, kw)
+        if len(ids) == 1:
+            kw["run_id"] = ids[0]
+        try:
+            result = await original(self, messages, stop, *args, **kw)
+        except BaseException as exc:
+            _model_failed(hooked, ids, exc)
+            raise
+        _model_ends(hooked, ids, result)
+        return result
+
+    return agenerate
+
+
+# --------------------------------------------------------------------------- tools
+
+
+def _tool_start(hooked: Hooked, tool: BaseTool, tool_input: Any, kw: dict[str, Any]) -> UUID:
+    """Open the tool's run (as ``on_tool_start`` would see it); what runs inside nests under it."""
+    run_id = kw.get("run_id")
+    if not isinstance(run_id, UUID):
+        run_id = kw["run_id"] = _new_id()
+    call_id = kw.get("tool_call_id")
+    if hooked.handler.knows_call(call_id):
+        # The arguments are the model's tool call's (the handler reads them from there): the
+        # tool's own view of its input, costly to compute, would not be used.
+        inputs, given = None, ""
+    else:
+        inputs = tool._filter_injected_args(tool_input) if isinstance(tool_input, dict) else None
+        given = tool_input if isinstance(tool_input, str) else str(inputs or tool_input)
+    metadata = {**(kw.get("metadata") or {}), **(tool.metadata or {})}
+    hooked.handler.on_tool_start(
+        {"name": tool.name, "description": tool.description},
+        given,
+        run_id=run_id,
+        parent_run_id=hooked.parent,
+        name=kw.get("run_name"),
+        metadata=metadata,
+        inputs=inputs,
+        tool_call_id=call_id,
+    )
+    return run_id
+
+
+def _run(original: Callable[..., Any]) -> Callable[..., Any]:
+    @functools.wraps(original)
+    def run(self: BaseTool, tool_input: Any, *args: Any, **kw: Any) -> Any:
+        hooked = active.get()
+        if hooked is None:
+            return original(self, tool_input, *args, **kw)
+        run_id = _tool_start(hooked, self, tool_input, kw)
+        token = active.set(Hooked(hooked.handler, run_id))
+        try:
+            output = original(self, tool_input, *args, **kw)
+        except BaseException as exc:
+            hooked.handler.on_tool_error(exc, run_id=run_id)
+            raise
+        finally:
+            active.reset(token)
+        hooked.handler.on_tool_end(output, run_id=run_id)
+        return output
+
+    return run
+
+
+def _arun(original: Callable[..., Any]) -> Callable[..., Any]:
+    @functools.wraps(original)
+    async def arun(self: BaseTool, tool_input: Any, *args: Any, **kw: Any) -> Any:
+        hooked = active.get()
+        if hooked is None:
+            return await original(self, tool_input, *args, **kw)
+        run_id = _tool_start(hooked, self, tool_input, kw)
+        token = active.set(Hooked(hooked.handler, run_id))
+        try:
+            output = await original(self, tool_input, *args, **kw)
+        except BaseException as exc:
+            hooked.handler.on_tool_error(exc, run_id=run_id)
+            raise
+        finally:
+            active.reset(token)
+        hooked.handler.on_tool_end(output, run_id=run_id)
+        return output
+
+    return arun
+
+
+# --------------------------------------------------------------------------- graphs
+
+
+class _GraphRun(BaseCallbackHandler):
+    """A handler local to one graph call: its start, end and error, re-addressed into the
+    hooked run tree (its id ``run_id``, its parent the hooked run it was called from)."""
+
+    run_inline = True
+    raise_error = False
+
+    def __init__(self, hooked: Hooked, run_id: UUID) -> None:
+        self.handler = hooked.handler
+        self.parent = hooked.parent
+        self.run_id = run_id
+        self.own: UUID | None = None
+
+    def on_chain_start(self, serialized: Any, inputs: Any, *, run_id: UUID, **kw: Any) -> None:
+        if self.own is None:
+            self.own = run_id
+            kw["parent_run_id"] = self.parent
+            self.handler.on_chain_start(serialized, inputs, run_id=self.run_id, **kw)
+
+    def on_chain_end(self, outputs: Any, *, run_id: UUID, **kw: Any) -> None:
+        if run_id == self.own:
+            self.handler.on_chain_end(outputs, run_id=self.run_id)
+
+    def on_chain_error(self, error: BaseException, *, run_id: UUID, **kw: Any) -> None:
+        if run_id == self.own:
+            self.handler.on_chain_error(error, run_id=self.run_id)
+
+
+def _with_local(config: Any, handler: BaseCallbackHandler) -> dict[str, Any]:
+    """The call's config with ``handler`` for this run only (its nodes do not inherit it)."""
+    out = dict(config or {})
+    callbacks = out["callbacks"] if "callbacks" in out else ensure_config(None).get("callbacks")
+    if isinstance(callbacks, BaseCallbackManager):
+        manager = callbacks.copy()
+        manager.add_handler(handler, inherit=False)
+    else:
+        inherited = list(callbacks or ())
+        manager = CallbackManager(handlers=[*inherited, handler], inheritable_handlers=inherited)
+    out["callbacks"] = manager
+    return out
+
+
+def graph_call(handler: NexCallbackHandler, config: Any) -> tuple[Hooked, dict[str, Any]]:
+    """A graph call's hooked run (what runs inside it nests under) and its config."""
+    outer = active.get()
+    hooked = Hooked(handler, outer.parent if outer is not None else None)
+    run_id = _new_id()
+    return Hooked(handler, run_id), _with_local(config, _GraphRun(hooked, run_id))
+
+
+def stream(inner: Iterator[Any], hooked: Hooked) -> Iterator[Any]:
+    """``inner`` with every chunk computed inside ``hooked``."""
+    try:
+        while True:
+            token = active.set(hooked)
+            try:
+                chunk = next(inner)
+            except StopIteration:
+                return
+            finally:
+                active.reset(token)
+            yield chunk
+    finally:
+        close = getattr(inner, "close", None)
+        if close is not None:
+            close()
+
+
+async def astream(inner: AsyncIterator[Any], hooked: Hooked) -> AsyncIterator[Any]:
+    """``inner`` with every chunk computed inside ``hooked``."""
+    try:
+        while True:
+            token = active.set(hooked)
+            try:
+                chunk = await inner.__anext__()
+            except StopAsyncIteration:
+                return
+            finally:
+                active.reset(token)
+            yield chunk
+    finally:
+        close = getattr(inner, "aclose", None)
+        if close is not None:
+            await close()
+
+
+# --------------------------------------------------------------------------- installing
+
+_lock = threading.Lock()
+_originals: dict[tuple[type, str], Any] = {}
+_WRAPPERS: tuple[tuple[type, str, Callable[[Callable[..., Any]], Callable[..., Any]]], ...] = (
+    (BaseChatModel, "generate", _generate),
+    (BaseChatModel, "agenerate", _agenerate),
+    (BaseTool, "run", _run),
+    (BaseTool, "arun", _arun),
+)
+
+
+def install() -> None:
+    """Put the hooks in place (``_capture`` counts its users and calls this once)."""
+    with _lock:
+        if _originals:
+            return
+        for owner, name, wrap in _WRAPPERS:
+            original = owner.__dict__[name]
+            _originals[(owner, name)] = original
+            setattr(owner, name, wrap(original))
+
+
+def uninstall() -> None:
+    with _lock:
+        for (owner, name), original in _originals.items():
+            setattr(owner, name, original)
+        _originals.clear()

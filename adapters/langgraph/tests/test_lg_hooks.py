@@ -1,0 +1,117 @@
+"""The hooked recording path (``_hooks``) records what the callback path records."""
+
+from __future__ import annotations
+
+import asyncio
+from typing import Any
+
+import nex_langgraph._run as run_module
+import pytest
+from langchain.agents import create_agent
+from langchain_core.language_models import BaseChatModel
+from langchain_core.tools import BaseTool, tool
+from langgraph.checkpoint.memory import InMemorySaver
+from nex_langgraph import arecord, bridge_model, record, recording
+from nex_langgraph._run import Mode
+
+from nex_core import ScriptedModel, normalize
+
+SCRIPT: dict[str, Any] = {
+    "agents": {
+        "lead": [
+            {
+                "tool_calls": [
+                    {"name": "add", "arguments": {"a": 2, "b": 3}},
+                    {"name": "add", "arguments": {"a": 1, "b": 1}},
+                ]
+            },
+            {"tool_calls": [{"name": "checker", "arguments": {"query": "check 5"}}]},
+            {"text": "5, checked."},
+        ],
+        "checker": [
+            {"tool_calls": [{"name": "add", "arguments": {"a": 5, "b": 0}}]},
+            {"text": "ok"},
+        ],
+    }
+}
+
+
+def add(a: float, b: float) -> float:
+    """Add two numbers."""
+    return a + b
+
+
+def make_graph(checkpointer: Any = None) -> Any:
+    model = ScriptedModel(SCRIPT)
+    checker_agent = create_agent(
+        bridge_model(model, agent="checker"), [add], system_prompt="You check.", name="checker"
+    )
+
+    @tool("checker", description="Checks sums.")
+    def checker(query: str) -> str:
+        result = checker_agent.invoke({"messages": [{"role": "user", "content": query}]})
+        return str(result["messages"][-1].content)
+
+    return create_agent(
+        bridge_model(model, agent="lead"),
+        [add, checker],
+        system_prompt="Compute, then check.",
+        name="lead",
+        checkpointer=checkpointer,
+    )
+
+
+def _callbacks_only(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(run_module, "hookable", lambda *args: False)
+
+
+@pytest.mark.parametrize("mode", ["invoke", "stream", "ainvoke", "astream"])
+def test_hooked_record_equals_callback_record(mode: Mode, monkeypatch: pytest.MonkeyPatch) -> None:
+    hooked = record(make_graph(), "Go.", mode=mode)
+    with monkeypatch.context() as patch:
+        _callbacks_only(patch)
+        called = record(make_graph(), "Go.", mode=mode)
+    assert [s.kind for s in hooked.steps].count("subagent") == 1
+    assert normalize(hooked) == normalize(called)
+    llm = [s for s in hooked.steps if s.kind == "llm"]
+    assert [t.name for t in llm[0].request.tools] == ["add", "checker"]
+    assert llm[0].request.messages[0].content == "Compute, then check."
+
+
+def test_capture_is_hooked_and_equals_callbacks(monkeypatch: pytest.MonkeyPatch) -> None:
+    graph = make_graph()
+    seen = _spied(monkeypatch)
+    with recording() as rec:
+        asyncio.run(graph.ainvoke({"messages": [{"role": "user", "content": "Go."}]}))
+    _callbacks_only(monkeypatch)
+    with recording() as plain:
+        asyncio.run(make_graph().ainvoke({"messages": [{"role": "user", "content": "Go."}]}))
+    assert seen == [True]
+    assert normalize(rec.trajectories[0]) == normalize(plain.trajectories[0])
+
+
+def _spied(monkeypatch: pytest.MonkeyPatch) -> list[bool]:
+    """What ``hookable`` answers for each session opened."""
+    seen: list[bool] = []
+    real = run_module.hookable
+
+    def spy(*args: Any) -> bool:
+        seen.append(real(*args))
+        return seen[-1]
+
+    monkeypatch.setattr(run_module, "hookable", spy)
+    return seen
+
+
+def test_checkpointed_graphs_keep_callbacks(monkeypatch: pytest.MonkeyPatch) -> None:
+    seen = _spied(monkeypatch)
+    traj = asyncio.run(arecord(make_graph(InMemorySaver()), "Go."))
+    assert seen == [False]
+    assert traj.outcome is not None and traj.outcome.final_output == "5, checked."
+
+
+def test_hooks_go_when_the_capture_ends() -> None:
+    before = (BaseChatModel.agenerate, BaseTool.arun)
+    with recording():
+        assert BaseChatModel.agenerate is not before[0] and BaseTool.arun is not before[1]
+    assert (BaseChatModel.agenerate, BaseTool.arun) == before
