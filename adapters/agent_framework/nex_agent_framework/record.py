@@ -242,6 +242,24 @@ def workflow_agents(workflow: Any) -> list[Any]:
     return [e.agent for e in executors.values() if isinstance(e, AgentExecutor)]
 
 
+def manager_agents(workflow: Any) -> list[Any]:
+    """The agents that manage a group chat (``GroupChatBuilder(orchestrator_agent=...)``)."""
+    from agent_framework_orchestrations import AgentBasedGroupChatOrchestrator
+
+    executors = getattr(workflow, "executors", None) or {}
+    return [
+        e._agent  # the orchestrator keeps its agent only there
+        for e in executors.values()
+        if isinstance(e, AgentBasedGroupChatOrchestrator) and getattr(e, "_agent", None)
+    ]
+
+
+def _is_team_view(middleware: Any) -> bool:
+    from nex_agent_framework.teams import TeamView
+
+    return isinstance(middleware, TeamView)
+
+
 def agents_of(agent: Any) -> list[Any]:
     """``agent`` and every agent its ``as_tool`` tools reach, depth first, each once."""
     out: list[Any] = []
@@ -273,6 +291,7 @@ class Instrumentation:
     def __init__(self, recorder: Recorder) -> None:
         self.shared = _Shared(recorder)
         self._added: list[tuple[Any, list[Any]]] = []
+        self._client_added: list[tuple[Any, Any]] = []
 
     def instrument(self, root: Any) -> None:
         from agent_framework import Workflow
@@ -283,20 +302,40 @@ class Instrumentation:
                 name = participant.name or type(participant).__name__
                 self._add(participant, [TurnRecorder(workflow, name, self.shared)])
                 self.instrument(participant)
+            self._instrument_manager(root, workflow)
             return
         for agent in agents_of(root):
             name = agent.name or type(agent).__name__
             self._add(agent, [FunctionRecorder(name, self.shared), ChatRecorder(name, self.shared)])
 
+    def _instrument_manager(self, workflow: Any, name: str) -> None:
+        """The requests that choose speakers are the team's model calls: the selector client
+        of a team this adapter built, or the manager agent of an agent-managed group chat."""
+        from nex_agent_framework.teams import team_state
+
+        state = team_state(workflow)
+        if state is not None and state.selector is not None:
+            recorder = ChatRecorder(name, self.shared)
+            state.selector.chat_middleware.insert(0, recorder)
+            self._client_added.append((state.selector, recorder))
+        for manager in manager_agents(workflow):
+            self._add(manager, [ChatRecorder(name, self.shared)])
+
     def _add(self, agent: Any, added: list[Any]) -> None:
         current = list(getattr(agent, "middleware", None) or [])
-        agent.middleware = [*added, *current]
+        # A team member's recorders come after its protocol view, so a turn is recorded with
+        # the messages the member really works from.
+        at = max((i + 1 for i, m in enumerate(current) if _is_team_view(m)), default=0)
+        agent.middleware = [*current[:at], *added, *current[at:]]
         self._added.append((agent, added))
 
     def restore(self) -> None:
         for agent, added in self._added:
             agent.middleware = [m for m in agent.middleware or [] if m not in added]
         self._added.clear()
+        for client, recorder in self._client_added:
+            client.chat_middleware[:] = [m for m in client.chat_middleware if m is not recorder]
+        self._client_added.clear()
 
     def close_open(self, error: BaseException) -> None:
         """End the model calls still open when a run failed (a stream that broke off)."""

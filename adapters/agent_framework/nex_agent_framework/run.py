@@ -147,6 +147,26 @@ async def _workflow_turns(workflow: Any, task: TaskInfo, mode: Mode) -> _Result:
     return result
 
 
+async def _team_turns(workflow: Any, task: TaskInfo, mode: Mode) -> _Result:
+    """A team this adapter built: each turn one ``workflow.run(turn)``; the outcome is the last
+    member answer and the protocol's stop reason, as natively (see :mod:`.teams`)."""
+    from nex_agent_framework.teams import team_state
+
+    state = team_state(workflow)
+    assert state is not None
+    if mode != "run":
+        # A streamed workflow returns each member's run as a lazy stream that the workflow
+        # consumes after the member's middleware has returned, so its calls would not nest
+        # under the turn.
+        raise AdapterError("teams are run with mode='run' (a workflow streams its own events)")
+    result = _Result(OutcomeStatus.COMPLETED, None, "no_turns")
+    for turn in task.turns:
+        state.reset()
+        await workflow.run(turn)
+        result = _Result(OutcomeStatus.COMPLETED, state.last_answer, state.stop_reason)
+    return result
+
+
 async def drive(obj: Any, task: TaskInfo, recorder: Recorder, mode: Mode = "run") -> Trajectory:
     """Run every turn of ``task`` on ``obj`` with the recording middleware in place, then take
     it out."""
@@ -156,6 +176,8 @@ async def drive(obj: Any, task: TaskInfo, recorder: Recorder, mode: Mode = "run"
         with recorder.active():
             if protocol_of(obj) is not None:
                 result = await _ProtocolDriver(recorder, mode).turns(obj, task)
+            elif isinstance(obj, Workflow) and hasattr(obj, "nex_team"):
+                result = await _team_turns(obj, task, mode)
             elif isinstance(obj, Workflow):
                 result = await _workflow_turns(obj, task, mode)
             else:
