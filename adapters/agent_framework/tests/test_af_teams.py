@@ -82,7 +82,7 @@ def test_a_handoff_workflow_becomes_an_agent_that_hands_off(
     adapter: AgentFrameworkAdapter,
 ) -> None:
     flag = {"require_per_service_call_history_persistence": True}
-    triage, billing, tech = _agent("triage", **flag), _agent("billing", **flag), _agent("tech", **flag)
+    triage, billing, tech = (_agent(name, **flag) for name in ("triage", "billing", "tech"))
     workflow = (
         HandoffBuilder(name="support", participants=[triage, billing, tech])
         .with_start_agent(triage)
