@@ -36,6 +36,7 @@ from nex_agent_framework.messages import (
     to_nex_request,
     to_nex_response,
 )
+from nex_agent_framework.record_handoffs import HandoffRecorder, HandoffState, is_handoff_workflow
 from nex_agent_framework.tools import ERROR_KEY, ERROR_TYPE_KEY, VALUE_KEY, agent_of_tool
 from nex_core.trajectory.recorder import Recorder
 from nex_core.trajectory.schema import ErrorInfo, LLMStep, Message, StepStatus
@@ -292,12 +293,16 @@ class Instrumentation:
         self.shared = _Shared(recorder)
         self._added: list[tuple[Any, list[Any]]] = []
         self._client_added: list[tuple[Any, Any]] = []
+        self.handoffs: HandoffState | None = None
 
     def instrument(self, root: Any) -> None:
         from agent_framework import Workflow
 
         if isinstance(root, Workflow):
             workflow = getattr(root, "name", None) or "workflow"
+            if is_handoff_workflow(root):
+                self._instrument_handoffs(root)
+                return
             for participant in workflow_agents(root):
                 name = participant.name or type(participant).__name__
                 self._add(participant, [TurnRecorder(workflow, name, self.shared)])
@@ -307,6 +312,13 @@ class Instrumentation:
         for agent in agents_of(root):
             name = agent.name or type(agent).__name__
             self._add(agent, [FunctionRecorder(name, self.shared), ChatRecorder(name, self.shared)])
+
+    def _instrument_handoffs(self, workflow: Any) -> None:
+        self.handoffs = HandoffState(self.shared.recorder, self.shared.cache)
+        for participant in workflow_agents(workflow):
+            name = participant.name or type(participant).__name__
+            self._add(participant, [HandoffRecorder(participant, name, self.handoffs)])
+            self.instrument(participant)
 
     def _instrument_manager(self, workflow: Any, name: str) -> None:
         """The requests that choose speakers are the team's model calls: the selector client
@@ -344,3 +356,5 @@ class Instrumentation:
             if step.id in self.shared.open_llm and isinstance(step, LLMStep):
                 rec.end_llm(step, error=error)
         self.shared.open_llm.clear()
+        if self.handoffs is not None:
+            self.handoffs.close_open(error)

@@ -140,8 +140,19 @@ async def _workflow_turns(workflow: Any, task: TaskInfo, mode: Mode) -> _Result:
     if mode != "run":
         raise AdapterError("workflows are recorded with mode='run' (their own event stream)")
     result = _Result(OutcomeStatus.COMPLETED, None, "no_turns")
+    waiting: list[Any] = []
     for turn in task.turns:
-        outputs = (await workflow.run(turn)).get_outputs()
+        if waiting:
+            # A handoff workflow waits for the user after an agent answers: the next turn is
+            # the answer to that request, as its documentation resumes it.
+            from agent_framework.orchestrations import HandoffAgentUserRequest
+
+            reply = HandoffAgentUserRequest.create_response(turn)
+            run = await workflow.run(responses={e.request_id: reply for e in waiting})
+        else:
+            run = await workflow.run(turn)
+        waiting = list(run.get_request_info_events())
+        outputs = run.get_outputs()
         text = _output_text(outputs[-1]) if outputs else None
         result = _Result(OutcomeStatus.COMPLETED, text, "final_answer" if outputs else "no_output")
     return result

@@ -219,3 +219,56 @@ def test_nex_convert_writes_a_group_chat_as_an_autogen_team(
     assert "RoundRobinGroupChat" in program
     namespace: dict[str, Any] = {"__name__": "duo"}
     exec(compile(program, "duo_autogen.py", "exec"), namespace)
+
+
+def test_a_handoff_workflow_records_handoffs_nested_as_natively(
+    adapter: AgentFrameworkAdapter,
+) -> None:
+    script = {
+        "agents": {
+            "triage": [
+                {"tool_calls": [{"name": "handoff_to_billing", "arguments": {}}]},
+                {"text": "Anything else?"},
+            ],
+            "billing": [
+                {"text": "Your bill is 5 EUR."},
+                {"tool_calls": [{"name": "handoff_to_triage", "arguments": {}}]},
+            ],
+        }
+    }
+    model = ScriptedModel(script)
+    triage, billing = (
+        Agent(
+            client=bridge_model(model, agent=name),
+            name=name,
+            require_per_service_call_history_persistence=True,
+        )
+        for name in ("triage", "billing")
+    )
+    workflow = (
+        HandoffBuilder(name="support", participants=[triage, billing])
+        .with_start_agent(triage)
+        .add_handoff(triage, [billing])
+        .add_handoff(billing, [triage])
+        .build()
+    )
+    task = TaskInfo(turns=["What is my bill?", "Thanks; back to triage."])
+    traj = asyncio.run(adapter.arecord(workflow, task))
+    assert traj.outcome is not None and traj.outcome.final_output == "Anything else?"
+    top = [s for s in traj.steps if s.parent_id is None]
+    # Turn 1: triage's call and handoff step at the top, billing's answer inside it; turn 2
+    # (the user answers billing, who stays active) at the top again, handing back to triage.
+    assert [(s.kind, s.agent) for s in top] == [
+        ("llm", "triage"),
+        ("tool", "triage"),
+        ("subagent", "triage"),
+        ("llm", "billing"),
+        ("tool", "billing"),
+        ("subagent", "billing"),
+    ]
+    first, second = (s for s in top if s.kind == "subagent")
+    calls = [s for s in top if s.kind == "tool"]
+    assert (first.mode, first.child, first.call_id) == ("handoff", "billing", calls[0].call_id)
+    assert first.output == "Your bill is 5 EUR." and second.output == "Anything else?"
+    inside = [s for s in traj.steps if s.parent_id == second.id]
+    assert [(s.kind, s.agent) for s in inside] == [("llm", "triage")]
