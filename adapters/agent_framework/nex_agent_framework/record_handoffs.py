@@ -67,6 +67,8 @@ class HandoffRecorder(AgentMiddleware):
     async def process(
         self, context: AgentContext, call_next: Callable[[], Awaitable[None]]
     ) -> None:
+        from agent_framework import AgentResponse
+
         from nex_agent_framework.run import final_text
 
         state, rec = self.state, self.state.recorder
@@ -93,7 +95,7 @@ class HandoffRecorder(AgentMiddleware):
         if handoff is not None:
             target, call_id = handoff
             state.pending[target] = (self.name, call_id)
-        elif result is not None and hasattr(result, "messages"):
+        elif isinstance(result, AgentResponse):
             state.end_chain(final_text(result))
 
     def _handoff_in(self, result: Any) -> tuple[str, str | None] | None:

@@ -94,6 +94,8 @@ class TeamView(AgentMiddleware):
     async def process(
         self, context: AgentContext, call_next: Callable[[], Awaitable[None]]
     ) -> None:
+        from agent_framework import AgentResponse
+
         from nex_agent_framework.run import final_text
 
         view = self.state.views.setdefault(self.member, [])
@@ -105,7 +107,7 @@ class TeamView(AgentMiddleware):
         context.session = None
         await call_next()
         result = context.result
-        answer = final_text(result) if result is not None and hasattr(result, "messages") else None
+        answer = final_text(result) if isinstance(result, AgentResponse) else None
         view.append(Message("assistant", [answer or ""], author_name=self.member))
         self.state.last_answer = answer
         mention = self.state.spec.termination.text_mention
