@@ -11,8 +11,7 @@ reach it as assistant messages) is said in the program's docstring.
 from __future__ import annotations
 
 from nex_core.codegen import Source, call, identifier, py_literal, seq
-from nex_core.errors import AdapterError
-from nex_core.protocol.spec import ContextMode, TeamSpec
+from nex_core.protocol.spec import TeamSpec
 
 _TEAM_NOTE = '''
 This is a group chat (GroupChatBuilder) of the team {name!r}. Plain Agent Framework differs from
@@ -101,12 +100,7 @@ if __name__ == "__main__":
 def team_code(team: TeamSpec, writer: object, header: str) -> str:
     """Source of the team's program: ``header`` (imports in), then the agents ``writer`` wrote
     for the members, then the team."""
-    for member in team.members:
-        if any(s.mode is ContextMode.HANDOFF for s in member.sub_agents):
-            raise AdapterError(
-                f"team '{team.name}': member '{member.name}' hands off; a handoff inside a team "
-                "turn has no plain Agent Framework form"
-            )
+    # A member that hands off was refused by the agent writer already (no plain form).
     names = [m.name for m in team.members]
     parts = [_ROUND_ROBIN if team.speaker_selection == "round_robin" else _SELECTOR]
     if team.termination.text_mention:

@@ -145,7 +145,7 @@ def test_objects_that_are_not_agents_are_refused_with_what_to_do(
     first, second = weather_agent(MODEL), travel_agent(MODEL)
     workflow = SequentialBuilder(participants=[first, second]).build()
     assert adapter.recognizes(workflow)
-    with pytest.raises(AdapterError, match=r"sequential, concurrent .* convert its agents one by"):
+    with pytest.raises(AdapterError, match=r"sequential, concurrent .*convert its agents one by"):
         adapter.to_spec(workflow)
 
 
