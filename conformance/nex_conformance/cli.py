@@ -176,6 +176,13 @@ def matrix_command(reports: tuple[str, ...], report_dir: str | None) -> None:
     console = Console()
     report = merge_reports(reports)
     console.print(matrix_table(report))
+    adapters = Table(title="adapters")
+    for column in ("adapter", "framework", "capabilities"):
+        adapters.add_column(column)
+    for name, info in report.adapters.items():
+        framework = f"{info.get('framework')} {info.get('framework_version') or ''}".strip()
+        adapters.add_row(name, framework, ", ".join(info.get("capabilities") or []))
+    console.print(adapters)
     if report_dir:
         paths = report.write(report_dir)
         console.print(f"[dim]wrote {paths['json']} and {paths['markdown']}[/dim]")

@@ -37,6 +37,9 @@ def test_two_runs_merge_into_one_matrix_of_every_adapter(tmp_path: Path) -> None
     assert data["summary"]["native"] == {"pass": len(SCENARIOS)}
     md = (out / "matrix.md").read_text(encoding="utf-8")
     assert "| scenario | native | drops_tool_errors | limited |" in md
+    # Each adapter's capabilities, as its own run declared them.
+    native_row = next(ln for ln in md.splitlines() if ln.startswith("| native | nex-core"))
+    assert "teams_selector" in native_row
     # The merged report reads back as any report does, failure details included.
     again = load_report(out)
     failed = [r for r in again.results if r.verdict.value == "fail"]
