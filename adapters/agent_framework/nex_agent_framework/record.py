@@ -14,7 +14,8 @@ them out again afterwards; the user's code does not change.
 
 from __future__ import annotations
 
-from collections.abc import Awaitable, Callable
+import contextlib
+from collections.abc import Awaitable, Callable, Iterator
 from typing import Any
 
 from agent_framework import (
@@ -37,6 +38,7 @@ from nex_agent_framework.messages import (
     to_nex_response,
 )
 from nex_agent_framework.record_handoffs import HandoffRecorder, HandoffState, is_handoff_workflow
+from nex_agent_framework.record_light import LightRun, eligible
 from nex_agent_framework.tools import ERROR_KEY, ERROR_TYPE_KEY, VALUE_KEY, agent_of_tool
 from nex_core.trajectory.recorder import Recorder
 from nex_core.trajectory.schema import ErrorInfo, LLMStep, Message, StepStatus
@@ -74,21 +76,29 @@ class ChatRecorder(ChatMiddleware):
         self.shared = shared
 
     async def process(self, context: ChatContext, call_next: Callable[[], Awaitable[None]]) -> None:
-        rec = self.shared.recorder
-        self._settle_unanswered(context.messages)
-        options = dict(context.options or {})
-        step = rec.begin_llm(
-            agent=self.agent,
-            request=to_nex_request(context.messages, options, self.shared.cache),
-            model=model_id(context.client, options),
-        )
-        self.shared.open_llm.add(step.id)
+        step = self.begin(context.messages, context.options, context.client)
         try:
             await call_next()
         except BaseException as exc:
             self._end(step, None, exc)
             raise
-        result = context.result
+        self.settle(step, context.result)
+
+    def begin(self, messages: Any, options: Any, client: Any) -> LLMStep:
+        """Open the model call's step with the request as the model receives it."""
+        rec = self.shared.recorder
+        self._settle_unanswered(messages)
+        options = options or {}
+        step = rec.begin_llm(
+            agent=self.agent,
+            request=to_nex_request(messages, options, self.shared.cache),
+            model=model_id(client, options),
+        )
+        self.shared.open_llm.add(step.id)
+        return step
+
+    def settle(self, step: LLMStep, result: Any) -> None:
+        """End the step with the answer, now or, for a stream, when it is complete."""
         if isinstance(result, ChatResponse):
             self._end(step, result, None)
         elif result is not None and hasattr(result, "with_result_hook"):
@@ -198,6 +208,44 @@ class FunctionRecorder(FunctionMiddleware):
             if ERROR_KEY not in context.metadata:
                 sub.output = result_text(context.result)
 
+    async def around(
+        self, tool: Any, call_id: str | None, arguments: Any, call: Callable[[], Awaitable[Any]]
+    ) -> Any:
+        """One tool call made without middleware (:mod:`.record_light`): the same step the
+        middleware path records, from ``invoke``'s arguments and return value."""
+        rec = self.shared.recorder
+        raw = self.shared.raw_arguments.get(call_id) if call_id else None
+        if call_id is not None:
+            self.shared.calls.pop(call_id, None)
+        step = rec.begin_tool(
+            agent=self.agent,
+            name=tool.name,
+            call_id=call_id,
+            arguments=raw if raw is not None else _mapping(arguments),
+        )
+        child = agent_of_tool(tool)
+        try:
+            with rec.under(step.id):
+                if child is None:
+                    result = await call()
+                else:
+                    given = _mapping(arguments)
+                    task = next(iter(given.values()), "") if len(given) == 1 else given
+                    with rec.subagent(
+                        agent=self.agent,
+                        child=child.name or type(child).__name__,
+                        mode="tool",
+                        call_id=call_id,
+                        input=[Message.user(str(task))],
+                    ) as sub:
+                        result = await call()
+                        sub.output = result_text(result)
+        except BaseException as exc:
+            rec.end_tool(step, error=exc)
+            raise
+        rec.end_tool(step, result_text(result))
+        return result
+
     @staticmethod
     def _value(context: FunctionInvocationContext) -> Any:
         if VALUE_KEY in context.metadata:
@@ -294,6 +342,7 @@ class Instrumentation:
         self._added: list[tuple[Any, list[Any]]] = []
         self._client_added: list[tuple[Any, Any]] = []
         self.handoffs: HandoffState | None = None
+        self.light: LightRun | None = None
 
     def instrument(self, root: Any) -> None:
         from agent_framework import Workflow
@@ -309,9 +358,32 @@ class Instrumentation:
                 self.instrument(participant)
             self._instrument_manager(root, workflow)
             return
-        for agent in agents_of(root):
+        agents = agents_of(root)
+        if self.light is None and eligible(agents):
+            self._instrument_light(agents)
+            return
+        for agent in agents:
             name = agent.name or type(agent).__name__
             self._add(agent, [FunctionRecorder(name, self.shared), ChatRecorder(name, self.shared)])
+
+    def _instrument_light(self, agents: list[Any]) -> None:
+        """Plain agents are recorded below the framework's middleware (:mod:`.record_light`)."""
+        self.light = LightRun()
+        for agent in agents:
+            name = agent.name or type(agent).__name__
+            self.light.add_client(agent.client, ChatRecorder(name, self.shared))
+            functions = FunctionRecorder(name, self.shared)
+            for tool in (agent.default_options or {}).get("tools") or ():
+                self.light.add_tool(tool, functions)
+
+    @contextlib.contextmanager
+    def active(self) -> Iterator[None]:
+        """The recorded run's extent: the wrappers of the light path act only inside it."""
+        if self.light is None:
+            yield
+            return
+        with self.light.active():
+            yield
 
     def _instrument_handoffs(self, workflow: Any) -> None:
         self.handoffs = HandoffState(self.shared.recorder, self.shared.cache)
@@ -348,6 +420,8 @@ class Instrumentation:
         for client, recorder in self._client_added:
             client.chat_middleware[:] = [m for m in client.chat_middleware if m is not recorder]
         self._client_added.clear()
+        if self.light is not None:
+            self.light.restore()
 
     def close_open(self, error: BaseException) -> None:
         """End the model calls still open when a run failed (a stream that broke off)."""

@@ -184,7 +184,7 @@ async def drive(obj: Any, task: TaskInfo, recorder: Recorder, mode: Mode = "run"
     instrumentation = Instrumentation(recorder)
     instrumentation.instrument(obj)
     try:
-        with recorder.active():
+        with recorder.active(), instrumentation.active():
             if protocol_of(obj) is not None:
                 result = await _ProtocolDriver(recorder, mode).turns(obj, task)
             elif isinstance(obj, Workflow) and hasattr(obj, "nex_team"):
