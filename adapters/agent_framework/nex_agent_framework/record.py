@@ -128,6 +128,8 @@ class ChatRecorder(ChatMiddleware):
         """Record the calls Agent Framework answered itself, before any middleware ran (a call
         of a tool the agent does not have): their result is in the request, with the exception
         the framework raised, and no tool ran."""
+        if not self.shared.calls:  # every call of the last answer has its tool step
+            return
         for message in messages:
             if str(message.role) != "tool":
                 continue
