@@ -80,10 +80,10 @@ def to_nex_messages(
 ) -> list[NexMessage]:
     """Agent Framework messages as the OpenAI-shaped list a model receives."""
     if cache is None:
-        out = [NexMessage.system(instructions)] if instructions else []
+        plain = [NexMessage.system(instructions)] if instructions else []
         for message in messages:
-            out.extend(_one(message))
-        return out
+            plain.extend(_one(message))
+        return plain
     system = cache.systems.get(instructions) if instructions else None
     if instructions and system is None:
         system = cache.systems[instructions] = NexMessage.system(instructions)
