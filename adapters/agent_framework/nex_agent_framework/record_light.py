@@ -2,7 +2,7 @@
 
 Installing any middleware makes Agent Framework build and run its middleware pipelines on every
 model and tool call (about 15 % of a scripted run's time with no-op middleware). An agent tree
-whose agents carry no middleware of their own, each with its own chat client and its own tool
+whose agents carry no middleware and no MCP tools, each with its own chat client and its own tool
 objects, is recorded instead by wrapping, on the instances, the two calls the framework makes
 anyway: the client's ``_inner_get_response`` (once per model request, below the function loop
 and the client's chat middleware: the messages and options the model receives) and each
@@ -91,7 +91,10 @@ def eligible(agents: list[Any]) -> bool:
     tools: set[int] = set()
     for agent in agents:
         client = getattr(agent, "client", None)
-        if getattr(agent, "middleware", None) or not isinstance(client, BaseChatClient):
+        # MCP tools' functions are made when the server connects, out of reach of the wrapper.
+        if getattr(agent, "middleware", None) or getattr(agent, "mcp_tools", None):
+            return False
+        if not isinstance(client, BaseChatClient):
             return False
         if id(client) in clients or "_inner_get_response" in vars(client):
             return False
