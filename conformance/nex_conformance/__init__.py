@@ -9,6 +9,7 @@ if TYPE_CHECKING:
     from nex_conformance.baseline import Baseline, Expected, baseline_for
     from nex_conformance.checks import CheckResult
     from nex_conformance.engine import CaseResult, Verdict, arun_case, arun_suite, run_case
+    from nex_conformance.merge import ReportError, load_report, merge_reports
     from nex_conformance.models import RecordingModel
     from nex_conformance.scenario import (
         Scenario,
@@ -26,6 +27,7 @@ __all__ = [
     "CheckResult",
     "Expected",
     "RecordingModel",
+    "ReportError",
     "Scenario",
     "Verdict",
     "__version__",
@@ -33,7 +35,9 @@ __all__ = [
     "arun_suite",
     "baseline_for",
     "builtin_scenarios",
+    "load_report",
     "load_scenario",
+    "merge_reports",
     "run_case",
     "scenario_schema",
     "select",
@@ -47,13 +51,16 @@ _EXPORTS = {
     "CheckResult": "nex_conformance.checks",
     "Expected": "nex_conformance.baseline",
     "RecordingModel": "nex_conformance.models",
+    "ReportError": "nex_conformance.merge",
     "Scenario": "nex_conformance.scenario",
     "Verdict": "nex_conformance.engine",
     "arun_case": "nex_conformance.engine",
     "arun_suite": "nex_conformance.engine",
     "baseline_for": "nex_conformance.baseline",
     "builtin_scenarios": "nex_conformance.scenario",
+    "load_report": "nex_conformance.merge",
     "load_scenario": "nex_conformance.scenario",
+    "merge_reports": "nex_conformance.merge",
     "run_case": "nex_conformance.engine",
     "scenario_schema": "nex_conformance.scenario",
     "select": "nex_conformance.scenario",

@@ -155,6 +155,42 @@ def conformance(
     sys.exit(0 if report.ok else 1)
 
 
+@conformance.command("matrix")
+@click.argument("reports", nargs=-1, required=True, metavar="REPORT...")
+@click.option(
+    "--report",
+    "report_dir",
+    default=None,
+    metavar="DIR",
+    type=click.Path(file_okay=False),
+    help="Write the merged DIR/report.json and DIR/matrix.md.",
+)
+def matrix_command(reports: tuple[str, ...], report_dir: str | None) -> None:
+    """Merge reports of separate runs (each a report.json or the folder --report wrote) into
+    one matrix of every adapter side by side.
+
+    Exits 1 when any merged run failed, as that run did.
+    """
+    from nex_conformance.merge import merge_reports
+
+    console = Console()
+    report = merge_reports(reports)
+    console.print(matrix_table(report))
+    adapters = Table(title="adapters")
+    for column in ("adapter", "framework", "capabilities"):
+        adapters.add_column(column)
+    for name, info in report.adapters.items():
+        framework = f"{info.get('framework')} {info.get('framework_version') or ''}".strip()
+        adapters.add_row(name, framework, ", ".join(info.get("capabilities") or []))
+    console.print(adapters)
+    if report_dir:
+        paths = report.write(report_dir)
+        console.print(f"[dim]wrote {paths['json']} and {paths['markdown']}[/dim]")
+    verdict = "[green]conformance passed[/green]" if report.ok else "[red]conformance FAILED[/red]"
+    console.print(f"{verdict} ({len(report.adapters)} adapters from {len(reports)} reports)")
+    sys.exit(0 if report.ok else 1)
+
+
 @conformance.command("schema")
 def schema_command() -> None:
     """Print the JSON Schema of scenario files."""

@@ -108,6 +108,11 @@ class SuiteReport:
             c = self.counts(a)
             lines.append(f"| {a} | " + " | ".join(str(c.get(v.value, 0)) for v in Verdict) + " |")
         lines += ["", "Legend: " + "; ".join(f"{SYMBOLS[v]}: {t}" for v, t in LEGEND.items())]
+        lines += ["", "## Adapters", "", "| adapter | framework | capabilities |", "|---|---|---|"]
+        for a, info in self.adapters.items():
+            framework = f"{info.get('framework')} {info.get('framework_version') or ''}".strip()
+            capabilities = ", ".join(info.get("capabilities") or [])
+            lines.append(f"| {a} | {framework} | {capabilities} |")
         lines += self._details()
         return "\n".join(lines) + "\n"
 

@@ -18,7 +18,7 @@ import re
 from collections.abc import Awaitable, Callable
 from typing import Any
 
-from agent_framework import Agent, ChatContext, ChatMiddleware, Content
+from agent_framework import Agent, ChatContext, ChatMiddleware, Content, Workflow
 
 from nex_agent_framework.bridge import NexChatClient
 from nex_agent_framework.messages import result_text
@@ -158,12 +158,13 @@ def build_agent(spec: AgentSpec, model: ChatModel, mcp: MCPTools | None = None) 
     )
 
 
-def build(spec: AgentSpec | TeamSpec, model: ChatModel, *, mcp: MCPTools | None = None) -> Agent:
-    """An Agent Framework object for ``spec`` (teams are not built: see the capabilities)."""
+def build(
+    spec: AgentSpec | TeamSpec, model: ChatModel, *, mcp: MCPTools | None = None
+) -> Agent | Workflow:
+    """An Agent Framework object for ``spec``: an ``Agent``, or for a team a group-chat
+    workflow (:mod:`nex_agent_framework.teams`)."""
     if isinstance(spec, TeamSpec):
-        raise AdapterError(
-            f"team '{spec.name}': the agent-framework adapter builds agents, not teams "
-            "(Agent Framework's group chats are workflows of agent-framework-orchestrations); "
-            "run the team on the native, autogen or langgraph backend"
-        )
+        from nex_agent_framework.teams import build_team
+
+        return build_team(spec, model, mcp)
     return build_agent(spec, model, mcp)

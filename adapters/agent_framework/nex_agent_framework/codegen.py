@@ -108,14 +108,18 @@ _RECORD = call(
 
 def to_code(spec: AgentSpec | TeamSpec) -> str:
     """Source of a runnable module that builds ``spec`` in plain Agent Framework."""
-    if isinstance(spec, TeamSpec):
-        raise AdapterError(
-            f"team '{spec.name}': the agent-framework adapter writes agents, not teams "
-            "(Agent Framework's group chats are workflows); convert the members one by one"
-        )
     writer = _Writer()
-    for agent in reversed(spec.walk()):
+    team = spec if isinstance(spec, TeamSpec) else None
+    agents = [a for m in team.members for a in m.walk()] if team else spec.walk()
+    for agent in reversed(agents):
         writer.agent(agent)
+    if team is not None:
+        writer.af_imports.add("Workflow")
+        if team.speaker_selection == "model" or team.termination.text_mention:
+            writer.af_imports.add("Message")
+        writer.imports.add(
+            "from agent_framework.orchestrations import GroupChatBuilder, GroupChatState"
+        )
     imports = ["from agent_framework import " + ", ".join(sorted(writer.af_imports))]
     imports += [
         *writer.imports,
@@ -132,6 +136,13 @@ def to_code(spec: AgentSpec | TeamSpec) -> str:
         + " the agents\n"
         + "".join(writer.agent_defs)
     )
+    if team is not None:
+        from nex_agent_framework.codegen_teams import TEAM_NOTE, team_code
+
+        head = head.replace("for the nex agent", "for the nex team", 1)
+        head = head.replace('"""\n\nfrom __future__', TEAM_NOTE + "\nfrom __future__", 1)
+        head = head.replace("import asyncio\n", "import asyncio\nimport contextlib\n", 1)
+        return team_code(team, writer, head + body)
     # `async with` connects the agent's MCP servers (Agent Framework's own clients) and closes
     # them again.
     opens = f"async with build_{identifier(spec.name)}(model) as agent:"

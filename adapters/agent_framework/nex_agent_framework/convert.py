@@ -54,14 +54,13 @@ def recognizes(obj: Any) -> bool:
 
 
 def to_spec(obj: Any) -> Conversion:
-    """Convert an Agent Framework ``Agent`` (its agents-as-tools become sub-agents)."""
+    """Convert an Agent Framework ``Agent`` (its agents-as-tools become sub-agents), a
+    group-chat workflow (a team) or a handoff workflow (:mod:`.convert_workflows`)."""
     if isinstance(obj, Workflow):
-        raise AdapterError(
-            f"workflow {getattr(obj, 'name', None) or type(obj).__name__!r}: the agent-framework "
-            "adapter converts Agent objects, not workflows (sequential, group-chat, handoff and "
-            "magentic orchestrations have their own turn-taking the protocol does not hold); "
-            "convert its agents one by one"
-        )
+        from nex_agent_framework.convert_workflows import workflow_to_spec
+
+        report = ConversionReport()
+        return Conversion(spec=workflow_to_spec(obj, report, _Converter(report)), report=report)
     if not isinstance(obj, BaseAgent) or not hasattr(obj, "default_options"):
         raise AdapterError(
             f"the agent-framework adapter converts Agent objects, not {type(obj).__name__}; "
@@ -309,9 +308,12 @@ class _Converter:
             tools.append(ToolSpec(name=tool_name, binding=MCPBinding(server=name, tool=tool_name)))
 
     def _unexpressed(self, agent: Any, options: dict[str, Any], where: str) -> None:
-        ours = (ProtocolMiddleware, ChatRecorder, FunctionRecorder)
+        from nex_agent_framework.teams import TeamView
+
+        ours = (ProtocolMiddleware, ChatRecorder, FunctionRecorder, TeamView)
         for m in getattr(agent, "middleware", None) or ():
-            if not isinstance(m, ours):
+            # Agent Framework's own handoff interceptor, on the agents of a handoff workflow.
+            if not isinstance(m, ours) and type(m).__name__ != "_AutoHandoffMiddleware":
                 self.report.add(
                     f"{where}.middleware", f"middleware {type(m).__name__} is not carried over"
                 )

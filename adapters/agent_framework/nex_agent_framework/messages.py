@@ -10,6 +10,8 @@ from __future__ import annotations
 
 import json
 from collections.abc import Mapping, Sequence
+from itertools import compress, count
+from operator import is_not
 from typing import Any
 
 from agent_framework import ChatResponse, ChatResponseUpdate, Content, FunctionTool, Message
@@ -63,6 +65,13 @@ class ConversionCache:
     def __init__(self) -> None:
         self.messages: dict[int, tuple[Message, list[NexMessage]]] = {}
         self.tools: dict[int, tuple[Any, ToolSchema]] = {}
+        self.systems: dict[str, NexMessage] = {}
+        """Instructions → their system message, one object for every request that sends them
+        (so consecutive requests share their whole prefix, which the scrub skips in C)."""
+        self.last: tuple[list[Message], list[NexMessage], list[int]] = ([], [], [])
+        """The previous request's messages, their conversion, and where each message's
+        conversion ends in it: a request that extends the previous one converts only the
+        rest (the function loop resends the run's messages with every request)."""
 
 
 def to_nex_messages(
@@ -71,16 +80,36 @@ def to_nex_messages(
     cache: ConversionCache | None = None,
 ) -> list[NexMessage]:
     """Agent Framework messages as the OpenAI-shaped list a model receives."""
-    out: list[NexMessage] = [NexMessage.system(instructions)] if instructions else []
-    for message in messages:
-        if cache is None:
-            out.extend(_one(message))
-            continue
+    if cache is None:
+        plain = [NexMessage.system(instructions)] if instructions else []
+        for message in messages:
+            plain.extend(_one(message))
+        return plain
+    system = cache.systems.get(instructions) if instructions else None
+    if instructions and system is None:
+        system = cache.systems[instructions] = NexMessage.system(instructions)
+    skip = 0 if system is None else 1
+    given, converted, ends = cache.last
+    shared = _shared_prefix(messages, given)
+    out: list[NexMessage] = [] if system is None else [system]
+    if shared:
+        out += converted[: ends[shared - 1]]
+    new_ends = ends[:shared]
+    for message in messages[shared:]:
         hit = cache.messages.get(id(message))
         if hit is None or hit[0] is not message:
             hit = cache.messages[id(message)] = (message, _one(message))
         out.extend(hit[1])
+        new_ends.append(len(out) - skip)
+    cache.last = (list(messages), out[skip:], new_ends)
     return out
+
+
+def _shared_prefix(messages: Sequence[Message], previous: list[Message]) -> int:
+    """How many leading messages are the very objects the previous request began with (the
+    comparison runs in C)."""
+    n = min(len(messages), len(previous))
+    return next(compress(count(), map(is_not, messages, previous)), n)
 
 
 def _one(message: Message) -> list[NexMessage]:

@@ -29,6 +29,8 @@ CAPABILITIES = frozenset(
         Capability.NESTED_SUB_AGENTS,
         Capability.PARALLEL_SUB_AGENTS,
         Capability.HANDOFFS,
+        Capability.TEAMS_ROUND_ROBIN,
+        Capability.TEAMS_SELECTOR,
         Capability.STOP_TOOLS,
         Capability.MAX_STEPS,
         Capability.MULTI_TURN,
@@ -43,9 +45,6 @@ CAPABILITIES = frozenset(
 )
 """What the adapter does the protocol's way. Left out, and why:
 
-- ``teams_round_robin`` / ``teams_selector``: Agent Framework's group chats are workflows of
-  ``agent-framework-orchestrations`` whose turn-taking and speaker-selection requests are the
-  framework's own; the adapter does not build teams;
 - ``model_retry``: Agent Framework does not retry a failed model call;
 - ``text_tool_format``: Agent Framework reads tool calls only from native function calling.
 """

@@ -14,7 +14,8 @@ them out again afterwards; the user's code does not change.
 
 from __future__ import annotations
 
-from collections.abc import Awaitable, Callable
+import contextlib
+from collections.abc import Awaitable, Callable, Iterator
 from typing import Any
 
 from agent_framework import (
@@ -36,6 +37,8 @@ from nex_agent_framework.messages import (
     to_nex_request,
     to_nex_response,
 )
+from nex_agent_framework.record_handoffs import HandoffRecorder, HandoffState, is_handoff_workflow
+from nex_agent_framework.record_light import LightRun, eligible
 from nex_agent_framework.tools import ERROR_KEY, ERROR_TYPE_KEY, VALUE_KEY, agent_of_tool
 from nex_core.trajectory.recorder import Recorder
 from nex_core.trajectory.schema import ErrorInfo, LLMStep, Message, StepStatus
@@ -73,21 +76,29 @@ class ChatRecorder(ChatMiddleware):
         self.shared = shared
 
     async def process(self, context: ChatContext, call_next: Callable[[], Awaitable[None]]) -> None:
-        rec = self.shared.recorder
-        self._settle_unanswered(context.messages)
-        options = dict(context.options or {})
-        step = rec.begin_llm(
-            agent=self.agent,
-            request=to_nex_request(context.messages, options, self.shared.cache),
-            model=model_id(context.client, options),
-        )
-        self.shared.open_llm.add(step.id)
+        step = self.begin(context.messages, context.options, context.client)
         try:
             await call_next()
         except BaseException as exc:
             self._end(step, None, exc)
             raise
-        result = context.result
+        self.settle(step, context.result)
+
+    def begin(self, messages: Any, options: Any, client: Any) -> LLMStep:
+        """Open the model call's step with the request as the model receives it."""
+        rec = self.shared.recorder
+        self._settle_unanswered(messages)
+        options = options or {}
+        step = rec.begin_llm(
+            agent=self.agent,
+            request=to_nex_request(messages, options, self.shared.cache),
+            model=model_id(client, options),
+        )
+        self.shared.open_llm.add(step.id)
+        return step
+
+    def settle(self, step: LLMStep, result: Any) -> None:
+        """End the step with the answer, now or, for a stream, when it is complete."""
         if isinstance(result, ChatResponse):
             self._end(step, result, None)
         elif result is not None and hasattr(result, "with_result_hook"):
@@ -117,6 +128,8 @@ class ChatRecorder(ChatMiddleware):
         """Record the calls Agent Framework answered itself, before any middleware ran (a call
         of a tool the agent does not have): their result is in the request, with the exception
         the framework raised, and no tool ran."""
+        if not self.shared.calls:  # every call of the last answer has its tool step
+            return
         for message in messages:
             if str(message.role) != "tool":
                 continue
@@ -197,6 +210,44 @@ class FunctionRecorder(FunctionMiddleware):
             if ERROR_KEY not in context.metadata:
                 sub.output = result_text(context.result)
 
+    async def around(
+        self, tool: Any, call_id: str | None, arguments: Any, call: Callable[[], Awaitable[Any]]
+    ) -> Any:
+        """One tool call made without middleware (:mod:`.record_light`): the same step the
+        middleware path records, from ``invoke``'s arguments and return value."""
+        rec = self.shared.recorder
+        raw = self.shared.raw_arguments.get(call_id) if call_id else None
+        if call_id is not None:
+            self.shared.calls.pop(call_id, None)
+        step = rec.begin_tool(
+            agent=self.agent,
+            name=tool.name,
+            call_id=call_id,
+            arguments=raw if raw is not None else _mapping(arguments),
+        )
+        child = agent_of_tool(tool)
+        try:
+            with rec.under(step.id):
+                if child is None:
+                    result = await call()
+                else:
+                    given = _mapping(arguments)
+                    task = next(iter(given.values()), "") if len(given) == 1 else given
+                    with rec.subagent(
+                        agent=self.agent,
+                        child=child.name or type(child).__name__,
+                        mode="tool",
+                        call_id=call_id,
+                        input=[Message.user(str(task))],
+                    ) as sub:
+                        result = await call()
+                        sub.output = result_text(result)
+        except BaseException as exc:
+            rec.end_tool(step, error=exc)
+            raise
+        rec.end_tool(step, result_text(result))
+        return result
+
     @staticmethod
     def _value(context: FunctionInvocationContext) -> Any:
         if VALUE_KEY in context.metadata:
@@ -242,6 +293,24 @@ def workflow_agents(workflow: Any) -> list[Any]:
     return [e.agent for e in executors.values() if isinstance(e, AgentExecutor)]
 
 
+def manager_agents(workflow: Any) -> list[Any]:
+    """The agents that manage a group chat (``GroupChatBuilder(orchestrator_agent=...)``)."""
+    from agent_framework_orchestrations import AgentBasedGroupChatOrchestrator
+
+    executors = getattr(workflow, "executors", None) or {}
+    return [
+        e._agent  # the orchestrator keeps its agent only there
+        for e in executors.values()
+        if isinstance(e, AgentBasedGroupChatOrchestrator) and getattr(e, "_agent", None)
+    ]
+
+
+def _is_team_view(middleware: Any) -> bool:
+    from nex_agent_framework.teams import TeamView
+
+    return isinstance(middleware, TeamView)
+
+
 def agents_of(agent: Any) -> list[Any]:
     """``agent`` and every agent its ``as_tool`` tools reach, depth first, each once."""
     out: list[Any] = []
@@ -273,30 +342,88 @@ class Instrumentation:
     def __init__(self, recorder: Recorder) -> None:
         self.shared = _Shared(recorder)
         self._added: list[tuple[Any, list[Any]]] = []
+        self._client_added: list[tuple[Any, Any]] = []
+        self.handoffs: HandoffState | None = None
+        self.light: LightRun | None = None
 
     def instrument(self, root: Any) -> None:
         from agent_framework import Workflow
 
         if isinstance(root, Workflow):
             workflow = getattr(root, "name", None) or "workflow"
+            if is_handoff_workflow(root):
+                self._instrument_handoffs(root)
+                return
             for participant in workflow_agents(root):
                 name = participant.name or type(participant).__name__
                 self._add(participant, [TurnRecorder(workflow, name, self.shared)])
                 self.instrument(participant)
+            self._instrument_manager(root, workflow)
             return
-        for agent in agents_of(root):
+        agents = agents_of(root)
+        if self.light is None and eligible(agents):
+            self._instrument_light(agents)
+            return
+        for agent in agents:
             name = agent.name or type(agent).__name__
             self._add(agent, [FunctionRecorder(name, self.shared), ChatRecorder(name, self.shared)])
 
+    def _instrument_light(self, agents: list[Any]) -> None:
+        """Plain agents are recorded below the framework's middleware (:mod:`.record_light`)."""
+        self.light = LightRun()
+        for agent in agents:
+            name = agent.name or type(agent).__name__
+            self.light.add_client(agent.client, ChatRecorder(name, self.shared))
+            functions = FunctionRecorder(name, self.shared)
+            for tool in (agent.default_options or {}).get("tools") or ():
+                self.light.add_tool(tool, functions)
+
+    @contextlib.contextmanager
+    def active(self) -> Iterator[None]:
+        """The recorded run's extent: the wrappers of the light path act only inside it."""
+        if self.light is None:
+            yield
+            return
+        with self.light.active():
+            yield
+
+    def _instrument_handoffs(self, workflow: Any) -> None:
+        self.handoffs = HandoffState(self.shared.recorder, self.shared.cache)
+        for participant in workflow_agents(workflow):
+            name = participant.name or type(participant).__name__
+            self._add(participant, [HandoffRecorder(participant, name, self.handoffs)])
+            self.instrument(participant)
+
+    def _instrument_manager(self, workflow: Any, name: str) -> None:
+        """The requests that choose speakers are the team's model calls: the selector client
+        of a team this adapter built, or the manager agent of an agent-managed group chat."""
+        from nex_agent_framework.teams import team_state
+
+        state = team_state(workflow)
+        if state is not None and state.selector is not None:
+            recorder = ChatRecorder(name, self.shared)
+            state.selector.chat_middleware.insert(0, recorder)
+            self._client_added.append((state.selector, recorder))
+        for manager in manager_agents(workflow):
+            self._add(manager, [ChatRecorder(name, self.shared)])
+
     def _add(self, agent: Any, added: list[Any]) -> None:
         current = list(getattr(agent, "middleware", None) or [])
-        agent.middleware = [*added, *current]
+        # A team member's recorders come after its protocol view, so a turn is recorded with
+        # the messages the member really works from.
+        at = max((i + 1 for i, m in enumerate(current) if _is_team_view(m)), default=0)
+        agent.middleware = [*current[:at], *added, *current[at:]]
         self._added.append((agent, added))
 
     def restore(self) -> None:
         for agent, added in self._added:
             agent.middleware = [m for m in agent.middleware or [] if m not in added]
         self._added.clear()
+        for client, recorder in self._client_added:
+            client.chat_middleware[:] = [m for m in client.chat_middleware if m is not recorder]
+        self._client_added.clear()
+        if self.light is not None:
+            self.light.restore()
 
     def close_open(self, error: BaseException) -> None:
         """End the model calls still open when a run failed (a stream that broke off)."""
@@ -305,3 +432,5 @@ class Instrumentation:
             if step.id in self.shared.open_llm and isinstance(step, LLMStep):
                 rec.end_llm(step, error=error)
         self.shared.open_llm.clear()
+        if self.handoffs is not None:
+            self.handoffs.close_open(error)

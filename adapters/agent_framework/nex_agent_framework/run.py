@@ -159,10 +159,41 @@ async def _workflow_turns(workflow: Any, task: TaskInfo, mode: Mode) -> _Result:
     if mode != "run":
         raise AdapterError("workflows are recorded with mode='run' (their own event stream)")
     result = _Result(OutcomeStatus.COMPLETED, None, "no_turns")
+    waiting: list[Any] = []
     for turn in task.turns:
-        outputs = (await workflow.run(turn)).get_outputs()
+        if waiting:
+            # A handoff workflow waits for the user after an agent answers: the next turn is
+            # the answer to that request, as its documentation resumes it.
+            from agent_framework.orchestrations import HandoffAgentUserRequest
+
+            reply = HandoffAgentUserRequest.create_response(turn)
+            run = await workflow.run(responses={e.request_id: reply for e in waiting})
+        else:
+            run = await workflow.run(turn)
+        waiting = list(run.get_request_info_events())
+        outputs = run.get_outputs()
         text = _output_text(outputs[-1]) if outputs else None
         result = _Result(OutcomeStatus.COMPLETED, text, "final_answer" if outputs else "no_output")
+    return result
+
+
+async def _team_turns(workflow: Any, task: TaskInfo, mode: Mode) -> _Result:
+    """A team this adapter built: each turn one ``workflow.run(turn)``; the outcome is the last
+    member answer and the protocol's stop reason, as natively (see :mod:`.teams`)."""
+    from nex_agent_framework.teams import team_state
+
+    state = team_state(workflow)
+    assert state is not None
+    if mode != "run":
+        # A streamed workflow returns each member's run as a lazy stream that the workflow
+        # consumes after the member's middleware has returned, so its calls would not nest
+        # under the turn.
+        raise AdapterError("teams are run with mode='run' (a workflow streams its own events)")
+    result = _Result(OutcomeStatus.COMPLETED, None, "no_turns")
+    for turn in task.turns:
+        state.reset()
+        await workflow.run(turn)
+        result = _Result(OutcomeStatus.COMPLETED, state.last_answer, state.stop_reason)
     return result
 
 
@@ -172,9 +203,11 @@ async def drive(obj: Any, task: TaskInfo, recorder: Recorder, mode: Mode = "run"
     instrumentation = Instrumentation(recorder)
     instrumentation.instrument(obj)
     try:
-        with recorder.active():
+        with recorder.active(), instrumentation.active():
             if protocol_of(obj) is not None:
                 result = await _ProtocolDriver(recorder, mode).turns(obj, task)
+            elif isinstance(obj, Workflow) and hasattr(obj, "nex_team"):
+                result = await _team_turns(obj, task, mode)
             elif isinstance(obj, Workflow):
                 result = await _workflow_turns(obj, task, mode)
             else:

@@ -117,7 +117,16 @@ def test_a_bad_binding_stops_the_program_before_the_first_model_call(
             {"name": "a", "tools": [{"name": "t", "binding": {"kind": "callable", "ref": "t"}}]},
             "in-process callable 't'",
         ),
-        ({"kind": "team", "name": "crew", "members": [{"name": "a"}]}, "writes agents, not teams"),
+        (
+            {
+                "kind": "team",
+                "name": "crew",
+                "members": [
+                    {"name": "a", "sub_agents": [{"mode": "handoff", "agent": {"name": "b"}}]}
+                ],
+            },
+            "the handoff to 'b' has no plain Agent Framework form",
+        ),
     ],
 )
 def test_what_has_no_plain_form_is_refused_with_what_to_do(

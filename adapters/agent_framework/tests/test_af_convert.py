@@ -145,7 +145,7 @@ def test_objects_that_are_not_agents_are_refused_with_what_to_do(
     first, second = weather_agent(MODEL), travel_agent(MODEL)
     workflow = SequentialBuilder(participants=[first, second]).build()
     assert adapter.recognizes(workflow)
-    with pytest.raises(AdapterError, match=r"not workflows .* convert its agents one by one"):
+    with pytest.raises(AdapterError, match=r"sequential, concurrent .*convert its agents one by"):
         adapter.to_spec(workflow)
 
 
@@ -199,7 +199,12 @@ def test_nex_convert_migrates_an_autogen_agent_to_a_running_agent_framework_prog
     namespace: dict[str, Any] = {"__name__": "migrated"}
     exec(compile(program, str(tmp_path / "migrated.py"), "exec"), namespace)
     model = ScriptedModel.from_file(tmp_path / "script.yaml")
-    assert asyncio.run(namespace["main"]("2+3?", model)) == "5, and hello"
+
+    async def answer() -> Any:
+        async with namespace["build_calc"](model) as agent:
+            return await namespace["converse"](agent, ["2+3?"])
+
+    assert asyncio.run(answer()) == "5, and hello"
 
 
 AF_APP = """

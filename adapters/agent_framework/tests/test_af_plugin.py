@@ -36,8 +36,7 @@ def test_nex_plugins_lists_it_with_its_capabilities() -> None:
 
 
 def test_capabilities_are_the_honest_ones() -> None:
-    assert Capability.TEAMS_ROUND_ROBIN not in CAPABILITIES
-    assert Capability.TEAMS_SELECTOR not in CAPABILITIES
+    assert {Capability.TEAMS_ROUND_ROBIN, Capability.TEAMS_SELECTOR} <= CAPABILITIES
     assert Capability.MODEL_RETRY not in CAPABILITIES
     assert Capability.TEXT_TOOL_FORMAT not in CAPABILITIES
     assert {Capability.HANDOFFS, Capability.SUB_AGENTS, Capability.RECORD_FOREIGN} <= CAPABILITIES

@@ -1,0 +1,160 @@
+"""Recording plain agents without Agent Framework's middleware pipeline.
+
+Installing any middleware makes Agent Framework build and run its middleware pipelines on every
+model and tool call (about 15 % of a scripted run's time with no-op middleware). An agent tree
+whose agents carry no middleware and no MCP tools, each with its own chat client and its own tool
+objects, is recorded instead by wrapping, on the instances, the two calls the framework makes
+anyway: the client's ``_inner_get_response`` (once per model request, below the function loop
+and the client's chat middleware: the messages and options the model receives) and each
+``FunctionTool.invoke`` (once per tool call, with the call id). The same :class:`ChatRecorder`
+and :class:`FunctionRecorder` bookkeeping records both, so the trajectory is the one the
+middleware path writes. Anything else (the user's middleware, shared clients or tools, agents
+built from a spec, workflows) is recorded through the middleware.
+
+The wrappers are instance attributes installed for the length of a recorded run and act only
+inside it (a context variable names the run, so an unrecorded run of the same object, in another
+task or thread, passes straight through); the same object recorded by two runs at once is
+wrapped once and unwrapped when the last run ends.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import contextvars
+import threading
+from collections.abc import Callable, Iterator
+from typing import Any
+
+from agent_framework import BaseChatClient, FunctionTool
+
+_CURRENT: contextvars.ContextVar[LightRun | None] = contextvars.ContextVar(
+    "nex_af_light_run", default=None
+)
+_LOCK = threading.Lock()
+_WRAPPED: dict[int, list[Any]] = {}
+"""id(object) → [object, attribute name, count of runs using the wrapper]."""
+
+
+class LightRun:
+    """The recorders of one recorded run, by the client or tool they record."""
+
+    def __init__(self) -> None:
+        self.chat: dict[int, Any] = {}
+        self.tools: dict[int, Any] = {}
+        self._objects: list[tuple[Any, str]] = []
+
+    def add_client(self, client: Any, recorder: Any) -> None:
+        self.chat[id(client)] = recorder
+        self._wrap(client, "_inner_get_response", _chat_wrapper)
+
+    def add_tool(self, tool: Any, recorder: Any) -> None:
+        self.tools[id(tool)] = recorder
+        self._wrap(tool, "invoke", _tool_wrapper)
+
+    def _wrap(self, obj: Any, attribute: str, make: Callable[[Any, Any], Any]) -> None:
+        with _LOCK:
+            entry = _WRAPPED.get(id(obj))
+            if entry is None:
+                original = getattr(obj, attribute)
+                setattr(obj, attribute, make(obj, original))
+                _WRAPPED[id(obj)] = [obj, attribute, 1]
+            else:
+                entry[2] += 1
+        self._objects.append((obj, attribute))
+
+    @contextlib.contextmanager
+    def active(self) -> Iterator[None]:
+        token = _CURRENT.set(self)
+        try:
+            yield
+        finally:
+            _CURRENT.reset(token)
+
+    def restore(self) -> None:
+        with _LOCK:
+            for obj, attribute in self._objects:
+                entry = _WRAPPED.get(id(obj))
+                if entry is None:
+                    continue
+                entry[2] -= 1
+                if entry[2] == 0:
+                    # The wrapper is an instance attribute over the class's method: removing
+                    # it gives the object back exactly as it was.
+                    vars(obj).pop(attribute, None)
+                    del _WRAPPED[id(obj)]
+        self._objects.clear()
+
+
+def eligible(agents: list[Any]) -> bool:
+    """Whether an agent tree can be recorded without middleware (see the module docstring)."""
+    clients: set[int] = set()
+    tools: set[int] = set()
+    for agent in agents:
+        client = getattr(agent, "client", None)
+        # MCP tools' functions are made when the server connects, out of reach of the wrapper.
+        if getattr(agent, "middleware", None) or getattr(agent, "mcp_tools", None):
+            return False
+        if not isinstance(client, BaseChatClient):
+            return False
+        if id(client) in clients or "_inner_get_response" in vars(client):
+            return False
+        clients.add(id(client))
+        for tool in (getattr(agent, "default_options", None) or {}).get("tools") or ():
+            if not isinstance(tool, FunctionTool) or id(tool) in tools or "invoke" in vars(tool):
+                return False
+            tools.add(id(tool))
+    return True
+
+
+def _chat_wrapper(client: Any, original: Any) -> Any:
+    key = id(client)
+
+    def _inner_get_response(*, messages: Any, stream: bool, options: Any, **kwargs: Any) -> Any:
+        run = _CURRENT.get()
+        recorder = run.chat.get(key) if run is not None else None
+        if recorder is None:
+            return original(messages=messages, stream=stream, options=options, **kwargs)
+        step = recorder.begin(messages, options, client)
+        try:
+            result = original(messages=messages, stream=stream, options=options, **kwargs)
+        except BaseException as exc:
+            recorder._end(step, None, exc)
+            raise
+        if stream:
+            recorder.settle(step, result)
+            return result
+
+        async def complete() -> Any:
+            try:
+                response = await result
+            except BaseException as exc:
+                recorder._end(step, None, exc)
+                raise
+            recorder.settle(step, response)
+            return response
+
+        return complete()
+
+    return _inner_get_response
+
+
+def _tool_wrapper(tool: Any, original: Any) -> Any:
+    key = id(tool)
+
+    async def invoke(
+        *, arguments: Any = None, context: Any = None, tool_call_id: str | None = None, **kw: Any
+    ) -> Any:
+        run = _CURRENT.get()
+        recorder = run.tools.get(key) if run is not None else None
+
+        async def call() -> Any:
+            return await original(
+                arguments=arguments, context=context, tool_call_id=tool_call_id, **kw
+            )
+
+        if recorder is None:
+            return await call()
+        return await recorder.around(tool, tool_call_id, arguments, call)
+
+    return invoke
+
