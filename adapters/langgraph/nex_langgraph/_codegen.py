@@ -23,6 +23,7 @@ from nex_core.codegen import (
     identifier,
     mcp_constants,
     program_main,
+    py_literal,
     run_body,
     seq,
     sorted_names,
