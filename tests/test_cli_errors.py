@@ -154,12 +154,16 @@ def test_a_typo_is_never_offered_as_a_package(bad_files: Path) -> None:
 def test_a_known_adapter_that_is_missing_points_to_the_checkout(
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
-    from importlib.metadata import entry_points
+    from importlib.metadata import EntryPoints, entry_points
 
     from nex_core import plugins
+    from nex_core.hookspecs import ENTRY_POINT_GROUP
+    from nex_core.plugins import ADAPTER_GROUP
 
-    def core_only(group: str) -> list[Any]:  # as if only nex-core were installed
-        return [ep for ep in entry_points(group=group) if ep.module.startswith("nex_core.")]
+    def core_only(**select: Any) -> EntryPoints:  # as if only nex-core were installed
+        groups = [select["group"]] if "group" in select else [ENTRY_POINT_GROUP, ADAPTER_GROUP]
+        found = [ep for g in groups for ep in entry_points(group=g)]
+        return EntryPoints(ep for ep in found if ep.module.startswith("nex_core."))
 
     monkeypatch.setattr(plugins, "entry_points", core_only)
     pm = plugins.NexPluginManager()
