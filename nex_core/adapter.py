@@ -11,7 +11,7 @@ import asyncio
 import contextvars
 import threading
 from abc import ABC, abstractmethod
-from collections.abc import Coroutine, Sequence
+from collections.abc import Coroutine, Mapping, Sequence
 from dataclasses import dataclass, field
 from enum import StrEnum
 from typing import TYPE_CHECKING, Any, ClassVar, TypeVar, cast
@@ -19,6 +19,7 @@ from typing import TYPE_CHECKING, Any, ClassVar, TypeVar, cast
 from nex_core.errors import AdapterError
 
 if TYPE_CHECKING:  # only annotations here: adapter plugins import this module cheaply
+    from nex_core.protocol.approval import Decision
     from nex_core.protocol.spec import AgentSpec, TeamSpec
     from nex_core.trajectory.schema import TaskInfo, Trajectory
     from nex_core.trajectory.sinks import TrajectorySink
@@ -54,6 +55,9 @@ class Capability(StrEnum):
     the outcome's ``structured_output``."""
     STRUCTURED_OUTPUT_RETRY = "structured_output_retry"
     """An answer that fails the output schema is fed back to the model, which answers again."""
+    TOOL_APPROVAL = "tool_approval"
+    """Tools with ``approval: required`` pause the run for a human's decision, and
+    :meth:`Adapter.aresume` continues it (``nex_core.protocol.approval``)."""
     STREAMING = "streaming"
     CONVERT_FROM = "convert_from"
     """Framework object → nex spec."""
@@ -180,6 +184,33 @@ class Adapter(ABC):
     ) -> Trajectory:
         """Run a framework object the user built, recording it."""
         raise AdapterError(f"adapter '{self.name}' cannot record foreign objects")
+
+    async def aresume(
+        self,
+        spec: AgentSpec | TeamSpec,
+        paused: Trajectory,
+        decision: Decision | Mapping[str, Decision],
+        *,
+        model: Any,
+        sinks: Sequence[TrajectorySink] = (),
+    ) -> Trajectory:
+        """Continue ``paused`` (a run of ``spec`` that ended ``interrupted`` for approval) with
+        the human's ``decision`` (one for all pending calls, or one per ``tool_call_id``).
+        Returns the resumed run's trajectory, with ``paused``'s session id, beginning with the
+        resume ``InputStep`` (contract: ``nex_core.protocol.approval``). An adapter whose
+        framework keeps the paused state (a checkpointer, a run state) may keep it in-process
+        per session; one that cannot resume raises ``AdapterError`` saying so."""
+        raise AdapterError(f"adapter '{self.name}' cannot resume a paused run")
+
+    def resume(
+        self,
+        spec: AgentSpec | TeamSpec,
+        paused: Trajectory,
+        decision: Decision | Mapping[str, Decision],
+        **kw: Any,
+    ) -> Trajectory:
+        """Synchronous :meth:`aresume`."""
+        return run_sync(self.aresume(spec, paused, decision, **kw))
 
     def run(self, spec: AgentSpec | TeamSpec, task: TaskInfo | str, **kw: Any) -> Trajectory:
         """Synchronous :meth:`arun`; works whether or not an event loop is running (a notebook,

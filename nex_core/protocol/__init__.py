@@ -6,6 +6,7 @@ from nex_core._lazy import lazy_exports as _lazy_exports
 
 # Imported on first use (nex_core/_lazy.py), so importing one module of the package is cheap.
 if _typing.TYPE_CHECKING:
+    from nex_core.protocol.approval import ApprovalRequest, Decision, parse_decision
     from nex_core.protocol.loader import dump_spec, load_document, load_spec, spec_from_data
     from nex_core.protocol.spec import (
         SPEC_VERSION,
@@ -30,8 +31,10 @@ if _typing.TYPE_CHECKING:
 __all__ = [
     "SPEC_VERSION",
     "AgentSpec",
+    "ApprovalRequest",
     "CallableBinding",
     "ContextMode",
+    "Decision",
     "ImportBinding",
     "Limits",
     "MCPBinding",
@@ -48,6 +51,7 @@ __all__ = [
     "dump_spec",
     "load_document",
     "load_spec",
+    "parse_decision",
     "spec_from_data",
 ]
 

@@ -23,6 +23,7 @@ from pydantic import (
 from pydantic.json_schema import SkipJsonSchema
 
 from nex_core._field_docs import DocumentedModel
+from nex_core.protocol.approval import ApprovalPolicy
 
 SPEC_VERSION = 1
 
@@ -270,6 +271,9 @@ class ToolSpec(_Spec):
 
     timeout_s: float | None = Field(default=None, gt=0)
     """Per-tool timeout; overrides the agent's ``limits.tool_timeout_s``."""
+    approval: ApprovalPolicy = "never"
+    """``required``: the run pauses (outcome ``interrupted``) before this tool runs, until a human
+    approves, rejects or edits the call (``nex_core.protocol.approval``)."""
 
 
 class MCPServerSpec(_Spec):
