@@ -216,7 +216,14 @@ def _usage(usage: Any) -> Usage | None:
     prompt = int(usage.get("input_token_count") or 0)
     completion = int(usage.get("output_token_count") or 0)
     total = int(usage.get("total_token_count") or prompt + completion)
-    return Usage(prompt_tokens=prompt, completion_tokens=completion, total_tokens=total)
+    # Agent Framework's name for the prompt tokens a provider served from its cache.
+    cached = usage.get("cache_read_input_token_count")
+    return Usage(
+        prompt_tokens=prompt,
+        completion_tokens=completion,
+        total_tokens=total,
+        cached_tokens=None if cached is None else int(cached),
+    )
 
 
 def to_nex_response(response: ChatResponse) -> LLMResponse:
@@ -265,11 +272,14 @@ def _contents(message: NexMessage) -> list[Content]:
 def _usage_details(usage: Usage | None) -> dict[str, int] | None:
     if usage is None:
         return None
-    return {
+    details = {
         "input_token_count": usage.prompt_tokens,
         "output_token_count": usage.completion_tokens,
         "total_token_count": usage.total_tokens,
     }
+    if usage.cached_tokens is not None:
+        details["cache_read_input_token_count"] = usage.cached_tokens
+    return details
 
 
 def to_chat_response(response: LLMResponse, *, model: str | None = None) -> ChatResponse:
