@@ -18,6 +18,7 @@ from agent_framework import ChatResponse, ChatResponseUpdate, Content, FunctionT
 
 from nex_core.runtime.structured import response_format
 from nex_core.runtime.tools import ANY_OBJECT
+from nex_core.trajectory import _build
 from nex_core.trajectory.schema import (
     LLMRequest,
     LLMResponse,
@@ -118,7 +119,7 @@ def _one(message: Message) -> list[NexMessage]:
     text = "".join(texts)
     if role == "tool":
         return [
-            NexMessage.tool(c.call_id or "", result_text(c.result))
+            _build.tool_message(str(c.call_id or ""), str(result_text(c.result)))
             for c in message.contents
             if c.type == "function_result"
         ]
@@ -186,10 +187,12 @@ def to_nex_request(
     """The request as a nex model receives it (and a trajectory records it)."""
     instructions = options.get("instructions")
     system = instructions if isinstance(instructions, str) else None
-    return LLMRequest(
-        messages=to_nex_messages(messages, system, cache),
-        tools=to_nex_tools(options.get("tools"), cache),
-        params=request_params(options),
+    # Built without validation: every part is a new list or dict of records made here (the
+    # bridge and the recorder convert each model call's request, so this is per step).
+    return _build.request(
+        to_nex_messages(messages, system, cache),
+        to_nex_tools(options.get("tools"), cache),
+        request_params(options),
     )
 
 

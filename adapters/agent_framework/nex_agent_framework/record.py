@@ -157,6 +157,8 @@ class FunctionRecorder(FunctionMiddleware):
     def __init__(self, agent: str, shared: _Shared) -> None:
         self.agent = agent
         self.shared = shared
+        self.children: dict[int, tuple[Any, Any]] = {}
+        """id(tool) → (tool, the agent it calls or None), for :meth:`around`."""
 
     async def process(
         self, context: FunctionInvocationContext, call_next: Callable[[], Awaitable[None]]
@@ -225,7 +227,10 @@ class FunctionRecorder(FunctionMiddleware):
             call_id=call_id,
             arguments=raw if raw is not None else _mapping(arguments),
         )
-        child = agent_of_tool(tool)
+        known = self.children.get(id(tool))
+        if known is None or known[0] is not tool:  # the closure scan once per tool, not per call
+            known = self.children[id(tool)] = (tool, agent_of_tool(tool))
+        child = known[1]
         try:
             with rec.under(step.id):
                 if child is None:
