@@ -196,9 +196,33 @@ async def _workflow_turns(workflow: Any, task: TaskInfo, mode: Mode) -> _Result:
             run = await workflow.run(turn)
         waiting = list(run.get_request_info_events())
         outputs = run.get_outputs()
-        text = _output_text(outputs[-1]) if outputs else None
+        text = _member_answer(workflow, outputs)
+        if text is None:
+            text = _output_text(outputs[-1]) if outputs else None
         result = _Result(OutcomeStatus.COMPLETED, text, "final_answer" if outputs else "no_output")
     return result
+
+
+def _member_answer(workflow: Any, outputs: list[Any]) -> str | None:
+    """The last answer a participant gave among a group chat's outputs: the orchestrator adds a
+    notice of its own when ``max_rounds`` is reached ("The group chat has reached the maximum
+    number of rounds."), which is not the team's answer."""
+    from nex_agent_framework.record import workflow_agents
+
+    names = {a.name for a in workflow_agents(workflow) if a.name}
+    messages: list[Any] = []
+    for output in outputs:
+        if isinstance(output, AgentResponse):
+            messages.extend(output.messages)
+        elif isinstance(output, Message):
+            messages.append(output)
+        elif isinstance(output, list):
+            messages.extend(m for m in output if isinstance(m, Message))
+    last_output = messages[-1] if messages else None
+    if last_output is None or last_output.author_name in names:
+        return None  # the last output is a member's (or none): the general rule applies
+    answers = [m.text for m in messages if m.author_name in names and m.text]
+    return answers[-1] if answers else None
 
 
 async def _team_turns(workflow: Any, task: TaskInfo, mode: Mode) -> _Result:

@@ -157,6 +157,8 @@ def test_a_team_program_is_lint_clean_and_answers_as_natively(name: str, tmp_pat
         # native run: the selector's call and the turn order differ, a known gap).
         assert not bad and len(written) == 1
         assert written[0].outcome is not None and written[0].outcome.status == "completed"
+        # The team's answer is the last member's, not the orchestrator's max_rounds notice.
+        assert written[0].outcome.final_output == native.outcome.final_output
         turns = [s for s in written[0].steps if getattr(s, "mode", None) == "team_turn"]
         assert {s.child for s in turns} == {"optimist", "pessimist"}
 
