@@ -213,6 +213,16 @@ class AgentFrameworkAdapter(Adapter):
             decisions = decisions_for(outcome.pending, decision)
         except ValueError as exc:
             raise AdapterError(f"cannot resume trajectory {paused.id}: {exc}") from None
+        from nex_core.runtime.mcp import shared_pool
+        from nex_core.runtime.mcp_tools import uses_mcp
+
+        if uses_mcp(spec) and shared_pool() is None:
+            # The paused run's own MCP pool closed when arun returned.
+            raise AdapterError(
+                f"cannot resume trajectory {paused.id}: its spec uses MCP servers and the paused "
+                "run's pool is closed; run and resume it under "
+                "nex_core.runtime.mcp.use_shared_pool(...)"
+            )
         state = approval.take(paused.session_id)
         if state is None:
             raise AdapterError(
