@@ -33,6 +33,7 @@ from nex_agent_framework.tools import (
 )
 from nex_core.errors import AdapterError
 from nex_core.models.base import ChatModel
+from nex_core.protocol.approval import REJECTED_ERROR_TYPE
 from nex_core.protocol.spec import AgentSpec, TeamSpec
 from nex_core.runtime.mcp_tools import MCPTools
 from nex_core.runtime.tools import ToolHandle, describe_error, tool_handles
@@ -58,6 +59,9 @@ class ProtocolRequests(ChatMiddleware):
         self.agent = agent
         self.steps = steps
         self.known = ", ".join(sorted(tools)) or "none"
+        self.rejected: dict[str, str] = {}
+        """Call id → the protocol's rejection text of a call the human rejected (filled by
+        :mod:`.approval`): Agent Framework answers a rejected call with its own fixed words."""
 
     async def process(self, context: ChatContext, call_next: Callable[[], Awaitable[None]]) -> None:
         if (context.options or {}).get("tool_choice") == "none":
@@ -66,7 +70,20 @@ class ProtocolRequests(ChatMiddleware):
             if str(message.role) == "tool":
                 for content in message.contents:
                     self._protocol_unknown_tool(content)
+                    if self.rejected:
+                        self._protocol_rejection(content)
         await call_next()
+
+    def _protocol_rejection(self, content: Content) -> None:
+        text = self.rejected.get(content.call_id or "")
+        if content.type != "function_result" or text is None:
+            return
+        if result_text(content.result) not in (_REJECTED, text):
+            return
+        content.result = text
+        content.items = [Content.from_text(text)]
+        content.exception = text
+        content.additional_properties[ERROR_TYPE_KEY] = REJECTED_ERROR_TYPE
 
     def _protocol_unknown_tool(self, content: Content) -> None:
         if content.type != "function_result" or content.additional_properties.get(ERROR_TYPE_KEY):
@@ -81,6 +98,9 @@ class ProtocolRequests(ChatMiddleware):
         content.exception = message
         content.additional_properties[ERROR_TYPE_KEY] = "UnknownTool"
 
+
+_REJECTED = "Error: Tool call invocation was rejected by user."
+"""The text Agent Framework answers a rejected call with (agent_framework._tools)."""
 
 _UNKNOWN = re.compile(r'^Error: Requested function "(.+)" not found\.$')
 """The text Agent Framework answers a call of an unknown tool with (agent_framework._tools)."""
@@ -118,6 +138,8 @@ def build_agent(spec: AgentSpec, model: ChatModel, mcp: MCPTools | None = None) 
             "agent-framework adapter (Agent Framework calls tools natively); "
             "use tool_format: native"
         )
+    handles = {name: _advertised(h, mcp) for name, h in tool_handles(spec).items()}
+    approvals = [h for h in handles.values() if h.tool and h.tool.approval == "required"]
     client = NexChatClient(
         model,
         agent=spec.name,
@@ -126,17 +148,23 @@ def build_agent(spec: AgentSpec, model: ChatModel, mcp: MCPTools | None = None) 
             "max_iterations": spec.limits.max_steps,
             "max_consecutive_errors_per_request": UNBOUNDED_ERRORS,
             "allow_concurrent_invocation": spec.parallel_tool_calls,
+            # The framework binds an approval response to the request it recorded in an
+            # AgentSession; the driver runs on its own message list instead, and the adapter's
+            # resume binds each decision to a pending call of the paused run itself.
+            "disable_approval_response_binding": bool(approvals),
         },
     )
-    handles = {name: _advertised(h, mcp) for name, h in tool_handles(spec).items()}
     client.chat_middleware.append(ProtocolRequests(spec.name, spec.limits.max_steps, list(handles)))
     tools: list[Any] = []
     handoffs: dict[str, Agent] = {}
+    protocol = ProtocolMiddleware(spec, handles, client.raw_arguments)
     for name, handle in handles.items():
         if handle.kind in ("function", "mcp"):
-            tools.append(function_tool(handle, mcp))
+            tools.append(function_tool(handle, mcp, protocol.edits))
             continue
         assert handle.sub_agent is not None
+        if handle.kind == "subagent":
+            _refuse_nested_approval(spec.name, handle.sub_agent.child)
         child = build_agent(handle.sub_agent.child, model, mcp)
         if handle.kind == "subagent" and handle.sub_agent.child.output_schema is not None:
             tools.append(structured_agent_tool(handle, child, handle.sub_agent.child))
@@ -145,7 +173,6 @@ def build_agent(spec: AgentSpec, model: ChatModel, mcp: MCPTools | None = None) 
         else:
             handoffs[name] = child
             tools.append(fixed_reply_tool(handle, f"Transferred to {child.name}."))
-    protocol = ProtocolMiddleware(spec, handles, client.raw_arguments)
     protocol.handoffs = handoffs
     return Agent(
         client=client,
@@ -156,6 +183,21 @@ def build_agent(spec: AgentSpec, model: ChatModel, mcp: MCPTools | None = None) 
         default_options=_options(spec),  # type: ignore[arg-type]
         middleware=[protocol],
     )
+
+
+def _refuse_nested_approval(parent: str, child: AgentSpec) -> None:
+    """Agent Framework's ``as_tool`` fails the parent's call when the child asks for approval
+    (it cannot pause inside a tool call), so an approval tool there cannot pause the run."""
+    for tool in child.tools:
+        if tool.approval == "required":
+            raise AdapterError(
+                f"agent '{child.name}' (a tool of '{parent}') has tool '{tool.name}' with "
+                "approval: required; Agent Framework cannot pause for approval inside an agent "
+                "used as a tool: hand off to that agent instead (mode: handoff), or run it on "
+                "the native backend"
+            )
+    for sub in child.sub_agents:
+        _refuse_nested_approval(child.name, sub.child)
 
 
 def build(

@@ -267,15 +267,15 @@ class _Writer:
         self.af_imports.add("FunctionTool")
         variable = identifier(f"{agent.name}_{tool.name}")
         parameters = tool.parameters if tool.parameters is not None else {"type": "object"}
-        expr = call(
-            "FunctionTool",
-            kwargs=[
-                ("name", tool.name),
-                ("description", tool.description),
-                ("func", func),
-                ("input_model", parameters),
-            ],
-        )
+        kwargs: list[tuple[str, Any]] = [
+            ("name", tool.name),
+            ("description", tool.description),
+            ("func", func),
+            ("input_model", parameters),
+        ]
+        if tool.approval == "required":  # the framework pauses for approval before it runs
+            kwargs.append(("approval_mode", "always_require"))
+        expr = call("FunctionTool", kwargs=kwargs)
         self.tool_defs.append(f"\n{variable.upper()} = {expr(0, len(variable) + 3)}\n")
         return Source(variable.upper())
 

@@ -222,10 +222,6 @@ class _Converter:
         if child is not None:
             subs.append(self._agent_tool(tool, child, here))
             return
-        if tool.approval_mode == "always_require":
-            self.report.add(
-                here, "approval_mode='always_require' (the protocol runs tools unasked)"
-            )
         spec_tool = self._spec_tool(protocol, tool.name)
         if spec_tool is not None:
             tools.append(spec_tool.model_copy(deep=True))
@@ -249,6 +245,8 @@ class _Converter:
                 description=tool.description or "",
                 parameters=tool.parameters(),
                 binding=binding,
+                # The framework's approval mode is the protocol's: the run pauses before it.
+                approval="required" if tool.approval_mode == "always_require" else "never",
             )
         )
 

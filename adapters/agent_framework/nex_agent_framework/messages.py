@@ -18,6 +18,7 @@ from agent_framework import ChatResponse, ChatResponseUpdate, Content, FunctionT
 
 from nex_core.runtime.structured import response_format
 from nex_core.runtime.tools import ANY_OBJECT
+from nex_core.trajectory import _build
 from nex_core.trajectory.schema import (
     LLMRequest,
     LLMResponse,
@@ -118,7 +119,7 @@ def _one(message: Message) -> list[NexMessage]:
     text = "".join(texts)
     if role == "tool":
         return [
-            NexMessage.tool(c.call_id or "", result_text(c.result))
+            _build.tool_message(str(c.call_id or ""), str(result_text(c.result)))
             for c in message.contents
             if c.type == "function_result"
         ]
@@ -186,10 +187,12 @@ def to_nex_request(
     """The request as a nex model receives it (and a trajectory records it)."""
     instructions = options.get("instructions")
     system = instructions if isinstance(instructions, str) else None
-    return LLMRequest(
-        messages=to_nex_messages(messages, system, cache),
-        tools=to_nex_tools(options.get("tools"), cache),
-        params=request_params(options),
+    # Built without validation: every part is a new list or dict of records made here (the
+    # bridge and the recorder convert each model call's request, so this is per step).
+    return _build.request(
+        to_nex_messages(messages, system, cache),
+        to_nex_tools(options.get("tools"), cache),
+        request_params(options),
     )
 
 
@@ -216,7 +219,14 @@ def _usage(usage: Any) -> Usage | None:
     prompt = int(usage.get("input_token_count") or 0)
     completion = int(usage.get("output_token_count") or 0)
     total = int(usage.get("total_token_count") or prompt + completion)
-    return Usage(prompt_tokens=prompt, completion_tokens=completion, total_tokens=total)
+    # Agent Framework's name for the prompt tokens a provider served from its cache.
+    cached = usage.get("cache_read_input_token_count")
+    return Usage(
+        prompt_tokens=prompt,
+        completion_tokens=completion,
+        total_tokens=total,
+        cached_tokens=None if cached is None else int(cached),
+    )
 
 
 def to_nex_response(response: ChatResponse) -> LLMResponse:
@@ -265,11 +275,14 @@ def _contents(message: NexMessage) -> list[Content]:
 def _usage_details(usage: Usage | None) -> dict[str, int] | None:
     if usage is None:
         return None
-    return {
+    details = {
         "input_token_count": usage.prompt_tokens,
         "output_token_count": usage.completion_tokens,
         "total_token_count": usage.total_tokens,
     }
+    if usage.cached_tokens is not None:
+        details["cache_read_input_token_count"] = usage.cached_tokens
+    return details
 
 
 def to_chat_response(response: LLMResponse, *, model: str | None = None) -> ChatResponse:

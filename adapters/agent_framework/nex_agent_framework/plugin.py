@@ -8,8 +8,8 @@ from __future__ import annotations
 
 import contextlib
 import functools
-from collections.abc import Sequence
-from typing import Any, ClassVar
+from collections.abc import Mapping, Sequence
+from typing import TYPE_CHECKING, Any, ClassVar
 
 from nex_core.adapter import Adapter, Capability, Conversion, _dist_version, as_task
 from nex_core.errors import AdapterError
@@ -17,6 +17,9 @@ from nex_core.hookspecs import hookimpl
 from nex_core.protocol.spec import AgentSpec, TeamSpec
 from nex_core.trajectory.schema import Provenance, TaskInfo, Trajectory
 from nex_core.trajectory.sinks import TrajectorySink
+
+if TYPE_CHECKING:
+    from nex_core.protocol.approval import Decision
 
 DISTRIBUTION = "agent-framework-core"
 
@@ -37,6 +40,7 @@ CAPABILITIES = frozenset(
         Capability.MCP_TOOLS,
         Capability.STRUCTURED_OUTPUT,
         Capability.STRUCTURED_OUTPUT_RETRY,
+        Capability.TOOL_APPROVAL,
         Capability.STREAMING,
         Capability.CONVERT_FROM,
         Capability.CONVERT_TO,
@@ -128,23 +132,18 @@ class AgentFrameworkAdapter(Adapter):
         require_framework()
         from nex_agent_framework.build import build
         from nex_agent_framework.run import drive
-        from nex_core.runtime.loop import provenance_for
         from nex_core.runtime.mcp import shared_pool
         from nex_core.runtime.mcp_tools import MCPTools, pool_for_run, uses_mcp
         from nex_core.runtime.tools import resolve_bindings
         from nex_core.trajectory.recorder import Recorder
 
         info = as_task(task)
-        provenance = provenance_for(
-            spec,
-            model,
-            info,
-            framework=self.framework,
-            framework_version=self.framework_version,
-            adapter=self.name,
-            adapter_version=self.version,
+        recorder = Recorder(
+            provenance=self._provenance(spec, model, info),
+            task=info,
+            root_agent=spec.name,
+            sinks=sinks,
         )
-        recorder = Recorder(provenance=provenance, task=info, root_agent=spec.name, sinks=sinks)
         try:
             resolve_bindings(spec, check_mcp_servers=shared_pool() is None)
         except Exception as exc:
@@ -158,7 +157,119 @@ class AgentFrameworkAdapter(Adapter):
                 obj = build(spec, model, mcp=mcp)
             except Exception as exc:
                 return recorder.fail(exc)
-            return await drive(obj, info, recorder, _mode(mode))
+            return await drive(obj, info, recorder, _mode(mode), on_pause=_keeper(recorder, obj))
+
+    def _provenance(self, spec: AgentSpec | TeamSpec, model: Any, info: TaskInfo) -> Provenance:
+        from nex_core.runtime.loop import provenance_for
+
+        return provenance_for(
+            spec,
+            model,
+            info,
+            framework=self.framework,
+            framework_version=self.framework_version,
+            adapter=self.name,
+            adapter_version=self.version,
+        )
+
+    async def aresume(
+        self,
+        spec: AgentSpec | TeamSpec,
+        paused: Trajectory,
+        decision: Decision | Mapping[str, Decision],
+        *,
+        model: Any,
+        sinks: Sequence[TrajectorySink] = (),
+        mode: str = "run",
+    ) -> Trajectory:
+        """Continue a run of ``spec`` that paused for approval, in this process (the paused
+        agent and conversation are kept per session: :mod:`nex_agent_framework.approval`)."""
+        require_framework()
+        from nex_agent_framework import approval
+        from nex_agent_framework.record import agents_of
+        from nex_agent_framework.run import drive
+        from nex_core.protocol.approval import (
+            APPROVAL_STOP_REASON,
+            REJECTED_ERROR_TYPE,
+            decisions_for,
+            decisions_value,
+            rejection_message,
+        )
+        from nex_core.trajectory.recorder import Recorder
+        from nex_core.trajectory.schema import ErrorInfo, OutcomeStatus
+
+        outcome = paused.outcome
+        if (
+            outcome is None
+            or outcome.status is not OutcomeStatus.INTERRUPTED
+            or outcome.stop_reason != APPROVAL_STOP_REASON
+        ):
+            status = "no outcome" if outcome is None else f"outcome '{outcome.status.value}'"
+            raise AdapterError(
+                f"trajectory {paused.id} did not pause for approval ({status}); only a run "
+                f"that ended interrupted with stop_reason {APPROVAL_STOP_REASON} can be resumed"
+            )
+        try:
+            decisions = decisions_for(outcome.pending, decision)
+        except ValueError as exc:
+            raise AdapterError(f"cannot resume trajectory {paused.id}: {exc}") from None
+        from nex_core.runtime.mcp import shared_pool
+        from nex_core.runtime.mcp_tools import uses_mcp
+
+        if uses_mcp(spec) and shared_pool() is None:
+            # The paused run's own MCP pool closed when arun returned.
+            raise AdapterError(
+                f"cannot resume trajectory {paused.id}: its spec uses MCP servers and the paused "
+                "run's pool is closed; run and resume it under "
+                "nex_core.runtime.mcp.use_shared_pool(...)"
+            )
+        state = approval.take(paused.session_id)
+        if state is None:
+            raise AdapterError(
+                f"no paused Agent Framework run of session {paused.session_id!r} in this "
+                "process: the agent-framework adapter resumes a run in the process that paused "
+                "it (Agent Framework binds an approval to the run that asked for it), once"
+            )
+        if paused.provenance.spec_digest is not None:
+            from nex_core.runtime.loop import spec_digest
+
+            if spec_digest(spec) != paused.provenance.spec_digest:
+                approval.keep(paused.session_id or "", state)
+                raise AdapterError(
+                    f"cannot resume trajectory {paused.id}: the spec differs from the one the "
+                    "paused run ran (its digest does not match)"
+                )
+        for agent in agents_of(state.root):  # the model given drives the rest of the run
+            if hasattr(agent.client, "nex_model"):
+                agent.client.nex_model = model
+        recorder = Recorder(
+            provenance=self._provenance(spec, model, paused.task),
+            task=paused.task,
+            root_agent=paused.root_agent,
+            sinks=sinks,
+            session_id=paused.session_id,
+        )
+        agent_name = state.agent.name
+        recorder.input(agent=agent_name, value=decisions_value(decisions), mode="resume")
+        message = approval.answer(state, decisions)
+        for call, chosen in approval.rejected(state, decisions):  # it never runs: the refusal
+            arguments = call.arguments
+            step = recorder.begin_tool(
+                agent=agent_name,
+                name=call.name or "",
+                call_id=call.call_id,
+                arguments=arguments if isinstance(arguments, str) else dict(arguments or {}),
+            )
+            text = rejection_message(call.name or "", chosen)
+            recorder.end_tool(step, error=ErrorInfo(type=REJECTED_ERROR_TYPE, message=text))
+        return await drive(
+            state.root,
+            paused.task,
+            recorder,
+            _mode(mode),
+            resume=(state, message),
+            on_pause=_keeper(recorder, state.root),
+        )
 
     async def arecord(
         self,
@@ -197,6 +308,23 @@ class AgentFrameworkAdapter(Adapter):
         root = getattr(obj, "name", None) or "workflow"
         recorder = Recorder(provenance=provenance, task=info, root_agent=root, sinks=sinks)
         return await drive(obj, info, recorder, _mode(mode))
+
+
+def _keeper(recorder: Any, root: Any) -> Any:
+    """What keeps a paused run for :meth:`AgentFrameworkAdapter.aresume`: its state, under the
+    trajectory's session id (a new one for the first run of a conversation)."""
+    import uuid
+
+    from nex_agent_framework import approval
+
+    def on_pause(paused: approval.Paused) -> None:
+        trajectory = recorder.trajectory
+        if trajectory.session_id is None:
+            trajectory.session_id = uuid.uuid4().hex
+        paused.root = root
+        approval.keep(trajectory.session_id, paused)
+
+    return on_pause
 
 
 def _mode(mode: str) -> Any:

@@ -157,6 +157,8 @@ class FunctionRecorder(FunctionMiddleware):
     def __init__(self, agent: str, shared: _Shared) -> None:
         self.agent = agent
         self.shared = shared
+        self.children: dict[int, tuple[Any, Any]] = {}
+        """id(tool) → (tool, the agent it calls or None), for :meth:`around`."""
 
     async def process(
         self, context: FunctionInvocationContext, call_next: Callable[[], Awaitable[None]]
@@ -225,7 +227,10 @@ class FunctionRecorder(FunctionMiddleware):
             call_id=call_id,
             arguments=raw if raw is not None else _mapping(arguments),
         )
-        child = agent_of_tool(tool)
+        known = self.children.get(id(tool))
+        if known is None or known[0] is not tool:  # the closure scan once per tool, not per call
+            known = self.children[id(tool)] = (tool, agent_of_tool(tool))
+        child = known[1]
         try:
             with rec.under(step.id):
                 if child is None:
@@ -303,6 +308,34 @@ def manager_agents(workflow: Any) -> list[Any]:
         for e in executors.values()
         if isinstance(e, AgentBasedGroupChatOrchestrator) and getattr(e, "_agent", None)
     ]
+
+
+def selection_clients(workflow: Any) -> list[Any]:
+    """The chat clients a group chat's selection function asks who speaks next (a function
+    that closes over a client, as ``nex convert --to agent-framework`` writes one), when no
+    member uses that client: their requests are the team's model calls, as natively."""
+    from agent_framework import BaseChatClient
+    from agent_framework_orchestrations import GroupChatOrchestrator
+
+    members = {id(getattr(a, "client", None)) for a in workflow_agents(workflow)}
+    out: list[Any] = []
+    for executor in (getattr(workflow, "executors", None) or {}).values():
+        if not isinstance(executor, GroupChatOrchestrator):
+            continue
+        func = getattr(executor, "_selection_func", None)  # kept only there
+        for cell in getattr(func, "__closure__", None) or ():
+            try:
+                value = cell.cell_contents
+            except ValueError:
+                continue
+            if (
+                isinstance(value, BaseChatClient)
+                and hasattr(value, "chat_middleware")
+                and id(value) not in members
+                and all(value is not c for c in out)
+            ):
+                out.append(value)
+    return out
 
 
 def _is_team_view(middleware: Any) -> bool:
@@ -400,10 +433,13 @@ class Instrumentation:
         from nex_agent_framework.teams import team_state
 
         state = team_state(workflow)
-        if state is not None and state.selector is not None:
+        selectors = [state.selector] if state is not None and state.selector is not None else []
+        if state is None:
+            selectors = selection_clients(workflow)
+        for client in selectors:
             recorder = ChatRecorder(name, self.shared)
-            state.selector.chat_middleware.insert(0, recorder)
-            self._client_added.append((state.selector, recorder))
+            client.chat_middleware.insert(0, recorder)
+            self._client_added.append((client, recorder))
         for manager in manager_agents(workflow):
             self._add(manager, [ChatRecorder(name, self.shared)])
 

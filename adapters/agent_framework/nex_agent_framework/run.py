@@ -14,16 +14,19 @@ from __future__ import annotations
 
 import asyncio
 import json
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any, Literal
 
 from agent_framework import AgentResponse, Message, Workflow
 
+from nex_agent_framework.approval import Paused, approval_requests, pending_of
 from nex_agent_framework.messages import to_nex_messages
 from nex_agent_framework.record import Instrumentation
 from nex_agent_framework.structured import check, feedback, structured_value
 from nex_agent_framework.tools import MaxStepsReached, ProtocolMiddleware
 from nex_core.errors import AdapterError, NexError, StructuredOutputError
+from nex_core.protocol.approval import APPROVAL_STOP_REASON
 from nex_core.runtime.loop import MAX_HANDOFF_DEPTH
 from nex_core.trajectory.recorder import Recorder
 from nex_core.trajectory.schema import Outcome, OutcomeStatus, TaskInfo, Trajectory
@@ -38,6 +41,7 @@ class _Result:
     final_output: str | None
     stop_reason: str
     structured_output: Any = None
+    pending: list[Any] | None = None
 
 
 async def run_once(agent: Any, messages: Any, mode: Mode, **kw: Any) -> AgentResponse:
@@ -74,6 +78,8 @@ class _ProtocolDriver:
     def __init__(self, recorder: Recorder, mode: Mode) -> None:
         self.recorder = recorder
         self.mode = mode
+        self.paused: Paused | None = None
+        """Where a run that paused for approval stands (:mod:`.approval`)."""
 
     async def converse(
         self, agent: Any, history: list[Message], depth: int = 0
@@ -88,6 +94,13 @@ class _ProtocolDriver:
             except MaxStepsReached:
                 return _Result(OutcomeStatus.MAX_STEPS, None, "max_steps"), agent
             history.extend(response.messages)
+            requests = approval_requests(response)
+            if requests:
+                self.paused = Paused(agent, history, requests, depth)
+                pending = pending_of(agent, requests)
+                return _Result(
+                    OutcomeStatus.INTERRUPTED, None, APPROVAL_STOP_REASON, pending=pending
+                ), agent
             if protocol.state.signal is not None or protocol.spec.output_schema is None:
                 break
             try:
@@ -129,6 +142,13 @@ class _ProtocolDriver:
                 break
         return result
 
+    async def resume(self, paused: Paused, answer: Message) -> _Result:
+        """Go on from where ``paused`` stopped: the approval responses as the next message of
+        the active agent's conversation, as Agent Framework's docs resume an approval."""
+        paused.history.append(answer)
+        result, _ = await self.converse(paused.agent, paused.history, paused.depth)
+        return result
+
 
 async def _session_turns(agent: Any, task: TaskInfo, mode: Mode) -> _Result:
     """The documented way: ``agent.run(turn)`` for one turn; for several, one ``AgentSession``
@@ -138,6 +158,10 @@ async def _session_turns(agent: Any, task: TaskInfo, mode: Mode) -> _Result:
     for turn in task.turns:
         kw = {"session": session} if session is not None else {}
         response = await run_once(agent, turn, mode, **kw)
+        requests = approval_requests(response)
+        if requests:  # paused for the user's approval: the app resumes it its own way
+            pending = pending_of(agent, requests, every=True)
+            return _Result(OutcomeStatus.INTERRUPTED, None, APPROVAL_STOP_REASON, pending=pending)
         value = structured_value(response)
         text = final_text(response) if value is None else json.dumps(value, ensure_ascii=False)
         result = _Result(OutcomeStatus.COMPLETED, text, "final_answer", value)
@@ -172,9 +196,33 @@ async def _workflow_turns(workflow: Any, task: TaskInfo, mode: Mode) -> _Result:
             run = await workflow.run(turn)
         waiting = list(run.get_request_info_events())
         outputs = run.get_outputs()
-        text = _output_text(outputs[-1]) if outputs else None
+        text = _member_answer(workflow, outputs)
+        if text is None:
+            text = _output_text(outputs[-1]) if outputs else None
         result = _Result(OutcomeStatus.COMPLETED, text, "final_answer" if outputs else "no_output")
     return result
+
+
+def _member_answer(workflow: Any, outputs: list[Any]) -> str | None:
+    """The last answer a participant gave among a group chat's outputs: the orchestrator adds a
+    notice of its own when ``max_rounds`` is reached ("The group chat has reached the maximum
+    number of rounds."), which is not the team's answer."""
+    from nex_agent_framework.record import workflow_agents
+
+    names = {a.name for a in workflow_agents(workflow) if a.name}
+    messages: list[Any] = []
+    for output in outputs:
+        if isinstance(output, AgentResponse):
+            messages.extend(output.messages)
+        elif isinstance(output, Message):
+            messages.append(output)
+        elif isinstance(output, list):
+            messages.extend(m for m in output if isinstance(m, Message))
+    last_output = messages[-1] if messages else None
+    if last_output is None or last_output.author_name in names:
+        return None  # the last output is a member's (or none): the general rule applies
+    answers = [m.text for m in messages if m.author_name in names and m.text]
+    return answers[-1] if answers else None
 
 
 async def _team_turns(workflow: Any, task: TaskInfo, mode: Mode) -> _Result:
@@ -197,15 +245,32 @@ async def _team_turns(workflow: Any, task: TaskInfo, mode: Mode) -> _Result:
     return result
 
 
-async def drive(obj: Any, task: TaskInfo, recorder: Recorder, mode: Mode = "run") -> Trajectory:
+async def drive(
+    obj: Any,
+    task: TaskInfo,
+    recorder: Recorder,
+    mode: Mode = "run",
+    *,
+    resume: tuple[Paused, Message] | None = None,
+    on_pause: Callable[[Paused], None] | None = None,
+) -> Trajectory:
     """Run every turn of ``task`` on ``obj`` with the recording middleware in place, then take
-    it out."""
+    it out. ``resume`` continues a paused run of ``obj`` instead (with the approval responses);
+    ``on_pause`` is given the state of a run of ``obj`` that paused for approval."""
     instrumentation = Instrumentation(recorder)
     instrumentation.instrument(obj)
+    if resume is not None:  # an edited call is recorded with the arguments it runs with
+        instrumentation.shared.raw_arguments.update(resume[0].edits)
     try:
         with recorder.active(), instrumentation.active():
             if protocol_of(obj) is not None:
-                result = await _ProtocolDriver(recorder, mode).turns(obj, task)
+                driver = _ProtocolDriver(recorder, mode)
+                if resume is not None:
+                    result = await driver.resume(*resume)
+                else:
+                    result = await driver.turns(obj, task)
+                if driver.paused is not None and on_pause is not None:
+                    on_pause(driver.paused)
             elif isinstance(obj, Workflow) and hasattr(obj, "nex_team"):
                 result = await _team_turns(obj, task, mode)
             elif isinstance(obj, Workflow):
@@ -227,5 +292,6 @@ async def drive(obj: Any, task: TaskInfo, recorder: Recorder, mode: Mode = "run"
             final_output=result.final_output,
             stop_reason=result.stop_reason,
             structured_output=result.structured_output,
+            pending=result.pending,
         )
     )

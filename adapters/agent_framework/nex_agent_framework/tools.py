@@ -20,7 +20,7 @@ from __future__ import annotations
 
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, Literal
 
 from agent_framework import (
     Agent,
@@ -103,20 +103,35 @@ def _tool_func(handle: ToolHandle, mcp: MCPTools | None) -> Callable[..., Awaita
     return call_function
 
 
-def function_tool(handle: ToolHandle, mcp: MCPTools | None = None) -> FunctionTool:
-    """A spec's function or MCP tool as a ``FunctionTool`` with the spec's schema."""
+def function_tool(
+    handle: ToolHandle, mcp: MCPTools | None = None, edits: dict[str, dict[str, Any]] | None = None
+) -> FunctionTool:
+    """A spec's function or MCP tool as a ``FunctionTool`` with the spec's schema. ``edits``
+    (call id → arguments) are a human's edits of approved calls: they replace the arguments here,
+    inside the tool, because the framework refuses a call whose arguments a middleware changed
+    after approval."""
     func = _tool_func(handle, mcp)
 
     async def run_tool(ctx: FunctionInvocationContext, **arguments: Any) -> str:
+        call_id = ctx.metadata.get("call_id")
+        if edits and isinstance(call_id, str) and call_id in edits:
+            arguments = edits.pop(call_id)
         value = await func(**arguments)
         ctx.metadata[VALUE_KEY] = value
         return result_text(value)
 
+    # ``approval: required`` is the framework's own approval mode: the function loop stops
+    # before the batch and the run's response carries a function-approval request per call.
+    required = handle.tool is not None and handle.tool.approval == "required"
+    approval: Literal["always_require", "never_require"] = (
+        "always_require" if required else "never_require"
+    )
     return FunctionTool(
         name=handle.schema.name,
         description=handle.schema.description,
         func=run_tool,
         input_model=dict(handle.schema.parameters),
+        approval_mode=approval,
     )
 
 
@@ -158,6 +173,8 @@ class ProtocolMiddleware(FunctionMiddleware):
         self.state = TurnState(raw_arguments=raw_arguments)
         self.handoffs: dict[str, Agent] = {}
         """Handoff tool name → the agent it hands over to."""
+        self.edits: dict[str, dict[str, Any]] = {}
+        """Call id → the arguments a human edited an approved call to (:func:`function_tool`)."""
 
     async def process(
         self, context: FunctionInvocationContext, call_next: Callable[[], Awaitable[None]]
@@ -167,8 +184,9 @@ class ProtocolMiddleware(FunctionMiddleware):
         handle = self.handles.get(name)
         try:
             arguments = self._arguments(context, call_id)
+            edited = self.edits.get(call_id) if isinstance(call_id, str) else None
             if handle is not None:
-                validate_arguments(arguments, handle.schema.parameters)
+                validate_arguments(edited or arguments, handle.schema.parameters)
             context.arguments = arguments
             try:
                 await call_next()

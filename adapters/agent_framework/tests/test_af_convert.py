@@ -20,7 +20,7 @@ from nex_agent_framework import AgentFrameworkAdapter, bridge_model
 from nex_core import ScriptedModel, normalize, run_native
 from nex_core.errors import AdapterError
 from nex_core.protocol import spec_from_data
-from nex_core.protocol.spec import ContextMode, ImportBinding, MCPBinding
+from nex_core.protocol.spec import AgentSpec, ContextMode, ImportBinding, MCPBinding
 from nex_core.trajectory.schema import TaskInfo
 
 MODEL = ScriptedModel({"replies": []})
@@ -80,10 +80,13 @@ def test_what_the_protocol_cannot_hold_is_reported(adapter: AgentFrameworkAdapte
         middleware=[Audit()],
         default_options={"response_format": None, "frequency_penalty": 0.5},
     )
-    report = adapter.to_spec(agent).report
+    conversion = adapter.to_spec(agent)
+    report = conversion.report
     rendered = report.render()
     assert "middleware Audit is not carried over" in rendered
-    assert "approval_mode='always_require'" in rendered
+    assert "approval_mode" not in rendered  # the protocol holds it now: approval: required
+    assert isinstance(conversion.spec, AgentSpec)
+    assert conversion.spec.tools[0].approval == "required"
     assert "frequency_penalty" in rendered
     assert "cannot be imported by path" in rendered
     assert not report.lossless

@@ -23,7 +23,7 @@ from nex_agent_framework.codegen import to_code
 from nex_conformance import toolkit
 from nex_conformance.scenario import builtin_scenarios
 
-from nex_core import ScriptedModel, TaskInfo, run_native
+from nex_core import ScriptedModel, TaskInfo, normalize, run_native
 from nex_core.cli.main import cli
 from nex_core.protocol.spec import ContextMode, TeamSpec
 from nex_core.trajectory.reader import read_trajectories
@@ -157,8 +157,25 @@ def test_a_team_program_is_lint_clean_and_answers_as_natively(name: str, tmp_pat
         # native run: the selector's call and the turn order differ, a known gap).
         assert not bad and len(written) == 1
         assert written[0].outcome is not None and written[0].outcome.status == "completed"
+        # The team's answer is the last member's, not the orchestrator's max_rounds notice.
+        assert written[0].outcome.final_output == native.outcome.final_output
         turns = [s for s in written[0].steps if getattr(s, "mode", None) == "team_turn"]
         assert {s.child for s in turns} == {"optimist", "pessimist"}
+        # Step for step the native run (the selector's requests as the team's model calls, the
+        # same speakers in the same order, the same answers); what differs is only how plain
+        # Agent Framework shows a member the others' answers (assistant, not user, messages).
+        assert _shape(normalize(written[0])["steps"]) == _shape(normalize(native)["steps"])
+
+
+def _shape(steps: list[dict[str, Any]]) -> list[Any]:
+    """Each step's kind, agent, child and answer, nested; the selector's request in full."""
+    out: list[Any] = []
+    for step in steps:
+        answer = step.get("response", {}).get("content") or step.get("output")
+        request = step["request"] if step.get("agent") == "panel" and "request" in step else None
+        item = (step["kind"], step["agent"], step.get("child"), answer, request)
+        out.append([item, _shape(step.get("steps", []))])
+    return out
 
 
 AUTOGEN_TEAMS = """

@@ -22,7 +22,14 @@ from nex_core import TaskInfo, normalize, run_native
 from nex_core.models.openai_compat import OpenAICompatibleModel
 from nex_core.protocol.loader import load_spec
 from nex_core.protocol.spec import AgentSpec
-from nex_core.trajectory.schema import LLMResponse, LLMStep, Message, Tokens, Trajectory
+from nex_core.trajectory.schema import (
+    LLMResponse,
+    LLMStep,
+    Message,
+    Tokens,
+    Trajectory,
+    Usage,
+)
 
 REPO = Path(__file__).resolve().parents[3]
 sys.path.insert(0, str(REPO / "tests"))
@@ -93,6 +100,22 @@ def test_bridged_runs_record_the_ids_the_native_run_records(
     assert first.top_logprobs is not None and first.top_logprobs.token_ids
     assert _tokens(framework) == expected
     assert normalize(framework) == normalize(native_traj)
+    # Usage (normalize drops it) crosses the bridge whole, the server's cached tokens included.
+    usages = [s.response.usage for s in framework.steps if isinstance(s, LLMStep) and s.response]
+    assert usages == [
+        s.response.usage for s in native_traj.steps if isinstance(s, LLMStep) and s.response
+    ]
+    assert usages[1] is not None and usages[1].cached_tokens
+
+
+def test_cached_tokens_survive_the_usage_conversion() -> None:
+    usage = Usage(prompt_tokens=10, completion_tokens=2, total_tokens=12, cached_tokens=7)
+    response = LLMResponse(message=Message.assistant("hi"), finish_reason="stop", usage=usage)
+    assert to_nex_response(to_chat_response(response)).usage == usage
+    plain = usage.model_copy(update={"cached_tokens": None})
+    assert to_nex_response(
+        to_chat_response(response.model_copy(update={"usage": plain}))
+    ).usage == (plain)
 
 
 def test_the_properties_are_only_added_when_there_are_tokens() -> None:
