@@ -127,9 +127,7 @@ class ApprovalMiddleware(HumanInTheLoopMiddleware):
             handler(stand_in)
         return self._answer(request, text)
 
-    async def awrap_tool_call(
-        self, request: Any, handler: Callable[[Any], Awaitable[Any]]
-    ) -> Any:
+    async def awrap_tool_call(self, request: Any, handler: Callable[[Any], Awaitable[Any]]) -> Any:
         rejection = self._rejection(request)
         if rejection is None:
             return await super().awrap_tool_call(request, handler)
