@@ -174,7 +174,7 @@ class _Session:
         if isinstance(value, str):
             self.recorder.input(agent=self.root, value=value, parent_id=None)
         else:
-            record_input(self.recorder, self.root, value)
+            record_input(self.recorder, self.root, value, *self._resume_value(value))
 
     def keep(self, state: Any) -> None:
         if isinstance(state, dict):

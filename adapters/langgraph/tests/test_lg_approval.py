@@ -338,3 +338,22 @@ def test_what_approval_cannot_hold_is_named() -> None:
     assert ("add", "approximated", "allowed_decisions") in items
     assert ("add", "lost", "description") in items
     assert ("ghost", "lost", "'ghost'") in items
+
+
+def test_a_captured_hitl_app_records_the_same_shapes() -> None:
+    from nex_langgraph import recording
+
+    app = user_app(ScriptedModel(BOTH))
+    config = {"configurable": {"thread_id": "user-captured"}}
+    with recording() as rec:
+        app.invoke({"messages": [{"role": "user", "content": "compute"}]}, config)
+        answer = {"decisions": [{"type": "approve"}, {"type": "reject"}]}
+        app.invoke(Command(resume=answer), config)
+    paused, resumed = rec.trajectories
+    assert paused.outcome is not None and paused.outcome.stop_reason == "approval_required"
+    ids = call_ids(paused)
+    assert outline(resumed)[0] == (
+        "input",
+        "resume",
+        {ids["add"]: {"action": "approve"}, ids["multiply"]: {"action": "reject"}},
+    )
