@@ -7,6 +7,7 @@ with nex_langgraph.recording(sinks) as rec: ...   # record the app's own calls, 
 from typing import Any
 
 from nex_core import AgentSpec, ChatModel, TeamSpec
+from nex_langgraph._approval import ApprovalMiddleware, ToolCallRejected
 from nex_langgraph._bridge import NexChatModel, bridge_model
 from nex_langgraph._build import build_graph as _build_graph
 from nex_langgraph._capture import Recording, instrument, recording, uninstrument
@@ -14,6 +15,7 @@ from nex_langgraph._codegen import to_code
 from nex_langgraph._convert import to_spec
 from nex_langgraph._errors import MaxStepsExceeded
 from nex_langgraph._recording import NexCallbackHandler
+from nex_langgraph._resume import aresume
 from nex_langgraph._run import arecord, arun, record, run
 from nex_langgraph._version import __version__
 from nex_langgraph.adapter import LangGraphAdapter
@@ -25,13 +27,16 @@ def from_spec(spec: AgentSpec | TeamSpec, *, model: ChatModel, checkpointer: Any
 
 
 __all__ = [
+    "ApprovalMiddleware",
     "LangGraphAdapter",
     "MaxStepsExceeded",
     "NexCallbackHandler",
     "NexChatModel",
     "Recording",
+    "ToolCallRejected",
     "__version__",
     "arecord",
+    "aresume",
     "arun",
     "bridge_model",
     "from_spec",

@@ -8,7 +8,10 @@
   agent is the one the spec starts with (``extensions.langgraph.pattern: supervisor`` builds a
   ``langgraph-supervisor`` supervisor instead, the shape a supervisor converts to);
 * every agent gets :class:`ProtocolMiddleware` so errors, unknown tools, step limits and retries
-  behave as in the native runtime.
+  behave as in the native runtime;
+* ``approval: required`` tools get LangChain's human-in-the-loop middleware (nex's
+  :class:`ApprovalMiddleware`, see ``_approval``) and the graph an in-memory checkpointer when none
+  is given, since a pause lives in the checkpointer.
 """
 
 from __future__ import annotations
@@ -16,6 +19,7 @@ from __future__ import annotations
 from typing import Any
 
 from langchain.agents import create_agent
+from langgraph.checkpoint.memory import InMemorySaver
 from langgraph.prebuilt import ToolNode
 from langgraph_supervisor import create_handoff_tool, create_supervisor
 from langgraph_swarm import create_swarm
@@ -30,6 +34,7 @@ from nex_core.protocol.spec import (
     ToolFormat,
     ToolSpec,
 )
+from nex_langgraph._approval import ApprovalMiddleware
 from nex_langgraph._bridge import bridge_model
 from nex_langgraph._mcp import MCPTools
 from nex_langgraph._middleware import ProtocolMiddleware
@@ -63,7 +68,33 @@ def check_buildable(spec: AgentSpec | TeamSpec) -> AgentSpec:
                 "LangGraph agents "
                 "call tools natively (run it with the native adapter)"
             )
+    _check_approvals(spec, None)
     return spec
+
+
+def approval_tools(agent: AgentSpec) -> list[str]:
+    """Names of ``agent``'s tools that need a human's approval."""
+    return [t.name for t in agent.tools if t.approval == "required"]
+
+
+def needs_approval(spec: AgentSpec | TeamSpec) -> bool:
+    return any(approval_tools(a) for a in spec.walk())
+
+
+def _check_approvals(agent: AgentSpec, caller: str | None) -> None:
+    """An agent used as a tool runs inside its parent's tool call, from a graph of its own
+    invoked by that call: a pause there would resume by running the parent's call again, which
+    the contract does not allow, so such an agent's approval tools are refused."""
+    gated = approval_tools(agent)
+    if caller is not None and gated:
+        raise AdapterError(
+            f"tool '{gated[0]}' of agent '{agent.name}' needs approval, but '{agent.name}' is "
+            f"used as a tool by '{caller}': the LangGraph adapter pauses for approval only in "
+            "agents, supervisors and swarm members (make it a handoff, or run it with the "
+            "native adapter)"
+        )
+    for sub in agent.sub_agents:
+        _check_approvals(sub.child, agent.name if sub.mode is ContextMode.TOOL else caller)
 
 
 def build_graph(
@@ -75,9 +106,13 @@ def build_graph(
 ) -> Any:
     """A compiled LangGraph graph that behaves like ``spec`` driven by the nex ``model``.
 
-    MCP-bound tools need ``mcp``, the MCP side of a run (``arun``/``run`` provide it).
+    MCP-bound tools need ``mcp``, the MCP side of a run (``arun``/``run`` provide it). A spec
+    with approval tools gets an ``InMemorySaver`` when no ``checkpointer`` is given.
     """
-    return _Builder(model, mcp).system(check_buildable(spec), checkpointer=checkpointer)
+    spec = check_buildable(spec)
+    if checkpointer is None and needs_approval(spec):
+        checkpointer = InMemorySaver()
+    return _Builder(model, mcp).system(spec, checkpointer=checkpointer)
 
 
 def handoff_component(root: AgentSpec) -> dict[str, AgentSpec]:
@@ -150,6 +185,9 @@ class _Builder:
             sequential_tools=not agent.parallel_tool_calls,
         )
         middlewares: list[Any] = [middleware]
+        gated = approval_tools(agent)
+        if gated:  # outside ProtocolMiddleware: a rejected call never reaches the tool
+            middlewares.insert(0, ApprovalMiddleware(gated))
         response_format = None
         if agent.output_schema is not None:
             # Outside the retry middleware: each answer checked is one model call that may
@@ -170,6 +208,12 @@ class _Builder:
 
     def supervisor(self, agent: AgentSpec, *, checkpointer: Any = None) -> Any:
         ext = agent.extensions.get(EXTENSION, {})
+        if approval_tools(agent):
+            raise AdapterError(
+                f"tool '{approval_tools(agent)[0]}' of supervisor '{agent.name}' needs approval, "
+                "but create_supervisor builds the supervisor's agent without middleware: give "
+                "the tool to a worker, or run it with the native adapter"
+            )
         workers = [self.system(s.child) for s in agent.sub_agents if s.mode is ContextMode.HANDOFF]
         tools: Any = self._tools(agent, handoffs=False)
         if not agent.parallel_tool_calls:

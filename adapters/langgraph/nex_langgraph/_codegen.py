@@ -38,7 +38,14 @@ from nex_core.protocol.spec import (
     MCPBinding,
     TeamSpec,
 )
-from nex_langgraph._build import EXTENSION, SWARM_SUFFIX, check_buildable, handoff_component
+from nex_langgraph._build import (
+    EXTENSION,
+    SWARM_SUFFIX,
+    approval_tools,
+    check_buildable,
+    handoff_component,
+    needs_approval,
+)
 from nex_langgraph._tools import subagent_description
 
 _HEADER = '''"""LangGraph program for the nex agent {name!r}.
@@ -123,14 +130,35 @@ async def converse(graph: Any, turns: list[str]) -> str:
     return str(state["messages"][-1].text)
 '''
 
+_CONVERSE_PAUSING = '''
+async def converse(graph: Any, turns: list[str]) -> str:
+    """The turns as one checkpointed conversation; the last answer, or what a pause waits for
+    (a tool call that needs a human's approval: resume it with Command(resume=...))."""
+    config: dict[str, Any] = {"recursion_limit": 10_000, "configurable": {"thread_id": "main"}}
+    for turn in turns:
+        state = await graph.ainvoke({"messages": [HumanMessage(turn)]}, config)
+        if state.get("__interrupt__"):
+            asked = [
+                f"{action['name']}({action['args']})"
+                for pause in state["__interrupt__"]
+                for action in pause.value.get("action_requests", [])
+            ]
+            return "paused for approval of " + ", ".join(asked)
+    return str(state["messages"][-1].text)
+'''
+
 _RECORD = call("await arecord", [Source("graph"), Source("task")], [("sinks", Source("[sink]"))])
 
 
 class _Writer:
     """Writes one function per agent (and per swarm or supervisor), children first."""
 
-    def __init__(self, mcp: bool) -> None:
+    def __init__(self, mcp: bool, checkpointed: AgentSpec | None = None) -> None:
         self.mcp = mcp
+        self.checkpointed = checkpointed
+        self.approval = False
+        """An agent has approval tools (the program imports HumanInTheLoopMiddleware)."""
+        """The root agent, when the graph needs a checkpointer (approval tools pause in it)."""
         self.functions: list[str] = []
         self.runtime: set[str] = set()
         self.graph_imports: set[str] = set()
@@ -167,14 +195,15 @@ class _Writer:
             return self.supervisor(agent)
         component = handoff_component(agent)
         if len(component) == 1:
-            return self.agent(agent)
+            return self.agent(agent, root=agent is self.checkpointed)
         fn, new = self._name("swarm", agent)
         if new:
             members = [self._call(self.agent(a)) for a in component.values()]
             self.graph_imports.add("from langgraph_swarm import create_swarm")
             swarm = call("create_swarm", [seq(members)], [("default_active_agent", agent.name)])
             name = agent.name + SWARM_SUFFIX
-            compiled = call("swarm.compile", [], [("name", name)])
+            checkpoint = self._checkpointer(agent)
+            compiled = call("swarm.compile", [], [("name", name), *checkpoint])
             self._def(
                 fn,
                 f"A swarm of the agents {agent.name!r} hands off to; {agent.name!r} starts.",
@@ -243,8 +272,14 @@ class _Writer:
         about = f": {agent.description}" if agent.description else "."
         return f"The agent {agent.name!r}{about}"
 
-    def agent(self, agent: AgentSpec) -> str:
-        fn, new = self._name("agent", agent)
+    def _checkpointer(self, agent: AgentSpec) -> list[tuple[str, Any]]:
+        if agent is not self.checkpointed:
+            return []
+        self.graph_imports.add("from langgraph.checkpoint.memory import InMemorySaver")
+        return [("checkpointer", Source("InMemorySaver()"))]
+
+    def agent(self, agent: AgentSpec, *, root: bool = False) -> str:
+        fn, new = self._name("root" if root else "agent", agent)
         if not new:
             return fn
         tools = self._tools(agent, handoffs=True)
@@ -273,7 +308,19 @@ class _Writer:
                 [("max_retries", agent.limits.max_output_retries)],
             )
             middlewares.insert(0, checked)
+        gated = approval_tools(agent)
+        if gated:
+            # The human approves, edits or rejects each call; an edited call runs as asked.
+            self.approval = True
+            approval = call(
+                "HumanInTheLoopMiddleware",
+                [],
+                [("interrupt_on", dict.fromkeys(gated, True)), ("edit_notice", None)],
+            )
+            middlewares.insert(len(middlewares) - 1, approval)
         kwargs += [("name", agent.name), ("middleware", seq(middlewares))]
+        if root:
+            kwargs += self._checkpointer(agent)
         if agent.output_schema is not None:
             kwargs.append(("response_format", call("ProviderStrategy", [Source("output_schema")])))
         graph = call("create_agent", [self._model(agent), Source("tools")], kwargs)
@@ -307,7 +354,11 @@ class _Writer:
             ("parallel_tool_calls", agent.parallel_tool_calls),
         ]
         graph = call("create_supervisor", [seq(workers)], kwargs)
-        compiled = call("workflow.compile", [], [("name", agent.name + ".supervisor")])
+        compiled = call(
+            "workflow.compile",
+            [],
+            [("name", agent.name + ".supervisor"), *self._checkpointer(agent)],
+        )
         body = (
             f"    tools: list[Any] = {seq(tools)(4, 19)}\n    workflow = {graph(4, 11)}\n"
             f"    return {compiled(4, 7)}"
@@ -322,6 +373,11 @@ def _imports(writer: _Writer, mcp: bool) -> str:
     )
     lines = [
         "from langchain.agents import create_agent",
+        *(
+            ["from langchain.agents.middleware import HumanInTheLoopMiddleware"]
+            if writer.approval
+            else []
+        ),
         *(
             ["from langchain.agents.structured_output import ProviderStrategy"]
             if "StructuredOutputMiddleware" in writer.runtime
@@ -367,7 +423,7 @@ def to_code(spec: AgentSpec | TeamSpec) -> str:
                     "generated code can only bind tools by import path or MCP server"
                 )
     mcp = any(isinstance(t.binding, MCPBinding) for a in agent.walk() for t in a.tools)
-    writer = _Writer(mcp)
+    writer = _Writer(mcp, agent if needs_approval(agent) else None)
     root = writer.system(agent)
     build_doc = f"The graph for {agent.name!r}, driven by the nex ``model`` (None: ChatOpenAI)."
     build = build_function(root, "Any", build_doc, mcp=mcp)
@@ -385,7 +441,7 @@ def to_code(spec: AgentSpec | TeamSpec) -> str:
     )
     functions = "\n\n".join(writer.functions)
     main = program_main(
-        _CONVERSE,
+        _CONVERSE_PAUSING if writer.checkpointed is not None else _CONVERSE,
         body,
         description=agent.description or agent.name,
         model_help="a nex model instead of ChatOpenAI: scripted:FILE, openai:MODEL, ...",

@@ -12,6 +12,7 @@ from __future__ import annotations
 import re
 from typing import Any
 
+from langchain.agents.middleware import HumanInTheLoopMiddleware
 from langchain_core.tools import BaseTool
 from langgraph.graph import StateGraph
 from langgraph.pregel import Pregel
@@ -31,6 +32,7 @@ from nex_core.protocol.spec import (
 )
 from nex_langgraph._bridge import NexChatModel
 from nex_langgraph._build import EXTENSION
+from nex_langgraph._convert_approval import approval_tools
 from nex_langgraph._introspect import (
     MODEL_NODES,
     chat_model,
@@ -189,7 +191,11 @@ class _Converter:
             if tool.return_direct:
                 stop.append(tool.name)
         limits = self._limits(graph, here)
-        self._graph_extras(graph, here)
+        gated = self._approvals(graph, here, {t.name for t in tools})
+        tools = [
+            t.model_copy(update={"approval": "required"}) if t.name in gated else t for t in tools
+        ]
+        self._graph_extras(graph, here, approval=bool(gated))
         strategy = response_format(graph)
         output_schema = (
             None
@@ -240,7 +246,7 @@ class _Converter:
             owner = getattr(getattr(runnable, "func", None), "__self__", None)
             if isinstance(owner, ProtocolMiddleware):
                 found = owner
-            else:
+            elif not isinstance(owner, HumanInTheLoopMiddleware):  # see _approvals
                 others.add(node.split(".")[0])
         for name in sorted(others):
             self.report.add(f"{where}.middleware.{name}", "middleware is not carried")
@@ -255,8 +261,27 @@ class _Converter:
             return Limits()
         return Limits(max_steps=found.max_steps, max_model_retries=found.max_model_retries)
 
-    def _graph_extras(self, graph: Any, where: str) -> None:
-        if getattr(graph, "checkpointer", None) not in (None, False):
+    def _approvals(self, graph: Any, where: str, tool_names: set[str]) -> set[str]:
+        """Tools a ``HumanInTheLoopMiddleware`` of the agent gates (``approval: required``)."""
+        gated: set[str] = set()
+        seen: set[int] = set()
+        for node in graph.nodes:
+            runnable = node_runnable(graph, node) if "." in node else None
+            owner = getattr(getattr(runnable, "func", None), "__self__", None)
+            if isinstance(owner, HumanInTheLoopMiddleware) and id(owner) not in seen:
+                seen.add(id(owner))
+                gated |= approval_tools(owner, where, tool_names, self.report)
+        return gated
+
+    def _graph_extras(self, graph: Any, where: str, *, approval: bool = False) -> None:
+        checkpointer = getattr(graph, "checkpointer", None)
+        if approval and type(checkpointer).__name__ == "InMemorySaver":
+            self.report.add(
+                where,
+                "in-memory checkpointer: built again for the approval tools' pauses",
+                "info",
+            )
+        elif checkpointer not in (None, False):
             self.report.add(
                 where, "checkpointer (conversation memory across invocations) is not carried"
             )

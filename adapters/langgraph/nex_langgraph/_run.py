@@ -22,11 +22,13 @@ from typing import Any, Literal
 
 from langchain_core.messages import BaseMessage, HumanMessage, ToolMessage
 from langgraph.graph import StateGraph
+from langgraph.types import Command
 
 from nex_core._version import __version__ as nex_version
 from nex_core.adapter import as_task, run_sync
 from nex_core.errors import SpecError, ToolBindingError
 from nex_core.models.base import ChatModel
+from nex_core.protocol.approval import APPROVAL_STOP_REASON, decisions_value
 from nex_core.protocol.spec import AgentSpec, ContextMode, TeamSpec
 from nex_core.runtime.loop import provenance_for, spec_digest
 from nex_core.runtime.mcp import shared_pool
@@ -34,6 +36,7 @@ from nex_core.runtime.tools import resolve_bindings
 from nex_core.trajectory.recorder import Recorder, to_jsonable
 from nex_core.trajectory.schema import Outcome, OutcomeStatus, Provenance, TaskInfo, Trajectory
 from nex_core.trajectory.sinks import TrajectorySink
+from nex_langgraph._approval import PAUSES, Pause
 from nex_langgraph._build import build_graph
 from nex_langgraph._errors import MaxStepsExceeded
 from nex_langgraph._mcp import MCPTools, mcp_for_run, uses_mcp
@@ -83,8 +86,11 @@ class _Session:
         plain_nodes: frozenset[str] = frozenset(),
         session_id: str | None = None,
         drive: bool = True,
+        resume_value: Any = None,
     ) -> None:
         self.graph = compiled(graph)
+        self.resume_value = resume_value
+        """The resume step's value when nex resumes the run itself (``aresume``)."""
         self.task = task
         self.inputs: list[Any] = list(task.turns if inputs is None else inputs)
         self.names = {key: name for key, (_, name) in (names or {}).items()}
@@ -124,13 +130,31 @@ class _Session:
 
     def next_input(self, turn: Any) -> Any:
         if not isinstance(turn, str):
-            record_input(self.recorder, self.root, turn)
+            record_input(self.recorder, self.root, turn, *self._resume_value(turn))
             return turn
         message = HumanMessage(content=turn)
         if self.threaded:
             return {"messages": [message]}
         carried = {k: v for k, v in self.state.items() if k == "active_agent"}
         return {**carried, "messages": [*self.state.get("messages", []), message]}
+
+    def _resume_value(self, turn: Any) -> tuple[Any, ...]:
+        """The resume step's value for a ``Command`` answering a human-in-the-loop pause:
+        ``decisions_value`` of the nex decisions it maps to; none (the raw value) otherwise."""
+        if not isinstance(turn, Command) or turn.resume is None:
+            return ()
+        if self.resume_value is not None:
+            return (self.resume_value,)
+        pause = (
+            Pause(approvals=dict(self.handler.approvals))
+            if self.handler.approvals
+            else PAUSES.get(self.recorder.trajectory.session_id)
+        )
+        decisions = pause.decisions_of(turn.resume) if pause is not None else None
+        if not decisions:
+            return ()
+        self.handler.forget_calls(i for i, d in decisions.items() if d.action == "edit")
+        return (decisions_value(decisions),)
 
     def check_text_turns(self) -> None:
         """A text turn needs a graph that keeps messages: say so before anything runs."""
@@ -150,7 +174,7 @@ class _Session:
         if isinstance(value, str):
             self.recorder.input(agent=self.root, value=value, parent_id=None)
         else:
-            record_input(self.recorder, self.root, value)
+            record_input(self.recorder, self.root, value, *self._resume_value(value))
 
     def keep(self, state: Any) -> None:
         if isinstance(state, dict):
@@ -173,10 +197,16 @@ class _Session:
         if error is not None:
             return self.recorder.fail(error)
         if self.handler.interrupts:
+            approvals = self.handler.approvals
+            session = self.recorder.trajectory.session_id
+            if approvals and session is not None:
+                checkpointer = getattr(self.graph, "checkpointer", None)
+                thread = (self.config.get("configurable") or {}).get("thread_id")
+                PAUSES.put(session, Pause(dict(approvals), checkpointer, thread))
             return self.recorder.finish(
                 Outcome(
                     status=OutcomeStatus.INTERRUPTED,
-                    stop_reason="interrupt",
+                    stop_reason=APPROVAL_STOP_REASON if approvals else "interrupt",
                     pending=self.handler.pending(),
                 )
             )

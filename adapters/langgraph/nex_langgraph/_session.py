@@ -20,7 +20,9 @@ from langchain_core.messages import BaseMessage, HumanMessage, convert_to_messag
 from langgraph.errors import GraphInterrupt
 from langgraph.types import Command
 
+from nex_core.protocol.approval import ApprovalRequest
 from nex_core.trajectory.recorder import Recorder, to_jsonable
+from nex_langgraph._approval import approval_requests
 from nex_langgraph._messages import content_text
 from nex_langgraph._recording import NexCallbackHandler
 from nex_langgraph._recording import _input_messages as input_messages
@@ -48,6 +50,10 @@ class SessionHandler(NexCallbackHandler):
         self.output: Any = _NO_OUTPUT
         self.interrupts: dict[str, Any] = {}
         """Interrupt id → its value, for the current top run (a resume clears them)."""
+        self.approvals: dict[str, list[ApprovalRequest]] = {}
+        """Interrupt id → the tool calls it asks approval for (a human-in-the-loop pause)."""
+        self.last_calls: dict[str, list[tuple[str, str, Any]]] = {}
+        """Agent → its last model answer's tool calls (id, name, arguments)."""
 
     def on_chain_start(
         self,
@@ -62,7 +68,7 @@ class SessionHandler(NexCallbackHandler):
             top = parent_run_id is None or parent_run_id not in self._s.runs
             if top and self.top_run is None:
                 self.top_run, self.output = run_id, _NO_OUTPUT
-                self.interrupts = {}
+                self.interrupts, self.approvals = {}, {}
             super().on_chain_start(
                 serialized, inputs, run_id=run_id, parent_run_id=parent_run_id, **kwargs
             )
@@ -87,12 +93,32 @@ class SessionHandler(NexCallbackHandler):
                 self.top_run, self.output = None, outputs
             super().on_chain_end(outputs, run_id=run_id, **kwargs)
 
+    def on_llm_end(self, response: Any, *, run_id: UUID, **kwargs: Any) -> None:
+        with self._lock:
+            run = self._s.runs.get(run_id)
+            if run is not None:
+                message = response.generations[0][0].message
+                calls = getattr(message, "tool_calls", None) or []
+                self.last_calls[run.agent] = [
+                    (str(c.get("id")), str(c.get("name")), c.get("args") or {}) for c in calls
+                ]
+            super().on_llm_end(response, run_id=run_id, **kwargs)
+
     def on_chain_error(self, error: BaseException, *, run_id: UUID, **kwargs: Any) -> None:
         with self._lock:
             if isinstance(error, GraphInterrupt):
+                # The first report comes from the node that paused: its agent made the calls.
+                run = self._s.runs.get(run_id)
+                agent = run.agent if run is not None else self.root_agent
                 for pending in error.args[0] if error.args else ():
                     key = str(getattr(pending, "id", len(self.interrupts)))
-                    self.interrupts[key] = getattr(pending, "value", pending)
+                    if key in self.interrupts:
+                        continue
+                    value = getattr(pending, "value", pending)
+                    self.interrupts[key] = value
+                    requests = approval_requests(value, agent, self.last_calls.get(agent, []))
+                    if requests is not None:
+                        self.approvals[key] = requests
             if run_id == self.top_run:
                 self.top_run = None
             super().on_chain_error(error, run_id=run_id, **kwargs)
@@ -101,8 +127,22 @@ class SessionHandler(NexCallbackHandler):
         return self.output is not _NO_OUTPUT
 
     def pending(self) -> list[Any]:
-        """The interrupts the run stopped on, JSON: ``{"id", "value"}`` each."""
-        return [{"id": key, "value": to_jsonable(value)} for key, value in self.interrupts.items()]
+        """The interrupts the run stopped on, JSON: an approval request per call awaiting a
+        human's approval, ``{"id", "value"}`` for any other interrupt."""
+        out: list[Any] = []
+        for key, value in self.interrupts.items():
+            if key in self.approvals:
+                out += [r.model_dump(mode="json") for r in self.approvals[key]]
+            else:
+                out.append({"id": key, "value": to_jsonable(value)})
+        return out
+
+    def forget_calls(self, call_ids: Iterable[str]) -> None:
+        """Record these calls' tool steps with the arguments they run with (a human edited
+        them), not the model's."""
+        with self._lock:
+            for call_id in call_ids:
+                self._s.call_args.pop(call_id, None)
 
 
 def turn_text(value: Any) -> str | None:
@@ -120,12 +160,14 @@ def turn_text(value: Any) -> str | None:
     return content_text(human[-1].content) if human else None
 
 
-def record_input(recorder: Recorder, agent: str, value: Any) -> None:
-    """An input step for what a turn's input holds besides user text: a resume value, a
+def record_input(recorder: Recorder, agent: str, value: Any, resume: Any = _NO_OUTPUT) -> None:
+    """An input step for what a turn's input holds besides user text: a resume value (as
+    ``resume`` says, when given: the nex decisions a human-in-the-loop answer maps to), a
     ``Command``'s update, a workflow's own input."""
     if isinstance(value, Command):
         if value.resume is not None:
-            recorder.input(agent=agent, value=value.resume, mode="resume", parent_id=None)
+            given = value.resume if resume is _NO_OUTPUT else resume
+            recorder.input(agent=agent, value=given, mode="resume", parent_id=None)
         rest = {"update": value.update, "goto": value.goto or None}
         rest = {k: v for k, v in rest.items() if v not in (None, (), [])}
         if rest:

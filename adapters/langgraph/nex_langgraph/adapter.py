@@ -2,15 +2,16 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from typing import Any, ClassVar
 
 from nex_core.adapter import Adapter, Capability, Conversion
 from nex_core.hookspecs import hookimpl
+from nex_core.protocol.approval import Decision
 from nex_core.protocol.spec import AgentSpec, TeamSpec
 from nex_core.trajectory.schema import TaskInfo, Trajectory
 from nex_core.trajectory.sinks import TrajectorySink
-from nex_langgraph import _bridge, _build, _codegen, _convert, _run
+from nex_langgraph import _bridge, _build, _codegen, _convert, _resume, _run
 from nex_langgraph._version import __version__
 
 
@@ -22,6 +23,10 @@ class LangGraphAdapter(Adapter):
     the batch is one, and also when it failed (natively: any successful stop-tool call);
     ``TEAMS_ROUND_ROBIN``/``TEAMS_SELECTOR`` — LangGraph has no team of that shape to build;
     ``TEXT_TOOL_FORMAT`` — LangGraph agents call tools natively.
+
+    ``TOOL_APPROVAL``: paused runs resume in the process that ran them (their state is an
+    in-memory checkpointer kept per session); agents used as tools and supervisors' own tools
+    cannot pause (building such a spec says so).
     """
 
     name = "langgraph"
@@ -45,6 +50,7 @@ class LangGraphAdapter(Adapter):
             Capability.CONVERT_FROM,
             Capability.CONVERT_TO,
             Capability.RECORD_FOREIGN,
+            Capability.TOOL_APPROVAL,
         }
     )
 
@@ -87,6 +93,20 @@ class LangGraphAdapter(Adapter):
         mode: _run.Mode = "ainvoke",
     ) -> Trajectory:
         return await _run.arecord(obj, task, sinks=sinks, mode=mode)
+
+    async def aresume(
+        self,
+        spec: AgentSpec | TeamSpec,
+        paused: Trajectory,
+        decision: Decision | Mapping[str, Decision],
+        *,
+        model: Any,
+        sinks: Sequence[TrajectorySink] = (),
+        mode: _run.Mode = "ainvoke",
+    ) -> Trajectory:
+        """Resume a run this adapter paused for approval, in this process: the paused state
+        is the run's in-memory checkpointer, kept per session (see ``_resume``)."""
+        return await _resume.aresume(spec, paused, decision, model=model, sinks=sinks, mode=mode)
 
 
 @hookimpl

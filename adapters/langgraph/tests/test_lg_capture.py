@@ -283,14 +283,23 @@ def test_human_in_the_loop_pause_and_resume_are_recorded() -> None:
     pause, resume = rec.trajectories
     assert pause.outcome is not None and pause.outcome.status.value == "interrupted"
     (pending,) = pause.outcome.pending or []
-    assert pending["value"]["action_requests"][0]["name"] == "send_email"
+    # The contract's shape (nex_core.protocol.approval), matched to the model's call id.
+    call_id = pause.steps[0].response.message.tool_calls[0].id  # type: ignore[union-attr]
+    assert pending == {
+        "type": "tool_approval",
+        "agent": "mailer",
+        "tool": "send_email",
+        "tool_call_id": call_id,
+        "arguments": {"to": "bob@x.org", "body": "hi"},
+    }
+    assert pause.outcome.stop_reason == "approval_required"
     assert tree(pause) == [("llm", "mailer")]
     assert tree(resume) == [
         ("input:resume", "mailer"),
         ("tool", "mailer", "send_email"),
         ("llm", "mailer"),
     ]
-    assert resume.steps[0].value == APPROVE
+    assert resume.steps[0].value == {call_id: {"action": "approve"}}
     assert resume.outcome is not None and resume.outcome.final_output == "Sent."
     assert pause.session_id == resume.session_id == "mail-1"
 
@@ -334,5 +343,6 @@ def test_plain_node_interrupt_under_astream_events() -> None:
 def test_human_in_the_loop_conversion_names_middleware_and_checkpointer() -> None:
     report = to_spec(_mailer()).report
     found = {(i.where, i.what) for i in report.items}
-    assert ("mailer.middleware.HumanInTheLoopMiddleware", "middleware is not carried") in found
+    # The middleware is carried as the tools' approval policy (see test_lg_approval).
+    assert ("mailer.middleware.HumanInTheLoopMiddleware", "middleware is not carried") not in found
     assert any(w == "mailer" and "checkpointer" in what for w, what in found)

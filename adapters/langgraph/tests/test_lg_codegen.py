@@ -210,8 +210,11 @@ def test_a_missing_function_is_named_when_the_graph_is_built() -> None:
         lg_specs.nested,
         lg_specs.handoffs,
         lambda: to_spec(docs.supervisor(ScriptedModel([]))).spec,
+        lambda: lg_specs.calculator(
+            tools=[{**lg_specs.tool("add", "add"), "approval": "required"}]
+        ),
     ],
-    ids=["calculator", "sequential", "structured", "nested", "swarm", "supervisor"],
+    ids=["calculator", "sequential", "structured", "nested", "swarm", "supervisor", "approval"],
 )
 def test_generated_graph_is_the_graph_the_adapter_builds(make: Any, tmp_path: Path) -> None:
     spec = make()

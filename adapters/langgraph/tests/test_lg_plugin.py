@@ -43,6 +43,7 @@ def test_public_api() -> None:
 
     assert sorted(nex_langgraph.__all__) == sorted(
         [
+            "ApprovalMiddleware",
             "LangGraphAdapter",
             "MaxStepsExceeded",
             "NexCallbackHandler",
@@ -50,6 +51,7 @@ def test_public_api() -> None:
             "Recording",
             "__version__",
             "arecord",
+            "aresume",
             "arun",
             "bridge_model",
             "from_spec",
@@ -57,6 +59,7 @@ def test_public_api() -> None:
             "record",
             "recording",
             "run",
+            "ToolCallRejected",
             "to_code",
             "to_spec",
             "uninstrument",
