@@ -111,12 +111,12 @@ def bench(make_run: Callable[[int], Callable[[], int]], quick: bool) -> dict[str
     for i in range(max(reps.values())):
         for n in lengths[i % 3 :] + lengths[: i % 3]:
             if len(samples[n]) < reps[n]:
-                cpu, wall, outside, steps = _timed(runs[n])
-                samples[n].append(((cpu - outside) / steps, cpu / steps, wall / steps))
+                used, wall_s, outside, steps = _timed(runs[n])
+                samples[n].append(((used - outside) / steps, used / steps, wall_s / steps))
         if len(collected) < reps[10]:
-            cpu, _, outside, steps = _timed(runs[10], collect=True)
-            collected.append((cpu - outside) / steps)
-    cases = []
+            used, _, outside, steps = _timed(runs[10], collect=True)
+            collected.append((used - outside) / steps)
+    cases: list[dict[str, Any]] = []
     for n in lengths:
         own = [o for o, _, _ in samples[n]]
         cpu = [c for _, c, _ in samples[n]]
@@ -136,9 +136,7 @@ def bench(make_run: Callable[[int], Callable[[], int]], quick: bool) -> dict[str
                 "wall_us_per_step_median": round(statistics.median(wall) * 1e6, 1),
             }
         )
-    short = cases[0]["own_cpu_us_per_step_median"]
-    mid = cases[1]["own_cpu_us_per_step_median"]
-    long = cases[-1]["own_cpu_us_per_step_median"]
+    short, mid, long = (float(c["own_cpu_us_per_step_median"]) for c in cases)
     return {
         "includes": "whole runs / recorded steps, fixed replies, async no-op tool: requests, "
         "recording, tool dispatch and argument validation, finish (secret scan), MemorySink; "
