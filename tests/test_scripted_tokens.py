@@ -11,7 +11,6 @@ from nex_core.models import scripted
 from nex_core.models.scripted import ScriptedModel
 from nex_core.trajectory.schema import LLMRequest, Message
 
-
 _TOKENS = scripted._tokens  # the real count, kept before the test spies on it
 
 
