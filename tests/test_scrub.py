@@ -14,8 +14,8 @@ from datetime import UTC, datetime
 import pytest
 from pydantic import BaseModel
 
-from nex_core.trajectory import recorder as rec_mod
 from nex_core.trajectory import redact
+from nex_core.trajectory import scrub as scrub_mod
 from nex_core.trajectory.recorder import Recorder, scrub
 from nex_core.trajectory.schema import (
     LLMRequest,
@@ -86,7 +86,7 @@ def test_secrets_anywhere_are_redacted_as_scrubbing_the_text_did() -> None:
     cleaned = scrub(dirty)
     text = cleaned.to_json()
     assert SECRET not in text and "abcdefghijklmnop" not in text
-    assert cleaned.to_json() == rec_mod._scrub_text(dirty).to_json()
+    assert cleaned.to_json() == scrub_mod._scrub_text(dirty).to_json()
     assert SECRET in dirty.to_json()  # the original is left alone
 
 

@@ -27,9 +27,8 @@ from importlib import resources
 from pathlib import Path
 from typing import Any
 
-import yaml
-
 from nex_core import Adapter, SpecError
+from nex_core.protocol._document import parse_document, read_document_text
 
 ATTRIBUTE = "conformance_baseline"
 
@@ -62,12 +61,8 @@ def _entries(data: Any, source: str) -> dict[str, str]:
 def read_file(path: str | Path) -> dict[str | None, dict[str, str]]:
     """Parse a baseline file: adapter name (``None`` = every adapter) → entries."""
     p = Path(path)
-    try:
-        data = yaml.safe_load(p.read_text(encoding="utf-8"))
-    except OSError as exc:
-        raise SpecError(f"cannot read baseline {p}: {exc.strerror}") from None
-    except yaml.YAMLError as exc:
-        raise SpecError(f"baseline {p} is not valid YAML: {exc}") from None
+    # nex's document reader, as for specs: errors with the line, and the cap on alias expansion.
+    data, _ = parse_document(read_document_text(p), str(p))
     if isinstance(data, Mapping) and set(data) == {"adapters"}:
         adapters = data["adapters"] or {}
         if not isinstance(adapters, Mapping):

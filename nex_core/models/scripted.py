@@ -104,6 +104,10 @@ class ScriptedModel(ChatModel):
         self._queues = {name: deque(replies) for name, replies in self.script.agents.items()}
         self._ids = itertools.count(1)
         self.calls: list[ModelCall] = []
+        # Per agent: the messages of its last request and their token count. A request repeats
+        # the previous one and adds a message or two, so only those are counted: counting the
+        # whole history on every call made a run of n calls O(n^2).
+        self._prompts: dict[str | None, tuple[list[Message], int]] = {}
 
     @classmethod
     def from_file(cls, path: str | Path) -> ScriptedModel:
@@ -118,6 +122,19 @@ class ScriptedModel(ChatModel):
             who = f"agent '{agent}'" if agent in self._queues else "the shared reply list"
             raise ScriptExhausted(f"the script has no reply left for {who}")
         return queue.popleft()
+
+    def _prompt_tokens(self, agent: str | None, messages: list[Message]) -> int:
+        last = self._prompts.get(agent)
+        start, total = 0, 0
+        if last is not None:
+            seen, counted = last
+            # List equality runs in C and takes identical (shared) messages as equal at once;
+            # equal messages have equal text, so the count carries over either way.
+            if len(messages) >= len(seen) and messages[: len(seen)] == seen:
+                start, total = len(seen), counted
+        total += sum(_tokens(m.text()) for m in messages[start:])
+        self._prompts[agent] = (list(messages), total)
+        return total
 
     def remaining(self) -> int:
         with self._lock:
@@ -158,7 +175,7 @@ class ScriptedModel(ChatModel):
 
             text, calls = get_format(tool_format).render_calls(text, calls), []
         message = Message.assistant(text, calls or None, reasoning=reply.reasoning)
-        prompt = sum(_tokens(m.text()) for m in request.messages)
+        prompt = self._prompt_tokens(agent, request.messages)
         completion = _tokens(text or "") + sum(_tokens(c.function.arguments) for c in calls)
         return LLMResponse(
             message=message,

@@ -8,7 +8,9 @@ along the path asked for, since it is needed only for the few fields an error na
 Every way a file can be unreadable is a :class:`SpecError` with the file and, where the file has
 one, the line: bytes that are not UTF-8, NUL bytes (a binary file), characters YAML forbids,
 YAML syntax, tags whose value cannot be built (``!!float x``, ``!!timestamp 2001-12-14t``),
-unknown tags, nesting too deep to build.
+unknown tags, nesting too deep to build, and aliases that expand the document past
+:data:`MAX_ALIAS_NODES` ("billion laughs": nine levels of ten aliases each are 10**9 values to
+validate from a 300-byte file).
 """
 
 from __future__ import annotations
@@ -26,6 +28,10 @@ from nex_core.errors import Location, SpecError
 
 LARGE_DOCUMENT_BYTES = 10_000_000
 """Above this size a document is loaded with a :class:`LargeSpecWarning`."""
+
+MAX_ALIAS_NODES = 100_000
+"""How many nodes aliases may add to a document (beyond one per node it has): anchors reused as
+configuration defaults stay far below it; an alias bomb passes it within a few levels."""
 
 _BASE_LOADER: Any = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
 _C_LOADER = _BASE_LOADER is not yaml.SafeLoader
@@ -120,6 +126,8 @@ def _parse(text: str, source: str) -> tuple[Any, LineIndex]:
                         [(Location(source, _line_of(text, exc.start)), "remove it")]) from None
     try:
         node = loader.get_single_node()
+        if node is not None and "*" in text:  # no alias without an asterisk: most documents
+            _check_aliases(node, source)
         data = loader.construct_document(node) if node is not None else None
     except yaml.MarkedYAMLError as exc:
         mark = exc.problem_mark or exc.context_mark
@@ -141,6 +149,49 @@ def _parse(text: str, source: str) -> tuple[Any, LineIndex]:
     finally:
         loader.dispose()
     return data, LineIndex(node)
+
+
+def _check_aliases(root: yaml.Node, source: str) -> None:
+    """Refuse a document whose aliases expand it by more than :data:`MAX_ALIAS_NODES` nodes.
+
+    The composed tree shares an aliased node rather than copying it, so composing and
+    constructing stay linear; what explodes is everything after that walks the data as a tree
+    (validation, serialisation). The expanded size is counted here with each node's size
+    remembered, so the count itself is linear in the composed tree."""
+    sizes: dict[int, int] = {}
+    active: set[int] = set()
+    extra = 0
+
+    def size(node: yaml.Node) -> int:
+        nonlocal extra
+        key = id(node)
+        known = sizes.get(key)
+        if known is not None:  # a node seen before: an alias to it
+            extra += known
+            if extra > MAX_ALIAS_NODES + len(sizes):
+                line = node.start_mark.line + 1
+                raise SpecError(
+                    f"{source} expands to too many values through its aliases",
+                    [(Location(source, line), f"the anchor here is reused until the document "
+                      f"holds more than {MAX_ALIAS_NODES:,} values more than it spells out "
+                      "(an alias bomb?); write the repeated part out, or reuse it less")],
+                )
+            return known
+        if key in active:  # an alias to an enclosing node: a recursive structure, not a bomb
+            return 0
+        active.add(key)
+        total = 1
+        if isinstance(node, yaml.MappingNode):
+            for key_node, value_node in node.value:
+                total += size(key_node) + size(value_node)
+        elif isinstance(node, yaml.SequenceNode):
+            for item in node.value:
+                total += size(item)
+        active.discard(key)
+        sizes[key] = total
+        return total
+
+    size(root)
 
 
 def _line_of(text: str, index: int) -> int:

@@ -10,6 +10,7 @@ bounded tail of the server's stderr, read by a thread so the pipe never fills.
 
 from __future__ import annotations
 
+import errno
 import os
 import shlex
 import threading
@@ -86,6 +87,30 @@ def _is_closed_connection(error: BaseException) -> bool:
     return type(error).__name__ == "MCPError" and "connection closed" in str(error).lower()
 
 
+def _refused(error: BaseException) -> bool:
+    """Whether ``error`` comes from a refused TCP connection (nothing listening on the port).
+
+    httpx words it "All connection attempts failed" (anyio tried each address of the host); the
+    ``ConnectionRefusedError`` of each attempt is in its causes, or in the groups among them."""
+    pending: list[BaseException] = [error]
+    seen: set[int] = set()
+    while pending and len(seen) < 64:
+        current = pending.pop()
+        if id(current) in seen:
+            continue
+        seen.add(id(current))
+        if isinstance(current, ConnectionRefusedError) or (
+            isinstance(current, OSError) and current.errno == errno.ECONNREFUSED
+        ):
+            return True
+        if isinstance(current, BaseExceptionGroup):
+            pending.extend(current.exceptions)
+        for linked in (current.__cause__, current.__context__):
+            if linked is not None:
+                pending.append(linked)
+    return False
+
+
 def start_failure(
     name: str, spec: MCPServerSpec, error: BaseException, stderr: str, command: str | None = None
 ) -> str:
@@ -97,6 +122,8 @@ def start_failure(
         what = f"command not found: {command or spec.command!r}"
     elif spec.transport == "stdio" and isinstance(cause, PermissionError):
         what = f"command cannot be executed (permission denied): {command or spec.command!r}"
+    elif spec.transport == "http" and _refused(cause):
+        what = "connection refused (nothing is listening at that address; is the server running?)"
     elif _is_closed_connection(cause):
         what = (
             "the server process exited before it answered"

@@ -1,0 +1,59 @@
+"""Values as the recorder stores them: errors, tool results and tool-call arguments."""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+from typing import Any
+
+from pydantic import BaseModel
+
+from nex_core.trajectory.schema import ErrorInfo
+
+
+def error_info(error: BaseException | ErrorInfo | str) -> ErrorInfo:
+    if isinstance(error, ErrorInfo):
+        return error
+    if isinstance(error, str):
+        return ErrorInfo(type="Error", message=error)
+    return ErrorInfo(type=type(error).__name__, message=str(error) or type(error).__name__)
+
+
+def to_jsonable(value: Any) -> Any:
+    """A JSON-compatible form of a tool result (strings, numbers, lists, dicts stay as they are)."""
+    if value is None or isinstance(value, str | int | float | bool):
+        return value
+    if isinstance(value, dict):
+        return {str(k): to_jsonable(v) for k, v in value.items()}
+    if isinstance(value, list | tuple):
+        return [to_jsonable(v) for v in value]
+    if isinstance(value, BaseModel):
+        return value.model_dump(mode="json")
+    if dataclasses.is_dataclass(value) and not isinstance(value, type):
+        return to_jsonable(dataclasses.asdict(value))
+    return str(value)
+
+
+def parse_arguments(
+    arguments: dict[str, Any] | str | None,
+) -> tuple[dict[str, Any] | None, str | None]:
+    """(parsed, raw): raw is kept only when parsing fails."""
+    if arguments is None:
+        return {}, None
+    if isinstance(arguments, dict):
+        return to_jsonable(arguments), None
+    if arguments == "{}":  # a tool without arguments, called as models call it
+        return {}, None
+    try:
+        value = json.loads(arguments) if arguments.strip() else {}
+    except ValueError:
+        return None, arguments
+    if not isinstance(value, dict):
+        return None, arguments
+    return value, None
+
+
+def is_cancellation(error: BaseException) -> bool:
+    import asyncio  # here, not at the top: importing the recorder must not import asyncio
+
+    return isinstance(error, asyncio.CancelledError | KeyboardInterrupt)
