@@ -51,7 +51,7 @@ if _typing.TYPE_CHECKING:
         load_spec,
     )
     from nex_core.protocol.binding import bind
-    from nex_core.runtime import run_native
+    from nex_core.runtime import resume_native, run_native
     from nex_core.trajectory import (
         JSONLSink,
         MemorySink,
@@ -116,6 +116,7 @@ __all__ = [
     "load_spec",
     "make_model",
     "normalize",
+    "resume_native",
     "run_native",
 ]
 

@@ -25,6 +25,7 @@ PUBLIC = {
     # models
     "ChatModel", "ScriptedModel", "ReplayModel", "make_model",
     # runtime and adapters
+    "resume_native",
     "run_native", "Adapter", "Capability", "Conversion", "ConversionReport", "ReportItem",
     "as_task",
     # plugins
