@@ -15,7 +15,8 @@ PUBLIC = {
     "ScriptExhausted", "StructuredOutputError", "ToolFormatError", "ToolBindingError",
     "ToolUnavailableError", "OutputError",
     # protocol
-    "AgentSpec", "ApprovalRequest", "Decision", "TeamSpec", "ToolSpec", "SubAgentSpec", "MCPServerSpec", "ModelSettings",
+    "AgentSpec", "ApprovalRequest", "Decision",
+    "TeamSpec", "ToolSpec", "SubAgentSpec", "MCPServerSpec", "ModelSettings",
     "ContextMode", "ToolFormat", "load_spec", "dump_spec",
     # tool bindings and limits (binding Python functions is a documented feature)
     "CallableBinding", "ImportBinding", "MCPBinding", "SimulatedBinding", "Limits", "bind",

@@ -132,19 +132,18 @@ def run(
     quiet: bool,
 ) -> None:
     """Run the agent in SPEC on a task and record the trajectory."""
+    from nex_core.cli import resume as resuming
+    from nex_core.cli.output import fail
     from nex_core.models.registry import model_for_spec
     from nex_core.plugins import get_adapter
     from nex_core.protocol.loader import load_spec
     from nex_core.trajectory.schema import TaskInfo
     from nex_core.trajectory.sinks import JSONLSink, open_sink
 
-    from nex_core.cli import resume as resuming
-    from nex_core.cli.output import fail
-
     if resume_ref is None and decision_texts:
         fail("--decision needs --resume PAUSED.jsonl")
     if resume_ref is None and not turns:
-        fail("Missing option '--task' (or --resume a paused run).")
+        raise click.UsageError("Missing option '--task' (or --resume a paused run).")
     if resume_ref is not None and turns:
         fail("--task cannot be given with --resume: the paused run's task goes on")
     agent_spec = load_spec(spec)
