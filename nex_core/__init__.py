@@ -35,8 +35,10 @@ if _typing.TYPE_CHECKING:
     from nex_core.plugins import get_adapter, get_plugin_manager
     from nex_core.protocol import (
         AgentSpec,
+        ApprovalRequest,
         CallableBinding,
         ContextMode,
+        Decision,
         ImportBinding,
         Limits,
         MCPBinding,
@@ -51,7 +53,7 @@ if _typing.TYPE_CHECKING:
         load_spec,
     )
     from nex_core.protocol.binding import bind
-    from nex_core.runtime import run_native
+    from nex_core.runtime import resume_native, run_native
     from nex_core.trajectory import (
         JSONLSink,
         MemorySink,
@@ -68,12 +70,14 @@ __all__ = [
     "Adapter",
     "AdapterError",
     "AgentSpec",
+    "ApprovalRequest",
     "CallableBinding",
     "Capability",
     "ChatModel",
     "ContextMode",
     "Conversion",
     "ConversionReport",
+    "Decision",
     "ImportBinding",
     "JSONLSink",
     "Limits",
@@ -116,6 +120,7 @@ __all__ = [
     "load_spec",
     "make_model",
     "normalize",
+    "resume_native",
     "run_native",
 ]
 

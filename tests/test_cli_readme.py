@@ -18,7 +18,7 @@ from pathlib import Path
 import pytest
 
 REPO = Path(__file__).resolve().parents[1]
-SECTIONS = ("Record your app", "Python API")
+SECTIONS = ("Record your app", "Python API", "Human approval")
 ADAPTERS = ("nex_langgraph", "nex_autogen", "nex_agent_framework", "nex_openai_agents")
 
 

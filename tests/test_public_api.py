@@ -15,7 +15,8 @@ PUBLIC = {
     "ScriptExhausted", "StructuredOutputError", "ToolFormatError", "ToolBindingError",
     "ToolUnavailableError", "OutputError",
     # protocol
-    "AgentSpec", "TeamSpec", "ToolSpec", "SubAgentSpec", "MCPServerSpec", "ModelSettings",
+    "AgentSpec", "ApprovalRequest", "Decision",
+    "TeamSpec", "ToolSpec", "SubAgentSpec", "MCPServerSpec", "ModelSettings",
     "ContextMode", "ToolFormat", "load_spec", "dump_spec",
     # tool bindings and limits (binding Python functions is a documented feature)
     "CallableBinding", "ImportBinding", "MCPBinding", "SimulatedBinding", "Limits", "bind",
@@ -25,6 +26,7 @@ PUBLIC = {
     # models
     "ChatModel", "ScriptedModel", "ReplayModel", "make_model",
     # runtime and adapters
+    "resume_native",
     "run_native", "Adapter", "Capability", "Conversion", "ConversionReport", "ReportItem",
     "as_task",
     # plugins

@@ -28,6 +28,7 @@ from nex_conformance.models import Exchange
 from nex_conformance.scenario import (
     ErrorOutline,
     Expectation,
+    InputOutline,
     LLMOutline,
     SubAgentOutline,
     ToolOutline,
@@ -119,8 +120,12 @@ def _status_note(d: dict[str, Any]) -> Any:
     return None if d["status"] == implied else d["status"]
 
 
-def _outline_step(d: dict[str, Any]) -> LLMOutline | ToolOutline | SubAgentOutline:
+def _outline_step(
+    d: dict[str, Any],
+) -> LLMOutline | ToolOutline | SubAgentOutline | InputOutline:
     nested = [_outline_step(c) for c in d.get("steps", [])]
+    if d["kind"] == "input":
+        return InputOutline(input=d["mode"], value=d.get("value"))
     if d["kind"] == "llm":
         return LLMOutline(llm=d["agent"] or "", error=_error(d), status=_status_note(d))
     if d["kind"] == "tool":
@@ -160,7 +165,7 @@ def _canonical(steps: list[Any]) -> list[dict[str, Any]]:
             d["result"] = result_digest(d["result"])
         if getattr(step, "steps", None):
             d["steps"] = _canonical(step.steps)
-        if isinstance(step, LLMOutline):
+        if isinstance(step, LLMOutline | InputOutline):  # sequence points, as in normalize
             out += sorted(batch, key=lambda x: json.dumps(x, sort_keys=True))
             batch = []
             out.append(d)
@@ -181,8 +186,20 @@ def outline_of(normal: dict[str, Any], traj: Trajectory | None = None) -> dict[s
             "final_output": outcome["final_output"],
             "error": None if error is None else {"type": error.type, "message": error.message},
             "structured_output": outcome.get("structured_output"),
+            "pending": _pending_outline(outcome.get("pending")),
         },
     }
+
+
+def _pending_outline(pending: Any) -> list[dict[str, Any]] | None:
+    if not pending:
+        return None
+    return [
+        {"agent": p.get("agent"), "tool": p.get("tool"), "args": p.get("arguments") or {}}
+        if isinstance(p, dict)
+        else {"value": p}
+        for p in pending
+    ]
 
 
 def expected_outline(expect: Expectation) -> dict[str, Any]:

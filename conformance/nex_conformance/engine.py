@@ -29,11 +29,13 @@ from nex_conformance.checks import (
     run_order_problems,
 )
 from nex_conformance.models import RecordingModel
-from nex_conformance.scenario import Scenario
+from nex_conformance.scenario import Expectation, Scenario
 from nex_core import Adapter, AgentSpec, MemorySink, TaskInfo, normalize
 from nex_core.adapter import Capability, run_sync
 from nex_core.protocol.spec import ImportBinding
 from nex_core.runtime.loop import run_native
+from nex_core.runtime.resume import resume_native
+from nex_core.trajectory.schema import Trajectory
 
 CASE_TIMEOUT_S = 30.0
 
@@ -101,27 +103,35 @@ class Reference:
     normal: dict[str, Any]
     outline: CheckResult
     """Whether the native reference matches the scenario's own outline."""
+    stages: list[dict[str, Any]] = field(default_factory=list)
+    """The normal forms of the resumed runs (a scenario with ``resume`` stages)."""
 
 
 _references: dict[str, Reference] = {}
 
 
 async def reference(scenario: Scenario) -> Reference:
-    """The native reference run of ``scenario`` (cached per scenario content)."""
+    """The native reference run of ``scenario`` (cached per scenario content), and of its
+    resume stages, each on the same scripted model."""
     key = scenario.fingerprint()
     if key not in _references:
+        model = RecordingModel(scenario.script)
         with toolkit.capture() as log:
-            traj = await run_native(
-                scenario.build(), _task(scenario), model=RecordingModel(scenario.script)
-            )
+            traj = await run_native(scenario.build(), _task(scenario), model=model)
         normal = normalize(traj)
         outline = check_outline(traj, normal, scenario.expect, "native reference")
         order = run_order_problems(log, scenario.expect.tool_runs)
-        if order:
-            outline = CheckResult(
-                "outline", False, "\n".join(filter(None, [outline.detail, *order]))
-            )
-        _references[key] = Reference(normal, outline)
+        details = [outline.detail, *order]
+        stages = []
+        for number, stage in enumerate(scenario.resume, 1):
+            who = f"native reference, resume {number}"
+            with toolkit.capture() as log:
+                traj = await resume_native(scenario.build(), traj, stage.decision, model=model)
+            stages.append(normalize(traj))
+            staged = check_outline(traj, stages[-1], stage.expect, who)
+            details += [staged.detail, *run_order_problems(log, stage.expect.tool_runs)]
+        problems = "\n".join(filter(None, details))
+        _references[key] = Reference(normal, CheckResult("outline", not problems, problems), stages)
     return _references[key]
 
 
@@ -164,25 +174,73 @@ async def _checks(adapter: Adapter, scenario: Scenario) -> list[CheckResult]:
                 adapter.arun(spec, _task(scenario), model=model, sinks=[sink]), CASE_TIMEOUT_S
             )
         except Exception as exc:
-            detail = "".join(traceback.format_exception(exc, limit=6))
-            return [
-                CheckResult(
-                    "run",
-                    False,
-                    f"adapter.arun raised instead of returning a trajectory:\n{detail}",
+            return [_raised("adapter.arun", exc)]
+    checks = _judge(adapter.name, scenario, scenario.expect, ref.normal, traj, sink, model, 0, log)
+    for number, stage in enumerate(scenario.resume, 1):
+        paused = traj
+        sink, seen = MemorySink(), len(model.exchanges)
+        with toolkit.capture() as log:
+            try:
+                traj = await asyncio.wait_for(
+                    adapter.aresume(spec, paused, stage.decision, model=model, sinks=[sink]),
+                    CASE_TIMEOUT_S,
                 )
-            ]
+            except Exception as exc:
+                return [*checks, _raised(f"adapter.aresume (resume {number})", exc)]
+        checks += _judge(
+            f"{adapter.name}, resume {number}",
+            scenario,
+            stage.expect,
+            ref.stages[number - 1],
+            traj,
+            sink,
+            model,
+            seen,
+            log,
+        )
+        shared = traj.session_id is not None and traj.session_id == paused.session_id
+        checks.append(
+            CheckResult(
+                "session",
+                shared,
+                ""
+                if shared
+                else f"resume {number}: session_id {traj.session_id!r} is not the paused run's "
+                f"({paused.session_id!r})",
+            )
+        )
+    return checks
+
+
+def _raised(what: str, exc: Exception) -> CheckResult:
+    detail = "".join(traceback.format_exception(exc, limit=6))
+    return CheckResult("run", False, f"{what} raised instead of returning a trajectory:\n{detail}")
+
+
+def _judge(
+    who: str,
+    scenario: Scenario,
+    expect: Expectation,
+    reference_normal: dict[str, Any],
+    traj: Trajectory,
+    sink: MemorySink,
+    model: RecordingModel,
+    seen: int,
+    log: Sequence[Any],
+) -> list[CheckResult]:
+    """The checks of one run (the first, or a resume stage): schema, outline, normal form and
+    records, the model's exchanges counted from ``seen`` (the stages share one model)."""
     schema, again = check_schema(traj, sink.trajectories)
     if again is None:
         return [schema]
     normal = normalize(again)
-    who = f"adapter {adapter.name}"
+    who = f"adapter {who}"
     return [
         schema,
-        check_outline(again, normal, scenario.expect, who),
-        check_normal_form(normal, ref.normal, who),
+        check_outline(again, normal, expect, who),
+        check_normal_form(normal, reference_normal, who),
         check_records(
-            again, model.exchanges, log, kit_tools(scenario.system), scenario.expect.tool_runs
+            again, model.exchanges[seen:], log, kit_tools(scenario.system), expect.tool_runs
         ),
     ]
 

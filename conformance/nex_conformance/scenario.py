@@ -19,6 +19,7 @@ from pydantic import BaseModel, ConfigDict, Discriminator, Field, Tag, TypeAdapt
 
 from nex_core import AgentSpec, Capability, SpecError, TeamSpec
 from nex_core.models.scripted import Script
+from nex_core.protocol.approval import Decision
 from nex_core.protocol.loader import load_document
 from nex_core.protocol.spec import SystemSpec
 
@@ -87,11 +88,26 @@ class SubAgentOutline(_Strict):
     """The child's own steps."""
 
 
+class InputOutline(_Strict):
+    """Input that reached the run other than as a turn: a resumed run's decisions."""
+
+    input: Literal["input", "resume"]
+    """The input step's mode (``resume`` begins every resumed run)."""
+    value: Any = None
+    """The value as recorded (for a resume: ``{tool_call_id: decision}``; give the calls ids in
+    the script so they are the same in every framework)."""
+
+
 def _outline_kind(value: Any) -> str:
     if isinstance(value, BaseModel):
-        return {LLMOutline: "llm", ToolOutline: "tool", SubAgentOutline: "subagent"}[type(value)]
+        return {
+            LLMOutline: "llm",
+            ToolOutline: "tool",
+            SubAgentOutline: "subagent",
+            InputOutline: "input",
+        }[type(value)]
     if isinstance(value, dict):
-        for key in ("llm", "tool", "subagent"):
+        for key in ("llm", "tool", "subagent", "input"):
             if key in value:
                 return key
     return ""
@@ -100,14 +116,25 @@ def _outline_kind(value: Any) -> str:
 OutlineStep = Annotated[
     Annotated[LLMOutline, Tag("llm")]
     | Annotated[ToolOutline, Tag("tool")]
-    | Annotated[SubAgentOutline, Tag("subagent")],
+    | Annotated[SubAgentOutline, Tag("subagent")]
+    | Annotated[InputOutline, Tag("input")],
     Discriminator(_outline_kind),
 ]
 
 
+class PendingOutline(_Strict):
+    """A call a paused run waits on (an ``ApprovalRequest`` without its call id)."""
+
+    agent: str
+    tool: str
+    args: dict[str, Any] = Field(default_factory=dict)
+
+
 class OutcomeOutline(_Strict):
-    status: Literal["completed", "max_steps", "error", "cancelled"]
-    """How the run ended."""
+    status: Literal["completed", "max_steps", "error", "cancelled", "interrupted"]
+    """How the run ended (``interrupted``: paused for approval, before a ``resume`` stage)."""
+    pending: list[PendingOutline] | None = None
+    """``interrupted``: the calls it waits on, in the model's order."""
     final_output: str | None = None
     """The final answer (``null`` when there is none)."""
     error: ErrorOutline | None = None
@@ -143,6 +170,15 @@ class Expectation(_Strict):
     or in another order fails."""
 
 
+class ResumeStage(_Strict):
+    """A resume of the paused run before it, with a human's decision (``tool_approval``)."""
+
+    decision: Decision | dict[str, Decision]
+    """One decision for every pending call, or one per ``tool_call_id``."""
+    expect: Expectation
+    """The expected outline of the resumed run (it begins with ``{input: resume}``)."""
+
+
 class Scenario(_Strict):
     """One conformance case."""
 
@@ -162,6 +198,9 @@ class Scenario(_Strict):
     """The scripted model's replies (shared ``replies`` or per-agent ``agents`` queues)."""
     expect: Expectation
     """The expected outline of the trajectory."""
+    resume: list[ResumeStage] = Field(default_factory=list)
+    """Runs that resume the one before (each ended ``interrupted``), in order, each continuing
+    the same scripted model's replies."""
 
     def build(self) -> AgentSpec | TeamSpec:
         """A fresh copy of the system, so no run can change what the next one receives."""
@@ -174,6 +213,7 @@ class Scenario(_Strict):
 ToolOutline.model_rebuild()
 SubAgentOutline.model_rebuild()
 Expectation.model_rebuild()
+ResumeStage.model_rebuild()
 Scenario.model_rebuild()
 
 _SCENARIO = TypeAdapter(Scenario)

@@ -76,7 +76,9 @@ def test_the_schema_rejects_a_scenario_with_an_unknown_capability(tmp_path: Path
 def test_the_native_runtime_passes_every_scenario(native: object, scenario: object) -> None:
     result = run_case(native, scenario)  # type: ignore[arg-type]
     assert result.verdict is Verdict.PASS, result.explain()
-    assert [c.name for c in result.checks] == ["schema", "outline", "normal_form", "records"]
+    checks = ["schema", "outline", "normal_form", "records"]
+    stages = len(scenario.resume)  # type: ignore[attr-defined]
+    assert [c.name for c in result.checks] == checks + [*checks, "session"] * stages
 
 
 @pytest.mark.parametrize("scenario", builtin_scenarios(), ids=lambda s: s.id)
@@ -86,10 +88,14 @@ def test_every_script_is_used_up_exactly_by_the_reference(scenario: object) -> N
     from nex_conformance import toolkit
 
     from nex_core.runtime.loop import run_native
+    from nex_core.runtime.resume import resume_native
 
     model = RecordingModel(scenario.script)  # type: ignore[attr-defined]
     with toolkit.capture():
-        asyncio.run(run_native(scenario.build(), scenario_task(scenario), model=model))  # type: ignore[attr-defined]
+        traj = asyncio.run(run_native(scenario.build(), scenario_task(scenario), model=model))  # type: ignore[attr-defined]
+        for stage in scenario.resume:  # type: ignore[attr-defined]
+            spec = scenario.build()  # type: ignore[attr-defined]
+            traj = asyncio.run(resume_native(spec, traj, stage.decision, model=model))
     assert model.remaining() == 0
 
 

@@ -60,7 +60,23 @@ class _CountingSink:
 @click.command()
 @click.argument("spec", type=TextFile())
 @click.option(
-    "--task", "turns", multiple=True, required=True, help="User message; repeat for more turns."
+    "--task", "turns", multiple=True, help="User message; repeat for more turns."
+)
+@click.option(
+    "--resume",
+    "resume_ref",
+    default=None,
+    metavar="PAUSED.jsonl[#ID]",
+    help="Resume a run paused for approval (the file's last, or trajectory ID) instead of "
+    "starting one; needs --decision.",
+)
+@click.option(
+    "--decision",
+    "decision_texts",
+    multiple=True,
+    metavar="[CALL_ID=]DECISION",
+    help="With --resume: approve, reject[:WHY] or edit:JSON, for every pending call or, as "
+    "CALL_ID=..., for one (repeat for each).",
 )
 @click.option("--task-id", default=None, help="Task id recorded in the trajectory.")
 @click.option(
@@ -104,6 +120,8 @@ class _CountingSink:
 def run(
     spec: str,
     turns: tuple[str, ...],
+    resume_ref: str | None,
+    decision_texts: tuple[str, ...],
     task_id: str | None,
     model_ref: str,
     base_url: str | None,
@@ -114,13 +132,25 @@ def run(
     quiet: bool,
 ) -> None:
     """Run the agent in SPEC on a task and record the trajectory."""
+    from nex_core.cli import resume as resuming
+    from nex_core.cli.output import fail
     from nex_core.models.registry import model_for_spec
     from nex_core.plugins import get_adapter
     from nex_core.protocol.loader import load_spec
     from nex_core.trajectory.schema import TaskInfo
     from nex_core.trajectory.sinks import JSONLSink, open_sink
 
+    if resume_ref is None and decision_texts:
+        fail("--decision needs --resume PAUSED.jsonl")
+    if resume_ref is None and not turns:
+        raise click.UsageError("Missing option '--task' (or --resume a paused run).")
+    if resume_ref is not None and turns:
+        fail("--task cannot be given with --resume: the paused run's task goes on")
     agent_spec = load_spec(spec)
+    paused = resuming.find_paused(resume_ref) if resume_ref is not None else None
+    if paused is not None:
+        resuming.check_digest(spec, agent_spec, paused)
+        decision = resuming.read_decisions(decision_texts, paused)
     options: dict[str, Any] = {}
     if model_ref.startswith("openai:"):
         options = {"base_url": base_url, "api_key_env": api_key_env}
@@ -174,15 +204,14 @@ def run(
     ):
         counting = _CountingSink(sink)
         try:
+            # the marking sink comes first: it marks simulated steps in place, so the
+            # exporting sinks after it see them marked too
+            sinks = [MarkingSink(counting, agent_spec), *extra_sinks]
             trajectory = run_interruptibly(
-                adapter.arun(
-                    agent_spec,
-                    task,
-                    model=model,
-                    # the marking sink comes first: it marks simulated steps in place, so the
-                    # exporting sinks after it see them marked too
-                    sinks=[MarkingSink(counting, agent_spec), *extra_sinks],
-                    **kwargs,
+                adapter.arun(agent_spec, task, model=model, sinks=sinks, **kwargs)
+                if paused is None
+                else adapter.aresume(
+                    agent_spec, paused, decision, model=model, sinks=sinks, **kwargs
                 ),
                 on_interrupt=interrupted,
             )
@@ -198,5 +227,13 @@ def run(
 
         console.print(trajectory_tree(trajectory))
         console.print(f"trajectory {trajectory.id} appended to {out}", style="dim", markup=False)
+    if outcome.status.value == "interrupted" and outcome.pending:
+        err_console.print(
+            f"paused for approval: resume with `nex run {spec} --resume {out}#{trajectory.id} "
+            "--decision approve|reject[:WHY]|edit:JSON` (and the model)",
+            style="yellow",
+            markup=False,
+            highlight=False,
+        )
     if outcome.status.value != "completed":
         sys.exit(1)

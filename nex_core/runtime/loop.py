@@ -17,7 +17,9 @@ from typing import Any
 from nex_core._version import __version__
 from nex_core.errors import ModelError, NexError, StructuredOutputError, ToolFormatError
 from nex_core.models.base import ChatModel
+from nex_core.protocol.approval import APPROVAL_STOP_REASON
 from nex_core.protocol.spec import AgentSpec, MCPBinding, SubAgentSpec, TeamSpec
+from nex_core.runtime import approval
 from nex_core.runtime.mcp import MCPPool, shared_pool
 from nex_core.runtime.structured import feedback_text, parse_output, response_format
 from nex_core.runtime.tools import (
@@ -64,6 +66,8 @@ class AgentResult:
     handoff_to: SubAgentSpec | None = None
     handoff_call_id: str | None = None
     structured_output: Any = None
+    pending: list[Any] | None = None
+    """``interrupted``: the approval requests the run waits on (``runtime.approval``)."""
 
 
 @dataclass
@@ -86,6 +90,8 @@ class NativeRun:
         self._system: dict[int, tuple[str, Message]] = {}
         # Per agent: the tool schemas offered and the request params (the same for every call).
         self._offer: dict[int, tuple[dict[str, ToolHandle], list[ToolSchema], dict[str, Any]]] = {}
+        self.approvals = False
+        """Whether any tool of the spec needs approval (else the loop never asks)."""
 
     # ------------------------------------------------------------------ the loop
 
@@ -123,6 +129,11 @@ class NativeRun:
                 )
             if not calls:
                 return AgentResult(OutcomeStatus.COMPLETED, response.message.text(), "final_answer")
+            if self.approvals and (pending := approval.pending(agent, handles, calls)):
+                # Before any call of the batch runs: the resume runs the whole batch.
+                return AgentResult(
+                    OutcomeStatus.INTERRUPTED, None, APPROVAL_STOP_REASON, pending=pending
+                )
             results = await self._run_calls(agent, handles, calls)
             if fmt is not None:  # in the family's roles: a user turn, or tool/ipython turns
                 history.extend(
@@ -529,15 +540,17 @@ async def run_native(
         # A binding that cannot be resolved is a configuration error: the run fails with it
         # before the first model call, and no tool's latency includes importing its module.
         resolve_bindings(spec, check_mcp_servers=given is None)
+        runner.approvals = approval.check_spec(spec)
         with recorder.active():
             active: AgentSpec | TeamSpec = spec
-            for turn in task.turns:
+            for number, turn in enumerate(task.turns):
                 history.append(Message.user(turn))
                 if isinstance(active, TeamSpec):
                     result = await runner.run_team(active, history)
                 else:
                     result, active = await runner.converse(active, history)
                 if result.status is not OutcomeStatus.COMPLETED:
+                    approval.mark_paused(recorder, result, number)
                     break
     except asyncio.CancelledError as exc:
         recorder.fail(exc)
@@ -553,5 +566,6 @@ async def run_native(
             final_output=result.final_output,
             stop_reason=result.stop_reason,
             structured_output=result.structured_output,
+            pending=result.pending,
         )
     )

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from typing import TYPE_CHECKING, Any, ClassVar
 
 from nex_core._version import __version__
@@ -12,6 +12,7 @@ from nex_core.hookspecs import hookimpl
 # This module is loaded with every plugin manager (`nex --help` too): the runtime is imported
 # when a spec is run, not here.
 if TYPE_CHECKING:
+    from nex_core.protocol.approval import Decision
     from nex_core.protocol.spec import AgentSpec, TeamSpec
     from nex_core.trajectory.schema import TaskInfo, Trajectory
     from nex_core.trajectory.sinks import TrajectorySink
@@ -41,6 +42,7 @@ class NativeAdapter(Adapter):
             Capability.MCP_TOOLS,
             Capability.STRUCTURED_OUTPUT,
             Capability.STRUCTURED_OUTPUT_RETRY,
+            Capability.TOOL_APPROVAL,
         }
     )
 
@@ -81,6 +83,22 @@ class NativeAdapter(Adapter):
         from nex_core.runtime.loop import run_native
 
         return await run_native(spec, as_task(task), model=model, sinks=sinks, listeners=listeners)
+
+    async def aresume(
+        self,
+        spec: AgentSpec | TeamSpec,
+        paused: Trajectory,
+        decision: Decision | Mapping[str, Decision],
+        *,
+        model: Any,
+        sinks: Sequence[TrajectorySink] = (),
+        listeners: Sequence[Any] = (),
+    ) -> Trajectory:
+        from nex_core.runtime.resume import resume_native
+
+        return await resume_native(
+            spec, paused, decision, model=model, sinks=sinks, listeners=listeners
+        )
 
 
 @hookimpl

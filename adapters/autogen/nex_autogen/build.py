@@ -62,13 +62,16 @@ METADATA_KEY = "nex"
 
 
 def answered(messages: Sequence[BaseAgentEvent | BaseChatMessage]) -> bool:
-    """A Swarm turn ends the run when an agent answers rather than hands off (the protocol)."""
-    return any(
-        isinstance(m, BaseChatMessage)
-        and not isinstance(m, HandoffMessage)
-        and m.source != USER_SOURCE
-        for m in messages
-    )
+    """A Swarm turn ends the run when an agent answers rather than hands off (the protocol).
+
+    What decides is the turn's last chat message, the agent's response: an agent-as-tool
+    (a streaming ``AgentTool``) puts its own answer in the turn before that, and taking it for
+    the Swarm's answer ended the run on a handoff made after it."""
+    chat = [m for m in messages if isinstance(m, BaseChatMessage)]
+    if not chat:
+        return False
+    last = chat[-1]
+    return not isinstance(last, HandoffMessage) and last.source != USER_SOURCE
 
 
 def check_supported(agent: AgentSpec, *, mcp: MCPTools | None = None) -> None:

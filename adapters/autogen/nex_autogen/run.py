@@ -14,6 +14,8 @@ is paused, not finished: outcome ``interrupted``, the handoff as its pending req
 from __future__ import annotations
 
 import asyncio
+import functools
+import threading
 import uuid
 import weakref
 from collections.abc import Sequence
@@ -159,6 +161,7 @@ _SESSIONS: weakref.WeakKeyDictionary[Any, str] = weakref.WeakKeyDictionary()
 def session_of(obj: Any) -> str:
     """The conversation an agent or team is in: AutoGen objects keep their state between runs,
     so every run of one object (until it is reset) continues one session."""
+    _watch_resets(type(obj))
     try:
         return _SESSIONS.setdefault(obj, f"autogen-{uuid.uuid4().hex}")
     except TypeError:  # not weakly referenceable
@@ -168,6 +171,45 @@ def session_of(obj: Any) -> str:
 def new_session(obj: Any) -> None:
     """``reset()`` starts a new conversation."""
     _SESSIONS.pop(obj, None)
+
+
+_RESETS = ("reset", "on_reset")
+"""A team's ``reset()`` and an agent's ``on_reset(token)``: what clears AutoGen's state."""
+
+
+def _watch_resets(cls: type) -> None:
+    """Make the reset methods of ``cls`` (where its MRO defines them) start a new session.
+
+    The app calls ``reset`` outside any recorded run, so no run-time wrapper sees it: the
+    method itself is wrapped, once per defining class, the first time nex records an object of
+    that class. The wrapper only forgets the object's session after the original returned; what
+    the app sees is unchanged."""
+    for name in _RESETS:
+        owner = next((c for c in cls.__mro__ if name in c.__dict__), None)
+        if owner is None:
+            continue
+        original = owner.__dict__[name]
+        if getattr(original, "__nex_new_session__", False) or getattr(
+            original, "__isabstractmethod__", False
+        ):
+            continue
+        with _watch_lock:
+            if owner.__dict__[name] is original:
+                setattr(owner, name, _starting_new_session(original))
+
+
+def _starting_new_session(original: Any) -> Any:
+    @functools.wraps(original)
+    async def reset(self: Any, *args: Any, **kwargs: Any) -> Any:
+        result = await original(self, *args, **kwargs)
+        new_session(self)
+        return result
+
+    reset.__nex_new_session__ = True  # type: ignore[attr-defined]
+    return reset
+
+
+_watch_lock = threading.Lock()
 
 
 async def drive(

@@ -264,3 +264,32 @@ def test_a_pause_and_its_resume_as_turns_of_one_recording() -> None:
     assert handoff.output == "Transferred to user, adopting the role of user immediately."
     assert traj.outcome is not None and traj.outcome.status.value == "completed"
     assert traj.task.turns == ["I need a refund.", "It is flight 507."]
+
+
+def test_reset_starts_a_new_session_for_teams_and_agents() -> None:
+    from autogen_core import CancellationToken
+
+    model = ScriptedModel({"agents": {"a": [{"text": t} for t in ("1", "2", "3", "4", "5")]}})
+    agent = AssistantAgent("a", model_client=bridge_model(model, agent="a"))
+    team = RoundRobinGroupChat([agent], max_turns=1)
+    solo_model = ScriptedModel({"agents": {"s": [{"text": "x"}, {"text": "y"}, {"text": "z"}]}})
+    solo = AssistantAgent("s", model_client=bridge_model(solo_model, agent="s"))
+
+    async def app() -> None:
+        await team.run(task="first")
+        await team.run(task="second")  # the same conversation
+        await team.reset()
+        await team.run(task="after reset")
+        await solo.run(task="one")
+        await solo.run(task="two")
+        await solo.on_reset(CancellationToken())
+        await solo.run(task="three")
+
+    with recording() as rec:
+        asyncio.run(app())
+    first, second, third, one, two, three = (t.session_id for t in rec.trajectories)
+    assert first == second and third not in (None, first)
+    assert one == two and three not in (None, one)
+    # The conversation the model saw restarted too (what the new session stands for).
+    last = [s for s in rec.trajectories[2].steps if isinstance(s, LLMStep)][-1]
+    assert [m.text() for m in last.request.messages if m.role == "user"] == ["after reset"]
