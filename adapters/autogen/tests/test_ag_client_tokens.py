@@ -11,7 +11,6 @@ import sys
 from pathlib import Path
 
 import pytest
-
 from autogen_agentchat.agents import AssistantAgent
 from autogen_core.models import CreateResult, RequestUsage
 from autogen_ext.models.openai import OpenAIChatCompletionClient
