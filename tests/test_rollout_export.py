@@ -192,6 +192,15 @@ def test_without_ids_the_tokenizer_renders_the_row(tmp_path: Path, tokenizer_dir
     assert got == [] and manifest["skipped"] == {
         "rollout: no_token_ids (export with --tokenizer to re-tokenize)": 1
     }
+    # Where the recorder noted that the framework's client dropped the ids, the reason says so.
+    noted = traj.model_copy(deep=True)
+    for step in noted.steps:
+        if isinstance(step, LLMStep):
+            step.metadata["token_capture"] = {"dropped": ["prompt_token_ids"], "retokenize": True}
+    _, manifest = exported(tmp_path / "c", [noted])
+    assert manifest["skipped"] == {
+        "rollout: client_dropped_token_ids (export with --tokenizer to re-tokenize)": 1
+    }
     [row], manifest = exported(tmp_path / "b", [traj], tokenizer=str(tokenizer_dir))
     assert row["retokenized"] is True and row["logprobs"] is None
     assert row["loss_mask"][0] == 1 and 0 in row["loss_mask"]

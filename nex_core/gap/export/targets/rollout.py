@@ -220,7 +220,10 @@ class RolloutTarget(TrajectoryTarget):
 
     def _retokenized(self, calls: list[LLMStep]) -> list[tuple[_Row, bool]]:
         if self._tokenizer is None:
-            raise SkipSample("no_token_ids (export with --tokenizer to re-tokenize)")
+            # The framework's client dropped the ids it was sent (the recorder's note): say so.
+            dropped = any(_no_ids_reason(c) == "client_dropped_token_ids" for c in calls)
+            kind = "client_dropped_token_ids" if dropped else "no_token_ids"
+            raise SkipSample(f"{kind} (export with --tokenizer to re-tokenize)")
         from nex_core.errors import ChatTemplateError
         from nex_core.gap.export.tokens import hf_messages
 
