@@ -190,3 +190,20 @@ def test_identical_sub_agent_runs_keep_their_calls_when_the_context_was_rebuilt(
     traj = build({"root": root, "turns": ["a"], "handoff": None, "resume": None, "rewards": {}})
     _, back, _ = through_atif(traj)
     same(traj, back)
+
+
+def test_cached_tokens_reach_atif_metrics_and_come_back() -> None:
+    (path,) = [p for p in CORPUS if "cached_tokens" in p.read_text()]
+    traj = next(t for t in read_trajectories(path)[0] if any(
+        isinstance(s, LLMStep) and s.response and s.response.usage
+        and s.response.usage.cached_tokens for s in t.steps))
+    doc, back, _ = through_atif(traj)
+
+    def usages(t: Trajectory) -> list[Any]:
+        return [s.response.usage for s in t.steps if isinstance(s, LLMStep) and s.response]
+
+    cached = [u.cached_tokens for u in usages(traj) if u and u.cached_tokens is not None]
+    metrics = [s["metrics"] for s in doc["steps"] if s.get("metrics")]
+    assert sorted(m["cached_tokens"] for m in metrics if "cached_tokens" in m) == sorted(cached)
+    assert doc["final_metrics"]["total_cached_tokens"] == sum(cached)
+    assert usages(back) == usages(traj)

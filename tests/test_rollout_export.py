@@ -132,6 +132,45 @@ def test_ids_that_disagree_with_their_claims_are_rejected_and_counted(tmp_path: 
     }
 
 
+def _llm_steps(data: dict[str, Any]) -> list[dict[str, Any]]:
+    return [s for s in data["steps"] if s["kind"] == "llm"]
+
+
+def test_a_bad_call_rejects_only_the_row_it_falls_in(tmp_path: Path) -> None:
+    # The first call's ids do not continue into the next prompt: two rows, [call 1] and
+    # [call 2, call 3]. Call 3's logprobs are one short: only the second row is rejected.
+    replies = list(TWO_CALLS)
+    replies[0] = Reply(tool_calls=replies[0].tool_calls, completion_ids=[7, 7, 7])
+    data = json.loads(calculator_run(replies).to_json())
+    _llm_steps(data)[2]["response"]["tokens"]["logprobs"].pop()
+    got, manifest = exported(tmp_path, [Trajectory.model_validate(data)])
+    [row] = got
+    assert row["response_ids"] == [7, 7, 7] and row["metadata"]["part"] == "0"
+    assert row["cached_tokens"] == [0]
+    assert manifest["rollout"]["rows"] == 1 and manifest["rollout"]["rejected_rows"] == 1
+    assert manifest["rollout"]["rejected_calls"] == {"logprobs_length_mismatch": 1}
+    assert "skipped" not in manifest or not manifest["skipped"]
+
+
+def test_a_call_without_ids_is_rejected_alone_and_the_rest_is_kept(tmp_path: Path) -> None:
+    traj = calculator_run(list(TWO_CALLS))
+    calls = [s for s in traj.steps if isinstance(s, LLMStep)]
+    second = calls[1].response.tokens if calls[1].response else None
+    assert calls[0].response is not None
+    calls[0].response.tokens = None
+    # What the LangGraph/AutoGen recorders note when the framework's client dropped the ids.
+    calls[0].metadata["token_capture"] = {
+        "source": "langchain:openai", "dropped": ["prompt_token_ids"], "retokenize": True
+    }
+    [row], manifest = exported(tmp_path, [traj])
+    assert second is not None and row["prompt_ids"] == second.prompt_token_ids
+    assert len(row["step_rewards"]) == 2 and len(row["cached_tokens"]) == 2
+    # The second and third prompts share the first one's prefix: the server cached it.
+    assert all(n > 0 for n in row["cached_tokens"])
+    assert manifest["rollout"]["rejected_calls"] == {"client_dropped_token_ids": 1}
+    assert manifest["rollout"]["rejected_rows"] == 0 and manifest["rollout"]["rows"] == 1
+
+
 @pytest.fixture(scope="module")
 def tokenizer_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
     pytest.importorskip("tokenizers")
@@ -152,6 +191,15 @@ def test_without_ids_the_tokenizer_renders_the_row(tmp_path: Path, tokenizer_dir
     got, manifest = exported(tmp_path / "a", [traj])
     assert got == [] and manifest["skipped"] == {
         "rollout: no_token_ids (export with --tokenizer to re-tokenize)": 1
+    }
+    # Where the recorder noted that the framework's client dropped the ids, the reason says so.
+    noted = traj.model_copy(deep=True)
+    for step in noted.steps:
+        if isinstance(step, LLMStep):
+            step.metadata["token_capture"] = {"dropped": ["prompt_token_ids"], "retokenize": True}
+    _, manifest = exported(tmp_path / "c", [noted])
+    assert manifest["skipped"] == {
+        "rollout: client_dropped_token_ids (export with --tokenizer to re-tokenize)": 1
     }
     [row], manifest = exported(tmp_path / "b", [traj], tokenizer=str(tokenizer_dir))
     assert row["retokenized"] is True and row["logprobs"] is None

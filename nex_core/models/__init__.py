@@ -10,8 +10,15 @@ if _typing.TYPE_CHECKING:
     from nex_core.models.registry import make_model
     from nex_core.models.replay import ReplayModel
     from nex_core.models.scripted import Script, ScriptedModel, ScriptedReply
+    from nex_core.models.token_capture import (
+        TOKEN_CAPTURE_KEY,
+        capture_note,
+        read_client_tokens,
+        tokens_from_logprobs,
+    )
 
 __all__ = [
+    "TOKEN_CAPTURE_KEY",
     "ChatModel",
     "ModelCall",
     "ReplayModel",
@@ -19,8 +26,11 @@ __all__ = [
     "Script",
     "ScriptedModel",
     "ScriptedReply",
+    "capture_note",
     "chunks_of",
     "make_model",
+    "read_client_tokens",
+    "tokens_from_logprobs",
 ]
 
 if not _typing.TYPE_CHECKING:  # type checkers see the imports above, not a catch-all __getattr__

@@ -310,6 +310,7 @@ class _Builder:
             finish = a.get(sc.RESPONSE_FINISH_REASONS)
             finish_reason = str(finish[0]) if isinstance(finish, list) and finish else None
             usage_in, usage_out = a.get(sc.USAGE_INPUT_TOKENS), a.get(sc.USAGE_OUTPUT_TOKENS)
+            cached = a.get(sc.USAGE_CACHE_READ_TOKENS)
             model = a.get(sc.RESPONSE_MODEL) or a.get(sc.REQUEST_MODEL)
         else:
             messages = oi.messages(a, sc.OI_INPUT_MESSAGES)
@@ -323,13 +324,19 @@ class _Builder:
             params = oi.invocation_params(a)
             finish_reason = a.get(sc.OI_FINISH_REASON)
             usage_in, usage_out = a.get(sc.OI_TOKENS_PROMPT), a.get(sc.OI_TOKENS_COMPLETION)
+            cached = a.get(sc.OI_TOKENS_CACHE_READ)
             model = a.get(sc.OI_MODEL_NAME)
         if not tools and (self._has_tool_spans() or (response and response.tool_calls)):
             self.report.lack("model call without tool schemas")
         usage = None
         if isinstance(usage_in, int) or isinstance(usage_out, int):
             i, o = int(usage_in or 0), int(usage_out or 0)
-            usage = Usage(prompt_tokens=i, completion_tokens=o, total_tokens=i + o)
+            usage = Usage(
+                prompt_tokens=i,
+                completion_tokens=o,
+                total_tokens=i + o,
+                cached_tokens=cached if isinstance(cached, int) and cached >= 0 else None,
+            )
         if response is not None and response.role != "assistant":
             response = response.model_copy(update={"role": "assistant"})
         self.pending_calls = list(response.tool_calls or []) if response else []

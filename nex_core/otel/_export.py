@@ -191,6 +191,8 @@ class SpanWriter:
             if response.usage is not None:
                 attributes[sc.USAGE_INPUT_TOKENS] = response.usage.prompt_tokens
                 attributes[sc.USAGE_OUTPUT_TOKENS] = response.usage.completion_tokens
+                if response.usage.cached_tokens is not None:
+                    attributes[sc.USAGE_CACHE_READ_TOKENS] = response.usage.cached_tokens
         if self.capture_content:
             attributes[sc.INPUT_MESSAGES] = messages_to_genai(step.request.messages)
             if step.request.tools:

@@ -52,6 +52,8 @@ RESPONSE_MODEL = "gen_ai.response.model"
 RESPONSE_FINISH_REASONS = "gen_ai.response.finish_reasons"
 USAGE_INPUT_TOKENS = "gen_ai.usage.input_tokens"
 USAGE_OUTPUT_TOKENS = "gen_ai.usage.output_tokens"
+USAGE_CACHE_READ_TOKENS = "gen_ai.usage.cache_read.input_tokens"
+"""Of the input tokens, those the server served from its prompt cache (``Usage.cached_tokens``)."""
 REQUEST_PARAMS: dict[str, str] = {
     "temperature": "gen_ai.request.temperature",
     "max_tokens": "gen_ai.request.max_tokens",
@@ -120,6 +122,7 @@ OI_PROVIDER = "llm.provider"
 OI_INVOCATION_PARAMETERS = "llm.invocation_parameters"
 OI_TOKENS_PROMPT = "llm.token_count.prompt"
 OI_TOKENS_COMPLETION = "llm.token_count.completion"
+OI_TOKENS_CACHE_READ = "llm.token_count.prompt_details.cache_read"
 OI_FINISH_REASON = "llm.finish_reason"
 OI_INPUT_VALUE = "input.value"
 OI_OUTPUT_VALUE = "output.value"

@@ -184,3 +184,26 @@ def test_a_resume_is_an_event_on_the_run_span_not_a_span() -> None:
         (event,) = [e for e in root.events if e.name == semconv.NEX_INPUT_EVENT]
         assert event.attributes[semconv.NEX_INPUT_MODE] == "resume"
         assert (semconv.NEX_INPUT_VALUE in event.attributes) is capture
+
+
+def test_cached_tokens_go_out_and_come_back(tmp_path: Any) -> None:
+    from nex_core.trajectory.schema import LLMStep, Usage
+
+    traj = team_run()
+    calls = [s for s in traj.steps if isinstance(s, LLMStep) and s.response is not None]
+    for n, step in enumerate(calls):
+        assert step.response is not None
+        step.response.usage = Usage(
+            prompt_tokens=40 + n, completion_tokens=5, total_tokens=45 + n, cached_tokens=n * 8
+        )
+    exporter = InMemorySpanExporter()
+    with OTLPSink(exporter=exporter) as sink:
+        sink.write(traj)
+    chats = [s for s in exporter.get_finished_spans() if s.name == "chat scripted"]
+    assert sorted(s.attributes[semconv.USAGE_CACHE_READ_TOKENS] for s in chats) == [0, 8, 16, 24]
+    path = tmp_path / "traces.jsonl"
+    with OTLPJsonFileSink(path) as file_sink:
+        file_sink.write(traj)
+    (back,) = import_otlp(path)
+    got = {s.id: s.response.usage for s in back.steps if isinstance(s, LLMStep) and s.response}
+    assert got == {s.id: s.response.usage for s in calls if s.response}

@@ -27,7 +27,16 @@ from autogen_core.models import (
 from autogen_core.tools import Tool
 from autogen_core.tools import ToolSchema as AutogenToolSchema
 
-from nex_core.trajectory.schema import LLMResponse, Message, Tokens, ToolCall, ToolSchema, Usage
+from nex_core.models.token_capture import TOKEN_CAPTURE_KEY, capture_note, read_client_tokens
+from nex_core.trajectory.schema import (
+    LLMResponse,
+    Message,
+    Tokens,
+    ToolCall,
+    ToolSchema,
+    TopLogprobs,
+    Usage,
+)
 
 USER_SOURCE = "user"
 """AutoGen's source name for messages that came from the person running the task."""
@@ -109,9 +118,10 @@ def schema_to_nex(schema: Mapping[str, Any]) -> ToolSchema:
     )
 
 
-def to_nex_response(result: CreateResult) -> LLMResponse:
+def to_nex_response(result: CreateResult, notes: dict[str, Any] | None = None) -> LLMResponse:
     """A ``CreateResult`` as the assistant message the model returned (validated in one pass:
-    every recorded model call goes through here)."""
+    every recorded model call goes through here). ``notes`` (the LLM step's metadata) gets what
+    a non-nex client dropped of the call's tokens, under ``TOKEN_CAPTURE_KEY``."""
     content, thought = result.content, result.thought
     message: dict[str, Any]
     if isinstance(content, str):
@@ -123,18 +133,51 @@ def to_nex_response(result: CreateResult) -> LLMResponse:
         ]
         message = {"role": "assistant", "content": thought or None, "tool_calls": calls or None}
     usage = result.usage
+    usage_data: dict[str, Any] = {
+        "prompt_tokens": usage.prompt_tokens,
+        "completion_tokens": usage.completion_tokens,
+        "total_tokens": usage.prompt_tokens + usage.completion_tokens,
+    }
+    cached = cached_tokens_of(result)
+    if cached is not None:
+        usage_data["cached_tokens"] = cached
+    tokens = tokens_of(result)
+    if tokens is None and result.logprobs:
+        tokens = _client_tokens(result, notes)
     return LLMResponse.model_validate(
         {
             "message": message,
             "finish_reason": _FINISH_TO_NEX.get(result.finish_reason, result.finish_reason),
-            "usage": {
-                "prompt_tokens": usage.prompt_tokens,
-                "completion_tokens": usage.completion_tokens,
-                "total_tokens": usage.prompt_tokens + usage.completion_tokens,
-            },
-            "tokens": tokens_of(result),
+            "usage": usage_data,
+            "tokens": tokens,
         }
     )
+
+
+def _client_tokens(result: CreateResult, notes: dict[str, Any] | None) -> Tokens | None:
+    """What a non-nex client (AutoGen's OpenAI client) kept of the call's tokens: per-token
+    logprobs, the ids only as vLLM's ``token_id:N`` tokens, top-k logprobs without their tokens;
+    never the prompt ids nor cached-token usage (``RequestUsage`` has no field for it)."""
+    entries = result.logprobs or []
+    dropped = ["cached_tokens"]
+    wrote = result.usage.completion_tokens
+    if wrote and len(entries) != wrote:
+        # Its stream keeps only the last chunk's entries: a part must not pass for the whole.
+        note = capture_note("autogen:openai", None, also_dropped=["logprobs", *dropped])
+        note["incomplete"] = f"{len(entries)} logprob entries for {wrote} completion tokens"
+        if notes is not None:
+            notes[TOKEN_CAPTURE_KEY] = note
+        return None
+    content = [{"token": e.token, "logprob": e.logprob} for e in entries]
+    top = [[t.logprob for t in e.top_logprobs or []] for e in entries]
+    if any(top):
+        dropped.append("top_logprobs.token_ids")
+    tokens, note = read_client_tokens("autogen:openai", content, also_dropped=dropped)
+    if notes is not None:
+        notes[TOKEN_CAPTURE_KEY] = note
+    if tokens is not None and any(top):
+        tokens.top_logprobs = TopLogprobs(logprobs=top)
+    return tokens
 
 
 _TOKENS_ATTR = "_nex_tokens"
@@ -151,6 +194,25 @@ def attach_tokens(result: CreateResult, tokens: Tokens | None) -> CreateResult:
     if tokens is not None:
         object.__setattr__(result, _TOKENS_ATTR, tokens)
     return result
+
+
+_CACHED_ATTR = "_nex_cached_tokens"
+"""Likewise for ``Usage.cached_tokens``: ``RequestUsage`` has only prompt and completion counts."""
+
+
+def attach_cached(result: CreateResult, cached: int | None) -> CreateResult:
+    if cached is not None:
+        object.__setattr__(result, _CACHED_ATTR, cached)
+    return result
+
+
+def cached_tokens_of(result: CreateResult) -> int | None:
+    """Cached prompt tokens the bridge attached to ``result``, or a usage object's own
+    ``cached_tokens`` (clients that subclass ``RequestUsage`` to keep it)."""
+    cached = result.__dict__.get(_CACHED_ATTR)
+    if cached is None:
+        cached = getattr(result.usage, "cached_tokens", None)
+    return cached if isinstance(cached, int) and not isinstance(cached, bool) else None
 
 
 def tokens_of(result: CreateResult) -> Tokens | None:
@@ -184,7 +246,7 @@ def to_create_result(response: LLMResponse) -> CreateResult:
             cached=False,
             thought=text or message.reasoning,
         )
-        return attach_tokens(result, response.tokens)
+        return attach_cached(attach_tokens(result, response.tokens), usage.cached_tokens)
     finish = _FINISH_FROM_NEX.get(response.finish_reason or "stop", "unknown")
     result = CreateResult(
         finish_reason=finish,  # type: ignore[arg-type]
@@ -193,7 +255,7 @@ def to_create_result(response: LLMResponse) -> CreateResult:
         cached=False,
         thought=message.reasoning,
     )
-    return attach_tokens(result, response.tokens)
+    return attach_cached(attach_tokens(result, response.tokens), usage.cached_tokens)
 
 
 def answer_of(message: Any) -> tuple[str, Any]:

@@ -193,7 +193,7 @@ class RecordingClient(ChatCompletionClient):
         except BaseException as exc:
             rec.end_llm(step, error=exc)
             raise
-        rec.end_llm(step, to_nex_response(result))
+        rec.end_llm(step, to_nex_response(result, step.metadata))
         return result
 
     async def create_stream(
@@ -222,7 +222,7 @@ class RecordingClient(ChatCompletionClient):
                 cancellation_token=cancellation_token,
             ):
                 if isinstance(chunk, CreateResult):
-                    rec.end_llm(step, to_nex_response(chunk))
+                    rec.end_llm(step, to_nex_response(chunk, step.metadata))
                 yield chunk
         except BaseException as exc:
             rec.end_llm(step, error=exc)

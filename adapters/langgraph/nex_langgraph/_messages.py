@@ -21,6 +21,7 @@ from langchain_core.messages import (
 )
 from langchain_core.utils.function_calling import convert_to_openai_tool
 
+from nex_core.models.token_capture import TOKEN_CAPTURE_KEY, read_client_tokens
 from nex_core.trajectory.schema import LLMResponse, Message, ToolCall, ToolSchema
 
 TOKENS_KEY = "nex_tokens"
@@ -167,31 +168,68 @@ def ai_message(message: Message, *, chunk: bool = False) -> AIMessage:
 def response_to_ai(response: LLMResponse, *, model_id: str | None) -> AIMessage:
     """A nex model's response as the ``AIMessage`` LangChain expects from a chat model."""
     message = ai_message(response.message)
-    if response.usage is not None:
+    usage = response.usage
+    if usage is not None:
         message.usage_metadata = {
-            "input_tokens": response.usage.prompt_tokens,
-            "output_tokens": response.usage.completion_tokens,
-            "total_tokens": response.usage.total_tokens,
+            "input_tokens": usage.prompt_tokens,
+            "output_tokens": usage.completion_tokens,
+            "total_tokens": usage.total_tokens,
         }
+        if usage.cached_tokens is not None:  # where LangChain's own OpenAI client puts it
+            message.usage_metadata["input_token_details"] = {"cache_read": usage.cached_tokens}
     message.response_metadata = {"finish_reason": response.finish_reason, "model_name": model_id}
     if response.tokens is not None:
         message.response_metadata[TOKENS_KEY] = response.tokens.model_dump(exclude_none=True)
     return message
 
 
-def response_of(message: BaseMessage, generation_info: dict[str, Any] | None = None) -> LLMResponse:
-    """What a LangChain chat model answered, as a nex response (finish reason and usage kept)."""
+def _usage_data(raw: Any) -> dict[str, Any]:
+    """LangChain ``usage_metadata`` as nex usage: cached prompt tokens are
+    ``input_token_details.cache_read`` (what ``ChatOpenAI`` reads from
+    ``prompt_tokens_details.cached_tokens``)."""
+    usage = {
+        "prompt_tokens": int(raw.get("input_tokens", 0)),
+        "completion_tokens": int(raw.get("output_tokens", 0)),
+        "total_tokens": int(raw.get("total_tokens", 0)),
+    }
+    details = raw.get("input_token_details")
+    cached = details.get("cache_read") if isinstance(details, dict) else None
+    if isinstance(cached, int) and not isinstance(cached, bool):
+        usage["cached_tokens"] = cached
+    return usage
+
+
+def _client_tokens(meta: dict[str, Any], notes: dict[str, Any] | None) -> dict[str, Any] | None:
+    """The token record of an answer: the bridge's own (a nex model's), else what a LangChain
+    OpenAI client kept (``logprobs``, ids only as ``token_id:N`` tokens), with a note in
+    ``notes`` (the step's metadata) of what it dropped: it never keeps ``prompt_token_ids``."""
+    tokens = meta.get(TOKENS_KEY)
+    if isinstance(tokens, dict):
+        return tokens
+    logprobs = meta.get("logprobs")
+    content = logprobs.get("content") if isinstance(logprobs, dict) else None
+    if not isinstance(content, list):
+        return None
+    source = f"langchain:{meta.get('model_provider') or 'unknown'}"
+    record, note = read_client_tokens(source, content)
+    if notes is not None:
+        notes[TOKEN_CAPTURE_KEY] = note
+    return record.model_dump(exclude_none=True) if record is not None else None
+
+
+def response_of(
+    message: BaseMessage,
+    generation_info: dict[str, Any] | None = None,
+    notes: dict[str, Any] | None = None,
+) -> LLMResponse:
+    """What a LangChain chat model answered, as a nex response (finish reason, usage and token
+    record kept); ``notes`` (the LLM step's metadata) gets what the client dropped of the
+    tokens under ``TOKEN_CAPTURE_KEY``."""
     meta = dict(getattr(message, "response_metadata", None) or {})
     meta.update(generation_info or {})
     finish = meta.get("finish_reason") or meta.get("stop_reason")
-    usage = None
     raw = getattr(message, "usage_metadata", None)
-    if raw:
-        usage = {
-            "prompt_tokens": int(raw.get("input_tokens", 0)),
-            "completion_tokens": int(raw.get("output_tokens", 0)),
-            "total_tokens": int(raw.get("total_tokens", 0)),
-        }
+    usage = _usage_data(raw) if raw else None
     nex: Message | dict[str, Any]
     if isinstance(message, AIMessage):
         nex = _assistant_data(message)  # validated with the response, in one pass
@@ -199,13 +237,12 @@ def response_of(message: BaseMessage, generation_info: dict[str, Any] | None = N
         nex = to_nex(message)
         if nex.role != "assistant":
             nex = Message.assistant(nex.text())
-    tokens = meta.get(TOKENS_KEY)
     return LLMResponse.model_validate(
         {
             "message": nex,
             "finish_reason": finish,
             "usage": usage,
-            "tokens": tokens if isinstance(tokens, dict) else None,
+            "tokens": _client_tokens(meta, notes),
         }
     )
 

@@ -335,7 +335,9 @@ class NexCallbackHandler(BaseCallbackHandler):
             if run is None:
                 return
             generation = response.generations[0][0]
-            answer = response_of(generation.message, generation.generation_info)
+            answer = response_of(
+                generation.message, generation.generation_info, run.step.metadata
+            )
             # The answer is usually the very object the next request resends.
             message = generation.message
             self._s.converted[id(message)] = (message, answer.message, message.name)
