@@ -67,6 +67,9 @@ class RunRecording:
         self._errors: dict[str, BaseException] = {}
         self._span_parents: dict[str, str | None] = {}
         self._lock = threading.Lock()
+        self.resumed_calls: list[tuple[str, str, str]] = []
+        """A resumed run's pending batch (call id, name, arguments): its tool spans follow no
+        model call of this run, so they claim their ids here."""
 
     # ------------------------------------------------------------------ spans
 
@@ -221,12 +224,11 @@ class RunRecording:
 
     def _claim(self, turn_span: str | None, name: str | None) -> tuple[str | None, str | None]:
         turn = self._turns.get(turn_span or "")
-        if turn is None:
-            return None, None
+        calls = turn.calls if turn is not None else self.resumed_calls
         with self._lock:
-            for i, (call_id, call_name, arguments) in enumerate(turn.calls):
+            for i, (call_id, call_name, arguments) in enumerate(calls):
                 if call_name == name:
-                    del turn.calls[i]
+                    del calls[i]
                     return call_id, arguments
         return None, None
 

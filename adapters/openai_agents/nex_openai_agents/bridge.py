@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import time
 import uuid
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
 from contextvars import ContextVar
 from typing import Any
 
@@ -45,7 +45,8 @@ class NexModel(Model):
 
     ``agent`` names the agent this bridge serves (scripted models reply per agent); ``None``
     means: whichever agent is calling. ``settings`` are the spec's sampling parameters, sent
-    with every request unless the SDK's ``ModelSettings`` set them.
+    with every request unless the SDK's ``ModelSettings`` set them. ``observer`` sees every
+    answer before the SDK does (a built agent's approval tools watch the batch).
     """
 
     def __init__(
@@ -54,10 +55,12 @@ class NexModel(Model):
         *,
         agent: str | None = None,
         settings: dict[str, Any] | None = None,
+        observer: Callable[[LLMResponse], None] | None = None,
     ) -> None:
         self.model = model
         self.agent = agent
         self.settings = dict(settings or {})
+        self.observer = observer
 
     @property
     def model_id(self) -> str:
@@ -103,6 +106,8 @@ class NexModel(Model):
         response = await self.model.acomplete(
             request, agent=self._agent(), tool_format=ToolFormat.NATIVE
         )
+        if self.observer is not None:
+            self.observer(response)
         return model_response(response)
 
     async def stream_response(
@@ -153,6 +158,8 @@ class NexModel(Model):
             from nex_core.errors import ModelError
 
             raise ModelError("the model's stream ended without a final response")
+        if self.observer is not None:
+            self.observer(final)
         answer = model_response(final)
         sequence += 1
         yield ResponseCompletedEvent(
