@@ -41,12 +41,13 @@ SCRIPT: list[dict[str, Any]] = [
 ] + [{"text": "done"}]
 
 
-def make_agent() -> Agent:
+def make_agent(bridge: Any = bridge_model) -> Agent:
+    """The agent, its model bridged by ``bridge`` (an adapter's own ``bridge_model``)."""
     return Agent(
         name="adder",
         instructions="Add, ten times.",
         tools=[add],
-        model=bridge_model(ScriptedModel(SCRIPT)),
+        model=bridge(ScriptedModel(SCRIPT)),
     )
 
 

@@ -119,7 +119,10 @@ class RecordingModel(Model):
                 system_instructions, input, model_settings, tools, handoffs, output_schema
             )
         else:
-            request = llm_request(system_instructions, input, model_settings, tools, handoffs)
+            cache = self.recording.input_cache(self.agent)
+            request = llm_request(
+                system_instructions, input, model_settings, tools, handoffs, cache
+            )
             asked = request_format(output_schema)
             if asked is not None:
                 request.params["response_format"] = asked

@@ -66,7 +66,8 @@ async def drive(
                 output = output_text(result.final_output)
                 structured = structured_of(result.final_output)
                 run.close_handoffs(output)
-                history = result.to_input_list()
+                if index + 1 < len(task.turns):  # only a later turn reads it back
+                    history = result.to_input_list()
                 active = result.last_agent
         except MaxTurnsExceeded:
             run.close_handoffs(None)

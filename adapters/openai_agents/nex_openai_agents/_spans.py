@@ -30,6 +30,7 @@ from nex_core.trajectory.schema import (
     SubAgentStep,
     ToolStep,
 )
+from nex_openai_agents._messages import InputCache
 
 
 @dataclass
@@ -67,9 +68,18 @@ class RunRecording:
         self._errors: dict[str, BaseException] = {}
         self._span_parents: dict[str, str | None] = {}
         self._lock = threading.Lock()
+        self._inputs: dict[str, InputCache] = {}
         self.resumed_calls: list[tuple[str, str, str]] = []
         """A resumed run's pending batch (call id, name, arguments): its tool spans follow no
         model call of this run, so they claim their ids here."""
+
+    def input_cache(self, agent: str) -> InputCache:
+        """The incremental input conversion for ``agent``'s calls (models other than a
+        bridged nex model, which keeps its own)."""
+        cache = self._inputs.get(agent)
+        if cache is None:
+            cache = self._inputs[agent] = InputCache()
+        return cache
 
     # ------------------------------------------------------------------ spans
 

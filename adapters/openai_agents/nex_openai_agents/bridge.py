@@ -30,7 +30,7 @@ from openai.types.responses.response_prompt_param import ResponsePromptParam
 from nex_core.models.base import ChatModel
 from nex_core.protocol.spec import ToolFormat
 from nex_core.trajectory.schema import LLMRequest, LLMResponse
-from nex_openai_agents._messages import llm_request, model_response
+from nex_openai_agents._messages import InputCache, llm_request, model_response
 from nex_openai_agents.structured import request_format
 
 
@@ -72,6 +72,7 @@ class NexModel(Model):
         self.agent = agent
         self.settings = dict(settings or {})
         self.observer = observer
+        self._inputs = InputCache()
 
     @property
     def model_id(self) -> str:
@@ -86,7 +87,9 @@ class NexModel(Model):
         handoffs: list[Handoff[Any, Any]],
         output_schema: AgentOutputSchemaBase | None = None,
     ) -> LLMRequest:
-        request = llm_request(system_instructions, input, model_settings, tools, handoffs)
+        request = llm_request(
+            system_instructions, input, model_settings, tools, handoffs, self._inputs
+        )
         for key, value in self.settings.items():
             request.params.setdefault(key, value)
         asked = request_format(output_schema)
