@@ -75,7 +75,6 @@ class NexTracingProcessor(TracingProcessor):
     def on_span_start(self, span: Span[Any]) -> None:
         recording = _active.get()
         if recording is not None:
-            recording.remember_parent(span)
             recording.span_started(span)
 
     def on_span_end(self, span: Span[Any]) -> None:
