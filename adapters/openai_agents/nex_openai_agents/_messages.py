@@ -30,8 +30,10 @@ from nex_core.trajectory.schema import (
     LLMRequest,
     LLMResponse,
     Message,
+    Tokens,
     ToolCall,
     ToolSchema,
+    TopLogprobs,
     Usage,
 )
 
@@ -214,20 +216,50 @@ def llm_response(response: ModelResponse) -> LLMResponse:
                     texts.append(str(part.get("text", "")))
                 elif part.get("type") == "refusal":
                     texts.append(str(part.get("refusal", "")))
-    usage = response.usage
     return LLMResponse(
         message=Message.assistant(
             "".join(texts) if texts else None, calls or None, reasoning=reasoning or None
         ),
         finish_reason="tool_calls" if calls else "stop",
-        usage=Usage(
-            prompt_tokens=usage.input_tokens,
-            completion_tokens=usage.output_tokens,
-            total_tokens=usage.total_tokens,
-        )
-        if usage is not None and usage.total_tokens
-        else None,
+        usage=_usage(response.usage),
+        tokens=_logprobs(response.output),
     )
+
+
+def _usage(usage: SDKUsage | None) -> Usage | None:
+    """The SDK's usage; ``cached_tokens`` when the server reported some (the SDK reads the
+    chat endpoint's ``prompt_tokens_details.cached_tokens`` into ``input_tokens_details`` and
+    makes an absent value 0, so 0 cannot be told from "not reported" and is left out)."""
+    if usage is None or not usage.total_tokens:
+        return None
+    details = getattr(usage, "input_tokens_details", None)
+    cached = getattr(details, "cached_tokens", None) or None
+    return Usage(
+        prompt_tokens=usage.input_tokens,
+        completion_tokens=usage.output_tokens,
+        total_tokens=usage.total_tokens,
+        cached_tokens=cached,
+    )
+
+
+def _logprobs(output: Sequence[Any]) -> Tokens | None:
+    """What the SDK keeps of a model's token-level output: the logprobs of a text answer
+    (``ModelSettings(top_logprobs=N)``; on ``output_text`` parts, with each token's text and its
+    top candidates). It keeps no token ids (a server's ``prompt_token_ids`` / ``token_ids`` are
+    dropped with the rest of the unknown fields) and no logprobs of tool-call turns."""
+    chosen: list[float] = []
+    top: list[list[float]] = []
+    top_text: list[list[str]] = []
+    for item in output:
+        for part in getattr(item, "content", None) or ():
+            for lp in getattr(part, "logprobs", None) or ():
+                chosen.append(float(lp.logprob))
+                top.append([float(t.logprob) for t in lp.top_logprobs or ()])
+                top_text.append([str(t.token) for t in lp.top_logprobs or ()])
+    if not chosen:
+        return None
+    ranked = TopLogprobs(logprobs=top, tokens=top_text) if any(top) else None
+    return Tokens(logprobs=chosen, top_logprobs=ranked)
 
 
 def model_response(response: LLMResponse) -> ModelResponse:

@@ -240,15 +240,16 @@ def _completed_response(event: ResponseCompletedEvent) -> ModelResponse:
     from agents.usage import Usage
 
     usage = event.response.usage
+    kept = Usage(
+        requests=1,
+        input_tokens=usage.input_tokens if usage else 0,
+        output_tokens=usage.output_tokens if usage else 0,
+        total_tokens=usage.total_tokens if usage else 0,
+    )
+    if usage is not None and usage.input_tokens_details is not None:
+        kept.input_tokens_details = usage.input_tokens_details  # cached tokens, when reported
     return ModelResponse(
-        output=list(event.response.output),
-        usage=Usage(
-            requests=1,
-            input_tokens=usage.input_tokens if usage else 0,
-            output_tokens=usage.output_tokens if usage else 0,
-            total_tokens=usage.total_tokens if usage else 0,
-        ),
-        response_id=event.response.id,
+        output=list(event.response.output), usage=kept, response_id=event.response.id
     )
 
 
