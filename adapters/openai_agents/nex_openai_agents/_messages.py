@@ -30,8 +30,10 @@ from nex_core.trajectory.schema import (
     LLMRequest,
     LLMResponse,
     Message,
+    Tokens,
     ToolCall,
     ToolSchema,
+    TopLogprobs,
     Usage,
 )
 
@@ -85,6 +87,70 @@ def input_messages(
     return messages
 
 
+class InputCache:
+    """Converts one agent's model inputs, reusing the previous call's messages when the input
+    extends the previous input.
+
+    The runner sends each call the whole conversation so far: converting it anew every call
+    costs time quadratic in the run's length, and gives every request new message objects
+    (which the secret scrub and the sink then compare one by one). The SDK's converter keeps
+    no state across a tool output or a user, system or developer message (it flushes the
+    assistant message and drops pending reasoning there), so when the previous input ended with
+    one of those and the new input begins with the same items, converting only the new items
+    gives exactly the messages converting all of them would.
+    """
+
+    __slots__ = ("_last", "_schemas", "_system")
+
+    def __init__(self) -> None:
+        self._last: tuple[list[Any], list[Message]] = ([], [])
+        self._system: Message | None = None
+        self._schemas: dict[int, tuple[Any, ToolSchema]] = {}
+
+    def messages(
+        self, system_instructions: str | None, items: str | Sequence[TResponseInputItem]
+    ) -> list[Message]:
+        if isinstance(items, str):
+            return input_messages(system_instructions, items)
+        given = list(items)
+        before, converted = self._last  # one read: another thread may replace it meanwhile
+        n = len(before)
+        if n and len(given) >= n and _ends_clean(before[-1]) and given[:n] == before:
+            fresh = Converter.items_to_messages(given[n:])
+            messages = [*converted, *map(chat_message, fresh)]
+        else:
+            messages = [chat_message(m) for m in Converter.items_to_messages(given)]
+        self._last = (given, messages)
+        if not system_instructions:
+            return list(messages)
+        system = self._system
+        if system is None or system.content != system_instructions:
+            system = self._system = Message.system(system_instructions)
+        return [system, *messages]
+
+    def schema(self, tool: Tool | Handoff[Any, Any]) -> ToolSchema:
+        """The tool's schema, built once per tool object (the SDK passes the same ones)."""
+        hit = self._schemas.get(id(tool))
+        if hit is not None and hit[0] is tool:
+            return hit[1]
+        schema = handoff_schema(tool) if isinstance(tool, Handoff) else tool_schema(tool)
+        self._schemas[id(tool)] = (tool, schema)
+        return schema
+
+
+_CLEAN_ROLES = frozenset({"user", "system", "developer"})
+
+
+def _ends_clean(item: Any) -> bool:
+    """Whether the converter's state is reset after ``item`` (see :class:`InputCache`)."""
+    if not isinstance(item, dict):
+        return False
+    kind = item.get("type")
+    if kind == "function_call_output":
+        return True
+    return kind in (None, "message") and item.get("role") in _CLEAN_ROLES
+
+
 def tool_schema(tool: Tool) -> ToolSchema:
     """A tool as the model is offered it. Hosted tools (web search, code interpreter ...) have no
     function schema; they are recorded by name with their type as the description."""
@@ -122,14 +188,17 @@ def llm_request(
     settings: ModelSettings,
     tools: Iterable[Tool],
     handoffs: Iterable[Handoff[Any, Any]],
+    cache: InputCache | None = None,
 ) -> LLMRequest:
-    """Everything one ``Model.get_response`` call was given, as nex records a request."""
-    schemas = [tool_schema(t) for t in tools] + [handoff_schema(h) for h in handoffs]
-    return LLMRequest(
-        messages=input_messages(system_instructions, items),
-        tools=schemas,
-        params=request_params(settings),
-    )
+    """Everything one ``Model.get_response`` call was given, as nex records a request (with
+    ``cache``, converted incrementally: see :class:`InputCache`)."""
+    if cache is None:
+        schemas = [tool_schema(t) for t in tools] + [handoff_schema(h) for h in handoffs]
+        messages = input_messages(system_instructions, items)
+    else:
+        schemas = [cache.schema(t) for t in tools] + [cache.schema(h) for h in handoffs]
+        messages = cache.messages(system_instructions, items)
+    return LLMRequest(messages=messages, tools=schemas, params=request_params(settings))
 
 
 def llm_response(response: ModelResponse) -> LLMResponse:
@@ -147,20 +216,50 @@ def llm_response(response: ModelResponse) -> LLMResponse:
                     texts.append(str(part.get("text", "")))
                 elif part.get("type") == "refusal":
                     texts.append(str(part.get("refusal", "")))
-    usage = response.usage
     return LLMResponse(
         message=Message.assistant(
             "".join(texts) if texts else None, calls or None, reasoning=reasoning or None
         ),
         finish_reason="tool_calls" if calls else "stop",
-        usage=Usage(
-            prompt_tokens=usage.input_tokens,
-            completion_tokens=usage.output_tokens,
-            total_tokens=usage.total_tokens,
-        )
-        if usage is not None and usage.total_tokens
-        else None,
+        usage=_usage(response.usage),
+        tokens=_logprobs(response.output),
     )
+
+
+def _usage(usage: SDKUsage | None) -> Usage | None:
+    """The SDK's usage; ``cached_tokens`` when the server reported some (the SDK reads the
+    chat endpoint's ``prompt_tokens_details.cached_tokens`` into ``input_tokens_details`` and
+    makes an absent value 0, so 0 cannot be told from "not reported" and is left out)."""
+    if usage is None or not usage.total_tokens:
+        return None
+    details = getattr(usage, "input_tokens_details", None)
+    cached = getattr(details, "cached_tokens", None) or None
+    return Usage(
+        prompt_tokens=usage.input_tokens,
+        completion_tokens=usage.output_tokens,
+        total_tokens=usage.total_tokens,
+        cached_tokens=cached,
+    )
+
+
+def _logprobs(output: Sequence[Any]) -> Tokens | None:
+    """What the SDK keeps of a model's token-level output: the logprobs of a text answer
+    (``ModelSettings(top_logprobs=N)``; on ``output_text`` parts, with each token's text and its
+    top candidates). It keeps no token ids (a server's ``prompt_token_ids`` / ``token_ids`` are
+    dropped with the rest of the unknown fields) and no logprobs of tool-call turns."""
+    chosen: list[float] = []
+    top: list[list[float]] = []
+    top_text: list[list[str]] = []
+    for item in output:
+        for part in getattr(item, "content", None) or ():
+            for lp in getattr(part, "logprobs", None) or ():
+                chosen.append(float(lp.logprob))
+                top.append([float(t.logprob) for t in lp.top_logprobs or ()])
+                top_text.append([str(t.token) for t in lp.top_logprobs or ()])
+    if not chosen:
+        return None
+    ranked = TopLogprobs(logprobs=top, tokens=top_text) if any(top) else None
+    return Tokens(logprobs=chosen, top_logprobs=ranked)
 
 
 def model_response(response: LLMResponse) -> ModelResponse:

@@ -38,7 +38,7 @@ from openai.types.responses.response_prompt_param import ResponsePromptParam
 from nex_core.trajectory.recorder import Recorder
 from nex_openai_agents._messages import llm_request, llm_response
 from nex_openai_agents._spans import RunRecording
-from nex_openai_agents.bridge import NexModel, calling_agent, prepared_request
+from nex_openai_agents.bridge import ModelCall, NexModel, current_call
 from nex_openai_agents.structured import request_format
 
 _active: ContextVar[RunRecording | None] = ContextVar("nex_openai_agents_recording", default=None)
@@ -75,7 +75,6 @@ class NexTracingProcessor(TracingProcessor):
     def on_span_start(self, span: Span[Any]) -> None:
         recording = _active.get()
         if recording is not None:
-            recording.remember_parent(span)
             recording.span_started(span)
 
     def on_span_end(self, span: Span[Any]) -> None:
@@ -103,6 +102,7 @@ class RecordingModel(Model):
         self.inner = inner
         self.agent = agent
         self.recording = recording
+        self.model_id = _model_id(inner)
 
     def _begin(
         self,
@@ -112,23 +112,41 @@ class RecordingModel(Model):
         tools: list[Tool],
         handoffs: list[Handoff[Any, Any]],
         output_schema: AgentOutputSchemaBase | None = None,
-    ) -> tuple[Any, str | None, Any]:
+    ) -> tuple[Any, str | None, ModelCall]:
         if isinstance(self.inner, NexModel):
             request = self.inner.request(
                 system_instructions, input, model_settings, tools, handoffs, output_schema
             )
         else:
-            request = llm_request(system_instructions, input, model_settings, tools, handoffs)
+            cache = self.recording.input_cache(self.agent)
+            request = llm_request(
+                system_instructions, input, model_settings, tools, handoffs, cache
+            )
             asked = request_format(output_schema)
             if asked is not None:
                 request.params["response_format"] = asked
         turn_span = _current_span_id()
-        parent = self.recording.parent_for_model_call(turn_span)
-        self.recording.fill_subagent_input(parent, request.messages)
-        step = self.recording.recorder.begin_llm(
-            agent=self.agent, request=request, model=_model_id(self.inner), parent_id=parent
+        recording = self.recording
+        parent = recording.parent_for_model_call(turn_span)
+        recording.fill_subagent_input(parent, request.messages)
+        step = recording.recorder.begin_llm(
+            agent=self.agent, request=request, model=self.model_id, parent_id=parent
         )
-        return step, turn_span, request
+        return step, turn_span, ModelCall(self.agent, request)
+
+    def _end(
+        self,
+        step: Any,
+        turn_span: str | None,
+        call: ModelCall,
+        response: ModelResponse,
+        handoffs: list[Handoff[Any, Any]],
+    ) -> None:
+        # A nex model's own answer (with its token ids and cached-token usage) when the bridge
+        # left it; any other model's answer converted from the SDK's output items.
+        answer = call.answer if call.answer is not None else llm_response(response)
+        self.recording.recorder.end_llm(step, answer)
+        self.recording.model_called(turn_span, self.agent, answer, handoffs)
 
     async def get_response(
         self,
@@ -144,11 +162,10 @@ class RecordingModel(Model):
         conversation_id: str | None = None,
         prompt: ResponsePromptParam | None = None,
     ) -> ModelResponse:
-        step, turn_span, request = self._begin(
+        step, turn_span, call = self._begin(
             system_instructions, input, model_settings, tools, handoffs, output_schema
         )
-        token = calling_agent.set(self.agent)
-        request_token = prepared_request.set(request if isinstance(self.inner, NexModel) else None)
+        token = current_call.set(call)
         try:
             response = await self.inner.get_response(
                 system_instructions,
@@ -166,11 +183,8 @@ class RecordingModel(Model):
             self.recording.recorder.end_llm(step, error=exc)
             raise
         finally:
-            calling_agent.reset(token)
-            prepared_request.reset(request_token)
-        answer = llm_response(response)
-        self.recording.recorder.end_llm(step, answer)
-        self.recording.model_called(turn_span, self.agent, answer, handoffs)
+            current_call.reset(token)
+        self._end(step, turn_span, call, response, handoffs)
         return response
 
     async def stream_response(
@@ -187,11 +201,10 @@ class RecordingModel(Model):
         conversation_id: str | None = None,
         prompt: ResponsePromptParam | None = None,
     ) -> AsyncIterator[TResponseStreamEvent]:
-        step, turn_span, request = self._begin(
+        step, turn_span, call = self._begin(
             system_instructions, input, model_settings, tools, handoffs, output_schema
         )
-        token = calling_agent.set(self.agent)
-        request_token = prepared_request.set(request if isinstance(self.inner, NexModel) else None)
+        token = current_call.set(call)
         final: ModelResponse | None = None
         try:
             async for event in self.inner.stream_response(
@@ -213,14 +226,11 @@ class RecordingModel(Model):
             self.recording.recorder.end_llm(step, error=exc)
             raise
         finally:
-            calling_agent.reset(token)
-            prepared_request.reset(request_token)
+            current_call.reset(token)
         if final is None:
             self.recording.recorder.end_llm(step, error="the stream ended without a response")
             return
-        answer = llm_response(final)
-        self.recording.recorder.end_llm(step, answer)
-        self.recording.model_called(turn_span, self.agent, answer, handoffs)
+        self._end(step, turn_span, call, final, handoffs)
 
     async def close(self) -> None:
         await self.inner.close()
@@ -230,15 +240,16 @@ def _completed_response(event: ResponseCompletedEvent) -> ModelResponse:
     from agents.usage import Usage
 
     usage = event.response.usage
+    kept = Usage(
+        requests=1,
+        input_tokens=usage.input_tokens if usage else 0,
+        output_tokens=usage.output_tokens if usage else 0,
+        total_tokens=usage.total_tokens if usage else 0,
+    )
+    if usage is not None and usage.input_tokens_details is not None:
+        kept.input_tokens_details = usage.input_tokens_details  # cached tokens, when reported
     return ModelResponse(
-        output=list(event.response.output),
-        usage=Usage(
-            requests=1,
-            input_tokens=usage.input_tokens if usage else 0,
-            output_tokens=usage.output_tokens if usage else 0,
-            total_tokens=usage.total_tokens if usage else 0,
-        ),
-        response_id=event.response.id,
+        output=list(event.response.output), usage=kept, response_id=event.response.id
     )
 
 

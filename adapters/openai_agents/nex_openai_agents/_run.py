@@ -8,9 +8,11 @@ from agents import Agent, RunConfig, Runner
 from agents.exceptions import MaxTurnsExceeded
 from agents.result import RunResult, RunResultStreaming
 
+from nex_core.protocol.approval import APPROVAL_STOP_REASON
 from nex_core.trajectory.recorder import Recorder
-from nex_core.trajectory.schema import Outcome, OutcomeStatus, TaskInfo, Trajectory
+from nex_core.trajectory.schema import Outcome, OutcomeStatus, TaskInfo, ToolStep, Trajectory
 from nex_openai_agents._recording import recording
+from nex_openai_agents.approval import METADATA_KEY, call_id_of, pending_requests
 from nex_openai_agents.build import output_text
 from nex_openai_agents.structured import structured_of
 
@@ -29,27 +31,43 @@ async def drive(
     session: Any = None,
     run_config: RunConfig | None = None,
     context: Any = None,
+    resume: Any = None,
+    resume_turn: int = 0,
+    resumed_calls: list[tuple[str, str, str]] | None = None,
 ) -> Trajectory:
     """Run ``task``'s turns on ``agent`` (a later turn continues with the agent that answered
     the one before, on the whole conversation, or on ``session`` when one is given) and return
-    the trajectory; a failing run still returns it."""
+    the trajectory; a failing run still returns it. A run whose result has interruptions (tool
+    calls waiting for approval) ends ``interrupted`` with its ``RunState`` in the trajectory's
+    metadata; ``resume`` (a ``RunState`` with the decisions applied) continues one, at turn
+    ``resume_turn``, its pending batch being ``resumed_calls`` (call id, name, arguments)."""
     config = run_config or RunConfig()
     history: list[Any] = []
     active = agent
     output: str | None = None
     structured: Any = None
     with recording(recorder) as run:
+        if resumed_calls:
+            run.resumed_calls = list(resumed_calls)
         try:
-            for turn in task.turns:
-                if session is not None:
-                    given: Any = turn
+            for index, turn in enumerate(task.turns):
+                if index < resume_turn:
+                    continue
+                if index == resume_turn and resume is not None:
+                    given: Any = resume
+                elif session is not None:
+                    given = turn
                 else:
                     given = [*history, {"role": "user", "content": turn}]
                 result = await _run_once(active, given, mode, max_turns, session, config, context)
+                if result.interruptions:
+                    run.close_handoffs(None)
+                    return _paused(recorder, result, index)
                 output = output_text(result.final_output)
                 structured = structured_of(result.final_output)
                 run.close_handoffs(output)
-                history = result.to_input_list()
+                if index + 1 < len(task.turns):  # only a later turn reads it back
+                    history = result.to_input_list()
                 active = result.last_agent
         except MaxTurnsExceeded:
             run.close_handoffs(None)
@@ -68,6 +86,23 @@ async def drive(
             final_output=output,
             stop_reason="final_output",
             structured_output=structured,
+        )
+    )
+
+
+def _paused(recorder: Recorder, result: RunResult | RunResultStreaming, turn: int) -> Trajectory:
+    traj = recorder.trajectory
+    # The SDK opens a function span for a call before it finds that the call waits for
+    # approval; such a call did not run, so it leaves no tool step.
+    waiting = {call_id_of(item) for item in result.interruptions}
+    traj.steps = [s for s in traj.steps if not (isinstance(s, ToolStep) and s.call_id in waiting)]
+    traj.session_id = traj.session_id or traj.id  # the resume joins this conversation
+    traj.metadata[METADATA_KEY] = {"run_state": result.to_state().to_json(), "turn": turn}
+    return recorder.finish(
+        Outcome(
+            status=OutcomeStatus.INTERRUPTED,
+            stop_reason=APPROVAL_STOP_REASON,
+            pending=pending_requests(result.interruptions),
         )
     )
 

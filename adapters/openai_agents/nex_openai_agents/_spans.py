@@ -30,6 +30,7 @@ from nex_core.trajectory.schema import (
     SubAgentStep,
     ToolStep,
 )
+from nex_openai_agents._messages import InputCache
 
 
 @dataclass
@@ -44,7 +45,7 @@ class _Turn:
     """Handoff tool name → the handoff offered in this call."""
 
 
-@dataclass
+@dataclass(slots=True)
 class _SpanInfo:
     agent: str | None
     parent: str | None
@@ -66,7 +67,23 @@ class RunRecording:
         self._handoff_steps: dict[str | None, list[SubAgentStep]] = {}
         self._errors: dict[str, BaseException] = {}
         self._span_parents: dict[str, str | None] = {}
+        self._subagents_under: dict[str, list[SubAgentStep]] = {}
+        """Tool step id → the sub-agent steps (agents called as tools) under it."""
+        self._waiting_input: dict[str, SubAgentStep] = {}
+        """Sub-agent steps whose input the child's first model call fills, by step id."""
         self._lock = threading.Lock()
+        self._inputs: dict[str, InputCache] = {}
+        self.resumed_calls: list[tuple[str, str, str]] = []
+        """A resumed run's pending batch (call id, name, arguments): its tool spans follow no
+        model call of this run, so they claim their ids here."""
+
+    def input_cache(self, agent: str) -> InputCache:
+        """The incremental input conversion for ``agent``'s calls (models other than a
+        bridged nex model, which keeps its own)."""
+        cache = self._inputs.get(agent)
+        if cache is None:
+            cache = self._inputs[agent] = InputCache()
+        return cache
 
     # ------------------------------------------------------------------ spans
 
@@ -74,6 +91,7 @@ class RunRecording:
         return self._spans.get(span_id) if span_id else None
 
     def span_started(self, span: Span[Any]) -> None:
+        self._span_parents[span.span_id] = span.parent_id
         data = span.span_data
         parent = self._info(span.parent_id)
         parent_step = parent.parent if parent is not None else self.root_parent
@@ -116,7 +134,8 @@ class RunRecording:
             )
             self._handoff_steps.setdefault(scope, []).append(step)
             self._spans[span.span_id] = _SpanInfo(name, step.id, step)
-        elif tool_step is not None and not self._has_agent_under(tool_step):
+            self._waiting_input[step.id] = step
+        elif tool_step is not None and tool_step.id not in self._subagents_under:
             step = self.recorder.begin_subagent(
                 agent=tool_step.agent,
                 child=name,
@@ -126,16 +145,12 @@ class RunRecording:
                 parent_id=tool_step.id,
             )
             self._spans[span.span_id] = _SpanInfo(name, step.id, step)
+            self._subagents_under[tool_step.id] = [step]
+            self._waiting_input[step.id] = step
         else:
             self._spans[span.span_id] = _SpanInfo(name, parent_step, None)
         if parent is not None and parent.agent is None:
             parent.agent = name
-
-    def _has_agent_under(self, tool: ToolStep) -> bool:
-        return any(
-            isinstance(info.step, SubAgentStep) and info.step.parent_id == tool.id
-            for info in self._spans.values()
-        )
 
     def span_ended(self, span: Span[Any]) -> None:
         data = span.span_data
@@ -152,7 +167,7 @@ class RunRecording:
             from nex_core.trajectory.recorder import parse_arguments
 
             step.arguments, step.raw_arguments = parse_arguments(data.input)
-        for child in self._children_of(step.id):
+        for child in self._subagents_under.get(step.id, ()):
             if child.status is StepStatus.RUNNING:
                 self.recorder.end_subagent(child, _text(data.output))
         error = self._errors.pop(span.span_id, None)
@@ -160,13 +175,6 @@ class RunRecording:
             self.recorder.end_tool(step, error=_error(error, span.error, data.output))
         else:
             self.recorder.end_tool(step, data.output)
-
-    def _children_of(self, step_id: str) -> list[SubAgentStep]:
-        return [
-            info.step
-            for info in self._spans.values()
-            if isinstance(info.step, SubAgentStep) and info.step.parent_id == step_id
-        ]
 
     def _handoff_ended(self, span: Span[Any], data: HandoffSpanData, info: _SpanInfo) -> None:
         turn = self._turns.get(span.parent_id or "")
@@ -214,19 +222,17 @@ class RunRecording:
     def fill_subagent_input(self, parent: str | None, messages: list[Message]) -> None:
         """A child's first request shows what it was given (its messages after the system
         prompt): the input of the sub-agent step it runs under."""
-        for info in self._spans.values():
-            step = info.step
-            if isinstance(step, SubAgentStep) and step.id == parent and not step.input:
-                step.input = [m for m in messages if m.role != "system"]
+        step = self._waiting_input.pop(parent, None) if parent is not None else None
+        if step is not None and not step.input:
+            step.input = [m for m in messages if m.role != "system"]
 
     def _claim(self, turn_span: str | None, name: str | None) -> tuple[str | None, str | None]:
         turn = self._turns.get(turn_span or "")
-        if turn is None:
-            return None, None
+        calls = turn.calls if turn is not None else self.resumed_calls
         with self._lock:
-            for i, (call_id, call_name, arguments) in enumerate(turn.calls):
+            for i, (call_id, call_name, arguments) in enumerate(calls):
                 if call_name == name:
-                    del turn.calls[i]
+                    del calls[i]
                     return call_id, arguments
         return None, None
 
@@ -242,9 +248,6 @@ class RunRecording:
                 if step.status is StepStatus.RUNNING:
                     step.output = output
                     self.recorder.end_subagent(step, output, error=error)
-
-    def remember_parent(self, span: Span[Any]) -> None:
-        self._span_parents[span.span_id] = span.parent_id
 
 
 def _enclosing_tool(info: _SpanInfo | None) -> ToolStep | None:

@@ -10,8 +10,9 @@ from __future__ import annotations
 
 import time
 import uuid
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
 from contextvars import ContextVar
+from dataclasses import dataclass
 from typing import Any
 
 from agents import Handoff, ModelSettings, Tool
@@ -29,15 +30,25 @@ from openai.types.responses.response_prompt_param import ResponsePromptParam
 from nex_core.models.base import ChatModel
 from nex_core.protocol.spec import ToolFormat
 from nex_core.trajectory.schema import LLMRequest, LLMResponse
-from nex_openai_agents._messages import llm_request, model_response
+from nex_openai_agents._messages import InputCache, llm_request, model_response
 from nex_openai_agents.structured import request_format
 
-calling_agent: ContextVar[str | None] = ContextVar("nex_openai_agents_calling_agent", default=None)
-"""Name of the agent whose model call is in progress (set by the recorder)."""
-prepared_request: ContextVar[LLMRequest | None] = ContextVar(
-    "nex_openai_agents_prepared_request", default=None
+
+@dataclass(slots=True)
+class ModelCall:
+    """A model call the recorder makes through a :class:`NexModel`: the agent calling and the
+    request the recorder built (sent as it is, not built twice); the bridge leaves the nex
+    model's answer here, so the step records it as the model gave it (token ids, logprobs,
+    cached tokens) without converting the SDK's items back."""
+
+    agent: str
+    request: LLMRequest
+    answer: LLMResponse | None = None
+
+
+current_call: ContextVar[ModelCall | None] = ContextVar(
+    "nex_openai_agents_model_call", default=None
 )
-"""The request the recorder already built for the call in progress (built once, not twice)."""
 
 
 class NexModel(Model):
@@ -45,7 +56,8 @@ class NexModel(Model):
 
     ``agent`` names the agent this bridge serves (scripted models reply per agent); ``None``
     means: whichever agent is calling. ``settings`` are the spec's sampling parameters, sent
-    with every request unless the SDK's ``ModelSettings`` set them.
+    with every request unless the SDK's ``ModelSettings`` set them. ``observer`` sees every
+    answer before the SDK does (a built agent's approval tools watch the batch).
     """
 
     def __init__(
@@ -54,10 +66,13 @@ class NexModel(Model):
         *,
         agent: str | None = None,
         settings: dict[str, Any] | None = None,
+        observer: Callable[[LLMResponse], None] | None = None,
     ) -> None:
         self.model = model
         self.agent = agent
         self.settings = dict(settings or {})
+        self.observer = observer
+        self._inputs = InputCache()
 
     @property
     def model_id(self) -> str:
@@ -72,7 +87,9 @@ class NexModel(Model):
         handoffs: list[Handoff[Any, Any]],
         output_schema: AgentOutputSchemaBase | None = None,
     ) -> LLMRequest:
-        request = llm_request(system_instructions, input, model_settings, tools, handoffs)
+        request = llm_request(
+            system_instructions, input, model_settings, tools, handoffs, self._inputs
+        )
         for key, value in self.settings.items():
             request.params.setdefault(key, value)
         asked = request_format(output_schema)
@@ -80,8 +97,8 @@ class NexModel(Model):
             request.params["response_format"] = asked
         return request
 
-    def _agent(self) -> str | None:
-        return self.agent or calling_agent.get() or _current_agent_span_name()
+    def _agent(self, call: ModelCall | None) -> str | None:
+        return self.agent or (call.agent if call else None) or _current_agent_span_name()
 
     async def get_response(
         self,
@@ -97,12 +114,19 @@ class NexModel(Model):
         conversation_id: str | None = None,
         prompt: ResponsePromptParam | None = None,
     ) -> ModelResponse:
-        request = prepared_request.get() or self.request(
-            system_instructions, input, model_settings, tools, handoffs, output_schema
-        )
+        call = current_call.get()
+        request = call.request if call else None
+        if request is None:
+            request = self.request(
+                system_instructions, input, model_settings, tools, handoffs, output_schema
+            )
         response = await self.model.acomplete(
-            request, agent=self._agent(), tool_format=ToolFormat.NATIVE
+            request, agent=self._agent(call), tool_format=ToolFormat.NATIVE
         )
+        if call is not None:
+            call.answer = response
+        if self.observer is not None:
+            self.observer(response)
         return model_response(response)
 
     async def stream_response(
@@ -121,9 +145,12 @@ class NexModel(Model):
     ) -> AsyncIterator[TResponseStreamEvent]:
         """The nex model's stream as Responses events: created, a text delta per text chunk,
         then completed with the whole response (which is what the SDK's runner keeps)."""
-        request = prepared_request.get() or self.request(
-            system_instructions, input, model_settings, tools, handoffs, output_schema
-        )
+        call = current_call.get()
+        request = call.request if call else None
+        if request is None:
+            request = self.request(
+                system_instructions, input, model_settings, tools, handoffs, output_schema
+            )
         response_id = f"resp_{uuid.uuid4().hex[:24]}"
         item_id = f"msg_{uuid.uuid4().hex[:24]}"
         sequence = 0
@@ -134,7 +161,7 @@ class NexModel(Model):
         )
         final: LLMResponse | None = None
         async for chunk in self.model.astream(
-            request, agent=self._agent(), tool_format=ToolFormat.NATIVE
+            request, agent=self._agent(call), tool_format=ToolFormat.NATIVE
         ):
             if chunk.final is not None:
                 final = chunk.final
@@ -153,6 +180,10 @@ class NexModel(Model):
             from nex_core.errors import ModelError
 
             raise ModelError("the model's stream ended without a final response")
+        if call is not None:
+            call.answer = final
+        if self.observer is not None:
+            self.observer(final)
         answer = model_response(final)
         sequence += 1
         yield ResponseCompletedEvent(

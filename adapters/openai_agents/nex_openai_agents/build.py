@@ -9,17 +9,21 @@
 - ``stop_tools`` become ``StopAtTools``; ``parallel_tool_calls: false`` becomes the model setting.
 - MCP-bound tools call nex's MCP pool (``nex_core.runtime.mcp_tools``), not the SDK's MCP
   servers, so their servers, schemas and errors are the native runtime's.
+- ``approval: required`` tools are ``needs_approval=True``; the agent's other tools wait with
+  their batch (see ``approval``).
 """
 
 from __future__ import annotations
 
 import asyncio
+import weakref
 from collections.abc import Awaitable, Callable
 from typing import Any
 
 from agents import Agent, FunctionTool, Handoff, ModelSettings, RunContextWrapper, Runner
 from agents.agent import StopAtTools
 from agents.exceptions import MaxTurnsExceeded
+from agents.tool_context import ToolContext
 
 from nex_core.errors import AdapterError, NexError
 from nex_core.models.base import ChatModel
@@ -36,6 +40,7 @@ from nex_core.runtime.tools import (
 )
 from nex_core.trajectory.recorder import error_info, parse_arguments
 from nex_openai_agents._recording import report_tool_error
+from nex_openai_agents.approval import Batch, Edits, HeldWithBatch
 from nex_openai_agents.bridge import NexModel
 from nex_openai_agents.structured import SpecOutputSchema, answer_text
 
@@ -44,20 +49,35 @@ class SubAgentFailed(NexError):
     """A sub-agent called as a tool ended without an answer."""
 
 
-def build(spec: AgentSpec | TeamSpec, model: ChatModel, *, mcp: MCPTools | None = None) -> Agent:
-    """The Agents SDK agent for ``spec``; teams have no Agents SDK form."""
+def build(
+    spec: AgentSpec | TeamSpec,
+    model: ChatModel,
+    *,
+    mcp: MCPTools | None = None,
+    edits: Edits | None = None,
+) -> Agent:
+    """The Agents SDK agent for ``spec``; teams have no Agents SDK form. ``edits`` holds the
+    human's arguments for calls a resume runs edited."""
     if isinstance(spec, TeamSpec):
         raise AdapterError(
             f"team '{spec.name}': the OpenAI Agents SDK has no teams (agents take turns only "
             "through handoffs); run it on the native, autogen or langgraph backend"
         )
-    return _Builder(model, mcp).agent(spec)
+    return _Builder(model, mcp, edits).agent(spec)
+
+
+def needs_approval(spec: AgentSpec) -> bool:
+    """Whether ``spec`` or any agent under it has a tool with ``approval: required``."""
+    return any(t.approval == "required" for t in spec.tools) or any(
+        needs_approval(s.child) for s in spec.sub_agents
+    )
 
 
 class _Builder:
-    def __init__(self, model: ChatModel, mcp: MCPTools | None) -> None:
+    def __init__(self, model: ChatModel, mcp: MCPTools | None, edits: Edits | None) -> None:
         self.model = model
         self.mcp = mcp
+        self.edits = edits
         self._built: dict[int, Agent] = {}
 
     def agent(self, spec: AgentSpec) -> Agent:
@@ -73,6 +93,8 @@ class _Builder:
         # protocol runs them one at a time, in order, when parallel calls are off (asyncio's lock
         # is fair: calls started in the model's order acquire it in that order).
         serial = None if spec.parallel_tool_calls else asyncio.Lock()
+        approval = frozenset(t.name for t in spec.tools if t.approval == "required")
+        batch = Batch(approval) if approval else None
         tools: list[Any] = []
         handoffs: list[Any] = []
         for handle in handles.values():
@@ -80,7 +102,7 @@ class _Builder:
                 assert handle.sub_agent is not None
                 handoffs.append(self._handoff(handle, handle.sub_agent))
             else:
-                tools.append(self._tool(spec, handle, serial))
+                tools.append(self._tool(spec, handle, serial, batch))
         settings = ModelSettings(
             temperature=spec.model.temperature,
             top_p=spec.model.top_p,
@@ -92,7 +114,12 @@ class _Builder:
             name=spec.name,
             instructions=spec.system_prompt or None,
             handoff_description=spec.description or None,
-            model=NexModel(self.model, agent=spec.name, settings=spec.model.sampling()),
+            model=NexModel(
+                self.model,
+                agent=spec.name,
+                settings=spec.model.sampling(),
+                observer=batch.saw if batch is not None else None,
+            ),
             model_settings=settings,
             tools=tools,
             handoffs=handoffs,
@@ -107,7 +134,11 @@ class _Builder:
         return agent
 
     def _tool(
-        self, spec: AgentSpec, handle: ToolHandle, serial: asyncio.Lock | None
+        self,
+        spec: AgentSpec,
+        handle: ToolHandle,
+        serial: asyncio.Lock | None,
+        batch: Batch | None = None,
     ) -> FunctionTool:
         schema = handle.schema
         parameters = schema.parameters
@@ -120,9 +151,21 @@ class _Builder:
                     "build it through the adapter's run (it opens nex's MCP pool)"
                 )
             description, parameters = self.mcp.advertised(handle.tool)
-        return protocol_tool(schema.name, description, parameters, self._runner(handle), serial)
+        approval: bool | HeldWithBatch = False
+        if batch is not None:
+            required = handle.tool is not None and handle.tool.approval == "required"
+            approval = True if required else HeldWithBatch(batch)
+        return protocol_tool(
+            schema.name,
+            description,
+            parameters,
+            self._runner(spec, handle),
+            serial,
+            needs_approval=approval,
+            edits=self.edits,
+        )
 
-    def _runner(self, handle: ToolHandle) -> Any:
+    def _runner(self, spec: AgentSpec, handle: ToolHandle) -> Any:
         if handle.kind == "function":
             return function_runner(handle)
         if handle.kind == "mcp":
@@ -137,6 +180,15 @@ class _Builder:
             return mcp_call
         assert handle.sub_agent is not None
         child_spec = handle.sub_agent.child
+        if needs_approval(child_spec):
+            # The child runs in a Runner.run of its own inside this tool call: its pause would
+            # end the tool call, not the run, and its state would be lost.
+            raise AdapterError(
+                f"agent '{spec.name}': sub-agent '{child_spec.name}' (called as a tool) has tools "
+                "with approval: required, which the openai-agents backend pauses for only in the "
+                "agent the run started with and the agents it hands off to; make it a handoff "
+                "or run the spec on the native backend"
+            )
         return agent_runner(self.agent(child_spec), child_spec.limits.max_steps)
 
     def _handoff(self, handle: ToolHandle, sub: SubAgentSpec) -> Handoff[Any, Any]:
@@ -155,14 +207,21 @@ def protocol_tool(
     parameters: dict[str, Any],
     run: ToolRunner,
     serial: asyncio.Lock | None = None,
+    *,
+    needs_approval: bool | HeldWithBatch = False,
+    edits: Edits | None = None,
 ) -> FunctionTool:
     """A ``FunctionTool`` that behaves as a protocol tool: the schema advertised as given,
     arguments validated against it, a failure fed back as ``Error: <type>: <message>`` and
-    recorded as the tool's error; with ``serial``, calls run one at a time."""
+    recorded as the tool's error; with ``serial``, calls run one at a time; a call in ``edits``
+    runs with the human's arguments."""
 
-    async def invoke(ctx: RunContextWrapper[Any], raw: str) -> str:
+    # Annotated ToolContext: the SDK passes the call's ToolContext (with its call id, which an
+    # edit is keyed by) only to a function that declares it.
+    async def invoke(ctx: ToolContext[Any], raw: str) -> str:
         try:
-            arguments, _ = parse_arguments(raw)
+            edited = edits.take(getattr(ctx, "tool_call_id", None)) if edits else None
+            arguments = edited if edited is not None else parse_arguments(raw)[0]
             if arguments is None:
                 raise InvalidArguments(f"arguments are not a JSON object: {raw!r}")
             validate_arguments(arguments, parameters)
@@ -180,6 +239,7 @@ def protocol_tool(
         params_json_schema=parameters,
         on_invoke_tool=invoke,
         strict_json_schema=False,
+        needs_approval=needs_approval,
     )
 
 
@@ -217,7 +277,7 @@ def agent_runner(child: Agent, max_turns: int) -> ToolRunner:
 
 def protocol_handoff(child: Agent, tool_name: str, description: str) -> Handoff[Any, Any]:
     """A handoff to ``child`` taking no arguments, with the protocol's transfer message."""
-    return ProtocolHandoff(
+    handoff = ProtocolHandoff(
         tool_name=tool_name,
         tool_description=description,
         input_json_schema=dict(HANDOFF_PARAMETERS),
@@ -225,6 +285,9 @@ def protocol_handoff(child: Agent, tool_name: str, description: str) -> Handoff[
         agent_name=child.name,
         strict_json_schema=False,
     )
+    # As the SDK's handoff() does: a RunState read back finds the agents through it.
+    handoff._agent_ref = weakref.ref(child)
+    return handoff
 
 
 class ProtocolHandoff(Handoff[Any, Any]):

@@ -224,6 +224,8 @@ class _Writer:
             kwargs_mcp.append(("timeout_s", tool.timeout_s or spec.limits.tool_timeout_s))
             if serial:
                 kwargs_mcp.append(("serial", Source("serial")))
+            if tool.approval == "required":
+                kwargs_mcp.append(("needs_approval", True))
             return call("mcp.tool", [tool.name], kwargs_mcp)
         if not isinstance(binding, ImportBinding):
             raise AdapterError(
@@ -237,6 +239,8 @@ class _Writer:
         kwargs.append(("timeout_s", tool.timeout_s or spec.limits.tool_timeout_s))
         if serial:
             kwargs.append(("serial", Source("serial")))
+        if tool.approval == "required":
+            kwargs.append(("needs_approval", True))
         self.used.add("import_tool")
         return call("import_tool", [tool.binding.path], kwargs)
 

@@ -62,14 +62,23 @@ def import_tool(
     parameters: dict[str, Any] | None = None,
     timeout_s: float | None = 60.0,
     serial: asyncio.Lock | None = None,
+    needs_approval: bool = False,
 ) -> FunctionTool:
     """A tool calling the function at ``binding`` (``package.module:function``): arguments
     validated against ``parameters``, the call bounded by ``timeout_s``, an exception fed back
-    as ``Error: <type>: <message>``; with ``serial``, one call at a time."""
+    as ``Error: <type>: <message>``; with ``serial``, one call at a time; ``needs_approval``
+    as the SDK's (the run pauses with ``result.interruptions``)."""
     spec = bound_import_tool(binding, name=name, description=description, parameters=parameters)
     schema = ToolSchema(name=name, description=description, parameters=spec.parameters or {})
     handle = ToolHandle(kind="function", schema=schema, timeout_s=timeout_s, tool=spec)
-    return protocol_tool(name, description, schema.parameters, function_runner(handle), serial)
+    return protocol_tool(
+        name,
+        description,
+        schema.parameters,
+        function_runner(handle),
+        serial,
+        needs_approval=needs_approval,
+    )
 
 
 def agent_tool(child: Agent, *, name: str, description: str, max_turns: int) -> FunctionTool:
@@ -132,6 +141,7 @@ class MCPServers:
         parameters: dict[str, Any] | None = None,
         timeout_s: float | None = 60.0,
         serial: asyncio.Lock | None = None,
+        needs_approval: bool = False,
     ) -> FunctionTool:
         """Tool ``tool`` (default ``name``) of ``server``; with no ``parameters``, the schema the
         server gave when the block started (the spec's description wins when it has one)."""
@@ -152,7 +162,7 @@ class MCPServers:
         async def call(ctx: Any, arguments: dict[str, Any]) -> Any:
             return await tools.call(spec, arguments, timeout_s)
 
-        return protocol_tool(name, advertised, schema, call, serial)
+        return protocol_tool(name, advertised, schema, call, serial, needs_approval=needs_approval)
 
 
 @contextlib.asynccontextmanager

@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import importlib
 import re
-from typing import Any
+from typing import Any, Literal
 
 from agents import Agent, FunctionTool, Handoff
 from agents.agent import StopAtTools
@@ -176,8 +176,7 @@ class _Converter:
             )
         if tool.tool_input_guardrails or tool.tool_output_guardrails:
             self.report.add(where, "tool guardrails have no protocol form; left out")
-        if tool.needs_approval is not False:
-            self.report.add(where, "human approval (needs_approval) has no protocol form")
+        approval = _approval(tool, where, self.report)
         if tool.timeout_seconds is not None:
             self.report.add(where, "timeout carried over as timeout_s", "info")
         return ToolSpec(
@@ -186,6 +185,7 @@ class _Converter:
             parameters=dict(tool.params_json_schema),
             binding=binding,
             timeout_s=tool.timeout_seconds,
+            approval=approval,
         )
 
     def _agent_tool(self, tool: FunctionTool, where: str) -> SubAgentSpec:
@@ -342,3 +342,25 @@ def _name(name: str, where: str, report: ConversionReport) -> str:
         fixed = f"_{fixed}"[:64]
     report.add(where, f"name {name!r} is not a protocol name; renamed '{fixed}'", "approximated")
     return fixed
+
+
+def _approval(
+    tool: FunctionTool, where: str, report: ConversionReport
+) -> Literal["never", "required"]:
+    """``needs_approval=True`` is ``approval: required``; a function deciding per call becomes
+    ``required`` too (the protocol asks for every call: stricter, never looser). A tool a nex
+    build made wait with its batch (``HeldWithBatch``) needs no approval of its own."""
+    from nex_openai_agents.approval import HeldWithBatch
+
+    setting = tool.needs_approval
+    if setting is True:
+        return "required"
+    if setting is False or isinstance(setting, HeldWithBatch):
+        return "never"
+    report.add(
+        f"{where}.needs_approval",
+        "needs_approval is a function (approval decided per call); converted as approval: "
+        "required, which asks for every call",
+        "approximated",
+    )
+    return "required"

@@ -6,15 +6,15 @@ plugin installed as without it.
 
 from __future__ import annotations
 
-import contextlib
 import functools
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from importlib import resources
 from typing import Any, ClassVar
 
 from nex_core.adapter import Adapter, Capability, Conversion, _dist_version, as_task
 from nex_core.errors import AdapterError
 from nex_core.hookspecs import hookimpl
+from nex_core.protocol.approval import Decision
 from nex_core.protocol.spec import AgentSpec, TeamSpec
 from nex_core.trajectory.schema import Provenance, TaskInfo, Trajectory
 from nex_core.trajectory.sinks import TrajectorySink
@@ -37,6 +37,7 @@ CAPABILITIES = frozenset(
         Capability.CONVERT_FROM,
         Capability.CONVERT_TO,
         Capability.RECORD_FOREIGN,
+        Capability.TOOL_APPROVAL,
     }
 )
 """What the adapter does the protocol's way. Left out, and why:
@@ -112,45 +113,28 @@ class OpenAIAgentsAdapter(Adapter):
         """Build ``spec`` in the Agents SDK, run ``task`` with ``model`` and return the
         trajectory. ``mode`` is ``run`` or ``run_streamed``. MCP servers come from the pool set
         by :func:`nex_core.runtime.mcp.use_shared_pool`, else from a pool of this run's own. A
-        tool binding that cannot be resolved fails the run before the first model call."""
-        from nex_core.runtime.loop import provenance_for
-        from nex_core.runtime.mcp import shared_pool
-        from nex_core.runtime.mcp_tools import MCPTools, pool_for_run, uses_mcp
-        from nex_core.runtime.tools import resolve_bindings
-        from nex_core.trajectory.recorder import Recorder
-        from nex_openai_agents._run import drive
-        from nex_openai_agents.build import build
+        tool binding that cannot be resolved fails the run before the first model call. A call
+        to an ``approval: required`` tool ends the run ``interrupted`` (see :meth:`aresume`)."""
+        from nex_openai_agents._resume import run_built
 
-        info = as_task(task)
-        provenance = provenance_for(
-            spec,
-            model,
-            info,
-            framework=self.framework,
-            framework_version=self.framework_version,
-            adapter=self.name,
-            adapter_version=self.version,
-        )
-        recorder = Recorder(provenance=provenance, task=info, root_agent=spec.name, sinks=sinks)
-        try:
-            resolve_bindings(spec, check_mcp_servers=shared_pool() is None)
-            if isinstance(spec, TeamSpec):
-                build(spec, model)  # raises the AdapterError that explains
-        except Exception as exc:
-            return recorder.fail(exc)
-        async with contextlib.AsyncExitStack() as stack:
-            mcp = None
-            try:
-                if uses_mcp(spec):
-                    mcp = MCPTools(await stack.enter_async_context(pool_for_run(spec)))
-                    await mcp.discover(spec)  # a server that fails fails the run, as natively
-                agent = build(spec, model, mcp=mcp)
-            except Exception as exc:
-                return recorder.fail(exc)
-            assert isinstance(spec, AgentSpec)
-            return await drive(
-                agent, info, recorder, mode=_mode(mode), max_turns=spec.limits.max_steps
-            )
+        return await run_built(self, spec, as_task(task), model=model, sinks=sinks, mode=mode)
+
+    async def aresume(
+        self,
+        spec: AgentSpec | TeamSpec,
+        paused: Trajectory,
+        decision: Decision | Mapping[str, Decision],
+        *,
+        model: Any,
+        sinks: Sequence[TrajectorySink] = (),
+    ) -> Trajectory:
+        """Continue ``paused`` (a run of ``spec`` by this adapter that ended ``interrupted``
+        for approval) with the human's ``decision``, from the SDK ``RunState`` kept in the
+        paused trajectory's metadata (so it works in another process too). Bad input (another
+        backend's run, a decision for an unknown call) is an :class:`AdapterError`."""
+        from nex_openai_agents._resume import resume
+
+        return await resume(self, spec, paused, decision, model=model, sinks=sinks)
 
     async def arecord(
         self,
@@ -190,7 +174,7 @@ class OpenAIAgentsAdapter(Adapter):
             obj,
             info,
             recorder,
-            mode=_mode(mode),
+            mode=mode_of(mode),
             max_turns=max_turns or DEFAULT_MAX_TURNS,
             session=session,
             run_config=run_config,
@@ -198,7 +182,7 @@ class OpenAIAgentsAdapter(Adapter):
         )
 
 
-def _mode(mode: str) -> Any:
+def mode_of(mode: str) -> Any:
     if mode not in ("run", "run_streamed"):
         raise AdapterError(f"unknown run mode '{mode}': use 'run' or 'run_streamed'")
     return mode
