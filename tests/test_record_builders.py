@@ -51,3 +51,19 @@ def test_assignment_marks_the_field_set() -> None:
     step = _build.tool_step("b1", None, None, utcnow(), None, "add", None, "{")
     _build.assign(step, "result", 3)
     assert step.result == 3 and "result" in step.model_fields_set
+
+
+def test_llm_step_with_metadata_and_a_replaced_record() -> None:
+    now = utcnow()
+    request = LLMRequest(messages=[Message.user("u")])
+    _same(
+        _build.llm_step("a1", None, "agent", now, "m", request, {"langchain_run_id": "r"}),
+        LLMStep(
+            id="a1", parent_id=None, agent="agent", started_at=now, model="m", request=request,
+            metadata={"langchain_run_id": "r"},
+        ),
+    )
+    answer = Message.model_validate({"role": "assistant", "content": "hi", "name": None})
+    _same(_build.replaced(answer, name="lead"), answer.model_copy(update={"name": "lead"}))
+    assert answer.name is None
+    assert _build.string_keys({"a": 1}) and not _build.string_keys({1: "a"})

@@ -77,7 +77,9 @@ def llm_step(
     started_at: datetime,
     model: str | None,
     request: LLMRequest,
+    metadata: dict[str, Any] | None = None,
 ) -> LLMStep:
+    """An LLM step; ``metadata`` a new dict with string keys (the step's own) or none."""
     step: LLMStep = built(
         LLMStep,
         {
@@ -88,7 +90,7 @@ def llm_step(
             "ended_at": None,
             "status": StepStatus.RUNNING,
             "error": None,
-            "metadata": {},
+            "metadata": {} if metadata is None else metadata,
             "rewards": None,
             "labels": None,
             "kind": "llm",
@@ -135,6 +137,22 @@ def tool_step(
         _TOOL_GIVEN,
     )
     return step
+
+
+def string_keys(value: Any) -> bool:
+    """Whether ``value`` is a plain dict with string keys (a ``dict[str, Any]`` field keeps
+    such a dict's items as they are)."""
+    return type(value) is dict and all(type(key) is str for key in value)
+
+
+def replaced(record: Any, **changes: Any) -> Any:
+    """``record.model_copy(update=changes)`` for plain fields whose values are already valid,
+    without pydantic's copy machinery (a shallow copy: the other fields' values are shared)."""
+    fields = dict(record.__dict__)
+    fields.update(changes)
+    copy = built(type(record), fields, frozenset())
+    copy.__pydantic_fields_set__.update(record.__pydantic_fields_set__, changes)
+    return copy
 
 
 def request(

@@ -138,7 +138,7 @@ class Recorder:
     ) -> LLMStep:
         parent = self._parent(parent_id)
         if (
-            metadata is None
+            (metadata is None or _build.string_keys(metadata))
             and type(request) is LLMRequest
             and _plain(agent)
             and _plain(model)
@@ -148,7 +148,13 @@ class Recorder:
             # Every value is already what validation would keep (the common case, the native
             # runtime's every call): built without running the validator again.
             step = _build.llm_step(
-                step_id or self.new_id(), parent, agent, utcnow(), model, request
+                step_id or self.new_id(),
+                parent,
+                agent,
+                utcnow(),
+                model,
+                request,
+                None if metadata is None else dict(metadata),  # a copy, as validation makes
             )
         else:
             step = LLMStep(

@@ -21,8 +21,9 @@ used outside a hooked session (or by another thread) run exactly as before.
 from __future__ import annotations
 
 import functools
+import itertools
 import threading
-from collections.abc import AsyncIterator, Callable, Iterator
+from collections.abc import AsyncIterator, Callable, Hashable, Iterator
 from contextvars import ContextVar
 from typing import Any, NamedTuple
 from uuid import UUID
@@ -37,14 +38,15 @@ from langchain_core.runnables.config import ensure_config
 from langchain_core.tools import BaseTool
 from langchain_core.utils.uuid import uuid7 as _new_id  # LangChain's (time-ordered) run ids
 
-from nex_langgraph._recording import NexCallbackHandler
+from nex_langgraph._recording import HANDOFF_DESTINATION, NexCallbackHandler
 
 
 class Hooked(NamedTuple):
     """Who records the calls made here, and the run (LangChain's id space) they nest under."""
 
     handler: NexCallbackHandler
-    parent: UUID | None
+    parent: Hashable | None
+    """A LangChain run id (a model call's, a graph's) or a hooked tool run's key."""
 
 
 active: ContextVar[Hooked | None] = ContextVar("nex_langgraph_hooked", default=None)
@@ -74,19 +76,14 @@ class _Result(NamedTuple):
 def _model_starts(
     hooked: Hooked, model: BaseChatModel, messages: list[list[Any]], stop: Any, kwargs: Any
 ) -> list[UUID]:
-    params = hooked.handler.model_params(model, stop, kwargs, _GENERATE_OPTIONS)
+    handler = hooked.handler
+    params = handler.model_params(model, stop, kwargs, _GENERATE_OPTIONS)
     ids = []
     for i, prompt in enumerate(messages):
         # The caller's run id names the first prompt's run, as LangChain names it.
         given = kwargs.get("run_id") if i == 0 else None
         run_id = given if isinstance(given, UUID) else _new_id()
-        hooked.handler.on_chat_model_start(
-            None,
-            [_format_for_tracing(prompt)],
-            run_id=run_id,
-            parent_run_id=hooked.parent,
-            invocation_params=params,
-        )
+        handler.llm_started(run_id, hooked.parent, _format_for_tracing(prompt), params)
         ids.append(run_id)
     return ids
 
@@ -148,31 +145,39 @@ def _agenerate(original: Callable[..., Any]) -> Callable[..., Any]:
 # --------------------------------------------------------------------------- tools
 
 
-def _tool_start(hooked: Hooked, tool: BaseTool, tool_input: Any, kw: dict[str, Any]) -> UUID:
+_tool_keys = itertools.count()
+"""Keys of hooked tool runs in the handler's run tree. A tool's LangChain run id is recorded
+nowhere, so the hook leaves LangChain to name the run as it does unhooked and keys its own record
+of the run with a counter (``next`` on it is atomic), not a second UUID."""
+
+
+def _tool_start(hooked: Hooked, tool: BaseTool, tool_input: Any, kw: dict[str, Any]) -> int:
     """Open the tool's run (as ``on_tool_start`` would see it); what runs inside nests under it."""
-    run_id = kw.get("run_id")
-    if not isinstance(run_id, UUID):
-        run_id = kw["run_id"] = _new_id()
+    key = next(_tool_keys)
+    handler = hooked.handler
     call_id = kw.get("tool_call_id")
-    if hooked.handler.knows_call(call_id):
+    if handler.knows_call(call_id):
         # The arguments are the model's tool call's (the handler reads them from there): the
         # tool's own view of its input, costly to compute, would not be used.
         inputs, given = None, ""
     else:
         inputs = tool._filter_injected_args(tool_input) if isinstance(tool_input, dict) else None
         given = tool_input if isinstance(tool_input, str) else str(inputs or tool_input)
-    metadata = {**(kw.get("metadata") or {}), **(tool.metadata or {})}
-    hooked.handler.on_tool_start(
-        {"name": tool.name, "description": tool.description},
+    # The handoff destination, as the callbacks read it from the run's metadata (the tool's
+    # own metadata over the call's), without merging the two.
+    destination = (tool.metadata or {}).get(HANDOFF_DESTINATION)
+    if destination is None:
+        destination = (kw.get("metadata") or {}).get(HANDOFF_DESTINATION)
+    handler.tool_started(
+        key,
+        hooked.parent,
+        kw.get("run_name") or tool.name,
+        call_id,
+        inputs,
         given,
-        run_id=run_id,
-        parent_run_id=hooked.parent,
-        name=kw.get("run_name"),
-        metadata=metadata,
-        inputs=inputs,
-        tool_call_id=call_id,
+        str(destination) if destination else None,
     )
-    return run_id
+    return key
 
 
 def _run(original: Callable[..., Any]) -> Callable[..., Any]:
@@ -181,16 +186,16 @@ def _run(original: Callable[..., Any]) -> Callable[..., Any]:
         hooked = active.get()
         if hooked is None:
             return original(self, tool_input, *args, **kw)
-        run_id = _tool_start(hooked, self, tool_input, kw)
-        token = active.set(Hooked(hooked.handler, run_id))
+        key = _tool_start(hooked, self, tool_input, kw)
+        token = active.set(Hooked(hooked.handler, key))
         try:
             output = original(self, tool_input, *args, **kw)
         except BaseException as exc:
-            hooked.handler.on_tool_error(exc, run_id=run_id)
+            hooked.handler.tool_failed(key, exc)
             raise
         finally:
             active.reset(token)
-        hooked.handler.on_tool_end(output, run_id=run_id)
+        hooked.handler.tool_ended(key, output)
         return output
 
     return run
@@ -202,16 +207,16 @@ def _arun(original: Callable[..., Any]) -> Callable[..., Any]:
         hooked = active.get()
         if hooked is None:
             return await original(self, tool_input, *args, **kw)
-        run_id = _tool_start(hooked, self, tool_input, kw)
-        token = active.set(Hooked(hooked.handler, run_id))
+        key = _tool_start(hooked, self, tool_input, kw)
+        token = active.set(Hooked(hooked.handler, key))
         try:
             output = await original(self, tool_input, *args, **kw)
         except BaseException as exc:
-            hooked.handler.on_tool_error(exc, run_id=run_id)
+            hooked.handler.tool_failed(key, exc)
             raise
         finally:
             active.reset(token)
-        hooked.handler.on_tool_end(output, run_id=run_id)
+        hooked.handler.tool_ended(key, output)
         return output
 
     return arun

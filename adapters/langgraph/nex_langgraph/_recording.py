@@ -21,7 +21,7 @@ from __future__ import annotations
 
 import re
 import threading
-from collections.abc import Iterable, Sequence
+from collections.abc import Hashable, Iterable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 from uuid import UUID
@@ -39,10 +39,10 @@ from langgraph.errors import GraphBubbleUp
 from langgraph.types import Command, Send
 
 from nex_core.runtime.loop import SubAgentFailed
+from nex_core.trajectory import _build
 from nex_core.trajectory.recorder import Recorder
 from nex_core.trajectory.schema import (
     ErrorInfo,
-    LLMRequest,
     LLMStep,
     Message,
     SubAgentStep,
@@ -67,6 +67,8 @@ _PARAM_KEYS = (
     "parallel_tool_calls",
     "stop",
 )
+_READ_PARAMS = frozenset({*_PARAM_KEYS, "tools", "model_name", "model"})
+"""The invocation parameters :meth:`NexCallbackHandler.on_chat_model_start` reads."""
 _DESCRIBED_ERROR = re.compile(r"^Error: ([A-Za-z_][\w.]*): (.*)$", re.DOTALL)
 
 
@@ -98,7 +100,8 @@ class _Pending:
 
 @dataclass
 class _State:
-    runs: dict[UUID, _Run] = field(default_factory=dict)
+    runs: dict[Hashable, _Run] = field(default_factory=dict)
+    """Open runs by id: LangChain's run ids, and the hooks' own keys for tool runs."""
     pending: dict[str, _Pending] = field(default_factory=dict)
     call_args: dict[str, Any] = field(default_factory=dict)
     converted: dict[int, tuple[BaseMessage, Any, str | None]] = field(default_factory=dict)
@@ -128,7 +131,7 @@ class NexCallbackHandler(BaseCallbackHandler):
 
     # ------------------------------------------------------------------ run tree
 
-    def _parent(self, parent_run_id: UUID | None) -> _Run | None:
+    def _parent(self, parent_run_id: Hashable | None) -> _Run | None:
         return self._s.runs.get(parent_run_id) if parent_run_id is not None else None
 
     def _context(self, parent: _Run | None) -> tuple[str, str | None]:
@@ -153,7 +156,7 @@ class NexCallbackHandler(BaseCallbackHandler):
                 # Only the name changed: for an answer (which keeps its name), a copy with the
                 # new name rather than a second conversion.
                 renamed = (
-                    hit[1].model_copy(update={"name": message.name})
+                    _build.replaced(hit[1], name=message.name)
                     if isinstance(message, AIMessage)
                     else self._convert(message)
                 )
@@ -196,18 +199,25 @@ class NexCallbackHandler(BaseCallbackHandler):
     def model_params(
         self, model: Any, stop: Any, kwargs: dict[str, Any], skip: frozenset[str]
     ) -> dict[str, Any]:
-        """``model._get_invocation_params(stop, **kwargs)`` (the parameters callbacks are given).
-        LangChain's own method is ``{**model.dict(), "stop": stop, **kwargs}``: for a model that
-        keeps it, the model's part is computed once per model per run."""
-        call = {k: v for k, v in kwargs.items() if k not in skip}
+        """The part of ``model._get_invocation_params(stop, **kwargs)`` (the parameters
+        callbacks are given) that a request records (:data:`_READ_PARAMS`). LangChain's own
+        method is ``{**model.dict(), "stop": stop, **kwargs}``: for a model that keeps it, the
+        model's part is read once per model per run, and only the keys recorded are copied."""
         if type(model)._get_invocation_params is not _BASE_PARAMS:
+            call = {k: v for k, v in kwargs.items() if k not in skip}
             return model._get_invocation_params(stop=stop, **call)
         own = self._s.models.get(id(model))
         if own is None or own[0] is not model:
-            own = self._s.models[id(model)] = (model, model._get_invocation_params())
+            full = model._get_invocation_params()
+            own = self._s.models[id(model)] = (
+                model,
+                {k: full[k] for k in _READ_PARAMS if k in full},
+            )
         params = dict(own[1])
         params["stop"] = stop
-        params.update(call)
+        for key, value in kwargs.items():
+            if key in _READ_PARAMS and key not in skip:
+                params[key] = value
         return params
 
     # ------------------------------------------------------------------ chains (graphs, nodes)
@@ -311,11 +321,25 @@ class NexCallbackHandler(BaseCallbackHandler):
         invocation_params: dict[str, Any] | None = None,
         **kwargs: Any,
     ) -> None:
-        params = invocation_params or {}
-        request = LLMRequest(
-            messages=self._converted(messages[0] if messages else []),
-            tools=self._tool_schemas(params.get("tools")),
-            params={k: params[k] for k in _PARAM_KEYS if params.get(k) is not None},
+        self.llm_started(
+            run_id, parent_run_id, messages[0] if messages else [], invocation_params or {}
+        )
+
+    def llm_started(
+        self,
+        run_id: UUID,
+        parent_run_id: Hashable | None,
+        prompt: Sequence[BaseMessage],
+        params: dict[str, Any],
+    ) -> None:
+        """A model call began (``on_chat_model_start`` of one prompt; the hooks call it
+        directly): its request, with the messages exactly as sent."""
+        # A new list of nex messages, a new list of schemas and a new dict of string keys:
+        # what validation would keep, so the request is built without it.
+        request = _build.request(
+            self._converted(prompt),
+            self._tool_schemas(params.get("tools")),
+            {k: params[k] for k in _PARAM_KEYS if params.get(k) is not None},
         )
         model = params.get("model_name") or params.get("model")
         with self._lock:
@@ -364,8 +388,30 @@ class NexCallbackHandler(BaseCallbackHandler):
         inputs: dict[str, Any] | None = None,
         **kwargs: Any,
     ) -> None:
-        name = kwargs.get("name") or (serialized or {}).get("name") or ""
-        call_id = kwargs.get("tool_call_id")
+        destination = (metadata or {}).get(HANDOFF_DESTINATION)
+        self.tool_started(
+            run_id,
+            parent_run_id,
+            kwargs.get("name") or (serialized or {}).get("name") or "",
+            kwargs.get("tool_call_id"),
+            inputs,
+            input_str,
+            str(destination) if destination else None,
+        )
+
+    def tool_started(
+        self,
+        run_id: Hashable,
+        parent_run_id: Hashable | None,
+        name: str,
+        call_id: str | None,
+        inputs: dict[str, Any] | None,
+        input_str: str,
+        destination: str | None,
+    ) -> None:
+        """A tool's run began (``on_tool_start``; the hooks call it directly, and name runs
+        with keys of their own). Its arguments are the model's tool call's where the answer
+        gave them, else the tool's input as given (injected arguments left out)."""
         with self._lock:
             agent, ctx = self._context(self._parent(parent_run_id))
             arguments: Any = self._s.call_args.pop(call_id, None) if call_id else None
@@ -378,17 +424,14 @@ class NexCallbackHandler(BaseCallbackHandler):
                 arguments=arguments,
                 parent_id=ctx,
             )
-            destination = (metadata or {}).get(HANDOFF_DESTINATION)
             self._s.runs[run_id] = _Run(
-                "tool",
-                name,
-                agent,
-                ctx,
-                step=step,
-                handoff_to=str(destination) if destination else None,
+                "tool", name, agent, ctx, step=step, handoff_to=destination
             )
 
     def on_tool_end(self, output: Any, *, run_id: UUID, **kwargs: Any) -> None:
+        self.tool_ended(run_id, output)
+
+    def tool_ended(self, run_id: Hashable, output: Any) -> None:
         with self._lock:
             run = self._s.runs.pop(run_id, None)
             if run is None:
@@ -413,6 +456,9 @@ class NexCallbackHandler(BaseCallbackHandler):
             self.recorder.end_tool(step, output)
 
     def on_tool_error(self, error: BaseException, *, run_id: UUID, **kwargs: Any) -> None:
+        self.tool_failed(run_id, error)
+
+    def tool_failed(self, run_id: Hashable, error: BaseException) -> None:
         with self._lock:
             run = self._s.runs.pop(run_id, None)
             if run is not None:
