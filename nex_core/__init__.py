@@ -18,6 +18,7 @@ if _typing.TYPE_CHECKING:
     )
     from nex_core.errors import (
         AdapterError,
+        ExecutorError,
         ModelError,
         NexError,
         OutputError,
@@ -74,6 +75,7 @@ __all__ = [
     "ContextMode",
     "Conversion",
     "ConversionReport",
+    "ExecutorError",
     "ImportBinding",
     "JSONLSink",
     "Limits",

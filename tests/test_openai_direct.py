@@ -125,7 +125,7 @@ def test_connections_are_reused_on_the_direct_path(chat_server: ChatServer) -> N
     chat_server.push(*[Reply(text=f"r{i}") for i in range(5)])
     model = OpenAICompatibleModel("m", base_url=chat_server.base_url)
 
-    async def go() -> list[str | None]:
+    async def go() -> list[Any]:
         texts = [(await model.acomplete(REQUEST)).message.content for _ in range(5)]
         assert model._direct is not None
         transport = await model._direct._pool()
