@@ -149,8 +149,9 @@ class _Driver:
         self.dead: list[str] = []
 
     async def run(self) -> list[str]:
-        for proc in self.procs:
-            self._feed(proc)
+        for _ in range(max(p.lanes for p in self.procs)):  # round robin: every worker gets some
+            for proc in self.procs:
+                self._feed(proc, 1)
         readers = [asyncio.create_task(self._read(proc)) for proc in self.procs]
         try:
             await asyncio.gather(*readers)
@@ -164,10 +165,14 @@ class _Driver:
             raise self.failure
         return self.dead
 
-    def _feed(self, proc: _Proc) -> None:
+    def _feed(self, proc: _Proc, most: int | None = None) -> None:
         stdin = proc.process.stdin
         assert stdin is not None
+        given = 0
         while not (self.exhausted or self.stopping) and len(proc.held) < proc.lanes:
+            if most is not None and given >= most:
+                return
+            given += 1
             episode = next(self.episodes, None)
             if episode is None:
                 self.exhausted = True

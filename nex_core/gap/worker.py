@@ -51,7 +51,10 @@ class Worker:
 
         self.config = config
         self.specs: dict[str, AgentSpec | TeamSpec] = load_specs(config)
-        self.adapters = get_plugin_manager().adapters()
+        # Only the backends the config runs: importing every installed framework costs seconds
+        # of start-up in each worker process.
+        plugins = get_plugin_manager()
+        self.adapters = {backend: plugins.adapter(backend) for backend in config.backends}
         self.pool = SupervisedPool(
             dict(config.mcp_servers), start_timeout_s=config.mcp_start_timeout_s
         )
