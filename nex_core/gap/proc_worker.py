@@ -3,7 +3,8 @@
 It reads from stdin one line of set-up (the portable config, the descriptors of the shared
 endpoint limits, the driver's import path), then one line per episode (``ID EPISODE_JSON``), and
 runs each as it arrives on its own event loop, under the shared limits. Each finished episode is
-one line on stdout, ``ID SECONDS TRAJECTORY_JSON``; the driver verifies and writes it. At the end
+one line on stdout, ``ID SECONDS TRAJECTORY_JSON`` (after a first line ``ready`` once it is set
+up); the driver verifies and writes it. At the end
 of stdin it finishes what it holds, closes its MCP servers and prints ``done STATS_JSON``.
 """
 
@@ -12,6 +13,7 @@ from __future__ import annotations
 import asyncio
 import json
 import sys
+import time
 from typing import Any
 
 from nex_core.gap.config import GapConfig
@@ -28,6 +30,11 @@ async def serve(reader: asyncio.StreamReader, write: Any) -> None:
     worker = Worker(GapConfig.from_portable(setup["portable"]))
     for endpoint, fd in setup["limits"].items():
         worker._semaphores[endpoint] = SharedSemaphore(int(fd))
+    if any(m.provider == "openai" for m in worker.config.models):
+        # The SDK's import (a second of CPU) is start-up, before the first episode counts.
+        import nex_core.models.openai_compat  # noqa: F401
+    ready = time.process_time()
+    write(b"ready\n")
     running: set[asyncio.Task[None]] = set()
 
     async def one(ident: str, episode: Episode) -> None:
@@ -44,7 +51,9 @@ async def serve(reader: asyncio.StreamReader, write: Any) -> None:
             await asyncio.gather(*running)
     finally:
         await worker.aclose()
-    write(b"done " + json.dumps({"mcp_restarts": dict(worker.pool.deaths)}).encode() + b"\n")
+    stats = {"mcp_restarts": dict(worker.pool.deaths), "cpu_s": time.process_time() - ready,
+             "startup_cpu_s": ready}
+    write(b"done " + json.dumps(stats).encode() + b"\n")
 
 
 async def main() -> None:

@@ -26,6 +26,7 @@ import json
 import math
 import os
 import sys
+import time
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from typing import Any
@@ -111,6 +112,9 @@ class ProcessExecutor(Executor):
                 assert process.stdin is not None
                 process.stdin.write(setup)
                 procs.append(_Proc(index, process, lanes))
+            started = time.perf_counter()
+            await asyncio.gather(*(_ready(p) for p in procs))
+            startup = time.perf_counter() - started
             dead = await _Driver(config, procs, episodes, emit).run()
         finally:
             for proc in procs:
@@ -127,7 +131,19 @@ class ProcessExecutor(Executor):
         for proc in procs:
             for server, count in (proc.stats or {}).get("mcp_restarts", {}).items():
                 restarts[server] = restarts.get(server, 0) + int(count)
-        return {"mcp_restarts": restarts, "workers": n, "lanes": lanes * n}
+        cpu = sum(float((p.stats or {}).get("cpu_s", 0.0)) for p in procs)
+        return {"mcp_restarts": restarts, "workers": n, "lanes": lanes * n,
+                "startup_s": round(startup, 3), "worker_cpu_s": round(cpu, 3)}
+
+
+async def _ready(proc: _Proc) -> None:
+    """Wait for the worker's ``ready``: start-up (imports, MCP servers) is not episode time."""
+    assert proc.process.stdout is not None
+    line = await proc.process.stdout.readline()
+    if line != b"ready\n":
+        code = await proc.process.wait()
+        raise ExecutorError(f"{proc.name} failed to start (exit code {code}); its error output "
+                            "is above")
 
 
 class _Driver:
