@@ -18,6 +18,7 @@ if _typing.TYPE_CHECKING:
     )
     from nex_core.errors import (
         AdapterError,
+        ExecutorError,
         ModelError,
         NexError,
         OutputError,
@@ -78,6 +79,7 @@ __all__ = [
     "Conversion",
     "ConversionReport",
     "Decision",
+    "ExecutorError",
     "ImportBinding",
     "JSONLSink",
     "Limits",

@@ -86,6 +86,10 @@ class OutputError(NexError):
         return cls(f"cannot {doing} {path}: {reason}")
 
 
+class ExecutorError(NexError):
+    """A GAP executor failed as a whole (a worker process died), not one of its episodes."""
+
+
 class AdapterError(NexError):
     """An adapter failed to convert, build or run a framework object."""
 

@@ -130,6 +130,9 @@ class ChatServer:
         self.latency_s = latency_s
         self.model = model
         self.requests: list[Received] = []
+        self.in_flight = 0
+        self.max_in_flight = 0
+        """Most requests waiting for their answer at once so far."""
         self.keep_requests = True
         """Keep every request in :attr:`requests` (off for long benchmark runs)."""
         self._queue: deque[Item] = deque(replies)
@@ -465,7 +468,14 @@ class _Handler(BaseHTTPRequestHandler):
             self._json(404, {"error": {"message": f"no route {self.path}", "type": "not_found"}})
             return
         item = chat._take(body)
-        chat.sleep(chat.latency_s + item.delay_s)
+        with chat._lock:  # requests being answered at once (the GAP limit tests count them)
+            chat.in_flight += 1
+            chat.max_in_flight = max(chat.max_in_flight, chat.in_flight)
+        try:
+            chat.sleep(chat.latency_s + item.delay_s)
+        finally:
+            with chat._lock:
+                chat.in_flight -= 1
         if chat._closing.is_set():
             self.close_connection = True
             return

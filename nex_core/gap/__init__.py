@@ -16,6 +16,7 @@ if _typing.TYPE_CHECKING:
     from nex_core.gap.executor import Executor, LocalExecutor
     from nex_core.gap.pipeline import RunResult, run_gap
     from nex_core.gap.plan import Episode, EpisodeKey
+    from nex_core.gap.processes import ProcessExecutor
     from nex_core.gap.worker import EpisodeResult, Worker
 
 __all__ = [
@@ -26,6 +27,7 @@ __all__ = [
     "Executor",
     "GapConfig",
     "LocalExecutor",
+    "ProcessExecutor",
     "RunResult",
     "Verdict",
     "Worker",

@@ -165,7 +165,10 @@ class GapConfig(_Cfg):
     environmental tool failure (a server down, a binding unresolved, a tool timeout), as
     ``nex gap run --retry-errors`` does. ``retry_failed`` is accepted as an older name."""
     executor: str = "local"
-    """Executor plugin (``local``; ``ray`` with nex-ray installed)."""
+    """Executor plugin (``local``; ``processes``: a worker process per core; ``ray`` with
+    nex-ray installed)."""
+    workers: int | None = Field(default=None, ge=1)
+    """Worker processes of the ``processes`` executor (default: one per core)."""
     executor_options: dict[str, Any] = Field(default_factory=dict)
     """Options for the executor (``address``, ``num_workers`` for Ray)."""
     export: ExportSettings | None = None

@@ -6,6 +6,7 @@ import asyncio
 from collections.abc import AsyncIterator
 from typing import Any
 
+from nex_core.gap.shared_limits import SharedSemaphore
 from nex_core.models.base import ChatModel, ResponseChunk
 from nex_core.protocol.spec import ToolFormat
 from nex_core.trajectory.schema import LLMRequest, LLMResponse
@@ -14,7 +15,7 @@ from nex_core.trajectory.schema import LLMRequest, LLMResponse
 class LimitedModel(ChatModel):
     """Delegates to ``inner`` while holding ``semaphore`` (shared by an endpoint's models)."""
 
-    def __init__(self, inner: ChatModel, semaphore: asyncio.Semaphore) -> None:
+    def __init__(self, inner: ChatModel, semaphore: asyncio.Semaphore | SharedSemaphore) -> None:
         self.inner = inner
         self.semaphore = semaphore
         self.model_id = inner.model_id

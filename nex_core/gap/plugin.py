@@ -12,8 +12,9 @@ from nex_core.hookspecs import hookimpl
 @hookimpl
 def nex_executors() -> dict[str, Any]:
     from nex_core.gap.executor import LocalExecutor
+    from nex_core.gap.processes import ProcessExecutor
 
-    return {"local": LocalExecutor}
+    return {"local": LocalExecutor, "processes": ProcessExecutor}
 
 
 @hookimpl

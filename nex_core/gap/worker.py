@@ -19,6 +19,7 @@ from nex_core.gap.config import GapConfig, ModelEntry
 from nex_core.gap.limits import LimitedModel
 from nex_core.gap.mcp import SupervisedPool, incidents
 from nex_core.gap.plan import Episode, load_specs
+from nex_core.gap.shared_limits import SharedSemaphore
 from nex_core.models.base import ChatModel
 from nex_core.protocol.spec import AgentSpec, TeamSpec
 from nex_core.runtime.mcp import use_shared_pool
@@ -50,7 +51,10 @@ class Worker:
 
         self.config = config
         self.specs: dict[str, AgentSpec | TeamSpec] = load_specs(config)
-        self.adapters = get_plugin_manager().adapters()
+        # Only the backends the config runs: importing every installed framework costs seconds
+        # of start-up in each worker process.
+        plugins = get_plugin_manager()
+        self.adapters = {backend: plugins.adapter(backend) for backend in config.backends}
         self.pool = SupervisedPool(
             dict(config.mcp_servers), start_timeout_s=config.mcp_start_timeout_s
         )
@@ -59,7 +63,8 @@ class Worker:
                 self.pool.add(agent.mcp_servers)
         self.models = {m.name: m for m in config.models}
         self._share = share
-        self._semaphores: dict[str, asyncio.Semaphore] = {}
+        self._semaphores: dict[str, asyncio.Semaphore | SharedSemaphore] = {}
+        """One per endpoint; the ``processes`` executor puts shared ones here."""
         self._shared_models: dict[str, ChatModel] = {}
 
     @property

@@ -129,6 +129,24 @@ class _Connection(asyncio.Protocol):
             self.transport.close()
 
 
+class Exchange:
+    """A whole answer read by :meth:`Http1Transport.exchange`."""
+
+    __slots__ = ("body", "headers", "status")
+
+    def __init__(self, status: int, headers: list[tuple[bytes, bytes]], body: bytes) -> None:
+        self.status = status
+        self.headers = headers
+        self.body = body
+
+    def header(self, name: bytes) -> bytes | None:
+        """The first header called ``name`` (lower case), if any."""
+        for key, value in self.headers:
+            if key.lower() == name:
+                return value
+        return None
+
+
 class _Head:
     __slots__ = ("chunked", "headers", "keep_alive", "length", "reason", "status")
 
@@ -266,15 +284,56 @@ class Http1Transport(httpx.AsyncBaseTransport):
             raise httpx.UnsupportedProtocol(f"this transport speaks plain http, not {url.scheme}")
         timeouts: dict[str, Any] = request.extensions.get("timeout") or {}
         payload = await _payload(request)
-        await self._acquire(timeouts.get("pool"))
+        key = (url.host, url.port or 80)
+        read = timeouts.get("read")
+        conn, head = await self._send(
+            key, payload, request.method.encode(), timeouts.get("pool"), timeouts.get("connect"),
+            read,
+        )
+        return httpx.Response(
+            status_code=head.status,
+            headers=head.headers,
+            stream=_Body(self, conn, head, read),
+            request=request,
+            extensions={"http_version": b"HTTP/1.1", "reason_phrase": head.reason},
+        )
+
+    async def exchange(
+        self,
+        host: str,
+        port: int,
+        payload: bytes,
+        *,
+        timeout: float | None,
+        method: bytes = b"POST",
+    ) -> Exchange:
+        """Send one request already framed as bytes (head and body) and read its whole
+        answer, without httpx's request and response objects: what a caller that builds its own
+        JSON and reads the raw body needs (the OpenAI-compatible model's direct path). The
+        errors are the same httpx ones as ``handle_async_request``; ``timeout`` bounds the wait
+        for a free connection, connecting, and each silence while reading."""
+        conn, head = await self._send((host, port), payload, method, timeout, timeout, timeout)
+        body = _Body(self, conn, head, timeout)
+        pieces = [piece async for piece in body]  # the body releases the connection at its end
+        return Exchange(head.status, head.headers, b"".join(pieces))
+
+    async def _send(
+        self,
+        key: tuple[str, int],
+        payload: bytes,
+        method: bytes,
+        pool: float | None,
+        connect: float | None,
+        read: float | None,
+    ) -> tuple[_Connection, _Head]:
+        """Write ``payload`` on a pooled connection and read the answer's head; the caller owns
+        the connection (through a ``_Body``) from then on."""
+        await self._acquire(pool)
         conn: _Connection | None = None
         try:
-            key = (url.host, url.port or 80)
-            conn = self._reuse(key) or await self._connect(key, timeouts.get("connect"))
+            conn = self._reuse(key) or await self._connect(key, connect)
             assert conn.transport is not None
             conn.transport.write(payload)
-            read = timeouts.get("read")
-            method = request.method.encode()
             while True:
                 head = _Head(await conn.read_until(b"\r\n\r\n", read, MAX_HEAD), method)
                 if not 100 <= head.status < 200:
@@ -285,13 +344,7 @@ class Http1Transport(httpx.AsyncBaseTransport):
                 self._open.discard(conn)
             self._free()
             raise
-        return httpx.Response(
-            status_code=head.status,
-            headers=head.headers,
-            stream=_Body(self, conn, head, read),
-            request=request,
-            extensions={"http_version": b"HTTP/1.1", "reason_phrase": head.reason},
-        )
+        return conn, head
 
     # ------------------------------------------------------------------ pool
 
@@ -371,3 +424,4 @@ async def _payload(request: httpx.Request) -> bytes:
     if body and not has_length:
         lines.append(b"Content-Length: " + str(len(body)).encode())
     return b"\r\n".join(lines) + b"\r\n\r\n" + body
+

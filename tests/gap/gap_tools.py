@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import asyncio
+import os
+import signal
 
 
 async def wait(ms: int) -> str:
@@ -21,3 +23,9 @@ def answer_is_upper(trajectory: object, task: object) -> tuple[bool, str]:
 def ratio(a: int, b: int) -> float:
     """``a / b``: raises ZeroDivisionError when the caller passes ``b = 0``."""
     return a / b
+
+
+def die() -> str:
+    """Kill the process running it (a GAP worker process: never call it in the test process)."""
+    os.kill(os.getpid(), signal.SIGKILL)
+    return "unreachable"
