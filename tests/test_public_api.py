@@ -15,7 +15,7 @@ PUBLIC = {
     "ScriptExhausted", "StructuredOutputError", "ToolFormatError", "ToolBindingError",
     "ToolUnavailableError", "OutputError",
     # protocol
-    "AgentSpec", "ApprovalRequest", "Decision",
+    "AgentSpec", "ApprovalRequest", "Decision", "ExecutorError",
     "TeamSpec", "ToolSpec", "SubAgentSpec", "MCPServerSpec", "ModelSettings",
     "ContextMode", "ToolFormat", "load_spec", "dump_spec",
     # tool bindings and limits (binding Python functions is a documented feature)

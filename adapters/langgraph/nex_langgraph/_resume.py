@@ -77,7 +77,8 @@ async def aresume(
             REJECTIONS_KEY: rejection_texts(requests, decisions),
         }
     }
-    task = TaskInfo(id=paused.task.id)
+    # The resumed run belongs to the same task as the pause (native keeps it too).
+    task = paused.task.model_copy(deep=True)
     session = _Session(
         graph,
         spec,
