@@ -23,7 +23,7 @@ from nex_core.protocol.approval import (
     decisions_value,
 )
 from nex_core.protocol.spec import AgentSpec, TeamSpec
-from nex_core.trajectory.schema import OutcomeStatus, TaskInfo, Trajectory
+from nex_core.trajectory.schema import OutcomeStatus, Trajectory
 from nex_core.trajectory.sinks import TrajectorySink
 from nex_langgraph._approval import PAUSES, REJECTIONS_KEY, rejection_texts
 from nex_langgraph._build import build_graph
