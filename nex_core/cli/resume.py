@@ -23,7 +23,7 @@ _ACTIONS = ("approve", "reject", "edit")
 
 def find_paused(ref: str) -> Trajectory:
     """``FILE[#TRAJECTORY_ID]``: that trajectory, else the file's last one paused for approval."""
-    from nex_core.runtime.resume import is_paused
+    from nex_core.protocol.approval import paused_for_approval
     from nex_core.trajectory.reader import iter_trajectories
 
     path, _, wanted = ref.partition("#")
@@ -35,7 +35,7 @@ def find_paused(ref: str) -> Trajectory:
             if wanted and traj.id == wanted:
                 found = traj
                 break
-            if not wanted and is_paused(traj):
+            if not wanted and paused_for_approval(traj):
                 found = traj
     except (OSError, UnicodeDecodeError) as exc:
         fail(f"--resume {ref}: cannot read {path}: {exc}")
@@ -43,7 +43,7 @@ def find_paused(ref: str) -> Trajectory:
         fail(f"--resume {ref}: no trajectory with id {wanted} in {path}")
     if found is None:
         fail(f"--resume {ref}: no trajectory in {path} is paused for approval")
-    if not is_paused(found):
+    if not paused_for_approval(found):
         status = found.outcome.status.value if found.outcome else "unfinished"
         fail(f"--resume {ref}: trajectory {found.id} is not paused for approval ({status})")
     return found

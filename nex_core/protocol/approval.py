@@ -20,9 +20,12 @@ from __future__ import annotations
 
 import json
 from collections.abc import Mapping
-from typing import Any, Literal
+from typing import TYPE_CHECKING, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
+
+if TYPE_CHECKING:
+    from nex_core.trajectory.schema import Trajectory
 
 APPROVAL_STOP_REASON = "approval_required"
 """``Outcome.stop_reason`` of a run paused for approval."""
@@ -56,6 +59,17 @@ class Decision(BaseModel):
     """``reject`` only: why, shown to the model (a default otherwise)."""
     arguments: dict[str, Any] | None = None
     """``edit`` only: the arguments to run the tool with instead."""
+
+
+def paused_for_approval(trajectory: Trajectory) -> bool:
+    """Whether ``trajectory`` ended ``interrupted`` waiting for tool approval (what a resume
+    continues), as opposed to finished, failed or paused for another kind of input."""
+    outcome = trajectory.outcome
+    return (
+        outcome is not None
+        and outcome.status == "interrupted"
+        and outcome.stop_reason == APPROVAL_STOP_REASON
+    )
 
 
 def rejection_message(tool: str, decision: Decision) -> str:

@@ -69,6 +69,16 @@ class AgentResult:
     pending: list[Any] | None = None
     """``interrupted``: the approval requests the run waits on (``runtime.approval``)."""
 
+    def outcome(self) -> Outcome:
+        """The run's recorded outcome when this is the root agent's result."""
+        return Outcome(
+            status=self.status,
+            final_output=self.final_output,
+            stop_reason=self.stop_reason,
+            structured_output=self.structured_output,
+            pending=self.pending,
+        )
+
 
 @dataclass
 class _CallResult:
@@ -560,12 +570,4 @@ async def run_native(
     finally:
         if given is None:
             await pool.aclose()
-    return recorder.finish(
-        Outcome(
-            status=result.status,
-            final_output=result.final_output,
-            stop_reason=result.stop_reason,
-            structured_output=result.structured_output,
-            pending=result.pending,
-        )
-    )
+    return recorder.finish(result.outcome())

@@ -18,11 +18,11 @@ from nex_core._version import __version__
 from nex_core.errors import SpecError
 from nex_core.models.base import ChatModel
 from nex_core.protocol.approval import (
-    APPROVAL_STOP_REASON,
     REJECTED_ERROR_TYPE,
     Decision,
     decisions_for,
     decisions_value,
+    paused_for_approval,
     rejection_message,
 )
 from nex_core.protocol.spec import AgentSpec, TeamSpec
@@ -36,7 +36,6 @@ from nex_core.trajectory.schema import (
     ErrorInfo,
     LLMStep,
     Message,
-    Outcome,
     OutcomeStatus,
     StepStatus,
     ToolCall,
@@ -55,18 +54,9 @@ class PausedState:
     turn: int
 
 
-def is_paused(trajectory: Trajectory) -> bool:
-    outcome = trajectory.outcome
-    return (
-        outcome is not None
-        and outcome.status is OutcomeStatus.INTERRUPTED
-        and outcome.stop_reason == APPROVAL_STOP_REASON
-    )
-
-
 def paused_state(spec: AgentSpec | TeamSpec, paused: Trajectory) -> PausedState:
     """Rebuild the paused agent's state; raises ``ValueError`` saying what does not fit."""
-    if not is_paused(paused):
+    if not paused_for_approval(paused):
         status = paused.outcome.status.value if paused.outcome else "none"
         raise ValueError(f"trajectory {paused.id} is not paused for approval (outcome: {status})")
     assert paused.outcome is not None
@@ -186,15 +176,7 @@ async def resume_native(
     finally:
         if given is None:
             await pool.aclose()
-    return recorder.finish(
-        Outcome(
-            status=result.status,
-            final_output=result.final_output,
-            stop_reason=result.stop_reason,
-            structured_output=result.structured_output,
-            pending=result.pending,
-        )
-    )
+    return recorder.finish(result.outcome())
 
 
 async def _continue(

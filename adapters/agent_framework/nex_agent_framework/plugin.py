@@ -193,17 +193,14 @@ class AgentFrameworkAdapter(Adapter):
             REJECTED_ERROR_TYPE,
             decisions_for,
             decisions_value,
+            paused_for_approval,
             rejection_message,
         )
         from nex_core.trajectory.recorder import Recorder
-        from nex_core.trajectory.schema import ErrorInfo, OutcomeStatus
+        from nex_core.trajectory.schema import ErrorInfo
 
         outcome = paused.outcome
-        if (
-            outcome is None
-            or outcome.status is not OutcomeStatus.INTERRUPTED
-            or outcome.stop_reason != APPROVAL_STOP_REASON
-        ):
+        if outcome is None or not paused_for_approval(paused):
             status = "no outcome" if outcome is None else f"outcome '{outcome.status.value}'"
             raise AdapterError(
                 f"trajectory {paused.id} did not pause for approval ({status}); only a run "

@@ -10,11 +10,11 @@ from typing import TYPE_CHECKING, Any
 
 from nex_core.errors import AdapterError
 from nex_core.protocol.approval import (
-    APPROVAL_STOP_REASON,
     REJECTED_ERROR_TYPE,
     Decision,
     decisions_for,
     decisions_value,
+    paused_for_approval,
     rejection_message,
 )
 from nex_core.protocol.spec import AgentSpec, TeamSpec
@@ -22,7 +22,6 @@ from nex_core.trajectory.recorder import Recorder
 from nex_core.trajectory.schema import (
     ErrorInfo,
     LLMStep,
-    OutcomeStatus,
     TaskInfo,
     Trajectory,
 )
@@ -135,11 +134,7 @@ async def resume(
     from nex_core.runtime.loop import spec_digest
 
     outcome = paused.outcome
-    if (
-        outcome is None
-        or outcome.status is not OutcomeStatus.INTERRUPTED
-        or outcome.stop_reason != APPROVAL_STOP_REASON
-    ):
+    if outcome is None or not paused_for_approval(paused):
         ended = "no outcome" if outcome is None else f"outcome {outcome.status.value}"
         raise AdapterError(
             f"trajectory {paused.id} did not pause for approval ({ended}): nothing to resume"
