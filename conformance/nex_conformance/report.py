@@ -16,7 +16,7 @@ from typing import Any
 
 from nex_conformance.baseline import Baseline
 from nex_conformance.engine import CaseResult, Verdict
-from nex_conformance.scenario import Scenario, builtin_scenarios
+from nex_conformance.scenario import Scenario, ShapeScenario, builtin_scenarios
 from nex_core import Adapter
 from nex_core import __version__ as nex_version
 
@@ -157,7 +157,7 @@ def adapter_info(adapter: Adapter, baseline: Baseline) -> dict[str, Any]:
 
 def build_report(
     adapters: Sequence[Adapter],
-    scenarios: Sequence[Scenario],
+    scenarios: Sequence[Scenario | ShapeScenario],
     results: list[CaseResult],
     baselines: dict[str, Baseline],
     duration_s: float = 0.0,

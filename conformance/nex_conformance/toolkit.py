@@ -198,6 +198,16 @@ def read_notes() -> str:
         return ", ".join(_notebook) or "(no notes)"
 
 
+def search_docs(query: str) -> list[str]:
+    """A retriever for the ``non_message_state`` shape (a workflow node calls it as a function,
+    not as a tool, so it is not logged): one document for each kit city the query names."""
+    return [
+        f"{city} is a city in {facts['country']} with {facts['population']} people."
+        for city, facts in _CITIES.items()
+        if city.lower() in query.lower()
+    ]
+
+
 TOOLS: dict[str, Callable[..., Any]] = {
     f.__name__: f
     for f in (
