@@ -278,6 +278,8 @@ def report_problems(adapter: Adapter, app: Any, names: dict[str, Any]) -> list[s
             f"the recordings {sorted(recorded)}"
         )
     for placeholder, name in names.items():
+        if not isinstance(name, str):  # not recorded at all: the names check says so
+            continue
         said = any(
             "name" in item.what.lower() and (item.where == name or item.where.endswith(f".{name}"))
             for item in conversion.report.items
