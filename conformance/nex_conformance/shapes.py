@@ -68,7 +68,7 @@ SHAPES: dict[str, str] = {
         "a parent agent with no name given whose one tool runs a child agent with no name given "
         "(or the framework's default names, where it requires one), the way the framework's "
         "documentation writes an agent used as a tool; the child holds the kit tool "
-        "nex_conformance.toolkit.lookup_city; both call the kit's model"
+        "nex_conformance.toolkit.country_of; both call the kit's model"
     ),
     "non_message_state": (
         "a workflow whose state is {question, docs, answer} and not messages: node `rewrite` "
@@ -277,17 +277,19 @@ def report_problems(adapter: Adapter, app: Any, names: dict[str, Any]) -> list[s
             f"the conversion names the agents {sorted(converted)}, "
             f"the recordings {sorted(recorded)}"
         )
+    told: set[str] = set()
     for placeholder, name in names.items():
-        if not isinstance(name, str):  # not recorded at all: the names check says so
+        if not isinstance(name, str) or name in told:  # unrecorded: the names check says so
             continue
+        told.add(name)
         said = any(
             "name" in item.what.lower() and (item.where == name or item.where.endswith(f".{name}"))
             for item in conversion.report.items
         )
         if not said:
             problems.append(
-                f"the conversion report does not say that agent {name!r} ({placeholder}) was "
-                f"unnamed:\n{conversion.report.render()}"
+                f"the conversion report does not say that agent {name!r} ({placeholder}) had "
+                f"no name of its own:\n{conversion.report.render()}"
             )
     return problems
 

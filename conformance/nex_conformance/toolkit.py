@@ -155,6 +155,15 @@ def lookup_city(city: str) -> dict[str, Any]:
 
 
 @logged
+def country_of(city: str) -> str:
+    """The country a city is in, as text (a result no framework writes differently); raises
+    ValueError for a city it does not know."""
+    if city not in _CITIES:
+        raise ValueError(f"no such city: {city}")
+    return str(_CITIES[city]["country"])
+
+
+@logged
 def long_report(lines: int) -> str:
     """A deterministic multi-line report (about 60 characters a line)."""
     return "\n".join(
@@ -216,6 +225,7 @@ TOOLS: dict[str, Callable[..., Any]] = {
         divide,
         echo,
         lookup_city,
+        country_of,
         long_report,
         text_stats,
         submit,

@@ -148,14 +148,14 @@ class _FlatteningHook(LangGraphAdapter):  # type: ignore[misc,valid-type]
     def kit_shape_app(self, shape: str, model: Any) -> Any:
         from langchain.agents import create_agent
         from langchain_core.tools import tool
-        from nex_conformance.toolkit import lookup_city
+        from nex_conformance.toolkit import country_of
 
         llm = nex_langgraph.bridge_model(model)
 
         @tool("research", description="Research a question about a city and answer it.")
         def research(query: str) -> str:
             llm.invoke(query)
-            lookup_city("Lagos")
+            country_of("Lagos")
             return str(llm.invoke(query).content)
 
         return create_agent(llm, [research], system_prompt="Delegate.")
@@ -199,8 +199,8 @@ class _SilentConversion(LangGraphAdapter):  # type: ignore[misc,valid-type]
 
 def test_a_conversion_that_hides_the_defaulted_names_is_caught() -> None:
     detail = _failed(_case(_SilentConversion(), "unnamed_agent_as_tool"))
-    assert "does not say that agent 'agent' ($parent) was unnamed" in detail["report"]
-    assert "does not say that agent 'research' ($child) was unnamed" in detail["report"]
+    assert "does not say that agent 'agent' ($parent) had no name" in detail["report"]
+    assert "does not say that agent 'research' ($child) had no name" in detail["report"]
 
 
 class _NoConversion(LangGraphAdapter):  # type: ignore[misc,valid-type]
@@ -287,7 +287,7 @@ def test_the_model_fills_in_the_offered_tool_and_its_argument() -> None:
     )
     assert model.remaining() == 2
     offered = [
-        ToolSchema(name="lookup_city"),
+        ToolSchema(name="country_of"),
         ToolSchema(
             name="ask_helper",
             parameters={"type": "object", "properties": {"task": {}}, "required": ["task"]},

@@ -27,11 +27,11 @@ def kit_shape_app(shape: str, model: Any) -> Any:
 def unnamed_agent_as_tool(model: Any) -> Any:
     """LangChain's "subagents" pattern: a ``create_agent`` agent called from a ``@tool`` of
     another ``create_agent`` agent, neither given a ``name``."""
-    from nex_conformance.toolkit import lookup_city
+    from nex_conformance.toolkit import country_of
 
     llm = bridge_model(model)
     researcher = create_agent(
-        llm, [tool(lookup_city)], system_prompt="Look up the city and report its country."
+        llm, [tool(country_of)], system_prompt="Look up the city and report its country."
     )
 
     @tool("research", description="Research a question about a city and answer it.")
