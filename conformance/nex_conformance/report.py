@@ -129,6 +129,10 @@ class SuiteReport:
             for r in picked:
                 out += ["", f"### `{r.scenario}` on {r.adapter}: {r.verdict.value}", ""]
                 out += ["```diff", r.explain(), "```"]
+        reasoned = [r for r in self.results if r.verdict is Verdict.NOT_APPLICABLE and r.reason]
+        if reasoned:  # a recording shape the adapter cannot build says why
+            out += ["", "## Not applicable, and why", ""]
+            out += [f"- `{r.scenario}` on {r.adapter}: {r.reason}" for r in reasoned]
         for adapter, ids in self.unknown_baseline_entries.items():
             out += ["", f"Baseline of {adapter} names unknown scenarios: {', '.join(ids)}"]
         return out

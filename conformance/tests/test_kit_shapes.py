@@ -310,3 +310,14 @@ def test_names_must_be_unique_and_stable() -> None:
     assert names_problems(expect, [good, {"$parent": "a", "$child": "c"}])
     assert names_problems(expect, [{"$parent": "a", "$child": "a"}] * 2)
     assert names_problems(expect, [{"$parent": "a"}] * 2)
+
+
+def test_the_markdown_matrix_says_why_a_shape_is_not_applicable(
+    native: NativeAdapter, tmp_path: Any
+) -> None:
+    from nex_conformance.cli import run_kit
+
+    report = run_kit(adapters=[native], scenario_ids=sorted(SHAPES))
+    md = report.write(tmp_path)["markdown"].read_text(encoding="utf-8")
+    assert "## Not applicable, and why" in md
+    assert "- `unnamed_agent_as_tool` on native: the adapter has no kit_shape_app hook" in md
