@@ -275,15 +275,21 @@ def _request_key(agent: str | None, request: LLMRequest) -> str:
     )
 
 
-def _model_problems(traj: Trajectory, exchanges: Sequence[Exchange]) -> list[str]:
-    """Each LLM step is a call the model received, with the response it gave; none is missing."""
+def _model_problems(
+    traj: Trajectory, exchanges: Sequence[Exchange], match_agents: bool = True
+) -> list[str]:
+    """Each LLM step is a call the model received, with the response it gave; none is missing.
+    ``match_agents=False`` when the model cannot know the agents' names (an app whose names the
+    adapter chose): calls are then matched on what was sent alone."""
     pending: dict[str, list[Exchange]] = {}
     for ex in exchanges:
-        pending.setdefault(_request_key(ex.agent, ex.request), []).append(ex)
+        pending.setdefault(_request_key(ex.agent if match_agents else None, ex.request), []).append(
+            ex
+        )
     problems: list[str] = []
     unmatched: list[LLMStep] = []
     for step in (s for s in traj.steps if isinstance(s, LLMStep)):
-        queue = pending.get(_request_key(step.agent, step.request))
+        queue = pending.get(_request_key(step.agent if match_agents else None, step.request))
         if not queue:
             unmatched.append(step)
             continue
@@ -300,7 +306,7 @@ def _model_problems(traj: Trajectory, exchanges: Sequence[Exchange]) -> list[str
             )
     left = [ex for queue in pending.values() for ex in queue]
     for step in unmatched:
-        same_agent = [ex for ex in left if ex.agent == step.agent]
+        same_agent = [ex for ex in left if ex.agent == step.agent or not match_agents]
         if same_agent:
             ex = same_agent[0]
             left.remove(ex)
@@ -423,9 +429,10 @@ def check_records(
     log: Sequence[Invocation],
     kit_tools: dict[str, str],
     tool_runs: Sequence[ToolRun] | None = None,
+    match_agents: bool = True,
 ) -> CheckResult:
     problems = (
-        _model_problems(traj, exchanges)
+        _model_problems(traj, exchanges, match_agents)
         + _tool_problems(traj, log, kit_tools)
         + run_order_problems(log, tool_runs)
     )

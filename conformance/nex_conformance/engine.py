@@ -29,7 +29,7 @@ from nex_conformance.checks import (
     run_order_problems,
 )
 from nex_conformance.models import RecordingModel
-from nex_conformance.scenario import Expectation, Scenario
+from nex_conformance.scenario import Expectation, Scenario, ShapeScenario
 from nex_core import Adapter, AgentSpec, MemorySink, TaskInfo, normalize
 from nex_core.adapter import Capability, run_sync
 from nex_core.protocol.spec import ImportBinding
@@ -63,12 +63,17 @@ class CaseResult:
     missing_capabilities: list[str] = field(default_factory=list)
     baseline_reason: str | None = None
     duration_ms: float = 0.0
+    reason: str | None = None
+    """Why the case is not applicable, when no missing capability says it (a recording
+    shape the adapter cannot build)."""
 
     def failures(self) -> list[CheckResult]:
         return [c for c in self.checks if not c.ok]
 
     def explain(self) -> str:
         """A readable account of why the case did not simply pass."""
+        if self.verdict is Verdict.NOT_APPLICABLE and self.reason:
+            return f"not applicable: {self.reason}"
         if self.verdict is Verdict.NOT_APPLICABLE:
             return "not applicable: the adapter does not declare " + ", ".join(
                 self.missing_capabilities
@@ -92,6 +97,7 @@ class CaseResult:
             "missing_capabilities": self.missing_capabilities,
             "baseline_reason": self.baseline_reason,
             "duration_ms": round(self.duration_ms, 2),
+            "reason": self.reason,
         }
 
 
@@ -245,21 +251,35 @@ def _judge(
     ]
 
 
-def missing_capabilities(adapter: Adapter, scenario: Scenario) -> list[str]:
+def missing_capabilities(adapter: Adapter, scenario: Scenario | ShapeScenario) -> list[str]:
     """Capabilities the scenario needs that the adapter lacks, and text tool formats its system
     uses that the adapter does not declare (``text_tool_format:NAME``)."""
     missing = sorted(c.value for c in set(scenario.capabilities) - set(adapter.capabilities))
+    if isinstance(scenario, ShapeScenario):
+        return missing
     formats = adapter.missing_text_formats(scenario.system)
     return missing + [f"{Capability.TEXT_TOOL_FORMAT.value}:{f}" for f in formats]
 
 
 async def arun_case(
-    adapter: Adapter, scenario: Scenario, baseline: Baseline | None = None
+    adapter: Adapter, scenario: Scenario | ShapeScenario, baseline: Baseline | None = None
 ) -> CaseResult:
     """Judge ``adapter`` on ``scenario``; ``baseline`` turns listed failures into expected ones."""
+    from nex_conformance.shapes import HOOK, WITHOUT_HOOK, arun_shape
+
     expected = (baseline or {}).get(scenario.id)
     reason = expected.reason if expected else None
     missing = missing_capabilities(adapter, scenario)
+    if isinstance(scenario, ShapeScenario) and getattr(adapter, HOOK, None) is None:
+        # The shape's own reason says more than a missing capability would.
+        return CaseResult(
+            scenario.id,
+            adapter.name,
+            Verdict.NOT_APPLICABLE,
+            missing_capabilities=missing,
+            baseline_reason=reason,
+            reason=WITHOUT_HOOK[scenario.shape],
+        )
     if missing:
         return CaseResult(
             scenario.id,
@@ -269,7 +289,18 @@ async def arun_case(
             baseline_reason=reason,
         )
     t0 = time.perf_counter()
-    checks = await _checks(adapter, scenario)
+    if isinstance(scenario, ShapeScenario):
+        checks, not_applicable = await arun_shape(adapter, scenario, CASE_TIMEOUT_S)
+        if not_applicable is not None:
+            return CaseResult(
+                scenario.id,
+                adapter.name,
+                Verdict.NOT_APPLICABLE,
+                baseline_reason=reason,
+                reason=not_applicable,
+            )
+    else:
+        checks = await _checks(adapter, scenario)
     passed = all(c.ok for c in checks)
     if passed:
         verdict = Verdict.STALE if expected else Verdict.PASS
@@ -285,14 +316,16 @@ async def arun_case(
     )
 
 
-def run_case(adapter: Adapter, scenario: Scenario, baseline: Baseline | None = None) -> CaseResult:
+def run_case(
+    adapter: Adapter, scenario: Scenario | ShapeScenario, baseline: Baseline | None = None
+) -> CaseResult:
     """Synchronous :func:`arun_case` (usable inside a running event loop too)."""
     return run_sync(arun_case(adapter, scenario, baseline))
 
 
 async def arun_suite(
     adapters: Sequence[Adapter],
-    scenarios: Sequence[Scenario],
+    scenarios: Sequence[Scenario | ShapeScenario],
     baselines: dict[str, Baseline] | None = None,
 ) -> list[CaseResult]:
     """Every scenario against every adapter, one case at a time (the tool log is process-wide)."""

@@ -71,6 +71,7 @@ def _result(data: dict[str, Any]) -> CaseResult:
         missing_capabilities=list(data.get("missing_capabilities") or []),
         baseline_reason=data.get("baseline_reason"),
         duration_ms=float(data.get("duration_ms") or 0.0),
+        reason=data.get("reason"),
     )
 
 

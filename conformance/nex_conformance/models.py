@@ -47,5 +47,11 @@ class RecordingModel(ScriptedModel):
         except ModelError as exc:
             exchange.error = str(exc)
             raise
+        response = self.finish(request, response)
         exchange.response = response.model_copy(deep=True)
+        return response
+
+    def finish(self, request: LLMRequest, response: LLMResponse) -> LLMResponse:
+        """The response as the model returns it (subclasses fill in what the script left
+        open; the exchange keeps what is returned)."""
         return response

@@ -23,7 +23,7 @@ import pytest
 
 if TYPE_CHECKING:
     from nex_conformance.engine import CaseResult
-    from nex_conformance.scenario import Scenario
+    from nex_conformance.scenario import Scenario, ShapeScenario
     from nex_core import Adapter
 
 _RESULTS = pytest.StashKey[list["CaseResult"]]()
@@ -98,7 +98,7 @@ def nex_adapter(nex_adapter_name: str) -> Adapter:
 
 @pytest.fixture
 def nex_conformance_case(
-    request: pytest.FixtureRequest, nex_adapter: Adapter, nex_scenario: Scenario
+    request: pytest.FixtureRequest, nex_adapter: Adapter, nex_scenario: Scenario | ShapeScenario
 ) -> CaseResult:
     """Run one scenario against the adapter and record the result for the session's report."""
     from nex_conformance.baseline import baseline_for

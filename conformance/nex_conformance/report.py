@@ -16,7 +16,7 @@ from typing import Any
 
 from nex_conformance.baseline import Baseline
 from nex_conformance.engine import CaseResult, Verdict
-from nex_conformance.scenario import Scenario, builtin_scenarios
+from nex_conformance.scenario import Scenario, ShapeScenario, builtin_scenarios
 from nex_core import Adapter
 from nex_core import __version__ as nex_version
 
@@ -129,6 +129,10 @@ class SuiteReport:
             for r in picked:
                 out += ["", f"### `{r.scenario}` on {r.adapter}: {r.verdict.value}", ""]
                 out += ["```diff", r.explain(), "```"]
+        reasoned = [r for r in self.results if r.verdict is Verdict.NOT_APPLICABLE and r.reason]
+        if reasoned:  # a recording shape the adapter cannot build says why
+            out += ["", "## Not applicable, and why", ""]
+            out += [f"- `{r.scenario}` on {r.adapter}: {r.reason}" for r in reasoned]
         for adapter, ids in self.unknown_baseline_entries.items():
             out += ["", f"Baseline of {adapter} names unknown scenarios: {', '.join(ids)}"]
         return out
@@ -157,7 +161,7 @@ def adapter_info(adapter: Adapter, baseline: Baseline) -> dict[str, Any]:
 
 def build_report(
     adapters: Sequence[Adapter],
-    scenarios: Sequence[Scenario],
+    scenarios: Sequence[Scenario | ShapeScenario],
     results: list[CaseResult],
     baselines: dict[str, Baseline],
     duration_s: float = 0.0,

@@ -184,6 +184,9 @@ class Scenario(_Strict):
 
     version: int = SCENARIO_VERSION
     """Scenario format version."""
+    kind: Literal["spec"] = "spec"
+    """A spec run by every adapter (the default), or ``recording_shape``
+    (:class:`ShapeScenario`)."""
     id: str = Field(pattern=r"^[a-z0-9_]+$")
     """Unique id (the file name without ``.yaml``)."""
     description: str
@@ -210,24 +213,82 @@ class Scenario(_Strict):
         return json.dumps(self.model_dump(mode="json"), sort_keys=True)
 
 
+Shape = Literal["unnamed_agent_as_tool", "non_message_state"]
+"""The recording-only shapes (see :mod:`nex_conformance.shapes`)."""
+
+
+class ShapeExpectation(Expectation):
+    """A shape's expected outline. Strings of the form ``$name`` are placeholders: each stands
+    for one name the adapter chose (an unnamed agent's, a defaulted tool's or argument's), the
+    same in every place it appears; two placeholders in agent positions (``llm``,
+    ``subagent``, ``root_agent``) must stand for two different names."""
+
+    root_agent: str | None = None
+    """The trajectory's ``root_agent`` (a placeholder, or the name itself)."""
+
+
+class ShapeScenario(_Strict):
+    """A case no spec can express (every spec agent is named, every spec state is messages):
+    the adapter's ``kit_shape_app`` hook builds a framework-native app of the named shape, the
+    kit records it through the adapter's own recording path, twice, and checks the outline."""
+
+    version: int = SCENARIO_VERSION
+    """Scenario format version."""
+    kind: Literal["recording_shape"]
+    """Marks a recording-shape case."""
+    id: str = Field(pattern=r"^[a-z0-9_]+$")
+    """Unique id (the file name without ``.yaml``)."""
+    description: str
+    """What the case exercises and why it matters."""
+    shape: Shape
+    """The app the hook builds (its contract: :data:`nex_conformance.shapes.SHAPES`)."""
+    capabilities: list[Capability] = Field(default_factory=lambda: [Capability.RECORD_FOREIGN])
+    """Adapter capabilities the case needs (recording apps the user built, by default)."""
+    input: str | dict[str, Any]
+    """What the app is run with: user text, or the graph's input state as given."""
+    script: Script
+    """The scripted model's replies for one run; a tool call named ``$name`` calls the one
+    non-kit tool the request offers, and an argument named ``$name`` is that tool's one
+    required parameter (so the script does not depend on the names a framework defaults)."""
+    expect: ShapeExpectation
+    """The expected outline of each of the two runs."""
+
+    def fingerprint(self) -> str:
+        return json.dumps(self.model_dump(mode="json"), sort_keys=True)
+
+
+def _document_kind(value: Any) -> str:
+    if isinstance(value, BaseModel):
+        return getattr(value, "kind", "spec")
+    return str(value.get("kind", "spec")) if isinstance(value, dict) else "spec"
+
+
+AnyScenario = Annotated[
+    Annotated[Scenario, Tag("spec")] | Annotated[ShapeScenario, Tag("recording_shape")],
+    Discriminator(_document_kind),
+]
+"""A scenario document of either kind."""
+
 ToolOutline.model_rebuild()
 SubAgentOutline.model_rebuild()
 Expectation.model_rebuild()
 ResumeStage.model_rebuild()
 Scenario.model_rebuild()
+ShapeExpectation.model_rebuild()
+ShapeScenario.model_rebuild()
 
-_SCENARIO = TypeAdapter(Scenario)
+_SCENARIO: TypeAdapter[Scenario | ShapeScenario] = TypeAdapter(AnyScenario)
 
 
 def scenario_schema() -> dict[str, Any]:
     """The JSON Schema of scenario documents (published as ``scenario.schema.json``)."""
-    schema = Scenario.model_json_schema()
+    schema = _SCENARIO.json_schema()
     schema["$schema"] = "https://json-schema.org/draft/2020-12/schema"
     schema["title"] = "nex conformance scenario"
     return schema
 
 
-def load_scenario(path: str | Path) -> Scenario:
+def load_scenario(path: str | Path) -> Scenario | ShapeScenario:
     """Read and validate one scenario file (errors name the file, line and field)."""
     scenario = load_document(path, _SCENARIO)
     if Path(path).stem != scenario.id:
@@ -236,7 +297,7 @@ def load_scenario(path: str | Path) -> Scenario:
 
 
 @cache
-def builtin_scenarios() -> tuple[Scenario, ...]:
+def builtin_scenarios() -> tuple[Scenario | ShapeScenario, ...]:
     """Every scenario shipped with the kit, sorted by id."""
     folder = resources.files("nex_conformance") / "scenarios"
     found = []
@@ -251,7 +312,7 @@ def builtin_scenarios() -> tuple[Scenario, ...]:
     return tuple(sorted(found, key=lambda s: s.id))
 
 
-def select(ids: list[str] | tuple[str, ...] | None = None) -> list[Scenario]:
+def select(ids: list[str] | tuple[str, ...] | None = None) -> list[Scenario | ShapeScenario]:
     """Built-in scenarios, optionally only those with the given ids (unknown ids are an error)."""
     everything = builtin_scenarios()
     if not ids:

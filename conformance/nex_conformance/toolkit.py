@@ -155,6 +155,15 @@ def lookup_city(city: str) -> dict[str, Any]:
 
 
 @logged
+def country_of(city: str) -> str:
+    """The country a city is in, as text (a result no framework writes differently); raises
+    ValueError for a city it does not know."""
+    if city not in _CITIES:
+        raise ValueError(f"no such city: {city}")
+    return str(_CITIES[city]["country"])
+
+
+@logged
 def long_report(lines: int) -> str:
     """A deterministic multi-line report (about 60 characters a line)."""
     return "\n".join(
@@ -198,6 +207,16 @@ def read_notes() -> str:
         return ", ".join(_notebook) or "(no notes)"
 
 
+def search_docs(query: str) -> list[str]:
+    """A retriever for the ``non_message_state`` shape (a workflow node calls it as a function,
+    not as a tool, so it is not logged): one document for each kit city the query names."""
+    return [
+        f"{city} is a city in {facts['country']} with {facts['population']} people."
+        for city, facts in _CITIES.items()
+        if city.lower() in query.lower()
+    ]
+
+
 TOOLS: dict[str, Callable[..., Any]] = {
     f.__name__: f
     for f in (
@@ -206,6 +225,7 @@ TOOLS: dict[str, Callable[..., Any]] = {
         divide,
         echo,
         lookup_city,
+        country_of,
         long_report,
         text_stats,
         submit,

@@ -40,5 +40,6 @@ def test_a_baseline_entry_for_a_not_applicable_scenario_is_neither_stale_nor_a_f
 
 
 def test_the_native_adapter_declares_every_capability_the_scenarios_need(native: object) -> None:
-    needed = {c for s in builtin_scenarios() for c in s.capabilities}
+    # Recording shapes need the framework's own apps; native is not applicable there.
+    needed = {c for s in builtin_scenarios() if s.kind == "spec" for c in s.capabilities}
     assert needed <= set(native.capabilities)  # type: ignore[attr-defined]

@@ -73,6 +73,12 @@ class LangGraphAdapter(Adapter):
     def bridge_model(self, model: Any, *, agent: str | None = None) -> Any:
         return _bridge.bridge_model(model, agent=agent)
 
+    def kit_shape_app(self, shape: str, model: Any) -> Any:
+        """The conformance kit's recording-shape hook (``nex_conformance.shapes``)."""
+        from nex_langgraph._kit_shapes import kit_shape_app
+
+        return kit_shape_app(shape, model)
+
     async def arun(
         self,
         spec: AgentSpec | TeamSpec,

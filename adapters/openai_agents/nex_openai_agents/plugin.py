@@ -101,6 +101,12 @@ class OpenAIAgentsAdapter(Adapter):
 
         return bridge_model(model, agent=agent)
 
+    def kit_shape_app(self, shape: str, model: Any) -> Any:
+        """The conformance kit's recording-shape hook (``nex_conformance.shapes``)."""
+        from nex_openai_agents.kit_shapes import kit_shape_app
+
+        return kit_shape_app(shape, model)
+
     async def arun(
         self,
         spec: AgentSpec | TeamSpec,
