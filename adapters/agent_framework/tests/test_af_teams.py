@@ -225,20 +225,6 @@ def test_nex_convert_moves_an_autogen_team_to_a_running_group_chat(
     assert asyncio.run(_team_answer(namespace, ["a slogan"], ScriptedModel(TEAM_SCRIPT))) == answer
 
 
-def test_a_swarm_converts_to_handoffs_which_have_no_plain_form_yet(
-    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
-) -> None:
-    pytest.importorskip("nex_autogen")
-    (tmp_path / "agteams.py").write_text(textwrap.dedent(AUTOGEN_TEAMS), encoding="utf-8")
-    monkeypatch.chdir(tmp_path)
-    monkeypatch.syspath_prepend(str(tmp_path))
-    result = CliRunner().invoke(cli, ["convert", "agteams.py:swarm", "--to", "agent-framework"])
-    # The Swarm is an agent that hands off; Agent Framework's form of that is a HandoffBuilder
-    # workflow, which the program writer does not write: it says what runs the spec instead.
-    assert result.exit_code != 0
-    assert "nex run --backend agent-framework" in result.output
-
-
 AF_TEAM = """
 from agent_framework import Agent
 from agent_framework.orchestrations import GroupChatBuilder
