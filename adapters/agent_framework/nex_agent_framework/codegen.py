@@ -129,9 +129,7 @@ def to_code(spec: AgentSpec | TeamSpec) -> str:
     for agent in agents:
         writer.agent(agent)
     if team is not None:
-        writer.af_imports.add("Workflow")
-        if team.speaker_selection == "model" or team.termination.text_mention:
-            writer.af_imports.add("Message")
+        writer.af_imports.update(("Workflow", "Message", "AgentContext", "AgentMiddleware"))
         writer.imports.add(
             "from agent_framework.orchestrations import GroupChatBuilder, GroupChatState"
         )
@@ -167,6 +165,11 @@ def to_code(spec: AgentSpec | TeamSpec) -> str:
         head = head.replace("for the nex agent", "for the nex team", 1)
         head = head.replace('"""\n\nfrom __future__', TEAM_NOTE + "\nfrom __future__", 1)
         head = head.replace("import asyncio\n", "import asyncio\nimport contextlib\n", 1)
+        head = head.replace(
+            "from typing import Any\n",
+            "from collections.abc import Awaitable, Callable\nfrom typing import Any\n",
+            1,
+        )
         return team_code(team, writer, head + body)
     # `async with` connects the agent's MCP servers (Agent Framework's own clients) and closes
     # them again.
