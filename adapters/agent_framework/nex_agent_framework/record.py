@@ -87,7 +87,8 @@ class ChatRecorder(ChatMiddleware):
             # A middleware after this one replaced the request (Agent Framework's per-call
             # history, ``require_per_service_call_history_persistence``, loads the session's
             # messages there): the step records what the model was sent.
-            step.request = to_nex_request(context.messages, context.options, self.shared.cache)
+            options = context.options or {}
+            step.request = to_nex_request(context.messages, options, self.shared.cache)
         self.settle(step, context.result)
 
     def begin(self, messages: Any, options: Any, client: Any) -> LLMStep:
