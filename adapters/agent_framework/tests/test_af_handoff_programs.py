@@ -77,8 +77,43 @@ LATER_SCRIPT = {
         "closer": [{"text": "Bye."}, {"text": "Bye again."}],
     }
 }
+# The agent handed to calls an agent as a tool (Agent.as_tool inside a participant).
+TOOL_CHILD = {
+    "name": "lead",
+    "system_prompt": "Route.",
+    "sub_agents": [
+        {
+            "mode": "handoff",
+            "agent": {
+                "name": "writer",
+                "description": "Writes.",
+                "system_prompt": "Write, ask the checker.",
+                "sub_agents": [
+                    {
+                        "agent": {
+                            "name": "checker",
+                            "description": "Checks.",
+                            "system_prompt": "Check.",
+                        }
+                    }
+                ],
+            },
+        }
+    ],
+}
+TOOL_CHILD_SCRIPT = {
+    "agents": {
+        "lead": [{"tool_calls": [{"name": "transfer_to_writer"}]}],
+        "writer": [
+            {"tool_calls": [{"name": "checker", "arguments": {"task": "check: hi"}}]},
+            {"text": "hi (checked)"},
+        ],
+        "checker": [{"text": "fine"}],
+    }
+}
 CASES: dict[str, tuple[dict[str, Any], dict[str, Any], list[str]]] = {
     "later_turn": (LATER_TURN, LATER_SCRIPT, ["1+2?", "done", "still there?"]),
+    "tool_child": (TOOL_CHILD, TOOL_CHILD_SCRIPT, ["Write hi."]),
 }
 for _id in ("handoff", "handoff_then_tool", "handoff_cycle"):
     _s = SCENARIOS[_id]

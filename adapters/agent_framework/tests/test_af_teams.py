@@ -112,9 +112,10 @@ def test_a_handoff_workflow_becomes_an_agent_that_hands_off(
     conversion = adapter.to_spec(workflow)
     root = conversion.spec
     assert root.name == "triage" and not root.tools  # handoff_to_* tools are not the agent's
-    assert {(s.mode, s.child.name) for s in root.sub_agents} == {
-        (ContextMode.HANDOFF, "billing"),
-        (ContextMode.HANDOFF, "tech"),
+    # The handoffs keep Agent Framework's tool names: the spec offers what the workflow did.
+    assert {(s.mode, s.child.name, s.resolved_tool_name()) for s in root.sub_agents} == {
+        (ContextMode.HANDOFF, "billing", "handoff_to_billing"),
+        (ContextMode.HANDOFF, "tech", "handoff_to_tech"),
     }
     # billing → triage goes back up the path: a spec is a tree, so it is reported.
     assert any(i.where.endswith("billing.handoffs.triage") for i in conversion.report.items)
