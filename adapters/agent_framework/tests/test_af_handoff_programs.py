@@ -32,10 +32,10 @@ from click.testing import CliRunner
 from nex_agent_framework import AgentFrameworkAdapter
 from nex_conformance.scenario import builtin_scenarios
 
-from nex_core import normalize
 from nex_core.cli.main import cli
 from nex_core.protocol import spec_from_data
 from nex_core.protocol.loader import dump_spec
+from nex_core.trajectory.normalize import normalize
 from nex_core.trajectory.reader import read_trajectories
 from nex_core.trajectory.schema import Trajectory
 
