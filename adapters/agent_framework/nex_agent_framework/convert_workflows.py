@@ -146,6 +146,10 @@ def _handoffs(
         spec: AgentSpec = converter.agent(executor.agent, where)
         names = {target: tool for tool, target in handoff_targets(executor.agent).items()}
         tools = {t.name: t for t in spec.tools if t.name in names.values()}
+        # What the agent converter said of those tools (their functions are the framework's own)
+        # is not about the user's agent.
+        said = {f"{where}.tools.{tool}" for tool in tools}
+        report.items[:] = [i for i in report.items if i.where not in said]
         subs: list[SubAgentSpec] = []
         for target_id in sorted(getattr(executor, "_handoff_targets", ()) or ()):
             target = by_id.get(target_id)
