@@ -157,6 +157,12 @@ class Adapter(ABC):
         """Source of a runnable Python module that builds ``spec`` in this framework."""
         raise AdapterError(f"adapter '{self.name}' cannot write framework code")
 
+    def code_report(self, spec: AgentSpec | TeamSpec) -> ConversionReport:
+        """What the program :meth:`to_code` writes for ``spec`` does differently from the
+        protocol (renamed tools, semantics the framework keeps its own way); ``nex convert``
+        prints it after the source's report. Empty by default."""
+        return ConversionReport()
+
     def bridge_model(self, model: Any, *, agent: str | None = None) -> Any:
         """A nex ``ChatModel`` as this framework's model interface."""
         raise AdapterError(f"adapter '{self.name}' has no model bridge")

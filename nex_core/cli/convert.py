@@ -293,14 +293,19 @@ def convert(source: str, to: str | None, output: str | None, from_: str | None) 
 def _convert(source: str, to: str | None, output: str | None, from_: str | None) -> None:
     from rich.console import Console
 
+    from nex_core.adapter import ConversionReport
     from nex_core.plugins import get_plugin_manager
     from nex_core.protocol.loader import dump_spec, load_spec
 
     pm = get_plugin_manager()
     is_spec = Path(source).suffix in (".yaml", ".yml", ".json") and ":" not in Path(source).name
     report_text: str | None = None
+    code_report: ConversionReport | None = None
     if to is not None and is_spec:
-        text = pm.adapter(to).to_code(load_spec(source))
+        spec = load_spec(source)
+        text = pm.adapter(to).to_code(spec)
+        code_report = pm.adapter(to).code_report(spec)
+        report_text = code_report.render() if code_report.items else None
     else:
         if is_spec:
             raise SourceError(
@@ -326,11 +331,17 @@ def _convert(source: str, to: str | None, output: str | None, from_: str | None)
         # With --to, a framework object crosses to another framework through its spec (a
         # migration path: AutoGen → Agent Framework); no adapter imports another.
         text = dump_spec(conversion.spec) if to is None else pm.adapter(to).to_code(conversion.spec)
-        report_text = conversion.report.render()
+        if to is not None:
+            code_report = pm.adapter(to).code_report(conversion.spec)
+        report = conversion.report
+        if code_report is not None:  # what the program does its own way, after what was lost
+            report = ConversionReport([*report.items, *code_report.items])
+        report_text = report.render()
     if output:
         Path(output).write_text(text, encoding="utf-8")
         Console().print(f"[green]wrote[/green] {output}")
     else:
         click.echo(text, nl=False)
     if report_text:
-        Console(stderr=True).print(report_text, highlight=False)
+        # markup=False: the severities are written in brackets ("[lost]"), not rich markup.
+        Console(stderr=True).print(report_text, highlight=False, markup=False)

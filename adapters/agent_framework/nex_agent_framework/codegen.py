@@ -8,8 +8,10 @@ any nex model bridged in (``--model scripted:FILE``, ``openai:MODEL`` ...), else
 OpenAI-compatible client with the spec's settings.
 
 What plain Agent Framework does its own way is said in the program's docstring (a failing tool's
-text, what happens when the step limit is spent); handoffs and stop tools have no plain Agent
-Framework form outside workflows, so a spec with them is refused with a message saying so.
+text, what happens when the step limit is spent). A root agent that hands off is a
+``HandoffBuilder`` workflow (:mod:`.codegen_handoffs`), a team a ``GroupChatBuilder`` one
+(:mod:`.codegen_teams`); stop tools, and handoffs inside a team turn or an agent used as a tool,
+have no plain Agent Framework form, so a spec with them is refused with a message saying so.
 """
 
 from __future__ import annotations
@@ -108,15 +110,26 @@ _RECORD = call(
 
 def to_code(spec: AgentSpec | TeamSpec) -> str:
     """Source of a runnable module that builds ``spec`` in plain Agent Framework."""
-    writer = _Writer()
+    from nex_agent_framework.codegen_handoffs import handoff_agents, hands_off
+
     team = spec if isinstance(spec, TeamSpec) else None
-    agents = [a for m in team.members for a in m.walk()] if team else spec.walk()
-    for agent in reversed(agents):
+    handoffs = None
+    if team is None and isinstance(spec, AgentSpec) and hands_off(spec):
+        # Handoffs are a HandoffBuilder workflow of every agent they reach (codegen_handoffs).
+        handoffs, agents = handoff_agents(spec)
+        writer = _Writer(set(handoffs.members))
+        writer.af_imports.add("Workflow")
+        writer.imports.add(
+            "from agent_framework.orchestrations import HandoffAgentUserRequest, HandoffBuilder"
+        )
+    else:
+        writer = _Writer()
+        walked = [a for m in team.members for a in m.walk()] if team else spec.walk()
+        agents = list(reversed(walked))
+    for agent in agents:
         writer.agent(agent)
     if team is not None:
-        writer.af_imports.add("Workflow")
-        if team.speaker_selection == "model" or team.termination.text_mention:
-            writer.af_imports.add("Message")
+        writer.af_imports.update(("Workflow", "Message", "AgentContext", "AgentMiddleware"))
         writer.imports.add(
             "from agent_framework.orchestrations import GroupChatBuilder, GroupChatState"
         )
@@ -136,12 +149,27 @@ def to_code(spec: AgentSpec | TeamSpec) -> str:
         + " the agents\n"
         + "".join(writer.agent_defs)
     )
+    if handoffs is not None:
+        from nex_agent_framework.codegen_handoffs import handoff_code, handoff_note
+
+        note = handoff_note(spec.name)
+        head = head.replace('"""\n\nfrom __future__', note + "\nfrom __future__", 1)
+        head = head.replace(
+            "import asyncio\n", "import asyncio\nimport contextlib\nimport logging\n", 1
+        )
+        assert isinstance(spec, AgentSpec)
+        return handoff_code(spec, handoffs, head + body)
     if team is not None:
         from nex_agent_framework.codegen_teams import TEAM_NOTE, team_code
 
         head = head.replace("for the nex agent", "for the nex team", 1)
         head = head.replace('"""\n\nfrom __future__', TEAM_NOTE + "\nfrom __future__", 1)
         head = head.replace("import asyncio\n", "import asyncio\nimport contextlib\n", 1)
+        head = head.replace(
+            "from typing import Any\n",
+            "from collections.abc import Awaitable, Callable\nfrom typing import Any\n",
+            1,
+        )
         return team_code(team, writer, head + body)
     # `async with` connects the agent's MCP servers (Agent Framework's own clients) and closes
     # them again.
@@ -156,7 +184,9 @@ def to_code(spec: AgentSpec | TeamSpec) -> str:
 
 
 class _Writer:
-    def __init__(self) -> None:
+    def __init__(self, handoff_members: set[str] | None = None) -> None:
+        self.handoff_members = handoff_members or set()
+        """The participants of the program's handoff workflow (their handoffs are its edges)."""
         self.af_imports: set[str] = {"Agent"}
         self.imports: set[str] = set()
         self.tool_defs: list[str] = []
@@ -190,10 +220,13 @@ class _Writer:
             if names:
                 tools.append(self._mcp(server_name, server, names))
         for sub in agent.sub_agents:
+            if sub.mode is ContextMode.HANDOFF and agent.name in self.handoff_members:
+                continue  # an edge of the handoff workflow
             if sub.mode is ContextMode.HANDOFF:
                 raise AdapterError(
                     f"agent '{agent.name}': the handoff to '{sub.child.name}' has no plain Agent "
-                    "Framework form outside a HandoffBuilder workflow; run the spec with "
+                    "Framework form inside a team turn or an agent used as a tool (a "
+                    "HandoffBuilder workflow is a program's top level); run the spec with "
                     "`nex run --backend agent-framework` instead of converting it"
                 )
             child = sub.child
@@ -240,6 +273,8 @@ class _Writer:
             options["response_format"] = agent.output_schema
         if options:
             kwargs.append(("default_options", options))
+        if agent.name in self.handoff_members:  # HandoffBuilder requires it of participants
+            kwargs.append(("require_per_service_call_history_persistence", True))
         doc = f"The agent '{agent.name}'" + (f": {agent.description}" if agent.description else ".")
         self.agent_defs.append(
             f"\n\ndef build_{identifier(agent.name)}(model: ChatModel | None) -> Agent:\n"

@@ -3,9 +3,12 @@
 The members are written as :mod:`.codegen` writes any agent; the team is a ``GroupChatBuilder``
 with a selection function (round-robin by the round index, or one request to the selector model
 with the protocol's prompt), ``max_rounds`` from ``termination.max_turns`` and, for a
-``text_mention``, a termination condition on the last member answer. What plain Agent Framework
-does its own way (each member's session replays its own earlier tool calls; the others' answers
-reach it as assistant messages) is said in the program's docstring.
+``text_mention``, a termination condition on the last member answer. Each member takes its
+turn on the protocol's view of the transcript through ``MemberView``, an agent middleware written
+out in the program (plain Agent Framework API, no nex code): the user's and the other members'
+answers as user messages, its own as assistant messages, none of its earlier tool calls, no
+session. Agent Framework's group chat alone would show it the others' answers as assistant
+messages and replay its own session; with the view, the program records what ``nex run`` does.
 """
 
 from __future__ import annotations
@@ -14,11 +17,36 @@ from nex_core.codegen import Source, call, identifier, program_main, py_literal,
 from nex_core.protocol.spec import TeamSpec
 
 _TEAM_NOTE = '''
-This is a group chat (GroupChatBuilder) of the team {name!r}. Plain Agent Framework differs from
-the nex protocol's team in what a member sees: its session replays its own earlier requests (tool
-calls included), and the other members' answers reach it as assistant messages, where the
-protocol shows it the transcript of answers, the others' as user messages.
+This is a group chat (GroupChatBuilder) of the team {name!r}. Each member takes its turn on the
+nex protocol's view of the transcript (MemberView below): the user's and the other members'
+answers as user messages, its own answers as assistant messages, none of its earlier tool calls.
+Without it, Agent Framework's group chat would show a member the others' answers as assistant
+messages and replay the member's own session (its tool calls included).
 """
+'''
+
+_VIEW = '''
+
+class MemberView(AgentMiddleware):
+    """A member's turn on the team's transcript as the member sees it (see the docstring)."""
+
+    def __init__(self, member: str, transcripts: dict[str, list[Message]]) -> None:
+        self.member = member
+        self.seen = transcripts.setdefault(member, [])
+
+    async def process(
+        self, context: AgentContext, call_next: Callable[[], Awaitable[None]]
+    ) -> None:
+        for message in context.messages:  # what the group chat passed on since the last turn
+            other = message.role == "assistant" and message.author_name != self.member
+            if message.role == "user" or (other and message.text):
+                self.seen.append(Message("user", [message.text], author_name=message.author_name))
+        context.messages = list(self.seen)
+        context.session = None  # the view is the whole context
+        await call_next()
+        messages = getattr(context.result, "messages", None) or []
+        answer = next((m.text for m in reversed(messages) if m.role == "assistant"), "")
+        self.seen.append(Message("assistant", [answer or ""], author_name=self.member))
 '''
 
 _ROUND_ROBIN = '''
@@ -107,14 +135,19 @@ def team_code(team: TeamSpec, writer: object, header: str) -> str:
     for the members, then the team."""
     # A member that hands off was refused by the agent writer already (no plain form).
     names = [m.name for m in team.members]
-    parts = [_ROUND_ROBIN if team.speaker_selection == "round_robin" else _SELECTOR]
+    parts = [_VIEW, _ROUND_ROBIN if team.speaker_selection == "round_robin" else _SELECTOR]
     if team.termination.text_mention:
         parts.append(_MENTION)
     kwargs: list[tuple[str, object]] = [
         ("name", team.name),
         ("participants", Source("members")),
     ]
-    body = ""
+    body = (
+        "    transcripts: dict[str, list[Message]] = {}\n"
+        "    for member in members:\n"
+        "        member.middleware = [MemberView(str(member.name), transcripts), "
+        "*(member.middleware or [])]\n"
+    )
     if team.speaker_selection == "round_robin":
         kwargs.append(("selection_func", Source("round_robin")))
     else:
@@ -124,7 +157,7 @@ def team_code(team: TeamSpec, writer: object, header: str) -> str:
             client_kwargs.append(("model_id", settings.id))
         client = call("chat_client", [Source("model"), team.name], client_kwargs)
         roles = {m.name: m.description for m in team.members}
-        body = f"    client = {client(4, 13)}\n"
+        body += f"    client = {client(4, 13)}\n"
         kwargs.append(("selection_func", call("model_selector", [Source("client"), roles])))
     kwargs.append(("max_rounds", team.termination.max_turns))
     kwargs.append(("output_from", "all"))

@@ -20,6 +20,8 @@ from typing import Any
 
 from agent_framework import AgentExecutor, Workflow
 
+from nex_agent_framework.codegen_handoffs import handoff_tool_name
+from nex_agent_framework.record_handoffs import handoff_targets
 from nex_core.adapter import ConversionReport
 from nex_core.errors import AdapterError
 from nex_core.protocol.spec import AgentSpec, ContextMode, SubAgentSpec, TeamSpec, Termination
@@ -142,6 +144,12 @@ def _handoffs(
     def convert(executor: Any, path: tuple[str, ...]) -> AgentSpec:
         where = ".".join((name, *path))
         spec: AgentSpec = converter.agent(executor.agent, where)
+        names = {target: tool for tool, target in handoff_targets(executor.agent).items()}
+        tools = {t.name: t for t in spec.tools if t.name in names.values()}
+        # What the agent converter said of those tools (their functions are the framework's own)
+        # is not about the user's agent.
+        said = {f"{where}.tools.{tool}" for tool in tools}
+        report.items[:] = [i for i in report.items if i.where not in said]
         subs: list[SubAgentSpec] = []
         for target_id in sorted(getattr(executor, "_handoff_targets", ()) or ()):
             target = by_id.get(target_id)
@@ -156,15 +164,30 @@ def _handoffs(
                 )
                 continue
             child = convert(target, (*path, target_id))
-            subs.append(SubAgentSpec(mode=ContextMode.HANDOFF, agent=child))
-        # The handoff tools Agent Framework added to the clone are not the agent's own tools.
-        tools = [t for t in spec.tools if not t.name.startswith("handoff_to_")]
-        return spec.model_copy(update={"tools": tools, "sub_agents": [*spec.sub_agents, *subs]})
+            # The tool keeps Agent Framework's name (handoff_to_<agent>) and description, so
+            # the spec offers the model what the workflow did.
+            tool_name = names.get(target_id) or handoff_tool_name(target_id)
+            tool = tools.get(tool_name)
+            default = f"Hand the conversation over to {child.name}. {child.description}".strip()
+            description = tool.description if tool is not None else None
+            subs.append(
+                SubAgentSpec(
+                    mode=ContextMode.HANDOFF,
+                    agent=child,
+                    tool_name=tool_name,
+                    description=None if description in (None, default) else description,
+                )
+            )
+        # The handoff tools Agent Framework added to the clone are the spec's handoffs.
+        own = [t for t in spec.tools if t.name not in tools]
+        return spec.model_copy(update={"tools": own, "sub_agents": [*spec.sub_agents, *subs]})
 
     report.add(
         name,
-        "handoff tools are named transfer_to_<agent> in the protocol (Agent Framework's are "
-        "handoff_to_<agent>); the user-input requests between turns are not kept, and each "
+        'a handoff tool answers "Transferred to <agent>." in the protocol (Agent Framework: '
+        '{"handoff_to": "<agent>"}), and the agent handed to gets the whole shared history '
+        "(Agent Framework broadcasts the answers without tool calls, and each agent keeps a "
+        "session of its own); the user-input requests between turns are not kept, and each "
         "agent's parallel tool calls are off, as Agent Framework's handoff clones set them",
         "approximated",
     )

@@ -11,7 +11,14 @@ import functools
 from collections.abc import Mapping, Sequence
 from typing import TYPE_CHECKING, Any, ClassVar
 
-from nex_core.adapter import Adapter, Capability, Conversion, _dist_version, as_task
+from nex_core.adapter import (
+    Adapter,
+    Capability,
+    Conversion,
+    ConversionReport,
+    _dist_version,
+    as_task,
+)
 from nex_core.errors import AdapterError
 from nex_core.hookspecs import hookimpl
 from nex_core.protocol.spec import AgentSpec, TeamSpec
@@ -110,6 +117,14 @@ class AgentFrameworkAdapter(Adapter):
         from nex_agent_framework.codegen import to_code
 
         return to_code(spec)
+
+    def code_report(self, spec: AgentSpec | TeamSpec) -> ConversionReport:
+        """A handoff program's renamed tools and what HandoffBuilder does its own way."""
+        from nex_agent_framework.codegen_handoffs import handoff_report, hands_off
+
+        if isinstance(spec, AgentSpec) and hands_off(spec):
+            return handoff_report(spec)
+        return ConversionReport()
 
     def bridge_model(self, model: Any, *, agent: str | None = None) -> Any:
         require_framework()

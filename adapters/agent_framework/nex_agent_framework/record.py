@@ -76,12 +76,19 @@ class ChatRecorder(ChatMiddleware):
         self.shared = shared
 
     async def process(self, context: ChatContext, call_next: Callable[[], Awaitable[None]]) -> None:
-        step = self.begin(context.messages, context.options, context.client)
+        given = context.messages
+        step = self.begin(given, context.options, context.client)
         try:
             await call_next()
         except BaseException as exc:
             self._end(step, None, exc)
             raise
+        if context.messages is not given:
+            # A middleware after this one replaced the request (Agent Framework's per-call
+            # history, ``require_per_service_call_history_persistence``, loads the session's
+            # messages there): the step records what the model was sent.
+            options = context.options or {}
+            step.request = to_nex_request(context.messages, options, self.shared.cache)
         self.settle(step, context.result)
 
     def begin(self, messages: Any, options: Any, client: Any) -> LLMStep:
@@ -284,7 +291,10 @@ class TurnRecorder(AgentMiddleware):
             mode="team_turn",
             input=to_nex_messages(list(context.messages), cache=self.shared.cache),
         ) as step:
+            given = context.messages
             await call_next()
+            if context.messages is not given:  # a later middleware gave the agent other input
+                step.input = to_nex_messages(list(context.messages), cache=self.shared.cache)
             result = context.result
             messages = getattr(result, "messages", None) or []
             step.output = messages[-1].text if messages else None

@@ -83,7 +83,7 @@ class HandoffRecorder(AgentMiddleware):
                 child=self.name,
                 mode="handoff",
                 call_id=call_id,
-                input=to_nex_messages(list(context.messages), cache=state.cache),
+                input=to_nex_messages(_works_from(context), cache=state.cache),
                 parent_id=state.container.get(source, current_parent_id()),
             )
             state.container[self.name] = step.id
@@ -104,6 +104,18 @@ class HandoffRecorder(AgentMiddleware):
                 if content.type == "function_call" and content.name in self.targets:
                     return self.targets[content.name], content.call_id
         return None
+
+
+def _works_from(context: AgentContext) -> list[Any]:
+    """What a handed-to agent works from: its session's history (HandoffBuilder runs each
+    agent in a session of its own; Agent Framework's default history provider keeps it in the
+    session state), then what the workflow passed it now."""
+    from agent_framework import InMemoryHistoryProvider
+
+    session = context.session
+    state = getattr(session, "state", None) or {}
+    history = (state.get(InMemoryHistoryProvider.DEFAULT_SOURCE_ID) or {}).get("messages") or []
+    return [*history, *context.messages]
 
 
 def is_handoff_workflow(workflow: Any) -> bool:

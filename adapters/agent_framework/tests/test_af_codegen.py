@@ -102,8 +102,20 @@ def test_a_bad_binding_stops_the_program_before_the_first_model_call(
     ("spec", "message"),
     [
         (
-            {"name": "a", "sub_agents": [{"mode": "handoff", "agent": {"name": "b"}}]},
-            "handoff to 'b' has no plain Agent Framework form",
+            # A handoff inside an agent used as a tool (a root that hands off is a
+            # HandoffBuilder program: test_af_handoff_programs).
+            {
+                "name": "a",
+                "sub_agents": [
+                    {
+                        "agent": {
+                            "name": "b",
+                            "sub_agents": [{"mode": "handoff", "agent": {"name": "c"}}],
+                        }
+                    }
+                ],
+            },
+            "the handoff to 'c' has no plain Agent Framework form inside a team turn",
         ),
         (
             {
