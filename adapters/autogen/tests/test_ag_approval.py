@@ -337,6 +337,32 @@ def test_conversion_keeps_the_approval_policy() -> None:
     assert {t.name: t.approval for t in back.tools}["publish"] == "required"
 
 
+def test_a_written_program_pauses_and_its_record_resumes() -> None:
+    """``nex convert --to autogen`` writes the approval policy (``approval=True``); the
+    program's agent pauses like the built one, and its record resumes with the spec."""
+    adapter = AutogenAdapter()
+    code = adapter.to_code(EDITOR)
+    assert "approval=True" in code and "waiting for approval" in code
+    namespace: dict[str, Any] = {"__name__": "generated"}
+    exec(compile(code, "generated.py", "exec"), namespace)
+    model = ScriptedModel(SIMPLE)
+    paused = asyncio.run(adapter.arecord(namespace["build"](model), "publish hi"))
+    assert paused.outcome is not None and paused.outcome.stop_reason == "approval_required"
+    assert ag_toolbox.RAN == []
+    resumed = adapter.resume(EDITOR, paused, Decision(action="approve"), model=model)
+    assert resumed.outcome is not None and resumed.outcome.final_output == "Done."
+    assert resumed.session_id == paused.session_id
+    assert ag_toolbox.RAN == [("publish", {"text": "hi"})]
+
+
+def test_a_written_program_refuses_approval_where_autogen_cannot_pause() -> None:
+    team = TeamSpec(
+        name="crew", members=[AgentSpec(name="pub", system_prompt="P.", tools=[PUBLISH])]
+    )
+    with pytest.raises(AdapterError, match="agent 'pub', tool 'publish' \\(a team member\\)"):
+        AutogenAdapter().to_code(team)
+
+
 MAIL_SPEC = """\
 name: mailer
 system_prompt: Send mail when asked.
