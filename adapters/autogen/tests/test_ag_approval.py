@@ -193,6 +193,22 @@ def test_a_pause_later_in_the_tool_loop_and_a_sequential_agent() -> None:
     assert ag_toolbox.RAN == [("note", {"text": "x"}), ("publish", {"text": "y"})]
 
 
+def test_a_pause_in_a_later_turn_resumes_with_the_turns_before_it() -> None:
+    script = {
+        "replies": [
+            {"text": "Hello."},
+            {"tool_calls": [call("c1", "publish", text="hi")]},
+            {"text": "Published."},
+            {"text": "Bye."},
+        ]
+    }
+    turns = ["hello", "publish hi", "bye"]
+    native, (paused, resumed) = both(EDITOR, script, turns, Decision(action="approve"))
+    assert_parity(native, [paused, resumed])
+    assert paused.metadata["paused_turn"] == 1
+    assert resumed.outcome is not None and resumed.outcome.final_output == "Bye."
+
+
 def test_run_stream_mode_pauses_and_resumes_the_same() -> None:
     script = {"replies": [{"tool_calls": [call("c1", "publish", text="hi")]}, {"text": "Done."}]}
 
