@@ -10,13 +10,13 @@ Two differences from a stock ``AssistantAgent``, both about what the *next* agen
   its own earlier tool calls. With ``team_view=True`` the agent keeps only its answer in its model
   context after each turn.
 
-A fourth, for an agent with tools that need approval: an answer calling one ends the turn
-before AutoGen runs any call of its batch (an :class:`~nex_autogen.approval.ApprovalPauseMessage`
-is the turn's answer; see :mod:`nex_autogen.approval`).
-
 A third, for an agent built with an output schema (``output_content_type``): an answer that
 fails it is fed back to the model (the native runtime's feedback text, as a user message) up to
 ``max_output_retries`` times, where AutoGen would end the run with pydantic's error.
+
+A fourth, for an agent with tools that need approval: an answer calling one ends the turn
+before AutoGen runs any call of its batch (an :class:`~nex_autogen.approval.ApprovalPauseMessage`
+is the turn's answer; see :mod:`nex_autogen.approval`).
 
 Everything else — the tool loop, the model calls — is AutoGen's own.
 """
