@@ -14,6 +14,10 @@ A third, for an agent built with an output schema (``output_content_type``): an 
 fails it is fed back to the model (the native runtime's feedback text, as a user message) up to
 ``max_output_retries`` times, where AutoGen would end the run with pydantic's error.
 
+A fourth, for an agent with tools that need approval: an answer calling one ends the turn
+before AutoGen runs any call of its batch (an :class:`~nex_autogen.approval.ApprovalPauseMessage`
+is the turn's answer; see :mod:`nex_autogen.approval`).
+
 Everything else — the tool loop, the model calls — is AutoGen's own.
 """
 
@@ -28,12 +32,14 @@ from autogen_agentchat.messages import (
     BaseAgentEvent,
     BaseChatMessage,
     HandoffMessage,
+    ModelClientStreamingChunkEvent,
 )
 from autogen_core import CancellationToken
 from autogen_core.model_context import ChatCompletionContext
-from autogen_core.models import AssistantMessage, LLMMessage, UserMessage
+from autogen_core.models import AssistantMessage, CreateResult, LLMMessage, UserMessage
 from pydantic import ValidationError
 
+from nex_autogen.approval import ApprovalPause, pause_message, pending_in
 from nex_autogen.messages import USER_SOURCE
 from nex_core.errors import StructuredOutputError
 from nex_core.protocol.output_model import schema_of_model
@@ -75,6 +81,21 @@ class ProtocolAssistantAgent(AssistantAgent):
         for message in context_messages(messages):
             await model_context.add_message(message)
 
+    @classmethod
+    async def _call_llm(
+        cls, *args: Any, **kwargs: Any
+    ) -> AsyncGenerator[CreateResult | ModelClientStreamingChunkEvent, None]:
+        # AutoGen's every model call, the first of a turn and each one of its tool loop (both
+        # pass their arguments by keyword): an answer that must wait for approval stops here,
+        # before it enters the context and before any call of its batch starts.
+        async for output in super()._call_llm(*args, **kwargs):
+            if isinstance(output, CreateResult):
+                agent = str(kwargs.get("agent_name", ""))
+                pending = pending_in(output, agent, kwargs.get("workbench", ()))
+                if pending:
+                    raise ApprovalPause(output, pending)
+            yield output
+
     async def on_messages_stream(
         self, messages: Sequence[BaseChatMessage], cancellation_token: CancellationToken
     ) -> AsyncGenerator[BaseAgentEvent | BaseChatMessage | Response, None]:
@@ -87,6 +108,10 @@ class ProtocolAssistantAgent(AssistantAgent):
                     if isinstance(item, Response):
                         item = await self._end_turn(item, before, incoming)
                     yield item
+                return
+            except ApprovalPause as pause:
+                # The resume rebuilds the context from the trajectory (nex_autogen.resume).
+                yield Response(chat_message=pause_message(pause, self.name))
                 return
             except ValidationError:
                 error = await self._output_error()

@@ -27,6 +27,7 @@ from autogen_agentchat.teams import BaseGroupChat, RoundRobinGroupChat, Selector
 from autogen_core.tools import BaseTool
 
 from nex_autogen.agents import ProtocolAssistantAgent
+from nex_autogen.approval import check_spec
 from nex_autogen.bridge import bridge_model
 from nex_autogen.mcp import MCPTools
 from nex_autogen.messages import USER_SOURCE
@@ -292,7 +293,9 @@ def build(
     spec: AgentSpec | TeamSpec, model: ChatModel, *, mcp: MCPTools | None = None
 ) -> AssistantAgent | BaseGroupChat:
     """The AutoGen object for ``spec``, driven by ``model`` (bridged per agent); MCP-bound tools
-    call the servers through ``mcp``, the MCP side of the run."""
+    call the servers through ``mcp``, the MCP side of the run. Approval tools where the adapter
+    cannot pause are refused (:func:`nex_autogen.approval.check_spec`)."""
+    check_spec(spec)
     if isinstance(spec, TeamSpec):
         return build_team(spec, model, mcp)
     return build_agent_system(spec, model, mcp)

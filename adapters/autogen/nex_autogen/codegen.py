@@ -13,6 +13,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from nex_autogen.approval import check_spec
 from nex_autogen.build import agent_metadata, check_supported, handoff_closure, swarm_name
 from nex_core.codegen import (
     MCP_OPEN,
@@ -69,6 +70,12 @@ from typing import Any
 
 {imports}
 '''
+
+_APPROVAL_NOTE = """
+
+A model answer calling a tool marked `approval=True` ends the run before any call of it runs
+(the agent's answer is "waiting for approval: ..."); with `--record` the trajectory is paused
+for approval, and `nex run SPEC --resume FILE --backend autogen --decision ...` goes on."""
 
 _CHAT_MODEL = '''
 # --------------------------------------------------------------------------- the model
@@ -148,6 +155,8 @@ class _Writer:
 
     def __init__(self, mcp: bool) -> None:
         self.mcp = mcp
+        self.approval = False
+        """Some tool needs approval (the program's docstring says what happens then)."""
         self.functions: list[str] = []
         self.runtime: set[str] = set()
         self.autogen: set[tuple[str, str]] = set()
@@ -236,6 +245,9 @@ class _Writer:
                     kwargs.append(("parameters", tool.parameters))
                 if handle.timeout_s is not None:
                     kwargs.append(("timeout_s", handle.timeout_s))
+                if tool.approval == "required":
+                    self.approval = True
+                    kwargs.append(("approval", True))
                 binding = tool.binding
                 if isinstance(binding, ImportBinding):
                     self.runtime.add("import_tool")
@@ -418,6 +430,7 @@ def _what(spec: AgentSpec | TeamSpec) -> str:
 
 def to_code(spec: AgentSpec | TeamSpec) -> str:
     """Source of a standalone program that builds ``spec`` with AutoGen and runs a task."""
+    check_spec(spec)  # approval tools only where the adapter pauses
     mcp = any(isinstance(t.binding, MCPBinding) for a in spec.walk() for t in a.tools)
     writer = _Writer(mcp)
     root = writer.team(spec) if isinstance(spec, TeamSpec) else writer.system(spec)[0]
@@ -433,7 +446,8 @@ def to_code(spec: AgentSpec | TeamSpec) -> str:
             "\nMCP tools are served by nex's MCP pool (the servers and sessions `nex run` uses)."
             if mcp
             else ""
-        ),
+        )
+        + (_APPROVAL_NOTE if writer.approval else ""),
         imports=_imports(writer),
     )
     main = program_main(

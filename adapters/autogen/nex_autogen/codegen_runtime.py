@@ -69,15 +69,21 @@ def import_tool(
     description: str = "",
     parameters: dict[str, Any] | None = None,
     timeout_s: float | None = None,
+    approval: bool = False,
 ) -> BaseTool[Any, Any]:
     """A tool calling the function at ``binding`` (``package.module:function``).
 
     The model is offered ``parameters`` as given; arguments are validated against it, the call
     is bounded by ``timeout_s``, the result reaches the model as text and an exception as the
-    protocol's ``Error: <type>: <message>``.
+    protocol's ``Error: <type>: <message>``. With ``approval`` the agent stops before a model
+    answer that calls it runs (``approval: required``; see ``nex_autogen.approval``).
     """
     spec = bound_import_tool(binding, name=name, description=description, parameters=parameters)
-    return SchemaTool(spec, timeout_s=timeout_s)
+    return SchemaTool(_gated(spec, approval), timeout_s=timeout_s)
+
+
+def _gated(spec: ToolSpec, approval: bool) -> ToolSpec:
+    return spec.model_copy(update={"approval": "required"}) if approval else spec
 
 
 def agent_tool(
@@ -136,10 +142,11 @@ class MCPServers:
         description: str = "",
         parameters: dict[str, Any] | None = None,
         timeout_s: float | None = None,
+        approval: bool = False,
     ) -> BaseTool[Any, Any]:
         """A tool for tool ``tool`` (default ``name``) of ``server``; with no ``parameters``, the
-        schema the server gave when the block started."""
-        spec = self._spec(name, server, tool, description, parameters)
+        schema the server gave when the block started; ``approval`` as for :func:`import_tool`."""
+        spec = _gated(self._spec(name, server, tool, description, parameters), approval)
         try:
             return MCPTool(spec, self._tools, timeout_s=timeout_s)
         except NexError as exc:

@@ -18,6 +18,7 @@ from autogen_core import FunctionCall, Image
 from autogen_core.models import (
     AssistantMessage,
     CreateResult,
+    FunctionExecutionResult,
     FunctionExecutionResultMessage,
     LLMMessage,
     RequestUsage,
@@ -97,6 +98,60 @@ def _assistant(
         return Message(role="assistant", content=content, reasoning=thought, name=name)
     calls = [ToolCall.make(c.id, c.name, c.arguments) for c in content]
     return Message(role="assistant", content=thought or None, tool_calls=calls or None, name=name)
+
+
+def to_autogen_messages(messages: Sequence[Message], agent: str) -> list[LLMMessage]:
+    """nex messages back as the ``LLMMessage``s ``agent``'s model context held: the inverse of
+    :func:`to_nex_messages` for a conversation it wrote (a run resumed from its trajectory).
+
+    An assistant message without a speaker is ``agent``'s (a recorded reply has none; the
+    agent adds it to its context under its own name), consecutive tool results are one
+    ``FunctionExecutionResultMessage`` named after the calls they answer."""
+    out: list[LLMMessage] = []
+    names: dict[str, str] = {}
+    results: list[FunctionExecutionResult] = []
+    for m in messages:
+        if m.role == "tool":
+            call_id = m.tool_call_id or ""
+            results.append(
+                FunctionExecutionResult(
+                    content=m.text(), call_id=call_id, name=names.get(call_id, ""), is_error=False
+                )
+            )
+            continue
+        if results:
+            out.append(FunctionExecutionResultMessage(content=results))
+            results = []
+        if m.role == "system":
+            out.append(SystemMessage(content=m.text()))
+        elif m.role == "user":
+            out.append(UserMessage(content=_parts(m.content), source=m.name or USER_SOURCE))
+        elif m.tool_calls:
+            calls = [
+                FunctionCall(id=c.id, arguments=c.function.arguments, name=c.function.name)
+                for c in m.tool_calls
+            ]
+            names.update((c.id, c.name) for c in calls)
+            thought = m.text() or None
+            out.append(AssistantMessage(content=calls, thought=thought, source=m.name or agent))
+        else:
+            text, reasoning = m.text(), m.reasoning
+            out.append(AssistantMessage(content=text, thought=reasoning, source=m.name or agent))
+    if results:
+        out.append(FunctionExecutionResultMessage(content=results))
+    return out
+
+
+def _parts(content: str | list[dict[str, Any]] | None) -> str | list[str | Image]:
+    if content is None or isinstance(content, str):
+        return content or ""
+    out: list[str | Image] = []
+    for part in content:
+        if part.get("type") == "image_url":
+            out.append(Image.from_uri(str((part.get("image_url") or {}).get("url", ""))))
+        else:
+            out.append(str(part.get("text", "")))
+    return out
 
 
 def to_nex_tools(tools: Sequence[Tool | AutogenToolSchema]) -> list[ToolSchema]:

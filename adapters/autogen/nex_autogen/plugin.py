@@ -8,14 +8,18 @@ from __future__ import annotations
 
 import contextlib
 import functools
-from collections.abc import Sequence
-from typing import Any, ClassVar, Literal
+from collections.abc import Mapping, Sequence
+from typing import TYPE_CHECKING, Any, ClassVar, Literal
 
 from nex_core.adapter import Adapter, Capability, Conversion, _dist_version, as_task
+from nex_core.errors import AdapterError
 from nex_core.hookspecs import hookimpl
 from nex_core.protocol.spec import AgentSpec, TeamSpec
 from nex_core.trajectory.schema import Provenance, TaskInfo, Trajectory
 from nex_core.trajectory.sinks import TrajectorySink
+
+if TYPE_CHECKING:  # annotations only: the plugin module is imported at every `nex` start
+    from nex_core.protocol.approval import Decision
 
 CAPABILITIES = frozenset(
     {
@@ -36,6 +40,7 @@ CAPABILITIES = frozenset(
         Capability.CONVERT_FROM,
         Capability.CONVERT_TO,
         Capability.RECORD_FOREIGN,
+        Capability.TOOL_APPROVAL,
     }
 )
 """What the adapter does the protocol's way. Left out, and why:
@@ -45,6 +50,10 @@ CAPABILITIES = frozenset(
   request (one message from its template), so that model call differs from the protocol's;
 - ``model_retry``: AutoGen does not retry a failed model call;
 - ``text_tool_format``: AutoGen reads tool calls only from native function calling.
+
+``tool_approval`` holds for the root agent of a spec that is one ``AssistantAgent``; approval tools
+elsewhere (agents used as tools, team members, agents built into a Swarm) are refused
+(``nex_autogen.approval``). A paused run is resumed from its trajectory, in any process.
 
 MCP tools built from a spec run through nex's MCP pool (the native runtime's servers and errors),
 not AutoGen's MCP workbench; a workbench the user brings is recorded as it is.
@@ -150,6 +159,80 @@ class AutogenAdapter(Adapter):
             except Exception as exc:
                 return recorder.fail(exc)
             return await drive(obj, info, recorder, mode)
+
+    async def aresume(
+        self,
+        spec: AgentSpec | TeamSpec,
+        paused: Trajectory,
+        decision: Decision | Mapping[str, Decision],
+        *,
+        model: Any,
+        sinks: Sequence[TrajectorySink] = (),
+        mode: Literal["run", "run_stream"] = "run",
+    ) -> Trajectory:
+        """Continue ``paused`` (a run of ``spec`` that paused for approval, on this adapter or
+        natively) with ``decision``, from the trajectory alone (:mod:`nex_autogen.resume`): the
+        spec is built again with ``model``, the waiting batch runs under the decisions, and the
+        run goes on, with the paused run's session id. What does not fit (not paused, a
+        decision for a call that is not pending, another spec) is an ``AdapterError`` before
+        anything runs."""
+        from nex_autogen.agents import ProtocolAssistantAgent
+        from nex_autogen.approval import check_spec
+        from nex_autogen.build import build
+        from nex_autogen.mcp import mcp_for_run, uses_mcp
+        from nex_autogen.resume import BatchStarts, check_paused, continue_batch, later_turns
+        from nex_autogen.run import drive
+        from nex_core.runtime.loop import provenance_for
+        from nex_core.runtime.mcp import shared_pool
+        from nex_core.runtime.tools import resolve_bindings
+        from nex_core.trajectory.recorder import Recorder
+
+        state, decisions = check_paused(spec, paused, decision)
+        check_spec(spec)
+        provenance = provenance_for(
+            spec,
+            model,
+            paused.task,
+            framework=self.framework,
+            framework_version=self.framework_version,
+            adapter=self.name,
+            adapter_version=self.version,
+        )
+        starts = BatchStarts()
+        recorder = Recorder(
+            provenance=provenance,
+            task=paused.task,
+            root_agent=spec.name,
+            sinks=sinks,
+            listeners=[starts],
+            session_id=paused.session_id or paused.id,
+        )
+        try:
+            resolve_bindings(spec, check_mcp_servers=shared_pool() is None)
+        except Exception as exc:
+            return recorder.fail(exc)
+        async with contextlib.AsyncExitStack() as stack:
+            mcp = await stack.enter_async_context(mcp_for_run(spec)) if uses_mcp(spec) else None
+            try:
+                if mcp is not None:
+                    await mcp.discover(spec)
+                obj = build(spec, model, mcp=mcp)
+            except Exception as exc:
+                return recorder.fail(exc)
+            if not isinstance(obj, ProtocolAssistantAgent) or obj.name != state.agent.name:
+                raise AdapterError(  # check_spec lets only such specs have approval tools
+                    f"cannot resume trajectory {paused.id}: agent '{state.agent.name}' is not "
+                    f"the single AssistantAgent spec '{spec.name}' builds"
+                )
+            agent = obj
+
+            async def batch() -> None:
+                await continue_batch(agent, state, decisions, recorder, starts)
+
+            turns = later_turns(paused, state)
+            return await drive(
+                agent, paused.task, recorder, mode, turns, before=batch, first_turn=state.turn
+            )
 
     async def arecord(
         self,

@@ -8,7 +8,10 @@ resumes a Swarm) or a list of them. State the object already had before the reco
 is not reset: it shows in the recorded model requests as the history the model really saw.
 
 A run that ends handing off to someone outside the team (``HandoffTermination(target="user")``)
-is paused, not finished: outcome ``interrupted``, the handoff as its pending request.
+is paused, not finished: outcome ``interrupted``, the handoff as its pending request. So is a
+run of an agent built from a spec that stopped for tool approval (``approval_required``, the
+calls as pending requests; :mod:`nex_autogen.approval`): no later turn runs then, the resumed
+run goes on with them.
 """
 
 from __future__ import annotations
@@ -18,7 +21,7 @@ import functools
 import threading
 import uuid
 import weakref
-from collections.abc import Sequence
+from collections.abc import Awaitable, Callable, Sequence
 from typing import Any, Literal
 
 from autogen_agentchat.base import TaskResult
@@ -30,10 +33,13 @@ from autogen_agentchat.messages import (
 )
 from autogen_agentchat.teams import BaseGroupChat
 
+from nex_autogen.approval import ApprovalPauseMessage
 from nex_autogen.messages import USER_SOURCE, answer_of
 from nex_autogen.record import Instrumentation
 from nex_autogen.tools import NEW_RUNNER_HOOK, is_protocol_agent
 from nex_core.adapter import as_task
+from nex_core.protocol.approval import APPROVAL_STOP_REASON
+from nex_core.runtime.approval import mark_paused
 from nex_core.trajectory.recorder import Recorder
 from nex_core.trajectory.schema import Outcome, OutcomeStatus, TaskInfo, Trajectory
 
@@ -75,6 +81,12 @@ def outcome_of(result: TaskResult, obj: Any) -> Outcome:
             status=OutcomeStatus.COMPLETED, stop_reason=result.stop_reason or "no_answer"
         )
     last = chats[-1]
+    if isinstance(last, ApprovalPauseMessage):
+        return Outcome(
+            status=OutcomeStatus.INTERRUPTED,
+            stop_reason=APPROVAL_STOP_REASON,
+            pending=list(last.pending),
+        )
     speaker = _speakers(obj).get(last.source)
     if isinstance(last, ToolCallSummaryMessage) and is_protocol_agent(speaker):
         return Outcome(status=OutcomeStatus.MAX_STEPS, stop_reason="max_steps")
@@ -212,26 +224,40 @@ def _starting_new_session(original: Any) -> Any:
 _watch_lock = threading.Lock()
 
 
+Before = Callable[[], Awaitable[None]]
+"""Work a resumed run does inside the recording, before its first turn (the waiting batch)."""
+
+
 async def drive(
     obj: Any,
     task: TaskInfo,
     recorder: Recorder,
     mode: Mode = "run",
     turns: Sequence[Any] | None = None,
+    *,
+    before: Before | None = None,
+    first_turn: int = 0,
 ) -> Trajectory:
-    """Run every turn of ``task`` (or ``turns``, inputs as AutoGen takes them) on ``obj`` with
-    recording wrappers in place, then take them out."""
+    """Run every turn of ``task`` (or ``turns``, inputs as AutoGen takes them; ``None`` goes on
+    from the context without new input) on ``obj`` with recording wrappers in place, then take
+    them out. ``first_turn`` is the task-turn number of the first turn (a resumed run's)."""
     instrumentation = Instrumentation(recorder)
     instrumentation.instrument(obj)
     outcome = Outcome(status=OutcomeStatus.COMPLETED, stop_reason="no_turns")
     hook = NEW_RUNNER_HOOK.set(instrumentation.instrument)
     try:
         with recorder.active():
-            for turn in task.turns if turns is None else turns:
+            if before is not None:
+                await before()
+            todo = task.turns if turns is None else turns
+            for number, turn in enumerate(todo, first_turn):
                 record_task_input(recorder, obj, turn)
                 result = await _turn(obj, turn, mode)
                 outcome = outcome_of(result, obj)
                 instrumentation.end_turn(turn_output(outcome))
+                if outcome.stop_reason == APPROVAL_STOP_REASON:
+                    mark_paused(recorder, outcome, number)  # the resume needs turn and session
+                    break
                 if outcome.status not in (OutcomeStatus.COMPLETED, OutcomeStatus.INTERRUPTED):
                     break
     except asyncio.CancelledError as exc:

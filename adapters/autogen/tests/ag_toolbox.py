@@ -25,3 +25,19 @@ async def get_weather(city: str) -> str:
 def flaky_lookup(city: str) -> str:
     """Look a city up (always fails)."""
     raise LookupError(f"no data for {city}")
+
+
+RAN: list[tuple[str, dict[str, object]]] = []
+"""Calls of the tools below, in order: the approval tests check what did (not) run."""
+
+
+def publish(text: str) -> str:
+    """Publish a text (needs approval in the tests)."""
+    RAN.append(("publish", {"text": text}))
+    return f"published: {text}"
+
+
+def note(text: str) -> str:
+    """Take a note (needs no approval)."""
+    RAN.append(("note", {"text": text}))
+    return f"noted: {text}"

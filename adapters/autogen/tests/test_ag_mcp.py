@@ -236,3 +236,42 @@ def test_the_tool_timeout_applies_to_mcp_calls_as_natively() -> None:
     error = steps["long"].error
     assert error is not None and error.type == "TimeoutError"
     assert error.message == "tool 'wait' timed out after 0.3 s"
+
+
+def test_an_mcp_tool_that_needs_approval_pauses_and_resumes_with_servers_of_its_own() -> None:
+    """The resume needs only the trajectory: it starts the servers again (where the paused
+    run's pool closed with it), and equals the native resume."""
+    from nex_core.protocol.approval import Decision
+    from nex_core.runtime.resume import resume_native
+
+    spec = spec_from_data(
+        {
+            "name": "clock",
+            "system_prompt": "Answer with the time tools.",
+            "mcp_servers": {"time": TIME_SERVER},
+            "tools": [
+                {"name": "convert_time", "binding": {"server": "time"}, "approval": "required"}
+            ],
+        }
+    )
+    assert isinstance(spec, AgentSpec)
+    args = {"source_timezone": "UTC", "time": "09:30", "target_timezone": "Asia/Tokyo"}
+    script = {"replies": [{"tool_calls": [call("convert_time", "c1", **args)]}, {"text": "18:30"}]}
+    decision = Decision(action="approve")
+
+    async def native() -> list[Trajectory]:
+        model = ScriptedModel(script)
+        paused = await run_native(spec, TASK, model=model)
+        return [paused, await resume_native(spec, paused, decision, model=model)]
+
+    async def autogen() -> list[Trajectory]:
+        model, adapter = ScriptedModel(script), AutogenAdapter()
+        paused = await adapter.arun(spec, TASK, model=model)
+        return [paused, await adapter.aresume(spec, paused, decision, model=model)]
+
+    expected, got = asyncio.run(native()), asyncio.run(autogen())
+    assert got[0].outcome is not None and got[0].outcome.stop_reason == "approval_required"
+    (step,) = [s for s in got[1].steps if isinstance(s, ToolStep)]
+    assert step.status is StepStatus.OK and "18:30" in str(step.result)
+    for n, a in zip(expected, got, strict=True):
+        assert normalize(a) == normalize(n), json.dumps(normalize(a), indent=1)
