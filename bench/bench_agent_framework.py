@@ -87,7 +87,7 @@ async def _middleware(adapter: AgentFrameworkAdapter) -> tuple[float, float]:
     from nex_agent_framework import record
 
     light = record.eligible
-    record.eligible = lambda agents: False  # type: ignore[assignment]
+    record.eligible = lambda agents: False
     try:
         return await _recorded(adapter)
     finally:

@@ -8,6 +8,8 @@ answer. Every recorded field but ids, timestamps and latencies must be what the 
 
 from __future__ import annotations
 
+import asyncio
+import itertools
 from collections.abc import Iterator
 from contextlib import contextmanager
 from typing import Any
@@ -46,7 +48,7 @@ def fields(traj: Trajectory) -> list[dict[str, Any]]:
 @contextmanager
 def middleware_path() -> Iterator[None]:
     light = record.eligible
-    record.eligible = lambda agents: False  # type: ignore[assignment]
+    record.eligible = lambda agents: False
     try:
         yield
     finally:
@@ -114,8 +116,8 @@ def test_the_bridged_model_receives_the_very_request_recorded(
     assert len(llm) == len(model.calls) == 3
     for step, received in zip(llm, model.calls, strict=True):
         # The test model copies the lists it keeps; the messages are the recorded objects.
-        assert all(a is b for a, b in zip(step.request.messages, received.request.messages))
-        assert len(step.request.messages) == len(received.request.messages)
+        sent, got = step.request.messages, received.request.messages
+        assert all(a is b for a, b in zip(sent, got, strict=True))
     # An answer the next request resends is one record, not a second conversion of it.
     answer = llm[0].response
     assert answer is not None and llm[1].request.messages[2] is answer.message
@@ -196,10 +198,10 @@ def test_the_bridge_converts_each_message_once_and_forgets_a_finished_conversati
     model = ScriptedModel({"replies": [*replies, {"text": "done"}, {"text": "again"}]})
     client = bridge_model(model, agent="echoer")
     agent = Agent(client=client, name="echoer", instructions="Echo.", tools=[echo])
-    run(agent.run("Echo three times."))
+    asyncio.run(agent.run("Echo three times."))  # type: ignore[arg-type]
     requests = [c.request for c in model.calls]
     # Each request extends the one before with the very same message records.
-    for before, after in zip(requests, requests[1:], strict=False):
+    for before, after in itertools.pairwise(requests):
         n = len(before.messages)
         assert all(a is b for a, b in zip(before.messages, after.messages[:n], strict=True))
     assert [m.role for m in requests[-1].messages] == ["system", "user"] + [
@@ -207,6 +209,6 @@ def test_the_bridge_converts_each_message_once_and_forgets_a_finished_conversati
         "tool",
     ] * 3
     held = len(client._cache.messages)
-    run(agent.run("Once more."))  # a new conversation: the previous one is let go
+    asyncio.run(agent.run("Once more."))  # type: ignore[arg-type]  # a new conversation
     assert len(client._cache.messages) < held
     assert [m.text() for m in model.calls[-1].request.messages] == ["Echo.", "Once more."]
