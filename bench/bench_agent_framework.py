@@ -7,12 +7,18 @@ middleware, :mod:`nex_agent_framework.record_light`) and recorded through the mi
 (as agents with middleware of their own are), in rotating order so machine noise falls on all.
 The overhead is the median of the per-repetition CPU-time ratios recorded/bare (goal at most
 1.05; this machine is shared, so CPU time, and ratios within one repetition); wall-time ratios
-and the interquartile ranges are written beside it.
+and the interquartile ranges are written beside it, with the load average before and after.
+
+``python -m bench.bench_agent_framework --baseline CHECKOUT [--pairs N] [--out FILE]`` compares
+two checkouts in one process: the baseline's ``nex_agent_framework`` is imported under another
+name, and four sides take turns (a bare run with each checkout's bridge, a recorded run with each
+checkout's adapter), each checkout's recorded/bare pairs summarised by ``bench._pairs``.
 """
 
 from __future__ import annotations
 
 import asyncio
+import os
 import statistics
 import time
 from typing import Any
@@ -46,9 +52,10 @@ SCRIPT: dict[str, Any] = {
 }
 
 
-def make_agent() -> Agent:
+def make_agent(bridge: Any = bridge_model) -> Agent:
+    """The agent, its model bridged by ``bridge`` (a checkout's own ``bridge_model``)."""
     return Agent(
-        client=bridge_model(ScriptedModel(SCRIPT), agent="adder"),
+        client=bridge(ScriptedModel(SCRIPT), agent="adder"),
         name="adder",
         instructions="Add, one round at a time.",
         tools=[add],
@@ -80,7 +87,7 @@ async def _middleware(adapter: AgentFrameworkAdapter) -> tuple[float, float]:
     from nex_agent_framework import record
 
     light = record.eligible
-    record.eligible = lambda agents: False  # type: ignore[assignment]
+    record.eligible = lambda agents: False
     try:
         return await _recorded(adapter)
     finally:
@@ -92,7 +99,12 @@ def _summary(pairs: list[float]) -> dict[str, Any]:
     return {"median": round(median, 3), "iqr": [round(q1, 3), round(q3, 3)]}
 
 
+def _load() -> list[float]:
+    return [round(x, 2) for x in os.getloadavg()]
+
+
 async def _measure(repetitions: int) -> dict[str, Any]:
+    load = _load()
     adapter = AgentFrameworkAdapter()
     sides = {
         "bare": _bare,
@@ -123,7 +135,90 @@ async def _measure(repetitions: int) -> dict[str, Any]:
     out["within_goal"] = out["ratio"] <= GOAL
     out["model_calls_per_run"] = ROUNDS + 1
     out["tool_calls_per_run"] = ROUNDS
+    out["load_average_1_5_15"] = {"before": load, "after": _load()}
     return out
+
+
+async def _ab(baseline: Any, pairs: int, warmup: int) -> dict[str, Any]:
+    """Bare and recorded runs of the baseline checkout and of this one, taking turns."""
+    from bench._pairs import interleave, pair_summary
+
+    before, after = baseline.AgentFrameworkAdapter(), AgentFrameworkAdapter()
+
+    def bare(bridge: Any) -> Any:
+        async def side() -> None:
+            response = await make_agent(bridge).run("Add ten times.")
+            assert response.messages[-1].text == "done"
+
+        return side
+
+    def recorded(adapter: Any, bridge: Any) -> Any:
+        async def side() -> None:
+            traj = await adapter.arecord(make_agent(bridge), "Add ten times.")
+            assert traj.outcome.final_output == "done" and len(traj.steps) == 2 * ROUNDS + 1
+
+        return side
+
+    load = _load()
+    cpu = await interleave(
+        {
+            "bare_before": bare(baseline.bridge_model),
+            "before": recorded(before, baseline.bridge_model),
+            "bare": bare(bridge_model),
+            "after": recorded(after, bridge_model),
+        },
+        pairs,
+        warmup,
+    )
+    # Each recorded side against the bare run with its own bridge (a bridge's cost is the
+    # bare side's; the recorded/bare ratio is the recording's).
+    return {
+        "tool_rounds": ROUNDS,
+        "pairs": pairs,
+        "before": pair_summary({"bare": cpu["bare_before"], "recorded": cpu["before"]}),
+        "after": pair_summary({"bare": cpu["bare"], "recorded": cpu["after"]}),
+        "load_average_1_5_15": {"before": load, "after": _load()},
+    }
+
+
+def _import_baseline(checkout: Any, into: Any) -> Any:
+    import importlib
+    import re
+    import sys
+
+    source = checkout / "adapters" / "agent_framework" / "nex_agent_framework"
+    target = into / "nex_af_base"
+    target.mkdir()
+    for path in source.iterdir():
+        if path.suffix in (".py", ".yaml", ".typed"):
+            text = re.sub(r"\bnex_agent_framework\b", "nex_af_base", path.read_text("utf-8"))
+            (target / path.name).write_text(text, encoding="utf-8")
+    sys.path.insert(0, str(into))
+    return importlib.import_module("nex_af_base")
+
+
+def main(argv: list[str] | None = None) -> None:
+    import argparse
+    import json
+    import tempfile
+    from pathlib import Path
+
+    parser = argparse.ArgumentParser(description="Agent Framework recording overhead")
+    parser.add_argument("--baseline", type=Path, help="a checkout to compare with (A/B)")
+    parser.add_argument("--pairs", type=int, default=REPETITIONS)
+    parser.add_argument("--warmup", type=int, default=WARMUP)
+    parser.add_argument("--out", type=Path)
+    args = parser.parse_args(argv)
+    if args.baseline is None:
+        result = run(args.pairs)
+    else:
+        with tempfile.TemporaryDirectory() as tmp:
+            baseline = _import_baseline(args.baseline, Path(tmp))
+            result = asyncio.run(_ab(baseline, args.pairs, args.warmup))
+    text = json.dumps(result, indent=2)
+    print(text)
+    if args.out:
+        args.out.write_text(text + "\n", encoding="utf-8")
 
 
 def run(repetitions: int = REPETITIONS) -> dict[str, Any]:
@@ -132,6 +227,4 @@ def run(repetitions: int = REPETITIONS) -> dict[str, Any]:
 
 
 if __name__ == "__main__":
-    import json
-
-    print(json.dumps(run(), indent=2))
+    main()

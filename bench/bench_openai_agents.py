@@ -12,6 +12,7 @@ in one process.
 from __future__ import annotations
 
 import asyncio
+import os
 from typing import Any
 
 try:
@@ -68,6 +69,7 @@ def _recorded(adapter: OpenAIAgentsAdapter) -> Any:
 async def _measure(repetitions: int) -> dict[str, Any]:
     set_trace_processors([])  # no exporter to api.openai.com, on either side
     adapter = OpenAIAgentsAdapter()
+    load = [round(x, 2) for x in os.getloadavg()]
     cpu = await interleave({"bare": _bare, "recorded": _recorded(adapter)}, repetitions, WARMUP)
     summary = pair_summary(cpu)
     ratio = summary["recorded"]["pair_ratio_median"]
@@ -76,6 +78,8 @@ async def _measure(repetitions: int) -> dict[str, Any]:
         **summary,
         "target": TARGET,
         "within_target": ratio <= TARGET,
+        # The machine is shared: how loaded it was around the measurement (1, 5, 15 minutes).
+        "load_average_1_5_15": {"before": load, "after": [round(x, 2) for x in os.getloadavg()]},
     }
 
 

@@ -25,10 +25,15 @@ from agent_framework import (
 )
 from agent_framework.observability import ChatTelemetryLayer
 
-from nex_agent_framework.messages import to_chat_response, to_nex_request, to_updates
+from nex_agent_framework.messages import (
+    ConversionCache,
+    to_chat_response,
+    to_nex_request,
+    to_updates,
+)
 from nex_core.models.base import ChatModel
 from nex_core.protocol.spec import ModelSettings
-from nex_core.trajectory.schema import LLMResponse
+from nex_core.trajectory.schema import LLMRequest, LLMResponse
 
 
 class NexChatClient(
@@ -65,6 +70,9 @@ class NexChatClient(
         self.raw_arguments: dict[str, str] = {}
         """Call id → the arguments exactly as the model wrote them (read by the protocol's
         middleware: Agent Framework parses them before any middleware sees the call)."""
+        self._cache = ConversionCache(bounded=True)
+        """The function loop resends the whole conversation with every request: converting
+        only what a request adds keeps a run's conversion linear in its length."""
 
     def _inner_get_response(
         self,
@@ -72,24 +80,23 @@ class NexChatClient(
         messages: Sequence[Message],
         stream: bool,
         options: Mapping[str, Any],
+        nex_request: LLMRequest | None = None,
         **kwargs: Any,
     ) -> Awaitable[ChatResponse] | ResponseStream[ChatResponseUpdate, ChatResponse]:
+        # ``nex_request``: the request already converted by the recording of this very call
+        # (record_light), the object the trajectory records; the model is sent that one.
+        if nex_request is None:
+            nex_request = to_nex_request(messages, options, self._cache)
         if stream:
-            return self._build_response_stream(self._stream(messages, options))
-        return self._complete(messages, options)
+            return self._build_response_stream(self._stream(nex_request))
+        return self._complete(nex_request)
 
-    async def _complete(
-        self, messages: Sequence[Message], options: Mapping[str, Any]
-    ) -> ChatResponse:
-        request = to_nex_request(messages, options)
+    async def _complete(self, request: LLMRequest) -> ChatResponse:
         response = await self.nex_model.acomplete(request, agent=self.agent)
         self._note_calls(response)
         return to_chat_response(response, model=self.nex_model.model_id)
 
-    async def _stream(
-        self, messages: Sequence[Message], options: Mapping[str, Any]
-    ) -> AsyncIterator[ChatResponseUpdate]:
-        request = to_nex_request(messages, options)
+    async def _stream(self, request: LLMRequest) -> AsyncIterator[ChatResponseUpdate]:
         model_id = self.nex_model.model_id
         async for chunk in self.nex_model.astream(request, agent=self.agent):
             if chunk.content:

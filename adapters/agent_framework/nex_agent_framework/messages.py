@@ -30,6 +30,8 @@ from nex_core.trajectory.schema import (
 from nex_core.trajectory.schema import Message as NexMessage
 
 _SAMPLING = ("temperature", "top_p", "max_tokens", "seed")
+_BOUND = 64
+"""Most instructions and tools a bounded :class:`ConversionCache` keeps before starting over."""
 
 
 def result_text(result: Any) -> str:
@@ -61,10 +63,18 @@ class ConversionCache:
     request of a run; converting each once keeps recording linear in the run's length, and the
     requests of a trajectory then share their message records (which its secret scrub visits
     once). Entries keep their source object alive, so an ``id`` is never reused while cached.
+
+    ``bounded``: a cache that outlives one run (the model bridge's, one per client) keeps only
+    the conversation of its latest request, so a long-lived client does not keep every message
+    and tool it ever converted.
     """
 
-    def __init__(self) -> None:
-        self.messages: dict[int, tuple[Message, list[NexMessage]]] = {}
+    def __init__(self, *, bounded: bool = False) -> None:
+        self.bounded = bounded
+        self.messages: dict[int, tuple[Message, list[NexMessage], list[Content], int]] = {}
+        """id(message) → (message, its conversion, its contents list and length when
+        converted): a message whose contents were replaced or extended since is converted
+        again (the function loop edits an answer's contents for approvals)."""
         self.tools: dict[int, tuple[Any, ToolSchema]] = {}
         self.systems: dict[str, NexMessage] = {}
         """Instructions → their system message, one object for every request that sends them
@@ -73,6 +83,12 @@ class ConversionCache:
         """The previous request's messages, their conversion, and where each message's
         conversion ends in it: a request that extends the previous one converts only the
         rest (the function loop resends the run's messages with every request)."""
+
+    def remember(self, message: Message, converted: NexMessage) -> None:
+        """``converted`` is what :func:`to_nex_messages` makes of ``message`` (an answer the
+        recorder has as the model gave it): the next request that resends it reuses it."""
+        contents = message.contents
+        self.messages[id(message)] = (message, [converted], contents, len(contents))
 
 
 def to_nex_messages(
@@ -88,18 +104,29 @@ def to_nex_messages(
         return plain
     system = cache.systems.get(instructions) if instructions else None
     if instructions and system is None:
+        if cache.bounded and len(cache.systems) >= _BOUND:
+            cache.systems.clear()
         system = cache.systems[instructions] = NexMessage.system(instructions)
     skip = 0 if system is None else 1
     given, converted, ends = cache.last
     shared = _shared_prefix(messages, given)
+    if cache.bounded and not shared:  # another conversation: forget the previous one's
+        cache.messages.clear()
     out: list[NexMessage] = [] if system is None else [system]
     if shared:
         out += converted[: ends[shared - 1]]
     new_ends = ends[:shared]
+    known = cache.messages
     for message in messages[shared:]:
-        hit = cache.messages.get(id(message))
-        if hit is None or hit[0] is not message:
-            hit = cache.messages[id(message)] = (message, _one(message))
+        hit = known.get(id(message))
+        contents = message.contents
+        if (
+            hit is None
+            or hit[0] is not message
+            or hit[2] is not contents
+            or hit[3] != len(contents)
+        ):
+            hit = known[id(message)] = (message, _one(message), contents, len(contents))
         out.extend(hit[1])
         new_ends.append(len(out) - skip)
     cache.last = (list(messages), out[skip:], new_ends)
@@ -159,6 +186,8 @@ def to_nex_tools(
             continue
         hit = cache.tools.get(id(tool))
         if hit is None or hit[0] is not tool:
+            if cache.bounded and len(cache.tools) >= _BOUND:
+                cache.tools.clear()
             hit = cache.tools[id(tool)] = (tool, _schema(tool))
         out.append(hit[1])
     return out
@@ -256,6 +285,32 @@ def to_nex_response(response: ChatResponse) -> LLMResponse:
     )
 
 
+def kept_as_given(response: LLMResponse) -> bool:
+    """Whether the answer a nex model gave through the bridge converts back unchanged: then
+    :func:`to_nex_response` of its :func:`to_chat_response` equals ``response``, and
+    :func:`to_nex_messages` makes ``response.message`` of the answer a later request resends,
+    so the recorder may keep the model's own record instead of converting twice. The few
+    shapes the round trip normalises (empty text, content parts, a speaker name, no finish
+    reason, a total of 0 beside other counts) are converted as before."""
+    message = response.message
+    content = message.content
+    usage = response.usage
+    return (
+        message.role == "assistant"
+        and message.name is None
+        and message.tool_call_id is None
+        and (content is None or (type(content) is str and content != ""))
+        and message.reasoning != ""
+        and message.tool_calls != []
+        and response.finish_reason is not None
+        and (
+            usage is None
+            or usage.total_tokens != 0
+            or usage.prompt_tokens + usage.completion_tokens == 0
+        )
+    )
+
+
 def _contents(message: NexMessage) -> list[Content]:
     contents: list[Content] = []
     if message.reasoning:
@@ -287,12 +342,15 @@ def _usage_details(usage: Usage | None) -> dict[str, int] | None:
 
 def to_chat_response(response: LLMResponse, *, model: str | None = None) -> ChatResponse:
     """A nex model's response as Agent Framework's ``ChatResponse``."""
+    # The nex answer rides along as the provider's raw representation (Agent Framework's
+    # field for it): the light recording path keeps it instead of converting back.
     return ChatResponse(
         messages=[Message("assistant", _contents(response.message))],
         finish_reason=response.finish_reason,  # type: ignore[arg-type]
         usage_details=_usage_details(response.usage),  # type: ignore[arg-type]
         model=model,
         additional_properties=_token_properties(response),
+        raw_representation=response,
     )
 
 

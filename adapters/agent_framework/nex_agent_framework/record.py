@@ -32,6 +32,7 @@ from agent_framework import (
 
 from nex_agent_framework.messages import (
     ConversionCache,
+    kept_as_given,
     result_text,
     to_nex_messages,
     to_nex_request,
@@ -41,7 +42,14 @@ from nex_agent_framework.record_handoffs import HandoffRecorder, HandoffState, i
 from nex_agent_framework.record_light import LightRun, eligible
 from nex_agent_framework.tools import ERROR_KEY, ERROR_TYPE_KEY, VALUE_KEY, agent_of_tool
 from nex_core.trajectory.recorder import Recorder
-from nex_core.trajectory.schema import ErrorInfo, LLMStep, Message, StepStatus
+from nex_core.trajectory.schema import (
+    ErrorInfo,
+    LLMResponse,
+    LLMStep,
+    Message,
+    StepStatus,
+    ToolStep,
+)
 
 
 def model_id(client: Any, options: Any = None) -> str | None:
@@ -104,16 +112,30 @@ class ChatRecorder(ChatMiddleware):
         self.shared.open_llm.add(step.id)
         return step
 
-    def settle(self, step: LLMStep, result: Any) -> None:
-        """End the step with the answer, now or, for a stream, when it is complete."""
+    def settle(self, step: LLMStep, result: Any, *, bridged: bool = False) -> None:
+        """End the step with the answer, now or, for a stream, when it is complete.
+        ``bridged``: ``result`` is what nex's bridge returned, untouched (the light path)."""
         if isinstance(result, ChatResponse):
+            answer = result.raw_representation if bridged else None
+            if isinstance(answer, LLMResponse) and kept_as_given(answer):
+                self._end(step, result, None, answer)
+                if len(result.messages) == 1:  # resent by the next request: converted once
+                    self.shared.cache.remember(result.messages[0], answer.message)
+                return
             self._end(step, result, None)
         elif result is not None and hasattr(result, "with_result_hook"):
             result.with_result_hook(lambda final: self._end(step, final, None))
         else:
             self._end(step, None, RuntimeError("the model call returned no response"))
 
-    def _end(self, step: LLMStep, response: Any, error: BaseException | None) -> None:
+    def _end(
+        self,
+        step: LLMStep,
+        response: Any,
+        error: BaseException | None,
+        answer: LLMResponse | None = None,
+    ) -> None:
+        """``answer``: the nex model's own record of ``response`` (see :meth:`settle`)."""
         if step.status is not StepStatus.RUNNING:
             return
         self.shared.open_llm.discard(step.id)
@@ -121,7 +143,7 @@ class ChatRecorder(ChatMiddleware):
         if error is not None or not isinstance(response, ChatResponse):
             rec.end_llm(step, error=error or RuntimeError("no response"))
             return
-        recorded = to_nex_response(response)
+        recorded = answer if answer is not None else to_nex_response(response)
         for call in recorded.message.tool_calls or []:
             self.shared.raw_arguments[call.id] = call.function.arguments
             self.shared.calls[call.id] = (
@@ -165,7 +187,7 @@ class FunctionRecorder(FunctionMiddleware):
         self.agent = agent
         self.shared = shared
         self.children: dict[int, tuple[Any, Any]] = {}
-        """id(tool) → (tool, the agent it calls or None), for :meth:`around`."""
+        """id(tool) → (tool, the agent it calls or None), for :meth:`open`."""
 
     async def process(
         self, context: FunctionInvocationContext, call_next: Callable[[], Awaitable[None]]
@@ -219,11 +241,9 @@ class FunctionRecorder(FunctionMiddleware):
             if ERROR_KEY not in context.metadata:
                 sub.output = result_text(context.result)
 
-    async def around(
-        self, tool: Any, call_id: str | None, arguments: Any, call: Callable[[], Awaitable[Any]]
-    ) -> Any:
-        """One tool call made without middleware (:mod:`.record_light`): the same step the
-        middleware path records, from ``invoke``'s arguments and return value."""
+    def open(self, tool: Any, call_id: str | None, arguments: Any) -> tuple[ToolStep, Any]:
+        """The step of one tool call made without middleware (:mod:`.record_light`), begun from
+        ``invoke``'s arguments, and the agent the tool calls (or ``None``)."""
         rec = self.shared.recorder
         raw = self.shared.raw_arguments.get(call_id) if call_id else None
         if call_id is not None:
@@ -237,23 +257,32 @@ class FunctionRecorder(FunctionMiddleware):
         known = self.children.get(id(tool))
         if known is None or known[0] is not tool:  # the closure scan once per tool, not per call
             known = self.children[id(tool)] = (tool, agent_of_tool(tool))
-        child = known[1]
+        return step, known[1]
+
+    async def around_child(
+        self,
+        step: ToolStep,
+        child: Any,
+        call_id: str | None,
+        arguments: Any,
+        call: Callable[[], Awaitable[Any]],
+    ) -> Any:
+        """A tool call that runs an agent (``as_tool``), opened by :meth:`open`: the middleware
+        path's sub-agent step under the tool step, and the tool step ended."""
+        rec = self.shared.recorder
         try:
             with rec.under(step.id):
-                if child is None:
+                given = _mapping(arguments)
+                task = next(iter(given.values()), "") if len(given) == 1 else given
+                with rec.subagent(
+                    agent=self.agent,
+                    child=child.name or type(child).__name__,
+                    mode="tool",
+                    call_id=call_id,
+                    input=[Message.user(str(task))],
+                ) as sub:
                     result = await call()
-                else:
-                    given = _mapping(arguments)
-                    task = next(iter(given.values()), "") if len(given) == 1 else given
-                    with rec.subagent(
-                        agent=self.agent,
-                        child=child.name or type(child).__name__,
-                        mode="tool",
-                        call_id=call_id,
-                        input=[Message.user(str(task))],
-                    ) as sub:
-                        result = await call()
-                        sub.output = result_text(result)
+                    sub.output = result_text(result)
         except BaseException as exc:
             rec.end_tool(step, error=exc)
             raise

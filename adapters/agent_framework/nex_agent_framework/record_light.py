@@ -27,6 +27,9 @@ from typing import Any
 
 from agent_framework import BaseChatClient, FunctionTool
 
+from nex_agent_framework.bridge import NexChatClient
+from nex_agent_framework.messages import result_text
+
 _CURRENT: contextvars.ContextVar[LightRun | None] = contextvars.ContextVar(
     "nex_af_light_run", default=None
 )
@@ -108,6 +111,9 @@ def eligible(agents: list[Any]) -> bool:
 
 def _chat_wrapper(client: Any, original: Any) -> Any:
     key = id(client)
+    # nex's own bridge is handed the request the recording converted (one conversion serves
+    # the model and the trajectory) and hands back the nex answer it got (``settle`` keeps it).
+    bridged = isinstance(client, NexChatClient)
 
     def _inner_get_response(*, messages: Any, stream: bool, options: Any, **kwargs: Any) -> Any:
         run = _CURRENT.get()
@@ -115,6 +121,8 @@ def _chat_wrapper(client: Any, original: Any) -> Any:
         if recorder is None:
             return original(messages=messages, stream=stream, options=options, **kwargs)
         step = recorder.begin(messages, options, client)
+        if bridged:
+            kwargs["nex_request"] = step.request
         try:
             result = original(messages=messages, stream=stream, options=options, **kwargs)
         except BaseException as exc:
@@ -130,7 +138,7 @@ def _chat_wrapper(client: Any, original: Any) -> Any:
             except BaseException as exc:
                 recorder._end(step, None, exc)
                 raise
-            recorder.settle(step, response)
+            recorder.settle(step, response, bridged=bridged)
             return response
 
         return complete()
@@ -146,15 +154,32 @@ def _tool_wrapper(tool: Any, original: Any) -> Any:
     ) -> Any:
         run = _CURRENT.get()
         recorder = run.tools.get(key) if run is not None else None
-
-        async def call() -> Any:
+        if recorder is None:
             return await original(
                 arguments=arguments, context=context, tool_call_id=tool_call_id, **kw
             )
-
-        if recorder is None:
-            return await call()
-        return await recorder.around(tool, tool_call_id, arguments, call)
+        step, child = recorder.open(tool, tool_call_id, arguments)
+        if child is not None:
+            return await recorder.around_child(
+                step,
+                child,
+                tool_call_id,
+                arguments,
+                lambda: original(
+                    arguments=arguments, context=context, tool_call_id=tool_call_id, **kw
+                ),
+            )
+        rec = recorder.shared.recorder
+        # A plain tool is awaited here, not through a helper coroutine (once per tool call).
+        try:
+            with rec.under(step.id):
+                result = await original(
+                    arguments=arguments, context=context, tool_call_id=tool_call_id, **kw
+                )
+        except BaseException as exc:
+            rec.end_tool(step, error=exc)
+            raise
+        rec.end_tool(step, result_text(result))
+        return result
 
     return invoke
-

@@ -31,7 +31,7 @@ from agents import Agent, Handoff, ModelSettings, RunConfig, Tool
 from agents.agent_output import AgentOutputSchemaBase
 from agents.items import ModelResponse, TResponseInputItem, TResponseStreamEvent
 from agents.models.interface import Model, ModelTracing
-from agents.tracing import Span, Trace, TracingProcessor
+from agents.tracing import Span, Trace, TracingProcessor, get_current_span
 from openai.types.responses import ResponseCompletedEvent
 from openai.types.responses.response_prompt_param import ResponsePromptParam
 
@@ -260,9 +260,7 @@ def _model_id(model: Model) -> str | None:
 
 
 def _current_span_id() -> str | None:
-    from agents.tracing import get_current_span
-
-    span = get_current_span()
+    span = get_current_span()  # imported at the top: a ``from`` import here ran once per call
     return getattr(span, "span_id", None) if span is not None else None
 
 
@@ -289,7 +287,7 @@ def _install() -> None:
                 recording = _active.get()
                 if recording is None or isinstance(model, RecordingModel):
                     return model
-                return RecordingModel(model, agent.name, recording)
+                return recording.wrapped(model, agent.name, RecordingModel)
 
             def attach_error_to_current_span(error: Any) -> None:
                 recording = _active.get()

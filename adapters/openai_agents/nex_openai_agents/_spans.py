@@ -9,7 +9,7 @@ same turn, claimed in order by name.
 from __future__ import annotations
 
 import threading
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any
 
 from agents import Handoff
@@ -33,16 +33,16 @@ from nex_core.trajectory.schema import (
 from nex_openai_agents._messages import InputCache
 
 
-@dataclass
+@dataclass(slots=True)
 class _Turn:
     """One model call's answer, for claiming call ids by the tools and handoffs that follow."""
 
     agent: str
     parent: str | None
-    calls: list[tuple[str, str, str]] = field(default_factory=list)
+    calls: list[tuple[str, str, str]]
     """(call id, tool name, arguments) not yet claimed by a tool or handoff span."""
-    handoffs: dict[str, Handoff[Any, Any]] = field(default_factory=dict)
-    """Handoff tool name → the handoff offered in this call."""
+    handoffs: list[Handoff[Any, Any]]
+    """The handoffs offered in this call."""
 
 
 @dataclass(slots=True)
@@ -73,9 +73,21 @@ class RunRecording:
         """Sub-agent steps whose input the child's first model call fills, by step id."""
         self._lock = threading.Lock()
         self._inputs: dict[str, InputCache] = {}
+        self._wrapped: dict[tuple[int, str], tuple[Any, Any]] = {}
+        """(id(model), agent) → (model, its recording wrapper); the model kept alive so its
+        id is not reused within the run."""
         self.resumed_calls: list[tuple[str, str, str]] = []
         """A resumed run's pending batch (call id, name, arguments): its tool spans follow no
         model call of this run, so they claim their ids here."""
+
+    def wrapped(self, model: Any, agent: str, make: Any) -> Any:
+        """The recording wrapper of ``agent``'s ``model`` (``make(model, agent, self)``), one
+        per model and agent for the run: the runner looks the model up again every turn."""
+        key = (id(model), agent)
+        hit = self._wrapped.get(key)
+        if hit is None or hit[0] is not model:
+            hit = self._wrapped[key] = (model, make(model, agent, self))
+        return hit[1]
 
     def input_cache(self, agent: str) -> InputCache:
         """The incremental input conversion for ``agent``'s calls (models other than a
@@ -181,7 +193,7 @@ class RunRecording:
         target = data.to_agent
         if turn is None or target is None:
             return
-        handoff = next((h for h in turn.handoffs.values() if h.agent_name == target), None)
+        handoff = next((h for h in turn.handoffs if h.agent_name == target), None)
         tool_name = handoff.tool_name if handoff is not None else None
         call_id, arguments = self._claim(span.parent_id, tool_name) if tool_name else (None, None)
         step = self.recorder.begin_tool(
@@ -208,12 +220,13 @@ class RunRecording:
         self, turn_span: str | None, agent: str, answer: LLMResponse, handoffs: list[Any]
     ) -> None:
         info = self._info(turn_span)
-        turn = _Turn(agent, info.parent if info else self.root_parent)
-        turn.calls = [
-            (c.id, c.function.name, c.function.arguments) for c in answer.message.tool_calls or []
-        ]
-        turn.handoffs = {h.tool_name: h for h in handoffs}
-        self._turns[turn_span or ""] = turn
+        calls = answer.message.tool_calls
+        self._turns[turn_span or ""] = _Turn(
+            agent,
+            info.parent if info else self.root_parent,
+            [(c.id, c.function.name, c.function.arguments) for c in calls] if calls else [],
+            list(handoffs),  # read when a handoff span of this turn ends
+        )
 
     def parent_for_model_call(self, turn_span: str | None) -> str | None:
         info = self._info(turn_span)

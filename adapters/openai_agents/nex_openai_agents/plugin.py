@@ -46,7 +46,10 @@ CAPABILITIES = frozenset(
   only by handoffs;
 - ``model_retry``: the SDK retries only on a provider's retry advice, which a nex model does
   not give; a failed call ends the run;
-- ``text_tool_format``: the SDK reads tool calls only from native function calling.
+- ``text_tool_format``: the SDK reads tool calls only from native function calling;
+- ``structured_output_retry``: the SDK ends a run whose answer does not fit ``output_type``
+  (``ModelBehaviorError``) and never asks the model again, so no run could pass
+  ``invalid_structured_output``.
 """
 
 BASELINE = "baseline.yaml"

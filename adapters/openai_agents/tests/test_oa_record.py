@@ -107,6 +107,43 @@ def test_instrument_records_what_the_app_runs_itself_unchanged() -> None:
     assert len(trajectories) == 1
 
 
+def test_instrument_records_each_streamed_run_the_app_makes_itself() -> None:
+    """``Runner.run_streamed`` runs in a task of its own: each of two streamed runs in a row
+    is its own trajectory (the first leaves no recording active for the second)."""
+
+    async def app() -> list[str]:
+        outputs = []
+        for city in ("Madrid", "Lima"):
+            streamed = Runner.run_streamed(triage(ScriptedModel(_handoff_script(city))), "Hola")
+            async for _ in streamed.stream_events():  # app code, as the SDK's docs stream
+                pass
+            outputs.append(str(streamed.final_output))
+        return outputs
+
+    with instrument() as trajectories:
+        outputs = asyncio.run(app())
+    assert outputs == ["Hace sol en Madrid.", "Hace sol en Lima."]
+    assert [t.outcome.final_output for t in trajectories] == outputs  # type: ignore[union-attr]
+    for traj, city in zip(trajectories, ("Madrid", "Lima"), strict=True):
+        tools = [s for s in traj.steps if isinstance(s, ToolStep) and s.name == "get_weather"]
+        assert [t.arguments for t in tools] == [{"city": city}]
+        assert [s.kind for s in traj.steps].count("llm") == 3
+
+
+def _handoff_script(city: str) -> dict[str, object]:
+    return {
+        "agents": {
+            "Triage agent": [
+                {"tool_calls": [{"name": "transfer_to_spanish_agent", "arguments": {}}]}
+            ],
+            "Spanish agent": [
+                {"tool_calls": [{"name": "get_weather", "arguments": {"city": city}}]},
+                {"text": f"Hace sol en {city}."},
+            ],
+        }
+    }
+
+
 def test_concurrent_instrumented_runs_each_get_their_own_trajectory() -> None:
     async def app() -> list[str]:
         agents = [
