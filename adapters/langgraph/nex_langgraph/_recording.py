@@ -50,7 +50,13 @@ from nex_core.trajectory.schema import (
     ToolStep,
 )
 from nex_langgraph._errors import MaxStepsExceeded
-from nex_langgraph._messages import content_text, response_of, to_nex, to_nex_all, tool_schema
+from nex_langgraph._messages import (
+    content_text,
+    recorded_message,
+    response_of,
+    to_nex_all,
+    tool_schema,
+)
 
 _BASE_PARAMS = BaseChatModel._get_invocation_params
 HANDOFF_DESTINATION = "__handoff_destination"
@@ -128,6 +134,14 @@ class NexCallbackHandler(BaseCallbackHandler):
         self.agents = set(agents) | {root_agent}
         self._lock = threading.RLock()
         self._s = _State()
+        self.deferred: list[Any] | None = None
+        """Events the hooks keep for later (see ``_hooks.flush``); ``None``: record at once."""
+        self.began: dict[str, float] = {}
+        """Step id → the monotonic clock when its deferred event began it."""
+
+    def open_runs(self) -> dict[Hashable, _Run]:
+        """The open runs by id (the hooks' replay reads which step an event ends)."""
+        return self._s.runs
 
     # ------------------------------------------------------------------ run tree
 
@@ -169,9 +183,9 @@ class NexCallbackHandler(BaseCallbackHandler):
             # to_nex keeps only a system message's text, so equal texts convert equally.
             prompt = self._s.prompts.get(message.content)
             if prompt is None:
-                prompt = self._s.prompts[message.content] = to_nex(message)
+                prompt = self._s.prompts[message.content] = recorded_message(message)
             return prompt
-        return to_nex(message)
+        return recorded_message(message)
 
     def _tool_schemas(self, tools: Sequence[Any] | None) -> list[ToolSchema]:
         """The offered tools as schemas, each distinct tool converted once per run."""
@@ -354,17 +368,24 @@ class NexCallbackHandler(BaseCallbackHandler):
             self._s.runs[run_id] = _Run("llm", "", agent, ctx, step=step)
 
     def on_llm_end(self, response: Any, *, run_id: UUID, **kwargs: Any) -> None:
+        generations = response.generations
+        message = generations[0][0].message if generations and generations[0] else None
+        self.llm_ended(run_id, response, getattr(message, "name", None))
+
+    def llm_ended(self, run_id: Hashable, response: Any, name: str | None) -> None:
+        """A model call answered; ``name`` is the answer's name when it was given (the hooks
+        replay the event later, and create_agent renames the answer once the call is over)."""
         with self._lock:
             run = self._s.runs.pop(run_id, None)
             if run is None:
                 return
             generation = response.generations[0][0]
-            answer = response_of(
-                generation.message, generation.generation_info, run.step.metadata
-            )
-            # The answer is usually the very object the next request resends.
             message = generation.message
-            self._s.converted[id(message)] = (message, answer.message, message.name)
+            answer = response_of(message, generation.generation_info, run.step.metadata)
+            if name != message.name:  # renamed since: recorded as it was answered
+                _build.assign(answer, "message", _build.replaced(answer.message, name=name))
+            # The answer is usually the very object the next request resends.
+            self._s.converted[id(message)] = (message, answer.message, name)
             for call in answer.message.tool_calls or []:
                 self._s.call_args[call.id] = call.function.arguments
             self.recorder.end_llm(run.step, answer)
