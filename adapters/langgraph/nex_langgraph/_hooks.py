@@ -155,7 +155,8 @@ def _model_started(
     kwargs: dict[str, Any],
 ) -> None:
     params = handler.model_params(model, stop, kwargs, _GENERATE_OPTIONS)
-    handler.llm_started(run_id, parent, _format_for_tracing(prompt), params)
+    # Formatted for tracing as the callbacks get it, once per message (not once per call).
+    handler.llm_started(run_id, parent, prompt, params, _format_for_tracing)
 
 
 def _model_ends(hooked: Hooked, ids: list[UUID], result: Any) -> None:

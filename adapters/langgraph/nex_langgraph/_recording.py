@@ -21,7 +21,7 @@ from __future__ import annotations
 
 import re
 import threading
-from collections.abc import Hashable, Iterable, Sequence
+from collections.abc import Callable, Hashable, Iterable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 from uuid import UUID
@@ -75,6 +75,8 @@ _PARAM_KEYS = (
 )
 _READ_PARAMS = frozenset({*_PARAM_KEYS, "tools", "model_name", "model"})
 """The invocation parameters :meth:`NexCallbackHandler.on_chat_model_start` reads."""
+_Tracing = Callable[[list[BaseMessage]], list[BaseMessage]]
+"""LangChain's ``_format_for_tracing``: messages as ``on_chat_model_start`` is given them."""
 _DESCRIBED_ERROR = re.compile(r"^Error: ([A-Za-z_][\w.]*): (.*)$", re.DOTALL)
 
 
@@ -153,10 +155,13 @@ class NexCallbackHandler(BaseCallbackHandler):
             return self.root_agent, None
         return parent.agent, parent.ctx
 
-    def _converted(self, messages: Sequence[BaseMessage]) -> list[Any]:
+    def _converted(
+        self, messages: Sequence[BaseMessage], traced: _Tracing | None = None
+    ) -> list[Any]:
         """Messages as nex messages. Each model call resends the history, mostly the very same
         message objects, so each object is converted once per run (kept alive with its result,
-        so an id is never reused while cached)."""
+        so an id is never reused while cached). ``traced`` (the hooks') gives a message as
+        ``on_chat_model_start`` would have seen it: applied to the messages converted only."""
         out = []
         cache = self._s.converted
         for message in messages:
@@ -165,14 +170,15 @@ class NexCallbackHandler(BaseCallbackHandler):
             # conversion is stale once the object's name differs from the one converted (the
             # name LangChain had then, kept beside it: a nex tool message has no name).
             if hit is None or hit[0] is not message:
-                hit = cache[id(message)] = (message, self._convert(message), message.name)
+                seen = traced([message])[0] if traced is not None else message
+                hit = cache[id(message)] = (message, self._convert(seen), message.name)
             elif hit[2] != message.name:
                 # Only the name changed: for an answer (which keeps its name), a copy with the
                 # new name rather than a second conversion.
                 renamed = (
                     _build.replaced(hit[1], name=message.name)
                     if isinstance(message, AIMessage)
-                    else self._convert(message)
+                    else self._convert(traced([message])[0] if traced is not None else message)
                 )
                 hit = cache[id(message)] = (message, renamed, message.name)
             out.append(hit[1])
@@ -345,13 +351,15 @@ class NexCallbackHandler(BaseCallbackHandler):
         parent_run_id: Hashable | None,
         prompt: Sequence[BaseMessage],
         params: dict[str, Any],
+        traced: _Tracing | None = None,
     ) -> None:
         """A model call began (``on_chat_model_start`` of one prompt; the hooks call it
-        directly): its request, with the messages exactly as sent."""
+        directly, with the prompt as the model got it and ``traced``, which formats a message
+        as the callback would have got it): its request, with the messages exactly as sent."""
         # A new list of nex messages, a new list of schemas and a new dict of string keys:
         # what validation would keep, so the request is built without it.
         request = _build.request(
-            self._converted(prompt),
+            self._converted(prompt, traced),
             self._tool_schemas(params.get("tools")),
             {k: params[k] for k in _PARAM_KEYS if params.get(k) is not None},
         )
