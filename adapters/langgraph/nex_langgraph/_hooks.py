@@ -39,7 +39,6 @@ from langchain_core.runnables.config import ensure_config
 from langchain_core.tools import BaseTool
 from langchain_core.utils.uuid import uuid7 as _new_id  # LangChain's (time-ordered) run ids
 
-from nex_core.trajectory._build import assign as _assign
 from nex_core.trajectory.schema import ToolStep, utcnow
 from nex_langgraph._recording import HANDOFF_DESTINATION, NexCallbackHandler
 
@@ -104,23 +103,27 @@ def flush(handler: NexCallbackHandler) -> None:
     steps = handler.recorder.trajectory.steps
     runs = handler.open_runs()
     began = handler.began
+    # The recorder has set every field written here (``started_at`` when it began the step,
+    # ``ended_at`` and a tool's ``latency_ms`` when it ended it), so each is only overwritten
+    # in the record's dict: its fields-set already holds the name.
     for record, args, run, at, perf in log:
         if run is _BEGIN:
             count = len(steps)
             record(*args)
             if len(steps) > count:  # the run opened a step (one at most)
                 step = steps[count]
-                _assign(step, "started_at", at)
+                step.__dict__["started_at"] = at
                 began[step.id] = perf
             continue
         opened = runs.get(run)
         step = opened.step if opened is not None else None
         record(*args)
         if step is not None and step.ended_at is not None:
-            _assign(step, "ended_at", at)
+            fields = step.__dict__
+            fields["ended_at"] = at
             start = began.pop(step.id, None)
             if start is not None and type(step) is ToolStep:
-                _assign(step, "latency_ms", (perf - start) * 1e3)
+                fields["latency_ms"] = (perf - start) * 1e3
 
 
 # --------------------------------------------------------------------------- models
