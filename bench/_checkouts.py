@@ -47,8 +47,10 @@ def child(tree: Path, code: str, args: Sequence[str]) -> dict[str, Any]:
         env=env,
         capture_output=True,
         text=True,
-        check=True,
+        check=False,
     )
+    if proc.returncode != 0:  # the child's own error, not only its exit status
+        raise RuntimeError(f"child in {tree} failed ({proc.returncode}):\n{proc.stderr[-2000:]}")
     result: dict[str, Any] = json.loads(proc.stdout.strip().splitlines()[-1])
     files = result.pop("_files", [])
     if not all(str(f).startswith(str(tree)) for f in files):
