@@ -5,7 +5,8 @@ measured alternately in this checkout and in another one (a git worktree of main
     python -m bench._ab --baseline /tmp/base [--rounds 10 100 500] [--pairs 8] [--out ab.json]
 
 Each measurement is a fresh interpreter started in one checkout or the other, the two sides
-taking turns (which goes first rotates), so the machine's load falls on both alike. Inside a
+taking turns (which goes first rotates), so the machine's load falls on both alike
+(``bench/_checkouts.py``). Inside a
 child the run lengths are interleaved as in ``bench/_native.py``. What is reported: per side, the
 median over children of each child's median, with the min-max of those medians, and the ratio
 after / before. The child uses only what both checkouts have (``bench.bench_core``'s spec,
@@ -15,13 +16,9 @@ replies and fixed model; ``run_native``; ``JSONLSink``), so the baseline needs n
 from __future__ import annotations
 
 import argparse
-import json
-import os
-import statistics
-import subprocess
-import sys
-from pathlib import Path
 from typing import Any
+
+from bench._checkouts import add_options, alternate, checkouts, child, load_average, report, spread
 
 _CHILD = r"""
 import asyncio, gc, json, statistics, sys, tempfile, threading, time
@@ -82,72 +79,42 @@ print(json.dumps(out))
 """
 
 
-def _child(tree: Path, rounds: list[int], reps: int, collect: bool) -> dict[str, Any]:
-    env = dict(os.environ, PYTHONPATH=str(tree))
-    proc = subprocess.run(
-        [sys.executable, "-c", _CHILD, ",".join(map(str, rounds)), str(reps), str(int(collect))],
-        cwd=tree,
-        env=env,
-        capture_output=True,
-        text=True,
-        check=True,
-    )
-    result: dict[str, Any] = json.loads(proc.stdout.strip().splitlines()[-1])
-    return result
-
-
-def _summary(values: list[float], digits: int = 1) -> dict[str, Any]:
-    return {
-        "median": round(statistics.median(values), digits),
-        "range": [round(min(values), digits), round(max(values), digits)],
-    }
-
-
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m bench._ab", description=__doc__)
-    parser.add_argument("--baseline", required=True, type=Path, help="checkout to compare with")
+    add_options(parser)
     parser.add_argument("--rounds", type=int, nargs="+", default=[10, 100, 500])
     parser.add_argument("--pairs", type=int, default=6, help="children per side")
     parser.add_argument("--reps", type=int, default=20, help="runs of each length per child")
     parser.add_argument("--no-collect", action="store_true", help="no gc.collect() before runs")
-    parser.add_argument("--out", type=Path)
     args = parser.parse_args(argv)
-    trees = {"before": args.baseline.resolve(), "after": Path(__file__).resolve().parents[1]}
-    results: dict[str, list[dict[str, Any]]] = {side: [] for side in trees}
-    for i in range(args.pairs):
-        order = list(trees) if i % 2 == 0 else list(trees)[::-1]
-        for side in order:
-            results[side].append(
-                _child(trees[side], args.rounds, args.reps, not args.no_collect)
-            )
-    report: dict[str, Any] = {
+    trees = checkouts(args.baseline)
+    child_args = [",".join(map(str, args.rounds)), str(args.reps), str(int(not args.no_collect))]
+    results = alternate(trees, args.pairs, lambda tree: child(tree, _CHILD, child_args))
+    result: dict[str, Any] = {
         "trees": {side: str(tree) for side, tree in trees.items()},
         "children_per_side": args.pairs,
         "runs_per_length_per_child": args.reps,
         "gc_collect_before_each_run": not args.no_collect,
+        "load_average": load_average(),
         "runtime_cpu_us_per_step": {},
         "to_json_cpu_us_per_step": {},
         "group_commit_fsync_steps_per_s": {},
     }
     for n in args.rounds:
         row = {
-            side: _summary([r["runtime_us_per_step"][str(n)] for r in results[side]])
+            side: spread([r["runtime_us_per_step"][str(n)] for r in results[side]])
             for side in trees
         }
         row["after_over_before"] = round(row["after"]["median"] / row["before"]["median"], 3)
-        report["runtime_cpu_us_per_step"][f"{n}_rounds"] = row
+        result["runtime_cpu_us_per_step"][f"{n}_rounds"] = row
     for key, digits in (("to_json_cpu_us_per_step", 2), ("group_commit_fsync_steps_per_s", 0)):
         for n in ("10", "100"):
             row = {
-                side: _summary([r["sink"][n][key] for r in results[side]], digits)
-                for side in trees
+                side: spread([r["sink"][n][key] for r in results[side]], digits) for side in trees
             }
             row["after_over_before"] = round(row["after"]["median"] / row["before"]["median"], 3)
-            report[key][f"{n}_rounds"] = row
-    text = json.dumps(report, indent=1)
-    if args.out is not None:
-        args.out.write_text(text + "\n")
-    print(text)
+            result[key][f"{n}_rounds"] = row
+    report(result, args.out)
     return 0
 
 

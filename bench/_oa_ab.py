@@ -5,8 +5,9 @@
 The baseline checkout's ``nex_openai_agents`` package is copied under another name
 (``nex_oa_base``) into a temporary folder and imported beside this checkout's, so the bare run,
 the baseline's recording and this checkout's recording take turns in one interpreter (the
-order rotating each repetition) and machine load falls on all three alike. Both adapters hook
-the SDK (a model lookup wrapper, a trace processor); each acts only while its own recording is
+order rotating each repetition) and machine load falls on all three alike (one interpreter, so
+of ``bench/_checkouts.py`` it takes only the options and the report). Both adapters hook the
+SDK (a model lookup wrapper, a trace processor); each acts only while its own recording is
 active, so the other's inactive hook is a cost both recorded sides (and the bare one) pay alike.
 Four sides take turns: a bare run with each checkout's bridge and a recorded run with each
 checkout's adapter. Reported per checkout: the bare and recorded median CPU ms and the
@@ -18,13 +19,13 @@ from __future__ import annotations
 import argparse
 import asyncio
 import importlib
-import json
 import re
 import sys
 import tempfile
 from pathlib import Path
 from typing import Any
 
+from bench._checkouts import add_options, checkouts, load_average, report
 from bench._pairs import interleave, pair_summary
 
 BASE_NAME = "nex_oa_base"
@@ -87,18 +88,15 @@ async def _measure(baseline: Any, pairs: int, warmup: int) -> dict[str, Any]:
 
 def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--baseline", type=Path, required=True, help="a checkout of the base")
+    add_options(parser)
     parser.add_argument("--pairs", type=int, default=150)
     parser.add_argument("--warmup", type=int, default=10)
-    parser.add_argument("--out", type=Path)
     args = parser.parse_args(argv)
     with tempfile.TemporaryDirectory() as tmp:
-        baseline = _import_baseline(args.baseline, Path(tmp))
+        baseline = _import_baseline(checkouts(args.baseline)["before"], Path(tmp))
         result = asyncio.run(_measure(baseline, args.pairs, args.warmup))
-    text = json.dumps(result, indent=2)
-    print(text)
-    if args.out:
-        args.out.write_text(text + "\n", encoding="utf-8")
+    result["load_average"] = load_average()
+    report(result, args.out, indent=2)
 
 
 if __name__ == "__main__":

@@ -15,13 +15,18 @@ pooled) with the quartiles. The child uses only what both checkouts have (the wo
 from __future__ import annotations
 
 import argparse
-import json
-import os
 import statistics
-import subprocess
-import sys
-from pathlib import Path
 from typing import Any
+
+from bench._checkouts import (
+    add_options,
+    alternate,
+    checkouts,
+    child,
+    load_average,
+    ratio_summary,
+    report,
+)
 
 _CHILD = r"""
 import asyncio, json, sys
@@ -60,74 +65,42 @@ print(json.dumps(out))
 WORKLOADS = ("lg_rounds", "lg_multi", "autogen")
 
 
-def _child(tree: Path, workloads: list[str], pairs: int, warmup: int) -> dict[str, Any]:
-    # The tree's own packages first, whatever the environment has installed (editable or not).
-    paths = [tree, tree / "adapters" / "langgraph", tree / "adapters" / "autogen"]
-    env = dict(os.environ, PYTHONPATH=os.pathsep.join(map(str, paths)))
-    proc = subprocess.run(
-        [sys.executable, "-c", _CHILD, ",".join(workloads), str(pairs), str(warmup)],
-        cwd=tree,
-        env=env,
-        capture_output=True,
-        text=True,
-        check=True,
-    )
-    result: dict[str, Any] = json.loads(proc.stdout.strip().splitlines()[-1])
-    files = result.pop("_files")
-    if not all(str(f).startswith(str(tree)) for f in files):
-        raise RuntimeError(f"child in {tree} imported {files}")
-    return result
-
-
-def _summary(ratios: list[float]) -> dict[str, Any]:
-    q1, _, q3 = statistics.quantiles(ratios, n=4)
-    return {
-        "pairs": len(ratios),
-        "pair_ratio_median": round(statistics.median(ratios), 4),
-        "pair_ratio_quartiles": [round(q1, 4), round(q3, 4)],
-    }
-
-
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m bench._recab", description=__doc__)
-    parser.add_argument("--baseline", required=True, type=Path, help="checkout to compare with")
+    add_options(parser)
     parser.add_argument("--workloads", nargs="+", default=list(WORKLOADS), choices=WORKLOADS)
     parser.add_argument("--children", type=int, default=6, help="children per side")
     parser.add_argument("--pairs", type=int, default=20, help="pairs per workload per child")
     parser.add_argument("--warmup", type=int, default=5)
-    parser.add_argument("--out", type=Path)
     args = parser.parse_args(argv)
-    trees = {"before": args.baseline.resolve(), "after": Path(__file__).resolve().parents[1]}
-    results: dict[str, list[dict[str, Any]]] = {side: [] for side in trees}
-    for i in range(args.children):
-        order = list(trees) if i % 2 == 0 else list(trees)[::-1]
-        for side in order:
-            results[side].append(_child(trees[side], args.workloads, args.pairs, args.warmup))
-            print(f"[recab] child {i + 1}/{args.children} {side} done", file=sys.stderr)
-    report: dict[str, Any] = {
+    trees = checkouts(args.baseline)
+    child_args = [",".join(args.workloads), str(args.pairs), str(args.warmup)]
+    load_before = load_average()
+    results = alternate(
+        trees, args.children, lambda tree: child(tree, _CHILD, child_args), label="recab"
+    )
+    result: dict[str, Any] = {
         "clock": "process CPU time; ratio of each interleaved recorded/bare pair",
         "trees": {side: str(tree) for side, tree in trees.items()},
         "children_per_side": args.children,
         "pairs_per_child": args.pairs,
+        "load_average": {"before": load_before, "after": load_average()},
         "workloads": {},
     }
     for name in args.workloads:
         row: dict[str, Any] = {}
         for side in trees:
-            ratios = [r for child in results[side] for r in child[name]["ratios"]]
-            row[side] = _summary(ratios)
+            ratios = [r for one in results[side] for r in one[name]["ratios"]]
+            row[side] = ratio_summary(ratios)
             for key in ("bare_ms", "recorded_ms"):
                 row[side][f"{key}_median_of_children"] = round(
-                    statistics.median(child[name][key] for child in results[side]), 3
+                    statistics.median(one[name][key] for one in results[side]), 3
                 )
         row["overhead_after_over_before"] = round(
             (row["after"]["pair_ratio_median"] - 1) / (row["before"]["pair_ratio_median"] - 1), 3
         )
-        report["workloads"][name] = row
-    text = json.dumps(report, indent=1)
-    if args.out is not None:
-        args.out.write_text(text + "\n")
-    print(text)
+        result["workloads"][name] = row
+    report(result, args.out)
     return 0
 
 

@@ -214,6 +214,7 @@ def _ainner(session: _Session, graph: Any, value: Any, config: Any, kwargs: dict
 
 def _closed(session: _Session) -> Trajectory:
     """The caller stopped reading the stream before the run ended."""
+    session.flush()
     session.handler.close_chains(None)
     return session.recorder.finish(
         Outcome(status=OutcomeStatus.CANCELLED, stop_reason="stream_closed")

@@ -25,6 +25,7 @@ import itertools
 import threading
 from collections.abc import AsyncIterator, Callable, Hashable, Iterator
 from contextvars import ContextVar
+from time import perf_counter
 from typing import Any, NamedTuple
 from uuid import UUID
 
@@ -38,6 +39,7 @@ from langchain_core.runnables.config import ensure_config
 from langchain_core.tools import BaseTool
 from langchain_core.utils.uuid import uuid7 as _new_id  # LangChain's (time-ordered) run ids
 
+from nex_core.trajectory.schema import ToolStep, utcnow
 from nex_langgraph._recording import HANDOFF_DESTINATION, NexCallbackHandler
 
 
@@ -70,6 +72,60 @@ class _Result(NamedTuple):
     generations: list[list[Any]]
 
 
+# --------------------------------------------------------------------------- the event log
+
+_BEGIN: Any = object()
+"""The ``run`` of an event that opens a run (every other event names the run it ends)."""
+
+
+def _event(handler: NexCallbackHandler, run: Any, record: Callable[..., None], args: Any) -> None:
+    """``record(*args)`` now, or, while the handler defers (a hooked session), later.
+
+    Recording a step costs several times more between two pieces of the framework's work (the
+    processor's caches hold the framework's code and data then) than in a loop over a run's
+    steps. A hooked session's handler keeps each event — references to what the framework
+    passed, the wall and monotonic clocks at the event — and :func:`flush` replays them in order
+    through the very same handler methods, before anything else reads or writes the run's
+    steps. Only the clocks are the event's own: the steps get the times the events had."""
+    log = handler.deferred
+    if log is None:
+        record(*args)
+    else:
+        log.append((record, args, run, utcnow(), perf_counter()))
+
+
+def flush(handler: NexCallbackHandler) -> None:
+    """Record the events ``handler`` deferred, in order, with the times they had."""
+    log = handler.deferred
+    if not log:
+        return
+    handler.deferred = []
+    steps = handler.recorder.trajectory.steps
+    runs = handler.open_runs()
+    began = handler.began
+    # The recorder has set every field written here (``started_at`` when it began the step,
+    # ``ended_at`` and a tool's ``latency_ms`` when it ended it), so each is only overwritten
+    # in the record's dict: its fields-set already holds the name.
+    for record, args, run, at, perf in log:
+        if run is _BEGIN:
+            count = len(steps)
+            record(*args)
+            if len(steps) > count:  # the run opened a step (one at most)
+                step = steps[count]
+                step.__dict__["started_at"] = at
+                began[step.id] = perf
+            continue
+        opened = runs.get(run)
+        step = opened.step if opened is not None else None
+        record(*args)
+        if step is not None and step.ended_at is not None:
+            fields = step.__dict__
+            fields["ended_at"] = at
+            start = began.pop(step.id, None)
+            if start is not None and type(step) is ToolStep:
+                fields["latency_ms"] = (perf - start) * 1e3
+
+
 # --------------------------------------------------------------------------- models
 
 
@@ -77,25 +133,58 @@ def _model_starts(
     hooked: Hooked, model: BaseChatModel, messages: list[list[Any]], stop: Any, kwargs: Any
 ) -> list[UUID]:
     handler = hooked.handler
-    params = handler.model_params(model, stop, kwargs, _GENERATE_OPTIONS)
     ids = []
     for i, prompt in enumerate(messages):
         # The caller's run id names the first prompt's run, as LangChain names it.
         given = kwargs.get("run_id") if i == 0 else None
         run_id = given if isinstance(given, UUID) else _new_id()
-        handler.llm_started(run_id, hooked.parent, _format_for_tracing(prompt), params)
+        _event(
+            handler,
+            _BEGIN,
+            _model_started,
+            (handler, run_id, hooked.parent, model, prompt, stop, kwargs),
+        )
         ids.append(run_id)
     return ids
 
 
+def _model_started(
+    handler: NexCallbackHandler,
+    run_id: UUID,
+    parent: Hashable | None,
+    model: BaseChatModel,
+    prompt: list[Any],
+    stop: Any,
+    kwargs: dict[str, Any],
+) -> None:
+    params = handler.model_params(model, stop, kwargs, _GENERATE_OPTIONS)
+    # Formatted for tracing as the callbacks get it, once per message (not once per call).
+    handler.llm_started(run_id, parent, prompt, params, _format_for_tracing)
+
+
 def _model_ends(hooked: Hooked, ids: list[UUID], result: Any) -> None:
+    handler = hooked.handler
     for run_id, generations in zip(ids, result.generations, strict=False):
-        hooked.handler.on_llm_end(_Result([generations]), run_id=run_id)
+        # create_agent renames the answer once the call is over: the name it has now is the
+        # one recorded, whenever the event is replayed.
+        name = generations[0].message.name if generations else None
+        _event(handler, run_id, _model_ended, (handler, run_id, generations, name))
+
+
+def _model_ended(
+    handler: NexCallbackHandler, run_id: UUID, generations: list[Any], name: str | None
+) -> None:
+    handler.llm_ended(run_id, _Result([generations]), name)
 
 
 def _model_failed(hooked: Hooked, ids: list[UUID], error: BaseException) -> None:
+    handler = hooked.handler
     for run_id in ids:
-        hooked.handler.on_llm_error(error, run_id=run_id)
+        _event(handler, run_id, _llm_failed, (handler, run_id, error))
+
+
+def _llm_failed(handler: NexCallbackHandler, run_id: UUID, error: BaseException) -> None:
+    handler.on_llm_error(error, run_id=run_id)
 
 
 def _generate(original: Callable[..., Any]) -> Callable[..., Any]:
@@ -155,6 +244,21 @@ def _tool_start(hooked: Hooked, tool: BaseTool, tool_input: Any, kw: dict[str, A
     """Open the tool's run (as ``on_tool_start`` would see it); what runs inside nests under it."""
     key = next(_tool_keys)
     handler = hooked.handler
+    # A dict input is the model's tool call's arguments: copied, so that a tool changing its
+    # own arguments changes nothing recorded when the event is replayed.
+    given = dict(tool_input) if type(tool_input) is dict else tool_input
+    _event(handler, _BEGIN, _tool_started, (handler, key, hooked.parent, tool, given, kw))
+    return key
+
+
+def _tool_started(
+    handler: NexCallbackHandler,
+    key: int,
+    parent: Hashable | None,
+    tool: BaseTool,
+    tool_input: Any,
+    kw: dict[str, Any],
+) -> None:
     call_id = kw.get("tool_call_id")
     if handler.knows_call(call_id):
         # The arguments are the model's tool call's (the handler reads them from there): the
@@ -170,14 +274,23 @@ def _tool_start(hooked: Hooked, tool: BaseTool, tool_input: Any, kw: dict[str, A
         destination = (kw.get("metadata") or {}).get(HANDOFF_DESTINATION)
     handler.tool_started(
         key,
-        hooked.parent,
+        parent,
         kw.get("run_name") or tool.name,
         call_id,
         inputs,
         given,
         str(destination) if destination else None,
     )
-    return key
+
+
+def _tool_ends(hooked: Hooked, key: int, output: Any) -> None:
+    handler = hooked.handler
+    _event(handler, key, handler.tool_ended, (key, output))
+
+
+def _tool_fails(hooked: Hooked, key: int, error: BaseException) -> None:
+    handler = hooked.handler
+    _event(handler, key, handler.tool_failed, (key, error))
 
 
 def _run(original: Callable[..., Any]) -> Callable[..., Any]:
@@ -191,11 +304,11 @@ def _run(original: Callable[..., Any]) -> Callable[..., Any]:
         try:
             output = original(self, tool_input, *args, **kw)
         except BaseException as exc:
-            hooked.handler.tool_failed(key, exc)
+            _tool_fails(hooked, key, exc)
             raise
         finally:
             active.reset(token)
-        hooked.handler.tool_ended(key, output)
+        _tool_ends(hooked, key, output)
         return output
 
     return run
@@ -212,11 +325,11 @@ def _arun(original: Callable[..., Any]) -> Callable[..., Any]:
         try:
             output = await original(self, tool_input, *args, **kw)
         except BaseException as exc:
-            hooked.handler.tool_failed(key, exc)
+            _tool_fails(hooked, key, exc)
             raise
         finally:
             active.reset(token)
-        hooked.handler.tool_ended(key, output)
+        _tool_ends(hooked, key, output)
         return output
 
     return arun
@@ -242,15 +355,34 @@ class _GraphRun(BaseCallbackHandler):
         if self.own is None:
             self.own = run_id
             kw["parent_run_id"] = self.parent
-            self.handler.on_chain_start(serialized, inputs, run_id=self.run_id, **kw)
+            _event(
+                self.handler,
+                _BEGIN,
+                _chain_started,
+                (self.handler, serialized, inputs, self.run_id, kw),
+            )
 
     def on_chain_end(self, outputs: Any, *, run_id: UUID, **kw: Any) -> None:
         if run_id == self.own:
-            self.handler.on_chain_end(outputs, run_id=self.run_id)
+            _event(self.handler, self.run_id, _chain_ended, (self.handler, outputs, self.run_id))
 
     def on_chain_error(self, error: BaseException, *, run_id: UUID, **kw: Any) -> None:
         if run_id == self.own:
-            self.handler.on_chain_error(error, run_id=self.run_id)
+            _event(self.handler, self.run_id, _chain_failed, (self.handler, error, self.run_id))
+
+
+def _chain_started(
+    handler: NexCallbackHandler, serialized: Any, inputs: Any, run_id: UUID, kw: dict[str, Any]
+) -> None:
+    handler.on_chain_start(serialized, inputs, run_id=run_id, **kw)
+
+
+def _chain_ended(handler: NexCallbackHandler, outputs: Any, run_id: UUID) -> None:
+    handler.on_chain_end(outputs, run_id=run_id)
+
+
+def _chain_failed(handler: NexCallbackHandler, error: BaseException, run_id: UUID) -> None:
+    handler.on_chain_error(error, run_id=run_id)
 
 
 def _with_local(config: Any, handler: BaseCallbackHandler) -> dict[str, Any]:

@@ -22,7 +22,15 @@ from langchain_core.messages import (
 from langchain_core.utils.function_calling import convert_to_openai_tool
 
 from nex_core.models.token_capture import TOKEN_CAPTURE_KEY, read_client_tokens
-from nex_core.trajectory.schema import LLMResponse, Message, ToolCall, ToolSchema
+from nex_core.trajectory._build import built, plain
+from nex_core.trajectory.schema import (
+    FunctionCall,
+    LLMResponse,
+    Message,
+    ToolCall,
+    ToolSchema,
+    Usage,
+)
 
 TOKENS_KEY = "nex_tokens"
 """``response_metadata`` key under which the model bridge hands a nex model's token record
@@ -119,6 +127,106 @@ def to_nex(message: BaseMessage) -> Message:
 
 def to_nex_all(messages: Iterable[BaseMessage]) -> list[Message]:
     return [to_nex(m) for m in messages]
+
+
+# --------------------------------------------------------------------------- records as recorded
+# The recorder converts every message and answer of a run: built here without pydantic's
+# validator when every value is already what validation would keep (plain strings, ints), the
+# same record (fields, order, the names given) that ``to_nex``/``response_of`` validate, which
+# ``tests/test_lg_fast_records.py`` checks; anything else goes through them.
+
+_USER_GIVEN = frozenset({"role", "content", "name"})
+_SYSTEM_GIVEN = frozenset({"role", "content"})
+_TOOL_GIVEN = frozenset({"role", "content", "tool_call_id"})
+_AI_GIVEN = frozenset({"role", "content", "name", "tool_calls", "reasoning"})
+_CALL_GIVEN = frozenset({"id", "function"})
+_FUNCTION_GIVEN = frozenset({"name", "arguments"})
+_RESPONSE_GIVEN = frozenset({"message", "finish_reason", "usage", "tokens"})
+
+
+def _message(
+    role: str,
+    content: Any,
+    name: Any,
+    calls: Any,
+    call_id: Any,
+    reasoning: Any,
+    given: frozenset[str],
+) -> Message:
+    record: Message = built(
+        Message,
+        {
+            "role": role,
+            "content": content,
+            "name": name,
+            "tool_calls": calls,
+            "tool_call_id": call_id,
+            "reasoning": reasoning,
+        },
+        given,
+    )
+    return record
+
+
+def _fast_calls(data: list[dict[str, Any]]) -> list[ToolCall] | None:
+    calls = []
+    for call in data:
+        function = call["function"]
+        if type(function["name"]) is not str or type(function["arguments"]) is not str:
+            return None
+        calls.append(
+            built(
+                ToolCall,
+                {
+                    "id": call["id"],
+                    "type": "function",
+                    "function": built(FunctionCall, dict(function), _FUNCTION_GIVEN),
+                },
+                _CALL_GIVEN,
+            )
+        )
+    return calls
+
+
+def _fast_assistant(message: AIMessage) -> Message | None:
+    data = _assistant_data(message)
+    content, name, reasoning = data["content"], data["name"], data["reasoning"]
+    if not (plain(content) and plain(name) and plain(reasoning)):
+        return None
+    calls = None
+    if data["tool_calls"] is not None:
+        calls = _fast_calls(data["tool_calls"])
+        if calls is None:
+            return None
+    return _message("assistant", content, name, calls, None, reasoning, _AI_GIVEN)
+
+
+def recorded_message(message: BaseMessage) -> Message:
+    """``to_nex(message)``, without validation for the common kinds of message."""
+    kind, content = type(message), message.content
+    if type(content) is str:
+        if kind is HumanMessage and plain(message.name):
+            return _message("user", content, message.name, None, None, None, _USER_GIVEN)
+        if kind is SystemMessage:
+            return _message("system", content, None, None, None, None, _SYSTEM_GIVEN)
+        call_id = getattr(message, "tool_call_id", None)
+        if kind is ToolMessage and type(call_id) is str:
+            return _message("tool", content, None, None, call_id, None, _TOOL_GIVEN)
+    if isinstance(message, AIMessage) and kind is AIMessage:
+        fast = _fast_assistant(message)
+        if fast is not None:
+            return fast
+    return to_nex(message)
+
+
+def _fast_usage(data: dict[str, Any]) -> Usage | None:
+    """``Usage`` of ``_usage_data``'s dict (counts made by ``int()``; a cached count checked)."""
+    if "cached_tokens" in data and type(data["cached_tokens"]) is not int:
+        return None
+    fields = dict(data)
+    fields.setdefault("cached_tokens", None)
+    usage: Usage = built(Usage, fields, frozenset(data))
+    return usage
 
 
 def to_langchain(message: Message) -> BaseMessage:
@@ -230,6 +338,22 @@ def response_of(
     finish = meta.get("finish_reason") or meta.get("stop_reason")
     raw = getattr(message, "usage_metadata", None)
     usage = _usage_data(raw) if raw else None
+    tokens = _client_tokens(meta, notes)
+    if type(message) is AIMessage and tokens is None and plain(finish):
+        nex_message = _fast_assistant(message)
+        usage_record = _fast_usage(usage) if usage is not None else None
+        if nex_message is not None and (usage_record is not None or usage is None):
+            response: LLMResponse = built(
+                LLMResponse,
+                {
+                    "message": nex_message,
+                    "finish_reason": finish,
+                    "usage": usage_record,
+                    "tokens": None,
+                },
+                _RESPONSE_GIVEN,
+            )
+            return response
     nex: Message | dict[str, Any]
     if isinstance(message, AIMessage):
         nex = _assistant_data(message)  # validated with the response, in one pass
@@ -238,12 +362,7 @@ def response_of(
         if nex.role != "assistant":
             nex = Message.assistant(nex.text())
     return LLMResponse.model_validate(
-        {
-            "message": nex,
-            "finish_reason": finish,
-            "usage": usage,
-            "tokens": _client_tokens(meta, notes),
-        }
+        {"message": nex, "finish_reason": finish, "usage": usage, "tokens": tokens}
     )
 
 

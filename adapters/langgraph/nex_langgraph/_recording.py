@@ -21,7 +21,7 @@ from __future__ import annotations
 
 import re
 import threading
-from collections.abc import Hashable, Iterable, Sequence
+from collections.abc import Callable, Hashable, Iterable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 from uuid import UUID
@@ -50,7 +50,13 @@ from nex_core.trajectory.schema import (
     ToolStep,
 )
 from nex_langgraph._errors import MaxStepsExceeded
-from nex_langgraph._messages import content_text, response_of, to_nex, to_nex_all, tool_schema
+from nex_langgraph._messages import (
+    content_text,
+    recorded_message,
+    response_of,
+    to_nex_all,
+    tool_schema,
+)
 
 _BASE_PARAMS = BaseChatModel._get_invocation_params
 HANDOFF_DESTINATION = "__handoff_destination"
@@ -69,6 +75,8 @@ _PARAM_KEYS = (
 )
 _READ_PARAMS = frozenset({*_PARAM_KEYS, "tools", "model_name", "model"})
 """The invocation parameters :meth:`NexCallbackHandler.on_chat_model_start` reads."""
+_Tracing = Callable[[list[BaseMessage]], list[BaseMessage]]
+"""LangChain's ``_format_for_tracing``: messages as ``on_chat_model_start`` is given them."""
 _DESCRIBED_ERROR = re.compile(r"^Error: ([A-Za-z_][\w.]*): (.*)$", re.DOTALL)
 
 
@@ -128,6 +136,14 @@ class NexCallbackHandler(BaseCallbackHandler):
         self.agents = set(agents) | {root_agent}
         self._lock = threading.RLock()
         self._s = _State()
+        self.deferred: list[Any] | None = None
+        """Events the hooks keep for later (see ``_hooks.flush``); ``None``: record at once."""
+        self.began: dict[str, float] = {}
+        """Step id → the monotonic clock when its deferred event began it."""
+
+    def open_runs(self) -> dict[Hashable, _Run]:
+        """The open runs by id (the hooks' replay reads which step an event ends)."""
+        return self._s.runs
 
     # ------------------------------------------------------------------ run tree
 
@@ -139,10 +155,13 @@ class NexCallbackHandler(BaseCallbackHandler):
             return self.root_agent, None
         return parent.agent, parent.ctx
 
-    def _converted(self, messages: Sequence[BaseMessage]) -> list[Any]:
+    def _converted(
+        self, messages: Sequence[BaseMessage], traced: _Tracing | None = None
+    ) -> list[Any]:
         """Messages as nex messages. Each model call resends the history, mostly the very same
         message objects, so each object is converted once per run (kept alive with its result,
-        so an id is never reused while cached)."""
+        so an id is never reused while cached). ``traced`` (the hooks') gives a message as
+        ``on_chat_model_start`` would have seen it: applied to the messages converted only."""
         out = []
         cache = self._s.converted
         for message in messages:
@@ -151,14 +170,15 @@ class NexCallbackHandler(BaseCallbackHandler):
             # conversion is stale once the object's name differs from the one converted (the
             # name LangChain had then, kept beside it: a nex tool message has no name).
             if hit is None or hit[0] is not message:
-                hit = cache[id(message)] = (message, self._convert(message), message.name)
+                seen = traced([message])[0] if traced is not None else message
+                hit = cache[id(message)] = (message, self._convert(seen), message.name)
             elif hit[2] != message.name:
                 # Only the name changed: for an answer (which keeps its name), a copy with the
                 # new name rather than a second conversion.
                 renamed = (
                     _build.replaced(hit[1], name=message.name)
                     if isinstance(message, AIMessage)
-                    else self._convert(message)
+                    else self._convert(traced([message])[0] if traced is not None else message)
                 )
                 hit = cache[id(message)] = (message, renamed, message.name)
             out.append(hit[1])
@@ -169,9 +189,9 @@ class NexCallbackHandler(BaseCallbackHandler):
             # to_nex keeps only a system message's text, so equal texts convert equally.
             prompt = self._s.prompts.get(message.content)
             if prompt is None:
-                prompt = self._s.prompts[message.content] = to_nex(message)
+                prompt = self._s.prompts[message.content] = recorded_message(message)
             return prompt
-        return to_nex(message)
+        return recorded_message(message)
 
     def _tool_schemas(self, tools: Sequence[Any] | None) -> list[ToolSchema]:
         """The offered tools as schemas, each distinct tool converted once per run."""
@@ -331,13 +351,15 @@ class NexCallbackHandler(BaseCallbackHandler):
         parent_run_id: Hashable | None,
         prompt: Sequence[BaseMessage],
         params: dict[str, Any],
+        traced: _Tracing | None = None,
     ) -> None:
         """A model call began (``on_chat_model_start`` of one prompt; the hooks call it
-        directly): its request, with the messages exactly as sent."""
+        directly, with the prompt as the model got it and ``traced``, which formats a message
+        as the callback would have got it): its request, with the messages exactly as sent."""
         # A new list of nex messages, a new list of schemas and a new dict of string keys:
         # what validation would keep, so the request is built without it.
         request = _build.request(
-            self._converted(prompt),
+            self._converted(prompt, traced),
             self._tool_schemas(params.get("tools")),
             {k: params[k] for k in _PARAM_KEYS if params.get(k) is not None},
         )
@@ -354,17 +376,24 @@ class NexCallbackHandler(BaseCallbackHandler):
             self._s.runs[run_id] = _Run("llm", "", agent, ctx, step=step)
 
     def on_llm_end(self, response: Any, *, run_id: UUID, **kwargs: Any) -> None:
+        generations = response.generations
+        message = generations[0][0].message if generations and generations[0] else None
+        self.llm_ended(run_id, response, getattr(message, "name", None))
+
+    def llm_ended(self, run_id: Hashable, response: Any, name: str | None) -> None:
+        """A model call answered; ``name`` is the answer's name when it was given (the hooks
+        replay the event later, and create_agent renames the answer once the call is over)."""
         with self._lock:
             run = self._s.runs.pop(run_id, None)
             if run is None:
                 return
             generation = response.generations[0][0]
-            answer = response_of(
-                generation.message, generation.generation_info, run.step.metadata
-            )
-            # The answer is usually the very object the next request resends.
             message = generation.message
-            self._s.converted[id(message)] = (message, answer.message, message.name)
+            answer = response_of(message, generation.generation_info, run.step.metadata)
+            if name != message.name:  # renamed since: recorded as it was answered
+                _build.assign(answer, "message", _build.replaced(answer.message, name=name))
+            # The answer is usually the very object the next request resends.
+            self._s.converted[id(message)] = (message, answer.message, name)
             for call in answer.message.tool_calls or []:
                 self._s.call_args[call.id] = call.function.arguments
             self.recorder.end_llm(run.step, answer)

@@ -36,6 +36,7 @@ from nex_core.runtime.tools import resolve_bindings
 from nex_core.trajectory.recorder import Recorder, to_jsonable
 from nex_core.trajectory.schema import Outcome, OutcomeStatus, Provenance, TaskInfo, Trajectory
 from nex_core.trajectory.sinks import TrajectorySink
+from nex_langgraph import _hooks
 from nex_langgraph._approval import PAUSES, Pause
 from nex_langgraph._build import build_graph
 from nex_langgraph._errors import MaxStepsExceeded
@@ -124,11 +125,20 @@ class _Session:
         )
         self.hooked = hookable(spec, plain_nodes, members, self.threaded)
         """Recorded through the model, tool and graph hooks (``_hooks``), not callbacks."""
-        if not self.hooked:
+        if self.hooked:
+            # The hooks keep their events and record them when the run next writes a step of
+            # its own (a turn's input, the end): see ``_hooks.flush``.
+            self.handler.deferred = []
+        else:
             self.config = with_handler(self.config, self.handler)
         self.state: dict[str, Any] = {}
 
+    def flush(self) -> None:
+        """Record what the hooks deferred (before the run writes or reads its steps)."""
+        _hooks.flush(self.handler)
+
     def next_input(self, turn: Any) -> Any:
+        self.flush()
         if not isinstance(turn, str):
             record_input(self.recorder, self.root, turn, *self._resume_value(turn))
             return turn
@@ -171,6 +181,7 @@ class _Session:
 
     def given_input(self, value: Any) -> None:
         """Record a captured call's input as the app gave it."""
+        self.flush()
         if isinstance(value, str):
             self.recorder.input(agent=self.root, value=value, parent_id=None)
         else:
@@ -189,6 +200,7 @@ class _Session:
             yield
 
     def finish(self, error: BaseException | None) -> Trajectory:
+        self.flush()
         if isinstance(error, MaxStepsExceeded):
             self.handler.close_chains(None)
             return self.recorder.finish(

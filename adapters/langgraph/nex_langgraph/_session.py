@@ -93,7 +93,7 @@ class SessionHandler(NexCallbackHandler):
                 self.top_run, self.output = None, outputs
             super().on_chain_end(outputs, run_id=run_id, **kwargs)
 
-    def on_llm_end(self, response: Any, *, run_id: UUID, **kwargs: Any) -> None:
+    def llm_ended(self, run_id: Any, response: Any, name: str | None) -> None:
         with self._lock:
             run = self._s.runs.get(run_id)
             if run is not None:
@@ -102,7 +102,7 @@ class SessionHandler(NexCallbackHandler):
                 self.last_calls[run.agent] = [
                     (str(c.get("id")), str(c.get("name")), c.get("args") or {}) for c in calls
                 ]
-            super().on_llm_end(response, run_id=run_id, **kwargs)
+            super().llm_ended(run_id, response, name)
 
     def on_chain_error(self, error: BaseException, *, run_id: UUID, **kwargs: Any) -> None:
         with self._lock:

@@ -115,3 +115,45 @@ def test_hooks_go_when_the_capture_ends() -> None:
     with recording():
         assert BaseChatModel.agenerate is not before[0] and BaseTool.arun is not before[1]
     assert (BaseChatModel.agenerate, BaseTool.arun) == before
+
+
+IMAGE = {"type": "image", "base64": "aGVsbG8=", "mime_type": "image/png"}
+
+
+def test_hooked_image_turn_is_recorded_as_the_callbacks_see_it(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """The hooks format each message for tracing once (when first converted), not per call:
+    the recorded request is still the one ``on_chat_model_start`` gets, image block included."""
+    from langchain_core.messages import HumanMessage
+
+    turn = {"messages": [HumanMessage(content=[{"type": "text", "text": "Go."}, IMAGE])]}
+    hooked = record(make_graph(), turn)
+    with monkeypatch.context() as patch:
+        _callbacks_only(patch)
+        called = record(make_graph(), turn)
+    assert normalize(hooked) == normalize(called)
+    lead = [s for s in hooked.steps if s.kind == "llm" and s.agent == "lead"]
+    assert len(lead) == 3
+    for step in lead:  # every call of the lead resends the image turn
+        content = step.request.messages[1].content
+        assert isinstance(content, list) and content[1]["type"] == "image_url"
+
+
+def test_deferred_steps_keep_the_times_of_their_events() -> None:
+    """A hooked run's steps are recorded at the end of the turn, with the times the events had:
+    in start order, each ending after it starts, a tool's latency its own span."""
+    traj = asyncio.run(arecord(make_graph(), "Go."))
+    timed = [s for s in traj.steps if s.kind != "input"]
+    assert len(timed) == 10
+    starts = [s.started_at for s in timed]
+    assert starts == sorted(starts)
+    assert all(s.ended_at is not None and s.ended_at >= s.started_at for s in timed)
+    assert traj.ended_at is not None and all(s.ended_at <= traj.ended_at for s in timed)
+    subagent = next(s for s in timed if s.kind == "subagent")
+    outer = next(s for s in timed if s.kind == "tool" and s.name == "checker")
+    assert outer.started_at <= subagent.started_at and subagent.ended_at <= outer.ended_at
+    for step in timed:
+        if step.kind == "tool":
+            span = (step.ended_at - step.started_at).total_seconds() * 1e3
+            assert step.latency_ms is not None and abs(step.latency_ms - span) < 1.0
