@@ -84,6 +84,7 @@ def _runners(obj: Any) -> Iterator[tuple[Any, str]]:
     """The agents and teams ``obj`` runs as tools, with their tools' names, in order."""
     for workbench in getattr(obj, "_workbench", None) or []:
         for tool in getattr(workbench, "_tools", []):
+            tool = getattr(tool, "inner", tool)  # a recording proxy, once instrumented
             if isinstance(tool, TaskRunnerTool):
                 yield tool._task_runner, tool.name
 

@@ -78,3 +78,11 @@ def test_names_are_unique_by_instance_and_team_participants_keep_theirs() -> Non
     assert "'assistant_2'" in (names.clash(middle) or "")
     again = agent_names(team)  # the same on every run
     assert [again.of(a) for a in (team, writer, critic, middle, shared, deepest)] == got
+
+
+def test_fresh_per_call_copies_of_nested_sub_agents_keep_the_spec_names() -> None:
+    # each protocol agent-tool call runs a new copy of its child, copies inside copies three
+    # deep; a copy is the child it copies, not a second agent of that name
+    (scenario,) = select(["nested_sub_agents"])
+    result = run_case(AutogenAdapter(), scenario)
+    assert result.verdict is Verdict.PASS, result.explain()
