@@ -2,18 +2,19 @@
 
 A workflow whose state is not messages (the documentation's function executors passing a dict
 along) calls the chat client itself from inside an executor: no agent runs, so no agent
-middleware sees the call. The clients an executor holds (closed over by an ``@executor``
-function, or attributes of an ``Executor`` subclass) get one chat middleware for the run, which
-records a call only while one of those executors runs (a context variable set around the
-executor's ``execute``), under that executor's id: one client shared by two executors, as in
-the documentation, is told apart, and the calls an agent makes on the same client are left to
-the agent's own recorder.
+middleware sees the call. The clients an executor holds (closed over or named as globals by an
+``@executor`` function, or attributes of an ``Executor`` subclass) get one chat middleware for
+the run, which records a call only while one of those executors runs (a context variable set
+around the executor's ``execute``), under that executor's id: one client shared by two
+executors, as in the documentation, is told apart, and the calls an agent makes on the same
+client are left to the agent's own recorder.
 """
 
 from __future__ import annotations
 
 import contextvars
-from collections.abc import Awaitable, Callable
+import types
+from collections.abc import Awaitable, Callable, Iterator
 from typing import Any
 
 from agent_framework import ChatContext
@@ -32,13 +33,25 @@ def _clients_in(values: Any) -> list[Any]:
     return [v for v in values if isinstance(v, BaseChatClient) and hasattr(v, "chat_middleware")]
 
 
-def _closure(func: Any) -> list[Any]:
+def _code_names(code: Any) -> Iterator[str]:
+    yield from code.co_names
+    for const in code.co_consts:  # nested functions and comprehensions
+        if isinstance(const, types.CodeType):
+            yield from _code_names(const)
+
+
+def _held_by(func: Any) -> list[Any]:
+    """What a function can reach by name: its closure, and the globals its code names (a
+    module-level client, as many examples keep it)."""
     out = []
     for cell in getattr(func, "__closure__", None) or ():
         try:
             out.append(cell.cell_contents)
         except ValueError:
             continue
+    code, scope = getattr(func, "__code__", None), getattr(func, "__globals__", None) or {}
+    if code is not None:
+        out.extend(scope[name] for name in set(_code_names(code)) if name in scope)
     return out
 
 
@@ -52,7 +65,7 @@ def executor_clients(workflow: Any) -> list[tuple[Any, list[Any]]]:
         if isinstance(executor, AgentExecutor):
             continue
         if isinstance(executor, FunctionExecutor):
-            held = _closure(getattr(executor, "_original_func", None))
+            held = _held_by(getattr(executor, "_original_func", None))
         elif type(executor).__module__.startswith("agent_framework"):
             continue  # the framework's own (orchestrators ...): their calls are recorded apart
         else:
