@@ -22,6 +22,7 @@ from agent_framework import (
 )
 
 from nex_agent_framework.bridge import NexChatClient
+from nex_agent_framework.names import AgentNames, agent_names
 from nex_agent_framework.record import ChatRecorder, FunctionRecorder
 from nex_agent_framework.structured import schema_of_format
 from nex_agent_framework.tools import ProtocolMiddleware, agent_of_tool
@@ -60,14 +61,16 @@ def to_spec(obj: Any) -> Conversion:
         from nex_agent_framework.convert_workflows import workflow_to_spec
 
         report = ConversionReport()
-        return Conversion(spec=workflow_to_spec(obj, report, _Converter(report)), report=report)
+        converter = _Converter(report, agent_names(obj))
+        return Conversion(spec=workflow_to_spec(obj, report, converter), report=report)
     if not isinstance(obj, BaseAgent) or not hasattr(obj, "default_options"):
         raise AdapterError(
             f"the agent-framework adapter converts Agent objects, not {type(obj).__name__}; "
             "build a workflow's agents as Agent objects and convert them one by one"
         )
     report = ConversionReport()
-    return Conversion(spec=_Converter(report).agent(obj, obj.name or "agent"), report=report)
+    names = agent_names(obj)
+    return Conversion(spec=_Converter(report, names).agent(obj, names.of(obj)), report=report)
 
 
 def _protocol(agent: Any) -> ProtocolMiddleware | None:
@@ -95,13 +98,16 @@ def import_path(func: Any) -> str | None:
 
 
 class _Converter:
-    def __init__(self, report: ConversionReport) -> None:
+    def __init__(self, report: ConversionReport, names: AgentNames) -> None:
         self.report = report
+        self.names = names
+        """The recorder's names (:mod:`.names`), so a recording matches its conversion."""
 
     def agent(self, agent: Any, where: str) -> AgentSpec:
-        name = agent.name or "agent"
-        if not agent.name:
-            self.report.add(where, "the agent has no name; named 'agent'", "approximated")
+        name = self.names.of(agent)
+        made_up = self.names.made_up(agent)
+        if made_up is not None:
+            self.report.add(where, made_up, "info")
         protocol = _protocol(agent)
         options: dict[str, Any] = dict(agent.default_options or {})
         tools: list[ToolSpec] = []
@@ -220,7 +226,7 @@ class _Converter:
             return
         child = agent_of_tool(tool)
         if child is not None:
-            subs.append(self._agent_tool(tool, child, here))
+            subs.append(self._agent_tool(tool, child, f"{where}.{self.names.of(child)}"))
             return
         spec_tool = self._spec_tool(protocol, tool.name)
         if spec_tool is not None:

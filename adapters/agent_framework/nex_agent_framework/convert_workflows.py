@@ -35,7 +35,7 @@ def workflow_to_spec(workflow: Workflow, report: ConversionReport, converter: An
         HandoffAgentExecutor,
     )
 
-    name = getattr(workflow, "name", None) or "workflow"
+    name = converter.names.of(workflow)  # the recorder's name for it (:mod:`.names`)
     executors = list((getattr(workflow, "executors", None) or {}).values())
     managers = [e for e in executors if isinstance(e, BaseGroupChatOrchestrator)]
     if any(isinstance(e, HandoffAgentExecutor) for e in executors):

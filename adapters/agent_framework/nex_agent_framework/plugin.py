@@ -292,18 +292,21 @@ class AgentFrameworkAdapter(Adapter):
     async def arecord(
         self,
         obj: Any,
-        task: TaskInfo | str,
+        task: TaskInfo | str | Any,
         *,
         sinks: Sequence[TrajectorySink] = (),
         mode: str = "run",
     ) -> Trajectory:
         """Run an agent or workflow the user built, the way its documentation runs it (see
-        :mod:`nex_agent_framework.run`), recording every model and tool call."""
+        :mod:`nex_agent_framework.run`), recording every model and tool call. ``task`` is text,
+        a :class:`TaskInfo` of text turns, or one input as the app gives it (a workflow's
+        state mapping), recorded as given."""
         require_framework()
         from agent_framework import BaseAgent, Workflow
 
+        from nex_agent_framework.names import agent_names
         from nex_agent_framework.record import model_id, workflow_agents
-        from nex_agent_framework.run import drive
+        from nex_agent_framework.run import drive, given_turns
         from nex_core import __version__
         from nex_core.trajectory.recorder import Recorder
 
@@ -313,7 +316,7 @@ class AgentFrameworkAdapter(Adapter):
                 f"not {type(obj).__name__}"
             )
         agents = workflow_agents(obj) if isinstance(obj, Workflow) else [obj]
-        info = as_task(task)
+        info, turns = given_turns(task)
         provenance = Provenance(
             framework=self.framework,
             framework_version=self.framework_version,
@@ -323,9 +326,9 @@ class AgentFrameworkAdapter(Adapter):
             model=model_id(getattr(agents[0], "client", None)) if agents else None,
             task_id=info.id,
         )
-        root = getattr(obj, "name", None) or "workflow"
+        root = agent_names(obj).of(obj)  # the name the instrumentation records it under
         recorder = Recorder(provenance=provenance, task=info, root_agent=root, sinks=sinks)
-        return await drive(obj, info, recorder, _mode(mode))
+        return await drive(obj, info, recorder, _mode(mode), turns=turns)
 
 
 def _keeper(recorder: Any, root: Any) -> Any:

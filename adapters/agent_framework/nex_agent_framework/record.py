@@ -38,6 +38,7 @@ from nex_agent_framework.messages import (
     to_nex_request,
     to_nex_response,
 )
+from nex_agent_framework.names import AgentNames, agent_names
 from nex_agent_framework.record_handoffs import HandoffRecorder, HandoffState, is_handoff_workflow
 from nex_agent_framework.record_light import LightRun, eligible
 from nex_agent_framework.tools import ERROR_KEY, ERROR_TYPE_KEY, VALUE_KEY, agent_of_tool
@@ -74,6 +75,8 @@ class _Shared:
         self.calls: dict[str, tuple[str, str, str | None]] = {}
         """Call id → (tool name, arguments as written, parent step) of every call a recorded
         model response made that no tool step has answered yet."""
+        self.names = AgentNames()
+        """The run's agent names (:mod:`.names`), given when the root is instrumented."""
 
 
 class ChatRecorder(ChatMiddleware):
@@ -232,7 +235,7 @@ class FunctionRecorder(FunctionMiddleware):
         task = next(iter(arguments.values()), "") if len(arguments) == 1 else arguments
         with self.shared.recorder.subagent(
             agent=self.agent,
-            child=child.name or type(child).__name__,
+            child=self.shared.names.of(child),
             mode="tool",
             call_id=call_id,
             input=[Message.user(str(task))],
@@ -276,7 +279,7 @@ class FunctionRecorder(FunctionMiddleware):
                 task = next(iter(given.values()), "") if len(given) == 1 else given
                 with rec.subagent(
                     agent=self.agent,
-                    child=child.name or type(child).__name__,
+                    child=self.shared.names.of(child),
                     mode="tool",
                     call_id=call_id,
                     input=[Message.user(str(task))],
@@ -417,17 +420,25 @@ class Instrumentation:
         self._client_added: list[tuple[Any, Any]] = []
         self.handoffs: HandoffState | None = None
         self.light: LightRun | None = None
+        from nex_agent_framework.record_executors import ExecutorCalls  # it imports this module
+
+        self.executors = ExecutorCalls()
+        self._root: Any = None
 
     def instrument(self, root: Any) -> None:
         from agent_framework import Workflow
 
+        if self._root is None:
+            self._root, self.shared.names = root, agent_names(root)
+        names = self.shared.names
         if isinstance(root, Workflow):
-            workflow = getattr(root, "name", None) or "workflow"
+            workflow = names.of(root)
+            self.executors.instrument(root, self.shared)
             if is_handoff_workflow(root):
                 self._instrument_handoffs(root)
                 return
             for participant in workflow_agents(root):
-                name = participant.name or type(participant).__name__
+                name = names.of(participant)
                 self._add(participant, [TurnRecorder(workflow, name, self.shared)])
                 self.instrument(participant)
             self._instrument_manager(root, workflow)
@@ -437,14 +448,14 @@ class Instrumentation:
             self._instrument_light(agents)
             return
         for agent in agents:
-            name = agent.name or type(agent).__name__
+            name = names.of(agent)
             self._add(agent, [FunctionRecorder(name, self.shared), ChatRecorder(name, self.shared)])
 
     def _instrument_light(self, agents: list[Any]) -> None:
         """Plain agents are recorded below the framework's middleware (:mod:`.record_light`)."""
         self.light = LightRun()
         for agent in agents:
-            name = agent.name or type(agent).__name__
+            name = self.shared.names.of(agent)
             self.light.add_client(agent.client, ChatRecorder(name, self.shared))
             functions = FunctionRecorder(name, self.shared)
             for tool in (agent.default_options or {}).get("tools") or ():
@@ -462,7 +473,7 @@ class Instrumentation:
     def _instrument_handoffs(self, workflow: Any) -> None:
         self.handoffs = HandoffState(self.shared.recorder, self.shared.cache)
         for participant in workflow_agents(workflow):
-            name = participant.name or type(participant).__name__
+            name = self.shared.names.of(participant)
             self._add(participant, [HandoffRecorder(participant, name, self.handoffs)])
             self.instrument(participant)
 
@@ -499,6 +510,7 @@ class Instrumentation:
         self._client_added.clear()
         if self.light is not None:
             self.light.restore()
+        self.executors.restore()
 
     def close_open(self, error: BaseException) -> None:
         """End the model calls still open when a run failed (a stream that broke off)."""

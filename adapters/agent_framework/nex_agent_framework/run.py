@@ -25,9 +25,11 @@ from nex_agent_framework.messages import to_nex_messages
 from nex_agent_framework.record import Instrumentation
 from nex_agent_framework.structured import check, feedback, structured_value
 from nex_agent_framework.tools import MaxStepsReached, ProtocolMiddleware
+from nex_core.adapter import as_task
 from nex_core.errors import AdapterError, NexError, StructuredOutputError
 from nex_core.protocol.approval import APPROVAL_STOP_REASON
 from nex_core.runtime.loop import MAX_HANDOFF_DEPTH
+from nex_core.trajectory._values import to_jsonable
 from nex_core.trajectory.recorder import Recorder
 from nex_core.trajectory.schema import Outcome, OutcomeStatus, TaskInfo, Trajectory
 
@@ -150,12 +152,40 @@ class _ProtocolDriver:
         return result
 
 
-async def _session_turns(agent: Any, task: TaskInfo, mode: Mode) -> _Result:
+def given_turns(task: Any) -> tuple[TaskInfo, list[Any]]:
+    """A task as its text turns and the input of every turn: a task of text as it is; anything
+    else (a workflow's state mapping, a message) is one turn's input as the app gives it."""
+    if isinstance(task, TaskInfo | str):
+        info = as_task(task)
+        return info, list(info.turns)
+    return TaskInfo(), [task]
+
+
+def _given(recorder: Recorder, turn: Any) -> None:
+    """A turn that is not text is recorded as given (an ``input`` step), as nothing else
+    records what the run was asked."""
+    if not isinstance(turn, str):
+        recorder.input(
+            agent=recorder.trajectory.root_agent, value=to_jsonable(turn), parent_id=None
+        )
+
+
+def _structured(output: Any) -> Any:
+    """A workflow output that is data, not text or messages (its final state), as JSON data."""
+    if output is None or isinstance(output, str | AgentResponse | Message):
+        return None
+    if isinstance(output, list) and any(isinstance(m, Message) for m in output):
+        return None
+    return to_jsonable(output)
+
+
+async def _session_turns(agent: Any, turns: list[Any], mode: Mode, recorder: Recorder) -> _Result:
     """The documented way: ``agent.run(turn)`` for one turn; for several, one ``AgentSession``
     that carries the conversation from turn to turn."""
-    session = agent.create_session() if len(task.turns) > 1 else None
+    session = agent.create_session() if len(turns) > 1 else None
     result = _Result(OutcomeStatus.COMPLETED, None, "no_turns")
-    for turn in task.turns:
+    for turn in turns:
+        _given(recorder, turn)
         kw = {"session": session} if session is not None else {}
         response = await run_once(agent, turn, mode, **kw)
         requests = approval_requests(response)
@@ -178,13 +208,17 @@ def _output_text(output: Any) -> str | None:
     return None if output is None else str(output)
 
 
-async def _workflow_turns(workflow: Any, task: TaskInfo, mode: Mode) -> _Result:
-    """Each turn one ``workflow.run(turn)``; the answer is the workflow's last output."""
+async def _workflow_turns(
+    workflow: Any, turns: list[Any], mode: Mode, recorder: Recorder
+) -> _Result:
+    """Each turn one ``workflow.run(turn)``; the answer is the workflow's last output, kept as
+    structured output (and its JSON as the answer) when it is data."""
     if mode != "run":
         raise AdapterError("workflows are recorded with mode='run' (their own event stream)")
     result = _Result(OutcomeStatus.COMPLETED, None, "no_turns")
     waiting: list[Any] = []
-    for turn in task.turns:
+    for turn in turns:
+        _given(recorder, turn)
         if waiting:
             # A handoff workflow waits for the user after an agent answers: the next turn is
             # the answer to that request, as its documentation resumes it.
@@ -196,10 +230,16 @@ async def _workflow_turns(workflow: Any, task: TaskInfo, mode: Mode) -> _Result:
             run = await workflow.run(turn)
         waiting = list(run.get_request_info_events())
         outputs = run.get_outputs()
-        text = _member_answer(workflow, outputs)
-        if text is None:
-            text = _output_text(outputs[-1]) if outputs else None
-        result = _Result(OutcomeStatus.COMPLETED, text, "final_answer" if outputs else "no_output")
+        text, value = _member_answer(workflow, outputs), None
+        if text is None and outputs:
+            value = _structured(outputs[-1])
+            text = (
+                _output_text(outputs[-1])
+                if value is None
+                else json.dumps(value, ensure_ascii=False)
+            )
+        stop = "final_answer" if outputs else "no_output"
+        result = _Result(OutcomeStatus.COMPLETED, text, stop, value)
     return result
 
 
@@ -253,10 +293,13 @@ async def drive(
     *,
     resume: tuple[Paused, Message] | None = None,
     on_pause: Callable[[Paused], None] | None = None,
+    turns: list[Any] | None = None,
 ) -> Trajectory:
     """Run every turn of ``task`` on ``obj`` with the recording middleware in place, then take
     it out. ``resume`` continues a paused run of ``obj`` instead (with the approval responses);
-    ``on_pause`` is given the state of a run of ``obj`` that paused for approval."""
+    ``on_pause`` is given the state of a run of ``obj`` that paused for approval. ``turns``
+    are the turns' inputs as the app gave them (:func:`given_turns`), if not ``task``'s text."""
+    given = list(task.turns) if turns is None else turns
     instrumentation = Instrumentation(recorder)
     instrumentation.instrument(obj)
     if resume is not None:  # an edited call is recorded with the arguments it runs with
@@ -274,9 +317,9 @@ async def drive(
             elif isinstance(obj, Workflow) and hasattr(obj, "nex_team"):
                 result = await _team_turns(obj, task, mode)
             elif isinstance(obj, Workflow):
-                result = await _workflow_turns(obj, task, mode)
+                result = await _workflow_turns(obj, given, mode, recorder)
             else:
-                result = await _session_turns(obj, task, mode)
+                result = await _session_turns(obj, given, mode, recorder)
     except asyncio.CancelledError as exc:
         instrumentation.close_open(exc)
         recorder.fail(exc)

@@ -28,6 +28,7 @@ from autogen_core.tools import BaseTool, FunctionTool, StaticWorkbench
 
 from nex_autogen.bridge import NexChatCompletionClient
 from nex_autogen.build import METADATA_KEY, SELECTOR_PROMPT, answered
+from nex_autogen.names import AgentNames, agent_names
 from nex_autogen.tools import ProtocolAgentTool, ProtocolTeamTool, SchemaTool, is_protocol_agent
 from nex_core.adapter import Conversion, ConversionReport
 from nex_core.errors import AdapterError
@@ -53,13 +54,14 @@ def to_spec(obj: Any) -> Conversion:
     """Convert an ``AssistantAgent``, a ``RoundRobinGroupChat``, ``SelectorGroupChat`` or
     ``Swarm``."""
     report = ConversionReport()
+    names = agent_names(obj)  # the recorder's names, so a recording matches its conversion
     spec: AgentSpec | TeamSpec
     if isinstance(obj, Swarm):
-        spec = _swarm(obj, report)
+        spec = _swarm(obj, report, names)
     elif isinstance(obj, BaseGroupChat):
-        spec = _team(obj, report)
+        spec = _team(obj, report, names)
     elif isinstance(obj, AssistantAgent):
-        spec = _Converter(report).agent(obj, obj.name)
+        spec = _Converter(report, names).agent(obj, obj.name)
     else:
         raise AdapterError(
             f"the autogen adapter converts AssistantAgent and group chats, not {type(obj).__name__}"
@@ -146,8 +148,14 @@ def _import_path(func: Any) -> str | None:
 class _Converter:
     """Converts agents, following sub-agents and (inside a Swarm) handoffs."""
 
-    def __init__(self, report: ConversionReport, peers: Mapping[str, Any] | None = None) -> None:
+    def __init__(
+        self,
+        report: ConversionReport,
+        names: AgentNames,
+        peers: Mapping[str, Any] | None = None,
+    ) -> None:
         self.report = report
+        self.names = names
         self.peers = dict(peers or {})
         self._visiting: list[str] = []
 
@@ -160,6 +168,9 @@ class _Converter:
 
     def _agent(self, agent: AssistantAgent, where: str) -> AgentSpec:
         report = self.report
+        clash = self.names.clash(agent)
+        if clash is not None:
+            report.add(where, clash, "info")
         config = _declared(agent, report, where)
         protocol = is_protocol_agent(agent)
         system = config.get("system_message")
@@ -200,7 +211,7 @@ class _Converter:
             client.parallel_tool_calls if isinstance(client, NexChatCompletionClient) else True
         )
         return AgentSpec(
-            name=agent.name,
+            name=self.names.of(agent),
             description=agent.description,
             system_prompt=system or "",
             model=model_settings(client, report, where),
@@ -284,7 +295,9 @@ class _Converter:
                 )
             for tool in wb._tools:
                 if isinstance(tool, TaskRunnerTool):
-                    sub = self._sub_agent(tool, f"{where}.{tool.name}")
+                    # at the child's path: its name, which is the tool's unless they clashed
+                    child = self.names.of(tool._task_runner, tool.name)
+                    sub = self._sub_agent(tool, f"{where}.{child}")
                     if sub is not None:
                         subs.append(sub)
                 else:
@@ -322,9 +335,9 @@ class _Converter:
     def _sub_agent(self, tool: TaskRunnerTool, where: str) -> SubAgentSpec | None:
         runner = tool._task_runner
         if isinstance(runner, Swarm):
-            child = _swarm(runner, self.report, where)
+            child = _swarm(runner, self.report, self.names, where)
         elif isinstance(runner, AssistantAgent):
-            child = _Converter(self.report).agent(runner, where)
+            child = _Converter(self.report, self.names).agent(runner, where)
         else:
             self.report.add(
                 where,
@@ -435,11 +448,11 @@ def _termination(team: BaseGroupChat, report: ConversionReport) -> Termination:
     return Termination(max_turns=max_turns, text_mention=text)
 
 
-def _team(team: BaseGroupChat, report: ConversionReport) -> TeamSpec:
+def _team(team: BaseGroupChat, report: ConversionReport, names: AgentNames) -> TeamSpec:
     members = []
     for p in team._participants:
         if isinstance(p, AssistantAgent):
-            members.append(_Converter(report).agent(p, f"{team.name}.{p.name}"))
+            members.append(_Converter(report, names).agent(p, f"{team.name}.{p.name}"))
         else:
             report.add(f"{team.name}.{p.name}", f"participant {type(p).__name__} is not converted")
     if not members:
@@ -477,12 +490,14 @@ def _team(team: BaseGroupChat, report: ConversionReport) -> TeamSpec:
     return TeamSpec(**spec)
 
 
-def _swarm(swarm: Swarm, report: ConversionReport, where: str | None = None) -> AgentSpec:
+def _swarm(
+    swarm: Swarm, report: ConversionReport, names: AgentNames, where: str | None = None
+) -> AgentSpec:
     where = where or swarm.name
     agents = [p for p in swarm._participants if isinstance(p, AssistantAgent)]
     if not agents:
         raise AdapterError(f"Swarm '{swarm.name}' has no AssistantAgent participant to convert")
-    converter = _Converter(report, peers={a.name: a for a in agents})
+    converter = _Converter(report, names, peers={a.name: a for a in agents})
     root = converter.agent(agents[0], f"{where}.{agents[0].name}")
     reached = {a.name for a in root.walk()}
     for a in agents[1:]:

@@ -66,6 +66,7 @@ from nex_autogen.messages import (
     to_nex_response,
     to_nex_tool,
 )
+from nex_autogen.names import AgentNames, agent_names
 from nex_autogen.tools import SerialWorkbench, ToolFailed, final_text
 from nex_core.trajectory.recorder import Recorder, current_parent_id
 from nex_core.trajectory.schema import ErrorInfo, LLMRequest, Message
@@ -333,6 +334,9 @@ class RecordingTool(_Recording, BaseTool[Any, Any]):
 class RecordingStreamTool(_Recording, BaseStreamTool[Any, Any, Any]):
     """Proxy of a streaming tool; a task runner's run nests under its tool step."""
 
+    child: str | None = None
+    """The name the runner is recorded under (``nex_autogen.names``), set by the instrumentation."""
+
     def __init__(
         self, inner: BaseStreamTool[Any, Any, Any], *, agent: str, recorder: Recorder
     ) -> None:
@@ -378,7 +382,7 @@ class RecordingStreamTool(_Recording, BaseStreamTool[Any, Any, Any]):
                 if isinstance(self.inner, TaskRunnerTool) and runner is not None:
                     sub = rec.begin_subagent(
                         agent=self.agent,
-                        child=runner.name,
+                        child=self.child or runner.name,
                         mode="tool",
                         call_id=call_id,
                         input=[Message.user(str(args.get("task", "")))],
@@ -579,7 +583,7 @@ TurnStream = Callable[[Sequence[BaseChatMessage], CancellationToken], AsyncGener
 
 
 def team_turn_stream(
-    agent: Any, original: TurnStream, team_name: str, recorder: Recorder
+    agent: Any, original: TurnStream, team_name: str, recorder: Recorder, child: str | None = None
 ) -> TurnStream:
     """``on_messages_stream`` of a group-chat participant, recording each turn."""
 
@@ -588,7 +592,7 @@ def team_turn_stream(
     ) -> AsyncGenerator[BaseAgentEvent | BaseChatMessage | Response, None]:
         step = recorder.begin_subagent(
             agent=team_name,
-            child=agent.name,
+            child=child or agent.name,
             mode="team_turn",
             input=await turn_input(agent, messages),
         )
@@ -680,6 +684,8 @@ class Instrumentation:
         self._undo: list[tuple[Any, str, Any]] = []
         self._seen: dict[int, Any] = {}  # holds the objects too, so their ids are not reused
         self._swarms: list[SwarmState] = []
+        self.names: AgentNames | None = None
+        """Unique names of the tree's agents, given when its root is instrumented."""
 
     def end_turn(self, output: str | None) -> None:
         """One ``run`` of the recorded object ended."""
@@ -700,17 +706,26 @@ class Instrumentation:
                 setattr(obj, attr, old)
         self._seen.clear()
 
-    def instrument(self, obj: Any) -> None:
+    def _name(self, obj: Any) -> str:
+        return self.names.of(obj) if self.names is not None else str(obj.name)
+
+    def instrument(self, obj: Any, like: Any = None) -> None:
+        """Wrap ``obj``'s tree; ``like`` is the child ``obj`` is a fresh copy of, if it is one
+        (``NEW_RUNNER_HOOK``), whose names the copy is recorded under."""
         if id(obj) in self._seen:
             return
         self._seen[id(obj)] = obj
+        if self.names is None:
+            self.names = agent_names(obj)
+        elif like is not None:
+            self.names.alias(obj, like)
         if isinstance(obj, BaseGroupChat):
             self._team(obj)
         else:
             self._agent(obj)
 
     def _agent(self, agent: Any) -> None:
-        rec, name = self.recorder, agent.name
+        rec, name = self.recorder, self._name(agent)
         client = getattr(agent, "_model_client", None)
         if isinstance(client, ChatCompletionClient):
             wrapped = RecordingClient(
@@ -728,6 +743,11 @@ class Instrumentation:
                 for tool in getattr(wb, "_tools", []):
                     if isinstance(tool, TaskRunnerTool):
                         self.instrument(tool._task_runner)
+            for wb in agent._workbench:
+                for proxy in getattr(wb, "_tools", []):
+                    if isinstance(proxy, RecordingStreamTool):
+                        runner = getattr(proxy.inner, "_task_runner", None)
+                        proxy.child = self._name(runner) if runner is not None else None
         handoff_tools = getattr(agent, "_handoff_tools", None)
         if handoff_tools:
             self._swap(
@@ -744,7 +764,7 @@ class Instrumentation:
                 team,
                 "_model_client",
                 RecordingClient(
-                    client, agent=team.name, recorder=rec, conversions=self.conversions
+                    client, agent=self._name(team), recorder=rec, conversions=self.conversions
                 ),
             )
         state = SwarmState(members=frozenset(p.name for p in team._participants))
@@ -758,5 +778,7 @@ class Instrumentation:
             if isinstance(team, Swarm):
                 wrapped = swarm_turn_stream(participant, original, state, rec)
             else:
-                wrapped = team_turn_stream(participant, original, team.name, rec)
+                wrapped = team_turn_stream(
+                    participant, original, self._name(team), rec, self._name(participant)
+                )
             self._swap(participant, "on_messages_stream", wrapped)

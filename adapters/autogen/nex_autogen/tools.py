@@ -256,10 +256,11 @@ def stopped_at_max_steps(result: TaskResult) -> bool:
 
 RunnerFactory = Callable[[], Any]
 
-NEW_RUNNER_HOOK: ContextVar[Callable[[Any], None] | None] = ContextVar(
+NEW_RUNNER_HOOK: ContextVar[Callable[[Any, Any], None] | None] = ContextVar(
     "nex_autogen_new_runner_hook", default=None
 )
-"""Called with each child a protocol agent-tool builds for a call (the recorder instruments it)."""
+"""Called with each child a protocol agent-tool builds for a call and the child it is a copy of
+(the recorder instruments it, under the copied child's name)."""
 
 
 class _ProtocolRunner:
@@ -280,7 +281,7 @@ class _ProtocolRunner:
             runner = self._factory()
             hook = NEW_RUNNER_HOOK.get()
             if hook is not None:
-                hook(runner)
+                hook(runner, self._task_runner)
             return runner
         runner = self._task_runner
         if isinstance(runner, BaseGroupChat):

@@ -39,6 +39,7 @@ from nex_core.trajectory.recorder import Recorder
 from nex_openai_agents._messages import llm_request, llm_response
 from nex_openai_agents._spans import RunRecording
 from nex_openai_agents.bridge import ModelCall, NexModel, current_call
+from nex_openai_agents.names import recorded_name
 from nex_openai_agents.structured import request_format
 
 _active: ContextVar[RunRecording | None] = ContextVar("nex_openai_agents_recording", default=None)
@@ -128,6 +129,7 @@ class RecordingModel(Model):
         turn_span = _current_span_id()
         recording = self.recording
         parent = recording.parent_for_model_call(turn_span)
+        recording.named(turn_span, self.agent)
         recording.fill_subagent_input(parent, request.messages)
         step = recording.recorder.begin_llm(
             agent=self.agent, request=request, model=self.model_id, parent_id=parent
@@ -287,7 +289,7 @@ def _install() -> None:
                 recording = _active.get()
                 if recording is None or isinstance(model, RecordingModel):
                     return model
-                return recording.wrapped(model, agent.name, RecordingModel)
+                return recording.wrapped(model, recorded_name(recording, agent), RecordingModel)
 
             def attach_error_to_current_span(error: Any) -> None:
                 recording = _active.get()

@@ -79,6 +79,8 @@ class RunRecording:
         self.resumed_calls: list[tuple[str, str, str]] = []
         """A resumed run's pending batch (call id, name, arguments): its tool spans follow no
         model call of this run, so they claim their ids here."""
+        self.names: Any = None
+        """The run's agent names (``nex_openai_agents.names``), given at its first model call."""
 
     def wrapped(self, model: Any, agent: str, make: Any) -> Any:
         """The recording wrapper of ``agent``'s ``model`` (``make(model, agent, self)``), one
@@ -227,6 +229,20 @@ class RunRecording:
             [(c.id, c.function.name, c.function.arguments) for c in calls] if calls else [],
             list(handoffs),  # read when a handoff span of this turn ends
         )
+
+    def named(self, turn_span: str | None, agent: str) -> None:
+        """Spans carry the SDK's agent name, which two agents may share: the name the model
+        call is recorded under (``nex_openai_agents.names``) replaces it on the turn, its agent
+        span and the sub-agent step that span opened, before their tool steps begin."""
+        turn = self._info(turn_span)
+        if turn is None or turn.agent == agent:
+            return
+        turn.agent = agent
+        span = self._info(self._span_parents.get(turn_span or ""))
+        if span is not None:
+            span.agent = agent
+            if isinstance(span.step, SubAgentStep):
+                span.step.child = agent
 
     def parent_for_model_call(self, turn_span: str | None) -> str | None:
         info = self._info(turn_span)

@@ -32,6 +32,7 @@ from nex_core.protocol.spec import (
     ToolSpec,
 )
 from nex_openai_agents.bridge import NexModel
+from nex_openai_agents.names import AgentNames, agent_names
 from nex_openai_agents.structured import output_schema_of
 
 _WRAPPED = "__agents_function_tool_wrapped_callable__"
@@ -47,13 +48,15 @@ def to_spec(agent: Any) -> Conversion:
             "sub-agents come with it)"
         )
     report = ConversionReport()
-    spec = _Converter(report).agent(agent, agent.name)
+    spec = _Converter(report, agent_names(agent)).agent(agent, agent.name)
     return Conversion(spec=spec, report=report)
 
 
 class _Converter:
-    def __init__(self, report: ConversionReport) -> None:
+    def __init__(self, report: ConversionReport, names: AgentNames) -> None:
         self.report = report
+        self.names = names
+        """The recorder's names (:mod:`.names`), so a recording matches its conversion."""
         self._seen: dict[int, AgentSpec] = {}
         self._path: list[int] = []
 
@@ -75,6 +78,9 @@ class _Converter:
         return spec
 
     def _agent(self, agent: Agent[Any], where: str) -> AgentSpec:
+        clash = self.names.clash(agent)
+        if clash is not None:
+            self.report.add(where, clash, "info")
         tools: list[ToolSpec] = []
         subs: list[SubAgentSpec] = []
         for tool in agent.tools:
@@ -93,7 +99,7 @@ class _Converter:
                 subs.append(sub)
         self._check_extras(agent, where)
         return AgentSpec(
-            name=_name(agent.name, where, self.report),
+            name=_name(self.names.of(agent), where, self.report),
             description=agent.handoff_description or "",
             system_prompt=self._instructions(agent, where),
             model=self._model(agent, where),
@@ -198,7 +204,8 @@ class _Converter:
         )
         return SubAgentSpec(
             mode=ContextMode.TOOL,
-            agent=self.agent(child, f"{where}.agent"),
+            # at the child's name (items at the tool's path are the tool's)
+            agent=self.agent(child, f"{where}.{self.names.of(child)}"),
             tool_name=tool.name if tool.name != child.name else None,
             description=tool.description or None,
         )
@@ -225,7 +232,7 @@ class _Converter:
                 )
         sub = SubAgentSpec(
             mode=ContextMode.HANDOFF,
-            agent=self.agent(child, f"{where}.{child.name}"),
+            agent=self.agent(child, f"{where}.{self.names.of(child)}"),
             description=description,
         )
         if name and name != sub.resolved_tool_name():

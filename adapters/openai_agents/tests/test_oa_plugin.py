@@ -61,12 +61,18 @@ def test_every_applicable_conformance_scenario_passes_or_is_baselined() -> None:
 
     adapter = OpenAIAgentsAdapter()
     baseline = baseline_for(adapter)
-    assert set(baseline) == {"unknown_tool", "unnamed_agent_as_tool"}
+    assert set(baseline) == {"unknown_tool"}
     verdicts = {s.id: run_case(adapter, s, baseline) for s in builtin_scenarios()}
     failing = {k: v.explain() for k, v in verdicts.items() if v.verdict.fails_run}
     assert not failing, failing
     passed = {k for k, v in verdicts.items() if v.verdict is Verdict.PASS}
-    assert {"handoff", "agent_as_tool", "parallel_sub_agents", "stop_tool"} <= passed
+    assert {
+        "handoff",
+        "agent_as_tool",
+        "parallel_sub_agents",
+        "stop_tool",
+        "unnamed_agent_as_tool",
+    } <= passed
 
 
 @pytest.mark.slow
