@@ -34,10 +34,14 @@ class AgentNames:
         self._given: dict[int, tuple[Any, str, bool]] = {}
         self._taken: set[str] = set()
 
-    def of(self, obj: Any, hint: str | None = None, *, own: str | None = None) -> str:
+    def of(
+        self, obj: Any, hint: str | None = None, *, own: str | None = None, reserve: bool = True
+    ) -> str:
         """The name of ``obj``, given now if it has none yet: its own (``own``, else its
         ``name``) when free, else ``hint`` or its own with ``_2``, ``_3`` until free. An
-        object the walk did not reach still gets one."""
+        object the walk did not reach still gets one. ``reserve=False`` names ``obj`` without
+        taking the name from the others (a workflow: it is the trajectory's root, not an agent
+        of its steps, and a handoff workflow is commonly named after its first agent)."""
         known = self._given.get(id(obj))
         if known is not None and known[0] is obj:
             return known[1]
@@ -50,7 +54,8 @@ class AgentNames:
             while name.lower() in self._taken:
                 name, n = f"{base}_{n}", n + 1
         self._given[id(obj)] = (obj, name, kept)
-        self._taken.add(name.lower())
+        if reserve:
+            self._taken.add(name.lower())
         return name
 
     def made_up(self, agent: Any) -> str | None:
@@ -120,7 +125,7 @@ def agent_names(root: Any) -> AgentNames:
     if isinstance(root, Workflow):
         from nex_agent_framework.record_executors import executor_clients
 
-        names.of(root, ROOT_WORKFLOW)
+        names.of(root, ROOT_WORKFLOW, reserve=False)
         for executor, _ in executor_clients(root):  # their model calls are kept under their ids
             names.of(executor, executor.id, own=executor.id)
         for executor in _executors(root):
