@@ -3,8 +3,9 @@
 It reads from stdin one line of set-up (the portable config, the descriptors of the shared
 endpoint limits, the driver's import path), then one line per episode (``ID EPISODE_JSON``), and
 runs each as it arrives on its own event loop, under the shared limits. Each finished episode is
-one line on stdout, ``ID SECONDS TRAJECTORY_JSON`` (after a first line ``ready`` once it is set
-up); the driver verifies and writes it. At the end
+one line on stdout, ``ID SECONDS`` and the episode verified here in its stored form
+(:mod:`nex_core.gap.stored`), after a first line ``ready`` once it is set up; the driver runs the
+checks that need the whole run's state (dedup) and writes the line as it came. At the end
 of stdin it finishes what it holds, closes its MCP servers and prints ``done STATS_JSON``.
 """
 
@@ -19,6 +20,8 @@ from typing import Any
 from nex_core.gap.config import GapConfig
 from nex_core.gap.plan import Episode
 from nex_core.gap.shared_limits import SharedSemaphore
+from nex_core.gap.stored import encode
+from nex_core.gap.verify import checks_for_worker
 from nex_core.gap.worker import Worker
 
 
@@ -30,6 +33,7 @@ async def serve(reader: asyncio.StreamReader, write: Any) -> None:
     worker = Worker(GapConfig.from_portable(setup["portable"]))
     for endpoint, fd in setup["limits"].items():
         worker._semaphores[endpoint] = SharedSemaphore(int(fd))
+    checks, here = checks_for_worker(worker.config, int(setup["checks"]))
     if any(m.provider == "openai" for m in worker.config.models):
         # The SDK's import (a second of CPU) is start-up, before the first episode counts.
         import nex_core.models.openai_compat  # noqa: F401
@@ -39,7 +43,8 @@ async def serve(reader: asyncio.StreamReader, write: Any) -> None:
 
     async def one(ident: str, episode: Episode) -> None:
         result = await worker.run(episode)  # records the episode's own failures; never raises
-        write(f"{ident} {result.seconds!r} {result.trajectory.to_json()}\n".encode())
+        wire = await encode(checks, here, result)
+        write(b"%s %r " % (ident.encode(), result.seconds) + wire + b"\n")
 
     try:
         while line := await reader.readline():
