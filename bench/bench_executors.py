@@ -266,13 +266,14 @@ def _child(n: int, base_url: str, concurrency: int, executor: str) -> dict[str, 
 def _run_child(
     n: int, base_url: str, concurrency: int, executor: str, repo: Path = REPO
 ) -> dict[str, Any]:
-    """One point in a fresh process; ``repo``: another checkout's code (an A/B baseline)."""
+    """One point in a fresh process; ``repo``: another checkout's code (an A/B baseline, its
+    own Ray plugin too: the executors are loaded as plugins, whichever the config names)."""
+    path = [str(repo), str(repo / "plugins" / "ray"), os.environ.get("PYTHONPATH", "")]
     out = subprocess.run(
         [sys.executable, "-m", "bench.bench_executors", "--child", str(n), base_url,
          str(concurrency), executor],
         cwd=repo, capture_output=True, text=True, timeout=900, check=True,
-        env={**os.environ, "PYTHONPATH": os.pathsep.join([str(repo),
-                                                          os.environ.get("PYTHONPATH", "")])},
+        env={**os.environ, "PYTHONPATH": os.pathsep.join(path)},
     )
     return dict(json.loads(out.stdout.strip().splitlines()[-1]))
 
