@@ -18,7 +18,8 @@ written as it came) against the trajectory JSON they sent before (parse it, veri
 serialise it again), for a one-call episode and a ``RAY_ROUNDS``-round one. The log write
 itself is left out (the same bytes either way).
 
-``python -m bench.bench_executors [--quick] [--only local|ray|driver] [--baseline CHECKOUT]``
+``python -m bench.bench_executors [--quick] [--only local|ray|driver] [--baseline CHECKOUT]
+[--repeats N]``
 (``--baseline``: another checkout's ``processes`` executor runs interleaved with this one's).
 """
 
@@ -59,7 +60,7 @@ def _write_cpu_config(folder: Path, n: int) -> Path:
             f.write(json.dumps({"id": f"task-{i}", "prompt": f"Echo ({i}).", "expected": "done"})
                     + "\n")
     (folder / "agent.yaml").write_text(
-        "name: echo\ntools:\n  - name: echo\n"
+        f"name: echo\nlimits: {{max_steps: {RAY_ROUNDS + 1}}}\ntools:\n  - name: echo\n"
         "    parameters: {type: object, properties: {text: {type: string}}}\n"
         "    binding: bench.bench_executors:echo\n")
     replies: list[dict[str, Any]] = [
@@ -127,16 +128,11 @@ def _episode_results(folder: Path, rounds: int, n: int) -> tuple[Any, list[Any]]
     """``n`` episodes of a scripted config with ``rounds`` tool calls each, run in-process."""
     import asyncio
 
-    import yaml
-
     from nex_core.gap import load_config
     from nex_core.gap.plan import applicable_pairs, iter_episodes, load_specs
     from nex_core.gap.worker import Worker
 
-    path = _write_cpu_config(folder, n)
-    data = yaml.safe_load(path.read_text())
-    data["checks"] = None  # the default checks, as the throughput sweep runs them
-    path.write_text(yaml.safe_dump(data))
+    path = _write_cpu_config(folder, n)  # checks: status, task, dedup; every episode accepted
     replies = json.loads((folder / "script.yaml").read_text())["replies"]
     (folder / "script.yaml").write_text(json.dumps({"replies": replies[-1 - rounds:]}))
     config = load_config(path)
@@ -203,8 +199,8 @@ def run_driver(quick: bool = False) -> dict[str, Any]:
     return {"shapes": shapes, "load_average_1min": round(os.getloadavg()[0], 2)}
 
 
-def run_ray(quick: bool = False) -> dict[str, Any]:
-    repeats = 1 if quick else 3
+def run_ray(quick: bool = False, repeats: int | None = None) -> dict[str, Any]:
+    repeats = repeats or (1 if quick else 3)
     n = 300 if quick else 1000
     runs: dict[int, list[dict[str, Any]]] = {1: [], 2: []}
     for _ in range(repeats):  # interleaved: 1 and 2 workers see the same machine load
@@ -357,7 +353,9 @@ if __name__ == "__main__":
         only = sys.argv[sys.argv.index("--only") + 1] if "--only" in sys.argv else None
         quick = "--quick" in sys.argv
         if only == "ray":
-            result = {"ray": run_ray(quick)}
+            given = "--repeats" in sys.argv
+            reps = int(sys.argv[sys.argv.index("--repeats") + 1]) if given else None
+            result = {"ray": run_ray(quick, reps)}
         elif only == "driver":
             result = {"driver": run_driver(quick)}
         else:
