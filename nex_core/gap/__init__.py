@@ -17,6 +17,7 @@ if _typing.TYPE_CHECKING:
     from nex_core.gap.pipeline import RunResult, run_gap
     from nex_core.gap.plan import Episode, EpisodeKey
     from nex_core.gap.processes import ProcessExecutor
+    from nex_core.gap.stored import StoredResult
     from nex_core.gap.worker import EpisodeResult, Worker
 
 __all__ = [
@@ -29,6 +30,7 @@ __all__ = [
     "LocalExecutor",
     "ProcessExecutor",
     "RunResult",
+    "StoredResult",
     "Verdict",
     "Worker",
     "load_config",

@@ -61,6 +61,12 @@ class Check(ABC):
     """One verification or filter step."""
 
     name: str = "check"
+    worker_safe: bool = False
+    """Whether the check may run where the episode ran (a worker process, a Ray actor) rather
+    than in the pipeline's process: its verdict depends on the trajectory and the task alone,
+    and :meth:`observe` does nothing. The ``processes`` and ``ray`` executors then verify in the
+    worker and the driver never parses the trajectory (see ``nex_core.gap.stored``). A check
+    with run-wide state (dedup) keeps the default."""
 
     @abstractmethod
     async def check(self, trajectory: Trajectory, task: Task) -> Verdict:
@@ -101,6 +107,7 @@ class StatusCheck(Check):
     (``tool_unbound``, ``tool_unavailable``, ``tool_timeout``) to accept anyway."""
 
     name = "status"
+    worker_safe = True
 
     def __init__(
         self, allow: list[str] | None = None, allow_tool_failures: list[str] | None = None
@@ -160,6 +167,7 @@ class TaskCheck(Check):
     """The task's expected answer, its verifier function, or the LLM judge."""
 
     name = "task"
+    worker_safe = True
 
     def __init__(
         self,
@@ -279,6 +287,7 @@ class LoopCheck(Check):
     """Rejects runs that repeat themselves: a sign of a stuck agent, poor training data."""
 
     name = "loops"
+    worker_safe = True
 
     def __init__(
         self,
@@ -335,6 +344,7 @@ class LoopCheck(Check):
 
 class LengthCheck(Check):
     name = "length"
+    worker_safe = True
 
     def __init__(
         self,
@@ -385,22 +395,27 @@ class DedupCheck(Check):
         self.scope = scope
         self.seen: set[str] = set()
 
-    def _key(self, trajectory: Trajectory, value: str) -> str:
-        if self.scope == "backend":
-            return f"{trajectory.provenance.adapter}:{value}"
-        return value
+    def _key(self, adapter: str, value: str) -> str:
+        return f"{adapter}:{value}" if self.scope == "backend" else value
 
     async def check(self, trajectory: Trajectory, task: Task) -> Verdict:
         value = trajectory.metadata.get("gap", {}).get("digest") or digest(trajectory)
-        if self._key(trajectory, value) in self.seen:
+        return self.check_digest(value, trajectory.provenance.adapter)
+
+    def check_digest(self, value: str, adapter: str) -> Verdict:
+        """The verdict from the digest and the adapter alone: what a driver that never parsed
+        the trajectory has (``nex_core.gap.stored``)."""
+        if self._key(adapter, value) in self.seen:
             return Verdict.reject(
                 "duplicate", f"normalised trajectory {value[:12]} already accepted"
             )
         return Verdict.accept()
 
     def observe(self, trajectory: Trajectory, gap: dict[str, Any]) -> None:
-        value = gap.get("digest") or digest(trajectory)
-        self.seen.add(self._key(trajectory, value))
+        self.observe_digest(gap.get("digest") or digest(trajectory), trajectory.provenance.adapter)
+
+    def observe_digest(self, value: str, adapter: str) -> None:
+        self.seen.add(self._key(adapter, value))
 
 
 BUILTIN_CHECKS: dict[str, Any] = {

@@ -11,13 +11,18 @@ from __future__ import annotations
 import asyncio
 from abc import ABC, abstractmethod
 from collections.abc import Awaitable, Callable, Iterator
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from nex_core.gap.config import GapConfig
 from nex_core.gap.plan import Episode
 from nex_core.gap.worker import EpisodeResult, Worker
 
-Emit = Callable[[EpisodeResult], Awaitable[None]]
+if TYPE_CHECKING:
+    from nex_core.gap.stored import StoredResult
+
+Emit = Callable[["EpisodeResult | StoredResult"], Awaitable[None]]
+"""Takes an episode's trajectory, or its stored line verified where it ran
+(``nex_core.gap.stored``: the multi-process executors send those)."""
 
 
 class Executor(ABC):

@@ -19,7 +19,7 @@ from typing import Any
 from rich.console import Console
 
 from nex_core.errors import OutputError
-from nex_core.gap.checks import ENVIRONMENTAL_TOOL_ERRORS, Check, DedupCheck
+from nex_core.gap.checks import ENVIRONMENTAL_TOOL_ERRORS
 from nex_core.gap.config import GapConfig
 from nex_core.gap.executor import Executor
 from nex_core.gap.plan import (
@@ -32,59 +32,21 @@ from nex_core.gap.plan import (
 )
 from nex_core.gap.progress import ProgressView
 from nex_core.gap.report import Entry, Tally, print_report, write_report
-from nex_core.gap.rewards import apply_rewards
 from nex_core.gap.sinks import ConfigSinks
 from nex_core.gap.store import DurableLog, exclusive, scan
+from nex_core.gap.stored import StoredResult, complete
+from nex_core.gap.verify import build_checks, verify
 from nex_core.gap.worker import GAP_KEY, EpisodeResult
-from nex_core.trajectory.normalize import digest
+from nex_core.trajectory.compact import dumps_bytes
 from nex_core.trajectory.schema import OutcomeStatus, Trajectory
+
+__all__ = ["RunResult", "build_checks", "run_gap", "verify"]
 
 
 @dataclass
 class RunResult:
     report: dict[str, Any]
     tally: Tally
-
-
-def build_checks(config: GapConfig) -> list[Check]:
-    """The configured checks, deduplication last (it must see the final accept decision)."""
-    from nex_core.plugins import get_plugin_manager
-
-    known = get_plugin_manager().merged("nex_verifiers")
-    checks = [known[entry.name](**entry.options) for entry in config.check_entries()]
-    return [c for c in checks if not isinstance(c, DedupCheck)] + [
-        c for c in checks if isinstance(c, DedupCheck)
-    ]
-
-
-async def verify(checks: list[Check], result: EpisodeResult) -> dict[str, Any]:
-    """Run the checks in order until one rejects; returns the episode's pipeline metadata."""
-    trajectory = result.trajectory
-    gap: dict[str, Any] = trajectory.metadata.setdefault(GAP_KEY, {})
-    gap["digest"] = digest(trajectory)
-    outcomes: dict[str, Any] = {}
-    rejected_by = None
-    for check in checks:
-        verdict = await check.check(trajectory, result.episode.task)
-        apply_rewards(trajectory, verdict)
-        outcomes[check.name] = {
-            "ok": verdict.ok,
-            **({"reason": verdict.reason} if verdict.reason else {}),
-            **({"detail": verdict.detail} if verdict.detail else {}),
-            **({"rewards": dict(verdict.rewards)} if verdict.rewards else {}),
-        }
-        if not verdict.ok:
-            rejected_by = f"{check.name}:{verdict.reason}"
-            break
-    gap["checks"] = outcomes
-    gap["accepted"] = rejected_by is None
-    if rejected_by is not None:
-        gap["rejected_by"] = rejected_by
-    else:
-        # No await since the dedup check ran: no other episode can slip in between.
-        for check in checks:
-            check.observe(trajectory, gap)
-    return gap
 
 
 async def run_gap(
@@ -118,14 +80,14 @@ async def run_gap(
         failed: dict[str, Entry] = {}
         """Episodes whose latest attempt in the output failed: a later attempt replaces them."""
 
-        def count(key: str, trajectory: Trajectory, gap: dict[str, Any], resumed: bool) -> bool:
+        def count(key: str, entry: Entry, gap: dict[str, Any]) -> bool:
             earlier = failed.pop(key, None)
             if earlier is not None:  # a retry: its attempt replaces the failed one in the counts
                 tally.apply(earlier, -1)
-                if not resumed:
+                if not entry.resumed:
                     tally.retried += 1
-            entry = tally.add(trajectory, gap, resumed=resumed)
-            again = _retryable(trajectory, gap)
+            tally.apply(entry)
+            again = _retryable(entry, gap)
             if again:
                 failed[key] = entry
             return again
@@ -135,7 +97,7 @@ async def run_gap(
             if not isinstance(gap, dict) or "key" not in gap:
                 return
             key = EpisodeKey.from_dict(gap["key"]).text()
-            if count(key, trajectory, gap, True) and retry:
+            if count(key, Entry.of(trajectory, gap, resumed=True), gap) and retry:
                 done.discard(key)
             else:
                 done.add(key)
@@ -159,15 +121,27 @@ async def run_gap(
         sinks = ConfigSinks(config)
         view = ProgressView(console, total=total, done=len(done), enabled=progress)
 
-        async def emit(result: EpisodeResult) -> None:
-            gap = await verify(checks, result)
-            await log.append(result.trajectory.to_json())
+        async def emit(result: EpisodeResult | StoredResult) -> None:
+            trajectory: Trajectory | None
+            if isinstance(result, StoredResult):  # verified where it ran (nex_core.gap.stored)
+                line, gap, trajectory = await complete(checks, result)
+                entry = result.entry(gap)
+            else:
+                gap = await verify(checks, result)
+                trajectory = result.trajectory
+                line = dumps_bytes(trajectory)
+                entry = Entry.of(trajectory, gap, resumed=False)
+            await log.append(line)
+            if trajectory is None and (sinks.sinks or on_result is not None):
+                trajectory = Trajectory.model_validate_json(line)  # only they need it parsed
             if sinks.sinks:
-                await sinks.write(result.trajectory)
-            count(result.episode.key.text(), result.trajectory, gap, False)
+                assert trajectory is not None
+                await sinks.write(trajectory)
+            count(result.episode.key.text(), entry, gap)
             view.advance(tally)
             if on_result is not None:
-                on_result(result.trajectory)
+                assert trajectory is not None
+                on_result(trajectory)
 
         def finish(stats: dict[str, Any], aborted: str | None) -> dict[str, Any]:
             tally.mcp_restarts = dict(stats.get("mcp_restarts", {}))
@@ -221,11 +195,11 @@ async def run_gap(
     return RunResult(report, tally)
 
 
-def _retryable(trajectory: Trajectory, gap: dict[str, Any]) -> bool:
+def _retryable(entry: Entry, gap: dict[str, Any]) -> bool:
     """Whether ``retry_errors`` runs this episode again: it ended in ``error``, or it was
     rejected because a tool's environment failed it (``status:tool_*``), which a fixed
     environment (the server installed, the binding importable) may not repeat."""
-    if trajectory.outcome is not None and trajectory.outcome.status is OutcomeStatus.ERROR:
+    if entry.status == OutcomeStatus.ERROR.value:
         return True
     rejected = str(gap.get("rejected_by") or "")
     reason = rejected.partition(":")[2]

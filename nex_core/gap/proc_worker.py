@@ -3,8 +3,9 @@
 It reads from stdin one line of set-up (the portable config, the descriptors of the shared
 endpoint limits, the driver's import path), then one line per episode (``ID EPISODE_JSON``), and
 runs each as it arrives on its own event loop, under the shared limits. Each finished episode is
-one line on stdout, ``ID SECONDS TRAJECTORY_JSON`` (after a first line ``ready`` once it is set
-up); the driver verifies and writes it. At the end
+one line on stdout, ``ID SECONDS`` and the episode verified here in its stored form
+(:mod:`nex_core.gap.stored`), after a first line ``ready`` once it is set up; the driver runs the
+checks that need the whole run's state (dedup) and writes the line as it came. At the end
 of stdin it finishes what it holds, closes its MCP servers and prints ``done STATS_JSON``.
 """
 
@@ -12,13 +13,17 @@ from __future__ import annotations
 
 import asyncio
 import json
+import os
 import sys
 import time
 from typing import Any
 
 from nex_core.gap.config import GapConfig
 from nex_core.gap.plan import Episode
+from nex_core.gap.processes import build_record_models
 from nex_core.gap.shared_limits import SharedSemaphore
+from nex_core.gap.stored import encode
+from nex_core.gap.verify import checks_for_worker
 from nex_core.gap.worker import Worker
 
 
@@ -30,16 +35,20 @@ async def serve(reader: asyncio.StreamReader, write: Any) -> None:
     worker = Worker(GapConfig.from_portable(setup["portable"]))
     for endpoint, fd in setup["limits"].items():
         worker._semaphores[endpoint] = SharedSemaphore(int(fd))
+    checks, here = checks_for_worker(worker.config, int(setup["checks"]))
     if any(m.provider == "openai" for m in worker.config.models):
         # The SDK's import (a second of CPU) is start-up, before the first episode counts.
         import nex_core.models.openai_compat  # noqa: F401
+    # The trajectory models are built on first use (defer_build): part of start-up, here.
+    build_record_models()
     ready = time.process_time()
     write(b"ready\n")
     running: set[asyncio.Task[None]] = set()
 
     async def one(ident: str, episode: Episode) -> None:
         result = await worker.run(episode)  # records the episode's own failures; never raises
-        write(f"{ident} {result.seconds!r} {result.trajectory.to_json()}\n".encode())
+        wire = await encode(checks, here, result)
+        write(b"%s %r " % (ident.encode(), result.seconds) + wire + b"\n")
 
     try:
         while line := await reader.readline():
@@ -72,3 +81,7 @@ async def main() -> None:
 
 if __name__ == "__main__":
     asyncio.run(main())
+    # Everything is reported and closed (MCP servers, model clients, stdout flushed): skip the
+    # interpreter's teardown of a heap that served thousands of episodes, which took the
+    # driver's run 2 s more wall time under load, waiting for the workers to exit.
+    os._exit(0)

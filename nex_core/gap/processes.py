@@ -36,8 +36,9 @@ from nex_core.gap.config import GapConfig
 from nex_core.gap.executor import Emit, Executor
 from nex_core.gap.plan import Episode, load_specs
 from nex_core.gap.shared_limits import new_limit
+from nex_core.gap.stored import StoredResult, decode
+from nex_core.gap.verify import build_checks, worker_checks
 from nex_core.gap.worker import GAP_KEY, EpisodeResult, _failed_trajectory
-from nex_core.trajectory.schema import Trajectory
 
 _LINE_LIMIT = 1 << 30
 """Longest line read from a worker: a trajectory is one line, however long."""
@@ -99,7 +100,9 @@ class ProcessExecutor(Executor):
         total = self.max_in_flight or config.max_in_flight
         lanes = total or max(1, math.ceil(2 * sum(m.concurrency for m in config.models) / n))
         fds = {endpoint: new_limit(c) for endpoint, c in limits.items()}
-        setup = json.dumps({"portable": config.to_portable(), "limits": fds,
+        # The checks the workers run (the leading worker-safe ones); the rest run here.
+        here = worker_checks(build_checks(config))
+        setup = json.dumps({"portable": config.to_portable(), "limits": fds, "checks": here,
                             "sys_path": list(sys.path)}).encode() + b"\n"
         procs: list[_Proc] = []
         try:
@@ -206,10 +209,9 @@ class _Driver:
             if line.startswith(b"done "):
                 proc.stats = json.loads(line[5:])
                 continue
-            ident, seconds, text = line.split(b" ", 2)
+            ident, seconds, data = line.split(b" ", 2)
             episode = proc.held.pop(int(ident))
-            trajectory = Trajectory.model_validate_json(text)
-            self._commit(EpisodeResult(episode, trajectory, float(seconds)))
+            self._commit(decode(episode, float(seconds), data.rstrip(b"\n")))
             self._feed(proc)
         code = await proc.process.wait()
         if proc.held or proc.stats is None:
@@ -232,7 +234,7 @@ class _Driver:
             if not other.held:
                 other.close_input()
 
-    def _commit(self, result: EpisodeResult) -> None:
+    def _commit(self, result: EpisodeResult | StoredResult) -> None:
         async def commit() -> None:
             await self.emit(result)
 

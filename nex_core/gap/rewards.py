@@ -49,6 +49,7 @@ class FormatCheck(Check):
     was well formed). With ``reject``, such a run is also rejected (``malformed_tool_call``)."""
 
     name = "format"
+    worker_safe = True
 
     def __init__(self, penalty: float = 1.0, reject: bool = False) -> None:
         if penalty < 0:

@@ -32,13 +32,14 @@ class DurableLog:
             raise OutputError.from_os_error(path, exc, "open") from None
         self.failure: OutputError | None = None
         """Set once a write failed: every later append fails with it (nothing is half-kept)."""
-        self._queue: list[tuple[str, asyncio.Future[None]]] = []
+        self._queue: list[tuple[bytes, asyncio.Future[None]]] = []
         self._wake = asyncio.Event()
         self._task: asyncio.Task[None] | None = None
         self._closed = False
         self.commits = 0
 
-    async def append(self, line: str) -> None:
+    async def append(self, line: bytes) -> None:
+        """``line`` is one trajectory's stored form, as the serialiser made it (UTF-8 JSON)."""
         if self.failure is not None:
             raise self.failure
         if self._task is None:
@@ -56,7 +57,8 @@ class DurableLog:
             if not batch:
                 continue
             try:
-                await asyncio.to_thread(self.sink.write_line, "\n".join(line for line, _ in batch))
+                data = b"\n".join(line for line, _ in batch) + b"\n"
+                await asyncio.to_thread(self.sink.write_bytes, data)
                 self.commits += 1
             except OSError as exc:  # a full disk, a read-only or vanished folder
                 self.failure = OutputError.from_os_error(self.sink.path, exc)

@@ -77,6 +77,11 @@ class JSONLSink:
     def write_line(self, line: str) -> None:
         self._write((line + "\n").encode("utf-8"))
 
+    def write_bytes(self, data: bytes) -> None:
+        """Append ``data``, whole lines each ending in a newline, in one write: lines another
+        process serialised (GAP workers), written without a decode and encode in between."""
+        self._write(data)
+
     def _write(self, data: bytes) -> None:
         with self._lock:
             if self._fd < 0:

@@ -3,9 +3,11 @@
 Each Ray actor is one GAP :class:`~nex_core.gap.Worker`: it starts the config's MCP servers once
 and shares them between its episodes, and it runs ``lanes`` episodes at once under its share of
 every endpoint's concurrency limit (``concurrency / num_workers``, so the cluster as a whole keeps
-the configured limit). The driver hands out episodes as lanes free up and gets back each
-trajectory as JSON; verification, writing and resume stay in the driver's pipeline, so a worker
-that dies loses only its episodes in flight and nothing is written twice.
+the configured limit). The driver hands out episodes as lanes free up and gets back each episode
+verified by the actor's checks that need no run-wide state, in its stored form
+(``nex_core.gap.stored``: the driver neither parses nor serialises it); the run-wide checks
+(dedup), writing and resume stay in the driver's pipeline, so a worker that dies loses only its
+episodes in flight and nothing is written twice.
 
 On a real cluster every node needs nex-core, the adapters the config names and the tools' Python
 modules installed (or shipped with ``runtime_env``); config, spec and task files are read by the
@@ -17,6 +19,7 @@ from __future__ import annotations
 import asyncio
 import itertools
 import sys
+import time
 from collections.abc import Iterator
 from typing import Any
 
@@ -24,36 +27,44 @@ from nex_core.errors import PluginError
 from nex_core.gap.config import GapConfig
 from nex_core.gap.executor import Emit, Executor
 from nex_core.gap.plan import Episode
-from nex_core.gap.worker import EpisodeResult
-from nex_core.trajectory.schema import Trajectory
+from nex_core.gap.stored import decode, encode
+from nex_core.gap.verify import build_checks, checks_for_worker, worker_checks
 
 
 class GapActor:
     """One worker process of the cluster (wrapped with ``ray.remote`` at run time)."""
 
-    def __init__(self, portable: dict[str, Any], share: float, sys_path: list[str]) -> None:
+    def __init__(
+        self, portable: dict[str, Any], share: float, sys_path: list[str], checks: int = 0
+    ) -> None:
         for entry in sys_path:  # import-path tools resolve as they do on the driver
             if entry not in sys.path:
                 sys.path.append(entry)
         self.config = GapConfig.from_portable(portable)
         self.share = share
         self.worker: Any = None
+        self.checks: list[Any] = []
+        self.here = 0
+        self.most = checks
+        """How many of the config's checks the driver lets this actor run."""
 
     def _worker(self) -> Any:
         if self.worker is None:
             from nex_core.gap.worker import Worker
 
             self.worker = Worker(self.config, share=self.share)
+            self.checks, self.here = checks_for_worker(self.config, self.most)
         return self.worker
 
     async def lanes(self) -> int:
         return int(self._worker().max_in_flight)
 
-    async def run(self, episode_json: str) -> tuple[str, float]:
+    async def run(self, episode_json: str) -> tuple[bytes, float]:
+        """The episode verified here, in its wire form (``nex_core.gap.stored.encode``)."""
         result = await self._worker().run(Episode.from_json(episode_json))
-        return result.trajectory.to_json(), result.seconds
+        return await encode(self.checks, self.here, result), result.seconds
 
-    async def run_batch(self, episodes_json: list[str]) -> list[tuple[str, float]]:
+    async def run_batch(self, episodes_json: list[str]) -> list[tuple[bytes, float]]:
         """Several episodes in one task call, run at once: Ray's overhead per task call (about
         a millisecond of driver and actor CPU) is paid once for all of them."""
         return list(await asyncio.gather(*(self.run(e) for e in episodes_json)))
@@ -116,17 +127,21 @@ class RayExecutor(Executor):
 
         from nex_core.gap.processes import build_record_models
 
-        build_record_models()  # the driver parses trajectories it never made
+        build_record_models()  # the driver may parse trajectories it never made
         started_here = self._connect()
         remote: Any = ray.remote(num_cpus=self.cpus_per_worker)(GapActor)
         share = 1.0 / self.num_workers
+        here = worker_checks(build_checks(config))  # the actors run these; the rest run here
         actors: list[Any] = [
-            remote.remote(config.to_portable(), share, list(sys.path))
+            remote.remote(config.to_portable(), share, list(sys.path), here)
             for _ in range(self.num_workers)
         ]
         restarts: dict[str, int] = {}
+        started = time.perf_counter()
         try:
             lanes = await asyncio.gather(*(_await(a.lanes.remote()) for a in actors))
+            # Actors up, each with its Worker (imports, MCP servers): start-up, not episode time.
+            startup = time.perf_counter() - started
             await _drive(actors, lanes, episodes, emit, self.batch_size)
         finally:
             closing = await asyncio.gather(
@@ -140,7 +155,8 @@ class RayExecutor(Executor):
                 ray.kill(actor)
             if started_here and self.shutdown:
                 ray.shutdown()
-        return {"mcp_restarts": restarts, "workers": self.num_workers, "lanes": sum(lanes)}
+        return {"mcp_restarts": restarts, "workers": self.num_workers, "lanes": sum(lanes),
+                "startup_s": round(startup, 3)}
 
 
 async def _await(ref: Any) -> Any:
@@ -169,9 +185,8 @@ async def _drive(
         running[asyncio.ensure_future(_await(call))] = (index, chunk)
         return True
 
-    async def commit(episode: Episode, trajectory_json: str, seconds: float) -> None:
-        trajectory = Trajectory.model_validate_json(trajectory_json)
-        await emit(EpisodeResult(episode, trajectory, float(seconds)))
+    async def commit(episode: Episode, wire: bytes, seconds: float) -> None:
+        await emit(decode(episode, float(seconds), wire))
 
     for index, n in enumerate(lanes):
         for _ in range(max(1, -(-n // batch))):
@@ -182,9 +197,8 @@ async def _drive(
             done, _ = await asyncio.wait(running, return_when=asyncio.FIRST_COMPLETED)
             for future in done:
                 index, chunk = running.pop(future)
-                for episode, (trajectory_json, seconds) in zip(chunk, future.result(),
-                                                               strict=True):
-                    task = asyncio.create_task(commit(episode, trajectory_json, seconds))
+                for episode, (wire, seconds) in zip(chunk, future.result(), strict=True):
+                    task = asyncio.create_task(commit(episode, wire, seconds))
                     commits.add(task)
                     task.add_done_callback(settled)
                 submit(index)
