@@ -14,6 +14,11 @@ asked, edited calls with the human's arguments, rejected calls not at all — a 
 recorded as a tool step whose error is ``ToolCallRejected`` with :func:`rejection_message`, and
 the model is shown that same text as the call's result, so every framework feeds back the same
 words. The run then goes on as if it had never paused.
+
+A call made inside an agent used as a tool, or inside a team member's turn, pauses the whole
+run the same way; its request's ``path`` names the agents (and team) enclosing it, outermost
+first, ending with the agent that asked. The enclosing tool call and sub-agent step stay open in
+the paused run and are carried on, under the same call id, by the resumed run.
 """
 
 from __future__ import annotations
@@ -22,7 +27,7 @@ import json
 from collections.abc import Mapping
 from typing import TYPE_CHECKING, Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, SerializerFunctionWrapHandler, model_serializer
 
 if TYPE_CHECKING:
     from nex_core.trajectory.schema import Trajectory
@@ -47,6 +52,17 @@ class ApprovalRequest(BaseModel):
     tool: str
     tool_call_id: str
     arguments: dict[str, Any] = Field(default_factory=dict)
+    path: list[str] | None = None
+    """For a call made inside an agent-as-tool or a team member: the enclosing agents (a team by
+    its name), outermost first, ending with :attr:`agent`; ``None`` at the top level."""
+
+    @model_serializer(mode="wrap")
+    def _drop_empty_path(self, handler: SerializerFunctionWrapHandler) -> dict[str, Any]:
+        # A top-level request serialises as it did before ``path`` existed.
+        data: dict[str, Any] = handler(self)
+        if data.get("path") is None:
+            data.pop("path", None)
+        return data
 
 
 class Decision(BaseModel):

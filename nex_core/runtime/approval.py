@@ -4,29 +4,45 @@ The contract is :mod:`nex_core.protocol.approval`. The loop asks :func:`pending`
 a turn's batch of tool calls; a non-empty answer ends the run ``interrupted`` with those
 requests, and :mod:`nex_core.runtime.resume` continues it from the recorded trajectory alone.
 
-Where a pause can be resumed faithfully: in the root agent and in any agent control was handed
-to (a handoff shares the root's conversation, so the resumed run carries it on from the paused
-agent's last model call). An agent called as a tool, or a team member, runs inside a parent's
-tool call or a team's turn whose own state (sibling calls of the parent's batch, the team's turn
-order) the trajectory does not hold in a form a resume could continue without re-running or
-skipping work, so :func:`check_spec` refuses approval tools there with a :class:`SpecError`
-instead of pausing in a way no resume could honour.
+A pause may happen in any agent: the root, an agent control was handed to, an agent called as
+a tool, a team member. A pause inside an agent-as-tool travels up as :class:`Paused` through the
+parent's tool call (its siblings in a parallel batch finish; later calls of a sequential batch
+do not start), and a member's pause ends the team's turn; each enclosing tool step and sub-agent
+step is closed ``cancelled`` with the waiting call ids under :data:`PENDING_KEY`, so the resume
+(:mod:`nex_core.runtime.paused`) finds the way down to the paused agent in the steps.
 """
 
 from __future__ import annotations
 
+import asyncio
 from typing import Any
 
-from nex_core.errors import SpecError
 from nex_core.protocol.approval import ApprovalRequest
-from nex_core.protocol.spec import AgentSpec, ContextMode, TeamSpec
+from nex_core.protocol.spec import AgentSpec, TeamSpec
 from nex_core.runtime.tools import ToolHandle
 from nex_core.trajectory.recorder import Recorder, parse_arguments
-from nex_core.trajectory.schema import OutcomeStatus, ToolCall
+from nex_core.trajectory.schema import OutcomeStatus, SubAgentStep, ToolCall, ToolStep
 
 PAUSED_TURN_KEY = "paused_turn"
 """``Trajectory.metadata`` key: the index of the task turn a native run paused in, so a resume
 in another process knows which turns are still to come."""
+
+PENDING_KEY = "pending"
+"""``metadata`` key of a tool step or sub-agent step left open by a pause below it: the
+``tool_call_id``s of the requests waiting inside it."""
+
+RESUMED_BATCH_KEY = "resumed_batch"
+"""``metadata`` key of an agent-as-tool call a resumed run carries on: the calling agent's
+waiting batch (conversation, calls, results of the calls that had run), so that a second pause
+inside it can be resumed from this run alone (its model call is in an earlier run)."""
+
+
+class Paused(Exception):
+    """An agent called as a tool paused for approval; carries the requests (as JSON)."""
+
+    def __init__(self, pending: list[Any]) -> None:
+        super().__init__(f"paused for approval of {len(pending)} call(s)")
+        self.pending = pending
 
 
 def needs_approval(handle: ToolHandle | None) -> bool:
@@ -49,37 +65,30 @@ def pending(
     return out
 
 
+def nest(pending: list[Any], outer: str) -> list[Any]:
+    """``pending`` as seen from the agent (or team) ``outer`` enclosing it: its name first in
+    each request's ``path``."""
+    out = []
+    for p in pending:
+        path = p.get("path") or [p["agent"]]
+        out.append({**p, "path": [outer, *path]})
+    return out
+
+
 def check_spec(spec: AgentSpec | TeamSpec) -> bool:
-    """Whether any tool of ``spec`` needs approval; raises :class:`SpecError` when one sits
-    where the native runtime cannot resume a pause (see the module docstring)."""
-    resumable: set[int] = set()
-    if isinstance(spec, AgentSpec):
-        stack = [spec]
-        while stack:  # the root and everything reachable from it by handoffs (cycles too)
-            agent = stack.pop()
-            if id(agent) in resumable:
-                continue
-            resumable.add(id(agent))
-            stack += [
-                s.child for s in agent.sub_agents if s.mode is ContextMode.HANDOFF and s.agent
-            ]
-    found = False
-    problems = []
-    for agent in spec.walk():
-        for tool in agent.tools:
-            if tool.approval != "required":
-                continue
-            found = True
-            if id(agent) not in resumable:
-                where = "a team member" if isinstance(spec, TeamSpec) else "an agent-as-tool"
-                problems.append(
-                    f"agent '{agent.name}', tool '{tool.name}': approval: required is supported "
-                    f"by the native runtime in the root agent and agents it hands off to, not "
-                    f"in {where} (its pause could not be resumed faithfully)"
-                )
-    if problems:
-        raise SpecError("; ".join(problems))
-    return found
+    """Whether any tool of ``spec`` needs approval (else the loop never asks)."""
+    return any(t.approval == "required" for a in spec.walk() for t in a.tools)
+
+
+def close_paused(recorder: Recorder, step: ToolStep | SubAgentStep, pending: list[Any]) -> None:
+    """Close a step a pause below it leaves unfinished: ``cancelled`` (it did not end in this
+    run; the resumed run carries it on), with the waiting call ids."""
+    step.metadata[PENDING_KEY] = [p["tool_call_id"] for p in pending]
+    paused = asyncio.CancelledError("paused for approval")
+    if isinstance(step, ToolStep):
+        recorder.end_tool(step, error=paused)
+    else:
+        recorder.end_subagent(step, step.output, error=paused)
 
 
 def mark_paused(recorder: Recorder, result: Any, turn: int) -> None:

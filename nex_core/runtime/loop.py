@@ -10,7 +10,7 @@ from __future__ import annotations
 import asyncio
 import hashlib
 import json
-from collections.abc import Callable, Sequence
+from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -86,6 +86,20 @@ class _CallResult:
     text: str
     ok: bool
     handle: ToolHandle | None
+    pending: list[Any] | None = None
+    """An agent-as-tool call that paused for approval: its requests (``runtime.approval``)."""
+
+
+ChildRun = Callable[[], Awaitable[tuple[AgentResult, AgentSpec]]]
+"""How a resumed run carries on a paused sub-agent, in place of its fresh conversation."""
+
+
+@dataclass
+class CarriedCall:
+    """A paused agent-as-tool call a resumed run carries on (:mod:`nex_core.runtime.resume`)."""
+
+    child: ChildRun
+    metadata: dict[str, Any]
 
 
 class NativeRun:
@@ -145,6 +159,10 @@ class NativeRun:
                     OutcomeStatus.INTERRUPTED, None, APPROVAL_STOP_REASON, pending=pending
                 )
             results = await self._run_calls(agent, handles, calls)
+            if self.approvals and (pending := _paused_below(results)):
+                return AgentResult(
+                    OutcomeStatus.INTERRUPTED, None, APPROVAL_STOP_REASON, pending=pending
+                )
             if fmt is not None:  # in the family's roles: a user turn, or tool/ipython turns
                 history.extend(
                     fmt.result_messages([(r.call.name, r.call.id, r.text) for r in results])
@@ -188,18 +206,34 @@ class NativeRun:
             step.output = final.final_output
         return final, answered_by
 
-    async def run_team(self, team: TeamSpec, transcript: list[Message]) -> AgentResult:
-        """Members take turns on a shared transcript until a termination condition holds."""
+    async def run_team(
+        self,
+        team: TeamSpec,
+        transcript: list[Message],
+        start: int = 0,
+        carried: tuple[AgentSpec, ChildRun] | None = None,
+    ) -> AgentResult:
+        """Members take turns on a shared transcript until a termination condition holds.
+
+        A resumed run starts at the paused turn ``start``, whose member ``carried`` names and
+        carries on (no speaker is chosen again)."""
         stop = team.termination
         last: str | None = None
-        for turn in range(stop.max_turns):
-            member = await self._next_speaker(team, transcript, turn)
+        for turn in range(start, stop.max_turns):
+            go = carried[1] if carried is not None and turn == start else None
+            if go is not None and carried is not None:
+                member = carried[0]
+            else:
+                member = await self._next_speaker(team, transcript, turn)
             view = _member_view(member.name, transcript)
             with self.recorder.subagent(
                 agent=team.name, child=member.name, mode="team_turn", input=list(view)
             ) as step:
-                result, _ = await self.converse(member, view)
+                result, _ = await (go() if go is not None else self.converse(member, view))
                 step.output = result.final_output
+                if result.pending:  # the whole run pauses; this turn goes on in the resume
+                    approval.close_paused(self.recorder, step, result.pending)
+                    result.pending = approval.nest(result.pending, team.name)
             if result.status is not OutcomeStatus.COMPLETED:
                 return result
             last = result.final_output or ""
@@ -352,14 +386,27 @@ class NativeRun:
     ) -> list[_CallResult]:
         if agent.parallel_tool_calls and len(calls) > 1:
             return list(await asyncio.gather(*(self._run_call(agent, handles, c) for c in calls)))
-        return [await self._run_call(agent, handles, c) for c in calls]
+        results = []
+        for c in calls:
+            results.append(r := await self._run_call(agent, handles, c))
+            if r.pending:  # a sub-agent paused: the rest of the batch runs in the resume
+                break
+        return results
 
     async def _run_call(
-        self, agent: AgentSpec, handles: dict[str, ToolHandle], call: ToolCall
+        self,
+        agent: AgentSpec,
+        handles: dict[str, ToolHandle],
+        call: ToolCall,
+        carried: CarriedCall | None = None,
     ) -> _CallResult:
         rec = self.recorder
         step = rec.begin_tool(
-            agent=agent.name, name=call.name, call_id=call.id, arguments=call.function.arguments
+            agent=agent.name,
+            name=call.name,
+            call_id=call.id,
+            arguments=call.function.arguments,
+            metadata=carried.metadata if carried is not None else None,
         )
         handle = handles.get(call.name)
         try:
@@ -371,7 +418,10 @@ class NativeRun:
                 raise InvalidArguments(f"arguments are not a JSON object: {step.raw_arguments!r}")
             validate_arguments(arguments, handle.schema.parameters)
             with rec.under(step.id):
-                result = await self._execute(agent, handle, call, arguments)
+                result = await self._execute(agent, handle, call, arguments, carried)
+        except approval.Paused as paused:
+            approval.close_paused(rec, step, paused.pending)
+            return _CallResult(call, "", False, handle, paused.pending)
         except TimeoutError:
             rec.end_tool(
                 step,
@@ -391,7 +441,12 @@ class NativeRun:
         return _CallResult(call, describe_error(step.error), False, handle)
 
     async def _execute(
-        self, agent: AgentSpec, handle: ToolHandle, call: ToolCall, arguments: dict[str, Any]
+        self,
+        agent: AgentSpec,
+        handle: ToolHandle,
+        call: ToolCall,
+        arguments: dict[str, Any],
+        carried: CarriedCall | None = None,
     ) -> Any:
         if handle.kind == "function":
             return await handle.call_function(arguments)
@@ -409,15 +464,25 @@ class NativeRun:
         with self.recorder.subagent(
             agent=agent.name, child=child.name, mode="tool", call_id=call.id, input=task
         ) as step:
-            result, _ = await self.converse(child, list(task))
+            run = carried.child() if carried is not None else self.converse(child, list(task))
+            result, _ = await run
             step.output = result.final_output
-            if result.status is not OutcomeStatus.COMPLETED:
+            if result.pending:  # closed here: raising inside the block would end it an error
+                approval.close_paused(self.recorder, step, result.pending)
+            elif result.status is not OutcomeStatus.COMPLETED:
                 raise SubAgentFailed(
                     f"agent '{child.name}' stopped without an answer ({result.stop_reason})"
                 )
+        if result.pending:
+            raise approval.Paused(approval.nest(result.pending, agent.name))
         if child.output_schema is not None:
             return result.structured_output  # the value; the parent reads its JSON text
         return result.final_output or ""
+
+
+def _paused_below(results: list[_CallResult]) -> list[Any]:
+    """The requests of a batch's agent-as-tool calls that paused, in the batch's order."""
+    return [p for r in results if r.pending for p in r.pending]
 
 
 def _tool_arguments(step: ToolStep, text: str) -> dict[str, Any] | None:

@@ -4,7 +4,9 @@ Nothing of the paused run is kept in memory: its last model call of the paused a
 conversation exactly as sent (the request's messages, the system prompt first) and the reply
 whose batch waits, so the resume works in another process (``nex run --resume``). The resumed
 run records the resume :class:`InputStep`, runs the whole batch under the human's decisions, and
-goes on with the ordinary loop (contract: :mod:`nex_core.protocol.approval`).
+goes on with the ordinary loop (contract: :mod:`nex_core.protocol.approval`). A pause inside an
+agent-as-tool or a team member is rebuilt level by level (:mod:`nex_core.runtime.paused`) and
+carried on from the inside out.
 """
 
 from __future__ import annotations
@@ -18,6 +20,7 @@ from nex_core._version import __version__
 from nex_core.errors import SpecError
 from nex_core.models.base import ChatModel
 from nex_core.protocol.approval import (
+    APPROVAL_STOP_REASON,
     REJECTED_ERROR_TYPE,
     Decision,
     decisions_for,
@@ -27,7 +30,14 @@ from nex_core.protocol.approval import (
 )
 from nex_core.protocol.spec import AgentSpec, TeamSpec
 from nex_core.runtime import approval
-from nex_core.runtime.loop import AgentResult, NativeRun, _CallResult, provenance_for
+from nex_core.runtime import paused as paused_frames
+from nex_core.runtime.loop import (
+    AgentResult,
+    CarriedCall,
+    NativeRun,
+    _CallResult,
+    provenance_for,
+)
 from nex_core.runtime.mcp import MCPPool, shared_pool
 from nex_core.runtime.tools import ToolHandle, resolve_bindings
 from nex_core.trajectory import _build
@@ -55,7 +65,8 @@ class PausedState:
 
 
 def paused_state(spec: AgentSpec | TeamSpec, paused: Trajectory) -> PausedState:
-    """Rebuild the paused agent's state; raises ``ValueError`` saying what does not fit."""
+    """Rebuild the state of a pause at the top level (the root or an agent it handed off to),
+    for adapters that resume only those; raises ``ValueError`` saying what does not fit."""
     if not paused_for_approval(paused):
         status = paused.outcome.status.value if paused.outcome else "none"
         raise ValueError(f"trajectory {paused.id} is not paused for approval (outcome: {status})")
@@ -85,7 +96,7 @@ def paused_state(spec: AgentSpec | TeamSpec, paused: Trajectory) -> PausedState:
     if messages and messages[0].role == "system":  # the loop puts the system prompt back
         messages = messages[1:]
     history = [*messages, step.response.message]
-    calls = _calls_of(agent, step)
+    calls = paused_frames.calls_of(agent, step)
     ids = {c.id for c in calls}
     missing = [str(p.get("tool_call_id")) for p in pending if p.get("tool_call_id") not in ids]
     if missing:
@@ -97,18 +108,6 @@ def paused_state(spec: AgentSpec | TeamSpec, paused: Trajectory) -> PausedState:
     if not isinstance(turn, int):
         turn = max(len(paused.task.turns) - 1, 0)
     return PausedState(agent, history, calls, turn)
-
-
-def _calls_of(agent: AgentSpec, step: LLMStep) -> list[ToolCall]:
-    assert step.response is not None
-    if not agent.tool_format.is_text:
-        return list(step.response.message.tool_calls or [])
-    # A text format's calls were parsed from the reply; the LLM step keeps what was parsed.
-    record = step.metadata.get("tool_format") or {}
-    return [
-        ToolCall.make(str(c["id"]), str(c["name"]), c.get("arguments") or "{}")
-        for c in record.get("calls") or []
-    ]
 
 
 async def resume_native(
@@ -125,11 +124,17 @@ async def resume_native(
 
     Bad input (not a paused run, a decision for a call that is not pending, an agent not in
     ``spec``) raises ``ValueError``/``SpecError`` before anything runs; a failure once running
-    is recorded as the resumed run's outcome, as :func:`run_native` does.
+    is recorded as the resumed run's outcome, as :func:`run_native` does. A pause inside an
+    agent-as-tool or a team member's turn is carried on in place: the resumed run records the
+    enclosing tool call and sub-agent step again (same call id), the sub-agent's steps under
+    them, and the parent goes on with the sub-agent's answer (:mod:`nex_core.runtime.paused`).
     """
-    state = paused_state(spec, paused)
+    state = paused_frames.rebuild(spec, paused)
     assert paused.outcome is not None
     decisions = decisions_for(paused.outcome.pending, decision)
+    turn = paused.metadata.get(approval.PAUSED_TURN_KEY)
+    if not isinstance(turn, int):
+        turn = max(len(paused.task.turns) - 1, 0)
     provenance = provenance_for(
         spec,
         model,
@@ -157,16 +162,25 @@ async def resume_native(
         resolve_bindings(spec, check_mcp_servers=given is None)
         runner.approvals = approval.check_spec(spec)
         with recorder.active():
-            recorder.input(agent=state.agent.name, value=decisions_value(decisions), mode="resume")
-            history = state.history
-            result, active = await _continue(runner, state, decisions)
-            number = state.turn
+            asker = str(paused.outcome.pending[0].get("agent"))  # type: ignore[index]
+            recorder.input(agent=asker, value=decisions_value(decisions), mode="resume")
+            active: AgentSpec | TeamSpec
+            if isinstance(state, paused_frames.TeamPause):
+                history, active = state.transcript, state.team
+                result = await _continue_team(runner, state, decisions)
+            else:
+                history = state.history
+                result, active = await _continue(runner, state, decisions)
+            number = turn
             approval.mark_paused(recorder, result, number)
-            for number, turn in enumerate(paused.task.turns[state.turn + 1 :], state.turn + 1):
+            for number, text in enumerate(paused.task.turns[turn + 1 :], turn + 1):
                 if result.status is not OutcomeStatus.COMPLETED:
                     break
-                history.append(Message.user(turn))
-                result, active = await runner.converse(active, history)
+                history.append(Message.user(text))
+                if isinstance(active, TeamSpec):
+                    result = await runner.run_team(active, history)
+                else:
+                    result, active = await runner.converse(active, history)
                 approval.mark_paused(recorder, result, number)
     except asyncio.CancelledError as exc:
         recorder.fail(exc)
@@ -179,13 +193,31 @@ async def resume_native(
     return recorder.finish(result.outcome())
 
 
+async def _continue_team(
+    runner: NativeRun, state: paused_frames.TeamPause, decisions: Mapping[str, Decision]
+) -> AgentResult:
+    """The paused member's turn carried on (under a team-turn step again), then the team."""
+
+    async def member() -> tuple[AgentResult, AgentSpec]:
+        return await _continue(runner, state.frame, decisions)
+
+    return await runner.run_team(
+        state.team, state.transcript, start=state.turn, carried=(state.member, member)
+    )
+
+
 async def _continue(
-    runner: NativeRun, state: PausedState, decisions: Mapping[str, Decision]
+    runner: NativeRun, frame: paused_frames.Frame, decisions: Mapping[str, Decision]
 ) -> tuple[AgentResult, AgentSpec]:
     """Run the waiting batch, then go on as :meth:`NativeRun.run_agent` would after it."""
-    agent, history = state.agent, state.history
+    agent, history = frame.agent, frame.history
     handles = await runner.handles(agent)
-    results = await _run_batch(runner, agent, handles, state.calls, decisions)
+    results = await _run_batch(runner, agent, handles, frame, decisions)
+    pending = [p for r in results if r.pending for p in r.pending]
+    if pending:  # paused again below: the whole run pauses, as the loop's batch would
+        return AgentResult(
+            OutcomeStatus.INTERRUPTED, None, APPROVAL_STOP_REASON, pending=pending
+        ), agent
     fmt = runner._text_format(agent)
     if fmt is not None:
         history.extend(fmt.result_messages([(r.call.name, r.call.id, r.text) for r in results]))
@@ -216,11 +248,24 @@ async def _run_batch(
     runner: NativeRun,
     agent: AgentSpec,
     handles: dict[str, ToolHandle],
-    calls: list[ToolCall],
+    frame: paused_frames.Frame,
     decisions: Mapping[str, Decision],
 ) -> list[_CallResult]:
     async def one(call: ToolCall) -> _CallResult:
-        decision = decisions.get(call.id)
+        if call.id in frame.done:  # ran in the paused run: the model reads what it returned
+            text, ok = frame.done[call.id]
+            return _CallResult(call, text, ok, handles.get(call.name))
+        below = frame.nested.get(call.id)
+        if below is not None:
+
+            async def child() -> tuple[AgentResult, AgentSpec]:
+                assert below is not None
+                return await _continue(runner, below, decisions)
+
+            carried = CarriedCall(child, {approval.RESUMED_BATCH_KEY: frame.carry()})
+            return await runner._run_call(agent, handles, call, carried)
+        # Decisions are for a leaf's calls; a frame paused below runs its unstarted calls as asked.
+        decision = None if frame.nested else decisions.get(call.id)
         if decision is None or decision.action == "approve":
             return await runner._run_call(agent, handles, call)
         if decision.action == "edit":
@@ -234,6 +279,12 @@ async def _run_batch(
         rec.end_tool(step, error=ErrorInfo(type=REJECTED_ERROR_TYPE, message=text))
         return _CallResult(call, text, False, handles.get(call.name))
 
+    calls = frame.calls
     if agent.parallel_tool_calls and len(calls) > 1:
         return list(await asyncio.gather(*(one(c) for c in calls)))
-    return [await one(c) for c in calls]
+    results = []
+    for c in calls:
+        results.append(r := await one(c))
+        if r.pending:  # paused again: the rest of the batch waits for the next resume
+            break
+    return results
