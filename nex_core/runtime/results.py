@@ -1,0 +1,45 @@
+"""What the native loop's runs return: an agent's result, a tool call's, a failed sub-agent."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+from nex_core.errors import NexError
+from nex_core.protocol.spec import SubAgentSpec
+from nex_core.runtime.tools import ToolHandle
+from nex_core.trajectory.schema import Outcome, OutcomeStatus, ToolCall
+
+
+class SubAgentFailed(NexError):
+    """A sub-agent called as a tool ended without an answer."""
+
+
+@dataclass
+class AgentResult:
+    status: OutcomeStatus
+    final_output: str | None
+    stop_reason: str
+    handoff_to: SubAgentSpec | None = None
+    handoff_call_id: str | None = None
+    structured_output: Any = None
+    pending: list[Any] | None = None
+    """``interrupted``: the approval requests the run waits on (``runtime.approval``)."""
+
+    def outcome(self) -> Outcome:
+        """The run's recorded outcome when this is the root agent's result."""
+        return Outcome(
+            status=self.status,
+            final_output=self.final_output,
+            stop_reason=self.stop_reason,
+            structured_output=self.structured_output,
+            pending=self.pending,
+        )
+
+
+@dataclass
+class _CallResult:
+    call: ToolCall
+    text: str
+    ok: bool
+    handle: ToolHandle | None
