@@ -31,14 +31,10 @@ from nex_core.protocol.approval import (
 from nex_core.protocol.spec import AgentSpec, TeamSpec
 from nex_core.runtime import approval
 from nex_core.runtime import paused as paused_frames
-from nex_core.runtime.loop import (
-    AgentResult,
-    CarriedCall,
-    NativeRun,
-    _CallResult,
-    provenance_for,
-)
 from nex_core.runtime.mcp import MCPPool, shared_pool
+from nex_core.runtime.native import NativeRun
+from nex_core.runtime.provenance import provenance_for
+from nex_core.runtime.results import AgentResult, CarriedCall, _CallResult
 from nex_core.runtime.tools import ToolHandle, resolve_bindings
 from nex_core.trajectory import _build
 from nex_core.trajectory.recorder import Recorder
