@@ -190,16 +190,6 @@ def test_a_handoff_childs_pause_resumes_in_the_child() -> None:
     assert model.calls[2].request.messages[0].text() == "You are b."
 
 
-def test_approval_tools_in_agent_as_tool_or_teams_are_refused_clearly() -> None:
-    child = agent("b", tool(send, params(to="string"), approval="required"))
-    root = agent("a", subs=[sub(child)])
-    traj, _ = run(root, [{"text": "never"}])
-    assert traj.outcome is not None and traj.outcome.status is OutcomeStatus.ERROR
-    assert traj.outcome.error is not None and traj.outcome.error.type == "SpecError"
-    assert "agent 'b', tool 'send'" in traj.outcome.error.message
-    assert "agent-as-tool" in traj.outcome.error.message
-
-
 def test_resuming_what_did_not_pause_is_a_clear_error() -> None:
     s = spec()
     done, model = run(s, [{"text": "hi"}])

@@ -14,14 +14,20 @@ step is closed ``cancelled`` with the waiting call ids under :data:`PENDING_KEY`
 
 from __future__ import annotations
 
-import asyncio
 from typing import Any
 
 from nex_core.protocol.approval import ApprovalRequest
 from nex_core.protocol.spec import AgentSpec, TeamSpec
 from nex_core.runtime.tools import ToolHandle
 from nex_core.trajectory.recorder import Recorder, parse_arguments
-from nex_core.trajectory.schema import OutcomeStatus, SubAgentStep, ToolCall, ToolStep
+from nex_core.trajectory.schema import (
+    OutcomeStatus,
+    StepStatus,
+    SubAgentStep,
+    ToolCall,
+    ToolStep,
+    utcnow,
+)
 
 PAUSED_TURN_KEY = "paused_turn"
 """``Trajectory.metadata`` key: the index of the task turn a native run paused in, so a resume
@@ -80,15 +86,13 @@ def check_spec(spec: AgentSpec | TeamSpec) -> bool:
     return any(t.approval == "required" for a in spec.walk() for t in a.tools)
 
 
-def close_paused(recorder: Recorder, step: ToolStep | SubAgentStep, pending: list[Any]) -> None:
-    """Close a step a pause below it leaves unfinished: ``cancelled`` (it did not end in this
-    run; the resumed run carries it on), with the waiting call ids."""
+def close_paused(step: ToolStep | SubAgentStep, pending: list[Any]) -> None:
+    """Close a step a pause below it leaves unfinished: ``cancelled`` and no error (it neither
+    failed nor ended in this run; the resumed run carries it on), with the waiting call ids.
+    Set as :meth:`Recorder.finish` closes a step still running, without an error to invent."""
     step.metadata[PENDING_KEY] = [p["tool_call_id"] for p in pending]
-    paused = asyncio.CancelledError("paused for approval")
-    if isinstance(step, ToolStep):
-        recorder.end_tool(step, error=paused)
-    else:
-        recorder.end_subagent(step, step.output, error=paused)
+    step.status = StepStatus.CANCELLED
+    step.ended_at = utcnow()
 
 
 def mark_paused(recorder: Recorder, result: Any, turn: int) -> None:

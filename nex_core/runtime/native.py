@@ -182,7 +182,7 @@ class NativeRun:
                 result, _ = await (go() if go is not None else self.converse(member, view))
                 step.output = result.final_output
                 if result.pending:  # the whole run pauses; this turn goes on in the resume
-                    approval.close_paused(self.recorder, step, result.pending)
+                    approval.close_paused(step, result.pending)
                     result.pending = approval.nest(result.pending, team.name)
             if result.status is not OutcomeStatus.COMPLETED:
                 return result
@@ -370,7 +370,7 @@ class NativeRun:
             with rec.under(step.id):
                 result = await self._execute(agent, handle, call, arguments, carried)
         except approval.Paused as paused:
-            approval.close_paused(rec, step, paused.pending)
+            approval.close_paused(step, paused.pending)
             return _CallResult(call, "", False, handle, paused.pending)
         except TimeoutError:
             rec.end_tool(
@@ -417,8 +417,8 @@ class NativeRun:
             run = carried.child() if carried is not None else self.converse(child, list(task))
             result, _ = await run
             step.output = result.final_output
-            if result.pending:  # closed here: raising inside the block would end it an error
-                approval.close_paused(self.recorder, step, result.pending)
+            if result.pending:  # closed here: raising inside the block would end it with an error
+                approval.close_paused(step, result.pending)
             elif result.status is not OutcomeStatus.COMPLETED:
                 raise SubAgentFailed(
                     f"agent '{child.name}' stopped without an answer ({result.stop_reason})"
