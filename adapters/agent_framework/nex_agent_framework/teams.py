@@ -182,6 +182,16 @@ def build_team(team: TeamSpec, model: ChatModel, mcp: MCPTools | None = None) ->
                 f"team '{team.name}': member '{member.name}' hands off; a handoff inside a team "
                 "turn is not supported by the agent-framework adapter"
             )
+    for agent_spec in team.walk():
+        gated = [t.name for t in agent_spec.tools if t.approval == "required"]
+        if gated:
+            # The group chat drops a member's approval request (the turn ends with an empty
+            # answer and the run completes), so the run could not pause: refused, not lost.
+            raise AdapterError(
+                f"team '{team.name}': agent '{agent_spec.name}' has tool '{gated[0]}' with "
+                "approval: required; Agent Framework's group chat cannot pause a member's turn "
+                "for approval (run it on the native backend)"
+            )
     state = TeamState(spec=team)
     members: list[Agent] = []
     for member_spec in team.members:
