@@ -119,6 +119,57 @@ def test_pause_in_one_process_resume_in_another(folder: Path) -> None:
     assert "waiting for" in shown.output and '"tool_call_id": "c2"' in shown.output
 
 
+BOSS = textwrap.dedent(
+    """
+    name: boss
+    system_prompt: Delegate mail to the mailer.
+    model: {id: scripted}
+    sub_agents:
+      - mode: tool
+        agent:
+          name: mailer
+          system_prompt: Send mail when asked.
+          tools:
+            - name: send
+              description: Send mail.
+              parameters: {type: object, properties: {to: {type: string}}, required: [to]}
+              binding: mail_tools:send
+              approval: required
+    """
+)
+BOSS_PAUSE = textwrap.dedent(
+    """
+    agents:
+      boss: [{tool_calls: [{id: b1, name: mailer, arguments: {task: mail bob}}]}]
+      mailer: [{tool_calls: [{id: m1, name: send, arguments: {to: bob}}]}]
+    """
+)
+BOSS_REST = "agents:\n  mailer: [{text: mailed bob}]\n  boss: [{text: Bob has mail.}]\n"
+
+
+def test_a_sub_agents_pause_resumes_in_another_process(folder: Path) -> None:
+    (folder / "boss.yaml").write_text(BOSS)
+    (folder / "boss_pause.yaml").write_text(BOSS_PAUSE)
+    (folder / "boss_rest.yaml").write_text(BOSS_REST)
+    first = nex(
+        folder, "run", "boss.yaml", "--task", "mail bob", "--model", "scripted:boss_pause.yaml",
+        "--out", "paused.jsonl",
+    )  # fmt: skip
+    assert first.returncode == 1, first.stderr
+    (paused,) = iter_trajectories(folder / "paused.jsonl")
+    assert paused.outcome is not None and paused.outcome.pending is not None
+    assert paused.outcome.pending[0]["path"] == ["boss", "mailer"]
+    second = nex(
+        folder, "run", "boss.yaml", "--resume", "paused.jsonl", "--decision", "approve",
+        "--model", "scripted:boss_rest.yaml", "--out", "resumed.jsonl",
+    )  # fmt: skip
+    assert second.returncode == 0, second.stderr
+    (resumed,) = iter_trajectories(folder / "resumed.jsonl")
+    assert resumed.outcome is not None and resumed.outcome.final_output == "Bob has mail."
+    tools = {s.call_id: s.result for s in resumed.steps if s.kind == "tool"}
+    assert tools == {"b1": "mailed bob", "m1": "sent to bob"}
+
+
 def invoke(*args: str) -> Result:
     return CliRunner().invoke(cli, list(args))
 
