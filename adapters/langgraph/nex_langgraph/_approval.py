@@ -37,6 +37,15 @@ from nex_core.protocol.approval import (
     Decision,
     rejection_message,
 )
+from nex_core.runtime.approval import PENDING_KEY
+from nex_core.trajectory.schema import (
+    LLMStep,
+    StepStatus,
+    SubAgentStep,
+    ToolStep,
+    Trajectory,
+    utcnow,
+)
 
 HITL_SOURCE = "hitl_interrupt_decision"
 """``lc_source`` LangChain puts on the tool message that answers a rejected call."""
@@ -296,3 +305,43 @@ def rejection_texts(
         for r in requests
         if decisions[r.tool_call_id].action == "reject"
     }
+
+
+# --------------------------------------------------------------------------- nested pauses
+
+
+def nest_requests(trajectory: Trajectory, pending: list[Any]) -> list[Any]:
+    """``pending`` with a ``path`` for each request made inside an agent used as a tool, and
+    the steps enclosing it (that call's tool step and sub-agent step) closed as the native
+    runtime closes them: ``cancelled``, no error, the waiting call ids under
+    ``metadata.pending`` (``nex_core.runtime.approval``)."""
+    steps = {s.id: s for s in trajectory.steps}
+    asked: dict[str, LLMStep] = {}
+    for s in trajectory.steps:
+        if isinstance(s, LLMStep) and s.response is not None:
+            for call in s.response.message.tool_calls or []:
+                asked[call.id] = s
+    out = []
+    for request in pending:
+        llm = asked.get(str(request.get("tool_call_id"))) if "tool_call_id" in request else None
+        path: list[str] = []
+        parent = steps.get(llm.parent_id) if llm is not None and llm.parent_id else None
+        while parent is not None:
+            if isinstance(parent, SubAgentStep) and parent.mode == "tool":
+                path.insert(0, str(parent.agent))
+                _close_paused(parent, request["tool_call_id"])
+                if parent.parent_id is not None and isinstance(
+                    steps.get(parent.parent_id), ToolStep
+                ):
+                    _close_paused(steps[parent.parent_id], request["tool_call_id"])
+            parent = steps.get(parent.parent_id) if parent.parent_id else None
+        out.append({**request, "path": [*path, request["agent"]]} if path else request)
+    return out
+
+
+def _close_paused(step: Any, call_id: str) -> None:
+    waiting = step.metadata.setdefault(PENDING_KEY, [])
+    if call_id not in waiting:
+        waiting.append(call_id)
+    step.status, step.error = StepStatus.CANCELLED, None
+    step.ended_at = step.ended_at or utcnow()

@@ -68,7 +68,10 @@ def check_buildable(spec: AgentSpec | TeamSpec) -> AgentSpec:
                 "LangGraph agents "
                 "call tools natively (run it with the native adapter)"
             )
-    _check_approvals(spec, None)
+    # Approval tools pause wherever an agent is built with middleware, an agent used as a tool
+    # too: its graph, invoked inside the parent's tool call, inherits the parent's checkpointer,
+    # so its interrupt pauses the whole run; `Command(resume=...)` runs that call again and the
+    # child graph goes on from its checkpoint (``_approval.nest_requests`` records the pause).
     return spec
 
 
@@ -79,22 +82,6 @@ def approval_tools(agent: AgentSpec) -> list[str]:
 
 def needs_approval(spec: AgentSpec | TeamSpec) -> bool:
     return any(approval_tools(a) for a in spec.walk())
-
-
-def _check_approvals(agent: AgentSpec, caller: str | None) -> None:
-    """An agent used as a tool runs inside its parent's tool call, from a graph of its own
-    invoked by that call: a pause there would resume by running the parent's call again, which
-    the contract does not allow, so such an agent's approval tools are refused."""
-    gated = approval_tools(agent)
-    if caller is not None and gated:
-        raise AdapterError(
-            f"tool '{gated[0]}' of agent '{agent.name}' needs approval, but '{agent.name}' is "
-            f"used as a tool by '{caller}': the LangGraph adapter pauses for approval only in "
-            "agents, supervisors and swarm members (make it a handoff, or run it with the "
-            "native adapter)"
-        )
-    for sub in agent.sub_agents:
-        _check_approvals(sub.child, agent.name if sub.mode is ContextMode.TOOL else caller)
 
 
 def build_graph(

@@ -35,7 +35,7 @@ from langchain_core.messages import (
     ToolMessage,
     convert_to_messages,
 )
-from langgraph.errors import GraphBubbleUp
+from langgraph.errors import GraphBubbleUp, GraphInterrupt
 from langgraph.types import Command, Send
 
 from nex_core.runtime.loop import SubAgentFailed
@@ -490,8 +490,10 @@ class NexCallbackHandler(BaseCallbackHandler):
     def tool_failed(self, run_id: Hashable, error: BaseException) -> None:
         with self._lock:
             run = self._s.runs.pop(run_id, None)
-            if run is not None:
+            if run is not None and not isinstance(error, GraphInterrupt):
                 self.recorder.end_tool(run.step, error=error)
+            # A sub-agent's pause interrupts its tool call: left open, closed as the pause's
+            # (``_approval.nest_requests``), as the native runtime records it.
 
 
 # --------------------------------------------------------------------------- helpers

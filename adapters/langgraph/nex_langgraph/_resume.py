@@ -88,6 +88,7 @@ async def aresume(
         inputs=[Command(resume=pause.command_value(decisions))],
         config=config,
         resume_value=decisions_value(decisions),
+        resume_agent=str(outcome.pending[0].get("agent")) if outcome.pending else None,
     )
     PAUSES.pop(paused.session_id)
     return await _drive(session, mode)

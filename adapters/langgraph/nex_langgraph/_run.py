@@ -37,7 +37,7 @@ from nex_core.trajectory.recorder import Recorder, to_jsonable
 from nex_core.trajectory.schema import Outcome, OutcomeStatus, Provenance, TaskInfo, Trajectory
 from nex_core.trajectory.sinks import TrajectorySink
 from nex_langgraph import _hooks
-from nex_langgraph._approval import PAUSES, Pause
+from nex_langgraph._approval import PAUSES, Pause, nest_requests
 from nex_langgraph._build import build_graph
 from nex_langgraph._errors import MaxStepsExceeded
 from nex_langgraph._mcp import MCPTools, mcp_for_run, uses_mcp
@@ -88,10 +88,13 @@ class _Session:
         session_id: str | None = None,
         drive: bool = True,
         resume_value: Any = None,
+        resume_agent: str | None = None,
     ) -> None:
         self.graph = compiled(graph)
         self.resume_value = resume_value
         """The resume step's value when nex resumes the run itself (``aresume``)."""
+        self.resume_agent = resume_agent
+        """Who the resume step answers (the agent that asked, perhaps one used as a tool)."""
         self.task = task
         self.inputs: list[Any] = list(task.turns if inputs is None else inputs)
         self.names = {key: name for key, (_, name) in (names or {}).items()}
@@ -140,7 +143,8 @@ class _Session:
     def next_input(self, turn: Any) -> Any:
         self.flush()
         if not isinstance(turn, str):
-            record_input(self.recorder, self.root, turn, *self._resume_value(turn))
+            who = self.resume_agent if isinstance(turn, Command) and self.resume_agent else None
+            record_input(self.recorder, who or self.root, turn, *self._resume_value(turn))
             return turn
         message = HumanMessage(content=turn)
         if self.threaded:
@@ -219,7 +223,7 @@ class _Session:
                 Outcome(
                     status=OutcomeStatus.INTERRUPTED,
                     stop_reason=APPROVAL_STOP_REASON if approvals else "interrupt",
-                    pending=self.handler.pending(),
+                    pending=nest_requests(self.recorder.trajectory, self.handler.pending()),
                 )
             )
         output = self.handler.output if self.handler.has_output() else self.state

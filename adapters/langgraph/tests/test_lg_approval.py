@@ -221,13 +221,76 @@ def test_a_swarm_member_pauses_and_resumes() -> None:
     assert resumed.outcome is not None and resumed.outcome.final_output == "6 dollars"
 
 
-def test_what_cannot_pause_is_refused_naming_the_tool() -> None:
-    child = {"name": "helper", "system_prompt": "You help.", "tools": [gated("add", "add")]}
+def test_a_supervisors_own_approval_tool_is_refused_naming_the_tool() -> None:
     spec = spec_from_data(
-        {"name": "lead", "system_prompt": "You lead.", "sub_agents": [{"agent": child}]}
+        {
+            "name": "boss",
+            "system_prompt": "You lead.",
+            "tools": [gated("add", "add")],
+            "sub_agents": [{"mode": "handoff", "agent": {"name": "w", "system_prompt": "Work."}}],
+            "extensions": {"langgraph": {"pattern": "supervisor"}},
+        }
     )
-    with pytest.raises(AdapterError, match=r"tool 'add' of agent 'helper'.*used as a tool"):
+    with pytest.raises(AdapterError, match=r"tool 'add' of supervisor 'boss'"):
         from_spec(spec, model=ScriptedModel([]))
+
+
+def test_an_agent_used_as_a_tool_pauses_the_run_and_its_siblings_run_once() -> None:
+    from nex_conformance import toolkit
+
+    kit_add = {**lg_specs.tool("add", "add"), "binding": "nex_conformance.toolkit:add"}
+    kit_mul = {**lg_specs.tool("multiply", "m"), "binding": "nex_conformance.toolkit:multiply"}
+    helper = {
+        "name": "helper",
+        "system_prompt": "You help.",
+        "tools": [{**kit_add, "approval": "required"}],
+    }
+    spec = spec_from_data(
+        {
+            "name": "lead",
+            "system_prompt": "You lead.",
+            "tools": [kit_mul],
+            "sub_agents": [{"agent": helper}],
+        }
+    )
+    script = {
+        "agents": {
+            "lead": [
+                {
+                    "tool_calls": [
+                        {"id": "l1", "name": "multiply", "arguments": {"a": 2, "b": 3}},
+                        {"id": "l2", "name": "helper", "arguments": {"task": "add 1 and 2"}},
+                    ]
+                },
+                {"text": "6 and 3"},
+            ],
+            "helper": [
+                {"tool_calls": [{"id": "h1", "name": "add", "arguments": {"a": 1, "b": 2}}]},
+                {"text": "3"},
+            ],
+        }
+    }
+    with toolkit.capture() as log:
+        paused, model = pause(spec, script)
+        assert paused.outcome is not None and paused.outcome.status.value == "interrupted"
+        (asked,) = paused.outcome.pending or []
+        assert (asked["agent"], asked["tool_call_id"], asked["path"]) == (
+            "helper",
+            "h1",
+            ["lead", "helper"],
+        )
+        open_call = next(s for s in paused.steps if getattr(s, "call_id", None) == "l2")
+        assert (open_call.status.value, open_call.error) == ("cancelled", None)
+        assert open_call.metadata["pending"] == ["h1"]
+        resumed = asyncio.run(
+            ADAPTER.aresume(spec, paused, Decision(action="approve"), model=model)
+        )
+    assert resumed.outcome is not None and resumed.outcome.final_output == "6 and 3"
+    assert sorted(i.tool for i in log) == ["add", "multiply"]  # multiply is not run again
+    again = next(s for s in resumed.steps if getattr(s, "call_id", None) == "l2")
+    assert again.result == "3"  # type: ignore[union-attr]
+    shown = [m.text() for m in model.calls[-1].request.messages if m.role == "tool"]
+    assert sorted(shown) == ["3", "6"]
 
 
 def test_a_resume_needs_the_pause_and_a_decision_for_every_call() -> None:
