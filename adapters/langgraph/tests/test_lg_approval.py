@@ -420,3 +420,50 @@ def test_a_captured_hitl_app_records_the_same_shapes() -> None:
         "resume",
         {ids["add"]: {"action": "approve"}, ids["multiply"]: {"action": "reject"}},
     )
+
+
+def test_two_levels_deep_paused_twice_records_what_native_records() -> None:
+    from nex_core import TaskInfo
+    from nex_core.runtime.loop import run_native
+    from nex_core.runtime.resume import resume_native
+
+    spec = lg_specs.nested()
+    spec.sub_agents[0].child.sub_agents[0].child.tools[0].approval = "required"
+    add = "add"
+    script = {
+        "agents": {
+            "lead": [
+                {"tool_calls": [{"id": "l1", "name": "researcher", "arguments": {"task": "r"}}]},
+                {"text": "lead done"},
+            ],
+            "researcher": [
+                {"tool_calls": [{"id": "r1", "name": "fact_checker", "arguments": {"task": "c"}}]},
+                {"text": "checked"},
+            ],
+            "fact_checker": [
+                {"tool_calls": [{"id": "f1", "name": add, "arguments": {"a": 1, "b": 2}}]},
+                {"tool_calls": [{"id": "f2", "name": add, "arguments": {"a": 3, "b": 4}}]},
+                {"text": "3 and 7"},
+            ],
+        }
+    }
+    task = TaskInfo(id="t", turns=["go"])
+    approve = Decision(action="approve")
+
+    async def both() -> tuple[list[Any], list[Any]]:
+        forms: tuple[list[Any], list[Any]] = ([], [])
+        lg_model, native_model = ScriptedModel(script), ScriptedModel(script)
+        lg = await ADAPTER.arun(spec, task, model=lg_model)
+        native = await run_native(spec, task, model=native_model)
+        for _ in range(3):
+            forms[0].append(normalize(lg))
+            forms[1].append(normalize(native))
+            if lg.outcome is None or lg.outcome.status.value != "interrupted":
+                break
+            lg = await ADAPTER.aresume(spec, lg, approve, model=lg_model)
+            native = await resume_native(spec, native, approve, model=native_model)
+        return forms
+
+    lg_forms, native_forms = asyncio.run(both())
+    assert len(lg_forms) == 3 and lg_forms == native_forms
+    assert lg_forms[-1]["outcome"]["final_output"] == "lead done"

@@ -199,6 +199,14 @@ def test_a_missing_function_is_named_when_the_graph_is_built() -> None:
 # --------------------------------------------------------------------------- every shape
 
 
+def _nested_approval() -> Any:
+    """An approval tool two agents-as-tools deep (the child graphs pause in the root's saver)."""
+    spec = lg_specs.nested()
+    checker = spec.sub_agents[0].child.sub_agents[0].child
+    checker.tools[0].approval = "required"
+    return spec
+
+
 @pytest.mark.parametrize(
     "make",
     [
@@ -213,8 +221,18 @@ def test_a_missing_function_is_named_when_the_graph_is_built() -> None:
         lambda: lg_specs.calculator(
             tools=[{**lg_specs.tool("add", "add"), "approval": "required"}]
         ),
+        _nested_approval,
     ],
-    ids=["calculator", "sequential", "structured", "nested", "swarm", "supervisor", "approval"],
+    ids=[
+        "calculator",
+        "sequential",
+        "structured",
+        "nested",
+        "swarm",
+        "supervisor",
+        "approval",
+        "nested_approval",
+    ],
 )
 def test_generated_graph_is_the_graph_the_adapter_builds(make: Any, tmp_path: Path) -> None:
     spec = make()
