@@ -24,6 +24,7 @@ from nex_core.protocol.spec import (
     TeamSpec,
     ToolSpec,
 )
+from nex_core.runtime._deadline import within
 from nex_core.runtime._fast_schema import certainly_valid
 from nex_core.trajectory.schema import ErrorInfo, ToolSchema
 
@@ -289,10 +290,10 @@ class ToolHandle:
         func = function_of(self.tool)
         if self._func is not func:  # asked once per callable, not per call
             self._func, self._is_async = func, inspect.iscoroutinefunction(func)
+        if self._is_async:  # its timer armed only if it suspends (``_deadline``)
+            return await within(func(**arguments), self.timeout_s)
         # asyncio.timeout rather than wait_for: the same TimeoutError, without a task per call.
         async with asyncio.timeout(self.timeout_s):
-            if self._is_async:
-                return await func(**arguments)
             return await asyncio.to_thread(func, **arguments)
 
 
