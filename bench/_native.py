@@ -155,11 +155,16 @@ def bench(make_run: Callable[[int], Callable[[], int]], quick: bool) -> dict[str
         run()
     samples: dict[int, list[tuple[float, float, float]]] = {n: [] for n in lengths}
     collected: list[float] = []  # the 10-round run after a forced full collection, as before
+    # The same length again at once: no other length's run just before (see "in_a_row").
+    in_a_row: dict[int, list[float]] = {10: [], 100: []}
     for i in range(max(reps.values())):
         for n in lengths[i % 3 :] + lengths[: i % 3]:
             if len(samples[n]) < reps[n]:
                 used, wall_s, outside, steps = _timed(runs[n])
                 samples[n].append(((used - outside) / steps, used / steps, wall_s / steps))
+                if n in in_a_row:
+                    used, _, outside, steps = _timed(runs[n])
+                    in_a_row[n].append((used - outside) / steps)
         if len(collected) < reps[10]:
             used, _, outside, steps = _timed(runs[10], collect=True)
             collected.append((used - outside) / steps)
@@ -198,6 +203,20 @@ def bench(make_run: Callable[[int], Callable[[], int]], quick: bool) -> dict[str
             "own_cpu_us_per_step_quartiles": _quartiles(collected),
             "why": "gc.collect() before each run, as this bench did before: the cold caches "
             "after a walk of the bench's whole heap, paid once per run",
+        },
+        "in_a_row": {
+            "own_cpu_us_per_step_median": {
+                f"{n}_rounds": round(statistics.median(v) * 1e6, 1) for n, v in in_a_row.items()
+            },
+            "own_cpu_us_per_step_quartiles": {
+                f"{n}_rounds": _quartiles(v) for n, v in in_a_row.items()
+            },
+            "why": "each timed run of the cases above follows a run of another length (that is "
+            "the interleaving); a short run right after a 1,001-step one costs up to 2-3x "
+            "more a step: the long run's working set leaves the CPU caches cold (writing "
+            "32 MB of a bytearray before the short run costs as much; not the collector, not "
+            "page faults). Here the same length is timed again at once: what a process "
+            "running runs of one length (a GAP run) sees",
         },
         "headline_us_per_step": short,
         "headline_is": "own_cpu_us_per_step_median of the 10-round run",
