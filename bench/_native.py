@@ -73,9 +73,38 @@ def _calibration_ns() -> float:
     return (time.process_time() - started) / 200_000 * 1e9
 
 
-def _profile(run: Callable[[], int], runs: int) -> list[dict[str, Any]]:
+_PARTS = (
+    # (part, where its code lives): the first match names a function's part.
+    ("loop", ("nex_core/runtime/",)),
+    (
+        "recorder",
+        (
+            "nex_core/trajectory/recorder",
+            "nex_core/trajectory/_build",
+            "nex_core/trajectory/_values",
+            "nex_core/trajectory/_context",
+        ),
+    ),
+    ("scrub", ("nex_core/trajectory/scrub", "nex_core/trajectory/redact")),
+    ("sink", ("nex_core/trajectory/sinks",)),
+    ("records", ("nex_core/trajectory/", "pydantic")),
+    ("bench model and tool", ("bench/",)),
+    ("asyncio", ("asyncio/",)),
+)
+
+
+def _part(file: str) -> str | None:
+    for part, places in _PARTS:
+        if any(place in file for place in places):
+            return part
+    return None
+
+
+def _profile(run: Callable[[], int], runs: int) -> tuple[list[dict[str, Any]], dict[str, Any]]:
     """The nex functions that take the most time, in µs per step (cumulative, under cProfile,
-    which inflates Python-heavy code: read it for proportions)."""
+    which inflates Python-heavy code: read it for proportions), and every function's own time
+    summed by part of the run (the loop, the recorder, the end-of-run scrub, ...; a built-in
+    counts towards the part of the function that called it)."""
     profiler = cProfile.Profile()
     steps = 0
     profiler.enable()
@@ -84,7 +113,16 @@ def _profile(run: Callable[[], int], runs: int) -> list[dict[str, Any]]:
     profiler.disable()
     stats = pstats.Stats(profiler)
     rows = []
-    for (file, line, func), (_, calls, own, cumulative, _) in stats.stats.items():  # type: ignore[attr-defined]
+    parts: dict[str, float] = {}
+    for (file, line, func), (_, calls, own, cumulative, callers) in stats.stats.items():  # type: ignore[attr-defined]
+        if file == "~":  # a built-in: shared among its callers' parts by the calls each made
+            total = sum(c[1] for c in callers.values()) or 1
+            for (caller_file, _, _), counts in callers.items():
+                name = _part(caller_file) or "other"
+                parts[name] = parts.get(name, 0.0) + own * counts[1] / total
+        else:
+            name = _part(file) or "other"
+            parts[name] = parts.get(name, 0.0) + own
         if "nex_core" in file:
             where = file.split("nex_core", 1)[1].lstrip("/")
             rows.append(
@@ -96,7 +134,16 @@ def _profile(run: Callable[[], int], runs: int) -> list[dict[str, Any]]:
                 }
             )
     rows.sort(key=lambda r: -float(r["cumulative_us_per_step"]))
-    return rows[:25]
+    whole = sum(parts.values()) or 1.0
+    by_part = {
+        "what": "own time under cProfile summed by part of the run, share of the whole run "
+        "(proportions; cProfile inflates every function call)",
+        "share": {
+            name: round(seconds / whole, 3)
+            for name, seconds in sorted(parts.items(), key=lambda kv: -kv[1])
+        },
+    }
+    return rows[:25], by_part
 
 
 def bench(make_run: Callable[[int], Callable[[], int]], quick: bool) -> dict[str, Any]:
@@ -108,11 +155,16 @@ def bench(make_run: Callable[[int], Callable[[], int]], quick: bool) -> dict[str
         run()
     samples: dict[int, list[tuple[float, float, float]]] = {n: [] for n in lengths}
     collected: list[float] = []  # the 10-round run after a forced full collection, as before
+    # The same length again at once: no other length's run just before (see "in_a_row").
+    in_a_row: dict[int, list[float]] = {10: [], 100: []}
     for i in range(max(reps.values())):
         for n in lengths[i % 3 :] + lengths[: i % 3]:
             if len(samples[n]) < reps[n]:
                 used, wall_s, outside, steps = _timed(runs[n])
                 samples[n].append(((used - outside) / steps, used / steps, wall_s / steps))
+                if n in in_a_row:
+                    used, _, outside, steps = _timed(runs[n])
+                    in_a_row[n].append((used - outside) / steps)
         if len(collected) < reps[10]:
             used, _, outside, steps = _timed(runs[10], collect=True)
             collected.append((used - outside) / steps)
@@ -137,7 +189,7 @@ def bench(make_run: Callable[[int], Callable[[], int]], quick: bool) -> dict[str
             }
         )
     short, mid, long = (float(c["own_cpu_us_per_step_median"]) for c in cases)
-    return {
+    result: dict[str, Any] = {
         "includes": "whole runs / recorded steps, fixed replies, async no-op tool: requests, "
         "recording, tool dispatch and argument validation, finish (secret scan), MemorySink; "
         "the time inside the model and the tool subtracted",
@@ -152,6 +204,20 @@ def bench(make_run: Callable[[int], Callable[[], int]], quick: bool) -> dict[str
             "why": "gc.collect() before each run, as this bench did before: the cold caches "
             "after a walk of the bench's whole heap, paid once per run",
         },
+        "in_a_row": {
+            "own_cpu_us_per_step_median": {
+                f"{n}_rounds": round(statistics.median(v) * 1e6, 1) for n, v in in_a_row.items()
+            },
+            "own_cpu_us_per_step_quartiles": {
+                f"{n}_rounds": _quartiles(v) for n, v in in_a_row.items()
+            },
+            "why": "each timed run of the cases above follows a run of another length (that is "
+            "the interleaving); a short run right after a 1,001-step one costs up to 2-3x "
+            "more a step: the long run's working set leaves the CPU caches cold (writing "
+            "32 MB of a bytearray before the short run costs as much; not the collector, not "
+            "page faults). Here the same length is timed again at once: what a process "
+            "running runs of one length (a GAP run) sees",
+        },
         "headline_us_per_step": short,
         "headline_is": "own_cpu_us_per_step_median of the 10-round run",
         "us_per_step_100_rounds": mid,
@@ -160,8 +226,11 @@ def bench(make_run: Callable[[int], Callable[[], int]], quick: bool) -> dict[str
         "long_over_short": round(long / short, 3),
         "target_long_over_short": TARGET_LONG_OVER_SHORT,
         "linear_in_run_length": long / short <= TARGET_LONG_OVER_SHORT,
-        "profile_10_rounds": _profile(runs[10], 5 if quick else 20),
     }
+    result["profile_10_rounds"], result["profile_by_part_10_rounds"] = _profile(
+        runs[10], 40 if quick else 150
+    )
+    return result
 
 
 def run_in(loop: asyncio.AbstractEventLoop, coroutine_factory: Callable[[], Any]) -> int:

@@ -10,6 +10,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from nex_core.protocol.spec import ToolFormat
+from nex_core.trajectory import _build
 from nex_core.trajectory.schema import LLMRequest, LLMResponse, Message, ToolCall
 
 
@@ -39,13 +40,13 @@ class ModelCall:
 def request_snapshot(request: LLMRequest) -> LLMRequest:
     """What a test model keeps of a request it received: its lists and params copied (a caller
     may go on appending to them), the messages and tool schemas themselves shared, since nex
-    never changes one once built. A deep copy per call made a run of n calls O(n²)."""
-    return request.model_copy(
-        update={
-            "messages": list(request.messages),
-            "tools": list(request.tools),
-            "params": dict(request.params),
-        }
+    never changes one once built. A deep copy per call made a run of n calls O(n²); the copy is
+    ``model_copy(update=...)``'s, without its machinery (half the time)."""
+    return _build.replaced(
+        request,
+        messages=list(request.messages),
+        tools=list(request.tools),
+        params=dict(request.params),
     )
 
 

@@ -84,6 +84,10 @@ class Script(_Strict):
     """Per-agent queues."""
 
 
+# json.dumps with a keyword builds an encoder per call; the encoder keeps no state between calls.
+_arguments_json = json.JSONEncoder(ensure_ascii=False).encode
+
+
 def _tokens(text: str) -> int:
     # A stable stand-in for a tokenizer: about four characters a token.
     return max(1, len(text) // 4) if text else 0
@@ -162,9 +166,7 @@ class ScriptedModel(ChatModel):
             ToolCall.make(
                 call_id,
                 tc.name,
-                tc.arguments
-                if isinstance(tc.arguments, str)
-                else json.dumps(tc.arguments, ensure_ascii=False),
+                tc.arguments if isinstance(tc.arguments, str) else _arguments_json(tc.arguments),
             )
             for call_id, tc in zip(ids, reply.tool_calls, strict=True)
         ]

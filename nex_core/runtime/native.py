@@ -63,7 +63,9 @@ class NativeRun:
         self._formats: dict[str, ToolCallFormat] = {}
         self._system: dict[int, tuple[str, Message]] = {}
         # Per agent: the tool schemas offered and the request params (the same for every call).
-        self._offer: dict[int, tuple[dict[str, ToolHandle], list[ToolSchema], dict[str, Any]]] = {}
+        self._offer: dict[
+            int, tuple[dict[str, ToolHandle], list[ToolSchema], dict[str, Any], bool]
+        ] = {}
         self.approvals = False
         """Whether any tool of the spec needs approval (else the loop never asks)."""
 
@@ -118,19 +120,10 @@ class NativeRun:
                     fmt.result_messages([(r.call.name, r.call.id, r.text) for r in results])
                 )
             else:
-                history.extend(_build.tool_message(r.call.id, r.text) for r in results)
-            for r in results:
-                if r.ok and r.handle is not None and r.handle.kind == "handoff":
-                    return AgentResult(
-                        OutcomeStatus.COMPLETED,
-                        None,
-                        f"handoff:{r.call.name}",
-                        handoff_to=r.handle.sub_agent,
-                        handoff_call_id=r.call.id,
-                    )
-            for r in results:
-                if r.ok and r.call.name in agent.stop_tools:
-                    return AgentResult(OutcomeStatus.COMPLETED, r.text, f"stop_tool:{r.call.name}")
+                for r in results:
+                    history.append(_build.tool_message(r.call.id, r.text))
+            if (ended := _ending(agent, results)) is not None:
+                return ended
         return AgentResult(OutcomeStatus.MAX_STEPS, None, "max_steps")
 
     # ------------------------------------------------------------------ composition
@@ -232,13 +225,14 @@ class NativeRun:
                 params["response_format"] = response_format(agent.output_schema)
             if fmt is None and schemas and not agent.parallel_tool_calls:
                 params["parallel_tool_calls"] = False
-            offer = self._offer[id(agent)] = (handles, schemas, params)
-        _, schemas, params = offer
+            plain = all(type(k) is str for k in params)
+            offer = self._offer[id(agent)] = (handles, schemas, params, plain)
+        _, schemas, params, plain = offer
         system = agent.system_prompt
         if fmt is not None and schemas:
             system = fmt.system_prompt(system, schemas).strip()
         messages = [self._system_message(agent, system), *history] if system else list(history)
-        if all(type(k) is str for k in params):
+        if plain:
             # Values nex made (messages, schemas) or copied from the spec: each request gets its
             # own lists and params, as validation would have copied them.
             return _build.request(messages, list(schemas) if fmt is None else [], dict(params))
@@ -334,11 +328,13 @@ class NativeRun:
     async def _run_calls(
         self, agent: AgentSpec, handles: dict[str, ToolHandle], calls: list[ToolCall]
     ) -> list[_CallResult]:
-        if agent.parallel_tool_calls and len(calls) > 1:
+        if len(calls) == 1:  # the common batch: no list to build, no comprehension coroutine
+            return [await self._run_call(agent, handles, calls[0])]
+        if agent.parallel_tool_calls:
             return list(await asyncio.gather(*(self._run_call(agent, handles, c) for c in calls)))
         results = []
-        for c in calls:
-            results.append(r := await self._run_call(agent, handles, c))
+        for call in calls:
+            results.append(r := await self._run_call(agent, handles, call))
             if r.pending:  # a sub-agent paused: the rest of the batch runs in the resume
                 break
         return results
@@ -368,7 +364,10 @@ class NativeRun:
                 raise InvalidArguments(f"arguments are not a JSON object: {step.raw_arguments!r}")
             validate_arguments(arguments, handle.schema.parameters)
             with rec.under(step.id):
-                result = await self._execute(agent, handle, call, arguments, carried)
+                if handle.kind == "function":  # most calls: one coroutine fewer
+                    result = await handle.call_function(arguments)
+                else:
+                    result = await self._execute(agent, handle, call, arguments, carried)
         except approval.Paused as paused:
             approval.close_paused(step, paused.pending)
             return _CallResult(call, "", False, handle, paused.pending)
@@ -444,6 +443,28 @@ def _tool_arguments(step: ToolStep, text: str) -> dict[str, Any] | None:
 
 
 _SCALARS = frozenset({str, int, float, bool, type(None)})
+
+
+def _ending(agent: AgentSpec, results: list[_CallResult]) -> AgentResult | None:
+    """How a batch's results end the agent's turn, if they do: a handoff first, then a stop
+    tool (in the order of the calls)."""
+    stop: _CallResult | None = None
+    for r in results:
+        if not r.ok:
+            continue
+        if r.handle is not None and r.handle.kind == "handoff":
+            return AgentResult(
+                OutcomeStatus.COMPLETED,
+                None,
+                f"handoff:{r.call.name}",
+                handoff_to=r.handle.sub_agent,
+                handoff_call_id=r.call.id,
+            )
+        if stop is None and agent.stop_tools and r.call.name in agent.stop_tools:
+            stop = r
+    if stop is None:
+        return None
+    return AgentResult(OutcomeStatus.COMPLETED, stop.text, f"stop_tool:{stop.call.name}")
 
 
 def _parse_record(agent: AgentSpec, calls: list[ToolCall], error: str | None) -> dict[str, Any]:

@@ -15,9 +15,11 @@ from nex_core.trajectory.schema import Provenance, TaskInfo
 def spec_digest(spec: AgentSpec | TeamSpec) -> str:
     # Every run records it, and a GAP run records thousands of runs of one spec: the digest is
     # remembered under the spec's JSON from pydantic's serialiser (several times cheaper than
-    # the canonical form it stands for), so an edited spec is digested afresh.
+    # the canonical form it stands for), so an edited spec is digested afresh. The serialiser
+    # is called directly, its bytes the key: model_dump_json's keywords and decode are a sixth
+    # of its time.
     try:
-        key = spec.model_dump_json()
+        key = spec.__pydantic_serializer__.to_json(spec)
     except ValueError:  # something only the canonical path can serialise: digest it directly
         return _canonical_digest(spec)
     digest = _digests.get(key)
@@ -26,7 +28,7 @@ def spec_digest(spec: AgentSpec | TeamSpec) -> str:
     return digest
 
 
-_digests: BoundedDict[str, str] = BoundedDict(256)
+_digests: BoundedDict[bytes, str] = BoundedDict(256)
 
 
 def _canonical_digest(spec: AgentSpec | TeamSpec) -> str:
