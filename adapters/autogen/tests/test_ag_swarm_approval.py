@@ -7,6 +7,10 @@ from __future__ import annotations
 
 import asyncio
 import json
+import os
+import subprocess
+import sys
+from pathlib import Path
 from typing import Any
 
 import ag_toolbox
@@ -18,6 +22,7 @@ from nex_core import ScriptedModel, TaskInfo, normalize, run_native
 from nex_core.protocol.approval import Decision
 from nex_core.protocol.spec import AgentSpec, SubAgentSpec, ToolSpec
 from nex_core.runtime.resume import resume_native
+from nex_core.trajectory.reader import iter_trajectories
 from nex_core.trajectory.schema import (
     InputStep,
     LLMStep,
@@ -295,3 +300,91 @@ def test_a_written_swarm_program_pauses_and_its_record_resumes() -> None:
     assert resumed.outcome is not None and resumed.outcome.final_output == "Done."
     tools = [s for s in resumed.steps if isinstance(s, ToolStep)]
     assert [(t.agent, t.result) for t in tools] == [("writer", "published: hi")]
+
+
+def test_run_stream_mode_resumes_the_swarm_the_same() -> None:
+    script = {
+        "agents": {
+            "front": [{"tool_calls": [TO_WRITER]}],
+            "writer": [{"tool_calls": [call("c_pub", "publish", text="hi")]}, {"text": "Done."}],
+        }
+    }
+
+    async def go() -> list[Trajectory]:
+        model, adapter = ScriptedModel(script), AutogenAdapter()
+        paused = await adapter.arun(FRONT, "publish hi", model=model, mode="run_stream")
+        decision = Decision(action="approve")
+        return [
+            paused,
+            await adapter.aresume(FRONT, paused, decision, model=model, mode="run_stream"),
+        ]
+
+    streamed = asyncio.run(go())
+    ag_toolbox.RAN.clear()
+    native, _ = chain(FRONT, script, ["publish hi"], [Decision(action="approve")])
+    assert_parity(native, streamed)
+
+
+SPEC = """\
+name: front
+system_prompt: Route.
+model: {id: scripted}
+sub_agents:
+  - mode: handoff
+    agent:
+      name: mailer
+      description: Sends mail.
+      system_prompt: Send mail when asked.
+      tools:
+        - name: send
+          description: Send mail.
+          parameters: {type: object, properties: {to: {type: string}}, required: [to]}
+          binding: mail_tools:send
+          approval: required
+"""
+PAUSE = """\
+agents:
+  front:
+    - tool_calls: [{id: h1, name: transfer_to_mailer, arguments: {}}]
+  mailer:
+    - tool_calls: [{id: c1, name: send, arguments: {to: bob}}]
+"""
+
+
+def test_nex_run_pauses_a_swarm_in_one_process_and_resumes_it_in_another(tmp_path: Path) -> None:
+    (tmp_path / "mail_tools.py").write_text('def send(to: str) -> str:\n    return f"sent {to}"\n')
+    (tmp_path / "agent.yaml").write_text(SPEC)
+    (tmp_path / "pause.yaml").write_text(PAUSE)
+    (tmp_path / "rest.yaml").write_text("agents:\n  mailer:\n    - text: Sent to Bob.\n")
+    nex = str(Path(sys.executable).parent / "nex")
+
+    def run(*args: str) -> subprocess.CompletedProcess[str]:
+        return subprocess.run(
+            [nex, "run", "agent.yaml", "--backend", "autogen", *args],
+            cwd=tmp_path,
+            capture_output=True,
+            text=True,
+            timeout=120,
+            env={**os.environ, "COLUMNS": "200"},
+        )
+
+    first = run("--task", "mail bob", "--model", "scripted:pause.yaml", "--out", "p.jsonl")
+    assert first.returncode == 1, first.stderr
+    assert "paused for approval" in first.stderr
+    second = run(
+        "--resume",
+        "p.jsonl",
+        "--decision",
+        "approve",
+        "--model",
+        "scripted:rest.yaml",
+        "--out",
+        "r.jsonl",
+    )
+    assert second.returncode == 0, second.stderr
+    (paused,) = iter_trajectories(tmp_path / "p.jsonl")
+    (resumed,) = iter_trajectories(tmp_path / "r.jsonl")
+    assert resumed.session_id == paused.session_id
+    (tool,) = [s for s in resumed.steps if isinstance(s, ToolStep)]
+    assert (tool.agent, tool.result) == ("mailer", "sent bob")
+    assert resumed.outcome is not None and resumed.outcome.final_output == "Sent to Bob."
