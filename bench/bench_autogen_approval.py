@@ -7,6 +7,9 @@
 2. A pause and its resume against the run that never paused: ``straight`` runs the spec with
    ``approval: never``, ``paused+resumed`` the same spec with ``approval: required`` (arun to the
    pause, then ``aresume`` from the trajectory: a rebuild of the agent and its context).
+3. The same in a Swarm (branch ``agswarm``): ``calc`` hands off to ``checker``, whose tool needs
+   approval (or not, in ``straight``); the resume rebuilds the Swarm, gives every member the
+   conversation and tells the manager who speaks next (``save_state``/``load_state``).
 
 CPU time per run (``time.process_time``), medians of interleaved pairs with quartiles of the
 pair ratios (``bench._pairs``).
@@ -27,7 +30,7 @@ except ImportError as exc:  # the bench runner skips modules whose framework is 
 from bench._pairs import interleave, pair_summary
 from nex_core import ScriptedModel
 from nex_core.protocol.approval import Decision
-from nex_core.protocol.spec import AgentSpec, ToolSpec
+from nex_core.protocol.spec import AgentSpec, SubAgentSpec, ToolSpec
 
 REPETITIONS = 150
 WARMUP = 10
@@ -70,6 +73,26 @@ SCRIPT: dict[str, Any] = {
     ]
 }
 PLAIN, GATED_SPEC = spec("never"), spec("required")
+
+
+def swarm_spec(approval: str) -> AgentSpec:
+    checker = spec(approval).model_copy(
+        update={"name": "checker", "description": "Checks the sums."}
+    )
+    return AgentSpec(
+        name="front",
+        system_prompt="Route.",
+        sub_agents=[SubAgentSpec(agent=checker, mode="handoff")],
+    )
+
+
+SWARM_PLAIN, SWARM_GATED = swarm_spec("never"), swarm_spec("required")
+SWARM_SCRIPT: dict[str, Any] = {
+    "agents": {
+        "front": [{"tool_calls": [{"id": "h1", "name": "transfer_to_checker", "arguments": {}}]}],
+        "checker": SCRIPT["replies"],
+    }
+}
 ADAPTER = AutogenAdapter()
 GATE = ProtocolAssistantAgent.__dict__["_call_llm"]
 STOCK = AssistantAgent.__dict__["_call_llm"]
@@ -94,15 +117,32 @@ async def paused_and_resumed() -> None:
     assert resumed.outcome is not None and resumed.outcome.final_output == "11"
 
 
+async def swarm_straight() -> None:
+    await ADAPTER.arun(SWARM_PLAIN, "go", model=ScriptedModel(SWARM_SCRIPT))
+
+
+async def swarm_paused_and_resumed() -> None:
+    model = ScriptedModel(SWARM_SCRIPT)
+    paused = await ADAPTER.arun(SWARM_GATED, "go", model=model)
+    resumed = await ADAPTER.aresume(SWARM_GATED, paused, Decision(action="approve"), model=model)
+    assert resumed.outcome is not None and resumed.outcome.final_output == "11"
+
+
 def run(quick: bool = False) -> dict[str, Any]:
     reps, warm = (10, 2) if quick else (REPETITIONS, WARMUP)
     gate = asyncio.run(interleave({"stock": stock, "gated": gated}, reps, warm))
     pause = asyncio.run(
         interleave({"straight": gated, "paused+resumed": paused_and_resumed}, reps, warm)
     )
+    swarm = asyncio.run(
+        interleave(
+            {"straight": swarm_straight, "paused+resumed": swarm_paused_and_resumed}, reps, warm
+        )
+    )
     return {
         "gate": pair_summary(gate, base="stock"),
         "pause_resume": pair_summary(pause, base="straight"),
+        "swarm_pause_resume": pair_summary(swarm, base="straight"),
     }
 
 

@@ -16,11 +16,11 @@ agent built from a spec is), and the record stays AutoGen's own:
   :class:`~nex_core.protocol.approval.ApprovalRequest` per waiting call as ``pending``, exactly
   as the native runtime does.
 
-Where a pause can be resumed: the root agent of a spec that is one ``AssistantAgent``. An
-approval tool in an agent used as a tool or a team member is refused, as every backend refuses
-it (the pause would sit inside a parent's tool call or a team's turn); in an agent that hands
-off (built as a ``Swarm``) it is refused too, because a Swarm's speaker and thread would have to
-be rebuilt mid-run (the native runtime does resume there). Resuming: :mod:`nex_autogen.resume`.
+Where a pause can be resumed: the root agent of a spec and every agent it hands off to (a
+spec that hands off is built as a ``Swarm``; the resume puts its speaker and the members'
+conversation back). An approval tool in an agent used as a tool or a team member is refused,
+as every backend refuses it (the pause would sit inside a parent's tool call or a team's turn).
+Resuming: :mod:`nex_autogen.resume`.
 """
 
 from __future__ import annotations
@@ -108,28 +108,18 @@ def check_spec(spec: AgentSpec | TeamSpec) -> bool:
     """Whether ``spec`` has approval tools; raises :class:`AdapterError` naming each agent and
     tool where the autogen adapter cannot pause (see the module docstring)."""
     problems = []
-    single = isinstance(spec, AgentSpec) and not _hands_off(spec)
     for agent in spec.walk():
         for tool in sorted(approval_tools(agent)):
-            if single and agent is spec:
+            if isinstance(spec, AgentSpec) and (agent is spec or _reached_by_handoff(spec, agent)):
                 continue
-            if isinstance(spec, TeamSpec):
-                where = "a team member"
-            elif agent is spec or _reached_by_handoff(spec, agent):
-                where = "an agent that hands off or is handed to (built as a Swarm)"
-            else:
-                where = "an agent used as a tool"
+            where = "a team member" if isinstance(spec, TeamSpec) else "an agent used as a tool"
             problems.append(f"agent '{agent.name}', tool '{tool}' ({where})")
     if problems:
         raise AdapterError(
             "approval: required is supported by the autogen adapter in the root agent of a "
-            "spec that is one AssistantAgent (no handoffs), not in " + "; ".join(problems)
+            "spec and the agents it hands off to, not in " + "; ".join(problems)
         )
     return any(approval_tools(a) for a in spec.walk())
-
-
-def _hands_off(agent: AgentSpec) -> bool:
-    return any(s.mode is ContextMode.HANDOFF for s in agent.sub_agents)
 
 
 def _reached_by_handoff(root: AgentSpec, target: AgentSpec) -> bool:

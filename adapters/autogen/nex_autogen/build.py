@@ -27,7 +27,7 @@ from autogen_agentchat.teams import BaseGroupChat, RoundRobinGroupChat, Selector
 from autogen_core.tools import BaseTool
 
 from nex_autogen.agents import ProtocolAssistantAgent
-from nex_autogen.approval import check_spec
+from nex_autogen.approval import ApprovalPauseMessage, check_spec
 from nex_autogen.bridge import bridge_model
 from nex_autogen.mcp import MCPTools
 from nex_autogen.messages import USER_SOURCE
@@ -249,6 +249,9 @@ def build_agent_system(
         description=agent.description or None,
         termination_condition=FunctionalTermination(answered),
         max_turns=MAX_HANDOFF_DEPTH + 1,
+        # A member that pauses for approval ends its turn with this message; a group chat
+        # refuses message types it was not told of.
+        custom_message_types=[ApprovalPauseMessage],
     )
 
 

@@ -204,6 +204,7 @@ class _Writer:
                     # The run ends when an agent answers instead of handing off (the protocol).
                     ("termination_condition", Source("FunctionalTermination(answered)")),
                     ("max_turns", MAX_HANDOFF_DEPTH + 1),
+                    *self._pause_message(members),
                 ],
             )
             self._def(
@@ -213,6 +214,14 @@ class _Writer:
                 f"    return {swarm(4, 7)}",
             )
         return fn, True
+
+    def _pause_message(self, members: list[AgentSpec]) -> list[tuple[str, Any]]:
+        """A Swarm whose members may pause for approval is told of the message they end their
+        turn with (a group chat refuses message types it was not told of)."""
+        if not any(t.approval == "required" for m in members for t in m.tools):
+            return []
+        self.runtime.add("ApprovalPauseMessage")
+        return [("custom_message_types", Source("[ApprovalPauseMessage]"))]
 
     def _model(self, spec_name: str, agent: AgentSpec | None, settings: Any) -> Expr:
         kwargs: list[tuple[str, Any]] = []

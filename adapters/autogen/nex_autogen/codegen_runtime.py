@@ -25,6 +25,7 @@ from autogen_core.tools import BaseTool
 from pydantic import BaseModel
 
 from nex_autogen.agents import ProtocolAssistantAgent
+from nex_autogen.approval import ApprovalPauseMessage
 from nex_autogen.build import SELECTOR_PROMPT, answered
 from nex_autogen.mcp import MCPTools
 from nex_autogen.tools import (
@@ -43,6 +44,7 @@ from nex_core.runtime.tools import bound_import_tool, bound_mcp_tool
 
 __all__ = [
     "SELECTOR_PROMPT",
+    "ApprovalPauseMessage",
     "MCPServers",
     "ProtocolAssistantAgent",
     "ProtocolHandoff",

@@ -12,7 +12,6 @@ from collections.abc import Mapping, Sequence
 from typing import TYPE_CHECKING, Any, ClassVar, Literal
 
 from nex_core.adapter import Adapter, Capability, Conversion, _dist_version, as_task
-from nex_core.errors import AdapterError
 from nex_core.hookspecs import hookimpl
 from nex_core.protocol.spec import AgentSpec, TeamSpec
 from nex_core.trajectory.schema import Provenance, TaskInfo, Trajectory
@@ -51,8 +50,8 @@ CAPABILITIES = frozenset(
 - ``model_retry``: AutoGen does not retry a failed model call;
 - ``text_tool_format``: AutoGen reads tool calls only from native function calling.
 
-``tool_approval`` holds for the root agent of a spec that is one ``AssistantAgent``; approval tools
-elsewhere (agents used as tools, team members, agents built into a Swarm) are refused
+``tool_approval`` holds for the root agent of a spec and every agent it hands off to (built
+into a Swarm); approval tools in agents used as tools and in team members are refused
 (``nex_autogen.approval``). A paused run is resumed from its trajectory, in any process.
 
 MCP tools built from a spec run through nex's MCP pool (the native runtime's servers and errors),
@@ -176,11 +175,18 @@ class AutogenAdapter(Adapter):
         run goes on, with the paused run's session id. What does not fit (not paused, a
         decision for a call that is not pending, another spec) is an ``AdapterError`` before
         anything runs."""
-        from nex_autogen.agents import ProtocolAssistantAgent
         from nex_autogen.approval import check_spec
         from nex_autogen.build import build
         from nex_autogen.mcp import mcp_for_run, uses_mcp
-        from nex_autogen.resume import BatchStarts, check_paused, continue_batch, later_turns
+        from nex_autogen.record import Instrumentation
+        from nex_autogen.resume import (
+            BatchStarts,
+            check_paused,
+            continue_batch,
+            continue_swarm,
+            later_turns,
+            paused_member,
+        )
         from nex_autogen.run import drive
         from nex_core.runtime.loop import provenance_for
         from nex_core.runtime.mcp import shared_pool
@@ -219,19 +225,17 @@ class AutogenAdapter(Adapter):
                 obj = build(spec, model, mcp=mcp)
             except Exception as exc:
                 return recorder.fail(exc)
-            if not isinstance(obj, ProtocolAssistantAgent) or obj.name != state.agent.name:
-                raise AdapterError(  # check_spec lets only such specs have approval tools
-                    f"cannot resume trajectory {paused.id}: agent '{state.agent.name}' is not "
-                    f"the single AssistantAgent spec '{spec.name}' builds"
-                )
-            agent = obj
+            agent, swarm = paused_member(obj, state.agent.name, paused.id)
 
-            async def batch() -> None:
-                await continue_batch(agent, state, decisions, recorder, starts)
+            async def batch(instrumentation: Instrumentation) -> None:
+                results = await continue_batch(agent, state, decisions, recorder, starts)
+                if swarm is not None:
+                    call_id = await continue_swarm(swarm, agent, results)
+                    instrumentation.handed_off(swarm, agent.name, call_id)
 
             turns = later_turns(paused, state)
             return await drive(
-                agent, paused.task, recorder, mode, turns, before=batch, first_turn=state.turn
+                obj, paused.task, recorder, mode, turns, before=batch, first_turn=state.turn
             )
 
     async def arecord(

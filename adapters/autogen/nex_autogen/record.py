@@ -57,6 +57,7 @@ from autogen_core.tools._workbench import StreamWorkbench
 from pydantic import BaseModel
 
 from nex_autogen.agents import context_messages
+from nex_autogen.approval import ApprovalPauseMessage
 from nex_autogen.bridge import NexChatCompletionClient, request_params
 from nex_autogen.messages import (
     answer_of,
@@ -663,7 +664,9 @@ def _after_swarm_turn(
     if isinstance(response.chat_message, HandoffMessage):
         state.handoff_call[agent.name] = _handoff_call_id(agent, response)
         return
-    output = _answer(response.chat_message)
+    # A turn that paused for approval has no answer (the native handoff step's output is None).
+    paused = isinstance(response.chat_message, ApprovalPauseMessage)
+    output = None if paused else _answer(response.chat_message)
     for step in reversed(state.open_steps):
         recorder.end_subagent(step, output)
     state.open_steps.clear()
@@ -683,14 +686,21 @@ class Instrumentation:
         self.conversions = Conversions()
         self._undo: list[tuple[Any, str, Any]] = []
         self._seen: dict[int, Any] = {}  # holds the objects too, so their ids are not reused
-        self._swarms: list[SwarmState] = []
+        self._swarms: dict[int, SwarmState] = {}
         self.names: AgentNames | None = None
         """Unique names of the tree's agents, given when its root is instrumented."""
 
     def end_turn(self, output: str | None) -> None:
         """One ``run`` of the recorded object ended."""
-        for state in self._swarms:
+        for state in self._swarms.values():
             state.end_turn(self.recorder, output)
+
+    def handed_off(self, swarm: Swarm, source: str, call_id: str | None) -> None:
+        """``source`` handed off in ``swarm`` by the call ``call_id`` before this recording began
+        (a resumed batch): the turn it hands to is that call's handoff step."""
+        state = self._swarms.get(id(swarm))
+        if state is not None and call_id is not None:
+            state.handoff_call[source] = call_id
 
     def _swap(self, obj: Any, attr: str, value: Any) -> None:
         old = obj.__dict__.get(attr, _MISSING)
@@ -769,7 +779,7 @@ class Instrumentation:
             )
         state = SwarmState(members=frozenset(p.name for p in team._participants))
         if isinstance(team, Swarm):
-            self._swarms.append(state)
+            self._swarms[id(team)] = state
         for participant in team._participants:
             self.instrument(participant)
             if isinstance(participant, BaseGroupChat):

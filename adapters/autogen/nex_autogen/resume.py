@@ -10,6 +10,13 @@ go on (``run()`` with no new task). So ``nex run --resume FILE --backend autogen
 another process, a second resume of the same pause is simply another branch of the session,
 and MCP tools get the servers of the resumed run.
 
+In a spec that hands off (built as a ``Swarm``) the paused agent is one of the Swarm's members:
+the batch runs in it as above, every other member's model context gets the same conversation
+(a handoff shares the conversation: what the protocol's history is at the pause), and the
+Swarm's manager is told through AutoGen's own ``save_state``/``load_state`` that the paused
+agent speaks next — or, when the batch handed off, that the agent handed to does, with the
+``HandoffMessage`` waiting in its buffer (its turn is then the handoff step, as natively).
+
 The batch runs through AutoGen's own ``_execute_tool_call`` on the agent's (recorded)
 workbench, as its tool loop runs it: approved calls as the model wrote them, edited calls with
 the human's arguments (the tool step records those; the assistant message keeps the model's),
@@ -24,6 +31,8 @@ import json
 from collections.abc import Mapping
 from typing import Any
 
+from autogen_agentchat.messages import HandoffMessage
+from autogen_agentchat.teams import Swarm
 from autogen_core import CancellationToken, FunctionCall
 from autogen_core.models import FunctionExecutionResult, FunctionExecutionResultMessage
 
@@ -94,13 +103,58 @@ def check_paused(
     return state, decisions
 
 
+def paused_member(
+    obj: Any, name: str, paused_id: str
+) -> tuple[ProtocolAssistantAgent, Swarm | None]:
+    """The agent that paused in what the spec built (the agent itself, or a Swarm member) and
+    the Swarm it speaks in, if any."""
+    if isinstance(obj, Swarm):
+        for member in obj._participants:
+            if isinstance(member, ProtocolAssistantAgent) and member.name == name:
+                return member, obj
+    elif isinstance(obj, ProtocolAssistantAgent) and obj.name == name:
+        return obj, None
+    raise AdapterError(  # check_spec lets approval tools only into such agents
+        f"cannot resume trajectory {paused_id}: agent '{name}' is neither the AssistantAgent the "
+        "spec builds nor a member of its Swarm"
+    )
+
+
+async def continue_swarm(
+    swarm: Swarm, agent: ProtocolAssistantAgent, results: list[FunctionExecutionResult]
+) -> str | None:
+    """Set the rebuilt ``swarm`` where its run paused, once ``agent``'s batch ran: who speaks
+    next and what each member knows. Returns the call id of the handoff the batch made, if it
+    made one (the first, as AutoGen takes it)."""
+    conversation = list(await agent.model_context.get_messages())
+    for member in swarm._participants:
+        if member is not agent and isinstance(member, ProtocolAssistantAgent):
+            await member.model_context.clear()
+            for message in conversation:
+                await member.model_context.add_message(message)
+    handoffs = {name: h.target for name, h in agent._handoffs.items()}
+    done = {r.call_id for r in results if not r.is_error}
+    handoff = next((r for r in results if r.name in handoffs and r.call_id in done), None)
+    state = dict(await swarm.save_state())
+    members = dict(state["agent_states"])
+    manager = swarm._group_chat_manager_name
+    speaker = agent.name if handoff is None else handoffs[handoff.name]
+    members[manager] = {**members[manager], "current_speaker": speaker, "current_turn": 0}
+    if handoff is not None:
+        # Every member already holds the conversation, so the handoff carries none of it.
+        given = HandoffMessage(content=handoff.content, target=speaker, source=agent.name)
+        members[speaker] = {**members[speaker], "message_buffer": [given.dump()]}
+    await swarm.load_state({**state, "agent_states": members})
+    return None if handoff is None else handoff.call_id
+
+
 async def continue_batch(
     agent: ProtocolAssistantAgent,
     state: PausedState,
     decisions: Mapping[str, Decision],
     recorder: Recorder,
     starts: BatchStarts,
-) -> None:
+) -> list[FunctionExecutionResult]:
     """Record the resume input, put the paused conversation into ``agent``'s model context and
     run the waiting batch into it (inside the recording: its tool steps are the run's)."""
     name = agent.name
@@ -140,8 +194,9 @@ async def continue_batch(
         begun = asyncio.ensure_future(starts.event(call.id).wait())
         await asyncio.wait({task, begun}, return_when=asyncio.FIRST_COMPLETED)
         begun.cancel()
-    results = await asyncio.gather(*tasks)
-    await context.add_message(FunctionExecutionResultMessage(content=list(results)))
+    results = list(await asyncio.gather(*tasks))
+    await context.add_message(FunctionExecutionResultMessage(content=results))
+    return results
 
 
 def _rejected(

@@ -224,8 +224,9 @@ def _starting_new_session(original: Any) -> Any:
 _watch_lock = threading.Lock()
 
 
-Before = Callable[[], Awaitable[None]]
-"""Work a resumed run does inside the recording, before its first turn (the waiting batch)."""
+Before = Callable[[Instrumentation], Awaitable[None]]
+"""Work a resumed run does inside the recording, before its first turn (the waiting batch),
+given the run's recording wrappers."""
 
 
 async def drive(
@@ -248,7 +249,7 @@ async def drive(
     try:
         with recorder.active():
             if before is not None:
-                await before()
+                await before(instrumentation)
             todo = task.turns if turns is None else turns
             for number, turn in enumerate(todo, first_turn):
                 record_task_input(recorder, obj, turn)

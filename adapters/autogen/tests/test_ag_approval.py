@@ -306,18 +306,28 @@ def test_resuming_with_another_spec_is_one_error_line() -> None:
             ),
             "agent 'pub', tool 'publish' (a team member)",
         ),
-        (
+        (  # a tool child that hands off: its Swarm runs inside the parent's tool call
             AgentSpec(
-                name="front",
-                system_prompt="Route.",
+                name="boss",
+                system_prompt="Delegate.",
                 sub_agents=[
                     SubAgentSpec(
-                        agent=AgentSpec(name="pub", system_prompt="P.", tools=[PUBLISH]),
-                        mode="handoff",
+                        agent=AgentSpec(
+                            name="front",
+                            system_prompt="Route.",
+                            sub_agents=[
+                                SubAgentSpec(
+                                    agent=AgentSpec(
+                                        name="pub", system_prompt="P.", tools=[PUBLISH]
+                                    ),
+                                    mode="handoff",
+                                )
+                            ],
+                        )
                     )
                 ],
             ),
-            "agent 'pub', tool 'publish' (an agent that hands off or is handed to",
+            "agent 'pub', tool 'publish' (an agent used as a tool)",
         ),
     ],
 )

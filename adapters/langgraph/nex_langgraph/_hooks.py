@@ -116,13 +116,13 @@ def flush(handler: NexCallbackHandler) -> None:
                 began[step.id] = perf
             continue
         opened = runs.get(run)
-        step = opened.step if opened is not None else None
+        closing = opened.step if opened is not None else None
         record(*args)
-        if step is not None and step.ended_at is not None:
-            fields = step.__dict__
+        if closing is not None and closing.ended_at is not None:
+            fields = closing.__dict__
             fields["ended_at"] = at
-            start = began.pop(step.id, None)
-            if start is not None and type(step) is ToolStep:
+            start = began.pop(closing.id, None)
+            if start is not None and type(closing) is ToolStep:
                 fields["latency_ms"] = (perf - start) * 1e3
 
 
