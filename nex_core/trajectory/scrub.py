@@ -118,7 +118,8 @@ def _strings(root: _Record) -> list[Any] | None:
             if category == _SKIP:
                 continue
             if category == _NESTED:
-                push(item)
+                if item:  # most steps' metadata and most requests' params are empty
+                    push(item)
             elif category == _RECORD:
                 # Shared between requests (messages): marked at push, so pushed once.
                 if id(item) not in seen:
