@@ -20,7 +20,13 @@ from typing import Any
 
 HERE = Path(__file__).resolve().parents[1]
 """This checkout (the "after" side)."""
-PACKAGES = (Path("."), Path("adapters") / "langgraph", Path("adapters") / "autogen")
+PACKAGES = (
+    Path("."),
+    Path("adapters") / "langgraph",
+    Path("adapters") / "autogen",
+    Path("adapters") / "agent_framework",
+    Path("adapters") / "openai_agents",
+)
 """Where a checkout keeps the packages a child imports from it (nex-core and the adapters)."""
 
 

@@ -1,4 +1,5 @@
-"""Before/after in one run: the recording overhead of the LangGraph and AutoGen adapters,
+"""Before/after in one run: the recording overhead of the LangGraph, AutoGen and Agent Framework
+adapters,
 measured alternately in this checkout and in another one (a git worktree of main).
 
     git -C /work/main worktree add --detach /tmp/base main
@@ -9,7 +10,12 @@ which goes first rotating), so the machine's load falls on both alike. Inside a 
 workload runs as interleaved recorded/bare pairs of CPU time (``bench/_pairs.py``) and the child
 returns every pair's ratio; a side's figure is the median of all its pairs' ratios (children
 pooled) with the quartiles. The child uses only what both checkouts have (the workloads of
-``bench.bench_langgraph`` and ``bench.bench_autogen``), so the baseline needs no change.
+``bench.bench_langgraph``, ``bench.bench_autogen`` and ``bench.bench_agent_framework``), so the
+baseline needs no change. Unlike ``bench/bench_agent_framework.py --baseline`` (which imports
+the baseline's adapter beside this checkout's, over one nex_core), each child runs one
+checkout's nex_core too: the comparison for a change in the recorder itself. The Agents SDK:
+
+    .tox/openai-agents/bin/python -m bench._recab --baseline /tmp/base --workloads openai_agents
 """
 
 from __future__ import annotations
@@ -38,6 +44,15 @@ def sides(name):
         from bench import bench_langgraph as lg
         found = lg._rounds_sides() if name == "lg_rounds" else lg._multi_sides()
         return {"bare": found["bare"], "recorded": found["recorded"]}
+    if name == "agent_framework":
+        from bench import bench_agent_framework as af
+        adapter = af.AgentFrameworkAdapter()
+        return {"bare": af._bare, "recorded": lambda: af._recorded(adapter)}
+    if name == "openai_agents":  # only in the tox env openai-agents (see the module text)
+        from agents import set_trace_processors
+        from bench import bench_openai_agents as oa
+        set_trace_processors([])  # no exporter to api.openai.com, on either side
+        return {"bare": oa._bare, "recorded": oa._recorded(oa.OpenAIAgentsAdapter())}
     from bench import bench_autogen as ag
     adapter = ag.AutogenAdapter()
 
@@ -49,26 +64,47 @@ def sides(name):
 
     return {"bare": bare, "recorded": recorded}
 
+async def own_clock(found, pairs, warmup):
+    # Agent Framework's sides time the run themselves (the agent is built outside the clock,
+    # as bench_agent_framework measures it): their CPU seconds, in the same rotating order.
+    cpu, names = {n: [] for n in found}, list(found)
+    for i in range(warmup + pairs):
+        k = i % len(names)
+        for n in names[k:] + names[:k]:
+            _, seconds = await found[n]()
+            if i >= warmup:
+                cpu[n].append(seconds)
+    return cpu
+
 out = {}
 for name in workloads:
-    cpu = asyncio.run(interleave(sides(name), pairs, warmup))
+    found = sides(name)
+    if name == "agent_framework":
+        cpu = asyncio.run(own_clock(found, pairs, warmup))
+    else:
+        cpu = asyncio.run(interleave(found, pairs, warmup))
     out[name] = {
         "ratios": [r / b for r, b in zip(cpu["recorded"], cpu["bare"])],
         "bare_ms": sorted(cpu["bare"])[len(cpu["bare"]) // 2] * 1e3,
         "recorded_ms": sorted(cpu["recorded"])[len(cpu["recorded"]) // 2] * 1e3,
     }
-import nex_core, nex_langgraph
-out["_files"] = [nex_core.__file__, nex_langgraph.__file__]
+ours = ("nex_core", "nex_langgraph", "nex_autogen", "nex_agent_framework", "nex_openai_agents")
+out["_files"] = [sys.modules[n].__file__ for n in ours if n in sys.modules]
 print(json.dumps(out))
 """
 
-WORKLOADS = ("lg_rounds", "lg_multi", "autogen")
+WORKLOADS = ("lg_rounds", "lg_multi", "autogen", "agent_framework")
+EXTRA = ("openai_agents",)
+"""Not run by default: the Agents SDK conflicts with AutoGen's pins and lives in its own tox
+environment; run this module with that environment's interpreter for it."""
 
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m bench._recab", description=__doc__)
     add_options(parser)
-    parser.add_argument("--workloads", nargs="+", default=list(WORKLOADS), choices=WORKLOADS)
+    parser.add_argument(
+        "--workloads", nargs="+", default=list(WORKLOADS), choices=WORKLOADS + EXTRA
+    )
     parser.add_argument("--children", type=int, default=6, help="children per side")
     parser.add_argument("--pairs", type=int, default=20, help="pairs per workload per child")
     parser.add_argument("--warmup", type=int, default=5)

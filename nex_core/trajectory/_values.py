@@ -19,10 +19,19 @@ def error_info(error: BaseException | ErrorInfo | str) -> ErrorInfo:
     return ErrorInfo(type=type(error).__name__, message=str(error) or type(error).__name__)
 
 
+_TEXT = frozenset({str})
+_SCALARS = frozenset({str, int, float, bool, type(None)})
+
+
 def to_jsonable(value: Any) -> Any:
     """A JSON-compatible form of a tool result (strings, numbers, lists, dicts stay as they are)."""
     if value is None or isinstance(value, str | int | float | bool):
         return value
+    if type(value) is dict:
+        if set(map(type, value)) <= _TEXT and set(map(type, value.values())) <= _SCALARS:
+            # Tool arguments mostly: string keys, plain values; copied in C, not item by item.
+            return dict(value)
+        return {str(k): to_jsonable(v) for k, v in value.items()}
     if isinstance(value, dict):
         return {str(k): to_jsonable(v) for k, v in value.items()}
     if isinstance(value, list | tuple):

@@ -17,11 +17,11 @@ import time
 import uuid
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
+from datetime import UTC, datetime
 from typing import Any, Literal
 
 from nex_core.trajectory import _build
 from nex_core.trajectory._build import assign as _assign
-from nex_core.trajectory._build import plain as _plain
 from nex_core.trajectory._context import (
     UNSET,
     _current_parent,
@@ -62,6 +62,11 @@ __all__ = [
     "scrub",
     "to_jsonable",
 ]
+
+
+_ENDED_OK_LLM = ("response", "ended_at", "status")
+_ENDED_OK_TOOL = ("result", "latency_ms", "ended_at", "status")
+_now = datetime.now  # schema.utcnow, inlined where it runs once per step
 
 
 class Recorder:
@@ -113,7 +118,8 @@ class Recorder:
     def _add(self, step: Any) -> Any:
         with self._lock:
             self.trajectory.steps.append(step)
-            self._t0[step.id] = time.perf_counter()
+            if step.kind == "tool":  # only a tool step's latency is measured
+                self._t0[step.id] = time.perf_counter()
         if self._listeners:
             for listener in self._listeners:
                 listener(step)
@@ -136,26 +142,33 @@ class Recorder:
         step_id: str | None = None,
         metadata: dict[str, Any] | None = None,
     ) -> LLMStep:
-        parent = self._parent(parent_id)
+        parent = _current_parent.get() if parent_id is UNSET else parent_id
         if (
-            (metadata is None or _build.string_keys(metadata))
-            and type(request) is LLMRequest
-            and _plain(agent)
-            and _plain(model)
-            and _plain(parent)
-            and _plain(step_id)
+            type(request) is LLMRequest
+            and (agent is None or type(agent) is str)
+            and (model is None or type(model) is str)
+            and (parent is None or type(parent) is str)
+            and (step_id is None or type(step_id) is str)
+            and (metadata is None or _build.string_keys(metadata))
         ):
             # Every value is already what validation would keep (the common case, the native
-            # runtime's every call): built without running the validator again.
+            # runtime's every call): built without running the validator again. The checks are
+            # written out (not ``_plain``): this runs once per model call of every adapter.
             step = _build.llm_step(
-                step_id or self.new_id(),
+                step_id or f"{_ids.getrandbits(64):016x}",
                 parent,
                 agent,
-                utcnow(),
+                _now(UTC),
                 model,
                 request,
                 None if metadata is None else dict(metadata),  # a copy, as validation makes
             )
+            with self._lock:
+                self.trajectory.steps.append(step)
+            if self._listeners:
+                for listener in self._listeners:
+                    listener(step)
+            return step
         else:
             step = LLMStep(
                 id=step_id or self.new_id(),
@@ -176,8 +189,18 @@ class Recorder:
         error: BaseException | ErrorInfo | str | None = None,
     ) -> None:
         with self._lock:
-            _assign(step, "response", response)
-            self._close(step, error)
+            fields = step.__dict__  # _build.assign, inlined: once per model call
+            fields["response"] = response
+            fields["ended_at"] = _now(UTC)
+            if error is None:
+                fields["status"] = StepStatus.OK
+                step.__pydantic_fields_set__.update(_ENDED_OK_LLM)
+                if self._listeners:  # under the lock, as _close calls them
+                    for listener in self._listeners:
+                        listener(step)
+            else:
+                step.__pydantic_fields_set__.add("response")
+                self._close(step, error)
 
     def begin_tool(
         self,
@@ -191,19 +214,33 @@ class Recorder:
         metadata: dict[str, Any] | None = None,
     ) -> ToolStep:
         parsed, raw = parse_arguments(arguments)
-        parent = self._parent(parent_id)
+        parent = _current_parent.get() if parent_id is UNSET else parent_id
         if (
             metadata is None
             and type(name) is str
-            and _plain(agent)
-            and _plain(call_id)
-            and _plain(parent)
-            and _plain(step_id)
+            and (agent is None or type(agent) is str)
+            and (call_id is None or type(call_id) is str)
+            and (parent is None or type(parent) is str)
+            and (step_id is None or type(step_id) is str)
         ):
             # As in begin_llm: the parsed arguments are a new dict of JSON values already.
             step = _build.tool_step(
-                step_id or self.new_id(), parent, agent, utcnow(), call_id, name, parsed, raw
+                step_id or f"{_ids.getrandbits(64):016x}",
+                parent,
+                agent,
+                _now(UTC),
+                call_id,
+                name,
+                parsed,
+                raw,
             )
+            with self._lock:
+                self.trajectory.steps.append(step)
+                self._t0[step.id] = time.perf_counter()
+            if self._listeners:
+                for listener in self._listeners:
+                    listener(step)
+            return step
         else:
             step = ToolStep(
                 id=step_id or self.new_id(),
@@ -226,14 +263,21 @@ class Recorder:
         error: BaseException | ErrorInfo | str | None = None,
     ) -> None:
         with self._lock:
+            t0 = self._t0.pop(step.id, None)
+            latency = (time.perf_counter() - t0) * 1e3 if t0 is not None else 0.0
             if error is None:
-                _assign(step, "result", to_jsonable(result))
-            _assign(
-                step,
-                "latency_ms",
-                (time.perf_counter() - self._t0.get(step.id, time.perf_counter())) * 1e3,
-            )
-            self._close(step, error)
+                fields = step.__dict__  # _build.assign, inlined: once per tool call
+                fields["result"] = to_jsonable(result)
+                fields["latency_ms"] = latency
+                fields["ended_at"] = _now(UTC)
+                fields["status"] = StepStatus.OK
+                step.__pydantic_fields_set__.update(_ENDED_OK_TOOL)
+                if self._listeners:  # under the lock, as _close calls them
+                    for listener in self._listeners:
+                        listener(step)
+            else:
+                _assign(step, "latency_ms", latency)
+                self._close(step, error)
 
     def begin_subagent(
         self,
@@ -298,7 +342,7 @@ class Recorder:
         return step
 
     def _close(self, step: Any, error: BaseException | ErrorInfo | str | None) -> None:
-        _assign(step, "ended_at", utcnow())
+        _assign(step, "ended_at", _now(UTC))
         if error is None:
             _assign(step, "status", StepStatus.OK)
         else:

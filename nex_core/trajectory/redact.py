@@ -22,6 +22,10 @@ REDACTED = "[REDACTED]"
 
 _lock = threading.Lock()
 _secrets: set[str] = set()
+_frozen: tuple[set[str], int, frozenset[str]] = (_secrets, 0, frozenset())
+"""The copy of ``_secrets`` the scans read (twice a recorded run, once a log record), with the
+set and size it was taken from: secrets are only ever added, so a scan takes the lock and copies
+only after a registration (or after a test put another set in place)."""
 _MIN_SECRET_LENGTH = 6  # shorter values would redact ordinary words
 
 
@@ -34,8 +38,14 @@ def register_secret(value: str | None) -> None:
 
 
 def registered() -> frozenset[str]:
+    global _frozen
+    source, size, frozen = _frozen
+    if source is _secrets and size == len(_secrets):
+        return frozen
     with _lock:
-        return frozenset(_secrets)
+        frozen = frozenset(_secrets)
+        _frozen = (_secrets, len(frozen), frozen)
+    return frozen
 
 
 def _candidates(text: str) -> list[Any]:
