@@ -17,7 +17,7 @@ import json
 import os
 import sys
 import time
-from typing import Any
+from typing import Any, BinaryIO
 
 from nex_core.gap.config import GapConfig
 from nex_core.gap.plan import Episode
@@ -42,6 +42,7 @@ async def serve(reader: asyncio.StreamReader, write: Any) -> None:
         import nex_core.models.openai_compat  # noqa: F401
     # The trajectory models are built on first use (defer_build): part of start-up, here.
     build_record_models()
+    worker.prepare()
     # What exists now (modules, the SDK's types, specs: ~110,000 objects) stays out of the
     # cyclic collector while episodes run, as the driver's ``_settled_heap`` does for a local
     # run: each full collection otherwise walks all of it (measured: 4 of them in 2,000
@@ -77,9 +78,9 @@ class _Lines:
     per episode (the pipe's reader), a share of both processes' CPU at a thousand a second;
     flushing at the end of the pass delays no line behind anything but its own pass."""
 
-    def __init__(self, loop: asyncio.AbstractEventLoop) -> None:
+    def __init__(self, loop: asyncio.AbstractEventLoop, out: BinaryIO) -> None:
         self._loop = loop
-        self._out = sys.stdout.buffer
+        self._out = out
         self._pending: list[bytes] = []
 
     def __call__(self, data: bytes) -> None:
@@ -98,7 +99,7 @@ async def main() -> None:
     loop = asyncio.get_running_loop()
     reader = asyncio.StreamReader(limit=1 << 30)
     await loop.connect_read_pipe(lambda: asyncio.StreamReaderProtocol(reader), sys.stdin)
-    lines = _Lines(loop)
+    lines = _Lines(loop, sys.stdout.buffer)
     try:
         await serve(reader, lines)
     finally:
