@@ -355,6 +355,8 @@ if __name__ == "__main__":
         print(json.dumps(_child(int(sys.argv[2]), sys.argv[3], int(sys.argv[4]), sys.argv[5])))
     elif len(sys.argv) >= 4 and sys.argv[1] == "--ray-child":
         print(json.dumps(_ray_child(int(sys.argv[2]), int(sys.argv[3]))))
+    elif "--help" in sys.argv or "-h" in sys.argv:  # not a run: that takes many minutes
+        print(__doc__)
     else:
         only = sys.argv[sys.argv.index("--only") + 1] if "--only" in sys.argv else None
         quick = "--quick" in sys.argv
