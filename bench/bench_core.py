@@ -253,6 +253,52 @@ def _sink_case(
     }
 
 
+def _bytes_pass(lines: list[bytes], path: Path, durable: bool) -> tuple[float, int]:
+    """Lines serialised beforehand, as GAP's workers send them: ``SINK_WRITERS`` threads
+    appending with ``write_bytes`` (fsync, group commit), or the GAP driver's ``DurableLog``
+    (asyncio; one fsync covers every line that arrived during the previous one)."""
+    if durable:
+        from nex_core.gap.store import DurableLog
+
+        async def append_all() -> float:
+            log = DurableLog(path)
+            started = time.perf_counter()
+            await asyncio.gather(*(log.append(line) for line in lines))
+            elapsed = time.perf_counter() - started
+            await log.aclose()
+            return elapsed
+
+        elapsed = asyncio.run(append_all())
+    else:
+        with JSONLSink(path, fsync=True) as sink:
+            started = time.perf_counter()
+            with ThreadPoolExecutor(SINK_WRITERS) as pool:
+                list(pool.map(sink.write_bytes, [line + b"\n" for line in lines]))
+            elapsed = time.perf_counter() - started
+    size = path.stat().st_size
+    path.unlink()
+    return elapsed, size
+
+
+def _bytes_case(
+    trajectories: list[Trajectory], directory: Path, passes: int, durable: bool
+) -> dict[str, Any]:
+    from nex_core.trajectory.compact import dumps_bytes
+
+    lines = [dumps_bytes(t) for t in trajectories]
+    steps = sum(len(t.steps) for t in trajectories)
+    runs = [_bytes_pass(lines, directory / "sink-bytes.jsonl", durable) for _ in range(passes)]
+    elapsed = statistics.median(seconds for seconds, _ in runs)
+    return {
+        "writer": "gap DurableLog (asyncio)" if durable else f"{SINK_WRITERS} threads, write_bytes",
+        "fsync": True,
+        "steps_per_s": round(steps / elapsed),
+        "steps_per_s_range": [round(steps / max(r[0] for r in runs)),
+                              round(steps / min(r[0] for r in runs))],
+        "trajectories_per_s": round(len(trajectories) / elapsed, 1),
+    }
+
+
 def _to_json_us(traj: Trajectory, repetitions: int) -> float:
     """Median time of ``to_json`` alone (the sink's CPU share), in microseconds."""
     times = []
@@ -306,7 +352,12 @@ def bench_sink(quick: bool) -> dict[str, Any]:
                 SINK_WRITERS * len(base.steps) / (fsync_ms / 1e3)
             )
             unshared_case = _sink_case(fresh, True, Path(tmp), passes)
+            # The sink's own cost without the serialisation (a GAP log's lines come serialised
+            # by the workers): what group commit itself reaches.
+            bytes_cases = [_bytes_case(trajectories, Path(tmp), passes, durable)
+                           for durable in (False, True)]
         stored = len(base.to_json()) + 1
+        to_json_us = _to_json_us(base, 50)
         full = len(base.model_dump_json(exclude_none=True)) + 1
         shapes.append(
             {
@@ -315,11 +366,13 @@ def bench_sink(quick: bool) -> dict[str, Any]:
                 "bytes_per_trajectory": stored,
                 "bytes_per_trajectory_full_form": full,
                 "stored_over_full": round(stored / full, 3),
-                "to_json_us": _to_json_us(base, 50),
+                "to_json_us": to_json_us,
+                "serialisation_bound_steps_per_s": round(len(base.steps) / to_json_us * 1e6),
                 "to_json_us_unshared_messages": _to_json_us(unshared, 10),
                 "cases": cases,
                 "group_commit_fsync": group,
                 "unshared_messages_fsync": unshared_case,
+                "serialised_beforehand_fsync": bytes_cases,
             }
         )
     worst = min(c["steps_per_s"] for shape in shapes for c in shape["cases"])
@@ -333,6 +386,9 @@ def bench_sink(quick: bool) -> dict[str, Any]:
         "worst_steps_per_s_group_commit_fsync": group_worst,
         "worst_steps_per_s_unshared_messages": min(
             shape["unshared_messages_fsync"]["steps_per_s"] for shape in shapes
+        ),
+        "worst_steps_per_s_serialised_beforehand": min(
+            c["steps_per_s"] for shape in shapes for c in shape["serialised_beforehand_fsync"]
         ),
         "target_steps_per_s": TARGET_SINK_STEPS_PER_S,
         "target_applies_to": "fsynced writes with group commit, runs as the runtime records "

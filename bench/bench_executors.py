@@ -231,8 +231,14 @@ def run_ray(quick: bool = False, repeats: int | None = None) -> dict[str, Any]:
 def _child(n: int, base_url: str, concurrency: int, executor: str) -> dict[str, Any]:
     import asyncio
 
-    import nex_core.models.openai_compat  # noqa: F401  (import before the clock)
+    import nex_core.models.openai_compat  # imported before the clock
+    import nex_core.runtime.loop  # noqa: F401  (likewise)
     from nex_core.gap import load_config, run_gap
+    from nex_core.trajectory.redact import needs_redaction
+
+    # The one-time work a worker process does before ``ready`` (``Worker.prepare``): done here
+    # before the clock too, so the local executor's CPU per episode counts episodes only.
+    needs_redaction("")
 
     with tempfile.TemporaryDirectory() as tmp:
         config = load_config(_write_config(Path(tmp), n, base_url, concurrency))
@@ -349,6 +355,8 @@ if __name__ == "__main__":
         print(json.dumps(_child(int(sys.argv[2]), sys.argv[3], int(sys.argv[4]), sys.argv[5])))
     elif len(sys.argv) >= 4 and sys.argv[1] == "--ray-child":
         print(json.dumps(_ray_child(int(sys.argv[2]), int(sys.argv[3]))))
+    elif "--help" in sys.argv or "-h" in sys.argv:  # not a run: that takes many minutes
+        print(__doc__)
     else:
         only = sys.argv[sys.argv.index("--only") + 1] if "--only" in sys.argv else None
         quick = "--quick" in sys.argv

@@ -203,3 +203,46 @@ def test_only_plain_http() -> None:
 
     with pytest.raises(httpx.UnsupportedProtocol):
         asyncio.run(main())
+
+
+def test_exchange_whole_or_in_pieces_and_reuse() -> None:
+    """``exchange`` reads an answer that came with its head (taken at once) and one whose body
+    comes later (read as it arrives) alike, and keeps the connection for the next request."""
+
+    async def answer(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        body = b'{"ok": true}'
+        head = b"HTTP/1.1 200 OK\r\nContent-Length: %d\r\n\r\n" % len(body)
+        while True:
+            try:
+                request = await read_request(reader)
+            except asyncio.IncompleteReadError:
+                break
+            if b"split" in request:
+                writer.write(head)
+                await writer.drain()
+                await asyncio.sleep(0.05)
+                writer.write(body)
+            else:
+                writer.write(head + body)
+            await writer.drain()
+        writer.close()
+
+    async def main(base: str) -> tuple[list[bytes], int]:
+        port = int(base.rsplit(":", 1)[1])
+        transport = Http1Transport()
+        bodies = []
+        for kind in (b"whole", b"split", b"whole", b"split"):
+            payload = (b"POST / HTTP/1.1\r\nHost: x\r\nContent-Length: %d\r\n\r\n" % len(kind)
+                       + kind)
+            got = await transport.exchange("127.0.0.1", port, payload, timeout=2.0)
+            assert got.status == 200
+            bodies.append(got.body)
+        await transport.aclose()
+        return bodies, transport.connects
+
+    async def run() -> tuple[list[bytes], int]:
+        async with raw_server(answer) as base:
+            return await main(base)
+
+    bodies, connects = asyncio.run(run())
+    assert bodies == [b'{"ok": true}'] * 4 and connects == 1

@@ -134,3 +134,24 @@ def test_connections_are_reused_on_the_direct_path(chat_server: ChatServer) -> N
         return texts
 
     assert asyncio.run(go()) == [f"r{i}" for i in range(5)]
+
+
+def test_a_round_of_concurrent_calls_keeps_its_connections(chat_server: ChatServer) -> None:
+    """More calls at once than the transport's default idle pool (100): the second round reuses
+    every connection the first opened instead of connecting again."""
+    n = 120
+    chat_server.push(*[Reply(text="ok") for _ in range(2 * n)])
+    model = OpenAICompatibleModel("m", base_url=chat_server.base_url)
+
+    async def go() -> tuple[int, int]:
+        await asyncio.gather(*(model.acomplete(REQUEST) for _ in range(n)))
+        assert model._direct is not None
+        transport = await model._direct._pool()
+        first = transport.connects
+        await asyncio.gather(*(model.acomplete(REQUEST) for _ in range(n)))
+        second = transport.connects
+        await model.aclose()
+        return first, second
+
+    first, second = asyncio.run(go())
+    assert first <= n and second == first

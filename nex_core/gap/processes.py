@@ -66,6 +66,8 @@ class _Proc:
     held: dict[int, Episode] = field(default_factory=dict)
     stats: dict[str, Any] | None = None
     closed: bool = False
+    feeding: bool = False
+    """A feed is scheduled for this event-loop pass (:meth:`_Driver._refill`)."""
 
     @property
     def name(self) -> str:
@@ -187,20 +189,29 @@ class _Driver:
     def _feed(self, proc: _Proc, most: int | None = None) -> None:
         stdin = proc.process.stdin
         assert stdin is not None
-        given = 0
+        proc.feeding = False
+        given: list[bytes] = []
         while not (self.exhausted or self.stopping) and len(proc.held) < proc.lanes:
-            if most is not None and given >= most:
-                return
-            given += 1
+            if most is not None and len(given) >= most:
+                break
             episode = next(self.episodes, None)
             if episode is None:
                 self.exhausted = True
                 break
             self.ids += 1
             proc.held[self.ids] = episode
-            stdin.write(f"{self.ids} {episode.to_json()}\n".encode())
+            given.append(f"{self.ids} {episode.to_json()}\n".encode())
+        if given:  # one write for all of them: one system call, one wake-up of the worker
+            stdin.write(b"".join(given))
         if (self.exhausted or self.stopping) and not proc.held:
             proc.close_input()  # nothing more for it: it finishes, reports and exits
+
+    def _refill(self, proc: _Proc) -> None:
+        """Feed ``proc`` once the results read in this event-loop pass are all in: a worker
+        writes the episodes that finished together in one pass, and they come back together."""
+        if not proc.feeding:
+            proc.feeding = True
+            asyncio.get_running_loop().call_soon(self._feed, proc)
 
     async def _read(self, proc: _Proc) -> None:
         stdout = proc.process.stdout
@@ -212,7 +223,7 @@ class _Driver:
             ident, seconds, data = line.split(b" ", 2)
             episode = proc.held.pop(int(ident))
             self._commit(decode(episode, float(seconds), data.rstrip(b"\n")))
-            self._feed(proc)
+            self._refill(proc)
         code = await proc.process.wait()
         if proc.held or proc.stats is None:
             self._died(proc, code)

@@ -40,6 +40,9 @@ _HOLE = f"nex-gap-hole-{uuid.uuid4().hex}"
 """What stands for ``metadata["gap"]`` while the line is serialised: random per process, so no
 trajectory's content can contain it."""
 _HOLE_JSON = to_json(_HOLE)
+_COUNTS = tuple(f.name for f in dataclasses.fields(Entry)
+                if f.name not in ("accepted", "rejected_by", "resumed"))
+"""The :class:`Entry` fields a worker sends (the decision's are the driver's)."""
 
 
 @dataclass
@@ -113,9 +116,9 @@ async def encode(checks: list[Check], count: int, result: EpisodeResult) -> byte
     finally:
         trajectory.metadata[GAP_KEY] = gap
     cut = data.index(_HOLE_JSON)
-    counts = dataclasses.asdict(Entry.of(trajectory, gap, resumed=False))
-    for name in ("accepted", "rejected_by", "resumed"):
-        del counts[name]
+    # The fields as they are (``asdict`` deep-copies each one: a tenth of a millisecond here).
+    entry = Entry.of(trajectory, gap, resumed=False)
+    counts = {name: getattr(entry, name) for name in _COUNTS}
     stored = StoredResult(result.episode, result.seconds, data[:cut] + data[cut + len(_HOLE_JSON):],
                           cut, gap, counts, trajectory.provenance.adapter, count)
     return stored.to_wire()

@@ -104,6 +104,17 @@ class Worker:
             self._shared_models[shared_key] = model
         return model
 
+    def prepare(self) -> None:
+        """Do now the one-time work the first episodes of a process would otherwise pay: the
+        native runtime's modules (imported on a run's first use) and the secret shapes every
+        recorded run is scrubbed with (compiled on first use, ~0.2 s). A worker process or an
+        actor calls it before it reports ready, so it counts as start-up, not episode time."""
+        from nex_core.trajectory.redact import needs_redaction
+
+        needs_redaction("")
+        if "native" in self.adapters:
+            import nex_core.runtime.loop  # noqa: F401
+
     async def run(self, episode: Episode) -> EpisodeResult:
         """Run one episode; never raises for the episode's own failures (they are recorded)."""
         key = episode.key

@@ -32,6 +32,9 @@ from openai._utils._json import openapi_dumps
 from nex_core._version import __version__
 from nex_core.models.http1 import Exchange, Http1Transport
 
+_KEEPALIVE = 1000
+"""Idle connections kept per host: as many as the transport opens at most (its default)."""
+
 StatusError = Callable[[httpx.Response], Awaitable[openai.APIStatusError]]
 """Builds the SDK's error for an answer with a 4xx/5xx status."""
 
@@ -79,7 +82,10 @@ class DirectPath:
         loop = asyncio.get_running_loop()
         entry = self._pools.get(loop)
         if entry is None:
-            transport = Http1Transport()
+            # Every connection a run's concurrency opened stays pooled (the default keeps 100):
+            # at concurrency 128, the answers that came back together left more idle than
+            # that, and the next round connected again, a few hundred connects a run.
+            transport = Http1Transport(max_keepalive=_KEEPALIVE)
             closer = _closer(transport)
             self._pools[loop] = (transport, closer)
             await anext(closer)

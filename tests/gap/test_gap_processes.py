@@ -112,3 +112,32 @@ def test_an_endpoints_limit_holds_across_worker_processes(tmp_path: Path) -> Non
     assert report["accepted"] == 16
     assert report["executor"]["lanes"] == 6  # 3 per worker: 6 could reach the server at once
     assert server.max_in_flight == 3
+
+
+def test_a_worker_writes_the_lines_of_one_loop_pass_at_once() -> None:
+    """The lines of the episodes that finish in one pass of the worker's loop go out in one
+    write (one system call, one wake-up of the driver), in the order they were written."""
+    import io
+
+    from nex_core.gap.proc_worker import _Lines
+
+    class Out(io.BytesIO):
+        writes = 0
+
+        def write(self, data: Any) -> int:
+            self.writes += 1
+            return super().write(data)
+
+    async def main() -> Out:
+        out = Out()
+        lines = _Lines(asyncio.get_running_loop(), out)
+        lines(b"1 a\n")
+        lines(b"2 b\n")
+        assert out.writes == 0  # not before the pass ends
+        await asyncio.sleep(0)
+        lines(b"3 c\n")
+        lines.flush()
+        return out
+
+    out = asyncio.run(main())
+    assert out.getvalue() == b"1 a\n2 b\n3 c\n" and out.writes == 2

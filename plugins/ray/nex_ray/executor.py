@@ -17,6 +17,7 @@ workers at the absolute paths the driver resolved, so they must be on a shared f
 from __future__ import annotations
 
 import asyncio
+import gc
 import itertools
 import sys
 import time
@@ -50,10 +51,18 @@ class GapActor:
 
     def _worker(self) -> Any:
         if self.worker is None:
+            from nex_core.gap.processes import build_record_models
             from nex_core.gap.worker import Worker
 
             self.worker = Worker(self.config, share=self.share)
             self.checks, self.here = checks_for_worker(self.config, self.most)
+            # Start-up (the driver waits for ``lanes`` before the clock), as in a worker process
+            # of the ``processes`` executor: the one-time work, then the heap that exists now
+            # kept out of the cyclic collector, whose full passes would walk Ray's and nex's
+            # modules again and again during the episodes.
+            build_record_models()
+            self.worker.prepare()
+            gc.freeze()
         return self.worker
 
     async def lanes(self) -> int:
@@ -90,7 +99,7 @@ class RayExecutor(Executor):
         cpus_per_worker: float = 1.0,
         runtime_env: dict[str, Any] | None = None,
         shutdown: bool = True,
-        batch_size: int = 8,
+        batch_size: int = 16,
     ) -> None:
         self.address = address
         self.num_workers = max(1, int(num_workers))
@@ -189,7 +198,10 @@ async def _drive(
         await emit(decode(episode, float(seconds), wire))
 
     for index, n in enumerate(lanes):
-        for _ in range(max(1, -(-n // batch))):
+        # At least two batches per actor: one runs down while the next is already there, so an
+        # actor never waits for the driver between batches (a batch returns when its last
+        # episode does).
+        for _ in range(max(2, -(-n // batch))):
             if not submit(index):
                 break
     try:
