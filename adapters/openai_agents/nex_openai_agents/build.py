@@ -6,8 +6,7 @@
 - A sub-agent in ``tool`` mode is a tool taking ``{"task": string}`` that runs the child with
   ``Runner.run`` (nested in the same trace) — through the SDK's ``Agent.as_tool`` machinery when
   an approval tool sits under it, so the child's pause pauses the run; in ``handoff`` mode it is
-  an SDK handoff whose
-  transfer message is the protocol's ``Transferred to <name>.``.
+  an SDK handoff whose transfer message is the protocol's ``Transferred to <name>.``.
 - ``stop_tools`` become ``StopAtTools``; ``parallel_tool_calls: false`` becomes the model setting.
 - MCP-bound tools call nex's MCP pool (``nex_core.runtime.mcp_tools``), not the SDK's MCP
   servers, so their servers, schemas and errors are the native runtime's.

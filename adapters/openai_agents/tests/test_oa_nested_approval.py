@@ -180,3 +180,22 @@ def test_the_resume_in_another_process_needs_only_the_paused_trajectory(tmp_path
     _, native_forms, _ = stages(boss(publisher()), SCRIPT, [Decision(action="approve")])
     assert elsewhere == native_forms[1]
     assert elsewhere["outcome"]["final_output"] == "boss done"
+
+
+def test_a_sibling_of_the_paused_call_runs_once_and_the_model_reads_the_batch_in_order() -> None:
+    """The SDK hands the carried call's result after its finished sibling's; the bridged model
+    reads them in the order of the calls, as natively."""
+    add = ToolSpec(name="add", description="Add.", parameters=NUMBERS, binding=ADD)
+    spec = boss(publisher(), tools=[add])
+    script = {
+        "agents": {
+            "boss": [
+                {"tool_calls": [call("b1", "publisher", task="post"), call("b2", "add", a=5, b=6)]},
+                {"text": "boss done"},
+            ],
+            "publisher": [{"tool_calls": [call("p1", "publish", text="hi")]}, {"text": "posted"}],
+        }
+    }
+    oa, native, _ = stages(spec, script, [Decision(action="approve")])
+    assert len(oa) == 2 and oa == native
+    assert [s["name"] for s in oa[1]["steps"] if s["kind"] == "tool"] == ["publisher"]
