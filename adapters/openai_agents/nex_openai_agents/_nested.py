@@ -38,12 +38,13 @@ Call = tuple[str, str, str]
 
 @dataclass
 class Reopened:
-    """A call the resumed run carries on: its sub-agent step's input, and the rejected calls
-    to record under that step (call id, tool name, arguments, error message)."""
+    """A call the resumed run carries on: its sub-agent step's child and input, and the
+    rejected calls to record under that step (asking agent, call id, tool name, arguments,
+    error message)."""
 
+    child: str
     input: list[Message]
-    rejected: list[tuple[str, str, dict[str, Any], str]] = field(default_factory=list)
-    asker: str | None = None
+    rejected: list[tuple[str | None, str, str, dict[str, Any], str]] = field(default_factory=list)
 
 
 def _asker(steps: list[Any], call_id: str) -> LLMStep | None:
@@ -92,10 +93,9 @@ def shape_pause(traj: Trajectory, pending: list[dict[str, Any]]) -> None:
             waiting = step.metadata.setdefault("pending", [])
             if call_id not in waiting:
                 waiting.append(call_id)
-        outermost = chain[-1]
-        path = [outermost.agent, *(s.child for s in reversed(chain))]
-        if path[-1] != asker.agent:
-            path.append(asker.agent)
+        # The agent that made each enclosing call (a handoff inside a sub-agent is looked
+        # through: the agent handed to is the one that called on), then the asker.
+        path = [*(s.agent for s in reversed(chain)), asker.agent]
         request["path"] = [p for p in path if p is not None]
 
 
@@ -137,7 +137,7 @@ def reopened(paused: Trajectory) -> dict[str, Reopened]:
             and step.call_id
             and step.metadata.get("pending")
         ):
-            out[step.call_id] = Reopened(input=list(step.input), asker=step.child)
+            out[step.call_id] = Reopened(child=step.child, input=list(step.input))
     return out
 
 

@@ -228,7 +228,8 @@ async def _decided_state(
             scope = enclosing_call(paused, call_id)
             if scope is not None and scope in carried:
                 # Recorded under the re-opened sub-agent step, when the resumed run opens it.
-                carried[scope].rejected.append((call_id, name, args, message))
+                asker = asker_of(paused, call_id)
+                carried[scope].rejected.append((asker, call_id, name, args, message))
                 continue
             step = recorder.begin_tool(
                 agent=asker_of(paused, call_id),

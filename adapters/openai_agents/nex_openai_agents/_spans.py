@@ -179,10 +179,13 @@ class RunRecording:
         """A re-opened call's sub-agent step: the input it was given when it paused (its next
         model call's request holds the whole conversation since), and the calls the human
         rejected in it, which the SDK runs no span for."""
+        # The agent the call was made to, as when it paused (the SDK's child run goes on
+        # with the agent it last handed off to, if any).
+        step.child = carried.child
         step.input = list(carried.input)
-        for call_id, name, arguments, message in carried.rejected:
+        for asker, call_id, name, arguments, message in carried.rejected:
             tool = self.recorder.begin_tool(
-                agent=carried.asker or step.child,
+                agent=asker or step.child,
                 name=name,
                 call_id=call_id,
                 arguments=arguments,

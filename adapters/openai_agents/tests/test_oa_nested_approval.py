@@ -199,3 +199,35 @@ def test_a_sibling_of_the_paused_call_runs_once_and_the_model_reads_the_batch_in
     oa, native, _ = stages(spec, script, [Decision(action="approve")])
     assert len(oa) == 2 and oa == native
     assert [s["name"] for s in oa[1]["steps"] if s["kind"] == "tool"] == ["publisher"]
+
+
+@pytest.mark.parametrize(
+    "decision",
+    [Decision(action="approve"), Decision(action="reject", message="No.")],
+    ids=["approve", "reject"],
+)
+def test_an_agent_handed_to_inside_an_agent_called_as_a_tool_pauses_the_run(
+    decision: Decision,
+) -> None:
+    """The handoff is looked through: the request's path ends with the agent handed to, and the
+    re-opened sub-agent step names the agent the call was made to."""
+    from nex_core.protocol.spec import ContextMode
+
+    poster = publisher().model_copy(update={"name": "poster"})
+    front = AgentSpec(
+        name="publisher",
+        description="Routes.",
+        system_prompt="Route.",
+        sub_agents=[SubAgentSpec(agent=poster, mode=ContextMode.HANDOFF)],
+    )
+    script = {
+        "agents": {
+            "boss": [{"tool_calls": [call("b1", "publisher", task="post")]}, {"text": "done"}],
+            "publisher": [{"tool_calls": [call("h1", "transfer_to_poster")]}],
+            "poster": [{"tool_calls": [call("p1", "publish", text="hi")]}, {"text": "posted"}],
+        }
+    }
+    oa, native, last = stages(boss(front), script, [decision])
+    assert len(oa) == 2 and oa == native
+    assert oa[0]["outcome"]["pending"][0]["path"] == ["boss", "poster"]
+    assert last.outcome is not None and last.outcome.final_output == "done"
