@@ -100,9 +100,12 @@ class InputCache:
     gives exactly the messages converting all of them would.
     """
 
-    __slots__ = ("_last", "_schemas", "_system")
+    __slots__ = ("_last", "_ordered", "_schemas", "_system")
 
-    def __init__(self) -> None:
+    def __init__(self, *, ordered_results: bool = False) -> None:
+        self._ordered = ordered_results
+        """Put each batch's tool results in the order of the model's calls (see
+        :func:`order_results`): for a nex model the adapter drives, not for an app's own."""
         self._last: tuple[list[Any], list[Message]] = ([], [])
         self._system: Message | None = None
         self._schemas: dict[int, tuple[Any, ToolSchema]] = {}
@@ -118,8 +121,12 @@ class InputCache:
         if n and len(given) >= n and _ends_clean(before[-1]) and given[:n] == before:
             fresh = Converter.items_to_messages(given[n:])
             messages = [*converted, *map(chat_message, fresh)]
+            if self._ordered:
+                order_results(messages, len(converted))
         else:
             messages = [chat_message(m) for m in Converter.items_to_messages(given)]
+            if self._ordered:
+                order_results(messages, 0)
         self._last = (given, messages)
         if not system_instructions:
             return list(messages)
@@ -139,6 +146,27 @@ class InputCache:
 
 
 _CLEAN_ROLES = frozenset({"user", "system", "developer"})
+
+
+def order_results(messages: list[Message], start: int) -> None:
+    """Sort each run of tool results from ``start`` on (and the run ``start`` falls in) by the
+    order of the assistant's calls, in place. A resumed run whose call inside an agent called as
+    a tool waited gets that call's result from the SDK after the results of its batch's other
+    calls; the native runtime, and every run that did not pause, keep the model's order."""
+    i = max(start - 1, 0)
+    while i > 0 and messages[i].role == "tool":
+        i -= 1
+    while i < len(messages):
+        calls = messages[i].tool_calls if messages[i].role == "assistant" else None
+        j = i + 1
+        while j < len(messages) and messages[j].role == "tool":
+            j += 1
+        if calls and j - i > 2:
+            rank = {c.id: k for k, c in enumerate(calls)}
+            block = messages[i + 1 : j]
+            block.sort(key=lambda m: rank.get(m.tool_call_id or "", len(rank)))
+            messages[i + 1 : j] = block
+        i = j
 
 
 def _ends_clean(item: Any) -> bool:

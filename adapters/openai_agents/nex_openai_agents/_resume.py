@@ -21,11 +21,11 @@ from nex_core.protocol.spec import AgentSpec, TeamSpec
 from nex_core.trajectory.recorder import Recorder
 from nex_core.trajectory.schema import (
     ErrorInfo,
-    LLMStep,
     TaskInfo,
     Trajectory,
 )
 from nex_core.trajectory.sinks import TrajectorySink
+from nex_openai_agents._nested import Reopened, asker_of, enclosing_call, reopened, resumed_calls
 from nex_openai_agents.approval import METADATA_KEY, Edits, call_id_of, is_held
 
 if TYPE_CHECKING:
@@ -106,7 +106,9 @@ async def run_built(
             )
         assert decisions is not None
         try:
-            state, turn, batch = await _decided_state(agent, paused, decisions, recorder, edits)
+            state, turn, batch, carried = await _decided_state(
+                agent, paused, decisions, recorder, edits
+            )
         except Exception as exc:
             return recorder.fail(exc)
         return await drive(
@@ -118,6 +120,7 @@ async def run_built(
             resume=state,
             resume_turn=turn,
             resumed_calls=batch,
+            reopened=carried,
         )
 
 
@@ -185,10 +188,12 @@ async def _decided_state(
     decisions: dict[str, Decision],
     recorder: Recorder,
     edits: Edits,
-) -> tuple[Any, int, list[tuple[str, str, str]]]:
+) -> tuple[Any, int, list[tuple[str, str, str]], dict[str, Reopened]]:
     """The paused ``RunState`` with the human's decisions applied (held calls approved), the
-    turn it paused in, and the batch the resumed run's tool spans claim their ids from. Rejected
-    calls are recorded here: the SDK runs no tool span for them."""
+    turn it paused in, the calls the resumed run's tool spans claim their ids from, and the
+    calls it carries on inside agents called as tools. Rejected calls are recorded here (or,
+    inside an agent called as a tool, when its step is opened again): the SDK runs no tool span
+    for them."""
     from agents import RunState
 
     saved = paused.metadata[METADATA_KEY]
@@ -198,7 +203,7 @@ async def _decided_state(
         raise AdapterError(
             f"trajectory {paused.id}: the Agents SDK cannot read its run state back ({exc})"
         ) from None
-    calls = _batch(paused)
+    calls = resumed_calls(paused, [str(p.get("tool_call_id")) for p in _pending(paused)])
     rejected: set[str] = set()
     for item in state.get_interruptions():
         call_id = call_id_of(item)
@@ -215,43 +220,34 @@ async def _decided_state(
             state.reject(item, rejection_message=message)
             rejected.add(call_id)
     batch: list[tuple[str, str, str]] = []
+    carried = reopened(paused)
     for call_id, name, arguments in calls:
         if call_id in rejected:
+            message = rejection_message(name, decisions[call_id])
+            args = json.loads(arguments or "{}")
+            scope = enclosing_call(paused, call_id)
+            if scope is not None and scope in carried:
+                # Recorded under the re-opened sub-agent step, when the resumed run opens it.
+                asker = asker_of(paused, call_id)
+                carried[scope].rejected.append((asker, call_id, name, args, message))
+                continue
             step = recorder.begin_tool(
-                agent=_agent_of(paused, call_id),
+                agent=asker_of(paused, call_id),
                 name=name,
                 call_id=call_id,
-                arguments=json.loads(arguments or "{}"),
+                arguments=args,
                 parent_id=None,
             )
-            message = rejection_message(name, decisions[call_id])
             recorder.end_tool(step, error=ErrorInfo(type=REJECTED_ERROR_TYPE, message=message))
         elif call_id in edits.arguments:
             batch.append((call_id, name, json.dumps(edits.arguments[call_id])))
         else:
             batch.append((call_id, name, arguments))
-    return state, int(saved.get("turn", 0)), batch
+    return state, int(saved.get("turn", 0)), batch, carried
 
 
-def _last_llm(paused: Trajectory) -> LLMStep | None:
-    llm = [s for s in paused.steps if isinstance(s, LLMStep) and s.response is not None]
-    return llm[-1] if llm else None
-
-
-def _batch(paused: Trajectory) -> list[tuple[str, str, str]]:
-    """The paused turn's tool calls, in the model's order."""
-    last = _last_llm(paused)
-    if last is None or last.response is None:
-        return []
-    return [
-        (c.id, c.function.name, c.function.arguments)
-        for c in last.response.message.tool_calls or []
-    ]
-
-
-def _agent_of(paused: Trajectory, call_id: str) -> str | None:
-    last = _last_llm(paused)
-    return last.agent if last is not None else paused.root_agent
+def _pending(paused: Trajectory) -> list[dict[str, Any]]:
+    return list((paused.outcome.pending if paused.outcome else None) or [])
 
 
 def _paused_agent(paused: Trajectory, spec: AgentSpec | TeamSpec) -> str:

@@ -11,6 +11,7 @@ from agents.result import RunResult, RunResultStreaming
 from nex_core.protocol.approval import APPROVAL_STOP_REASON
 from nex_core.trajectory.recorder import Recorder
 from nex_core.trajectory.schema import Outcome, OutcomeStatus, TaskInfo, ToolStep, Trajectory
+from nex_openai_agents._nested import Reopened, shape_pause
 from nex_openai_agents._recording import recording
 from nex_openai_agents.approval import METADATA_KEY, call_id_of, pending_requests
 from nex_openai_agents.build import output_text
@@ -34,13 +35,15 @@ async def drive(
     resume: Any = None,
     resume_turn: int = 0,
     resumed_calls: list[tuple[str, str, str]] | None = None,
+    reopened: dict[str, Reopened] | None = None,
 ) -> Trajectory:
     """Run ``task``'s turns on ``agent`` (a later turn continues with the agent that answered
     the one before, on the whole conversation, or on ``session`` when one is given) and return
     the trajectory; a failing run still returns it. A run whose result has interruptions (tool
     calls waiting for approval) ends ``interrupted`` with its ``RunState`` in the trajectory's
     metadata; ``resume`` (a ``RunState`` with the decisions applied) continues one, at turn
-    ``resume_turn``, its pending batch being ``resumed_calls`` (call id, name, arguments)."""
+    ``resume_turn``, its pending batch being ``resumed_calls`` (call id, name, arguments), the
+    calls it carries on inside agents called as tools ``reopened`` (by call id)."""
     config = run_config or RunConfig()
     history: list[Any] = []
     active = agent
@@ -49,6 +52,8 @@ async def drive(
     with recording(recorder) as run:
         if resumed_calls:
             run.resumed_calls = list(resumed_calls)
+        if reopened:
+            run.reopened = dict(reopened)
         try:
             for index, turn in enumerate(task.turns):
                 if index < resume_turn:
@@ -98,12 +103,10 @@ def _paused(recorder: Recorder, result: RunResult | RunResultStreaming, turn: in
     traj.steps = [s for s in traj.steps if not (isinstance(s, ToolStep) and s.call_id in waiting)]
     traj.session_id = traj.session_id or traj.id  # the resume joins this conversation
     traj.metadata[METADATA_KEY] = {"run_state": result.to_state().to_json(), "turn": turn}
+    pending = pending_requests(result.interruptions)
+    shape_pause(traj, pending)  # requests from inside agents called as tools
     return recorder.finish(
-        Outcome(
-            status=OutcomeStatus.INTERRUPTED,
-            stop_reason=APPROVAL_STOP_REASON,
-            pending=pending_requests(result.interruptions),
-        )
+        Outcome(status=OutcomeStatus.INTERRUPTED, stop_reason=APPROVAL_STOP_REASON, pending=pending)
     )
 
 

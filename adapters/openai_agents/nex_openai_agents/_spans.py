@@ -21,6 +21,7 @@ from agents.tracing.span_data import (
     TurnSpanData,
 )
 
+from nex_core.protocol.approval import REJECTED_ERROR_TYPE
 from nex_core.trajectory.recorder import Recorder, error_info
 from nex_core.trajectory.schema import (
     ErrorInfo,
@@ -31,6 +32,7 @@ from nex_core.trajectory.schema import (
     ToolStep,
 )
 from nex_openai_agents._messages import InputCache
+from nex_openai_agents._nested import Reopened
 
 
 @dataclass(slots=True)
@@ -79,6 +81,9 @@ class RunRecording:
         self.resumed_calls: list[tuple[str, str, str]] = []
         """A resumed run's pending batch (call id, name, arguments): its tool spans follow no
         model call of this run, so they claim their ids here."""
+        self.reopened: dict[str, Reopened] = {}
+        """A resumed run's calls carried on inside agents called as tools, by call id: their
+        sub-agent steps keep the paused input and hold the calls rejected in them."""
         self.names: Any = None
         """The run's agent names (``nex_openai_agents.names``), given at its first model call."""
 
@@ -160,11 +165,33 @@ class RunRecording:
             )
             self._spans[span.span_id] = _SpanInfo(name, step.id, step)
             self._subagents_under[tool_step.id] = [step]
-            self._waiting_input[step.id] = step
+            carried = self.reopened.pop(tool_step.call_id or "", None)
+            if carried is None:
+                self._waiting_input[step.id] = step
+            else:
+                self._carry_on(step, carried)
         else:
             self._spans[span.span_id] = _SpanInfo(name, parent_step, None)
         if parent is not None and parent.agent is None:
             parent.agent = name
+
+    def _carry_on(self, step: SubAgentStep, carried: Reopened) -> None:
+        """A re-opened call's sub-agent step: the input it was given when it paused (its next
+        model call's request holds the whole conversation since), and the calls the human
+        rejected in it, which the SDK runs no span for."""
+        # The agent the call was made to, as when it paused (the SDK's child run goes on
+        # with the agent it last handed off to, if any).
+        step.child = carried.child
+        step.input = list(carried.input)
+        for asker, call_id, name, arguments, message in carried.rejected:
+            tool = self.recorder.begin_tool(
+                agent=asker or step.child,
+                name=name,
+                call_id=call_id,
+                arguments=arguments,
+                parent_id=step.id,
+            )
+            self.recorder.end_tool(tool, error=ErrorInfo(type=REJECTED_ERROR_TYPE, message=message))
 
     def span_ended(self, span: Span[Any]) -> None:
         data = span.span_data

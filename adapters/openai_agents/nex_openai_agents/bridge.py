@@ -72,7 +72,7 @@ class NexModel(Model):
         self.agent = agent
         self.settings = dict(settings or {})
         self.observer = observer
-        self._inputs = InputCache()
+        self._inputs = InputCache(ordered_results=True)
 
     @property
     def model_id(self) -> str:

@@ -4,8 +4,9 @@
   validating arguments as the native runtime does and feeding a failure back to the model as
   ``Error: <type>: <message>`` (the SDK's default hides the error from the model).
 - A sub-agent in ``tool`` mode is a tool taking ``{"task": string}`` that runs the child with
-  ``Runner.run`` (nested in the same trace); in ``handoff`` mode it is an SDK handoff whose
-  transfer message is the protocol's ``Transferred to <name>.``.
+  ``Runner.run`` (nested in the same trace) — through the SDK's ``Agent.as_tool`` machinery when
+  an approval tool sits under it, so the child's pause pauses the run; in ``handoff`` mode it is
+  an SDK handoff whose transfer message is the protocol's ``Transferred to <name>.``.
 - ``stop_tools`` become ``StopAtTools``; ``parallel_tool_calls: false`` becomes the model setting.
 - MCP-bound tools call nex's MCP pool (``nex_core.runtime.mcp_tools``), not the SDK's MCP
   servers, so their servers, schemas and errors are the native runtime's.
@@ -16,6 +17,7 @@
 from __future__ import annotations
 
 import asyncio
+import json
 import weakref
 from collections.abc import Awaitable, Callable
 from typing import Any
@@ -24,6 +26,7 @@ from agents import Agent, FunctionTool, Handoff, ModelSettings, RunContextWrappe
 from agents.agent import StopAtTools
 from agents.exceptions import MaxTurnsExceeded
 from agents.tool_context import ToolContext
+from pydantic import BaseModel
 
 from nex_core.errors import AdapterError, NexError
 from nex_core.models.base import ChatModel
@@ -155,15 +158,22 @@ class _Builder:
         if batch is not None:
             required = handle.tool is not None and handle.tool.approval == "required"
             approval = True if required else HeldWithBatch(batch)
-        return protocol_tool(
+        run = self._runner(spec, handle)
+        tool = protocol_tool(
             schema.name,
             description,
             parameters,
-            self._runner(spec, handle),
+            run,
             serial,
             needs_approval=approval,
             edits=self.edits,
         )
+        if isinstance(run, NestedRunner):
+            # What the SDK's RunState reads to find (and, read back from JSON, restore) the
+            # paused child run of this call: the markers Agent.as_tool puts on its own tools.
+            tool._is_agent_tool = True
+            tool._agent_instance = run.child
+        return tool
 
     def _runner(self, spec: AgentSpec, handle: ToolHandle) -> Any:
         if handle.kind == "function":
@@ -181,14 +191,9 @@ class _Builder:
         assert handle.sub_agent is not None
         child_spec = handle.sub_agent.child
         if needs_approval(child_spec):
-            # The child runs in a Runner.run of its own inside this tool call: its pause would
-            # end the tool call, not the run, and its state would be lost.
-            raise AdapterError(
-                f"agent '{spec.name}': sub-agent '{child_spec.name}' (called as a tool) has tools "
-                "with approval: required, which the openai-agents backend pauses for only in the "
-                "agent the run started with and the agents it hands off to; make it a handoff "
-                "or run the spec on the native backend"
-            )
+            # A Runner.run of the adapter's own would end the tool call, not the run, on the
+            # child's pause: the SDK's own agent tool carries the pause out (see nested_runner).
+            return nested_runner(self.agent(child_spec), child_spec.limits.max_steps)
         return agent_runner(self.agent(child_spec), child_spec.limits.max_steps)
 
     def _handoff(self, handle: ToolHandle, sub: SubAgentSpec) -> Handoff[Any, Any]:
@@ -273,6 +278,52 @@ def agent_runner(child: Agent, max_turns: int) -> ToolRunner:
         return output_text(result.final_output)
 
     return sub_agent
+
+
+class _Task(BaseModel):
+    task: str
+
+
+def _task_text(options: Any) -> str:
+    return str(options["params"]["task"])
+
+
+class NestedRunner:
+    """Runs ``child`` on ``{"task": ...}`` through the SDK's own ``Agent.as_tool`` machinery,
+    which keeps a paused child run by its tool call, surfaces its approval requests on the
+    outer run, serializes it into the outer ``RunState`` and continues it when the outer run
+    resumes. The protocol tool around it still validates, serializes and reports errors."""
+
+    def __init__(self, child: Agent, max_turns: int) -> None:
+        self.child = child
+        self._tool = child.as_tool(
+            tool_name=child.name,
+            tool_description=None,
+            max_turns=max_turns,
+            failure_error_function=None,  # the protocol tool around it reports failures
+            parameters=_Task,
+            input_builder=_task_text,
+            custom_output_extractor=_final_text,
+        )
+
+    async def __call__(self, ctx: RunContextWrapper[Any], arguments: dict[str, Any]) -> Any:
+        try:
+            return await self._tool.on_invoke_tool(
+                ctx,  # type: ignore[arg-type]  # the call's ToolContext (protocol_tool's)
+                json.dumps({"task": str(arguments["task"])}),
+            )
+        except MaxTurnsExceeded:
+            raise SubAgentFailed(
+                f"agent '{self.child.name}' stopped without an answer (max_steps)"
+            ) from None
+
+
+def nested_runner(child: Agent, max_turns: int) -> NestedRunner:
+    return NestedRunner(child, max_turns)
+
+
+async def _final_text(result: Any) -> str:
+    return output_text(result.final_output)
 
 
 def protocol_handoff(child: Agent, tool_name: str, description: str) -> Handoff[Any, Any]:

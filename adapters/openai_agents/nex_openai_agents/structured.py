@@ -99,7 +99,7 @@ def output_schema_of(
         report.add(
             where,
             "the SDK shows the model its strict form of the type's schema (every property "
-            "required, no additional properties; non-objects wrapped in {\"response\": ...}); "
+            'required, no additional properties; non-objects wrapped in {"response": ...}); '
             "the spec keeps the type's own schema",
             "approximated",
         )

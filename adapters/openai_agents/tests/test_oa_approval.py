@@ -237,15 +237,6 @@ def test_a_handoff_child_pauses_and_resumes_in_the_child() -> None:
     assert {s.agent for s in tools(resumed)} == {"clerk"}
 
 
-def test_approval_inside_an_agent_called_as_a_tool_is_refused_with_a_reason() -> None:
-    root = AgentSpec(
-        name="boss", system_prompt="Delegate.", sub_agents=[SubAgentSpec(agent=spec())]
-    )
-    _, _, traj = paused_run([{"text": "x"}], agent=root)
-    assert traj.outcome is not None and traj.outcome.status is OutcomeStatus.ERROR
-    assert traj.outcome.error is not None and "approval: required" in traj.outcome.error.message
-
-
 def test_needs_approval_converts_to_approval_required_and_back() -> None:
     built = build(spec(), ScriptedModel([]))
     by_name = {t.name: t for t in built.tools if isinstance(t, FunctionTool)}
