@@ -25,7 +25,7 @@ Resuming: :mod:`nex_autogen.resume`.
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable
 from typing import Any, Literal
 
 from autogen_agentchat.messages import BaseTextChatMessage
@@ -108,32 +108,48 @@ def check_spec(spec: AgentSpec | TeamSpec) -> bool:
     """Whether ``spec`` has approval tools; raises :class:`AdapterError` naming each agent and
     tool where the autogen adapter cannot pause (see the module docstring)."""
     problems = []
+    resumable = _resumable(spec) if isinstance(spec, AgentSpec) else set()
     for agent in spec.walk():
         for tool in sorted(approval_tools(agent)):
-            if isinstance(spec, AgentSpec) and (agent is spec or _reached_by_handoff(spec, agent)):
+            if id(agent) in resumable:
                 continue
-            where = "a team member" if isinstance(spec, TeamSpec) else "an agent used as a tool"
+            where = (
+                "a team member"
+                if isinstance(spec, TeamSpec)
+                else "an agent used as a tool that hands off, or one it hands off to"
+            )
             problems.append(f"agent '{agent.name}', tool '{tool}' ({where})")
     if problems:
         raise AdapterError(
             "approval: required is supported by the autogen adapter in the root agent of a "
-            "spec and the agents it hands off to, not in " + "; ".join(problems)
+            "spec, the agents it hands off to and agents used as tools that do not hand off, "
+            "not in " + "; ".join(problems)
         )
     return any(approval_tools(a) for a in spec.walk())
 
 
-def _reached_by_handoff(root: AgentSpec, target: AgentSpec) -> bool:
-    stack: list[AgentSpec] = [root]
-    seen: set[int] = set()
+def _handoffs(agent: AgentSpec) -> list[AgentSpec]:
+    return [s.child for s in agent.sub_agents if s.mode is ContextMode.HANDOFF]
+
+
+def _resumable(root: AgentSpec) -> set[int]:
+    """The agents (by ``id``) whose pauses the adapter resumes: the root's Swarm (the root and
+    every agent reached from it by handoffs), and every agent used as a tool by one of those
+    that does not hand off itself (an ``AgentTool`` child, not a Swarm run inside a tool call),
+    and so on down."""
+    out: set[int] = set()
+    swarm: list[AgentSpec] = [root]
+    while swarm:
+        agent = swarm.pop()
+        if id(agent) not in out:
+            out.add(id(agent))
+            swarm += _handoffs(agent)
+    stack = [a for a in root.walk() if id(a) in out]
     while stack:
         agent = stack.pop()
-        if id(agent) in seen:
-            continue
-        seen.add(id(agent))
-        children: Sequence[AgentSpec] = [
-            s.child for s in agent.sub_agents if s.mode is ContextMode.HANDOFF
-        ]
-        if any(c is target for c in children):
-            return True
-        stack += children
-    return False
+        for sub in agent.sub_agents:
+            child = sub.child
+            if sub.mode is ContextMode.TOOL and not _handoffs(child) and id(child) not in out:
+                out.add(id(child))
+                stack.append(child)
+    return out

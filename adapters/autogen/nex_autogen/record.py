@@ -68,7 +68,9 @@ from nex_autogen.messages import (
     to_nex_tool,
 )
 from nex_autogen.names import AgentNames, agent_names
+from nex_autogen.nested import paused_requests
 from nex_autogen.tools import SerialWorkbench, ToolFailed, final_text
+from nex_core.runtime.approval import close_paused
 from nex_core.trajectory.recorder import Recorder, current_parent_id
 from nex_core.trajectory.schema import ErrorInfo, LLMRequest, Message
 from nex_core.trajectory.schema import ToolSchema as NexToolSchema
@@ -398,6 +400,12 @@ class RecordingStreamTool(_Recording, BaseStreamTool[Any, Any, Any]):
                 rec.end_subagent(sub, None, error=_failure(exc))
             rec.end_tool(tool_step, error=_failure(exc))
             raise
+        paused = paused_requests(value)
+        if paused is not None:  # the whole run pauses in this call (nex_autogen.nested)
+            if sub is not None:
+                close_paused(sub, paused)
+            close_paused(tool_step, paused)
+            return
         if sub is not None:
             rec.end_subagent(sub, final_text(value) if isinstance(value, TaskResult) else None)
         rec.end_tool(tool_step, self.inner.return_value_as_string(value))

@@ -224,9 +224,10 @@ def _starting_new_session(original: Any) -> Any:
 _watch_lock = threading.Lock()
 
 
-Before = Callable[[Instrumentation], Awaitable[None]]
+Before = Callable[[Instrumentation], Awaitable[Outcome | None]]
 """Work a resumed run does inside the recording, before its first turn (the waiting batch),
-given the run's recording wrappers."""
+given the run's recording wrappers; an outcome it returns ends the run there (a batch that
+paused again)."""
 
 
 async def drive(
@@ -248,9 +249,11 @@ async def drive(
     hook = NEW_RUNNER_HOOK.set(instrumentation.instrument)
     try:
         with recorder.active():
-            if before is not None:
-                await before(instrumentation)
+            stopped = await before(instrumentation) if before is not None else None
             todo = task.turns if turns is None else turns
+            if stopped is not None:
+                outcome, todo = stopped, []
+                mark_paused(recorder, outcome, first_turn)
             for number, turn in enumerate(todo, first_turn):
                 record_task_input(recorder, obj, turn)
                 result = await _turn(obj, turn, mode)

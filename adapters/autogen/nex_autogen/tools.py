@@ -41,6 +41,7 @@ from pydantic import BaseModel, ConfigDict
 
 from nex_autogen.mcp import MCPTools
 from nex_autogen.messages import answer_of
+from nex_autogen.nested import CHILD_PAUSES, note_pause
 from nex_core.protocol.spec import ToolSpec
 from nex_core.runtime.loop import SubAgentFailed
 from nex_core.runtime.tools import (
@@ -340,6 +341,33 @@ class _ProtocolRunner:
 
     def return_value_as_string(self, value: TaskResult) -> str:
         return final_text(value) or ""
+
+    # A child that paused for approval pauses the caller's turn (nex_autogen.nested): the
+    # caller's sink is taken before the child runs, as the child opens a sink of its own.
+    async def run_json(
+        self,
+        args: Mapping[str, Any],
+        cancellation_token: CancellationToken,
+        call_id: str | None = None,
+    ) -> Any:
+        sink = CHILD_PAUSES.get()
+        value = await super().run_json(args, cancellation_token, call_id)  # type: ignore[misc]
+        note_pause(sink, call_id, value)
+        return value
+
+    async def run_json_stream(
+        self,
+        args: Mapping[str, Any],
+        cancellation_token: CancellationToken,
+        call_id: str | None = None,
+    ) -> AsyncGenerator[Any, None]:
+        sink = CHILD_PAUSES.get()
+        last = None
+        async for last in super().run_json_stream(  # type: ignore[misc]
+            args, cancellation_token, call_id
+        ):
+            yield last
+        note_pause(sink, call_id, last)
 
 
 class ProtocolAgentTool(_ProtocolRunner, AgentTool):
