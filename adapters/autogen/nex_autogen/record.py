@@ -69,7 +69,7 @@ from nex_autogen.messages import (
 )
 from nex_autogen.names import AgentNames, agent_names
 from nex_autogen.nested import paused_requests
-from nex_autogen.tools import SerialWorkbench, ToolFailed, final_text
+from nex_autogen.tools import SerialWorkbench, ToolFailed, final_text, paused_before, skipped
 from nex_core.runtime.approval import close_paused
 from nex_core.trajectory.recorder import Recorder, current_parent_id
 from nex_core.trajectory.schema import ErrorInfo, LLMRequest, Message
@@ -455,6 +455,8 @@ class RecordingWorkbench(StaticStreamWorkbench):
     ) -> ToolResult:
         if self._static:
             async with self._turn():
+                if self._turns is not None and paused_before():
+                    return skipped(name)
                 return await super().call_tool(name, arguments, cancellation_token, call_id)
         return await self._delegate(name, arguments, cancellation_token, call_id)
 
@@ -467,6 +469,9 @@ class RecordingWorkbench(StaticStreamWorkbench):
     ) -> AsyncGenerator[Any, None]:
         if self._static and isinstance(self.inner, StaticStreamWorkbench):
             async with self._turn():
+                if self._turns is not None and paused_before():
+                    yield skipped(name)  # nex_autogen.tools.SerialWorkbench
+                    return
                 async for event in super().call_tool_stream(
                     name, arguments, cancellation_token, call_id
                 ):

@@ -33,6 +33,7 @@ from autogen_core.tools import (
     BaseTool,
     ParametersSchema,
     StaticStreamWorkbench,
+    TextResultContent,
     ToolOverride,
     ToolResult,
 )
@@ -198,6 +199,17 @@ class CallTurns:
             yield
 
 
+def paused_before() -> bool:
+    """Whether a call of this batch paused for approval below (an agent used as a tool): a
+    sequential batch stops there, as natively; the calls after it run in the resume."""
+    return bool(CHILD_PAUSES.get())
+
+
+def skipped(name: str) -> ToolResult:
+    """The result of a call a pause kept from starting (no one reads it: the turn pauses)."""
+    return ToolResult(name=name, result=[TextResultContent(content="")], is_error=False)
+
+
 class SerialWorkbench(StaticStreamWorkbench):
     """The tools of an agent with ``parallel_tool_calls: false``: AutoGen starts every call of a
     reply at once (``asyncio.gather``); here each waits for the one before it, as the native
@@ -219,6 +231,8 @@ class SerialWorkbench(StaticStreamWorkbench):
         call_id: str | None = None,
     ) -> ToolResult:
         async with self.turns.turn():
+            if paused_before():
+                return skipped(name)
             return await super().call_tool(name, arguments, cancellation_token, call_id)
 
     async def call_tool_stream(
@@ -229,6 +243,9 @@ class SerialWorkbench(StaticStreamWorkbench):
         call_id: str | None = None,
     ) -> AsyncGenerator[Any, None]:
         async with self.turns.turn():
+            if paused_before():
+                yield skipped(name)
+                return
             async for event in super().call_tool_stream(
                 name, arguments, cancellation_token, call_id
             ):

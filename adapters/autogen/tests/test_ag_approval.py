@@ -287,16 +287,6 @@ def test_resuming_with_another_spec_is_one_error_line() -> None:
     ("spec", "where"),
     [
         (
-            AgentSpec(
-                name="boss",
-                system_prompt="Delegate.",
-                sub_agents=[
-                    SubAgentSpec(agent=AgentSpec(name="pub", system_prompt="P.", tools=[PUBLISH]))
-                ],
-            ),
-            "agent 'pub', tool 'publish' (an agent used as a tool)",
-        ),
-        (
             TeamSpec(
                 name="crew",
                 members=[
@@ -327,7 +317,7 @@ def test_resuming_with_another_spec_is_one_error_line() -> None:
                     )
                 ],
             ),
-            "agent 'pub', tool 'publish' (an agent used as a tool)",
+            "agent 'pub', tool 'publish' (an agent used as a tool that hands off, or one it",
         ),
     ],
 )
