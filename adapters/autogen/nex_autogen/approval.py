@@ -18,9 +18,10 @@ agent built from a spec is), and the record stays AutoGen's own:
 
 Where a pause can be resumed: the root agent of a spec and every agent it hands off to (a
 spec that hands off is built as a ``Swarm``; the resume puts its speaker and the members'
-conversation back). An approval tool in an agent used as a tool or a team member is refused,
-as every backend refuses it (the pause would sit inside a parent's tool call or a team's turn).
-Resuming: :mod:`nex_autogen.resume`.
+conversation back), and an agent used as a tool by one of those that does not hand off itself,
+at any depth (the pause travels out through the calling agents, :mod:`nex_autogen.nested`).
+An approval tool in a team member, or in a tool child that hands off (a ``Swarm`` run inside a
+tool call), is refused. Resuming: :mod:`nex_autogen.resume`, :mod:`nex_autogen.resume_nested`.
 """
 
 from __future__ import annotations
