@@ -109,15 +109,15 @@ def check_spec(spec: AgentSpec | TeamSpec) -> bool:
     """Whether ``spec`` has approval tools; raises :class:`AdapterError` naming each agent and
     tool where the autogen adapter cannot pause (see the module docstring)."""
     problems = []
-    resumable = _resumable(spec) if isinstance(spec, AgentSpec) else set()
+    # A team's members pause in their turns (nex_autogen.resume_team), and below them.
+    members = [spec] if isinstance(spec, AgentSpec) else spec.members
+    resumable = {i for member in members for i in _resumable(member)}
     for agent in spec.walk():
         for tool in sorted(approval_tools(agent)):
             if id(agent) in resumable:
                 continue
             where = (
-                "a team member"
-                if isinstance(spec, TeamSpec)
-                else "an agent used as a tool that hands off, or one it hands off to"
+                "an agent used as a tool that hands off, or one it hands off to"
             )
             problems.append(f"agent '{agent.name}', tool '{tool}' ({where})")
     if problems:

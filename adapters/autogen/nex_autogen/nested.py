@@ -48,6 +48,11 @@ def paused_requests(result: Any) -> list[dict[str, Any]] | None:
     return None
 
 
+def paused_requests_of(message: Any) -> list[dict[str, Any]] | None:
+    """The requests an agent's answer paused with, ``None`` when it is no pause."""
+    return list(message.pending) if isinstance(message, ApprovalPauseMessage) else None
+
+
 def note_pause(sink: Sink | None, call_id: str | None, result: Any) -> None:
     """Tell the calling agent's turn that the child run by ``call_id`` paused, if it did."""
     requests = paused_requests(result)

@@ -256,16 +256,20 @@ class AutogenAdapter(Adapter):
     ) -> Trajectory:
         """:meth:`aresume` of a run that paused inside an agent used as a tool
         (:mod:`nex_autogen.resume_nested`)."""
+        from autogen_agentchat.teams import BaseGroupChat
+
         from nex_autogen.approval import check_spec
         from nex_autogen.build import build
         from nex_autogen.mcp import mcp_for_run, uses_mcp
         from nex_autogen.record import Instrumentation
         from nex_autogen.resume import BatchStarts, continue_swarm, paused_member
         from nex_autogen.resume_nested import check_nested, continue_frame
+        from nex_autogen.resume_team import continue_team
         from nex_autogen.run import drive
         from nex_core.protocol.approval import APPROVAL_STOP_REASON, decisions_value
         from nex_core.runtime.loop import provenance_for
         from nex_core.runtime.mcp import shared_pool
+        from nex_core.runtime.paused import TeamPause
         from nex_core.runtime.tools import resolve_bindings
         from nex_core.trajectory.recorder import Recorder
         from nex_core.trajectory.schema import Outcome, OutcomeStatus
@@ -304,10 +308,13 @@ class AutogenAdapter(Adapter):
                 obj = build(spec, model, mcp=mcp)
             except Exception as exc:
                 return recorder.fail(exc)
-            agent, swarm = paused_member(obj, frame.agent.name, paused.id)
 
             async def batch(instrumentation: Instrumentation) -> Outcome | None:
                 recorder.input(agent=asker, value=decisions_value(decisions), mode="resume")
+                if isinstance(frame, TeamPause):
+                    assert isinstance(obj, BaseGroupChat)
+                    return await continue_team(obj, frame, paused, decisions, recorder, starts)
+                agent, swarm = paused_member(obj, frame.agent.name, paused.id)
                 results, again = await continue_frame(agent, frame, decisions, recorder, starts)
                 if again:  # paused again below: no model call, the run pauses
                     return Outcome(

@@ -68,7 +68,7 @@ from nex_autogen.messages import (
     to_nex_tool,
 )
 from nex_autogen.names import AgentNames, agent_names
-from nex_autogen.nested import paused_requests
+from nex_autogen.nested import paused_requests, paused_requests_of
 from nex_autogen.tools import SerialWorkbench, ToolFailed, final_text, paused_before, skipped
 from nex_core.runtime.approval import close_paused
 from nex_core.trajectory.recorder import Recorder, current_parent_id
@@ -611,15 +611,20 @@ def team_turn_stream(
             input=await turn_input(agent, messages),
         )
         output = None
+        paused = None
         try:
             with _nested(recorder, step.id):
                 async for item in original(messages, cancellation_token):
                     if isinstance(item, Response):
-                        output = _answer(item.chat_message)
+                        paused = paused_requests_of(item.chat_message)
+                        output = None if paused is not None else _answer(item.chat_message)
                     yield item
         except BaseException as exc:
             recorder.end_subagent(step, output, error=exc)
             raise
+        if paused is not None:  # the whole run pauses in this turn (nex_autogen.resume_team)
+            close_paused(step, paused)
+            return
         recorder.end_subagent(step, output)
 
     return on_messages_stream

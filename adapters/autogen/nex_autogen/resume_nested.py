@@ -39,7 +39,7 @@ from nex_core.protocol.approval import Decision, decisions_for
 from nex_core.protocol.spec import AgentSpec, TeamSpec
 from nex_core.runtime.approval import PAUSED_TURN_KEY, RESUMED_BATCH_KEY, close_paused
 from nex_core.runtime.loop import SubAgentFailed
-from nex_core.runtime.paused import Frame, rebuild
+from nex_core.runtime.paused import Frame, TeamPause, rebuild
 from nex_core.runtime.tools import describe_error
 from nex_core.trajectory.recorder import Recorder, error_info, parse_arguments
 from nex_core.trajectory.schema import ErrorInfo, Message, ToolCall, Trajectory
@@ -53,9 +53,9 @@ def is_nested(paused: Trajectory) -> bool:
 
 def check_nested(
     spec: AgentSpec | TeamSpec, paused: Trajectory, decision: Decision | Mapping[str, Decision]
-) -> tuple[Frame, int, dict[str, Decision]]:
-    """The paused run's top frame, the task turn it paused in and one decision per pending
-    call; an :class:`AdapterError` (one line) for anything that does not fit."""
+) -> tuple[Frame | TeamPause, int, dict[str, Decision]]:
+    """The paused run's top frame (or team pause), the task turn it paused in and one
+    decision per pending call; an :class:`AdapterError` (one line) for what does not fit."""
     check_outcome(spec, paused)
     assert paused.outcome is not None
     try:
@@ -63,11 +63,6 @@ def check_nested(
         decisions = decisions_for(paused.outcome.pending, decision)
     except (ValueError, SpecError) as exc:
         raise AdapterError(f"cannot resume trajectory {paused.id}: {exc}") from None
-    if not isinstance(state, Frame):
-        raise AdapterError(
-            f"cannot resume trajectory {paused.id}: it paused in a team member's turn, which "
-            "the autogen adapter does not resume"
-        )
     turn = paused.metadata.get(PAUSED_TURN_KEY)
     if not isinstance(turn, int):
         turn = max(len(paused.task.turns) - 1, 0)

@@ -16,7 +16,7 @@ from nex_autogen import AutogenAdapter
 
 from nex_core import ScriptedModel, TaskInfo, normalize, run_native
 from nex_core.protocol.approval import Decision
-from nex_core.protocol.spec import AgentSpec, SubAgentSpec, ToolSpec
+from nex_core.protocol.spec import AgentSpec, SubAgentSpec, TeamSpec, Termination, ToolSpec
 from nex_core.runtime.resume import resume_native
 from nex_core.trajectory.schema import (
     InputStep,
@@ -65,7 +65,7 @@ def fresh_log() -> None:
 
 
 def chain(
-    spec: AgentSpec, script: dict[str, Any], turns: list[str], decisions: list[Any]
+    spec: AgentSpec | TeamSpec, script: dict[str, Any], turns: list[str], decisions: list[Any]
 ) -> tuple[list[Trajectory], list[Trajectory], list[Any], list[Any]]:
     """Native and autogen runs of ``spec`` (the first, then one resume per decision) and what
     each backend's tools ran."""
@@ -231,3 +231,128 @@ def test_run_stream_mode_pauses_and_resumes_the_same_way() -> None:
 
     native, _, _, _ = chain(BOSS, script, ["go"], [Decision(action="approve")])
     assert_parity(native, asyncio.run(streamed()))
+
+
+# --------------------------------------------------------------------------- team members
+
+WRITER = AgentSpec(name="writer", system_prompt="Write.")
+CREW = TeamSpec(
+    name="crew",
+    members=[WRITER, PUBLISHER],
+    speaker_selection="round_robin",
+    termination=Termination(max_turns=3),
+)
+
+
+def team_chain(
+    spec: TeamSpec, script: dict[str, Any], turns: list[str], decisions: list[Any]
+) -> tuple[list[Trajectory], list[Trajectory], list[Any], list[Any]]:
+    return chain(spec, script, turns, decisions)
+
+
+@pytest.mark.parametrize(
+    "decision", [Decision(action="approve"), Decision(action="reject", message="no")]
+)
+def test_a_pause_in_a_team_member_carries_its_turn_on_and_the_team_goes_on(
+    decision: Decision,
+) -> None:
+    script = {
+        "agents": {
+            "writer": [{"text": "Draft."}, {"text": "Final."}],
+            "publisher": [
+                {"tool_calls": [call("c_pub", "publish", text="Draft.")]},
+                {"text": "Ok."},
+            ],
+        }
+    }
+    native, autogen, native_ran, autogen_ran = team_chain(CREW, script, ["go"], [decision])
+    assert_parity(native, autogen)
+    paused, resumed = autogen
+    assert paused.outcome is not None
+    assert [p["path"] for p in paused.outcome.pending or []] == [["crew", "publisher"]]
+    turn = [s for s in paused.steps if isinstance(s, SubAgentStep)][-1]
+    assert turn.status is StepStatus.CANCELLED and turn.metadata["pending"] == ["c_pub"]
+    assert resumed.outcome is not None and resumed.outcome.final_output == "Final."
+    assert autogen_ran == native_ran
+
+
+def test_a_member_paused_twice_in_one_turn() -> None:
+    script = {
+        "agents": {
+            "writer": [{"text": "Draft."}, {"text": "Final."}],
+            "publisher": [
+                {"tool_calls": [call("c_pub", "publish", text="Draft.")]},
+                {"tool_calls": [call("c_pub2", "publish", text="Draft 2.")]},
+                {"text": "Ok."},
+            ],
+        }
+    }
+    approve = Decision(action="approve")
+    native, autogen, native_ran, autogen_ran = team_chain(
+        CREW, script, ["go"], [approve, approve]
+    )
+    assert_parity(native, autogen)
+    assert autogen_ran == native_ran
+
+
+def test_an_agent_a_member_uses_as_a_tool_pauses_the_team() -> None:
+    member = AgentSpec(
+        name="lead", system_prompt="Lead.", sub_agents=[SubAgentSpec(agent=PUBLISHER)]
+    )
+    team = CREW.model_copy(update={"members": [WRITER, member]})
+    script = {
+        "agents": {
+            "writer": [{"text": "Draft."}, {"text": "Final."}],
+            "lead": [{"tool_calls": [TO_PUBLISHER]}, {"text": "Led."}],
+            "publisher": [{"tool_calls": [call("c_pub", "publish", text="hi")]}, {"text": "Ok."}],
+        }
+    }
+    native, autogen, native_ran, autogen_ran = team_chain(
+        team, script, ["go"], [Decision(action="approve")]
+    )
+    assert_parity(native, autogen)
+    paused = autogen[0]
+    assert paused.outcome is not None
+    assert [p["path"] for p in paused.outcome.pending or []] == [["crew", "lead", "publisher"]]
+    assert autogen_ran == native_ran == [("publish", {"text": "hi"})]
+
+
+@pytest.mark.parametrize(
+    "termination",
+    [Termination(max_turns=2), Termination(max_turns=4, text_mention="DONE")],
+)
+def test_a_carried_turn_that_ends_the_team_ends_it(termination: Termination) -> None:
+    """The member's answer after the resume uses the last turn or says the stop text: the team
+    does not go on."""
+    team = CREW.model_copy(update={"termination": termination})
+    script = {
+        "agents": {
+            "writer": [{"text": "Draft."}, {"text": "Later."}],
+            "publisher": [
+                {"tool_calls": [call("c_pub", "publish", text="Draft.")]},
+                {"text": "Ok. DONE"},
+            ],
+        }
+    }
+    native, autogen, _, _ = team_chain(team, script, ["go"], [Decision(action="approve")])
+    assert_parity(native, autogen)
+    resumed = autogen[1]
+    assert resumed.outcome is not None and resumed.outcome.final_output == "Ok. DONE"
+
+
+def test_the_task_turn_after_a_carried_last_team_turn_runs() -> None:
+    team = CREW.model_copy(update={"termination": Termination(max_turns=2)})
+    script = {
+        "agents": {
+            "writer": [{"text": "Draft."}, {"text": "Later."}],
+            "publisher": [
+                {"tool_calls": [call("c_pub", "publish", text="Draft.")]},
+                {"text": "Ok."},
+                {"text": "Again."},
+            ],
+        }
+    }
+    native, autogen, _, _ = team_chain(team, script, ["go", "more"], [Decision(action="approve")])
+    assert_parity(native, autogen)
+    resumed = autogen[1]
+    assert resumed.outcome is not None and resumed.outcome.final_output == "Again."
