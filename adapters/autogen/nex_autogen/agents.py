@@ -16,7 +16,8 @@ fails it is fed back to the model (the native runtime's feedback text, as a user
 
 A fourth, for an agent with tools that need approval: an answer calling one ends the turn
 before AutoGen runs any call of its batch (an :class:`~nex_autogen.approval.ApprovalPauseMessage`
-is the turn's answer; see :mod:`nex_autogen.approval`).
+is the turn's answer; see :mod:`nex_autogen.approval`), and so does a batch in which an agent it
+calls as a tool paused (:mod:`nex_autogen.nested`).
 
 Everything else — the tool loop, the model calls — is AutoGen's own.
 """

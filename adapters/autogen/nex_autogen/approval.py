@@ -19,9 +19,11 @@ agent built from a spec is), and the record stays AutoGen's own:
 Where a pause can be resumed: the root agent of a spec and every agent it hands off to (a
 spec that hands off is built as a ``Swarm``; the resume puts its speaker and the members'
 conversation back), and an agent used as a tool by one of those that does not hand off itself,
-at any depth (the pause travels out through the calling agents, :mod:`nex_autogen.nested`).
-An approval tool in a team member, or in a tool child that hands off (a ``Swarm`` run inside a
-tool call), is refused. Resuming: :mod:`nex_autogen.resume`, :mod:`nex_autogen.resume_nested`.
+at any depth (the pause travels out through the calling agents, :mod:`nex_autogen.nested`),
+and a team member (the team's run pauses; :mod:`nex_autogen.resume_team`) and the agents it
+uses as tools. An approval tool in a tool child that hands off (a ``Swarm`` run inside a tool
+call) or an agent it hands off to is refused. Resuming: :mod:`nex_autogen.resume`,
+:mod:`nex_autogen.resume_nested`, :mod:`nex_autogen.resume_team`.
 """
 
 from __future__ import annotations
@@ -116,15 +118,13 @@ def check_spec(spec: AgentSpec | TeamSpec) -> bool:
         for tool in sorted(approval_tools(agent)):
             if id(agent) in resumable:
                 continue
-            where = (
-                "an agent used as a tool that hands off, or one it hands off to"
-            )
+            where = "an agent used as a tool that hands off, or one it hands off to"
             problems.append(f"agent '{agent.name}', tool '{tool}' ({where})")
     if problems:
         raise AdapterError(
             "approval: required is supported by the autogen adapter in the root agent of a "
-            "spec, the agents it hands off to and agents used as tools that do not hand off, "
-            "not in " + "; ".join(problems)
+            "spec, the agents it hands off to, team members and agents used as tools that do "
+            "not hand off, not in " + "; ".join(problems)
         )
     return any(approval_tools(a) for a in spec.walk())
 

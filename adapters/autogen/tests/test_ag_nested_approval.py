@@ -356,3 +356,33 @@ def test_the_task_turn_after_a_carried_last_team_turn_runs() -> None:
     assert_parity(native, autogen)
     resumed = autogen[1]
     assert resumed.outcome is not None and resumed.outcome.final_output == "Again."
+
+
+def test_a_selector_team_resumes_without_choosing_the_paused_speaker_again() -> None:
+    """AutoGen's selector prompt is its own (``teams_selector`` is not declared), so this checks
+    the run, not parity: the selector's model is asked for turns 1, 2 and 3, once each."""
+    team = CREW.model_copy(update={"speaker_selection": "selector"})
+    script = {
+        "agents": {
+            "crew": [{"text": "writer"}, {"text": "publisher"}, {"text": "writer"}],
+            "writer": [{"text": "Draft."}, {"text": "Final."}],
+            "publisher": [
+                {"tool_calls": [call("c_pub", "publish", text="Draft.")]},
+                {"text": "Ok."},
+            ],
+        }
+    }
+
+    async def run() -> list[Trajectory]:
+        model, adapter = ScriptedModel(script), AutogenAdapter()
+        paused = await adapter.arun(team, "go", model=model)
+        paused = Trajectory.model_validate_json(paused.to_json())
+        approve = Decision(action="approve")
+        return [paused, await adapter.aresume(team, paused, approve, model=model)]
+
+    paused, resumed = asyncio.run(run())
+    assert paused.outcome is not None and paused.outcome.status is OutcomeStatus.INTERRUPTED
+    assert resumed.outcome is not None and resumed.outcome.final_output == "Final."
+    turns = [s.child for s in resumed.steps if isinstance(s, SubAgentStep)]
+    assert turns == ["publisher", "writer"]
+    assert ag_toolbox.RAN == [("publish", {"text": "Draft."})]
