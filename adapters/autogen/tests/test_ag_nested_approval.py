@@ -386,3 +386,23 @@ def test_a_selector_team_resumes_without_choosing_the_paused_speaker_again() -> 
     turns = [s.child for s in resumed.steps if isinstance(s, SubAgentStep)]
     assert turns == ["publisher", "writer"]
     assert ag_toolbox.RAN == [("publish", {"text": "Draft."})]
+
+
+def test_a_written_program_pauses_in_its_agent_tool_and_the_spec_resumes_it() -> None:
+    adapter = AutogenAdapter()
+    namespace: dict[str, Any] = {"__name__": "generated"}
+    exec(compile(adapter.to_code(BOSS), "generated.py", "exec"), namespace)
+    script = {
+        "agents": {
+            "boss": [{"tool_calls": [TO_PUBLISHER]}, {"text": "Done."}],
+            "publisher": [{"tool_calls": [call("c_pub", "publish", text="hi")]}, {"text": "Ok."}],
+        }
+    }
+    model = ScriptedModel(script)
+    paused = asyncio.run(adapter.arecord(namespace["build"](model), "go"))
+    assert paused.outcome is not None and paused.outcome.status is OutcomeStatus.INTERRUPTED
+    assert [p["path"] for p in paused.outcome.pending or []] == [["boss", "publisher"]]
+    assert ag_toolbox.RAN == []
+    resumed = adapter.resume(BOSS, paused, Decision(action="approve"), model=model)
+    assert resumed.outcome is not None and resumed.outcome.final_output == "Done."
+    assert ag_toolbox.RAN == [("publish", {"text": "hi"})]
