@@ -16,7 +16,8 @@ fails it is fed back to the model (the native runtime's feedback text, as a user
 
 A fourth, for an agent with tools that need approval: an answer calling one ends the turn
 before AutoGen runs any call of its batch (an :class:`~nex_autogen.approval.ApprovalPauseMessage`
-is the turn's answer; see :mod:`nex_autogen.approval`).
+is the turn's answer; see :mod:`nex_autogen.approval`), and so does a batch in which an agent it
+calls as a tool paused (:mod:`nex_autogen.nested`).
 
 Everything else — the tool loop, the model calls — is AutoGen's own.
 """
@@ -33,6 +34,7 @@ from autogen_agentchat.messages import (
     BaseChatMessage,
     HandoffMessage,
     ModelClientStreamingChunkEvent,
+    ToolCallExecutionEvent,
 )
 from autogen_core import CancellationToken
 from autogen_core.model_context import ChatCompletionContext
@@ -41,6 +43,7 @@ from pydantic import ValidationError
 
 from nex_autogen.approval import ApprovalPause, pause_message, pending_in
 from nex_autogen.messages import USER_SOURCE
+from nex_autogen.nested import CHILD_PAUSES, Sink, batch_pause
 from nex_core.errors import StructuredOutputError
 from nex_core.protocol.output_model import schema_of_model
 from nex_core.protocol.spec import Limits
@@ -102,9 +105,19 @@ class ProtocolAssistantAgent(AssistantAgent):
         before = list(await self._model_context.get_messages())
         incoming = context_messages(messages)
         pending, retries = messages, 0
+        # Agents this turn calls as tools report their pauses here (nex_autogen.nested).
+        sink: Sink = {}
+        CHILD_PAUSES.set(sink)  # in the task running this turn: its tool tasks copy it
         while True:
+            stream = super().on_messages_stream(pending, cancellation_token)
             try:
-                async for item in super().on_messages_stream(pending, cancellation_token):
+                async for item in stream:
+                    if isinstance(item, ToolCallExecutionEvent):
+                        paused = batch_pause(sink, item.content, self.name)
+                        if paused is not None:
+                            # The whole run pauses; the resume rebuilds this agent's context.
+                            yield Response(chat_message=paused)
+                            return
                     if isinstance(item, Response):
                         item = await self._end_turn(item, before, incoming)
                     yield item
@@ -119,6 +132,8 @@ class ProtocolAssistantAgent(AssistantAgent):
                     raise
                 if retries >= self.max_output_retries:
                     raise error from None
+            finally:
+                await stream.aclose()
             retries, pending = retries + 1, []
             await self._model_context.add_message(
                 UserMessage(content=feedback_text(error), source=USER_SOURCE)

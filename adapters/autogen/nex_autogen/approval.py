@@ -18,14 +18,17 @@ agent built from a spec is), and the record stays AutoGen's own:
 
 Where a pause can be resumed: the root agent of a spec and every agent it hands off to (a
 spec that hands off is built as a ``Swarm``; the resume puts its speaker and the members'
-conversation back). An approval tool in an agent used as a tool or a team member is refused,
-as every backend refuses it (the pause would sit inside a parent's tool call or a team's turn).
-Resuming: :mod:`nex_autogen.resume`.
+conversation back), and an agent used as a tool by one of those that does not hand off itself,
+at any depth (the pause travels out through the calling agents, :mod:`nex_autogen.nested`),
+and a team member (the team's run pauses; :mod:`nex_autogen.resume_team`) and the agents it
+uses as tools. An approval tool in a tool child that hands off (a ``Swarm`` run inside a tool
+call) or an agent it hands off to is refused. Resuming: :mod:`nex_autogen.resume`,
+:mod:`nex_autogen.resume_nested`, :mod:`nex_autogen.resume_team`.
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable
 from typing import Any, Literal
 
 from autogen_agentchat.messages import BaseTextChatMessage
@@ -108,32 +111,46 @@ def check_spec(spec: AgentSpec | TeamSpec) -> bool:
     """Whether ``spec`` has approval tools; raises :class:`AdapterError` naming each agent and
     tool where the autogen adapter cannot pause (see the module docstring)."""
     problems = []
+    # A team's members pause in their turns (nex_autogen.resume_team), and below them.
+    members = [spec] if isinstance(spec, AgentSpec) else spec.members
+    resumable = {i for member in members for i in _resumable(member)}
     for agent in spec.walk():
         for tool in sorted(approval_tools(agent)):
-            if isinstance(spec, AgentSpec) and (agent is spec or _reached_by_handoff(spec, agent)):
+            if id(agent) in resumable:
                 continue
-            where = "a team member" if isinstance(spec, TeamSpec) else "an agent used as a tool"
+            where = "an agent used as a tool that hands off, or one it hands off to"
             problems.append(f"agent '{agent.name}', tool '{tool}' ({where})")
     if problems:
         raise AdapterError(
             "approval: required is supported by the autogen adapter in the root agent of a "
-            "spec and the agents it hands off to, not in " + "; ".join(problems)
+            "spec, the agents it hands off to, team members and agents used as tools that do "
+            "not hand off, not in " + "; ".join(problems)
         )
     return any(approval_tools(a) for a in spec.walk())
 
 
-def _reached_by_handoff(root: AgentSpec, target: AgentSpec) -> bool:
-    stack: list[AgentSpec] = [root]
-    seen: set[int] = set()
+def _handoffs(agent: AgentSpec) -> list[AgentSpec]:
+    return [s.child for s in agent.sub_agents if s.mode is ContextMode.HANDOFF]
+
+
+def _resumable(root: AgentSpec) -> set[int]:
+    """The agents (by ``id``) whose pauses the adapter resumes: the root's Swarm (the root and
+    every agent reached from it by handoffs), and every agent used as a tool by one of those
+    that does not hand off itself (an ``AgentTool`` child, not a Swarm run inside a tool call),
+    and so on down."""
+    out: set[int] = set()
+    swarm: list[AgentSpec] = [root]
+    while swarm:
+        agent = swarm.pop()
+        if id(agent) not in out:
+            out.add(id(agent))
+            swarm += _handoffs(agent)
+    stack = [a for a in root.walk() if id(a) in out]
     while stack:
         agent = stack.pop()
-        if id(agent) in seen:
-            continue
-        seen.add(id(agent))
-        children: Sequence[AgentSpec] = [
-            s.child for s in agent.sub_agents if s.mode is ContextMode.HANDOFF
-        ]
-        if any(c is target for c in children):
-            return True
-        stack += children
-    return False
+        for sub in agent.sub_agents:
+            child = sub.child
+            if sub.mode is ContextMode.TOOL and not _handoffs(child) and id(child) not in out:
+                out.add(id(child))
+                stack.append(child)
+    return out

@@ -27,7 +27,7 @@ from autogen_agentchat.teams import BaseGroupChat, RoundRobinGroupChat, Selector
 from autogen_core.tools import BaseTool
 
 from nex_autogen.agents import ProtocolAssistantAgent
-from nex_autogen.approval import ApprovalPauseMessage, check_spec
+from nex_autogen.approval import ApprovalPauseMessage, approval_tools, check_spec
 from nex_autogen.bridge import bridge_model
 from nex_autogen.mcp import MCPTools
 from nex_autogen.messages import USER_SOURCE
@@ -73,6 +73,11 @@ def answered(messages: Sequence[BaseAgentEvent | BaseChatMessage]) -> bool:
         return False
     last = chat[-1]
     return not isinstance(last, HandoffMessage) and last.source != USER_SOURCE
+
+
+def paused_turn(messages: Sequence[BaseAgentEvent | BaseChatMessage]) -> bool:
+    """A team member's turn ended paused for approval."""
+    return any(isinstance(m, ApprovalPauseMessage) for m in messages)
 
 
 def check_supported(agent: AgentSpec, *, mcp: MCPTools | None = None) -> None:
@@ -278,6 +283,13 @@ def build_team(team: TeamSpec, model: ChatModel, mcp: MCPTools | None = None) ->
         "termination_condition": team_termination(team),
         "max_turns": team.termination.max_turns,
     }
+    if any(approval_tools(a) for a in team.walk()):
+        # A member's pause ends the team's run (the whole run pauses; nex_autogen.resume_team);
+        # a group chat refuses message types it was not told of.
+        stop = FunctionalTermination(paused_turn)
+        given = common["termination_condition"]
+        common["termination_condition"] = stop if given is None else given | stop
+        common["custom_message_types"] = [ApprovalPauseMessage]
     if team.speaker_selection == "round_robin":
         return RoundRobinGroupChat(members, **common)  # type: ignore[arg-type]
     selector = bridge_model(

@@ -13,7 +13,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from nex_autogen.approval import check_spec
+from nex_autogen.approval import approval_tools, check_spec
 from nex_autogen.build import agent_metadata, check_supported, handoff_closure, swarm_name
 from nex_core.codegen import (
     MCP_OPEN,
@@ -440,6 +440,18 @@ def _what(spec: AgentSpec | TeamSpec) -> str:
 def to_code(spec: AgentSpec | TeamSpec) -> str:
     """Source of a standalone program that builds ``spec`` with AutoGen and runs a task."""
     check_spec(spec)  # approval tools only where the adapter pauses
+    if isinstance(spec, TeamSpec):
+        # A written group chat has no termination on a member's pause (build_team's).
+        asking = [
+            f"agent '{a.name}', tool '{t}' (a team member, or an agent one uses as a tool)"
+            for a in spec.walk()
+            for t in sorted(approval_tools(a))
+        ]
+        if asking:
+            raise AdapterError(
+                "approval: required in a team is not written by nex convert --to autogen: "
+                + "; ".join(asking)
+            )
     mcp = any(isinstance(t.binding, MCPBinding) for a in spec.walk() for t in a.tools)
     writer = _Writer(mcp)
     root = writer.team(spec) if isinstance(spec, TeamSpec) else writer.system(spec)[0]

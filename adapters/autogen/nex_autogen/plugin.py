@@ -187,12 +187,17 @@ class AutogenAdapter(Adapter):
             later_turns,
             paused_member,
         )
+        from nex_autogen.resume_nested import is_nested
         from nex_autogen.run import drive
         from nex_core.runtime.loop import provenance_for
         from nex_core.runtime.mcp import shared_pool
         from nex_core.runtime.tools import resolve_bindings
         from nex_core.trajectory.recorder import Recorder
 
+        if is_nested(paused):
+            return await self._aresume_nested(
+                spec, paused, decision, model=model, sinks=sinks, mode=mode
+            )
         state, decisions = check_paused(spec, paused, decision)
         check_spec(spec)
         provenance = provenance_for(
@@ -232,10 +237,99 @@ class AutogenAdapter(Adapter):
                 if swarm is not None:
                     call_id = await continue_swarm(swarm, agent, results)
                     instrumentation.handed_off(swarm, agent.name, call_id)
+                return None
 
             turns = later_turns(paused, state)
             return await drive(
                 obj, paused.task, recorder, mode, turns, before=batch, first_turn=state.turn
+            )
+
+    async def _aresume_nested(
+        self,
+        spec: AgentSpec | TeamSpec,
+        paused: Trajectory,
+        decision: Decision | Mapping[str, Decision],
+        *,
+        model: Any,
+        sinks: Sequence[TrajectorySink],
+        mode: Literal["run", "run_stream"],
+    ) -> Trajectory:
+        """:meth:`aresume` of a run that paused inside an agent used as a tool
+        (:mod:`nex_autogen.resume_nested`)."""
+        from autogen_agentchat.teams import BaseGroupChat
+
+        from nex_autogen.approval import check_spec
+        from nex_autogen.build import build
+        from nex_autogen.mcp import mcp_for_run, uses_mcp
+        from nex_autogen.record import Instrumentation
+        from nex_autogen.resume import BatchStarts, continue_swarm, paused_member
+        from nex_autogen.resume_nested import check_nested, continue_frame
+        from nex_autogen.resume_team import continue_team
+        from nex_autogen.run import drive
+        from nex_core.protocol.approval import APPROVAL_STOP_REASON, decisions_value
+        from nex_core.runtime.loop import provenance_for
+        from nex_core.runtime.mcp import shared_pool
+        from nex_core.runtime.paused import TeamPause
+        from nex_core.runtime.tools import resolve_bindings
+        from nex_core.trajectory.recorder import Recorder
+        from nex_core.trajectory.schema import Outcome, OutcomeStatus
+
+        frame, turn, decisions = check_nested(spec, paused, decision)
+        check_spec(spec)
+        provenance = provenance_for(
+            spec,
+            model,
+            paused.task,
+            framework=self.framework,
+            framework_version=self.framework_version,
+            adapter=self.name,
+            adapter_version=self.version,
+        )
+        starts = BatchStarts()
+        recorder = Recorder(
+            provenance=provenance,
+            task=paused.task,
+            root_agent=spec.name,
+            sinks=sinks,
+            listeners=[starts],
+            session_id=paused.session_id or paused.id,
+        )
+        try:
+            resolve_bindings(spec, check_mcp_servers=shared_pool() is None)
+        except Exception as exc:
+            return recorder.fail(exc)
+        assert paused.outcome is not None and paused.outcome.pending
+        asker = str(paused.outcome.pending[0].get("agent"))
+        async with contextlib.AsyncExitStack() as stack:
+            mcp = await stack.enter_async_context(mcp_for_run(spec)) if uses_mcp(spec) else None
+            try:
+                if mcp is not None:
+                    await mcp.discover(spec)
+                obj = build(spec, model, mcp=mcp)
+            except Exception as exc:
+                return recorder.fail(exc)
+
+            async def batch(instrumentation: Instrumentation) -> Outcome | None:
+                recorder.input(agent=asker, value=decisions_value(decisions), mode="resume")
+                if isinstance(frame, TeamPause):
+                    assert isinstance(obj, BaseGroupChat)
+                    return await continue_team(obj, frame, paused, decisions, recorder, starts)
+                agent, swarm = paused_member(obj, frame.agent.name, paused.id)
+                results, again = await continue_frame(agent, frame, decisions, recorder, starts)
+                if again:  # paused again below: no model call, the run pauses
+                    return Outcome(
+                        status=OutcomeStatus.INTERRUPTED,
+                        stop_reason=APPROVAL_STOP_REASON,
+                        pending=again,
+                    )
+                if swarm is not None:
+                    call_id = await continue_swarm(swarm, agent, results)
+                    instrumentation.handed_off(swarm, agent.name, call_id)
+                return None
+
+            turns = [None, *paused.task.turns[turn + 1 :]]
+            return await drive(
+                obj, paused.task, recorder, mode, turns, before=batch, first_turn=turn
             )
 
     async def arecord(

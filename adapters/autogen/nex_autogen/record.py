@@ -68,7 +68,9 @@ from nex_autogen.messages import (
     to_nex_tool,
 )
 from nex_autogen.names import AgentNames, agent_names
-from nex_autogen.tools import SerialWorkbench, ToolFailed, final_text
+from nex_autogen.nested import paused_requests, paused_requests_of
+from nex_autogen.tools import SerialWorkbench, ToolFailed, final_text, paused_before, skipped
+from nex_core.runtime.approval import close_paused
 from nex_core.trajectory.recorder import Recorder, current_parent_id
 from nex_core.trajectory.schema import ErrorInfo, LLMRequest, Message
 from nex_core.trajectory.schema import ToolSchema as NexToolSchema
@@ -398,6 +400,12 @@ class RecordingStreamTool(_Recording, BaseStreamTool[Any, Any, Any]):
                 rec.end_subagent(sub, None, error=_failure(exc))
             rec.end_tool(tool_step, error=_failure(exc))
             raise
+        paused = paused_requests(value)
+        if paused is not None:  # the whole run pauses in this call (nex_autogen.nested)
+            if sub is not None:
+                close_paused(sub, paused)
+            close_paused(tool_step, paused)
+            return
         if sub is not None:
             rec.end_subagent(sub, final_text(value) if isinstance(value, TaskResult) else None)
         rec.end_tool(tool_step, self.inner.return_value_as_string(value))
@@ -447,6 +455,8 @@ class RecordingWorkbench(StaticStreamWorkbench):
     ) -> ToolResult:
         if self._static:
             async with self._turn():
+                if self._turns is not None and paused_before():
+                    return skipped(name)
                 return await super().call_tool(name, arguments, cancellation_token, call_id)
         return await self._delegate(name, arguments, cancellation_token, call_id)
 
@@ -459,6 +469,9 @@ class RecordingWorkbench(StaticStreamWorkbench):
     ) -> AsyncGenerator[Any, None]:
         if self._static and isinstance(self.inner, StaticStreamWorkbench):
             async with self._turn():
+                if self._turns is not None and paused_before():
+                    yield skipped(name)  # nex_autogen.tools.SerialWorkbench
+                    return
                 async for event in super().call_tool_stream(
                     name, arguments, cancellation_token, call_id
                 ):
@@ -598,15 +611,20 @@ def team_turn_stream(
             input=await turn_input(agent, messages),
         )
         output = None
+        paused = None
         try:
             with _nested(recorder, step.id):
                 async for item in original(messages, cancellation_token):
                     if isinstance(item, Response):
-                        output = _answer(item.chat_message)
+                        paused = paused_requests_of(item.chat_message)
+                        output = None if paused is not None else _answer(item.chat_message)
                     yield item
         except BaseException as exc:
             recorder.end_subagent(step, output, error=exc)
             raise
+        if paused is not None:  # the whole run pauses in this turn (nex_autogen.resume_team)
+            close_paused(step, paused)
+            return
         recorder.end_subagent(step, output)
 
     return on_messages_stream

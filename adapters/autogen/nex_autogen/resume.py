@@ -75,11 +75,9 @@ class BatchStarts:
         return self.begun.setdefault(call_id, asyncio.Event())
 
 
-def check_paused(
-    spec: AgentSpec | TeamSpec, paused: Trajectory, decision: Decision | Mapping[str, Decision]
-) -> tuple[PausedState, dict[str, Decision]]:
-    """The paused state and one decision per pending call; an :class:`AdapterError` (one line,
-    naming the trajectory) for anything that does not fit, before anything runs."""
+def check_outcome(spec: AgentSpec | TeamSpec, paused: Trajectory) -> None:
+    """An :class:`AdapterError` (one line, naming the trajectory) when ``paused`` did not pause
+    for approval or ran another spec."""
     from nex_core.runtime.loop import spec_digest
 
     outcome = paused.outcome
@@ -95,9 +93,18 @@ def check_paused(
             f"cannot resume trajectory {paused.id}: the spec differs from the one the paused "
             "run ran (its digest does not match)"
         )
+
+
+def check_paused(
+    spec: AgentSpec | TeamSpec, paused: Trajectory, decision: Decision | Mapping[str, Decision]
+) -> tuple[PausedState, dict[str, Decision]]:
+    """The paused state and one decision per pending call; an :class:`AdapterError` (one line,
+    naming the trajectory) for anything that does not fit, before anything runs."""
+    check_outcome(spec, paused)
+    assert paused.outcome is not None
     try:
         state = paused_state(spec, paused)
-        decisions = decisions_for(outcome.pending, decision)
+        decisions = decisions_for(paused.outcome.pending, decision)
     except (ValueError, SpecError) as exc:
         raise AdapterError(f"cannot resume trajectory {paused.id}: {exc}") from None
     return state, decisions
@@ -168,21 +175,7 @@ async def continue_batch(
     events: asyncio.Queue[Any] = asyncio.Queue()
 
     async def one(call: ToolCall) -> FunctionExecutionResult:
-        decision = decisions.get(call.id)
-        if decision is not None and decision.action == "reject":
-            return _rejected(recorder, name, call, decision)
-        arguments = call.function.arguments
-        if decision is not None and decision.action == "edit":
-            arguments = json.dumps(decision.arguments or {}, ensure_ascii=False)
-        _, result = await ProtocolAssistantAgent._execute_tool_call(
-            tool_call=FunctionCall(id=call.id, arguments=arguments, name=call.function.name),
-            workbench=agent._workbench,
-            handoff_tools=agent._handoff_tools,
-            agent_name=name,
-            cancellation_token=token,
-            stream=events,
-        )
-        return result
+        return await run_decided(agent, call, decisions.get(call.id), recorder, token, events)
 
     # As AutoGen's tool loop: the calls run together (a sequential agent's workbench takes them
     # one at a time), the results in the model's order; each starts once the one before it has
@@ -197,6 +190,32 @@ async def continue_batch(
     results = list(await asyncio.gather(*tasks))
     await context.add_message(FunctionExecutionResultMessage(content=results))
     return results
+
+
+async def run_decided(
+    agent: ProtocolAssistantAgent,
+    call: ToolCall,
+    decision: Decision | None,
+    recorder: Recorder,
+    token: CancellationToken,
+    events: asyncio.Queue[Any],
+) -> FunctionExecutionResult:
+    """One call of a waiting batch under its decision (``None``: run as the model wrote it),
+    through AutoGen's own ``_execute_tool_call`` on the agent's (recorded) workbench."""
+    if decision is not None and decision.action == "reject":
+        return _rejected(recorder, agent.name, call, decision)
+    arguments = call.function.arguments
+    if decision is not None and decision.action == "edit":
+        arguments = json.dumps(decision.arguments or {}, ensure_ascii=False)
+    _, result = await ProtocolAssistantAgent._execute_tool_call(
+        tool_call=FunctionCall(id=call.id, arguments=arguments, name=call.function.name),
+        workbench=agent._workbench,
+        handoff_tools=agent._handoff_tools,
+        agent_name=agent.name,
+        cancellation_token=token,
+        stream=events,
+    )
+    return result
 
 
 def _rejected(

@@ -31,7 +31,7 @@ from autogen_agentchat.messages import (
     TextMessage,
     ToolCallSummaryMessage,
 )
-from autogen_agentchat.teams import BaseGroupChat
+from autogen_agentchat.teams import BaseGroupChat, Swarm
 
 from nex_autogen.approval import ApprovalPauseMessage
 from nex_autogen.messages import USER_SOURCE, answer_of
@@ -39,7 +39,7 @@ from nex_autogen.record import Instrumentation
 from nex_autogen.tools import NEW_RUNNER_HOOK, is_protocol_agent
 from nex_core.adapter import as_task
 from nex_core.protocol.approval import APPROVAL_STOP_REASON
-from nex_core.runtime.approval import mark_paused
+from nex_core.runtime.approval import mark_paused, nest
 from nex_core.trajectory.recorder import Recorder
 from nex_core.trajectory.schema import Outcome, OutcomeStatus, TaskInfo, Trajectory
 
@@ -82,10 +82,11 @@ def outcome_of(result: TaskResult, obj: Any) -> Outcome:
         )
     last = chats[-1]
     if isinstance(last, ApprovalPauseMessage):
+        pending = list(last.pending)
+        if team and not isinstance(obj, Swarm):  # a member's turn: the team is on the path
+            pending = nest(pending, obj.name)
         return Outcome(
-            status=OutcomeStatus.INTERRUPTED,
-            stop_reason=APPROVAL_STOP_REASON,
-            pending=list(last.pending),
+            status=OutcomeStatus.INTERRUPTED, stop_reason=APPROVAL_STOP_REASON, pending=pending
         )
     speaker = _speakers(obj).get(last.source)
     if isinstance(last, ToolCallSummaryMessage) and is_protocol_agent(speaker):
@@ -224,9 +225,10 @@ def _starting_new_session(original: Any) -> Any:
 _watch_lock = threading.Lock()
 
 
-Before = Callable[[Instrumentation], Awaitable[None]]
+Before = Callable[[Instrumentation], Awaitable[Outcome | None]]
 """Work a resumed run does inside the recording, before its first turn (the waiting batch),
-given the run's recording wrappers."""
+given the run's recording wrappers; an outcome it returns ends the run's current turn there
+(paused again: the run; completed: the task's later turns still run)."""
 
 
 async def drive(
@@ -248,9 +250,13 @@ async def drive(
     hook = NEW_RUNNER_HOOK.set(instrumentation.instrument)
     try:
         with recorder.active():
-            if before is not None:
-                await before(instrumentation)
+            stopped = await before(instrumentation) if before is not None else None
             todo = task.turns if turns is None else turns
+            if stopped is not None and stopped.status is OutcomeStatus.INTERRUPTED:
+                outcome, todo = stopped, []
+                mark_paused(recorder, outcome, first_turn)
+            elif stopped is not None:  # the paused turn's run ended: no going on, later turns
+                outcome, todo, first_turn = stopped, list(todo)[1:], first_turn + 1
             for number, turn in enumerate(todo, first_turn):
                 record_task_input(recorder, obj, turn)
                 result = await _turn(obj, turn, mode)

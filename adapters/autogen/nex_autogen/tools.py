@@ -33,6 +33,7 @@ from autogen_core.tools import (
     BaseTool,
     ParametersSchema,
     StaticStreamWorkbench,
+    TextResultContent,
     ToolOverride,
     ToolResult,
 )
@@ -41,6 +42,7 @@ from pydantic import BaseModel, ConfigDict
 
 from nex_autogen.mcp import MCPTools
 from nex_autogen.messages import answer_of
+from nex_autogen.nested import CHILD_PAUSES, note_pause
 from nex_core.protocol.spec import ToolSpec
 from nex_core.runtime.loop import SubAgentFailed
 from nex_core.runtime.tools import (
@@ -197,6 +199,17 @@ class CallTurns:
             yield
 
 
+def paused_before() -> bool:
+    """Whether a call of this batch paused for approval below (an agent used as a tool): a
+    sequential batch stops there, as natively; the calls after it run in the resume."""
+    return bool(CHILD_PAUSES.get())
+
+
+def skipped(name: str) -> ToolResult:
+    """The result of a call a pause kept from starting (no one reads it: the turn pauses)."""
+    return ToolResult(name=name, result=[TextResultContent(content="")], is_error=False)
+
+
 class SerialWorkbench(StaticStreamWorkbench):
     """The tools of an agent with ``parallel_tool_calls: false``: AutoGen starts every call of a
     reply at once (``asyncio.gather``); here each waits for the one before it, as the native
@@ -218,6 +231,8 @@ class SerialWorkbench(StaticStreamWorkbench):
         call_id: str | None = None,
     ) -> ToolResult:
         async with self.turns.turn():
+            if paused_before():
+                return skipped(name)
             return await super().call_tool(name, arguments, cancellation_token, call_id)
 
     async def call_tool_stream(
@@ -228,6 +243,9 @@ class SerialWorkbench(StaticStreamWorkbench):
         call_id: str | None = None,
     ) -> AsyncGenerator[Any, None]:
         async with self.turns.turn():
+            if paused_before():
+                yield skipped(name)
+                return
             async for event in super().call_tool_stream(
                 name, arguments, cancellation_token, call_id
             ):
@@ -340,6 +358,33 @@ class _ProtocolRunner:
 
     def return_value_as_string(self, value: TaskResult) -> str:
         return final_text(value) or ""
+
+    # A child that paused for approval pauses the caller's turn (nex_autogen.nested): the
+    # caller's sink is taken before the child runs, as the child opens a sink of its own.
+    async def run_json(
+        self,
+        args: Mapping[str, Any],
+        cancellation_token: CancellationToken,
+        call_id: str | None = None,
+    ) -> Any:
+        sink = CHILD_PAUSES.get()
+        value = await super().run_json(args, cancellation_token, call_id)  # type: ignore[misc]
+        note_pause(sink, call_id, value)
+        return value
+
+    async def run_json_stream(
+        self,
+        args: Mapping[str, Any],
+        cancellation_token: CancellationToken,
+        call_id: str | None = None,
+    ) -> AsyncGenerator[Any, None]:
+        sink = CHILD_PAUSES.get()
+        last = None
+        async for last in super().run_json_stream(  # type: ignore[misc]
+            args, cancellation_token, call_id
+        ):
+            yield last
+        note_pause(sink, call_id, last)
 
 
 class ProtocolAgentTool(_ProtocolRunner, AgentTool):

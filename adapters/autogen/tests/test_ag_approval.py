@@ -286,26 +286,6 @@ def test_resuming_with_another_spec_is_one_error_line() -> None:
 @pytest.mark.parametrize(
     ("spec", "where"),
     [
-        (
-            AgentSpec(
-                name="boss",
-                system_prompt="Delegate.",
-                sub_agents=[
-                    SubAgentSpec(agent=AgentSpec(name="pub", system_prompt="P.", tools=[PUBLISH]))
-                ],
-            ),
-            "agent 'pub', tool 'publish' (an agent used as a tool)",
-        ),
-        (
-            TeamSpec(
-                name="crew",
-                members=[
-                    AgentSpec(name="pub", system_prompt="P.", tools=[PUBLISH]),
-                    AgentSpec(name="critic", system_prompt="C."),
-                ],
-            ),
-            "agent 'pub', tool 'publish' (a team member)",
-        ),
         (  # a tool child that hands off: its Swarm runs inside the parent's tool call
             AgentSpec(
                 name="boss",
@@ -327,7 +307,7 @@ def test_resuming_with_another_spec_is_one_error_line() -> None:
                     )
                 ],
             ),
-            "agent 'pub', tool 'publish' (an agent used as a tool)",
+            "agent 'pub', tool 'publish' (an agent used as a tool that hands off, or one it",
         ),
     ],
 )
@@ -385,7 +365,7 @@ def test_a_written_program_refuses_approval_where_autogen_cannot_pause() -> None
     team = TeamSpec(
         name="crew", members=[AgentSpec(name="pub", system_prompt="P.", tools=[PUBLISH])]
     )
-    with pytest.raises(AdapterError, match="agent 'pub', tool 'publish' \\(a team member\\)"):
+    with pytest.raises(AdapterError, match="agent 'pub', tool 'publish' \\(a team member"):
         AutogenAdapter().to_code(team)
 
 
