@@ -34,7 +34,15 @@ from nex_core.runtime.loop import provenance_for, spec_digest
 from nex_core.runtime.mcp import shared_pool
 from nex_core.runtime.tools import resolve_bindings
 from nex_core.trajectory.recorder import Recorder, to_jsonable
-from nex_core.trajectory.schema import Outcome, OutcomeStatus, Provenance, TaskInfo, Trajectory
+from nex_core.trajectory.schema import (
+    Outcome,
+    OutcomeStatus,
+    Provenance,
+    StepStatus,
+    SubAgentStep,
+    TaskInfo,
+    Trajectory,
+)
 from nex_core.trajectory.sinks import TrajectorySink
 from nex_langgraph import _hooks
 from nex_langgraph._approval import PAUSES, Pause, nest_requests
@@ -219,15 +227,30 @@ class _Session:
                 checkpointer = getattr(self.graph, "checkpointer", None)
                 thread = (self.config.get("configurable") or {}).get("thread_id")
                 PAUSES.put(session, Pause(dict(approvals), checkpointer, thread))
+            pending = nest_requests(self.recorder.trajectory, self.handler.pending())
+            self._end_handoffs_at_pause()
             return self.recorder.finish(
                 Outcome(
                     status=OutcomeStatus.INTERRUPTED,
                     stop_reason=APPROVAL_STOP_REASON if approvals else "interrupt",
-                    pending=nest_requests(self.recorder.trajectory, self.handler.pending()),
+                    pending=pending,
                 )
             )
         output = self.handler.output if self.handler.has_output() else self.state
         return self.recorder.finish(self._outcome(output))
+
+    def _end_handoffs_at_pause(self) -> None:
+        """A handoff whose agent paused ends there without an answer, as the native runtime
+        ends it (``ok``, output ``None``): the agent handed to is waiting, not cancelled. The
+        resumed run goes on inside the agent that paused. Steps enclosing an agent used as a
+        tool were closed ``cancelled`` by ``nest_requests``, as native closes those."""
+        for step in self.recorder.trajectory.steps:
+            if (
+                isinstance(step, SubAgentStep)
+                and step.mode == "handoff"
+                and step.status is StepStatus.RUNNING
+            ):
+                self.recorder.end_subagent(step, None)
 
     def _outcome(self, output: Any) -> Outcome:
         """The run's answer, from the graph's output as returned: an agent's structured
