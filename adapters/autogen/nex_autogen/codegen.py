@@ -364,11 +364,22 @@ class _Writer:
             self.autogen.add(("autogen_agentchat.conditions", "TextMentionTermination"))
             names = [m.name for m in team.members]
             termination = call("TextMentionTermination", [text], [("sources", names)])
+        pause: list[tuple[str, Any]] = []
+        if any(approval_tools(a) for a in team.walk()):
+            # As build_team: a member's pause ends the team's run (the whole run pauses, and
+            # `nex run SPEC --resume` carries it on); a group chat refuses message types it
+            # was not told of.
+            self.autogen.add(("autogen_agentchat.conditions", "FunctionalTermination"))
+            self.runtime.update(("paused_turn", "ApprovalPauseMessage"))
+            stop = Source("FunctionalTermination(paused_turn)")
+            termination = stop if termination is None else _either(termination, stop)
+            pause = [("custom_message_types", Source("[ApprovalPauseMessage]"))]
         common: list[tuple[str, Any]] = [
             ("name", team.name),
             ("description", team.description or None),
             ("termination_condition", termination),
             ("max_turns", team.termination.max_turns),
+            *pause,
         ]
         if team.speaker_selection == "round_robin":
             cls = "RoundRobinGroupChat"
@@ -440,18 +451,6 @@ def _what(spec: AgentSpec | TeamSpec) -> str:
 def to_code(spec: AgentSpec | TeamSpec) -> str:
     """Source of a standalone program that builds ``spec`` with AutoGen and runs a task."""
     check_spec(spec)  # approval tools only where the adapter pauses
-    if isinstance(spec, TeamSpec):
-        # A written group chat has no termination on a member's pause (build_team's).
-        asking = [
-            f"agent '{a.name}', tool '{t}' (a team member, or an agent one uses as a tool)"
-            for a in spec.walk()
-            for t in sorted(approval_tools(a))
-        ]
-        if asking:
-            raise AdapterError(
-                "approval: required in a team is not written by nex convert --to autogen: "
-                + "; ".join(asking)
-            )
     mcp = any(isinstance(t.binding, MCPBinding) for a in spec.walk() for t in a.tools)
     writer = _Writer(mcp)
     root = writer.team(spec) if isinstance(spec, TeamSpec) else writer.system(spec)[0]
@@ -483,3 +482,12 @@ def to_code(spec: AgentSpec | TeamSpec) -> str:
         "# --------------------------------------------------------------------------- the agents"
         f"\n\n\n{functions}\n\n{build}{main}"
     )
+
+
+def _either(first: Any, second: Any) -> Any:
+    """``first | second``: AgentChat's termination conditions combine with ``|``."""
+
+    def render(indent: int, prefix: int = 0) -> str:
+        return f"{first(indent, prefix) if callable(first) else first} | {second}"
+
+    return render

@@ -26,7 +26,7 @@ from pydantic import BaseModel
 
 from nex_autogen.agents import ProtocolAssistantAgent
 from nex_autogen.approval import ApprovalPauseMessage
-from nex_autogen.build import SELECTOR_PROMPT, answered
+from nex_autogen.build import SELECTOR_PROMPT, answered, paused_turn
 from nex_autogen.mcp import MCPTools
 from nex_autogen.tools import (
     MCPTool,
@@ -55,6 +55,7 @@ __all__ = [
     "import_tool",
     "mcp_servers",
     "output_type",
+    "paused_turn",
 ]
 
 

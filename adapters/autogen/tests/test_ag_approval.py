@@ -21,7 +21,7 @@ from nex_autogen.messages import to_autogen_messages, to_nex_messages
 from nex_core import ScriptedModel, TaskInfo, normalize, run_native
 from nex_core.errors import AdapterError
 from nex_core.protocol.approval import Decision
-from nex_core.protocol.spec import AgentSpec, SubAgentSpec, TeamSpec, ToolSpec
+from nex_core.protocol.spec import AgentSpec, SubAgentSpec, ToolSpec
 from nex_core.runtime.resume import resume_native
 from nex_core.trajectory.reader import iter_trajectories
 from nex_core.trajectory.schema import (
@@ -362,11 +362,17 @@ def test_a_written_program_pauses_and_its_record_resumes() -> None:
 
 
 def test_a_written_program_refuses_approval_where_autogen_cannot_pause() -> None:
-    team = TeamSpec(
-        name="crew", members=[AgentSpec(name="pub", system_prompt="P.", tools=[PUBLISH])]
+    # A Swarm run inside an agent-tool call: the pause cannot leave the tool call.
+    pub = AgentSpec(name="pub", description="Publishes.", system_prompt="P.", tools=[PUBLISH])
+    desk = AgentSpec(
+        name="desk",
+        description="Routes.",
+        system_prompt="D.",
+        sub_agents=[SubAgentSpec(agent=pub, mode="handoff")],
     )
-    with pytest.raises(AdapterError, match="agent 'pub', tool 'publish' \\(a team member"):
-        AutogenAdapter().to_code(team)
+    root = AgentSpec(name="root", system_prompt="R.", sub_agents=[SubAgentSpec(agent=desk)])
+    with pytest.raises(AdapterError, match="agent 'pub', tool 'publish' \\(an agent used as"):
+        AutogenAdapter().to_code(root)
 
 
 MAIL_SPEC = """\

@@ -288,9 +288,7 @@ def test_a_member_paused_twice_in_one_turn() -> None:
         }
     }
     approve = Decision(action="approve")
-    native, autogen, native_ran, autogen_ran = team_chain(
-        CREW, script, ["go"], [approve, approve]
-    )
+    native, autogen, native_ran, autogen_ran = team_chain(CREW, script, ["go"], [approve, approve])
     assert_parity(native, autogen)
     assert autogen_ran == native_ran
 
@@ -406,3 +404,31 @@ def test_a_written_program_pauses_in_its_agent_tool_and_the_spec_resumes_it() ->
     resumed = adapter.resume(BOSS, paused, Decision(action="approve"), model=model)
     assert resumed.outcome is not None and resumed.outcome.final_output == "Done."
     assert ag_toolbox.RAN == [("publish", {"text": "hi"})]
+
+
+def test_a_written_team_program_pauses_in_its_member_and_the_spec_resumes_it() -> None:
+    adapter = AutogenAdapter()
+    source = adapter.to_code(CREW)
+    assert "FunctionalTermination(paused_turn)" in source
+    namespace: dict[str, Any] = {"__name__": "generated"}
+    exec(compile(source, "generated.py", "exec"), namespace)
+    script = {
+        "agents": {
+            "writer": [{"text": "Draft."}, {"text": "Final."}],
+            "publisher": [
+                {"tool_calls": [call("c_pub", "publish", text="Draft.")]},
+                {"text": "Ok."},
+            ],
+        }
+    }
+    model = ScriptedModel(script)
+    paused = asyncio.run(adapter.arecord(namespace["build"](model), "go"))
+    assert paused.outcome is not None and paused.outcome.status is OutcomeStatus.INTERRUPTED
+    assert [p["path"] for p in paused.outcome.pending or []] == [["crew", "publisher"]]
+    assert ag_toolbox.RAN == []
+    resumed = adapter.resume(CREW, paused, Decision(action="approve"), model=model)
+    assert resumed.outcome is not None and resumed.outcome.final_output == "Final."
+    assert ag_toolbox.RAN == [("publish", {"text": "Draft."})]
+    # The written program records what the spec's own build records.
+    native, _, _, _ = team_chain(CREW, script, ["go"], [Decision(action="approve")])
+    assert normalize(paused) == normalize(native[0])
