@@ -211,14 +211,11 @@ class AgentFrameworkAdapter(Adapter):
         from nex_agent_framework.run import drive
         from nex_core.protocol.approval import (
             APPROVAL_STOP_REASON,
-            REJECTED_ERROR_TYPE,
             decisions_for,
             decisions_value,
             paused_for_approval,
-            rejection_message,
         )
         from nex_core.trajectory.recorder import Recorder
-        from nex_core.trajectory.schema import ErrorInfo
 
         outcome = paused.outcome
         if outcome is None or not paused_for_approval(paused):
@@ -267,25 +264,16 @@ class AgentFrameworkAdapter(Adapter):
             sinks=sinks,
             session_id=paused.session_id,
         )
-        agent_name = state.agent.name
-        recorder.input(agent=agent_name, value=decisions_value(decisions), mode="resume")
-        message = approval.answer(state, decisions)
-        for call, chosen in approval.rejected(state, decisions):  # it never runs: the refusal
-            arguments = call.arguments
-            step = recorder.begin_tool(
-                agent=agent_name,
-                name=call.name or "",
-                call_id=call.call_id,
-                arguments=arguments if isinstance(arguments, str) else dict(arguments or {}),
-            )
-            text = rejection_message(call.name or "", chosen)
-            recorder.end_tool(step, error=ErrorInfo(type=REJECTED_ERROR_TYPE, message=text))
+        leaves = state.leaves()  # the runs that asked (below agents used as tools, if so)
+        recorder.input(agent=leaves[0].agent.name, value=decisions_value(decisions), mode="resume")
+        for leaf in leaves:  # rejected calls are recorded where each resumes (in the driver)
+            leaf.answer = approval.answer(leaf, decisions)
         return await drive(
             state.root,
             paused.task,
             recorder,
             _mode(mode),
-            resume=(state, message),
+            resume=(state, decisions),
             on_pause=_keeper(recorder, state.root),
         )
 
