@@ -58,12 +58,31 @@ class Paused:
     """The calls of agents used as tools that paused inside (then ``requests`` is empty)."""
     answer: Message | None = None
     """The approval responses that resume this run (set by the adapter's resume)."""
+    team: TeamPause | None = None
+    """A team's run paused in a member's turn (then ``agent`` is the team's workflow)."""
 
     def leaves(self) -> list[Paused]:
-        """The runs that asked (this one, or the innermost below each paused child call)."""
+        """The runs that asked (this one, or the innermost below each paused child call or
+        member turn)."""
+        if self.team is not None:
+            return self.team.paused.leaves()
         if not self.children:
             return [self]
         return [leaf for call in self.children for leaf in call.paused.leaves()]
+
+
+@dataclass
+class TeamPause:
+    """A team's turn that paused: the member's run stands in ``paused``."""
+
+    member: str
+    turn: int
+    """The index of the paused turn among the team's member turns."""
+    view: list[Message]
+    """The transcript as the member was given it (its ``team_turn`` step's input)."""
+    paused: Paused
+    pending: list[dict[str, Any]]
+    """The requests waiting in the turn, as the team sees them (``path`` from the team)."""
 
 
 @dataclass
@@ -207,6 +226,7 @@ __all__ = [
     "ChildCall",
     "ChildPaused",
     "Paused",
+    "TeamPause",
     "answer",
     "approval_requests",
     "keep",

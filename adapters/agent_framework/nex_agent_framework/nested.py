@@ -25,8 +25,20 @@ from typing import TYPE_CHECKING, Any
 
 from agent_framework import Agent, Content, FunctionInvocationContext, FunctionTool, Message
 
-from nex_agent_framework.approval import ChildCall, ChildPaused, Paused, rejected
-from nex_agent_framework.tools import CHILD_PAUSED_KEY, PAUSED_RESULT
+from nex_agent_framework.approval import (
+    ChildCall,
+    ChildPaused,
+    Paused,
+    approval_requests,
+    pending_of,
+    rejected,
+)
+from nex_agent_framework.tools import (
+    CHILD_PAUSED_KEY,
+    PAUSED_RESULT,
+    TurnState,
+    protocol_state,
+)
 from nex_core.protocol.approval import REJECTED_ERROR_TYPE, Decision, rejection_message
 from nex_core.protocol.spec import AgentSpec
 from nex_core.runtime.approval import close_paused, nest
@@ -132,6 +144,46 @@ def answer_of(child: str, result: _Result) -> str:
     return result.final_output or ""
 
 
+def paused_children(state: TurnState, response: Any) -> list[ChildCall]:
+    """The agent-as-tool calls of ``response`` that paused inside, in the model's order (taken
+    out of the agent's state: a later run of the same agent starts clean)."""
+    if not state.children:
+        return []
+    out = []
+    for message in response.messages:
+        for content in message.contents:
+            if content.type == "function_call" and content.call_id in state.children:
+                out.append(state.children.pop(content.call_id))
+    return out
+
+
+_MEMBER_PAUSED_KEY = "nex.member_paused"
+
+
+def member_paused(context: Any) -> tuple[Paused, list[dict[str, Any]]] | None:
+    """Whether a team member's run (an agent built from a spec; ``context`` its agent
+    middleware context, after the run) paused for approval: where it stands and its requests.
+    Worked out once per run (the turn's recorder and the team's view both ask)."""
+    if _MEMBER_PAUSED_KEY in context.metadata:
+        found: tuple[Paused, list[dict[str, Any]]] | None = context.metadata[_MEMBER_PAUSED_KEY]
+        return found
+    from agent_framework import AgentResponse
+
+    agent, result, found = context.agent, context.result, None
+    state = protocol_state(agent)
+    if state is not None and isinstance(result, AgentResponse):
+        history = [*context.messages, *result.messages]
+        requests = approval_requests(result)
+        children = [] if requests else paused_children(state, result)
+        if requests:
+            found = Paused(agent, history, requests), pending_of(agent, requests)
+        elif children:
+            pending = [p for c in children for p in c.pending]
+            found = Paused(agent, history, [], children=children), pending
+    context.metadata[_MEMBER_PAUSED_KEY] = found
+    return found
+
+
 def _put_result(history: list[Message], call_id: str, text: str) -> None:
     """``text`` as the result of call ``call_id`` in the conversation, in place of the result
     the paused call left there (the last tool message that answers it)."""
@@ -145,4 +197,12 @@ def _put_result(history: list[Message], call_id: str, text: str) -> None:
     history.append(Message("tool", [Content.from_function_result(call_id=call_id, result=text)]))
 
 
-__all__ = ["answer_of", "asks_inside", "carry", "pausing_agent_tool", "record_rejected"]
+__all__ = [
+    "answer_of",
+    "asks_inside",
+    "carry",
+    "member_paused",
+    "paused_children",
+    "pausing_agent_tool",
+    "record_rejected",
+]

@@ -207,7 +207,6 @@ class AgentFrameworkAdapter(Adapter):
         agent and conversation are kept per session: :mod:`nex_agent_framework.approval`)."""
         require_framework()
         from nex_agent_framework import approval
-        from nex_agent_framework.record import agents_of
         from nex_agent_framework.run import drive
         from nex_core.protocol.approval import (
             APPROVAL_STOP_REASON,
@@ -254,9 +253,7 @@ class AgentFrameworkAdapter(Adapter):
                     f"cannot resume trajectory {paused.id}: the spec differs from the one the "
                     "paused run ran (its digest does not match)"
                 )
-        for agent in agents_of(state.root):  # the model given drives the rest of the run
-            if hasattr(agent.client, "nex_model"):
-                agent.client.nex_model = model
+        _use_model(state.root, model)
         recorder = Recorder(
             provenance=self._provenance(spec, model, paused.task),
             task=paused.task,
@@ -317,6 +314,22 @@ class AgentFrameworkAdapter(Adapter):
         root = agent_names(obj).of(obj)  # the name the instrumentation records it under
         recorder = Recorder(provenance=provenance, task=info, root_agent=root, sinks=sinks)
         return await drive(obj, info, recorder, _mode(mode), turns=turns)
+
+
+def _use_model(root: Any, model: Any) -> None:
+    """The model given to a resume drives the rest of the run: every agent built from the
+    spec (a team's members and selector too) is switched to it."""
+    from nex_agent_framework.record import agents_of, workflow_agents
+    from nex_agent_framework.teams import team_state
+
+    state = team_state(root)
+    roots = workflow_agents(root) if state is not None else [root]
+    clients = [a.client for r in roots for a in agents_of(r)]
+    if state is not None and state.selector is not None:
+        clients.append(state.selector)
+    for client in clients:
+        if hasattr(client, "nex_model"):
+            client.nex_model = model
 
 
 def _keeper(recorder: Any, root: Any) -> Any:

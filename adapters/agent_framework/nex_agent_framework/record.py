@@ -39,6 +39,7 @@ from nex_agent_framework.messages import (
     to_nex_response,
 )
 from nex_agent_framework.names import AgentNames, agent_names
+from nex_agent_framework.nested import member_paused
 from nex_agent_framework.record_handoffs import HandoffRecorder, HandoffState, is_handoff_workflow
 from nex_agent_framework.record_light import LightRun, eligible
 from nex_agent_framework.tools import (
@@ -348,6 +349,10 @@ class TurnRecorder(AgentMiddleware):
             await call_next()
             if context.messages is not given:  # a later middleware gave the agent other input
                 step.input = to_nex_messages(list(context.messages), cache=self.shared.cache)
+            paused = member_paused(context)
+            if paused is not None:  # the run pauses in this turn: a resume carries it on
+                close_paused(step, paused[1])
+                return
             result = context.result
             messages = getattr(result, "messages", None) or []
             step.output = messages[-1].text if messages else None

@@ -23,9 +23,10 @@ from agent_framework import AgentResponse, Message, Workflow
 
 from nex_agent_framework.approval import Paused, approval_requests, pending_of
 from nex_agent_framework.messages import to_nex_messages
-from nex_agent_framework.nested import answer_of, carry, record_rejected
+from nex_agent_framework.nested import answer_of, carry, paused_children, record_rejected
 from nex_agent_framework.record import Instrumentation
 from nex_agent_framework.structured import check, feedback, structured_value
+from nex_agent_framework.team_approval import paused_result, resume_team
 from nex_agent_framework.tools import MaxStepsReached, ProtocolMiddleware
 from nex_core.adapter import as_task
 from nex_core.errors import AdapterError, NexError, StructuredOutputError
@@ -110,7 +111,7 @@ class _ProtocolDriver:
                     pending=pending,
                     paused=paused,
                 ), agent
-            children = _paused_children(protocol, response)
+            children = paused_children(protocol.state, response)
             if children:  # an agent it called as a tool paused: so does this run (.nested)
                 paused = Paused(agent, history, [], depth, children=children)
                 pending = [p for c in children for p in c.pending]
@@ -197,19 +198,6 @@ _DRIVER: contextvars.ContextVar[_ProtocolDriver | None] = contextvars.ContextVar
     "nex_af_driver", default=None
 )
 """The driver of the recorded run in progress, for the agents it calls as tools."""
-
-
-def _paused_children(protocol: ProtocolMiddleware, response: AgentResponse) -> list[Any]:
-    """The agent-as-tool calls of ``response`` that paused inside, in the model's order (taken
-    out of the agent's state: a later run of the same agent starts clean)."""
-    if not protocol.state.children:
-        return []
-    out = []
-    for message in response.messages:
-        for content in message.contents:
-            if content.type == "function_call" and content.call_id in protocol.state.children:
-                out.append(protocol.state.children.pop(content.call_id))
-    return out
 
 
 async def run_child(child: Any, task: str) -> str:
@@ -352,8 +340,11 @@ async def _team_turns(workflow: Any, task: TaskInfo, mode: Mode) -> _Result:
         raise AdapterError("teams are run with mode='run' (a workflow streams its own events)")
     result = _Result(OutcomeStatus.COMPLETED, None, "no_turns")
     for turn in task.turns:
-        state.reset()
+        state.reset(turn)
         await workflow.run(turn)
+        paused = paused_result(workflow, state)  # a member's turn paused for approval
+        if paused is not None:
+            return paused
         result = _Result(OutcomeStatus.COMPLETED, state.last_answer, state.stop_reason)
     return result
 
@@ -393,7 +384,12 @@ async def drive(
                 if result.paused is not None and on_pause is not None:
                     on_pause(result.paused)
             elif isinstance(obj, Workflow) and hasattr(obj, "nex_team"):
-                result = await _team_turns(obj, task, mode)
+                if resume is not None:
+                    result = await resume_team(_ProtocolDriver(recorder, mode), obj, *resume)
+                else:
+                    result = await _team_turns(obj, task, mode)
+                if result.paused is not None and on_pause is not None:
+                    on_pause(result.paused)
             elif isinstance(obj, Workflow):
                 result = await _workflow_turns(obj, given, mode, recorder)
             else:
