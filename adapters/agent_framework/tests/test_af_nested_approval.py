@@ -209,3 +209,32 @@ def test_an_agent_tool_without_approval_is_still_the_frameworks_as_tool(
     tools = {t.name: t for t in boss.default_options["tools"]}
     assert ".as_tool." in tools["reader"].func.__qualname__
     assert agent_of_tool(tools["mailer"]).name == "mailer"
+
+
+def test_a_streamed_run_pauses_inside_a_sub_agent_and_resumes(
+    adapter: AgentFrameworkAdapter,
+) -> None:
+    spec = _agent("boss", _agent("mailer", tools=[PUBLISH]))
+    script = {
+        "agents": {
+            "boss": [{"tool_calls": [call("b1", "mailer", task="post it")]}, {"text": "ok"}],
+            "mailer": [{"tool_calls": [call("m1", "publish", text="hi")]}, {"text": "done"}],
+        }
+    }
+
+    async def both() -> tuple[list[Any], list[Any], list[str]]:
+        af_model, native_model = ScriptedModel(script), ScriptedModel(script)
+        task = TaskInfo(id="t", turns=["go"])
+        af = await adapter.arun(spec, task, model=af_model, mode="stream")
+        native = await run_native(spec, task, model=native_model)
+        forms = ([normalize(af)], [normalize(native)])
+        RAN.clear()
+        af = await adapter.aresume(spec, af, APPROVE, model=af_model, mode="stream")
+        ran = list(RAN)
+        native = await resume_native(spec, native, APPROVE, model=native_model)
+        forms[0].append(normalize(af))
+        forms[1].append(normalize(native))
+        return forms[0], forms[1], ran
+
+    af, native, ran = run(both())
+    assert af == native and ran == ["hi"]
