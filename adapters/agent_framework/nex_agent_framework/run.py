@@ -206,8 +206,18 @@ async def run_child(child: Any, task: str) -> str:
     ``ChildPaused`` with where it stands."""
     from nex_agent_framework.approval import ChildPaused
 
-    driver = _DRIVER.get() or _ProtocolDriver(current_recorder(), "run")
-    result, _ = await driver.converse(child, [Message("user", [task])])
+    driver = _DRIVER.get()
+    result, _ = await (driver or _ProtocolDriver(current_recorder(), "run")).converse(
+        child, [Message("user", [task])]
+    )
+    if result.paused is not None and driver is None:
+        # Run outside nex's driver (``agent.run`` on a built agent): nothing could resume it,
+        # so the call fails, as the framework's ``as_tool`` fails it.
+        tools = ", ".join(sorted({str(p.get("tool")) for p in result.pending or []}))
+        raise NexError(
+            f"agent '{child.name}' asked for approval of {tools} inside an agent used as a "
+            "tool; only a run of the adapter (arun / aresume) can pause there"
+        )
     if result.paused is not None:
         raise ChildPaused(result.paused, result.pending or [])
     return answer_of(child.name, result)
@@ -349,6 +359,29 @@ async def _team_turns(workflow: Any, task: TaskInfo, mode: Mode) -> _Result:
     return result
 
 
+async def _spec_built(
+    obj: Any,
+    task: TaskInfo,
+    recorder: Recorder,
+    mode: Mode,
+    resume: tuple[Paused, dict[str, Decision]] | None,
+) -> _Result:
+    """A run (or resume) of an agent or team built from a spec, under one driver that the
+    agents it calls as tools run under too (:func:`run_child`)."""
+    driver = _ProtocolDriver(recorder, mode)
+    token = _DRIVER.set(driver)
+    try:
+        if isinstance(obj, Workflow):
+            if resume is not None:
+                return await resume_team(driver, obj, *resume)
+            return await _team_turns(obj, task, mode)
+        if resume is not None:
+            return await driver.resume(*resume)
+        return await driver.turns(obj, task)
+    finally:
+        _DRIVER.reset(token)
+
+
 async def drive(
     obj: Any,
     task: TaskInfo,
@@ -371,23 +404,10 @@ async def drive(
             instrumentation.shared.raw_arguments.update(leaf.edits)
     try:
         with recorder.active(), instrumentation.active():
-            if protocol_of(obj) is not None:
-                driver = _ProtocolDriver(recorder, mode)
-                token = _DRIVER.set(driver)
-                try:
-                    if resume is not None:
-                        result = await driver.resume(*resume)
-                    else:
-                        result = await driver.turns(obj, task)
-                finally:
-                    _DRIVER.reset(token)
-                if result.paused is not None and on_pause is not None:
-                    on_pause(result.paused)
-            elif isinstance(obj, Workflow) and hasattr(obj, "nex_team"):
-                if resume is not None:
-                    result = await resume_team(_ProtocolDriver(recorder, mode), obj, *resume)
-                else:
-                    result = await _team_turns(obj, task, mode)
+            if protocol_of(obj) is not None or (
+                isinstance(obj, Workflow) and hasattr(obj, "nex_team")
+            ):
+                result = await _spec_built(obj, task, recorder, mode, resume)
                 if result.paused is not None and on_pause is not None:
                     on_pause(result.paused)
             elif isinstance(obj, Workflow):

@@ -238,3 +238,22 @@ def test_a_streamed_run_pauses_inside_a_sub_agent_and_resumes(
 
     af, native, ran = run(both())
     assert af == native and ran == ["hi"]
+
+
+def test_outside_the_adapters_run_a_nested_request_fails_the_call(
+    adapter: AgentFrameworkAdapter,
+) -> None:
+    from nex_agent_framework.build import build_agent
+
+    spec = _agent("boss", _agent("mailer", tools=[PUBLISH]))
+    script = {
+        "agents": {
+            "boss": [{"tool_calls": [call("b1", "mailer", task="post it")]}, {"text": "gave up"}],
+            "mailer": [{"tool_calls": [call("m1", "publish", text="hi")]}],
+        }
+    }
+    boss = build_agent(spec, ScriptedModel(script))
+    response = run(boss.run("go"))
+    assert response.text == "gave up" and RAN == []
+    results = [c for m in response.messages for c in m.contents if c.type == "function_result"]
+    assert "only a run of the adapter (arun / aresume) can pause there" in str(results[0].result)
