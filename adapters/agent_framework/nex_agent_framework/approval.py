@@ -20,6 +20,10 @@ resumes an approval:
   edit is an approving response and the human's arguments reach the tool through the protocol
   middleware, which already gives every call the arguments it is told (the model's raw text
   otherwise); the tool step records the human's arguments.
+
+A call of an agent used as a tool (built from a spec) whose agent pauses inside pauses the
+caller too (:mod:`.nested`): the caller's :class:`Paused` has no requests of its own but one
+:class:`ChildCall` per such call, each holding where its agent stands, to any depth.
 """
 
 from __future__ import annotations
@@ -50,6 +54,63 @@ class Paused:
     """The agent the run was started on (set by the adapter)."""
     edits: dict[str, str] = field(default_factory=dict)
     """Call id → the human's arguments (JSON) of an edited call (set by :func:`answer`)."""
+    children: list[ChildCall] = field(default_factory=list)
+    """The calls of agents used as tools that paused inside (then ``requests`` is empty)."""
+    answer: Message | None = None
+    """The approval responses that resume this run (set by the adapter's resume)."""
+    team: TeamPause | None = None
+    """A team's run paused in a member's turn (then ``agent`` is the team's workflow)."""
+
+    def leaves(self) -> list[Paused]:
+        """The runs that asked (this one, or the innermost below each paused child call or
+        member turn)."""
+        if self.team is not None:
+            return self.team.paused.leaves()
+        if not self.children:
+            return [self]
+        return [leaf for call in self.children for leaf in call.paused.leaves()]
+
+
+@dataclass
+class TeamPause:
+    """A team's turn that paused: the member's run stands in ``paused``."""
+
+    member: str
+    turn: int
+    """The index of the paused turn among the team's member turns."""
+    view: list[Message]
+    """The transcript as the member was given it (its ``team_turn`` step's input)."""
+    paused: Paused
+    pending: list[dict[str, Any]]
+    """The requests waiting in the turn, as the team sees them (``path`` from the team)."""
+
+
+@dataclass
+class ChildCall:
+    """A call of an agent used as a tool that paused inside: what the resume needs to record
+    that call again (under the same call id) and carry it on."""
+
+    call_id: str
+    tool: str
+    arguments: str
+    """The arguments as the calling model wrote them."""
+    child: str
+    """The name the agent used as a tool is recorded under."""
+    task: str
+    """The task the agent was given (its sub-agent step's input)."""
+    paused: Paused
+    """Where that agent's run stands."""
+    pending: list[dict[str, Any]]
+    """The requests waiting inside, as the calling agent sees them (``path`` from it)."""
+
+
+class ChildPaused(Exception):
+    """Raised out of an agent-as-tool's function when its agent paused for approval."""
+
+    def __init__(self, paused: Paused, pending: list[dict[str, Any]]) -> None:
+        super().__init__(f"paused for approval of {len(pending)} call(s)")
+        self.paused = paused
+        self.pending = pending
 
 
 _LOCK = threading.Lock()
@@ -162,7 +223,10 @@ def rejected(paused: Paused, decisions: dict[str, Decision]) -> list[tuple[Conte
 
 
 __all__ = [
+    "ChildCall",
+    "ChildPaused",
     "Paused",
+    "TeamPause",
     "answer",
     "approval_requests",
     "keep",

@@ -3,7 +3,8 @@
 Each agent is a real ``agent_framework.Agent`` on a :class:`~nex_agent_framework.bridge.
 NexChatClient`: the framework's own function-invocation loop, middleware and telemetry run; the
 protocol's tool semantics come from :class:`~nex_agent_framework.tools.ProtocolMiddleware`.
-Agents as tools are the framework's ``as_tool``; a handoff is a tool whose successful call ends
+Agents as tools are the framework's ``as_tool`` (nex's own when approval may pause inside:
+:mod:`.nested`); a handoff is a tool whose successful call ends
 the agent's turn, after which nex's driver (``nex_agent_framework.run``) gives the shared history
 to the target, as the native runtime does.
 
@@ -22,6 +23,7 @@ from agent_framework import Agent, ChatContext, ChatMiddleware, Content, Workflo
 
 from nex_agent_framework.bridge import NexChatClient
 from nex_agent_framework.messages import result_text
+from nex_agent_framework.nested import asks_inside, pausing_agent_tool
 from nex_agent_framework.structured import response_format_for, structured_agent_tool
 from nex_agent_framework.tools import (
     ERROR_TYPE_KEY,
@@ -163,10 +165,10 @@ def build_agent(spec: AgentSpec, model: ChatModel, mcp: MCPTools | None = None) 
             tools.append(function_tool(handle, mcp, protocol.edits))
             continue
         assert handle.sub_agent is not None
-        if handle.kind == "subagent":
-            _refuse_nested_approval(spec.name, handle.sub_agent.child)
         child = build_agent(handle.sub_agent.child, model, mcp)
-        if handle.kind == "subagent" and handle.sub_agent.child.output_schema is not None:
+        if handle.kind == "subagent" and asks_inside(handle.sub_agent.child):
+            tools.append(pausing_agent_tool(handle, child))  # as_tool cannot pause
+        elif handle.kind == "subagent" and handle.sub_agent.child.output_schema is not None:
             tools.append(structured_agent_tool(handle, child, handle.sub_agent.child))
         elif handle.kind == "subagent":
             tools.append(agent_tool(handle, child))
@@ -183,21 +185,6 @@ def build_agent(spec: AgentSpec, model: ChatModel, mcp: MCPTools | None = None) 
         default_options=_options(spec),  # type: ignore[arg-type]
         middleware=[protocol],
     )
-
-
-def _refuse_nested_approval(parent: str, child: AgentSpec) -> None:
-    """Agent Framework's ``as_tool`` fails the parent's call when the child asks for approval
-    (it cannot pause inside a tool call), so an approval tool there cannot pause the run."""
-    for tool in child.tools:
-        if tool.approval == "required":
-            raise AdapterError(
-                f"agent '{child.name}' (a tool of '{parent}') has tool '{tool.name}' with "
-                "approval: required; Agent Framework cannot pause for approval inside an agent "
-                "used as a tool: hand off to that agent instead (mode: handoff), or run it on "
-                "the native backend"
-            )
-    for sub in child.sub_agents:
-        _refuse_nested_approval(child.name, sub.child)
 
 
 def build(

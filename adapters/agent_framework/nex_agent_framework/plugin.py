@@ -207,18 +207,14 @@ class AgentFrameworkAdapter(Adapter):
         agent and conversation are kept per session: :mod:`nex_agent_framework.approval`)."""
         require_framework()
         from nex_agent_framework import approval
-        from nex_agent_framework.record import agents_of
         from nex_agent_framework.run import drive
         from nex_core.protocol.approval import (
             APPROVAL_STOP_REASON,
-            REJECTED_ERROR_TYPE,
             decisions_for,
             decisions_value,
             paused_for_approval,
-            rejection_message,
         )
         from nex_core.trajectory.recorder import Recorder
-        from nex_core.trajectory.schema import ErrorInfo
 
         outcome = paused.outcome
         if outcome is None or not paused_for_approval(paused):
@@ -257,9 +253,7 @@ class AgentFrameworkAdapter(Adapter):
                     f"cannot resume trajectory {paused.id}: the spec differs from the one the "
                     "paused run ran (its digest does not match)"
                 )
-        for agent in agents_of(state.root):  # the model given drives the rest of the run
-            if hasattr(agent.client, "nex_model"):
-                agent.client.nex_model = model
+        _use_model(state.root, model)
         recorder = Recorder(
             provenance=self._provenance(spec, model, paused.task),
             task=paused.task,
@@ -267,25 +261,16 @@ class AgentFrameworkAdapter(Adapter):
             sinks=sinks,
             session_id=paused.session_id,
         )
-        agent_name = state.agent.name
-        recorder.input(agent=agent_name, value=decisions_value(decisions), mode="resume")
-        message = approval.answer(state, decisions)
-        for call, chosen in approval.rejected(state, decisions):  # it never runs: the refusal
-            arguments = call.arguments
-            step = recorder.begin_tool(
-                agent=agent_name,
-                name=call.name or "",
-                call_id=call.call_id,
-                arguments=arguments if isinstance(arguments, str) else dict(arguments or {}),
-            )
-            text = rejection_message(call.name or "", chosen)
-            recorder.end_tool(step, error=ErrorInfo(type=REJECTED_ERROR_TYPE, message=text))
+        leaves = state.leaves()  # the runs that asked (below agents used as tools, if so)
+        recorder.input(agent=leaves[0].agent.name, value=decisions_value(decisions), mode="resume")
+        for leaf in leaves:  # rejected calls are recorded where each resumes (in the driver)
+            leaf.answer = approval.answer(leaf, decisions)
         return await drive(
             state.root,
             paused.task,
             recorder,
             _mode(mode),
-            resume=(state, message),
+            resume=(state, decisions),
             on_pause=_keeper(recorder, state.root),
         )
 
@@ -329,6 +314,22 @@ class AgentFrameworkAdapter(Adapter):
         root = agent_names(obj).of(obj)  # the name the instrumentation records it under
         recorder = Recorder(provenance=provenance, task=info, root_agent=root, sinks=sinks)
         return await drive(obj, info, recorder, _mode(mode), turns=turns)
+
+
+def _use_model(root: Any, model: Any) -> None:
+    """The model given to a resume drives the rest of the run: every agent built from the
+    spec (a team's members and selector too) is switched to it."""
+    from nex_agent_framework.record import agents_of, workflow_agents
+    from nex_agent_framework.teams import team_state
+
+    state = team_state(root)
+    roots = workflow_agents(root) if state is not None else [root]
+    clients = [a.client for r in roots for a in agents_of(r)]
+    if state is not None and state.selector is not None:
+        clients.append(state.selector)
+    for client in clients:
+        if hasattr(client, "nex_model"):
+            client.nex_model = model
 
 
 def _keeper(recorder: Any, root: Any) -> Any:

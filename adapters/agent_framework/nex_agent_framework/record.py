@@ -39,9 +39,17 @@ from nex_agent_framework.messages import (
     to_nex_response,
 )
 from nex_agent_framework.names import AgentNames, agent_names
+from nex_agent_framework.nested import member_paused
 from nex_agent_framework.record_handoffs import HandoffRecorder, HandoffState, is_handoff_workflow
 from nex_agent_framework.record_light import LightRun, eligible
-from nex_agent_framework.tools import ERROR_KEY, ERROR_TYPE_KEY, VALUE_KEY, agent_of_tool
+from nex_agent_framework.tools import (
+    ERROR_KEY,
+    ERROR_TYPE_KEY,
+    PAUSED_KEY,
+    VALUE_KEY,
+    agent_of_tool,
+)
+from nex_core.runtime.approval import close_paused
 from nex_core.trajectory.recorder import Recorder
 from nex_core.trajectory.schema import (
     ErrorInfo,
@@ -213,7 +221,11 @@ class FunctionRecorder(FunctionMiddleware):
                 else:
                     await self._call_child(context, call_next, child, call_id)
         except MiddlewareTermination:
-            rec.end_tool(step, self._value(context))
+            pending = context.metadata.get(PAUSED_KEY)
+            if pending is not None:  # paused inside the agent it called: carried on in a resume
+                close_paused(step, pending)
+            else:
+                rec.end_tool(step, self._value(context))
             raise
         except BaseException as exc:
             rec.end_tool(step, error=exc)
@@ -233,16 +245,26 @@ class FunctionRecorder(FunctionMiddleware):
     ) -> None:
         arguments = _mapping(context.arguments)
         task = next(iter(arguments.values()), "") if len(arguments) == 1 else arguments
-        with self.shared.recorder.subagent(
+        rec = self.shared.recorder
+        sub = rec.begin_subagent(
             agent=self.agent,
             child=self.shared.names.of(child),
             mode="tool",
             call_id=call_id,
             input=[Message.user(str(task))],
-        ) as sub:
-            await call_next()
-            if ERROR_KEY not in context.metadata:
-                sub.output = result_text(context.result)
+        )
+        try:
+            with rec.under(sub.id):
+                await call_next()
+        except BaseException as exc:
+            pending = context.metadata.get(PAUSED_KEY)
+            if isinstance(exc, MiddlewareTermination) and pending is not None:
+                close_paused(sub, pending)
+            else:
+                rec.end_subagent(sub, sub.output, error=exc)
+            raise
+        output = None if ERROR_KEY in context.metadata else result_text(context.result)
+        rec.end_subagent(sub, output)
 
     def open(self, tool: Any, call_id: str | None, arguments: Any) -> tuple[ToolStep, Any]:
         """The step of one tool call made without middleware (:mod:`.record_light`), begun from
@@ -327,6 +349,10 @@ class TurnRecorder(AgentMiddleware):
             await call_next()
             if context.messages is not given:  # a later middleware gave the agent other input
                 step.input = to_nex_messages(list(context.messages), cache=self.shared.cache)
+            paused = member_paused(context)
+            if paused is not None:  # the run pauses in this turn: a resume carries it on
+                close_paused(step, paused[1])
+                return
             result = context.result
             messages = getattr(result, "messages", None) or []
             step.output = messages[-1].text if messages else None

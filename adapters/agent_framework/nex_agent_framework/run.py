@@ -13,6 +13,7 @@ as ``workflow.run(turn)``; each run of one of its agents is a ``team_turn`` step
 from __future__ import annotations
 
 import asyncio
+import contextvars
 import json
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -22,15 +23,17 @@ from agent_framework import AgentResponse, Message, Workflow
 
 from nex_agent_framework.approval import Paused, approval_requests, pending_of
 from nex_agent_framework.messages import to_nex_messages
+from nex_agent_framework.nested import answer_of, carry, paused_children, record_rejected
 from nex_agent_framework.record import Instrumentation
 from nex_agent_framework.structured import check, feedback, structured_value
+from nex_agent_framework.team_approval import paused_result, resume_team
 from nex_agent_framework.tools import MaxStepsReached, ProtocolMiddleware
 from nex_core.adapter import as_task
 from nex_core.errors import AdapterError, NexError, StructuredOutputError
-from nex_core.protocol.approval import APPROVAL_STOP_REASON
+from nex_core.protocol.approval import APPROVAL_STOP_REASON, Decision
 from nex_core.runtime.loop import MAX_HANDOFF_DEPTH
 from nex_core.trajectory._values import to_jsonable
-from nex_core.trajectory.recorder import Recorder
+from nex_core.trajectory.recorder import Recorder, current_recorder
 from nex_core.trajectory.schema import Outcome, OutcomeStatus, TaskInfo, Trajectory
 
 Mode = Literal["run", "stream"]
@@ -44,6 +47,8 @@ class _Result:
     stop_reason: str
     structured_output: Any = None
     pending: list[Any] | None = None
+    paused: Paused | None = None
+    """Where a run that paused for approval stands (:mod:`.approval`)."""
 
 
 async def run_once(agent: Any, messages: Any, mode: Mode, **kw: Any) -> AgentResponse:
@@ -77,11 +82,10 @@ def protocol_of(agent: Any) -> ProtocolMiddleware | None:
 class _ProtocolDriver:
     """The native runtime's composition (``converse``) over agents built from a spec."""
 
-    def __init__(self, recorder: Recorder, mode: Mode) -> None:
+    def __init__(self, recorder: Recorder | None, mode: Mode) -> None:
         self.recorder = recorder
+        """``None`` for an agent-as-tool run outside any recorded run (:func:`run_child`)."""
         self.mode = mode
-        self.paused: Paused | None = None
-        """Where a run that paused for approval stands (:mod:`.approval`)."""
 
     async def converse(
         self, agent: Any, history: list[Message], depth: int = 0
@@ -98,10 +102,25 @@ class _ProtocolDriver:
             history.extend(response.messages)
             requests = approval_requests(response)
             if requests:
-                self.paused = Paused(agent, history, requests, depth)
+                paused = Paused(agent, history, requests, depth)
                 pending = pending_of(agent, requests)
                 return _Result(
-                    OutcomeStatus.INTERRUPTED, None, APPROVAL_STOP_REASON, pending=pending
+                    OutcomeStatus.INTERRUPTED,
+                    None,
+                    APPROVAL_STOP_REASON,
+                    pending=pending,
+                    paused=paused,
+                ), agent
+            children = paused_children(protocol.state, response)
+            if children:  # an agent it called as a tool paused: so does this run (.nested)
+                paused = Paused(agent, history, [], depth, children=children)
+                pending = [p for c in children for p in c.pending]
+                return _Result(
+                    OutcomeStatus.INTERRUPTED,
+                    None,
+                    APPROVAL_STOP_REASON,
+                    pending=pending,
+                    paused=paused,
                 ), agent
             if protocol.state.signal is not None or protocol.spec.output_schema is None:
                 break
@@ -123,6 +142,8 @@ class _ProtocolDriver:
         if depth >= MAX_HANDOFF_DEPTH:
             raise NexError(f"more than {MAX_HANDOFF_DEPTH} consecutive handoffs; stopping")
         child = protocol.handoffs[signal.tool]
+        if self.recorder is None:
+            return await self.converse(child, history, depth + 1)
         with self.recorder.subagent(
             agent=agent.name,
             child=child.name,
@@ -144,12 +165,62 @@ class _ProtocolDriver:
                 break
         return result
 
-    async def resume(self, paused: Paused, answer: Message) -> _Result:
-        """Go on from where ``paused`` stopped: the approval responses as the next message of
-        the active agent's conversation, as Agent Framework's docs resume an approval."""
-        paused.history.append(answer)
+    async def resume(self, paused: Paused, decisions: dict[str, Decision]) -> _Result:
+        """Go on from where ``paused`` stopped: for the run that asked, its approval responses
+        (``paused.answer``) as the next message of the active agent's conversation, as Agent
+        Framework's docs resume an approval; for a run whose agent-as-tool calls paused, those
+        calls carried on first (:func:`.nested.carry`)."""
+        if not paused.children:
+            assert paused.answer is not None and self.recorder is not None
+            record_rejected(self.recorder, paused, decisions)
+            paused.history.append(paused.answer)
+        else:
+            waiting = []
+            for call in paused.children:  # in the model's order, as the batch ran
+                still = await carry(self, paused, call, decisions)
+                if still is not None:
+                    waiting.append(still)
+            if waiting:  # paused again inside: so is this run, its conversation as it is
+                again = Paused(paused.agent, paused.history, [], paused.depth, children=waiting)
+                pending = [p for c in waiting for p in c.pending]
+                return _Result(
+                    OutcomeStatus.INTERRUPTED,
+                    None,
+                    APPROVAL_STOP_REASON,
+                    pending=pending,
+                    paused=again,
+                )
         result, _ = await self.converse(paused.agent, paused.history, paused.depth)
         return result
+
+
+_DRIVER: contextvars.ContextVar[_ProtocolDriver | None] = contextvars.ContextVar(
+    "nex_af_driver", default=None
+)
+"""The driver of the recorded run in progress, for the agents it calls as tools."""
+
+
+async def run_child(child: Any, task: str) -> str:
+    """One call of an agent used as a tool that may pause (:mod:`.nested`): the agent runs on
+    a conversation of its own, as the driver runs any agent; a run that paused raises
+    ``ChildPaused`` with where it stands."""
+    from nex_agent_framework.approval import ChildPaused
+
+    driver = _DRIVER.get()
+    result, _ = await (driver or _ProtocolDriver(current_recorder(), "run")).converse(
+        child, [Message("user", [task])]
+    )
+    if result.paused is not None and driver is None:
+        # Run outside nex's driver (``agent.run`` on a built agent): nothing could resume it,
+        # so the call fails, as the framework's ``as_tool`` fails it.
+        tools = ", ".join(sorted({str(p.get("tool")) for p in result.pending or []}))
+        raise NexError(
+            f"agent '{child.name}' asked for approval of {tools} inside an agent used as a "
+            "tool; only a run of the adapter (arun / aresume) can pause there"
+        )
+    if result.paused is not None:
+        raise ChildPaused(result.paused, result.pending or [])
+    return answer_of(child.name, result)
 
 
 def given_turns(task: Any) -> tuple[TaskInfo, list[Any]]:
@@ -279,10 +350,36 @@ async def _team_turns(workflow: Any, task: TaskInfo, mode: Mode) -> _Result:
         raise AdapterError("teams are run with mode='run' (a workflow streams its own events)")
     result = _Result(OutcomeStatus.COMPLETED, None, "no_turns")
     for turn in task.turns:
-        state.reset()
+        state.reset(turn)
         await workflow.run(turn)
+        paused = paused_result(workflow, state)  # a member's turn paused for approval
+        if paused is not None:
+            return paused
         result = _Result(OutcomeStatus.COMPLETED, state.last_answer, state.stop_reason)
     return result
+
+
+async def _spec_built(
+    obj: Any,
+    task: TaskInfo,
+    recorder: Recorder,
+    mode: Mode,
+    resume: tuple[Paused, dict[str, Decision]] | None,
+) -> _Result:
+    """A run (or resume) of an agent or team built from a spec, under one driver that the
+    agents it calls as tools run under too (:func:`run_child`)."""
+    driver = _ProtocolDriver(recorder, mode)
+    token = _DRIVER.set(driver)
+    try:
+        if isinstance(obj, Workflow):
+            if resume is not None:
+                return await resume_team(driver, obj, *resume)
+            return await _team_turns(obj, task, mode)
+        if resume is not None:
+            return await driver.resume(*resume)
+        return await driver.turns(obj, task)
+    finally:
+        _DRIVER.reset(token)
 
 
 async def drive(
@@ -291,7 +388,7 @@ async def drive(
     recorder: Recorder,
     mode: Mode = "run",
     *,
-    resume: tuple[Paused, Message] | None = None,
+    resume: tuple[Paused, dict[str, Decision]] | None = None,
     on_pause: Callable[[Paused], None] | None = None,
     turns: list[Any] | None = None,
 ) -> Trajectory:
@@ -303,19 +400,16 @@ async def drive(
     instrumentation = Instrumentation(recorder)
     instrumentation.instrument(obj)
     if resume is not None:  # an edited call is recorded with the arguments it runs with
-        instrumentation.shared.raw_arguments.update(resume[0].edits)
+        for leaf in resume[0].leaves():
+            instrumentation.shared.raw_arguments.update(leaf.edits)
     try:
         with recorder.active(), instrumentation.active():
-            if protocol_of(obj) is not None:
-                driver = _ProtocolDriver(recorder, mode)
-                if resume is not None:
-                    result = await driver.resume(*resume)
-                else:
-                    result = await driver.turns(obj, task)
-                if driver.paused is not None and on_pause is not None:
-                    on_pause(driver.paused)
-            elif isinstance(obj, Workflow) and hasattr(obj, "nex_team"):
-                result = await _team_turns(obj, task, mode)
+            if protocol_of(obj) is not None or (
+                isinstance(obj, Workflow) and hasattr(obj, "nex_team")
+            ):
+                result = await _spec_built(obj, task, recorder, mode, resume)
+                if result.paused is not None and on_pause is not None:
+                    on_pause(result.paused)
             elif isinstance(obj, Workflow):
                 result = await _workflow_turns(obj, given, mode, recorder)
             else:

@@ -28,10 +28,13 @@ from typing import Any
 
 from agent_framework import Agent, AgentContext, AgentMiddleware, Message, Workflow
 
+from nex_agent_framework.approval import TeamPause
 from nex_agent_framework.bridge import NexChatClient
+from nex_agent_framework.nested import member_paused
 from nex_core.errors import AdapterError
 from nex_core.models.base import ChatModel
 from nex_core.protocol.spec import ContextMode, TeamSpec
+from nex_core.runtime.approval import nest
 from nex_core.runtime.mcp_tools import MCPTools
 
 TEAM_ATTRIBUTE = "nex_team"
@@ -77,11 +80,31 @@ class TeamState:
     stop_reason: str = "max_turns"
     views: dict[str, list[Message]] = field(default_factory=dict)
     """Member → the transcript as that member has seen it so far."""
+    transcript: list[Message] = field(default_factory=list)
+    """The task turn and every member answer (author-named), for a resume to go on from."""
+    turns: int = 0
+    """Member turns taken in this task turn."""
+    offset: int = 0
+    """Turns taken before this group chat ran (a resumed team's chat starts at round 0)."""
+    paused: TeamPause | None = None
+    """The member turn that paused for approval (the chat then stops)."""
 
-    def reset(self) -> None:
+    def reset(self, task: str = "") -> None:
         self.last_answer = None
         self.stop_reason = "max_turns"
         self.views.clear()
+        self.transcript = [Message("user", [task])]
+        self.turns = self.offset = 0
+        self.paused = None
+
+    def answered(self, member: str, answer: str | None) -> None:
+        """A member's turn ended with ``answer``."""
+        self.transcript.append(Message("assistant", [answer or ""], author_name=member))
+        self.turns += 1
+        self.last_answer = answer
+        mention = self.spec.termination.text_mention
+        if mention and answer and mention in answer:
+            self.stop_reason = f"text_mention:{mention}"
 
 
 class TeamView(AgentMiddleware):
@@ -106,13 +129,21 @@ class TeamView(AgentMiddleware):
         # earlier requests, tool calls included).
         context.session = None
         await call_next()
+        paused = member_paused(context)
+        if paused is not None:  # the whole run pauses; the chat's termination check stops it
+            member_run, pending = paused
+            self.state.paused = TeamPause(
+                self.member,
+                self.state.turns,
+                list(context.messages),
+                member_run,
+                nest(pending, self.state.spec.name),
+            )
+            return
         result = context.result
         answer = final_text(result) if isinstance(result, AgentResponse) else None
         view.append(Message("assistant", [answer or ""], author_name=self.member))
-        self.state.last_answer = answer
-        mention = self.state.spec.termination.text_mention
-        if mention and answer and mention in answer:
-            self.state.stop_reason = f"text_mention:{mention}"
+        self.state.answered(self.member, answer)
 
 
 def _as_seen_by(member: str, message: Message) -> list[Message]:
@@ -122,6 +153,9 @@ def _as_seen_by(member: str, message: Message) -> list[Message]:
         return [Message("user", [text], author_name=message.author_name)]
     if role == "assistant" and text and message.author_name != member:
         return [Message("user", [text], author_name=message.author_name)]
+    if role == "assistant" and message.author_name == member:
+        # Only a resumed team's chat gives a member its own answers (its transcript as input).
+        return [Message("assistant", [text], author_name=member)]
     return []
 
 
@@ -133,7 +167,7 @@ class _Selector:
         self.members = [m.name for m in state.spec.members]
 
     async def __call__(self, group: Any) -> str:
-        turn = int(group.current_round)
+        turn = int(group.current_round) + self.state.offset
         fallback = self.members[turn % len(self.members)]
         client = self.state.selector
         if client is None:
@@ -158,6 +192,8 @@ def _terminated(state: TeamState) -> Callable[[list[Message]], bool]:
     mention = state.spec.termination.text_mention
 
     def check(conversation: list[Message]) -> bool:
+        if state.paused is not None:
+            return True
         if not mention or not conversation:
             return False
         last = conversation[-1]
@@ -172,8 +208,6 @@ def _terminated(state: TeamState) -> Callable[[list[Message]], bool]:
 
 def build_team(team: TeamSpec, model: ChatModel, mcp: MCPTools | None = None) -> Workflow:
     """``team`` as a ``GroupChatBuilder`` workflow (``workflow.nex_team`` holds its state)."""
-    from agent_framework_orchestrations import GroupChatBuilder
-
     from nex_agent_framework.build import build_agent
 
     for member in team.members:
@@ -181,16 +215,6 @@ def build_team(team: TeamSpec, model: ChatModel, mcp: MCPTools | None = None) ->
             raise AdapterError(
                 f"team '{team.name}': member '{member.name}' hands off; a handoff inside a team "
                 "turn is not supported by the agent-framework adapter"
-            )
-    for agent_spec in team.walk():
-        gated = [t.name for t in agent_spec.tools if t.approval == "required"]
-        if gated:
-            # The group chat drops a member's approval request (the turn ends with an empty
-            # answer and the run completes), so the run could not pause: refused, not lost.
-            raise AdapterError(
-                f"team '{team.name}': agent '{agent_spec.name}' has tool '{gated[0]}' with "
-                "approval: required; Agent Framework's group chat cannot pause a member's turn "
-                "for approval (run it on the native backend)"
             )
     state = TeamState(spec=team)
     members: list[Agent] = []
@@ -201,12 +225,20 @@ def build_team(team: TeamSpec, model: ChatModel, mcp: MCPTools | None = None) ->
     if team.speaker_selection == "model":
         settings = team.selector_model or team.members[0].model
         state.selector = NexChatClient(model, agent=team.name, settings=settings)
+    return group_chat(state, members, team.termination.max_turns)
+
+
+def group_chat(state: TeamState, members: list[Any], max_rounds: int) -> Workflow:
+    """The group chat of a team's members (``max_rounds`` member turns at most)."""
+    from agent_framework_orchestrations import GroupChatBuilder
+
+    team = state.spec
     workflow = GroupChatBuilder(
         name=team.name,
         participants=members,
         selection_func=_Selector(state),
         orchestrator_name=team.name,
-        max_rounds=team.termination.max_turns,
+        max_rounds=max_rounds,
         termination_condition=_terminated(state),
     ).build()
     setattr(workflow, TEAM_ATTRIBUTE, state)

@@ -18,6 +18,7 @@ really happened.
 
 from __future__ import annotations
 
+import json
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from typing import Any, Literal
@@ -30,8 +31,10 @@ from agent_framework import (
     MiddlewareTermination,
 )
 
+from nex_agent_framework.approval import ChildCall, ChildPaused
 from nex_core.errors import NexError
 from nex_core.protocol.spec import AgentSpec
+from nex_core.runtime.approval import nest
 from nex_core.runtime.loop import SubAgentFailed
 from nex_core.runtime.mcp_tools import MCPTools
 from nex_core.runtime.tools import (
@@ -50,6 +53,15 @@ ERROR_TYPE_KEY = "nex.error_type"
 framework's stead (a call of an unknown tool)."""
 VALUE_KEY = "nex.value"
 """Call metadata: what the tool returned, before it became the text the model saw."""
+PAUSED_KEY = "nex.paused"
+"""Call metadata: the approval requests waiting inside an agent-as-tool call that paused (the
+recorder closes its steps ``cancelled`` with them, as natively)."""
+CHILD_PAUSED_KEY = "nex.child_paused"
+"""Call metadata: the ``ChildPaused`` of an agent-as-tool call whose agent paused (put there by
+its function, which returns normally, so the framework does not log the call as failed)."""
+PAUSED_RESULT = "(paused for approval)"
+"""The result a paused agent-as-tool call leaves in the conversation: never read by a model
+(the run ends with it; the resume puts the agent's answer in its place)."""
 
 
 class MaxStepsReached(NexError):
@@ -78,6 +90,9 @@ class TurnState:
     signal: Signal | None = None
     raw_arguments: dict[str, str] = field(default_factory=dict)
     """Call id → the arguments exactly as the model wrote them (filled by the bridge)."""
+    children: dict[str, ChildCall] = field(default_factory=dict)
+    """Call id → an agent-as-tool call of this agent that paused inside (the driver takes the
+    ones of the batch it ran)."""
 
 
 def _tool_func(handle: ToolHandle, mcp: MCPTools | None) -> Callable[..., Awaitable[Any]]:
@@ -197,6 +212,9 @@ class ProtocolMiddleware(FunctionMiddleware):
                 raise SubAgentFailed(
                     f"agent '{child}' stopped without an answer (max_steps)"
                 ) from exc
+            paused = context.metadata.pop(CHILD_PAUSED_KEY, None)
+            if isinstance(paused, ChildPaused):  # the whole run pauses: this run ends here
+                self._child_paused(context, name, call_id, paused)
         except MiddlewareTermination:
             raise
         except Exception as exc:
@@ -213,6 +231,27 @@ class ProtocolMiddleware(FunctionMiddleware):
             self.state.signal = Signal("stop_tool", name, call_id, text)
             raise MiddlewareTermination(f"stop tool {name}", result=context.result)
 
+    def _child_paused(
+        self, context: FunctionInvocationContext, name: str, call_id: Any, paused: ChildPaused
+    ) -> None:
+        handle = self.handles[name]
+        assert handle.sub_agent is not None and isinstance(call_id, str)
+        pending = nest(paused.pending, self.spec.name)
+        arguments = _mapping(context.arguments)
+        raw = self.state.raw_arguments.get(call_id)
+        self.state.children[call_id] = ChildCall(
+            call_id=call_id,
+            tool=name,
+            arguments=raw if raw is not None else json.dumps(arguments, ensure_ascii=False),
+            child=handle.sub_agent.child.name,
+            task=str(arguments.get("task", "")),
+            paused=paused.paused,
+            pending=pending,
+        )
+        context.metadata[PAUSED_KEY] = pending
+        context.result = PAUSED_RESULT
+        raise MiddlewareTermination(f"paused inside {name}", result=PAUSED_RESULT)
+
     def _arguments(self, context: FunctionInvocationContext, call_id: Any) -> dict[str, Any]:
         raw = self.state.raw_arguments.get(call_id) if isinstance(call_id, str) else None
         if raw is None:
@@ -222,6 +261,12 @@ class ProtocolMiddleware(FunctionMiddleware):
         if parsed is None:
             raise InvalidArguments(f"arguments are not a JSON object: {bad!r}")
         return parsed
+
+
+def _mapping(arguments: Any) -> dict[str, Any]:
+    if hasattr(arguments, "model_dump"):
+        return dict(arguments.model_dump())
+    return dict(arguments or {})
 
 
 def _text_of(result: Any) -> str:
@@ -255,8 +300,11 @@ def agent_of_tool(tool: Any) -> Any:
 
 
 __all__ = [
+    "CHILD_PAUSED_KEY",
     "ERROR_KEY",
     "ERROR_TYPE_KEY",
+    "PAUSED_KEY",
+    "PAUSED_RESULT",
     "VALUE_KEY",
     "ProtocolMiddleware",
     "Signal",

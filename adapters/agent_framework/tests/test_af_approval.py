@@ -19,7 +19,7 @@ from nex_agent_framework import AgentFrameworkAdapter, bridge_model
 from nex_core import AgentSpec, ScriptedModel, ToolSpec
 from nex_core.errors import AdapterError
 from nex_core.protocol.approval import Decision
-from nex_core.protocol.spec import ContextMode, ImportBinding, SubAgentSpec, TeamSpec
+from nex_core.protocol.spec import ContextMode, ImportBinding, SubAgentSpec
 from nex_core.trajectory.schema import InputStep, LLMStep, OutcomeStatus, ToolStep, Trajectory
 
 SENT: list[str] = []
@@ -213,27 +213,6 @@ def test_bad_resumes_are_clear_errors(adapter: AgentFrameworkAdapter) -> None:
         run(adapter.aresume(MAILER, done, Decision(action="approve"), model=model))
     with pytest.raises(AdapterError, match="in the process that paused it"):
         run(adapter.aresume(MAILER, paused, Decision(action="approve"), model=model))
-
-
-def test_an_agent_tool_with_an_approval_tool_is_refused(adapter: AgentFrameworkAdapter) -> None:
-    boss = AgentSpec(
-        name="boss",
-        system_prompt="Delegate.",
-        sub_agents=[SubAgentSpec(agent=MAILER, mode=ContextMode.TOOL)],
-    )
-    traj = run(adapter.arun(boss, "Email Bob.", model=ScriptedModel([{"text": "x"}])))
-    assert traj.outcome is not None and traj.outcome.error is not None
-    assert "cannot pause for approval inside an agent used as a tool" in (
-        traj.outcome.error.message
-    )
-
-
-def test_a_team_member_with_an_approval_tool_is_refused(adapter: AgentFrameworkAdapter) -> None:
-    # The group chat would drop the member's request and complete: refused, not lost.
-    crew = TeamSpec(name="crew", members=[AgentSpec(name="writer"), MAILER])
-    traj = run(adapter.arun(crew, "Email Bob.", model=ScriptedModel([{"text": "x"}])))
-    assert traj.outcome is not None and traj.outcome.error is not None
-    assert "cannot pause a member's turn for approval" in traj.outcome.error.message
 
 
 @tool(approval_mode="always_require")
