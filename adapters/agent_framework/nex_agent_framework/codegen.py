@@ -113,6 +113,19 @@ def to_code(spec: AgentSpec | TeamSpec) -> str:
     from nex_agent_framework.codegen_handoffs import handoff_agents, hands_off
 
     team = spec if isinstance(spec, TeamSpec) else None
+    if team is not None:
+        asking = [
+            f"'{m.name}': {', '.join(tools)}" for m in team.members if (tools := _approval_tools(m))
+        ]
+        if asking:
+            raise AdapterError(
+                f"team '{team.name}': members reach tools that need approval ("
+                + "; ".join(asking)
+                + "); Agent Framework's group chat drops a member's approval request (the "
+                "turn ends empty and the run completes), so this has no plain Agent Framework "
+                "form; run the spec with `nex run --backend agent-framework` (nex pauses the "
+                "team's run)"
+            )
     handoffs = None
     if team is None and isinstance(spec, AgentSpec) and hands_off(spec):
         # Handoffs are a HandoffBuilder workflow of every agent they reach (codegen_handoffs).
@@ -230,6 +243,15 @@ class _Writer:
                     "`nex run --backend agent-framework` instead of converting it"
                 )
             child = sub.child
+            asking = _approval_tools(child)
+            if asking:
+                raise AdapterError(
+                    f"agent '{agent.name}': the agent it uses as a tool, '{child.name}', reaches "
+                    f"tools that need approval ({', '.join(asking)}); Agent Framework's "
+                    "as_tool fails the calling agent's tool call on an approval request, so "
+                    "this has no plain Agent Framework form; run the spec with `nex run "
+                    "--backend agent-framework` (nex's own agent tool pauses the whole run)"
+                )
             tools.append(
                 call(
                     f"build_{identifier(child.name)}(model).as_tool",
@@ -327,3 +349,8 @@ class _Writer:
         kwargs = [("url", server.url), ("allowed_tools", tools)]
         kwargs.append(("tool_result_content", "content_first"))
         return call("MCPStreamableHTTPTool", [name], kwargs)
+
+
+def _approval_tools(agent: AgentSpec) -> list[str]:
+    """``agent/tool`` of every tool that needs approval in ``agent`` or an agent it reaches."""
+    return [f"{a.name}/{t.name}" for a in agent.walk() for t in a.tools if t.approval == "required"]

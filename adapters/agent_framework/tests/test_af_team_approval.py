@@ -11,6 +11,7 @@ from af_support import run
 from nex_agent_framework import AgentFrameworkAdapter
 
 from nex_core import AgentSpec, ScriptedModel, TaskInfo, ToolSpec
+from nex_core.errors import AdapterError
 from nex_core.protocol.approval import Decision
 from nex_core.protocol.spec import ContextMode, SubAgentSpec, TeamSpec, Termination
 from nex_core.runtime.loop import run_native
@@ -168,3 +169,23 @@ def test_a_members_sub_agent_pauses_twice_as_natively(adapter: AgentFrameworkAda
     assert af[0]["outcome"]["pending"][0]["path"] == ["crew", "lead", "publisher"]
     assert [f["outcome"]["status"] for f in af] == ["interrupted", "interrupted", "completed"]
     assert ran == [[], ["one"], ["two"]]
+
+
+def test_a_program_is_not_written_for_approval_where_plain_agent_framework_cannot_pause() -> None:
+    """nex pauses these runs with its own agent tool and turn recorder; a plain Agent Framework
+    program cannot (``as_tool`` fails the call, the group chat drops the request), so
+    ``to_code`` refuses them by name rather than write a program that would not ask."""
+    adapter = AgentFrameworkAdapter()
+    by_path = PUBLISH.model_dump() | {"binding": "builtins:str"}  # a program imports it
+    publisher = PUBLISHER.model_copy(update={"tools": [ToolSpec.model_validate(by_path)]})
+    with pytest.raises(AdapterError, match=r"team 'crew'.*'publisher': publisher/publish"):
+        adapter.to_code(_team(WRITER, publisher))
+    boss = AgentSpec(
+        name="boss",
+        system_prompt="Delegate.",
+        sub_agents=[SubAgentSpec(agent=publisher, mode=ContextMode.TOOL)],
+    )
+    with pytest.raises(AdapterError, match=r"agent 'boss'.*'publisher'.*publisher/publish"):
+        adapter.to_code(boss)
+    # Approval where the framework itself pauses is still written.
+    assert 'approval_mode="always_require"' in adapter.to_code(publisher)
