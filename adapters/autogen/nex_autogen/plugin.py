@@ -18,7 +18,9 @@ from nex_core.trajectory.schema import Provenance, TaskInfo, Trajectory
 from nex_core.trajectory.sinks import TrajectorySink
 
 if TYPE_CHECKING:  # annotations only: the plugin module is imported at every `nex` start
+    from nex_autogen.resume import BatchStarts
     from nex_core.protocol.approval import Decision
+    from nex_core.trajectory.recorder import Recorder
 
 CAPABILITIES = frozenset(
     {
@@ -180,7 +182,6 @@ class AutogenAdapter(Adapter):
         from nex_autogen.mcp import mcp_for_run, uses_mcp
         from nex_autogen.record import Instrumentation
         from nex_autogen.resume import (
-            BatchStarts,
             check_paused,
             continue_batch,
             continue_swarm,
@@ -189,10 +190,8 @@ class AutogenAdapter(Adapter):
         )
         from nex_autogen.resume_nested import is_nested
         from nex_autogen.run import drive
-        from nex_core.runtime.loop import provenance_for
         from nex_core.runtime.mcp import shared_pool
         from nex_core.runtime.tools import resolve_bindings
-        from nex_core.trajectory.recorder import Recorder
 
         if is_nested(paused):
             return await self._aresume_nested(
@@ -200,24 +199,7 @@ class AutogenAdapter(Adapter):
             )
         state, decisions = check_paused(spec, paused, decision)
         check_spec(spec)
-        provenance = provenance_for(
-            spec,
-            model,
-            paused.task,
-            framework=self.framework,
-            framework_version=self.framework_version,
-            adapter=self.name,
-            adapter_version=self.version,
-        )
-        starts = BatchStarts()
-        recorder = Recorder(
-            provenance=provenance,
-            task=paused.task,
-            root_agent=spec.name,
-            sinks=sinks,
-            listeners=[starts],
-            session_id=paused.session_id or paused.id,
-        )
+        recorder, starts = self._resume_recorder(spec, paused, model, sinks)
         try:
             resolve_bindings(spec, check_mcp_servers=shared_pool() is None)
         except Exception as exc:
@@ -244,38 +226,19 @@ class AutogenAdapter(Adapter):
                 obj, paused.task, recorder, mode, turns, before=batch, first_turn=state.turn
             )
 
-    async def _aresume_nested(
+    def _resume_recorder(
         self,
         spec: AgentSpec | TeamSpec,
         paused: Trajectory,
-        decision: Decision | Mapping[str, Decision],
-        *,
         model: Any,
         sinks: Sequence[TrajectorySink],
-        mode: Literal["run", "run_stream"],
-    ) -> Trajectory:
-        """:meth:`aresume` of a run that paused inside an agent used as a tool
-        (:mod:`nex_autogen.resume_nested`)."""
-        from autogen_agentchat.teams import BaseGroupChat
-
-        from nex_autogen.approval import check_spec
-        from nex_autogen.build import build
-        from nex_autogen.mcp import mcp_for_run, uses_mcp
-        from nex_autogen.record import Instrumentation
-        from nex_autogen.resume import BatchStarts, continue_swarm, paused_member
-        from nex_autogen.resume_nested import check_nested, continue_frame
-        from nex_autogen.resume_team import continue_team
-        from nex_autogen.run import drive
-        from nex_core.protocol.approval import APPROVAL_STOP_REASON, decisions_value
+    ) -> tuple[Recorder, BatchStarts]:
+        """The recorder of a resumed run (the paused run's task and session) and the listener
+        that starts a resumed batch's calls in the model's order (``resume.BatchStarts``)."""
+        from nex_autogen.resume import BatchStarts
         from nex_core.runtime.loop import provenance_for
-        from nex_core.runtime.mcp import shared_pool
-        from nex_core.runtime.paused import TeamPause
-        from nex_core.runtime.tools import resolve_bindings
         from nex_core.trajectory.recorder import Recorder
-        from nex_core.trajectory.schema import Outcome, OutcomeStatus
 
-        frame, turn, decisions = check_nested(spec, paused, decision)
-        check_spec(spec)
         provenance = provenance_for(
             spec,
             model,
@@ -294,6 +257,39 @@ class AutogenAdapter(Adapter):
             listeners=[starts],
             session_id=paused.session_id or paused.id,
         )
+        return recorder, starts
+
+    async def _aresume_nested(
+        self,
+        spec: AgentSpec | TeamSpec,
+        paused: Trajectory,
+        decision: Decision | Mapping[str, Decision],
+        *,
+        model: Any,
+        sinks: Sequence[TrajectorySink],
+        mode: Literal["run", "run_stream"],
+    ) -> Trajectory:
+        """:meth:`aresume` of a run that paused inside an agent used as a tool
+        (:mod:`nex_autogen.resume_nested`)."""
+        from autogen_agentchat.teams import BaseGroupChat
+
+        from nex_autogen.approval import check_spec
+        from nex_autogen.build import build
+        from nex_autogen.mcp import mcp_for_run, uses_mcp
+        from nex_autogen.record import Instrumentation
+        from nex_autogen.resume import continue_swarm, paused_member
+        from nex_autogen.resume_nested import check_nested, continue_frame
+        from nex_autogen.resume_team import continue_team
+        from nex_autogen.run import drive
+        from nex_core.protocol.approval import APPROVAL_STOP_REASON, decisions_value
+        from nex_core.runtime.mcp import shared_pool
+        from nex_core.runtime.paused import TeamPause
+        from nex_core.runtime.tools import resolve_bindings
+        from nex_core.trajectory.schema import Outcome, OutcomeStatus
+
+        frame, turn, decisions = check_nested(spec, paused, decision)
+        check_spec(spec)
+        recorder, starts = self._resume_recorder(spec, paused, model, sinks)
         try:
             resolve_bindings(spec, check_mcp_servers=shared_pool() is None)
         except Exception as exc:
