@@ -128,12 +128,8 @@ class AutogenAdapter(Adapter):
         (closed when the run ends). A tool binding that cannot be resolved fails the run
         (outcome ``error``) before the first model call.
         """
-        from nex_autogen.build import build
-        from nex_autogen.mcp import mcp_for_run, uses_mcp
         from nex_autogen.run import drive
         from nex_core.runtime.loop import provenance_for
-        from nex_core.runtime.mcp import shared_pool
-        from nex_core.runtime.tools import resolve_bindings
         from nex_core.trajectory.recorder import Recorder
 
         info = as_task(task)
@@ -147,16 +143,9 @@ class AutogenAdapter(Adapter):
             adapter_version=self.version,
         )
         recorder = Recorder(provenance=provenance, task=info, root_agent=spec.name, sinks=sinks)
-        try:
-            resolve_bindings(spec, check_mcp_servers=shared_pool() is None)
-        except Exception as exc:
-            return recorder.fail(exc)
         async with contextlib.AsyncExitStack() as stack:
-            mcp = await stack.enter_async_context(mcp_for_run(spec)) if uses_mcp(spec) else None
             try:
-                if mcp is not None:
-                    await mcp.discover(spec)  # a server that fails fails the run, as natively
-                obj = build(spec, model, mcp=mcp)
+                obj = await _built(spec, model, stack)
             except Exception as exc:
                 return recorder.fail(exc)
             return await drive(obj, info, recorder, mode)
@@ -178,8 +167,6 @@ class AutogenAdapter(Adapter):
         decision for a call that is not pending, another spec) is an ``AdapterError`` before
         anything runs."""
         from nex_autogen.approval import check_spec
-        from nex_autogen.build import build
-        from nex_autogen.mcp import mcp_for_run, uses_mcp
         from nex_autogen.record import Instrumentation
         from nex_autogen.resume import (
             check_paused,
@@ -190,8 +177,6 @@ class AutogenAdapter(Adapter):
         )
         from nex_autogen.resume_nested import is_nested
         from nex_autogen.run import drive
-        from nex_core.runtime.mcp import shared_pool
-        from nex_core.runtime.tools import resolve_bindings
 
         if is_nested(paused):
             return await self._aresume_nested(
@@ -200,16 +185,9 @@ class AutogenAdapter(Adapter):
         state, decisions = check_paused(spec, paused, decision)
         check_spec(spec)
         recorder, starts = self._resume_recorder(spec, paused, model, sinks)
-        try:
-            resolve_bindings(spec, check_mcp_servers=shared_pool() is None)
-        except Exception as exc:
-            return recorder.fail(exc)
         async with contextlib.AsyncExitStack() as stack:
-            mcp = await stack.enter_async_context(mcp_for_run(spec)) if uses_mcp(spec) else None
             try:
-                if mcp is not None:
-                    await mcp.discover(spec)
-                obj = build(spec, model, mcp=mcp)
+                obj = await _built(spec, model, stack)
             except Exception as exc:
                 return recorder.fail(exc)
             agent, swarm = paused_member(obj, state.agent.name, paused.id)
@@ -274,34 +252,23 @@ class AutogenAdapter(Adapter):
         from autogen_agentchat.teams import BaseGroupChat
 
         from nex_autogen.approval import check_spec
-        from nex_autogen.build import build
-        from nex_autogen.mcp import mcp_for_run, uses_mcp
         from nex_autogen.record import Instrumentation
         from nex_autogen.resume import continue_swarm, paused_member
         from nex_autogen.resume_nested import check_nested, continue_frame
         from nex_autogen.resume_team import continue_team
         from nex_autogen.run import drive
         from nex_core.protocol.approval import APPROVAL_STOP_REASON, decisions_value
-        from nex_core.runtime.mcp import shared_pool
         from nex_core.runtime.paused import TeamPause
-        from nex_core.runtime.tools import resolve_bindings
         from nex_core.trajectory.schema import Outcome, OutcomeStatus
 
         frame, turn, decisions = check_nested(spec, paused, decision)
         check_spec(spec)
         recorder, starts = self._resume_recorder(spec, paused, model, sinks)
-        try:
-            resolve_bindings(spec, check_mcp_servers=shared_pool() is None)
-        except Exception as exc:
-            return recorder.fail(exc)
         assert paused.outcome is not None and paused.outcome.pending
         asker = str(paused.outcome.pending[0].get("agent"))
         async with contextlib.AsyncExitStack() as stack:
-            mcp = await stack.enter_async_context(mcp_for_run(spec)) if uses_mcp(spec) else None
             try:
-                if mcp is not None:
-                    await mcp.discover(spec)
-                obj = build(spec, model, mcp=mcp)
+                obj = await _built(spec, model, stack)
             except Exception as exc:
                 return recorder.fail(exc)
 
@@ -389,6 +356,23 @@ def _model_id(obj: Any) -> str | None:
             if client is not None:
                 break
     return client_model_id(client) if client is not None else None
+
+
+async def _built(spec: AgentSpec | TeamSpec, model: Any, stack: contextlib.AsyncExitStack) -> Any:
+    """``spec`` built in AutoGen for a run: its tool bindings resolved (one that cannot be is
+    the run's error, before the first model call), its MCP servers from the shared pool or a
+    pool of this run's own (closed with ``stack``) and discovered — a server that fails fails
+    the run, as natively."""
+    from nex_autogen.build import build
+    from nex_autogen.mcp import mcp_for_run, uses_mcp
+    from nex_core.runtime.mcp import shared_pool
+    from nex_core.runtime.tools import resolve_bindings
+
+    resolve_bindings(spec, check_mcp_servers=shared_pool() is None)
+    mcp = await stack.enter_async_context(mcp_for_run(spec)) if uses_mcp(spec) else None
+    if mcp is not None:
+        await mcp.discover(spec)
+    return build(spec, model, mcp=mcp)
 
 
 @hookimpl
