@@ -89,10 +89,14 @@ def check_spec(spec: AgentSpec | TeamSpec) -> bool:
 def close_paused(step: ToolStep | SubAgentStep, pending: list[Any]) -> None:
     """Close a step a pause below it leaves unfinished: ``cancelled`` and no error (it neither
     failed nor ended in this run; the resumed run carries it on), with the waiting call ids.
-    Set as :meth:`Recorder.finish` closes a step still running, without an error to invent."""
-    step.metadata[PENDING_KEY] = [p["tool_call_id"] for p in pending]
+    Set as :meth:`Recorder.finish` closes a step still running, without an error to invent.
+    Called again for the same step (a recorder closing it request by request), it adds the
+    ids it does not hold yet."""
+    waiting: list[str] = step.metadata.setdefault(PENDING_KEY, [])
+    waiting += [p["tool_call_id"] for p in pending if p["tool_call_id"] not in waiting]
     step.status = StepStatus.CANCELLED
-    step.ended_at = utcnow()
+    step.error = None
+    step.ended_at = step.ended_at or utcnow()
 
 
 def mark_paused(recorder: Recorder, result: Any, turn: int) -> None:

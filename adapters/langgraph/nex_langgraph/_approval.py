@@ -37,14 +37,12 @@ from nex_core.protocol.approval import (
     Decision,
     rejection_message,
 )
-from nex_core.runtime.approval import PENDING_KEY
+from nex_core.runtime.approval import close_paused
 from nex_core.trajectory.schema import (
     LLMStep,
-    StepStatus,
     SubAgentStep,
     ToolStep,
     Trajectory,
-    utcnow,
 )
 
 HITL_SOURCE = "hitl_interrupt_decision"
@@ -329,19 +327,10 @@ def nest_requests(trajectory: Trajectory, pending: list[Any]) -> list[Any]:
         while parent is not None:
             if isinstance(parent, SubAgentStep) and parent.mode == "tool":
                 path.insert(0, str(parent.agent))
-                _close_paused(parent, request["tool_call_id"])
-                if parent.parent_id is not None and isinstance(
-                    steps.get(parent.parent_id), ToolStep
-                ):
-                    _close_paused(steps[parent.parent_id], request["tool_call_id"])
+                close_paused(parent, [request])
+                enclosing = steps.get(parent.parent_id) if parent.parent_id else None
+                if isinstance(enclosing, ToolStep):
+                    close_paused(enclosing, [request])
             parent = steps.get(parent.parent_id) if parent.parent_id else None
         out.append({**request, "path": [*path, request["agent"]]} if path else request)
     return out
-
-
-def _close_paused(step: Any, call_id: str) -> None:
-    waiting = step.metadata.setdefault(PENDING_KEY, [])
-    if call_id not in waiting:
-        waiting.append(call_id)
-    step.status, step.error = StepStatus.CANCELLED, None
-    step.ended_at = step.ended_at or utcnow()

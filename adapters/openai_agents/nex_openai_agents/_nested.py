@@ -23,10 +23,10 @@ import json
 from dataclasses import dataclass, field
 from typing import Any
 
+from nex_core.runtime.approval import close_paused
 from nex_core.trajectory.schema import (
     LLMStep,
     Message,
-    StepStatus,
     SubAgentStep,
     ToolStep,
     Trajectory,
@@ -88,11 +88,7 @@ def shape_pause(traj: Trajectory, pending: list[dict[str, Any]]) -> None:
                 step.result = None
             else:
                 continue
-            step.status = StepStatus.CANCELLED
-            step.error = None
-            waiting = step.metadata.setdefault("pending", [])
-            if call_id not in waiting:
-                waiting.append(call_id)
+            close_paused(step, [request])
         # The agent that made each enclosing call (a handoff inside a sub-agent is looked
         # through: the agent handed to is the one that called on), then the asker.
         path = [*(s.agent for s in reversed(chain)), asker.agent]
