@@ -155,7 +155,7 @@ class Recorder:
             # runtime's every call): built without running the validator again. The checks are
             # written out (not ``_plain``): this runs once per model call of every adapter.
             step = _build.llm_step(
-                step_id or f"{_ids.getrandbits(64):016x}",
+                step_id or self.new_id(),
                 parent,
                 agent,
                 _now(UTC),
@@ -163,12 +163,7 @@ class Recorder:
                 request,
                 None if metadata is None else dict(metadata),  # a copy, as validation makes
             )
-            with self._lock:
-                self.trajectory.steps.append(step)
-            if self._listeners:
-                for listener in self._listeners:
-                    listener(step)
-            return step
+            return self._add(step)
         else:
             step = LLMStep(
                 id=step_id or self.new_id(),
@@ -225,7 +220,7 @@ class Recorder:
         ):
             # As in begin_llm: the parsed arguments are a new dict of JSON values already.
             step = _build.tool_step(
-                step_id or f"{_ids.getrandbits(64):016x}",
+                step_id or self.new_id(),
                 parent,
                 agent,
                 _now(UTC),
@@ -234,13 +229,7 @@ class Recorder:
                 parsed,
                 raw,
             )
-            with self._lock:
-                self.trajectory.steps.append(step)
-                self._t0[step.id] = time.perf_counter()
-            if self._listeners:
-                for listener in self._listeners:
-                    listener(step)
-            return step
+            return self._add(step)
         else:
             step = ToolStep(
                 id=step_id or self.new_id(),
