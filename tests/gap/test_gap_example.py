@@ -117,6 +117,9 @@ def test_a_backend_lacking_mcp_tools_is_not_applicable_to_the_clock(
         def adapters(self) -> dict[str, object]:
             return {"native": NativeAdapter(), "nomcp": NoMCP()}
 
+        def adapter(self, name: str) -> object:  # what applicable_pairs asks: one by name
+            return self.adapters()[name]
+
     config = load_config(_prepare(example_dir))
     config = config.model_copy(update={"backends": ["native", "nomcp"]})
     monkeypatch.setattr(plugins, "get_plugin_manager", Manager)
