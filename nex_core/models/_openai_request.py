@@ -24,9 +24,19 @@ def openai_messages(messages: list[Message]) -> list[dict[str, Any]]:
     """nex messages as chat.completions messages (``reasoning`` is nex's record, not sent)."""
     out = []
     for m in messages:
-        data = m.model_dump(mode="json", exclude_none=True, exclude={"reasoning"})
-        if m.role == "assistant" and "content" not in data:
-            data["content"] = None
+        content = m.content
+        if type(content) is str and m.tool_calls is None:
+            # The usual message (text, no calls) by hand: the same dict pydantic's dump gives,
+            # field order included, at a fraction of its cost (it is most of a request's build).
+            data: dict[str, Any] = {"role": m.role, "content": content}
+            if m.name is not None:
+                data["name"] = m.name
+            if m.tool_call_id is not None:
+                data["tool_call_id"] = m.tool_call_id
+        else:
+            data = m.model_dump(mode="json", exclude_none=True, exclude={"reasoning"})
+            if m.role == "assistant" and "content" not in data:
+                data["content"] = None
         out.append(data)
     return out
 
