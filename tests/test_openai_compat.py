@@ -569,3 +569,30 @@ def test_chat_server_default_reply_from_the_request(server: ChatServer) -> None:
     assert complete(model, ask("a")).message.content == "queued first"
     assert complete(model, ask("hello")).message.content == "HELLO"
     assert server.pending() == 0
+
+
+def test_request_messages_are_pydantic_s_dump_without_reasoning() -> None:
+    """``openai_messages`` writes plain text messages by hand: the same dicts (and key order)
+    as the model dump it replaces, for every role and optional field."""
+    from nex_core.models.openai_compat import openai_messages
+    from nex_core.trajectory.schema import ToolCall
+
+    messages = [
+        Message.system("be brief"),
+        Message.user("hi", name="ann"),
+        Message(role="user", content=""),
+        Message.assistant("thinking done", reasoning="because"),
+        Message.assistant(None, [ToolCall.make("c1", "f", "{}")]),
+        Message.assistant("and", [ToolCall.make("c2", "g", "{}")]),
+        Message.tool("c1", "ok"),
+        Message(role="user", content=[{"type": "text", "text": "parts"}]),
+    ]
+    dumped = []
+    for m in messages:
+        data = m.model_dump(mode="json", exclude_none=True, exclude={"reasoning"})
+        if m.role == "assistant" and "content" not in data:
+            data["content"] = None
+        dumped.append(data)
+    written = openai_messages(messages)
+    assert written == dumped
+    assert [list(d) for d in written] == [list(d) for d in dumped]

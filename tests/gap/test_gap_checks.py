@@ -84,6 +84,34 @@ def test_length_status_task_and_dedup(tmp_path: Path) -> None:
     assert check(dedup, again).reason == "duplicate"  # type: ignore[attr-defined]
 
 
+def test_a_native_only_config_imports_no_other_adapter(tmp_path: Path) -> None:
+    """Checking and planning a run import the configured backends' adapters only: importing
+    every installed one (LangGraph, AutoGen, Agent Framework) was about 1.2 s of start-up."""
+    import subprocess
+    import sys
+
+    (tmp_path / "tasks.jsonl").write_text('{"id": "a", "prompt": "x"}\n')
+    (tmp_path / "agent.yaml").write_text("name: a\n")
+    path = write_config(
+        tmp_path,
+        {"tasks": ["tasks.jsonl"], "agents": [{"spec": "agent.yaml"}],
+         "models": [{"name": "m", "ref": "scripted:none.yaml"}], "output": "out"},
+    )
+    code = (
+        "import sys\n"
+        "from nex_core.gap import load_config\n"
+        "from nex_core.gap.plan import applicable_pairs, load_specs\n"
+        f"config = load_config({str(path)!r})\n"
+        "print(applicable_pairs(config, load_specs(config))[0])\n"
+        "print(sorted(m for m in sys.modules if m.startswith('nex_') and m.count('.') == 0))\n"
+    )
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                         check=True).stdout.splitlines()
+    assert out[0] == "[('a', 'native')]"
+    adapters = {"nex_langgraph", "nex_autogen", "nex_agent_framework", "nex_openai_agents"}
+    assert not adapters & set(eval(out[1])), out[1]  # general plugins (nex-ray) may load
+
+
 def test_llm_judge_through_a_nex_model(tmp_path: Path) -> None:
     traj = _run(WAITER, [{"text": "Paris"}], tmp_path)
     judge_script = tmp_path / "judge.yaml"
