@@ -1,8 +1,8 @@
 """GAP: run tasks x agents x frameworks x models, keep verified episodes, export training data.
 
 The pipeline is framework-free: it reaches frameworks only through installed adapters
-(``get_plugin_manager().adapters()``), models through ``make_model``, and its executors, checks,
-dataset layouts and tool formats through hooks.
+(``get_plugin_manager().adapter(name)``, for the backends a config names), models through
+``make_model``, and its executors, checks, dataset layouts and tool formats through hooks.
 """
 
 import typing as _typing
