@@ -289,9 +289,10 @@ class AgentFrameworkAdapter(Adapter):
         require_framework()
         from agent_framework import BaseAgent, Workflow
 
+        from nex_agent_framework.fast_records import recorded_provenance
         from nex_agent_framework.names import agent_names
         from nex_agent_framework.record import model_id, workflow_agents
-        from nex_agent_framework.run import drive, given_turns, recorded_provenance
+        from nex_agent_framework.run import drive, given_turns
         from nex_core import __version__
         from nex_core.trajectory.recorder import Recorder
 

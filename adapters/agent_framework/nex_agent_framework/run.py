@@ -17,11 +17,12 @@ import contextvars
 import json
 from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Any, Literal, cast
+from typing import Any, Literal
 
 from agent_framework import AgentResponse, Message, Workflow
 
 from nex_agent_framework.approval import Paused, approval_requests, pending_of
+from nex_agent_framework.fast_records import outcome, text_task
 from nex_agent_framework.messages import to_nex_messages
 from nex_agent_framework.names import AgentNames
 from nex_agent_framework.nested import answer_of, carry, paused_children, record_rejected
@@ -33,10 +34,9 @@ from nex_core.adapter import as_task
 from nex_core.errors import AdapterError, NexError, StructuredOutputError
 from nex_core.protocol.approval import APPROVAL_STOP_REASON, Decision
 from nex_core.runtime.loop import MAX_HANDOFF_DEPTH
-from nex_core.trajectory import _build
 from nex_core.trajectory._values import to_jsonable
 from nex_core.trajectory.recorder import Recorder, current_recorder
-from nex_core.trajectory.schema import Outcome, OutcomeStatus, Provenance, TaskInfo, Trajectory
+from nex_core.trajectory.schema import OutcomeStatus, TaskInfo, Trajectory
 
 Mode = Literal["run", "stream"]
 """How each agent run is driven: ``run`` (awaited) or ``stream`` (``stream=True``)."""
@@ -229,66 +229,11 @@ def given_turns(task: Any) -> tuple[TaskInfo, list[Any]]:
     """A task as its text turns and the input of every turn: a task of text as it is; anything
     else (a workflow's state mapping, a message) is one turn's input as the app gives it."""
     if type(task) is str:  # the common case, once per recorded run: built, not validated
-        return _build.built(TaskInfo, {"id": None, "turns": [task]}, _TASK_GIVEN), [task]
+        return text_task(task), [task]
     if isinstance(task, TaskInfo | str):
         info = as_task(task)
         return info, list(info.turns)
     return TaskInfo(), [task]
-
-
-_TASK_GIVEN = frozenset({"turns"})
-_PROVENANCE_GIVEN = frozenset(
-    {
-        "framework",
-        "framework_version",
-        "adapter",
-        "adapter_version",
-        "nex_version",
-        "model",
-        "task_id",
-    }
-)
-
-
-def recorded_provenance(
-    framework: str,
-    framework_version: str | None,
-    adapter: str,
-    adapter_version: str | None,
-    nex_version: str,
-    model: str | None,
-    task_id: str | None,
-) -> Provenance:
-    """The provenance of a recorded run; built without validation when every value is already
-    what validation keeps (once per recorded run)."""
-    values = (framework, framework_version, adapter, adapter_version, nex_version, model, task_id)
-    if (
-        type(framework) is str
-        and type(adapter) is str
-        and type(nex_version) is str
-        and all(v is None or type(v) is str for v in values)
-    ):
-        fields = {
-            "framework": framework,
-            "framework_version": framework_version,
-            "adapter": adapter,
-            "adapter_version": adapter_version,
-            "nex_version": nex_version,
-            "spec_digest": None,
-            "model": model,
-            "sampling": {},
-            "task_id": task_id,
-        }
-        return cast(Provenance, _build.built(Provenance, fields, _PROVENANCE_GIVEN))
-    return Provenance(
-        framework=framework,
-        framework_version=framework_version,
-        adapter=adapter,
-        adapter_version=adapter_version,
-        nex_version=nex_version,
-        model=model,
-        task_id=task_id,
-    )
 
 
 def _given(recorder: Recorder, turn: Any) -> None:
@@ -485,11 +430,11 @@ async def drive(
     finally:
         instrumentation.restore()
     return recorder.finish(
-        Outcome(
-            status=result.status,
-            final_output=result.final_output,
-            stop_reason=result.stop_reason,
-            structured_output=result.structured_output,
-            pending=result.pending,
+        outcome(
+            result.status,
+            result.final_output,
+            result.stop_reason,
+            result.structured_output,
+            result.pending,
         )
     )
