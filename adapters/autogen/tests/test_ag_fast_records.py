@@ -11,15 +11,26 @@ import asyncio
 from typing import Any
 
 import pytest
+from autogen_agentchat.agents import AssistantAgent
 from autogen_core import FunctionCall
 from autogen_core.models import CreateResult, RequestUsage, SystemMessage, UserMessage
-from nex_autogen import bridge_model, messages
+from autogen_core.tools import BaseTool, FunctionTool
+from nex_autogen import AutogenAdapter, bridge_model, messages
 from nex_autogen.messages import _built_response, attach_cached, attach_tokens, to_nex_response
-from nex_autogen.record import RecordingClient
+from nex_autogen.record import RecordingClient, RecordingTool
+from nex_autogen.run import plain_outcome
 
-from nex_core import ScriptedModel
+from nex_core import ScriptedModel, __version__
 from nex_core.trajectory.recorder import Recorder
-from nex_core.trajectory.schema import LLMRequest, LLMResponse, Provenance, Tokens
+from nex_core.trajectory.schema import (
+    LLMRequest,
+    LLMResponse,
+    Outcome,
+    OutcomeStatus,
+    Provenance,
+    TaskInfo,
+    Tokens,
+)
 
 
 def _same(a: Any, b: Any) -> None:
@@ -116,3 +127,63 @@ def test_recorded_request_is_the_validated_one() -> None:
     assert result.content == "ok"
     step = recorder.trajectory.steps[0]
     assert step.response is not None and step.response.message.content == "ok"
+
+
+def _same_record(a: Any, b: Any) -> None:
+    _same(a, b)
+    assert a.model_dump_json() == b.model_dump_json()
+    assert a.model_dump(exclude_unset=True) == b.model_dump(exclude_unset=True)
+
+
+@pytest.mark.parametrize(
+    "given",
+    [
+        {"status": OutcomeStatus.COMPLETED, "stop_reason": "no_turns"},
+        {
+            "status": OutcomeStatus.COMPLETED,
+            "final_output": "done",
+            "structured_output": None,
+            "stop_reason": "final_answer",
+        },
+        {
+            "status": OutcomeStatus.COMPLETED,
+            "final_output": '{"a": 1}',
+            "structured_output": {"a": 1},
+            "stop_reason": "final_answer",
+        },
+        {"status": OutcomeStatus.INTERRUPTED, "stop_reason": "x", "pending": [{"a": 1}]},
+    ],
+)
+def test_plain_outcome_is_the_validated_one(given: dict[str, Any]) -> None:
+    _same_record(plain_outcome(**given), Outcome(**given))
+
+
+def test_foreign_provenance_is_the_validated_one() -> None:
+    adapter = AutogenAdapter()
+    agent = AssistantAgent("a", model_client=bridge_model(ScriptedModel({"replies": []})))
+    made = adapter.foreign_provenance(agent, TaskInfo(id="t1", turns=["hi"]))
+    validated = Provenance(
+        framework=adapter.framework,
+        framework_version=adapter.framework_version,
+        adapter=adapter.name,
+        adapter_version=adapter.version,
+        nex_version=__version__,
+        model=made.model,
+        task_id="t1",
+    )
+    _same_record(made, validated)
+
+
+def test_tool_proxies_hold_what_base_tool_init_sets() -> None:
+    def add(a: float, b: float) -> float:
+        """Add."""
+        return a + b
+
+    tool = FunctionTool(add, description="Add.")
+    recorder = Recorder(provenance=Provenance(framework="a", adapter="a", nex_version="0"))
+    proxy = RecordingTool(tool, agent="a", recorder=recorder)
+    reference = RecordingTool.__new__(RecordingTool)
+    BaseTool.__init__(reference, tool.args_type(), tool.return_type(), tool.name, tool.description)
+    for name in ("_args_type", "_return_type", "_name", "_description", "_strict"):
+        assert getattr(proxy, name) == getattr(reference, name), name
+    assert proxy.schema == tool.schema
