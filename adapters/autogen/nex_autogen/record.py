@@ -20,7 +20,7 @@ For the length of a run, every agent in the object tree (sub-agents behind ``Age
 from __future__ import annotations
 
 import contextlib
-from collections.abc import AsyncGenerator, Callable, Iterator, Mapping, Sequence
+from collections.abc import AsyncGenerator, Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any, cast
 
@@ -273,12 +273,25 @@ class RecordingClient(ChatCompletionClient):
 # --------------------------------------------------------------------------- tool calls
 
 
-@contextlib.contextmanager
-def _nested(recorder: Recorder, parent: str | None) -> Iterator[None]:
-    # Resetting a context variable fails when an async generator is closed from another
-    # context (a cancelled stream); the value dies with that context anyway.
-    with contextlib.suppress(ValueError), recorder.under(parent):
-        yield
+class _nested:
+    """Steps begun inside nest under ``parent``. A small class, not a generator context
+    manager: entered once per tool call and turn. Only the reset is guarded: resetting a
+    context variable fails when an async generator is closed from another context (a cancelled
+    stream), and the value dies with that context anyway. (The generator version suppressed a
+    ``ValueError`` raised *inside* the block too, so a tool that raised one was recorded as
+    cancelled, without its error.)"""
+
+    __slots__ = ("_under",)
+
+    def __init__(self, recorder: Recorder, parent: str | None) -> None:
+        self._under = recorder.under(parent)
+
+    def __enter__(self) -> None:
+        self._under.__enter__()
+
+    def __exit__(self, *exc: object) -> None:
+        with contextlib.suppress(ValueError):
+            self._under.__exit__(*exc)
 
 
 def _failure(exc: BaseException) -> BaseException | ErrorInfo:
