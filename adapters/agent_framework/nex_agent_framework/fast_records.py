@@ -42,12 +42,14 @@ def recorded_provenance(
 ) -> Provenance:
     """The provenance of a recorded run; built without validation when every value is already
     what validation keeps (once per recorded run)."""
-    values = (framework, framework_version, adapter, adapter_version, nex_version, model, task_id)
     if (
         type(framework) is str
         and type(adapter) is str
         and type(nex_version) is str
-        and all(v is None or type(v) is str for v in values)
+        and (framework_version is None or type(framework_version) is str)
+        and (adapter_version is None or type(adapter_version) is str)
+        and (model is None or type(model) is str)
+        and (task_id is None or type(task_id) is str)
     ):
         fields = {
             "framework": framework,

@@ -29,8 +29,6 @@ from autogen_core.tools import Tool
 from autogen_core.tools import ToolSchema as AutogenToolSchema
 
 from nex_core.models.token_capture import TOKEN_CAPTURE_KEY, capture_note, read_client_tokens
-from nex_core.trajectory import _build
-from nex_core.trajectory.schema import FunctionCall as NexFunctionCall
 from nex_core.trajectory.schema import (
     LLMResponse,
     Message,
@@ -201,83 +199,14 @@ def to_nex_response(result: CreateResult, notes: dict[str, Any] | None = None) -
     tokens = tokens_of(result)
     if tokens is None and result.logprobs:
         tokens = _client_tokens(result, notes)
-    finish = _FINISH_TO_NEX.get(result.finish_reason, result.finish_reason)
-    built = _built_response(message, finish, usage_data, tokens)
-    if built is not None:
-        return built
     return LLMResponse.model_validate(
-        {"message": message, "finish_reason": finish, "usage": usage_data, "tokens": tokens}
-    )
-
-
-_RESPONSE_GIVEN = frozenset({"message", "finish_reason", "usage", "tokens"})
-_CALL_GIVEN = frozenset({"id", "function"})
-_FUNCTION_GIVEN = frozenset({"name", "arguments"})
-_MESSAGE_FIELDS = ("role", "content", "name", "tool_calls", "tool_call_id", "reasoning")
-_USAGE_FIELDS = ("prompt_tokens", "completion_tokens", "total_tokens", "cached_tokens")
-
-
-def _text(value: Any) -> bool:
-    return value is None or type(value) is str
-
-
-def _count(value: Any) -> bool:
-    return type(value) is int
-
-
-def _built_response(
-    message: dict[str, Any], finish: Any, usage: dict[str, Any], tokens: Tokens | None
-) -> LLMResponse | None:
-    """The record ``LLMResponse.model_validate`` makes of these parts, built without running
-    the validator (once per recorded model call) when every value is already what validation
-    keeps: the same fields, values and explicitly-set names (``test_ag_fast_records.py``
-    compares the two). ``None`` when a value is not plain: then validation decides."""
-    if not (_text(message["content"]) and _text(message.get("reasoning")) and _text(finish)):
-        return None
-    if not all(_count(v) for v in usage.values()):
-        return None
-    if tokens is not None and type(tokens) is not Tokens:
-        return None
-    calls = message.get("tool_calls")
-    records: list[ToolCall] | None = None
-    if calls is not None:
-        records = []
-        for call in calls:
-            function = call["function"]
-            if not (
-                type(call["id"]) is str
-                and type(function["name"]) is str
-                and type(function["arguments"]) is str
-            ):
-                return None
-            records.append(
-                _build.built(
-                    ToolCall,
-                    {
-                        "id": call["id"],
-                        "type": "function",
-                        "function": _build.built(NexFunctionCall, dict(function), _FUNCTION_GIVEN),
-                    },
-                    _CALL_GIVEN,
-                )
-            )
-    fields = dict.fromkeys(_MESSAGE_FIELDS)
-    fields.update(message)
-    fields["tool_calls"] = records
-    record = _build.built(Message, fields, frozenset(message))
-    usage_fields = dict.fromkeys(_USAGE_FIELDS)
-    usage_fields.update(usage)
-    response: LLMResponse = _build.built(
-        LLMResponse,
         {
-            "message": record,
-            "finish_reason": finish,
-            "usage": _build.built(Usage, usage_fields, frozenset(usage)),
+            "message": message,
+            "finish_reason": _FINISH_TO_NEX.get(result.finish_reason, result.finish_reason),
+            "usage": usage_data,
             "tokens": tokens,
-        },
-        _RESPONSE_GIVEN,
+        }
     )
-    return response
 
 
 def _client_tokens(result: CreateResult, notes: dict[str, Any] | None) -> Tokens | None:

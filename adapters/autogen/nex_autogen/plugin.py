@@ -9,7 +9,7 @@ from __future__ import annotations
 import contextlib
 import functools
 from collections.abc import Mapping, Sequence
-from typing import TYPE_CHECKING, Any, ClassVar, Literal, cast
+from typing import TYPE_CHECKING, Any, ClassVar, Literal
 
 from nex_core.adapter import Adapter, Capability, Conversion, _dist_version, as_task
 from nex_core.hookspecs import hookimpl
@@ -323,28 +323,16 @@ class AutogenAdapter(Adapter):
     def foreign_provenance(self, obj: Any, task: TaskInfo) -> Provenance:
         """Provenance of a run of an object the user built (no spec behind it)."""
         from nex_core import __version__
-        from nex_core.trajectory import _build
 
-        given = {
-            "framework": self.framework,
-            "framework_version": self.framework_version,
-            "adapter": self.name,
-            "adapter_version": self.version,
-            "nex_version": __version__,
-            "model": _model_id(obj),
-            "task_id": task.id,
-        }
-        if all(_build.plain(v) for v in given.values()) and None not in (
-            given["framework"],
-            given["adapter"],
-            given["nex_version"],
-        ):
-            # Every value is what validation keeps: built without it (once per recorded run),
-            # the same fields in order and the same explicitly-set names.
-            fields = {**given, "spec_digest": None, "sampling": {}}
-            ordered = {name: fields[name] for name in Provenance.model_fields}
-            return cast(Provenance, _build.built(Provenance, ordered, frozenset(given)))
-        return Provenance(**given)
+        return Provenance(
+            framework=self.framework,
+            framework_version=self.framework_version,
+            adapter=self.name,
+            adapter_version=self.version,
+            nex_version=__version__,
+            model=_model_id(obj),
+            task_id=task.id,
+        )
 
 
 @functools.cache

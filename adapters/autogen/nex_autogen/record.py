@@ -308,21 +308,6 @@ class _Recording:
     def _setup(self, inner: BaseTool[Any, Any], agent: str, recorder: Recorder) -> None:
         self.inner, self.agent, self.recorder = inner, agent, recorder
 
-    def _same_as(self, inner: BaseTool[Any, Any]) -> bool:
-        """Set what ``BaseTool.__init__(args_type, return_type, name, description)`` sets,
-        without its normalising of ``return_type``: ``inner``'s is normalised already when it
-        is ``BaseTool``'s own (a proxy is made per tool and run). ``False`` for a tool that
-        overrides ``return_type`` (the caller runs ``__init__``)."""
-        if type(inner).return_type is not BaseTool.return_type:
-            return False
-        fields = vars(self)
-        fields["_args_type"] = inner.args_type()
-        fields["_return_type"] = inner.return_type()
-        fields["_name"] = inner.name
-        fields["_description"] = inner.description
-        fields["_strict"] = False  # BaseTool.__init__'s default, as the proxy always had
-        return True
-
     @property
     def schema(self) -> ToolSchema:
         return self.inner.schema
@@ -341,10 +326,9 @@ class RecordingTool(_Recording, BaseTool[Any, Any]):
     """Proxy of a plain tool: one tool step per call."""
 
     def __init__(self, inner: BaseTool[Any, Any], *, agent: str, recorder: Recorder) -> None:
-        if not self._same_as(inner):
-            BaseTool.__init__(
-                self, inner.args_type(), inner.return_type(), inner.name, inner.description
-            )
+        BaseTool.__init__(
+            self, inner.args_type(), inner.return_type(), inner.name, inner.description
+        )
         self._setup(inner, agent, recorder)
 
     async def run(self, args: Any, cancellation_token: CancellationToken) -> Any:
@@ -379,10 +363,9 @@ class RecordingStreamTool(_Recording, BaseStreamTool[Any, Any, Any]):
     def __init__(
         self, inner: BaseStreamTool[Any, Any, Any], *, agent: str, recorder: Recorder
     ) -> None:
-        if not self._same_as(inner):
-            BaseStreamTool.__init__(
-                self, inner.args_type(), inner.return_type(), inner.name, inner.description
-            )
+        BaseStreamTool.__init__(
+            self, inner.args_type(), inner.return_type(), inner.name, inner.description
+        )
         self._setup(inner, agent, recorder)
 
     async def run(self, args: Any, cancellation_token: CancellationToken) -> Any:

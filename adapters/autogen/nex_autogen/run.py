@@ -22,7 +22,7 @@ import threading
 import uuid
 import weakref
 from collections.abc import Awaitable, Callable, Sequence
-from typing import Any, Literal, cast
+from typing import Any, Literal
 
 from autogen_agentchat.base import TaskResult
 from autogen_agentchat.messages import (
@@ -40,7 +40,6 @@ from nex_autogen.tools import NEW_RUNNER_HOOK, is_protocol_agent
 from nex_core.adapter import as_task
 from nex_core.protocol.approval import APPROVAL_STOP_REASON
 from nex_core.runtime.approval import mark_paused, nest
-from nex_core.trajectory import _build
 from nex_core.trajectory.recorder import Recorder
 from nex_core.trajectory.schema import Outcome, OutcomeStatus, TaskInfo, Trajectory
 
@@ -59,35 +58,6 @@ async def _turn(obj: Any, turn: Any, mode: Mode) -> TaskResult:
     if final is None:
         raise RuntimeError(f"{type(obj).__name__}.run_stream ended without a TaskResult")
     return final
-
-
-_OUTCOME_DEFAULTS: dict[str, Any] = {
-    "status": None,
-    "final_output": None,
-    "stop_reason": None,
-    "error": None,
-    "structured_output": None,
-    "pending": None,
-}
-
-
-def plain_outcome(**given: Any) -> Outcome:
-    """``Outcome(**given)``, built without validation (once per recorded run) when the values
-    are what validation keeps: a status, text or ``None`` for the two texts, anything for
-    ``structured_output`` (``Any``); the same fields, in order, and the same explicitly-set
-    names (``test_ag_fast_records.py``). Anything else is validated."""
-    if (
-        type(given.get("status")) is OutcomeStatus
-        and given.keys() <= _PLAIN_OUTCOME
-        and _build.plain(given.get("final_output"))
-        and _build.plain(given.get("stop_reason"))
-    ):
-        fields = {**_OUTCOME_DEFAULTS, **given, "rewards": {}, "labels": {}}
-        return cast(Outcome, _build.built(Outcome, fields, frozenset(given)))
-    return Outcome(**given)
-
-
-_PLAIN_OUTCOME = frozenset({"status", "final_output", "stop_reason", "structured_output"})
 
 
 def _speakers(obj: Any) -> dict[str, Any]:
@@ -132,7 +102,7 @@ def outcome_of(result: TaskResult, obj: Any) -> Outcome:
     else:
         reason = (result.stop_reason or "final_answer") if team else "final_answer"
     text, structured = answer_of(last)
-    return plain_outcome(
+    return Outcome(
         status=OutcomeStatus.COMPLETED,
         final_output=text,
         structured_output=structured,
@@ -283,7 +253,7 @@ async def drive(
     them out. ``first_turn`` is the task-turn number of the first turn (a resumed run's)."""
     instrumentation = Instrumentation(recorder)
     instrumentation.instrument(obj)
-    outcome = plain_outcome(status=OutcomeStatus.COMPLETED, stop_reason="no_turns")
+    outcome = Outcome(status=OutcomeStatus.COMPLETED, stop_reason="no_turns")
     hook = NEW_RUNNER_HOOK.set(instrumentation.instrument)
     try:
         with recorder.active():
