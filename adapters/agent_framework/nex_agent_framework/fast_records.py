@@ -51,7 +51,7 @@ def recorded_provenance(
         and (model is None or type(model) is str)
         and (task_id is None or type(task_id) is str)
     ):
-        fields = {
+        fields: dict[str, Any] = {
             "framework": framework,
             "framework_version": framework_version,
             "adapter": adapter,
