@@ -15,7 +15,7 @@ them out again afterwards; the user's code does not change.
 from __future__ import annotations
 
 import contextlib
-from collections.abc import Awaitable, Callable, Iterator
+from collections.abc import Awaitable, Callable
 from typing import Any
 
 from agent_framework import (
@@ -112,15 +112,16 @@ class ChatRecorder(ChatMiddleware):
 
     def begin(self, messages: Any, options: Any, client: Any) -> LLMStep:
         """Open the model call's step with the request as the model receives it."""
-        rec = self.shared.recorder
-        self._settle_unanswered(messages)
+        shared = self.shared
+        if shared.calls:  # else every call of the last answer has its tool step
+            self._settle_unanswered(messages)
         options = options or {}
-        step = rec.begin_llm(
+        step = shared.recorder.begin_llm(
             agent=self.agent,
-            request=to_nex_request(messages, options, self.shared.cache),
+            request=to_nex_request(messages, options, shared.cache),
             model=model_id(client, options),
         )
-        self.shared.open_llm.add(step.id)
+        shared.open_llm.add(step.id)
         return step
 
     def settle(self, step: LLMStep, result: Any, *, bridged: bool = False) -> None:
@@ -168,8 +169,6 @@ class ChatRecorder(ChatMiddleware):
         """Record the calls Agent Framework answered itself, before any middleware ran (a call
         of a tool the agent does not have): their result is in the request, with the exception
         the framework raised, and no tool ran."""
-        if not self.shared.calls:  # every call of the last answer has its tool step
-            return
         for message in messages:
             if str(message.role) != "tool":
                 continue
@@ -440,8 +439,11 @@ def agents_of(agent: Any) -> list[Any]:
 class Instrumentation:
     """Recording middleware on an agent tree for the length of one recorded run."""
 
-    def __init__(self, recorder: Recorder) -> None:
+    def __init__(self, recorder: Recorder, names: AgentNames | None = None) -> None:
+        """``names``: the names of the root this will instrument (:func:`.names.agent_names`),
+        if the caller made them already."""
         self.shared = _Shared(recorder)
+        self._names = names
         self._added: list[tuple[Any, list[Any]]] = []
         self._client_added: list[tuple[Any, Any]] = []
         self.handoffs: HandoffState | None = None
@@ -455,7 +457,7 @@ class Instrumentation:
         from agent_framework import Workflow
 
         if self._root is None:
-            self._root, self.shared.names = root, agent_names(root)
+            self._root, self.shared.names = root, self._names or agent_names(root)
         names = self.shared.names
         if isinstance(root, Workflow):
             workflow = names.of(root)
@@ -487,14 +489,9 @@ class Instrumentation:
             for tool in (agent.default_options or {}).get("tools") or ():
                 self.light.add_tool(tool, functions)
 
-    @contextlib.contextmanager
-    def active(self) -> Iterator[None]:
+    def active(self) -> contextlib.AbstractContextManager[None]:
         """The recorded run's extent: the wrappers of the light path act only inside it."""
-        if self.light is None:
-            yield
-            return
-        with self.light.active():
-            yield
+        return contextlib.nullcontext() if self.light is None else self.light.active()
 
     def _instrument_handoffs(self, workflow: Any) -> None:
         self.handoffs = HandoffState(self.shared.recorder, self.shared.cache)

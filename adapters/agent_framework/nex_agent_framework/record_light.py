@@ -19,10 +19,9 @@ wrapped once and unwrapped when the last run ends.
 
 from __future__ import annotations
 
-import contextlib
 import contextvars
 import threading
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from typing import Any
 
 from agent_framework import BaseChatClient, FunctionTool
@@ -65,13 +64,8 @@ class LightRun:
                 entry[2] += 1
         self._objects.append((obj, attribute))
 
-    @contextlib.contextmanager
-    def active(self) -> Iterator[None]:
-        token = _CURRENT.set(self)
-        try:
-            yield
-        finally:
-            _CURRENT.reset(token)
+    def active(self) -> _Active:
+        return _Active(self)
 
     def restore(self) -> None:
         with _LOCK:
@@ -86,6 +80,22 @@ class LightRun:
                     vars(obj).pop(attribute, None)
                     del _WRAPPED[id(obj)]
         self._objects.clear()
+
+
+class _Active:
+    """The run's extent for the wrappers (a small class, not a generator context manager:
+    entered once per recorded run, beside the recorder's own)."""
+
+    __slots__ = ("run", "token")
+
+    def __init__(self, run: LightRun) -> None:
+        self.run = run
+
+    def __enter__(self) -> None:
+        self.token = _CURRENT.set(self.run)
+
+    def __exit__(self, *exc: object) -> None:
+        _CURRENT.reset(self.token)
 
 
 def eligible(agents: list[Any]) -> bool:

@@ -22,7 +22,9 @@ from typing import Any, Literal
 from agent_framework import AgentResponse, Message, Workflow
 
 from nex_agent_framework.approval import Paused, approval_requests, pending_of
+from nex_agent_framework.fast_records import outcome, text_task
 from nex_agent_framework.messages import to_nex_messages
+from nex_agent_framework.names import AgentNames
 from nex_agent_framework.nested import answer_of, carry, paused_children, record_rejected
 from nex_agent_framework.record import Instrumentation
 from nex_agent_framework.structured import check, feedback, structured_value
@@ -34,7 +36,7 @@ from nex_core.protocol.approval import APPROVAL_STOP_REASON, Decision
 from nex_core.runtime.loop import MAX_HANDOFF_DEPTH
 from nex_core.trajectory._values import to_jsonable
 from nex_core.trajectory.recorder import Recorder, current_recorder
-from nex_core.trajectory.schema import Outcome, OutcomeStatus, TaskInfo, Trajectory
+from nex_core.trajectory.schema import OutcomeStatus, TaskInfo, Trajectory
 
 Mode = Literal["run", "stream"]
 """How each agent run is driven: ``run`` (awaited) or ``stream`` (``stream=True``)."""
@@ -226,6 +228,8 @@ async def run_child(child: Any, task: str) -> str:
 def given_turns(task: Any) -> tuple[TaskInfo, list[Any]]:
     """A task as its text turns and the input of every turn: a task of text as it is; anything
     else (a workflow's state mapping, a message) is one turn's input as the app gives it."""
+    if type(task) is str:  # the common case, once per recorded run: built, not validated
+        return text_task(task), [task]
     if isinstance(task, TaskInfo | str):
         info = as_task(task)
         return info, list(info.turns)
@@ -391,13 +395,15 @@ async def drive(
     resume: tuple[Paused, dict[str, Decision]] | None = None,
     on_pause: Callable[[Paused], None] | None = None,
     turns: list[Any] | None = None,
+    names: AgentNames | None = None,
 ) -> Trajectory:
     """Run every turn of ``task`` on ``obj`` with the recording middleware in place, then take
     it out. ``resume`` continues a paused run of ``obj`` instead (with the approval responses);
     ``on_pause`` is given the state of a run of ``obj`` that paused for approval. ``turns``
-    are the turns' inputs as the app gave them (:func:`given_turns`), if not ``task``'s text."""
+    are the turns' inputs as the app gave them (:func:`given_turns`), if not ``task``'s text;
+    ``names`` the agent names of ``obj`` if the caller has them already."""
     given = list(task.turns) if turns is None else turns
-    instrumentation = Instrumentation(recorder)
+    instrumentation = Instrumentation(recorder, names)
     instrumentation.instrument(obj)
     if resume is not None:  # an edited call is recorded with the arguments it runs with
         for leaf in resume[0].leaves():
@@ -424,11 +430,11 @@ async def drive(
     finally:
         instrumentation.restore()
     return recorder.finish(
-        Outcome(
-            status=result.status,
-            final_output=result.final_output,
-            stop_reason=result.stop_reason,
-            structured_output=result.structured_output,
-            pending=result.pending,
+        outcome(
+            result.status,
+            result.final_output,
+            result.stop_reason,
+            result.structured_output,
+            result.pending,
         )
     )

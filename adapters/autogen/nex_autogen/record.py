@@ -20,7 +20,7 @@ For the length of a run, every agent in the object tree (sub-agents behind ``Age
 from __future__ import annotations
 
 import contextlib
-from collections.abc import AsyncGenerator, Callable, Iterator, Mapping, Sequence
+from collections.abc import AsyncGenerator, Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any, cast
 
@@ -71,6 +71,7 @@ from nex_autogen.names import AgentNames, agent_names
 from nex_autogen.nested import paused_requests, paused_requests_of
 from nex_autogen.tools import SerialWorkbench, ToolFailed, final_text, paused_before, skipped
 from nex_core.runtime.approval import close_paused
+from nex_core.trajectory import _build
 from nex_core.trajectory.recorder import Recorder, current_parent_id
 from nex_core.trajectory.schema import ErrorInfo, LLMRequest, Message
 from nex_core.trajectory.schema import ToolSchema as NexToolSchema
@@ -148,6 +149,8 @@ class RecordingClient(ChatCompletionClient):
         self.agent = agent
         self.recorder = recorder
         self.conversions = conversions or Conversions()
+        # Asked once, not per call: the class is an ABC, so the check goes through its hooks.
+        self._bridged = isinstance(inner, NexChatCompletionClient)
 
     def _request(
         self,
@@ -158,15 +161,19 @@ class RecordingClient(ChatCompletionClient):
         json_output: bool | type[BaseModel] | None = None,
     ) -> LLMRequest:
         # What the bridge's own request() builds, from the run's shared conversions.
-        if isinstance(self.inner, NexChatCompletionClient):
-            params = self.inner.params_for(tools, tool_choice, extra, json_output)
+        if self._bridged:
+            params = cast(NexChatCompletionClient, self.inner).params_for(
+                tools, tool_choice, extra, json_output
+            )
         else:
             params = request_params(_client_params(self.inner), tool_choice, extra, json_output)
-        return LLMRequest(
-            messages=self.conversions.messages(messages),
-            tools=self.conversions.tools(tools),
-            params=params,
-        )
+        converted = self.conversions.messages(messages)
+        schemas = self.conversions.tools(tools)
+        if _build.string_keys(params):
+            # New lists of records and a new dict made here: what validation would keep
+            # (once per recorded model call).
+            return _build.request(converted, schemas, params)
+        return LLMRequest(messages=converted, tools=schemas, params=params)
 
     async def create(
         self,
@@ -182,9 +189,9 @@ class RecordingClient(ChatCompletionClient):
         request = self._request(messages, tools, tool_choice, extra_create_args, json_output)
         step = rec.begin_llm(agent=self.agent, request=request, model=client_model_id(self.inner))
         try:
-            if isinstance(self.inner, NexChatCompletionClient):
+            if self._bridged:
                 # the bridge's own create() would convert the same messages again
-                result = await self.inner.complete(request)
+                result = await cast(NexChatCompletionClient, self.inner).complete(request)
             else:
                 result = await self.inner.create(
                     messages,
@@ -266,12 +273,25 @@ class RecordingClient(ChatCompletionClient):
 # --------------------------------------------------------------------------- tool calls
 
 
-@contextlib.contextmanager
-def _nested(recorder: Recorder, parent: str | None) -> Iterator[None]:
-    # Resetting a context variable fails when an async generator is closed from another
-    # context (a cancelled stream); the value dies with that context anyway.
-    with contextlib.suppress(ValueError), recorder.under(parent):
-        yield
+class _nested:
+    """Steps begun inside nest under ``parent``. A small class, not a generator context
+    manager: entered once per tool call and turn. Only the reset is guarded: resetting a
+    context variable fails when an async generator is closed from another context (a cancelled
+    stream), and the value dies with that context anyway. (The generator version suppressed a
+    ``ValueError`` raised *inside* the block too, so a tool that raised one was recorded as
+    cancelled, without its error.)"""
+
+    __slots__ = ("_under",)
+
+    def __init__(self, recorder: Recorder, parent: str | None) -> None:
+        self._under = recorder.under(parent)
+
+    def __enter__(self) -> None:
+        self._under.__enter__()
+
+    def __exit__(self, *exc: object) -> None:
+        with contextlib.suppress(ValueError):
+            self._under.__exit__(*exc)
 
 
 def _failure(exc: BaseException) -> BaseException | ErrorInfo:

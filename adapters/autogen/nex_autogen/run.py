@@ -197,6 +197,8 @@ def _watch_resets(cls: type) -> None:
     method itself is wrapped, once per defining class, the first time nex records an object of
     that class. The wrapper only forgets the object's session after the original returned; what
     the app sees is unchanged."""
+    if cls in _WATCHED:  # every run records an object: the MRO walk once per class
+        return
     for name in _RESETS:
         owner = next((c for c in cls.__mro__ if name in c.__dict__), None)
         if owner is None:
@@ -209,6 +211,11 @@ def _watch_resets(cls: type) -> None:
         with _watch_lock:
             if owner.__dict__[name] is original:
                 setattr(owner, name, _starting_new_session(original))
+    _WATCHED.add(cls)
+
+
+_WATCHED: weakref.WeakSet[type] = weakref.WeakSet()
+"""The classes whose reset methods :func:`_watch_resets` has seen to."""
 
 
 def _starting_new_session(original: Any) -> Any:
