@@ -6,8 +6,15 @@ through ``Pregel.stream`` or ``Pregel.astream``. While a capture is on, both are
 made outside any recorded run opens a session (one trajectory per top-level run), adds the
 session's callback handler to the caller's config, and passes every chunk through unchanged;
 calls made inside a recorded run (a subgraph, an agent used as a tool) belong to that run and
-only get the name conversion gave them when their graph has none. The originals are put back
-when the last capture ends.
+only get the name conversion gave them when their graph has none.
+
+The wrappers (and the model and tool hooks of ``_hooks``) are installed by the first capture or
+recording and then stay: each does nothing but read a context variable unless a session or a
+capture is active in the calling context, so a graph, model or tool used outside one runs as
+unhooked. Putting the originals back after every ``record()`` would set attributes on
+``Pregel``, ``BaseChatModel`` and ``BaseTool`` twice a run, and each such write invalidates the
+interpreter's type caches of every subclass (measured: 1–2 % of a bare run right after).
+:func:`restore` puts the originals back when nothing is using them.
 
 The session a call belongs to lives in a context variable set only while the wrapped stream
 computes its next chunk, so the app's own code between chunks runs outside it, and work the
@@ -149,13 +156,23 @@ def _install() -> None:
 
 
 def _uninstall() -> None:
-    global _users, _originals
+    """One user fewer; the wrappers stay installed (inert without a user: see the module)."""
+    global _users
     with _lock:
         _users -= 1
-        if _users == 0 and _originals is not None:
-            Pregel.stream, Pregel.astream = _originals  # type: ignore[method-assign]
-            _originals = None
-            _hooks.uninstall()
+
+
+def restore() -> bool:
+    """Put LangGraph's and LangChain's own methods back if no capture or recording is running
+    (for code that checks the classes are untouched); whether they were put back."""
+    global _originals
+    with _lock:
+        if _users or _originals is None:
+            return _originals is None
+        Pregel.stream, Pregel.astream = _originals  # type: ignore[method-assign]
+        _originals = None
+        _hooks.uninstall()
+        return True
 
 
 def _original(index: int) -> Callable[..., Any]:

@@ -110,10 +110,21 @@ def test_checkpointed_graphs_keep_callbacks(monkeypatch: pytest.MonkeyPatch) -> 
     assert traj.outcome is not None and traj.outcome.final_output == "5, checked."
 
 
-def test_hooks_go_when_the_capture_ends() -> None:
+def test_hooks_stay_inert_after_the_capture_and_restore_puts_the_originals_back() -> None:
+    """The hooks stay installed once a capture ended (putting them back costs every run type
+    cache misses), doing nothing outside a session; ``restore`` removes them when idle."""
+    from nex_langgraph import _capture, _hooks
+
+    assert _capture.restore()
     before = (BaseChatModel.agenerate, BaseTool.arun)
-    with recording():
+    with recording() as rec:
         assert BaseChatModel.agenerate is not before[0] and BaseTool.arun is not before[1]
+        assert not _capture.restore()  # in use: left in place
+    assert BaseChatModel.agenerate is not before[0]
+    result = asyncio.run(make_graph().ainvoke({"messages": [("user", "Go.")]}))
+    assert result["messages"][-1].content == "5, checked."
+    assert rec.trajectories == [] and _hooks.active.get() is None
+    assert _capture.restore()
     assert (BaseChatModel.agenerate, BaseTool.arun) == before
 
 
