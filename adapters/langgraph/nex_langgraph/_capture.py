@@ -44,7 +44,16 @@ _scoped: ContextVar[Recording | None] = ContextVar("nex_langgraph_recording", de
 _process: Recording | None = None
 _lock = threading.Lock()
 _users = 0
-_originals: tuple[Callable[..., Any], Callable[..., Any]] | None = None
+_originals: tuple[Callable[..., Any], ...] | None = None
+"""``Pregel.stream``, ``astream``, ``invoke`` and ``ainvoke`` as LangGraph defines them."""
+_direct: ContextVar[Any] = ContextVar("nex_langgraph_direct", default=None)
+"""The graph whose hooked ``invoke``/``ainvoke`` is on its way into its own stream call.
+
+A hooked graph call computes each chunk with the session's ``_hooks.active`` set. ``invoke``
+and ``ainvoke`` consume their stream themselves, with no app code between two chunks, so for
+them the hooked context is set once around the whole call and the stream they open runs as
+given: no wrapper generator and no context-variable set and reset per chunk (a 10-round agent
+streams ≈ 90 chunks a run)."""
 
 
 class Recording:
@@ -149,9 +158,11 @@ def _install() -> None:
     with _lock:
         _users += 1
         if _originals is None:
-            _originals = (Pregel.stream, Pregel.astream)
+            _originals = (Pregel.stream, Pregel.astream, Pregel.invoke, Pregel.ainvoke)
             Pregel.stream = functools.wraps(_originals[0])(_stream)  # type: ignore[method-assign,assignment]
             Pregel.astream = functools.wraps(_originals[1])(_astream)  # type: ignore[method-assign,assignment]
+            Pregel.invoke = functools.wraps(_originals[2])(_invoke)  # type: ignore[method-assign]
+            Pregel.ainvoke = functools.wraps(_originals[3])(_ainvoke)  # type: ignore[method-assign]
             _hooks.install()
 
 
@@ -169,7 +180,7 @@ def restore() -> bool:
     with _lock:
         if _users or _originals is None:
             return _originals is None
-        Pregel.stream, Pregel.astream = _originals  # type: ignore[method-assign]
+        Pregel.stream, Pregel.astream, Pregel.invoke, Pregel.ainvoke = _originals  # type: ignore[method-assign]
         _originals = None
         _hooks.uninstall()
         return True
@@ -178,7 +189,7 @@ def restore() -> bool:
 def _original(index: int) -> Callable[..., Any]:
     originals = _originals
     if originals is None:  # uninstalled while this call was on its way in
-        return Pregel.stream if index == 0 else Pregel.astream
+        return (Pregel.stream, Pregel.astream, Pregel.invoke, Pregel.ainvoke)[index]
     return originals[index]
 
 
@@ -214,16 +225,51 @@ def _astream(graph: Any, input: Any, config: Any = None, **kwargs: Any) -> Async
     return _acaptured(capture, graph, input, config, kwargs)
 
 
+def _invoke(graph: Any, input: Any, config: Any = None, **kwargs: Any) -> Any:
+    session = _current.get()
+    if session is None or not session.hooked:
+        return _original(2)(graph, input, config, **kwargs)
+    hooked, config = _hooks.graph_call(session.handler, _named(session, graph, config))
+    token, mark = _hooks.active.set(hooked), _direct.set(graph)
+    try:
+        return _original(2)(graph, input, config, **kwargs)
+    finally:
+        _direct.reset(mark)
+        _hooks.active.reset(token)
+
+
+async def _ainvoke(graph: Any, input: Any, config: Any = None, **kwargs: Any) -> Any:
+    session = _current.get()
+    if session is None or not session.hooked:
+        return await _original(3)(graph, input, config, **kwargs)
+    hooked, config = _hooks.graph_call(session.handler, _named(session, graph, config))
+    token, mark = _hooks.active.set(hooked), _direct.set(graph)
+    try:
+        return await _original(3)(graph, input, config, **kwargs)
+    finally:
+        _direct.reset(mark)
+        _hooks.active.reset(token)
+
+
+def _own_stream(graph: Any) -> bool:
+    """This stream call is the one the graph's hooked ``invoke`` makes (see ``_direct``): it
+    runs as given, and graph calls made inside it are hooked calls of their own."""
+    if _direct.get() is not graph:
+        return False
+    _direct.set(None)  # reset by the invoke when it returns
+    return True
+
+
 def _inner(session: _Session, graph: Any, value: Any, config: Any, kwargs: dict[str, Any]) -> Any:
     """A graph call of ``session``: as given (its callbacks record it), or hooked."""
-    if not session.hooked:
+    if not session.hooked or _own_stream(graph):
         return _original(0)(graph, value, config, **kwargs)
     hooked, config = _hooks.graph_call(session.handler, config)
     return _hooks.stream(_original(0)(graph, value, config, **kwargs), hooked)
 
 
 def _ainner(session: _Session, graph: Any, value: Any, config: Any, kwargs: dict[str, Any]) -> Any:
-    if not session.hooked:
+    if not session.hooked or _own_stream(graph):
         return _original(1)(graph, value, config, **kwargs)
     hooked, config = _hooks.graph_call(session.handler, config)
     return _hooks.astream(_original(1)(graph, value, config, **kwargs), hooked)

@@ -78,6 +78,29 @@ def test_hooked_record_equals_callback_record(mode: Mode, monkeypatch: pytest.Mo
     assert llm[0].request.messages[0].content == "Compute, then check."
 
 
+@pytest.mark.parametrize("mode", ["invoke", "ainvoke"])
+def test_invoke_sets_the_hooked_context_once_not_per_chunk(
+    mode: Mode, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """``invoke``/``ainvoke`` (the graph's and the agent's called from a tool) are hooked
+    around the whole call: no per-chunk wrapper, and the same record as the callbacks make."""
+    from nex_langgraph import _hooks
+
+    def unused(*args: Any) -> Any:
+        raise AssertionError("an invoke's own stream went through the per-chunk wrapper")
+
+    with monkeypatch.context() as patch:
+        patch.setattr(_hooks, "stream", unused)
+        patch.setattr(_hooks, "astream", unused)
+        hooked = record(make_graph(), "Go.", mode=mode)
+    with monkeypatch.context() as patch:
+        _callbacks_only(patch)
+        called = record(make_graph(), "Go.", mode=mode)
+    assert normalize(hooked) == normalize(called)
+    sub = next(s for s in hooked.steps if s.kind == "subagent")
+    assert [s.kind for s in hooked.steps if s.parent_id == sub.id] == ["llm", "tool", "llm"]
+
+
 def test_capture_is_hooked_and_equals_callbacks(monkeypatch: pytest.MonkeyPatch) -> None:
     graph = make_graph()
     seen = _spied(monkeypatch)
