@@ -13,7 +13,7 @@ recording and then stay: each does nothing but read a context variable unless a 
 capture is active in the calling context, so a graph, model or tool used outside one runs as
 unhooked. Putting the originals back after every ``record()`` would set attributes on
 ``Pregel``, ``BaseChatModel`` and ``BaseTool`` twice a run, and each such write invalidates the
-interpreter's type caches of every subclass (measured: 1–2 % of a bare run right after).
+interpreter's type caches of every subclass (measured: 1-2 % of a bare run right after).
 :func:`restore` puts the originals back when nothing is using them.
 
 The session a call belongs to lives in a context variable set only while the wrapped stream
@@ -161,8 +161,8 @@ def _install() -> None:
             _originals = (Pregel.stream, Pregel.astream, Pregel.invoke, Pregel.ainvoke)
             Pregel.stream = functools.wraps(_originals[0])(_stream)  # type: ignore[method-assign,assignment]
             Pregel.astream = functools.wraps(_originals[1])(_astream)  # type: ignore[method-assign,assignment]
-            Pregel.invoke = functools.wraps(_originals[2])(_invoke)  # type: ignore[method-assign]
-            Pregel.ainvoke = functools.wraps(_originals[3])(_ainvoke)  # type: ignore[method-assign]
+            Pregel.invoke = functools.wraps(_originals[2])(_invoke)  # type: ignore[method-assign,assignment]
+            Pregel.ainvoke = functools.wraps(_originals[3])(_ainvoke)  # type: ignore[method-assign,assignment]
             _hooks.install()
 
 
