@@ -10,7 +10,9 @@ records nothing (``silent_handler_ratio``): the part of the overhead that LangCh
 machinery costs whatever the handler does. A second workload is one agent
 running 10 tool rounds (11 model calls). Each is measured as interleaved recorded/bare pairs of
 CPU time: the median pair ratio with its quartiles (``bench/_pairs.py``) is the overhead; the
-target is at most 1.05.
+target is at most 1.05. After the first recorded run the adapter's hooks stay installed, inert
+outside a recording (see ``nex_langgraph._capture``), so the bare runs pass through them too,
+as they would in an application that records some of its runs.
 """
 
 from __future__ import annotations

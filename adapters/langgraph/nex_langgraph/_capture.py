@@ -6,8 +6,15 @@ through ``Pregel.stream`` or ``Pregel.astream``. While a capture is on, both are
 made outside any recorded run opens a session (one trajectory per top-level run), adds the
 session's callback handler to the caller's config, and passes every chunk through unchanged;
 calls made inside a recorded run (a subgraph, an agent used as a tool) belong to that run and
-only get the name conversion gave them when their graph has none. The originals are put back
-when the last capture ends.
+only get the name conversion gave them when their graph has none.
+
+The wrappers (and the model and tool hooks of ``_hooks``) are installed by the first capture or
+recording and then stay: each does nothing but read a context variable unless a session or a
+capture is active in the calling context, so a graph, model or tool used outside one runs as
+unhooked. Putting the originals back after every ``record()`` would set attributes on
+``Pregel``, ``BaseChatModel`` and ``BaseTool`` twice a run, and each such write invalidates the
+interpreter's type caches of every subclass (measured: 1-2 % of a bare run right after).
+:func:`restore` puts the originals back when nothing is using them.
 
 The session a call belongs to lives in a context variable set only while the wrapped stream
 computes its next chunk, so the app's own code between chunks runs outside it, and work the
@@ -37,7 +44,16 @@ _scoped: ContextVar[Recording | None] = ContextVar("nex_langgraph_recording", de
 _process: Recording | None = None
 _lock = threading.Lock()
 _users = 0
-_originals: tuple[Callable[..., Any], Callable[..., Any]] | None = None
+_originals: tuple[Callable[..., Any], ...] | None = None
+"""``Pregel.stream``, ``astream``, ``invoke`` and ``ainvoke`` as LangGraph defines them."""
+_direct: ContextVar[Any] = ContextVar("nex_langgraph_direct", default=None)
+"""The graph whose hooked ``invoke``/``ainvoke`` is on its way into its own stream call.
+
+A hooked graph call computes each chunk with the session's ``_hooks.active`` set. ``invoke``
+and ``ainvoke`` consume their stream themselves, with no app code between two chunks, so for
+them the hooked context is set once around the whole call and the stream they open runs as
+given: no wrapper generator and no context-variable set and reset per chunk (a 10-round agent
+streams ≈ 90 chunks a run)."""
 
 
 class Recording:
@@ -142,26 +158,38 @@ def _install() -> None:
     with _lock:
         _users += 1
         if _originals is None:
-            _originals = (Pregel.stream, Pregel.astream)
+            _originals = (Pregel.stream, Pregel.astream, Pregel.invoke, Pregel.ainvoke)
             Pregel.stream = functools.wraps(_originals[0])(_stream)  # type: ignore[method-assign,assignment]
             Pregel.astream = functools.wraps(_originals[1])(_astream)  # type: ignore[method-assign,assignment]
+            Pregel.invoke = functools.wraps(_originals[2])(_invoke)  # type: ignore[method-assign,assignment]
+            Pregel.ainvoke = functools.wraps(_originals[3])(_ainvoke)  # type: ignore[method-assign,assignment]
             _hooks.install()
 
 
 def _uninstall() -> None:
-    global _users, _originals
+    """One user fewer; the wrappers stay installed (inert without a user: see the module)."""
+    global _users
     with _lock:
         _users -= 1
-        if _users == 0 and _originals is not None:
-            Pregel.stream, Pregel.astream = _originals  # type: ignore[method-assign]
-            _originals = None
-            _hooks.uninstall()
+
+
+def restore() -> bool:
+    """Put LangGraph's and LangChain's own methods back if no capture or recording is running
+    (for code that checks the classes are untouched); whether they were put back."""
+    global _originals
+    with _lock:
+        if _users or _originals is None:
+            return _originals is None
+        Pregel.stream, Pregel.astream, Pregel.invoke, Pregel.ainvoke = _originals  # type: ignore[method-assign]
+        _originals = None
+        _hooks.uninstall()
+        return True
 
 
 def _original(index: int) -> Callable[..., Any]:
     originals = _originals
     if originals is None:  # uninstalled while this call was on its way in
-        return Pregel.stream if index == 0 else Pregel.astream
+        return (Pregel.stream, Pregel.astream, Pregel.invoke, Pregel.ainvoke)[index]
     return originals[index]
 
 
@@ -197,16 +225,51 @@ def _astream(graph: Any, input: Any, config: Any = None, **kwargs: Any) -> Async
     return _acaptured(capture, graph, input, config, kwargs)
 
 
+def _invoke(graph: Any, input: Any, config: Any = None, **kwargs: Any) -> Any:
+    session = _current.get()
+    if session is None or not session.hooked:
+        return _original(2)(graph, input, config, **kwargs)
+    hooked, config = _hooks.graph_call(session.handler, _named(session, graph, config))
+    token, mark = _hooks.active.set(hooked), _direct.set(graph)
+    try:
+        return _original(2)(graph, input, config, **kwargs)
+    finally:
+        _direct.reset(mark)
+        _hooks.active.reset(token)
+
+
+async def _ainvoke(graph: Any, input: Any, config: Any = None, **kwargs: Any) -> Any:
+    session = _current.get()
+    if session is None or not session.hooked:
+        return await _original(3)(graph, input, config, **kwargs)
+    hooked, config = _hooks.graph_call(session.handler, _named(session, graph, config))
+    token, mark = _hooks.active.set(hooked), _direct.set(graph)
+    try:
+        return await _original(3)(graph, input, config, **kwargs)
+    finally:
+        _direct.reset(mark)
+        _hooks.active.reset(token)
+
+
+def _own_stream(graph: Any) -> bool:
+    """This stream call is the one the graph's hooked ``invoke`` makes (see ``_direct``): it
+    runs as given, and graph calls made inside it are hooked calls of their own."""
+    if _direct.get() is not graph:
+        return False
+    _direct.set(None)  # reset by the invoke when it returns
+    return True
+
+
 def _inner(session: _Session, graph: Any, value: Any, config: Any, kwargs: dict[str, Any]) -> Any:
     """A graph call of ``session``: as given (its callbacks record it), or hooked."""
-    if not session.hooked:
+    if not session.hooked or _own_stream(graph):
         return _original(0)(graph, value, config, **kwargs)
     hooked, config = _hooks.graph_call(session.handler, config)
     return _hooks.stream(_original(0)(graph, value, config, **kwargs), hooked)
 
 
 def _ainner(session: _Session, graph: Any, value: Any, config: Any, kwargs: dict[str, Any]) -> Any:
-    if not session.hooked:
+    if not session.hooked or _own_stream(graph):
         return _original(1)(graph, value, config, **kwargs)
     hooked, config = _hooks.graph_call(session.handler, config)
     return _hooks.astream(_original(1)(graph, value, config, **kwargs), hooked)

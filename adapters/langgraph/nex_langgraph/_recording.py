@@ -390,10 +390,11 @@ class NexCallbackHandler(BaseCallbackHandler):
             generation = response.generations[0][0]
             message = generation.message
             answer = response_of(message, generation.generation_info, run.step.metadata)
+            # The answer is usually the very object the next request resends: cached as it is
+            # now (with the name it has now, as the next request will convert it).
+            self._s.converted[id(message)] = (message, answer.message, message.name)
             if name != message.name:  # renamed since: recorded as it was answered
                 _build.assign(answer, "message", _build.replaced(answer.message, name=name))
-            # The answer is usually the very object the next request resends.
-            self._s.converted[id(message)] = (message, answer.message, name)
             for call in answer.message.tool_calls or []:
                 self._s.call_args[call.id] = call.function.arguments
             self.recorder.end_llm(run.step, answer)

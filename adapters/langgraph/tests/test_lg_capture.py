@@ -13,6 +13,7 @@ from langchain_core.messages import HumanMessage
 from langgraph.pregel import Pregel
 from lg_helpers import check_valid, tree
 from nex_langgraph import instrument, record, recording, to_spec, uninstrument
+from nex_langgraph._capture import restore
 
 from nex_core import MemorySink, ScriptedModel, normalize
 from nex_core.errors import SpecError
@@ -77,7 +78,7 @@ def test_capture_changes_nothing_the_app_sees() -> None:
     with recording():
         captured = _drive(docs.react_agent(ScriptedModel(REACT)), "stream:updates")
     assert [list(c) for c in captured] == [list(c) for c in plain]
-    assert Pregel.stream is ORIGINAL_STREAM
+    assert restore() and Pregel.stream is ORIGINAL_STREAM
 
 
 def test_nested_graphs_stay_inside_their_top_level_run() -> None:
@@ -136,7 +137,7 @@ def test_instrument_records_every_thread_until_uninstrument() -> None:
     assert len(sink.trajectories) == 1
     assert sink.trajectories[0].outcome is not None
     assert sink.trajectories[0].outcome.final_output == "5"
-    assert Pregel.stream is ORIGINAL_STREAM
+    assert restore() and Pregel.stream is ORIGINAL_STREAM
 
 
 def test_a_failing_run_is_recorded_and_still_raises() -> None:

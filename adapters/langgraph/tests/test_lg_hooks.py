@@ -78,6 +78,29 @@ def test_hooked_record_equals_callback_record(mode: Mode, monkeypatch: pytest.Mo
     assert llm[0].request.messages[0].content == "Compute, then check."
 
 
+@pytest.mark.parametrize("mode", ["invoke", "ainvoke"])
+def test_invoke_sets_the_hooked_context_once_not_per_chunk(
+    mode: Mode, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """``invoke``/``ainvoke`` (the graph's and the agent's called from a tool) are hooked
+    around the whole call: no per-chunk wrapper, and the same record as the callbacks make."""
+    from nex_langgraph import _hooks
+
+    def unused(*args: Any) -> Any:
+        raise AssertionError("an invoke's own stream went through the per-chunk wrapper")
+
+    with monkeypatch.context() as patch:
+        patch.setattr(_hooks, "stream", unused)
+        patch.setattr(_hooks, "astream", unused)
+        hooked = record(make_graph(), "Go.", mode=mode)
+    with monkeypatch.context() as patch:
+        _callbacks_only(patch)
+        called = record(make_graph(), "Go.", mode=mode)
+    assert normalize(hooked) == normalize(called)
+    sub = next(s for s in hooked.steps if s.kind == "subagent")
+    assert [s.kind for s in hooked.steps if s.parent_id == sub.id] == ["llm", "tool", "llm"]
+
+
 def test_capture_is_hooked_and_equals_callbacks(monkeypatch: pytest.MonkeyPatch) -> None:
     graph = make_graph()
     seen = _spied(monkeypatch)
@@ -110,10 +133,21 @@ def test_checkpointed_graphs_keep_callbacks(monkeypatch: pytest.MonkeyPatch) -> 
     assert traj.outcome is not None and traj.outcome.final_output == "5, checked."
 
 
-def test_hooks_go_when_the_capture_ends() -> None:
+def test_hooks_stay_inert_after_the_capture_and_restore_puts_the_originals_back() -> None:
+    """The hooks stay installed once a capture ended (putting them back costs every run type
+    cache misses), doing nothing outside a session; ``restore`` removes them when idle."""
+    from nex_langgraph import _capture, _hooks
+
+    assert _capture.restore()
     before = (BaseChatModel.agenerate, BaseTool.arun)
-    with recording():
+    with recording() as rec:
         assert BaseChatModel.agenerate is not before[0] and BaseTool.arun is not before[1]
+        assert not _capture.restore()  # in use: left in place
+    assert BaseChatModel.agenerate is not before[0]
+    result = asyncio.run(make_graph().ainvoke({"messages": [("user", "Go.")]}))
+    assert result["messages"][-1].content == "5, checked."
+    assert rec.trajectories == [] and _hooks.active.get() is None
+    assert _capture.restore()
     assert (BaseChatModel.agenerate, BaseTool.arun) == before
 
 
