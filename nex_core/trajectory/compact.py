@@ -29,9 +29,9 @@ from itertools import compress, count, islice
 from operator import is_not
 from typing import Any
 
-from pydantic import TypeAdapter
+from pydantic import BaseModel, TypeAdapter
 
-from nex_core.trajectory import _build
+from nex_core.trajectory import _build, schema
 from nex_core.trajectory.schema import (
     LLMStep,
     Message,
@@ -199,6 +199,21 @@ def _with_token_reference(step: LLMStep, reference: TokensFrom) -> LLMStep:
     return stored
 
 
+_models_built = False
+
+
+def _build_models() -> None:
+    """Build every record model (they are built on first use, ``defer_build``). A trajectory
+    read from a file was validated through the trajectory's schema alone, so its steps'
+    classes may have no serialiser yet, and the steps are serialised each by its own class."""
+    global _models_built
+    for value in vars(schema).values():
+        model = isinstance(value, type) and issubclass(value, BaseModel) and value is not BaseModel
+        if model and not value.__pydantic_complete__:
+            value.model_rebuild()
+    _models_built = True
+
+
 def dumps(traj: Trajectory) -> str:
     """The trajectory as one line of JSON in the stored form, ``None`` fields left out."""
     return dumps_bytes(traj).decode()
@@ -206,6 +221,8 @@ def dumps(traj: Trajectory) -> str:
 
 def dumps_bytes(traj: Trajectory) -> bytes:
     """:func:`dumps` as UTF-8 bytes, as the serialiser makes them (a sink writes these)."""
+    if not _models_built:
+        _build_models()
     planner = _Planner()
     token_planner = _TokenPlanner()
     steps = list(traj.steps)
