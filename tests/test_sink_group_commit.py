@@ -14,9 +14,11 @@ from nex_core.trajectory import JSONLSink
 from nex_core.trajectory import sinks as sinks_module
 
 
+@pytest.mark.parametrize("lead_rounds", [8, 1])  # 1: the lead passes on after every fsync
 def test_concurrent_writers_share_fsyncs_and_return_only_when_covered(
-    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, lead_rounds: int
 ) -> None:
+    monkeypatch.setattr(sinks_module, "_LEAD_ROUNDS", lead_rounds)
     path = tmp_path / "out.jsonl"
     synced_sizes: list[int] = []  # file size when each fsync began (what it makes durable)
     real_fsync = os.fsync

@@ -29,9 +29,9 @@ from itertools import compress, count, islice
 from operator import is_not
 from typing import Any
 
-from pydantic import TypeAdapter
+from pydantic import BaseModel, TypeAdapter
 
-from nex_core.trajectory import _build
+from nex_core.trajectory import _build, schema
 from nex_core.trajectory.schema import (
     LLMStep,
     Message,
@@ -43,7 +43,9 @@ from nex_core.trajectory.schema import (
 # Steps serialised each by its own class: the same JSON as ``list[Step]`` gives, without the
 # discriminated union's per-item cost (about 40% of the whole on long runs).
 _STEPS: TypeAdapter[list[Any]] = TypeAdapter(list[Any])
-_new_reference = MessagesFrom.__pydantic_validator__.validate_python  # MessagesFrom(), faster
+_REFERENCE_GIVEN = frozenset({"step", "count"})
+_new = object.__new__
+_setattr = object.__setattr__
 _TRAJECTORY_TO_JSON = Trajectory.__pydantic_serializer__.to_json  # model_dump_json, as bytes
 
 
@@ -61,32 +63,38 @@ class _Planner:
         """The reference to write for ``step``'s request, if one saves space."""
         messages = step.request.messages
         parent_key = (step.agent, step.parent_id)
-        candidates = (
-            self._by_parent.get(parent_key, -1),
-            self._by_agent.get(step.agent, -1),
-            len(self._written) - 1,
-        )
+        written = self._written
+        index = len(written)
+        last = index - 1
+        by_parent = self._by_parent.get(parent_key, -1)
+        by_agent = self._by_agent.get(step.agent, -1)
+        # The same candidate twice gives the same prefix: one agent's run (the common case)
+        # compares with one step, not up to three times with the same one.
+        candidates = (last,) if by_parent == by_agent == last else (by_parent, by_agent, last)
         best, common = -1, 0
-        for index in candidates:
-            if index < 0 or index == best:
+        for other in candidates:
+            if other < 0 or other == best:
                 continue
-            other_id, other = self._written[index]
-            if self._by_id[other_id] != index:
+            other_id, other_messages = written[other]
+            if self._by_id[other_id] != other:
                 continue  # a later LLM step reuses the id: a reference would resolve to that one
-            shared = self._common_prefix(messages, other)
+            shared = self._common_prefix(messages, other_messages)
             if shared > common:
-                best, common = index, shared
-        index = len(self._written)
-        self._written.append((step.id, messages))
+                best, common = other, shared
+        written.append((step.id, messages))
         self._by_parent[parent_key] = self._by_agent[step.agent] = self._by_id[step.id] = index
         if not common:
             return None
-        target = self._written[best][0]
+        target = written[best][0]
         # What the reference costs in the line: "messages_from":{"step":"ID","count":N},
         quoted = len(target) + 2 if target.isalnum() else len(json.dumps(target))
         if not self._saves(messages, common, quoted + len(str(common)) + 35):
             return None
-        return _new_reference({"step": target, "count": common})
+        # Built, not validated: a str id and a positive int are what validation would keep.
+        reference: MessagesFrom = _build.built(
+            MessagesFrom, {"step": target, "count": common}, _REFERENCE_GIVEN
+        )
+        return reference
 
     def _common_prefix(self, messages: list[Message], other: list[Message]) -> int:
         """How many leading messages two requests share, compared exactly."""
@@ -140,6 +148,10 @@ class _TokenPlanner:
         self._any: tuple[int, str, list[int]] | None = None
         self._index_of_id: dict[str, int] = {}  # step id -> index of the latest LLM step with it
 
+    def skip(self, index: int, step: LLMStep) -> None:
+        """A step without token ids: only its id's latest index changes."""
+        self._index_of_id[step.id] = index
+
     def plan(self, index: int, step: LLMStep) -> TokensFrom | None:
         self._index_of_id[step.id] = index
         tokens = step.response.tokens if step.response is not None else None
@@ -164,10 +176,17 @@ class _TokenPlanner:
 
 def _stored(record: Any, **changes: Any) -> Any:
     """A shallow copy of ``record`` with ``changes``, for writing only (what ``model_copy``
-    with ``update`` does, built directly: two copies an LLM step were a fifth of ``dumps``)."""
-    return _build.built(
-        type(record), {**record.__dict__, **changes}, record.__pydantic_fields_set__
-    )
+    with ``update`` does, built directly: two copies an LLM step were a fifth of ``dumps``).
+    It shares the original's fields-set: serialising never reads or changes it, and the copy
+    lives only while the line is written."""
+    fields = record.__dict__.copy()
+    fields.update(changes)
+    copy = _new(type(record))
+    _setattr(copy, "__dict__", fields)
+    _setattr(copy, "__pydantic_fields_set__", record.__pydantic_fields_set__)
+    _setattr(copy, "__pydantic_extra__", None)
+    _setattr(copy, "__pydantic_private__", None)
+    return copy
 
 
 def _with_token_reference(step: LLMStep, reference: TokensFrom) -> LLMStep:
@@ -180,6 +199,21 @@ def _with_token_reference(step: LLMStep, reference: TokensFrom) -> LLMStep:
     return stored
 
 
+_models_built = False
+
+
+def _build_models() -> None:
+    """Build every record model (they are built on first use, ``defer_build``). A trajectory
+    read from a file was validated through the trajectory's schema alone, so its steps'
+    classes may have no serialiser yet, and the steps are serialised each by its own class."""
+    global _models_built
+    for value in vars(schema).values():
+        model = isinstance(value, type) and issubclass(value, BaseModel) and value is not BaseModel
+        if model and not value.__pydantic_complete__:
+            value.model_rebuild()
+    _models_built = True
+
+
 def dumps(traj: Trajectory) -> str:
     """The trajectory as one line of JSON in the stored form, ``None`` fields left out."""
     return dumps_bytes(traj).decode()
@@ -187,25 +221,30 @@ def dumps(traj: Trajectory) -> str:
 
 def dumps_bytes(traj: Trajectory) -> bytes:
     """:func:`dumps` as UTF-8 bytes, as the serialiser makes them (a sink writes these)."""
+    if not _models_built:
+        _build_models()
     planner = _Planner()
     token_planner = _TokenPlanner()
     steps = list(traj.steps)
     for index, step in enumerate(steps):
-        if not isinstance(step, LLMStep):
+        if step.kind != "llm":  # a plain attribute: isinstance goes through pydantic's ABC check
             continue
         reference = planner.plan(step)
-        token_reference = token_planner.plan(index, step)
-        if token_reference is not None:
-            step = steps[index] = _with_token_reference(step, token_reference)
+        response = step.response
+        if response is not None and response.tokens is not None:
+            token_reference = token_planner.plan(index, step)
+            if token_reference is not None:
+                step = steps[index] = _with_token_reference(step, token_reference)
+        else:
+            token_planner.skip(index, step)
         if reference is None:
             continue
         # The stored step lists only the messages after the shared prefix.
-        request = _stored(
-            step.request,
-            messages=step.request.messages[reference.count :],
-            messages_from=reference,
+        request = step.request
+        stored_request = _stored(
+            request, messages=request.messages[reference.count :], messages_from=reference
         )
-        steps[index] = _stored(step, request=request)
+        steps[index] = _stored(step, request=stored_request)
     head = _TRAJECTORY_TO_JSON(traj, exclude_none=True, exclude={"steps"})
     body = _STEPS.dump_json(steps, exclude_none=True)
     return b"".join((head[:-1], b',"steps":', body, b"}"))

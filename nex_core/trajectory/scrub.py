@@ -106,11 +106,11 @@ def _strings(root: _Record) -> list[Any] | None:
         else:  # a record, pushed once
             items = container.__dict__.values()
         for item in items:
+            if item is None:  # most optional fields of most records
+                continue
             kind = type(item)
             if kind is str:
                 add(item)
-                continue
-            if item is None:
                 continue
             category = category_of(kind)
             if category is None:
