@@ -146,3 +146,38 @@ def test_patterns_are_cached_per_release(tmp_path: Path) -> None:
     assert first[1] == "True" and second == [first[0], "False"]
     cached = json.loads(next((tmp_path / "nex").glob("detect-secrets-*.json")).read_text())
     assert any(name == "GitHubTokenDetector" for name, _, _ in cached)
+
+
+def test_a_marker_inside_a_word_runs_no_shape() -> None:
+    # "sk-" inside "task-0" (every GAP task id) is no sign of an sk- key: no shape's regex runs.
+    from nex_core.trajectory._shapes import marker_found
+    from nex_core.trajectory.redact import _candidates
+
+    assert not marker_found("episode task-0 of disk-7, risk-free")
+    assert _candidates("episode task-0 of disk-7") == []
+    key = "sk-" + "a1B2c3D4" * 3
+    for text in (key, f"task-0 {key}", f"task-0\n{key}", f"({key})", f"é {key}"):
+        assert marker_found(text), text
+        assert redact(text) == text.replace(key, REDACTED), text
+    # Inside a word the sk- shape does not match either, so nothing is lost by not looking.
+    assert redact(f"task{key}") == f"task{key}"
+
+
+@settings(max_examples=300, deadline=None, suppress_health_check=list(HealthCheck))
+@given(
+    before=st.text(min_size=0, max_size=3),
+    token=st.from_regex(r"sk-[A-Za-z0-9_-]{16,20}", fullmatch=True),
+    after=st.text(min_size=0, max_size=3),
+)
+def test_word_start_markers_agree_with_the_boundary_of_the_regex(
+    before: str, token: str, after: str
+) -> None:
+    # Wherever the sk- regex (which opens with \b) matches, the marker is found: the Python
+    # word test is the one \b uses (Unicode letters, digits and "_").
+    from nex_core.trajectory._shapes import marker_found
+
+    text = before + token + after
+    sk = next(s for s in shapes() if s.name == "sk- key")
+    if sk.pattern.search(text) is not None:
+        assert marker_found(text), text
+        assert sk.pattern.search(redact(text)) is None, text

@@ -54,6 +54,9 @@ class Shape:
     secret_group: bool = False
     must: str = ""
     """Further literal text every match holds (checked after a marker is found)."""
+    word_start: bool = False
+    """Every match begins at a word boundary (the pattern opens with ``\\b``), so a marker
+    inside a word (``sk-`` in ``task-0``) is no sign of this shape."""
 
     def may_match(self, text: str) -> bool:
         return any(marker in text for marker in self.markers) and self.must in text
@@ -81,7 +84,7 @@ _OWN = [
     Shape("Bearer token", re.compile(r"(?i)(bearer\s+)[A-Za-z0-9._~+/=-]{8,}"),
           ("earer", "EARER"), keep_prefix=True),
     # OpenAI (sk-, sk-proj-), Anthropic (sk-ant-) and the many OpenAI-compatible services.
-    Shape("sk- key", re.compile(r"\bsk-[A-Za-z0-9_-]{16,}"), ("sk-",)),
+    Shape("sk- key", re.compile(r"\bsk-[A-Za-z0-9_-]{16,}"), ("sk-",), word_start=True),
 ]
 
 
@@ -245,6 +248,9 @@ def shapes() -> list[Shape]:
 
 
 _marker_pattern: re.Pattern[str] | None = None
+_owners: dict[str, tuple[tuple[bool, str], ...]] = {}
+"""For each marker: ``(word_start, must)`` of every shape a match of it may begin (the shapes
+with a marker it opens: the trie reports the shortest marker at a place)."""
 
 
 def any_marker() -> re.Pattern[str]:
@@ -252,11 +258,48 @@ def any_marker() -> re.Pattern[str]:
 
     Written as a trie (``s(?:k(?:-|_live_)|q0csp-)``), not as an alternation of the markers:
     the regex engine then tests one branch per character of the text, not one per marker,
-    which halves the time of the search every clean trajectory pays."""
-    global _marker_pattern
+    which halves the time of the search every clean trajectory pays. (A ``\\b`` in it, for
+    the markers that must open a word, would cost the engine its literal prefix scan: five
+    times slower. :func:`marker_found` checks that in Python, per match.)"""
+    global _marker_pattern, _owners
     if _marker_pattern is None:
-        _marker_pattern = re.compile(_trie({m for shape in shapes() for m in shape.markers}))
+        loaded = shapes()
+        markers = {m for shape in loaded for m in shape.markers}
+        _owners = {
+            m: tuple(
+                (shape.word_start, shape.must)
+                for shape in loaded
+                if any(own.startswith(m) for own in shape.markers)
+            )
+            for m in markers
+        }
+        _marker_pattern = re.compile(_trie(markers))
     return _marker_pattern
+
+
+def marker_found(text: str) -> bool:
+    """Whether ``text`` holds a marker where one of its shapes could match: one that opens a
+    word where the shape's regex opens with ``\\b``, and the shape's required literal
+    somewhere. So ``sk-`` in ``task-0`` (every GAP task id) makes no shape's regex run."""
+    pattern = any_marker()
+    owners = _owners
+    for found in pattern.finditer(text):
+        start = found.start()
+        at_word_start: bool | None = None
+        for word_start, must in owners[found.group()]:
+            if word_start:
+                if at_word_start is None:
+                    at_word_start = start == 0 or not _is_word(text[start - 1])
+                if not at_word_start:
+                    continue
+            if not must or must in text:
+                return True
+    return False
+
+
+def _is_word(char: str) -> bool:
+    # What ``\b`` takes for a word character (a str pattern: Unicode letters, digits, "_").
+    return char.isalnum() or char == "_"
 
 
 def _trie(words: set[str]) -> str:

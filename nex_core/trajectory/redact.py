@@ -51,9 +51,9 @@ def registered() -> frozenset[str]:
 def _candidates(text: str) -> list[Any]:
     """The shapes that may match ``text``: one search for any shape's marker (a regex of
     literal alternatives) decides for most text that none can."""
-    from nex_core.trajectory._shapes import any_marker, shapes
+    from nex_core.trajectory._shapes import marker_found, shapes
 
-    if any_marker().search(text) is None:
+    if not marker_found(text):
         return []
     return [shape for shape in shapes() if shape.may_match(text)]
 
