@@ -29,7 +29,13 @@ class LimitedModel(ChatModel):
         tool_format: ToolFormat = ToolFormat.NATIVE,
     ) -> LLMResponse:
         async with self.semaphore:
-            return await self.inner.acomplete(request, agent=agent, tool_format=tool_format)
+            response = await self.inner.acomplete(request, agent=agent, tool_format=tool_format)
+        # The release woke the next episode waiting for this endpoint: let it send its request
+        # before this episode goes on to its CPU work (finishing the record, the checks, the
+        # log line). asyncio runs ready tasks in order, so without this a burst of answers
+        # delays every next request behind the others' post-processing, and the endpoint idles.
+        await asyncio.sleep(0)
+        return response
 
     async def astream(
         self,
@@ -41,6 +47,7 @@ class LimitedModel(ChatModel):
         async with self.semaphore:
             async for chunk in self.inner.astream(request, agent=agent, tool_format=tool_format):
                 yield chunk
+        await asyncio.sleep(0)  # as in acomplete: the request the release admits goes first
 
     def __getattr__(self, name: str) -> Any:
         # Adapters may read provider-specific attributes (``calls`` of a scripted model).
