@@ -207,7 +207,7 @@ def _capture() -> Recording | None:
 
 def _stream(graph: Any, input: Any, config: Any = None, **kwargs: Any) -> Iterator[Any]:
     session = _current.get()
-    if session is not None:
+    if session is not None and not session.handler.finished:
         return _inner(session, graph, input, _named(session, graph, config), kwargs)
     capture = _capture()
     if capture is None:
@@ -217,7 +217,7 @@ def _stream(graph: Any, input: Any, config: Any = None, **kwargs: Any) -> Iterat
 
 def _astream(graph: Any, input: Any, config: Any = None, **kwargs: Any) -> AsyncIterator[Any]:
     session = _current.get()
-    if session is not None:
+    if session is not None and not session.handler.finished:
         return _ainner(session, graph, input, _named(session, graph, config), kwargs)
     capture = _capture()
     if capture is None:
@@ -227,7 +227,7 @@ def _astream(graph: Any, input: Any, config: Any = None, **kwargs: Any) -> Async
 
 def _invoke(graph: Any, input: Any, config: Any = None, **kwargs: Any) -> Any:
     session = _current.get()
-    if session is None or not session.hooked:
+    if session is None or not session.hooked or session.handler.finished:
         return _original(2)(graph, input, config, **kwargs)
     hooked, config = _hooks.graph_call(session.handler, _named(session, graph, config))
     token, mark = _hooks.active.set(hooked), _direct.set(graph)
@@ -240,7 +240,7 @@ def _invoke(graph: Any, input: Any, config: Any = None, **kwargs: Any) -> Any:
 
 async def _ainvoke(graph: Any, input: Any, config: Any = None, **kwargs: Any) -> Any:
     session = _current.get()
-    if session is None or not session.hooked:
+    if session is None or not session.hooked or session.handler.finished:
         return await _original(3)(graph, input, config, **kwargs)
     hooked, config = _hooks.graph_call(session.handler, _named(session, graph, config))
     token, mark = _hooks.active.set(hooked), _direct.set(graph)

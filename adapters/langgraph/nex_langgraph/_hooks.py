@@ -193,7 +193,7 @@ def _generate(original: Callable[..., Any]) -> Callable[..., Any]:
         self: BaseChatModel, messages: Any, stop: Any = None, *args: Any, **kw: Any
     ) -> Any:
         hooked = active.get()
-        if hooked is None:
+        if hooked is None or hooked.handler.finished:
             return original(self, messages, stop, *args, **kw)
         ids = _model_starts(hooked, self, messages, stop, kw)
         if len(ids) == 1:
@@ -215,7 +215,7 @@ def _agenerate(original: Callable[..., Any]) -> Callable[..., Any]:
         self: BaseChatModel, messages: Any, stop: Any = None, *args: Any, **kw: Any
     ) -> Any:
         hooked = active.get()
-        if hooked is None:
+        if hooked is None or hooked.handler.finished:
             return await original(self, messages, stop, *args, **kw)
         ids = _model_starts(hooked, self, messages, stop, kw)
         if len(ids) == 1:
@@ -297,7 +297,7 @@ def _run(original: Callable[..., Any]) -> Callable[..., Any]:
     @functools.wraps(original)
     def run(self: BaseTool, tool_input: Any, *args: Any, **kw: Any) -> Any:
         hooked = active.get()
-        if hooked is None:
+        if hooked is None or hooked.handler.finished:
             return original(self, tool_input, *args, **kw)
         key = _tool_start(hooked, self, tool_input, kw)
         token = active.set(Hooked(hooked.handler, key))
@@ -318,7 +318,7 @@ def _arun(original: Callable[..., Any]) -> Callable[..., Any]:
     @functools.wraps(original)
     async def arun(self: BaseTool, tool_input: Any, *args: Any, **kw: Any) -> Any:
         hooked = active.get()
-        if hooked is None:
+        if hooked is None or hooked.handler.finished:
             return await original(self, tool_input, *args, **kw)
         key = _tool_start(hooked, self, tool_input, kw)
         token = active.set(Hooked(hooked.handler, key))

@@ -140,6 +140,10 @@ class NexCallbackHandler(BaseCallbackHandler):
         """Events the hooks keep for later (see ``_hooks.flush``); ``None``: record at once."""
         self.began: dict[str, float] = {}
         """Step id → the monotonic clock when its deferred event began it."""
+        self.finished = False
+        """The session's run has ended: a model, tool or graph call made later from a context
+        copied inside it (a background task or thread the run started) is not recorded, and
+        the returned trajectory is not changed by it (the hooks stay installed after a run)."""
 
     def open_runs(self) -> dict[Hashable, _Run]:
         """The open runs by id (the hooks' replay reads which step an event ends)."""

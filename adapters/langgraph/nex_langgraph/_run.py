@@ -213,6 +213,7 @@ class _Session:
 
     def finish(self, error: BaseException | None) -> Trajectory:
         self.flush()
+        self.handler.finished = True
         if isinstance(error, MaxStepsExceeded):
             self.handler.close_chains(None)
             return self.recorder.finish(

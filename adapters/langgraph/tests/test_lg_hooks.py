@@ -191,3 +191,49 @@ def test_deferred_steps_keep_the_times_of_their_events() -> None:
         if step.kind == "tool":
             span = (step.ended_at - step.started_at).total_seconds() * 1e3
             assert step.latency_ms is not None and abs(step.latency_ms - span) < 1.0
+
+
+def test_a_call_after_the_run_from_a_task_it_started_is_not_recorded() -> None:
+    asyncio.run(_late_call_after_the_run())
+
+
+async def _late_call_after_the_run() -> None:
+    # The hooks stay installed after a run, so a background task the run started (which copies
+    # the run's context) still reaches them later: it must not record into the ended session,
+    # nor change the trajectory already returned.
+    model = ScriptedModel({"agents": {"solo": [
+        {"tool_calls": [{"name": "spawn", "arguments": {}}]},
+        {"text": "spawned"},
+    ]}})
+    late = ScriptedModel([{"text": "late answer"}])
+    chat = bridge_model(late)
+    release, done = asyncio.Event(), asyncio.Event()
+    answers: list[str] = []
+
+    async def later() -> None:
+        await release.wait()
+        answers.append(str((await chat.ainvoke("hello")).content))
+        done.set()
+
+    background: list[asyncio.Task[None]] = []
+
+    @tool("spawn", description="Starts background work.")
+    async def spawn() -> str:
+        background.append(asyncio.create_task(later()))
+        return "started"
+
+    graph = create_agent(bridge_model(model, agent="solo"), [spawn], name="solo")
+    traj = await arecord(graph, "Go.")
+    steps = normalize(traj)
+    import nex_langgraph._hooks as hooks
+
+    starts: list[Any] = []
+    original = hooks._model_starts
+    hooks._model_starts = lambda *a: starts.append(a) or original(*a)  # type: ignore[assignment]
+    try:
+        release.set()
+        await asyncio.wait_for(done.wait(), 5)
+    finally:
+        hooks._model_starts = original  # type: ignore[assignment]
+    assert answers == ["late answer"] and starts == []  # the late call ran, unhooked
+    assert normalize(traj) == steps and len(traj.steps) == 3
