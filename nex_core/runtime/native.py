@@ -17,6 +17,7 @@ from nex_core.protocol.approval import APPROVAL_STOP_REASON
 from nex_core.protocol.spec import AgentSpec, MCPBinding, TeamSpec
 from nex_core.runtime import approval
 from nex_core.runtime.mcp import MCPPool
+from nex_core.runtime.paused import member_view
 from nex_core.runtime.results import (
     AgentResult,
     CarriedCall,
@@ -168,7 +169,7 @@ class NativeRun:
                 member = carried[0]
             else:
                 member = await self._next_speaker(team, transcript, turn)
-            view = _member_view(member.name, transcript)
+            view = member_view(member.name, transcript)
             with self.recorder.subagent(
                 agent=team.name, child=member.name, mode="team_turn", input=list(view)
             ) as step:
@@ -478,16 +479,3 @@ def _parse_record(agent: AgentSpec, calls: list[ToolCall], error: str | None) ->
             {"id": c.id, "name": c.function.name, "arguments": c.function.arguments} for c in calls
         ]
     return record
-
-
-def _member_view(name: str, transcript: list[Message]) -> list[Message]:
-    """The shared transcript as one member sees it: its own turns as assistant, others as user."""
-    view = []
-    for m in transcript:
-        if m.role == "assistant" and m.name == name:
-            view.append(Message.assistant(m.text()))
-        elif m.role == "assistant":
-            view.append(Message.user(m.text(), name=m.name))
-        else:
-            view.append(m)
-    return view

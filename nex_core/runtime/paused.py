@@ -196,9 +196,9 @@ def calls_of(agent: AgentSpec, step: LLMStep) -> list[ToolCall]:
     ]
 
 
-def rebuild(spec: AgentSpec | TeamSpec, paused: Trajectory) -> Frame | TeamPause:
-    """The paused run's waiting state; raises ``ValueError``/``SpecError`` saying what does
-    not fit (not paused for approval, a pending call not found where it should wait)."""
+def waiting_requests(paused: Trajectory) -> list[Any]:
+    """The pending requests of a run paused for approval; ``ValueError`` saying what does not
+    fit (not paused for approval, or no request pending)."""
     if not paused_for_approval(paused):
         status = paused.outcome.status.value if paused.outcome else "none"
         raise ValueError(f"trajectory {paused.id} is not paused for approval (outcome: {status})")
@@ -206,6 +206,13 @@ def rebuild(spec: AgentSpec | TeamSpec, paused: Trajectory) -> Frame | TeamPause
     pending = paused.outcome.pending or []
     if not pending:
         raise ValueError(f"trajectory {paused.id} is interrupted but has no pending requests")
+    return pending
+
+
+def rebuild(spec: AgentSpec | TeamSpec, paused: Trajectory) -> Frame | TeamPause:
+    """The paused run's waiting state; raises ``ValueError``/``SpecError`` saying what does
+    not fit (not paused for approval, a pending call not found where it should wait)."""
+    pending = waiting_requests(paused)
     index = _Index(spec, paused)
     state: Frame | TeamPause
     if isinstance(spec, TeamSpec):
@@ -247,9 +254,24 @@ def _team(index: _Index, team: TeamSpec) -> TeamPause:
     return TeamPause(team, member, transcript, len(transcript) - since - 1, index.frame(step.id))
 
 
+def member_view(member: str, transcript: list[Message]) -> list[Message]:
+    """``member``'s view of a team's shared transcript, as the native loop shows it a member
+    (and an adapter resuming a team does): its own turns as assistant messages without a
+    name, the others' as user messages with one."""
+    out = []
+    for m in transcript:
+        if m.role == "assistant" and m.name == member:
+            out.append(Message.assistant(m.text()))
+        elif m.role == "assistant":
+            out.append(Message.user(m.text(), name=m.name))
+        else:
+            out.append(m)
+    return out
+
+
 def _transcript(view: list[Message], member: str) -> list[Message]:
-    """The team's shared transcript back from one member's view of it (the inverse of the
-    loop's ``_member_view``): its own turns are assistant messages without a name, the others'
+    """The team's shared transcript back from one member's view of it (the inverse of
+    :func:`member_view`): its own turns are assistant messages without a name, the others'
     are user messages with one."""
     out = []
     for m in view:

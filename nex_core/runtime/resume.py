@@ -25,7 +25,6 @@ from nex_core.protocol.approval import (
     Decision,
     decisions_for,
     decisions_value,
-    paused_for_approval,
     rejection_message,
 )
 from nex_core.protocol.spec import AgentSpec, TeamSpec
@@ -63,13 +62,7 @@ class PausedState:
 def paused_state(spec: AgentSpec | TeamSpec, paused: Trajectory) -> PausedState:
     """Rebuild the state of a pause at the top level (the root or an agent it handed off to),
     for adapters that resume only those; raises ``ValueError`` saying what does not fit."""
-    if not paused_for_approval(paused):
-        status = paused.outcome.status.value if paused.outcome else "none"
-        raise ValueError(f"trajectory {paused.id} is not paused for approval (outcome: {status})")
-    assert paused.outcome is not None
-    pending = paused.outcome.pending or []
-    if not pending:
-        raise ValueError(f"trajectory {paused.id} is interrupted but has no pending requests")
+    pending = paused_frames.waiting_requests(paused)
     name = str(pending[0].get("agent")) if isinstance(pending[0], dict) else ""
     agents = {a.name: a for a in spec.walk()}
     if name not in agents:

@@ -33,7 +33,7 @@ from nex_autogen.resume_nested import continue_frame
 from nex_core.errors import AdapterError
 from nex_core.protocol.approval import APPROVAL_STOP_REASON, Decision
 from nex_core.runtime.approval import PENDING_KEY, close_paused, nest
-from nex_core.runtime.paused import TeamPause
+from nex_core.runtime.paused import TeamPause, member_view
 from nex_core.trajectory.recorder import Recorder
 from nex_core.trajectory.schema import (
     Message,
@@ -42,20 +42,6 @@ from nex_core.trajectory.schema import (
     SubAgentStep,
     Trajectory,
 )
-
-
-def member_view(member: str, transcript: list[Message]) -> list[Message]:
-    """``member``'s view of the team's transcript: its own answers as its assistant turns,
-    the others' as named user messages (what the native loop shows a member)."""
-    out = []
-    for m in transcript:
-        if m.role == "assistant" and m.name == member:
-            out.append(Message.assistant(m.text()))
-        elif m.role == "assistant":
-            out.append(Message.user(m.text(), name=m.name))
-        else:
-            out.append(m)
-    return out
 
 
 async def continue_team(
