@@ -22,7 +22,6 @@ from typing import Any, Literal
 from agent_framework import AgentResponse, Message, Workflow
 
 from nex_agent_framework.approval import Paused, approval_requests, pending_of
-from nex_agent_framework.fast_records import outcome, text_task
 from nex_agent_framework.messages import to_nex_messages
 from nex_agent_framework.names import AgentNames
 from nex_agent_framework.nested import answer_of, carry, paused_children, record_rejected
@@ -36,7 +35,7 @@ from nex_core.protocol.approval import APPROVAL_STOP_REASON, Decision
 from nex_core.runtime.loop import MAX_HANDOFF_DEPTH
 from nex_core.trajectory._values import to_jsonable
 from nex_core.trajectory.recorder import Recorder, current_recorder
-from nex_core.trajectory.schema import OutcomeStatus, TaskInfo, Trajectory
+from nex_core.trajectory.schema import Outcome, OutcomeStatus, TaskInfo, Trajectory
 
 Mode = Literal["run", "stream"]
 """How each agent run is driven: ``run`` (awaited) or ``stream`` (``stream=True``)."""
@@ -103,20 +102,15 @@ class _ProtocolDriver:
                 return _Result(OutcomeStatus.MAX_STEPS, None, "max_steps"), agent
             history.extend(response.messages)
             requests = approval_requests(response)
-            if requests:
-                paused = Paused(agent, history, requests, depth)
-                pending = pending_of(agent, requests)
-                return _Result(
-                    OutcomeStatus.INTERRUPTED,
-                    None,
-                    APPROVAL_STOP_REASON,
-                    pending=pending,
-                    paused=paused,
-                ), agent
-            children = paused_children(protocol.state, response)
-            if children:  # an agent it called as a tool paused: so does this run (.nested)
-                paused = Paused(agent, history, [], depth, children=children)
-                pending = [p for c in children for p in c.pending]
+            # Else an agent it called as a tool may have paused: so does this run (.nested).
+            children = [] if requests else paused_children(protocol.state, response)
+            if requests or children:
+                paused = Paused(agent, history, requests, depth, children=children)
+                pending = (
+                    pending_of(agent, requests)
+                    if requests
+                    else [p for c in children for p in c.pending]
+                )
                 return _Result(
                     OutcomeStatus.INTERRUPTED,
                     None,
@@ -228,8 +222,6 @@ async def run_child(child: Any, task: str) -> str:
 def given_turns(task: Any) -> tuple[TaskInfo, list[Any]]:
     """A task as its text turns and the input of every turn: a task of text as it is; anything
     else (a workflow's state mapping, a message) is one turn's input as the app gives it."""
-    if type(task) is str:  # the common case, once per recorded run: built, not validated
-        return text_task(task), [task]
     if isinstance(task, TaskInfo | str):
         info = as_task(task)
         return info, list(info.turns)
@@ -430,11 +422,11 @@ async def drive(
     finally:
         instrumentation.restore()
     return recorder.finish(
-        outcome(
-            result.status,
-            result.final_output,
-            result.stop_reason,
-            result.structured_output,
-            result.pending,
+        Outcome(
+            status=result.status,
+            final_output=result.final_output,
+            stop_reason=result.stop_reason,
+            structured_output=result.structured_output,
+            pending=result.pending,
         )
     )
