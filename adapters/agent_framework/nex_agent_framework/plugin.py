@@ -289,7 +289,6 @@ class AgentFrameworkAdapter(Adapter):
         require_framework()
         from agent_framework import BaseAgent, Workflow
 
-        from nex_agent_framework.fast_records import recorded_provenance
         from nex_agent_framework.names import agent_names
         from nex_agent_framework.record import model_id, workflow_agents
         from nex_agent_framework.run import drive, given_turns
@@ -303,14 +302,14 @@ class AgentFrameworkAdapter(Adapter):
             )
         agents = workflow_agents(obj) if isinstance(obj, Workflow) else [obj]
         info, turns = given_turns(task)
-        provenance = recorded_provenance(
-            self.framework,
-            self.framework_version,
-            self.name,
-            self.version,
-            __version__,
-            model_id(getattr(agents[0], "client", None)) if agents else None,
-            info.id,
+        provenance = Provenance(
+            framework=self.framework,
+            framework_version=self.framework_version,
+            adapter=self.name,
+            adapter_version=self.version,
+            nex_version=__version__,
+            model=model_id(getattr(agents[0], "client", None)) if agents else None,
+            task_id=info.id,
         )
         # Named once: the instrumentation records the run under these names.
         names = agent_names(obj)
