@@ -63,6 +63,14 @@ def count_lines(path: Path) -> int:
         return 0
 
 
+def complete_lines(path: Path) -> int:
+    """Lines the child has finished writing (a reader may see the last one half written)."""
+    try:
+        return path.read_bytes().count(b"\n")
+    except FileNotFoundError:
+        return 0
+
+
 def read(path: Path) -> tuple[list[str], list[BadLine]]:
     bad: list[BadLine] = []
     ids = [t.task.id or "" for t in iter_trajectories(path, on_error=bad.append)]
@@ -76,7 +84,7 @@ def test_sigkill_mid_run_leaves_a_usable_file(tmp_path: Path) -> None:
     proc = subprocess.Popen([sys.executable, str(script), str(out)], stderr=subprocess.PIPE)
     try:
         deadline = time.monotonic() + 30
-        while count_lines(out) < 40:
+        while complete_lines(out) < 40:
             if proc.poll() is not None:
                 pytest.fail(
                     f"child exited early: {proc.stderr.read().decode() if proc.stderr else ''}"
