@@ -44,8 +44,6 @@ from nex_core.trajectory.schema import (
 # discriminated union's per-item cost (about 40% of the whole on long runs).
 _STEPS: TypeAdapter[list[Any]] = TypeAdapter(list[Any])
 _REFERENCE_GIVEN = frozenset({"step", "count"})
-_new = object.__new__
-_setattr = object.__setattr__
 _TRAJECTORY_TO_JSON = Trajectory.__pydantic_serializer__.to_json  # model_dump_json, as bytes
 
 
@@ -176,17 +174,10 @@ class _TokenPlanner:
 
 def _stored(record: Any, **changes: Any) -> Any:
     """A shallow copy of ``record`` with ``changes``, for writing only (what ``model_copy``
-    with ``update`` does, built directly: two copies an LLM step were a fifth of ``dumps``).
-    It shares the original's fields-set: serialising never reads or changes it, and the copy
-    lives only while the line is written."""
+    with ``update`` does, built directly: two copies an LLM step were a fifth of ``dumps``)."""
     fields = record.__dict__.copy()
     fields.update(changes)
-    copy = _new(type(record))
-    _setattr(copy, "__dict__", fields)
-    _setattr(copy, "__pydantic_fields_set__", record.__pydantic_fields_set__)
-    _setattr(copy, "__pydantic_extra__", None)
-    _setattr(copy, "__pydantic_private__", None)
-    return copy
+    return _build.built(type(record), fields, record.__pydantic_fields_set__)
 
 
 def _with_token_reference(step: LLMStep, reference: TokensFrom) -> LLMStep:
