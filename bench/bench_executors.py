@@ -18,6 +18,11 @@ written as it came) against the trajectory JSON they sent before (parse it, veri
 serialise it again), for a one-call episode and a ``RAY_ROUNDS``-round one. The log write
 itself is left out (the same bytes either way).
 
+``long``: concurrency 128 again, over 40 rounds of the latency (5,120 episodes) instead of
+12, both executors interleaved: the steady rate, with what a short run's first round costs
+amortised (see ``LONG_WAVES``). ``limit`` names what the figures show bounded a point: the
+client's CPU when it kept a core busy, else the time each round of the latency took.
+
 ``python -m bench.bench_executors [--quick] [--only local|ray|driver] [--baseline CHECKOUT]
 [--repeats N]``
 (``--baseline``: another checkout's ``processes`` executor runs interleaved with this one's).
@@ -43,6 +48,12 @@ REPO = Path(__file__).resolve().parents[1]
 LATENCY_S = 0.1
 SWEEP = (32, 64, 128, 256)
 EXECUTORS = ("local", "processes")
+LONG_CONCURRENCY, LONG_WAVES = 128, 40
+"""The long point: a run of 40 rounds of the endpoint's latency at concurrency 128 (5,120
+episodes, about 4 s). A sweep point of 1,500 episodes is 12 rounds, and what the first round
+costs once (every connection opened and 128 episodes' pre-request work done in turn, while the
+answers wait: about 50 ms) is a twelfth of it; over 40 rounds the rate is the steady one a
+GAP run of thousands of episodes has."""
 RAY_ROUNDS = 12
 """Tool calls per episode of the Ray config (25 steps: CPU in the actor, little in the driver)."""
 
@@ -303,8 +314,11 @@ def run(quick: bool = False, ray: bool = True, baseline: Path | None = None) -> 
     points = []
     try:
         _run_child(50, base_url, 32, "local")  # warm the file cache
-        for concurrency in SWEEP:
-            n = max(600 if quick else 1500, (4 if quick else 8) * concurrency)
+        sweep = [(c, max(600 if quick else 1500, (4 if quick else 8) * c), "sweep")
+                 for c in SWEEP]
+        if not quick:
+            sweep.append((LONG_CONCURRENCY, LONG_CONCURRENCY * LONG_WAVES, "long"))
+        for concurrency, n, kind in sweep:
             runs: dict[str, list[dict[str, Any]]] = {label: [] for label, _, _ in executors}
             for _ in range(repeats):  # interleaved: every executor sees the same machine load
                 for label, executor, repo in executors:
@@ -319,7 +333,8 @@ def run(quick: bool = False, ray: bool = True, baseline: Path | None = None) -> 
                 driver = statistics.median(r["driver_cpu_ms_per_episode"] for r in results)
                 workers = statistics.median(r["worker_cpu_ms_per_episode"] for r in results)
                 points.append({
-                    "executor": executor, "concurrency": concurrency, "episodes": n,
+                    "executor": executor, "point": kind, "concurrency": concurrency,
+                    "episodes": n, "rounds_of_latency": waves,
                     "ideal_episodes_per_s": ideal, "median_episodes_per_s": round(median, 1),
                     "quartiles": _quartiles(rates), "ratio_to_ideal": round(median / ideal, 3),
                     "ratio_bound_for_n": round(n / (waves * concurrency), 3),
@@ -327,7 +342,8 @@ def run(quick: bool = False, ray: bool = True, baseline: Path | None = None) -> 
                     "worker_cpu_ms_per_episode": workers,
                     "client_cpu_ms_per_episode": round(driver + workers, 3),
                     "load_average_1min": round(os.getloadavg()[0], 2),
-                    "limit": _limit(median / ideal, driver + workers, median),
+                    "limit": _limit(median / ideal, driver + workers, median, executor,
+                                    n / median / waves),
                     "runs": results,
                 })
     finally:
@@ -347,11 +363,18 @@ def run(quick: bool = False, ray: bool = True, baseline: Path | None = None) -> 
     return result
 
 
-def _limit(ratio: float, cpu_ms: float, rate: float) -> str:
+def _limit(ratio: float, cpu_ms: float, rate: float, executor: str, round_s: float) -> str:
+    """What bounded a point, from its figures: the client's CPU if it kept its cores busy (one
+    for ``local``, every core for ``processes``), else the rounds of the latency running long
+    (connects, queueing behind other episodes' work on the client's loop, the server's timer)."""
     if ratio >= 0.95:
         return "endpoint latency (the ideal)"
     cores = cpu_ms * rate / 1000  # cores the client used at this rate
-    return f"client CPU: {cores:.2f} cores busy of {os.cpu_count()} shared"
+    usable = 1 if executor == "local" else (os.cpu_count() or 1)
+    if cores >= 0.8 * usable:
+        return f"client CPU: {cores:.2f} cores busy of {usable} it can use"
+    return (f"rounds of the {LATENCY_S * 1000:.0f} ms latency took {round_s * 1000:.1f} ms each "
+            f"on average, the first one longest (the client used {cores:.2f} cores of {usable})")
 
 
 if __name__ == "__main__":
