@@ -37,6 +37,12 @@ _BOUND = 64
 def result_text(result: Any) -> str:
     """A function result's text as the model is shown it (Agent Framework keeps results as
     lists of contents)."""
+    if type(result) is list and len(result) == 1:
+        # A tool's result as the framework parses it: one text content (what the join below
+        # gives for it, without a generator a call).
+        item = result[0]
+        if type(item) is Content and type(item.text) is str:
+            return item.text
     if result is None:
         return ""
     if isinstance(result, str):

@@ -28,6 +28,7 @@ from agent_framework import (
     FunctionInvocationContext,
     FunctionMiddleware,
     MiddlewareTermination,
+    Workflow,
 )
 
 from nex_agent_framework.messages import (
@@ -130,9 +131,11 @@ class ChatRecorder(ChatMiddleware):
         if isinstance(result, ChatResponse):
             answer = result.raw_representation if bridged else None
             if isinstance(answer, LLMResponse) and kept_as_given(answer):
-                self._end(step, result, None, answer)
-                if len(result.messages) == 1:  # resent by the next request: converted once
-                    self.shared.cache.remember(result.messages[0], answer.message)
+                if step.status is StepStatus.RUNNING:
+                    self._answered(step, answer)
+                messages = result.messages
+                if len(messages) == 1:  # resent by the next request: converted once
+                    self.shared.cache.remember(messages[0], answer.message)
                 return
             self._end(step, result, None)
         elif result is not None and hasattr(result, "with_result_hook"):
@@ -150,20 +153,24 @@ class ChatRecorder(ChatMiddleware):
         """``answer``: the nex model's own record of ``response`` (see :meth:`settle`)."""
         if step.status is not StepStatus.RUNNING:
             return
-        self.shared.open_llm.discard(step.id)
-        rec = self.shared.recorder
         if error is not None or not isinstance(response, ChatResponse):
-            rec.end_llm(step, error=error or RuntimeError("no response"))
+            self.shared.open_llm.discard(step.id)
+            self.shared.recorder.end_llm(step, error=error or RuntimeError("no response"))
             return
-        recorded = answer if answer is not None else to_nex_response(response)
-        for call in recorded.message.tool_calls or []:
-            self.shared.raw_arguments[call.id] = call.function.arguments
-            self.shared.calls[call.id] = (
-                call.function.name,
-                call.function.arguments,
-                step.parent_id,
-            )
-        rec.end_llm(step, recorded)
+        self._answered(step, answer if answer is not None else to_nex_response(response))
+
+    def _answered(self, step: LLMStep, recorded: LLMResponse) -> None:
+        """End a running step with its answer; the calls it makes await their tool steps."""
+        shared = self.shared
+        shared.open_llm.discard(step.id)
+        calls = recorded.message.tool_calls
+        if calls:
+            raw, waiting, parent = shared.raw_arguments, shared.calls, step.parent_id
+            for call in calls:
+                function = call.function
+                raw[call.id] = function.arguments
+                waiting[call.id] = (function.name, function.arguments, parent)
+        shared.recorder.end_llm(step, recorded)
 
     def _settle_unanswered(self, messages: Any) -> None:
         """Record the calls Agent Framework answered itself, before any middleware ran (a call
@@ -196,8 +203,6 @@ class FunctionRecorder(FunctionMiddleware):
     def __init__(self, agent: str, shared: _Shared) -> None:
         self.agent = agent
         self.shared = shared
-        self.children: dict[int, tuple[Any, Any]] = {}
-        """id(tool) → (tool, the agent it calls or None), for :meth:`open`."""
 
     async def process(
         self, context: FunctionInvocationContext, call_next: Callable[[], Awaitable[None]]
@@ -265,23 +270,20 @@ class FunctionRecorder(FunctionMiddleware):
         output = None if ERROR_KEY in context.metadata else result_text(context.result)
         rec.end_subagent(sub, output)
 
-    def open(self, tool: Any, call_id: str | None, arguments: Any) -> tuple[ToolStep, Any]:
+    def open(self, tool: Any, call_id: str | None, arguments: Any) -> ToolStep:
         """The step of one tool call made without middleware (:mod:`.record_light`), begun from
-        ``invoke``'s arguments, and the agent the tool calls (or ``None``)."""
-        rec = self.shared.recorder
-        raw = self.shared.raw_arguments.get(call_id) if call_id else None
+        ``invoke``'s arguments."""
+        shared = self.shared
+        raw = None
         if call_id is not None:
-            self.shared.calls.pop(call_id, None)
-        step = rec.begin_tool(
+            raw = shared.raw_arguments.get(call_id) if call_id else None
+            shared.calls.pop(call_id, None)
+        return shared.recorder.begin_tool(
             agent=self.agent,
             name=tool.name,
             call_id=call_id,
             arguments=raw if raw is not None else _mapping(arguments),
         )
-        known = self.children.get(id(tool))
-        if known is None or known[0] is not tool:  # the closure scan once per tool, not per call
-            known = self.children[id(tool)] = (tool, agent_of_tool(tool))
-        return step, known[1]
 
     async def around_child(
         self,
@@ -454,8 +456,6 @@ class Instrumentation:
         self._root: Any = None
 
     def instrument(self, root: Any) -> None:
-        from agent_framework import Workflow
-
         if self._root is None:
             self._root, self.shared.names = root, self._names or agent_names(root)
         names = self.shared.names

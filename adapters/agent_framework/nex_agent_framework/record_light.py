@@ -28,10 +28,8 @@ from agent_framework import BaseChatClient, FunctionTool
 
 from nex_agent_framework.bridge import NexChatClient
 from nex_agent_framework.messages import result_text
+from nex_agent_framework.tools import agent_of_tool
 
-_CURRENT: contextvars.ContextVar[LightRun | None] = contextvars.ContextVar(
-    "nex_af_light_run", default=None
-)
 _LOCK = threading.Lock()
 _WRAPPED: dict[int, list[Any]] = {}
 """id(object) → [object, attribute name, count of runs using the wrapper]."""
@@ -42,7 +40,8 @@ class LightRun:
 
     def __init__(self) -> None:
         self.chat: dict[int, Any] = {}
-        self.tools: dict[int, Any] = {}
+        self.tools: dict[int, tuple[Any, Any]] = {}
+        """id(tool) → (its recorder, the agent it calls or ``None``)."""
         self._objects: list[tuple[Any, str]] = []
 
     def add_client(self, client: Any, recorder: Any) -> None:
@@ -50,7 +49,9 @@ class LightRun:
         self._wrap(client, "_inner_get_response", _chat_wrapper)
 
     def add_tool(self, tool: Any, recorder: Any) -> None:
-        self.tools[id(tool)] = recorder
+        # Whether the tool runs an agent (a scan of its function's closure) is looked up once
+        # a run, not once a call.
+        self.tools[id(tool)] = (recorder, agent_of_tool(tool))
         self._wrap(tool, "invoke", _tool_wrapper)
 
     def _wrap(self, obj: Any, attribute: str, make: Callable[[Any, Any], Any]) -> None:
@@ -80,6 +81,14 @@ class LightRun:
                     vars(obj).pop(attribute, None)
                     del _WRAPPED[id(obj)]
         self._objects.clear()
+
+
+_NO_RUN = LightRun()
+"""Outside a recorded run: no recorders (never added to), so the wrappers look up their object
+in it and find nothing, as inside a run that does not record that object."""
+_CURRENT: contextvars.ContextVar[LightRun] = contextvars.ContextVar(
+    "nex_af_light_run", default=_NO_RUN
+)
 
 
 class _Active:
@@ -125,67 +134,61 @@ def _chat_wrapper(client: Any, original: Any) -> Any:
     # the model and the trajectory) and hands back the nex answer it got (``settle`` keeps it).
     bridged = isinstance(client, NexChatClient)
 
-    def _inner_get_response(*, messages: Any, stream: bool, options: Any, **kwargs: Any) -> Any:
-        run = _CURRENT.get()
-        recorder = run.chat.get(key) if run is not None else None
+    # Keyword arguments only, passed on as they came (the framework calls it with keywords:
+    # ``messages``, ``stream``, ``options`` and the client's own).
+    def _inner_get_response(**kw: Any) -> Any:
+        recorder = _CURRENT.get().chat.get(key)
         if recorder is None:
-            return original(messages=messages, stream=stream, options=options, **kwargs)
-        step = recorder.begin(messages, options, client)
+            return original(**kw)
+        step = recorder.begin(kw["messages"], kw["options"], client)
         if bridged:
-            kwargs["nex_request"] = step.request
+            kw["nex_request"] = step.request
         try:
-            result = original(messages=messages, stream=stream, options=options, **kwargs)
+            result = original(**kw)
         except BaseException as exc:
             recorder._end(step, None, exc)
             raise
-        if stream:
+        if kw["stream"]:
             recorder.settle(step, result)
             return result
-
-        async def complete() -> Any:
-            try:
-                response = await result
-            except BaseException as exc:
-                recorder._end(step, None, exc)
-                raise
-            recorder.settle(step, response, bridged=bridged)
-            return response
-
-        return complete()
+        return _complete(recorder, step, result, bridged)
 
     return _inner_get_response
+
+
+async def _complete(recorder: Any, step: Any, result: Any, bridged: bool) -> Any:
+    """The awaited answer of a recorded model call, settled on its step."""
+    try:
+        response = await result
+    except BaseException as exc:
+        recorder._end(step, None, exc)
+        raise
+    recorder.settle(step, response, bridged=bridged)
+    return response
 
 
 def _tool_wrapper(tool: Any, original: Any) -> Any:
     key = id(tool)
 
-    async def invoke(
-        *, arguments: Any = None, context: Any = None, tool_call_id: str | None = None, **kw: Any
-    ) -> Any:
-        run = _CURRENT.get()
-        recorder = run.tools.get(key) if run is not None else None
-        if recorder is None:
-            return await original(
-                arguments=arguments, context=context, tool_call_id=tool_call_id, **kw
-            )
-        step, child = recorder.open(tool, tool_call_id, arguments)
+    # ``invoke`` takes keywords only (``arguments``, ``context``, ``tool_call_id`` from the
+    # function loop): passed on as they came.
+    async def invoke(**kw: Any) -> Any:
+        entry = _CURRENT.get().tools.get(key)
+        if entry is None:
+            return await original(**kw)
+        recorder, child = entry
+        call_id = kw.get("tool_call_id")
+        arguments = kw.get("arguments")
+        step = recorder.open(tool, call_id, arguments)
         if child is not None:
             return await recorder.around_child(
-                step,
-                child,
-                tool_call_id,
-                arguments,
-                lambda: original(
-                    arguments=arguments, context=context, tool_call_id=tool_call_id, **kw
-                ),
+                step, child, call_id, arguments, lambda: original(**kw)
             )
         rec = recorder.shared.recorder
         # A plain tool is awaited here, not through a helper coroutine (once per tool call).
         try:
             with rec.under(step.id):
-                result = await original(
-                    arguments=arguments, context=context, tool_call_id=tool_call_id, **kw
-                )
+                result = await original(**kw)
         except BaseException as exc:
             rec.end_tool(step, error=exc)
             raise

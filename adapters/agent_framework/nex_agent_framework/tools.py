@@ -25,6 +25,7 @@ from typing import Any, Literal
 
 from agent_framework import (
     Agent,
+    BaseAgent,
     FunctionInvocationContext,
     FunctionMiddleware,
     FunctionTool,
@@ -286,8 +287,6 @@ def protocol_state(agent: Any) -> TurnState | None:
 def agent_of_tool(tool: Any) -> Any:
     """The agent an ``Agent.as_tool`` function tool calls, else ``None`` (the agent is the
     ``self`` its wrapper closes over)."""
-    from agent_framework import BaseAgent
-
     func = getattr(tool, "func", None)
     for cell in getattr(func, "__closure__", None) or ():
         try:
