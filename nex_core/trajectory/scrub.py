@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 from datetime import datetime
-from itertools import compress, count
-from operator import is_not, not_
+from itertools import compress
+from operator import not_
 from typing import Any
 
-from nex_core.trajectory.redact import needs_redaction, redact
+from nex_core.trajectory import _walk
+from nex_core.trajectory._walk import _shared_prefix
+from nex_core.trajectory.redact import needs_redaction, redact, registered
 from nex_core.trajectory.schema import Trajectory, _Record
 
 
@@ -20,7 +22,14 @@ def scrub(trajectory: Trajectory) -> Trajectory:
     records on the way to a redacted string. Values whose JSON form the walk cannot predict (an
     adapter's unusual metadata) fall back to scrubbing the serialised text.
     """
-    strings = _strings(trajectory)
+    distinct = _walk.strings(trajectory)
+    if distinct is not None:
+        if _constants_clean():
+            distinct -= _walk._constants
+        if not needs_redaction("\0".join(distinct)):
+            return trajectory
+        return _redacted(trajectory, {})
+    strings = _strings(trajectory)  # a value the fast walk does not read
     if strings is None:
         return _scrub_text(trajectory)
     try:
@@ -31,6 +40,24 @@ def scrub(trajectory: Trajectory) -> Trajectory:
     if not needs_redaction(text):
         return trajectory
     return _redacted(trajectory, {})
+
+
+_clean: tuple[frozenset[str], int, bool] = (frozenset(), -1, False)
+"""Whether the schema's constants hold no registered secret or token shape, for the secrets
+and the number of constants it was decided for."""
+
+
+def _constants_clean() -> bool:
+    """Whether the schema's constants may be left out of the search: true unless a registered
+    secret is found in one (``"function"``, say), which must then be redacted like any text."""
+    global _clean
+    secrets, size, clean = _clean
+    now = registered()
+    constants = _walk._constants
+    if secrets is not now or size != len(constants):
+        clean = not needs_redaction("\0".join(sorted(constants)))
+        _clean = (now, len(constants), clean)
+    return clean
 
 
 def _scrub_text(trajectory: Trajectory) -> Trajectory:
@@ -130,22 +157,6 @@ def _strings(root: _Record) -> list[Any] | None:
             else:
                 return None
     return out
-
-
-def _shared_prefix(items: list[Any] | tuple[Any, ...], other: list[Any] | tuple[Any, ...]) -> int:
-    """How many leading items of ``items`` are equal to ``other``'s (their strings are then
-    the same ones). Sequence equality runs in C and takes identical objects as equal without
-    calling their ``__eq__``: the common case (a request that repeats or extends the previous
-    one) costs a few nanoseconds an item, not a Python step."""
-    n = min(len(items), len(other))
-    if n == 0:
-        return 0
-    if len(items) <= len(other):
-        if items == other[:n]:
-            return n
-    elif items[:n] == other:
-        return n
-    return next(compress(count(), map(is_not, items, other)), n)
 
 
 def _redacted(value: Any, memo: dict[int, Any]) -> Any:
