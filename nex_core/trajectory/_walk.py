@@ -68,7 +68,7 @@ def _dict(value: dict[Any, Any], out: list[Any], nums: list[Any], seen: set[int]
     out += value  # the keys: one that is not a string fails the end check
     walkers = _walkers
     for item in value.values():
-        kind = item.__class__
+        kind = type(item)
         if kind is str:
             out.append(item)
         elif kind not in _NUMBERS and item is not None:
@@ -82,13 +82,13 @@ def _list(value: list[Any] | tuple[Any, ...], out: list[Any], nums: list[Any], s
     # already visited. Strings and numbers are never in ``seen``.
     rest = value
     if len(value) > 4:
-        if value[0].__class__ in _NUMBERS and set(map(type, value)) <= _NUMBERS:
+        if type(value[0]) in _NUMBERS and set(map(type, value)) <= _NUMBERS:
             return
         rest = value[_shared_prefix(value, state[0]):]
         state[0] = value
     walkers = _walkers
     for item in compress(rest, map(not_, map(seen.__contains__, map(id, rest)))):
-        kind = item.__class__
+        kind = type(item)
         if kind is str:
             out.append(item)
         elif kind not in _NUMBERS and item is not None:
@@ -225,7 +225,7 @@ def _visit_lines(kind: type | None, value: str, namespace: dict[str, Any], inden
     """Code visiting the value in ``value``, expected to be a record of class ``kind``; a
     value of any other class goes through the generic dispatch. ``mark``: skip it if visited
     (and mark it), for records that may also be met elsewhere."""
-    generic = f"_walkers[{value}.__class__]({value}, out, nums, seen, state)"
+    generic = f"_walkers[type({value})]({value}, out, nums, seen, state)"
     if kind is None or kind in _building:  # several classes, or a class that holds itself
         return [f"{indent}{generic}"]
     name = f"{kind.__name__}_{id(kind)}"
@@ -240,7 +240,7 @@ def _visit_lines(kind: type | None, value: str, namespace: dict[str, Any], inden
         body = ([f"{indent}    i = id({value})", f"{indent}    if i not in seen:",
                  f"{indent}        seen.add(i)", f"{indent}        {call}"]
                 if mark and kind in _list_items() else [f"{indent}    {call}"])
-    return [f"{indent}if {value}.__class__ is {name}:", *body,
+    return [f"{indent}if type({value}) is {name}:", *body,
             f"{indent}elif {value} is not None:", f"{indent}    {generic}"]
 
 
@@ -284,7 +284,7 @@ def _record_walker(cls: type[_Record]) -> Walker:
         for name, kind in plan.lists:
             lines += [
                 f"    v = d[{name!r}]",
-                "    if v.__class__ is list:",
+                "    if type(v) is list:",
                 "        if len(v) > 4:  # a request's messages: skip what the last list shares",
                 "            p = state[0]",
                 "            state[0] = v",
@@ -299,20 +299,20 @@ def _record_walker(cls: type[_Record]) -> Walker:
                 "                seen.add(i)",
                 *_visit_lines(kind, "m", namespace, "                ", mark=False),
                 "    elif v is not None:",
-                "        _walkers[v.__class__](v, out, nums, seen, state)",
+                "        _walkers[type(v)](v, out, nums, seen, state)",
             ]
         for name in plan.others:
             lines += [
                 f"    v = d[{name!r}]",
                 "    if v:",
-                "        k = v.__class__",
+                "        k = type(v)",
                 "        if k is str:",
                 "            out.append(v)",
                 "        else:",
                 "            _walkers[k](v, out, nums, seen, state)",
                 # A falsy object of a class of its own is not taken for empty.
-                "    elif v is not None and v.__class__ not in _PLAIN:",
-                "        _walkers[v.__class__](v, out, nums, seen, state)",
+                "    elif v is not None and type(v) not in _PLAIN:",
+                "        _walkers[type(v)](v, out, nums, seen, state)",
             ]
         _sources[cls] = "\n".join(lines)
         exec(_sources[cls], namespace)  # source written above from the class's field names
@@ -321,14 +321,6 @@ def _record_walker(cls: type[_Record]) -> Walker:
         return walker
     finally:
         _building.discard(cls)
-
-
-def _item(value: Any, out: list[Any], nums: list[Any], seen: set[int], state: list[Any]) -> None:
-    kind = value.__class__
-    if kind is str:
-        out.append(value)
-    elif kind not in _NUMBERS and value is not None:
-        _walkers[kind](value, out, nums, seen, state)
 
 
 def _shared_prefix(items: list[Any] | tuple[Any, ...], other: list[Any] | tuple[Any, ...]) -> int:
@@ -353,7 +345,7 @@ def strings(root: _Record) -> set[str] | None:
     out: list[Any] = []
     nums: list[Any] = []
     try:
-        _walkers[root.__class__](root, out, nums, set(), [()])
+        _walkers[type(root)](root, out, nums, set(), [()])
     except (_Odd, KeyError):  # KeyError: a record built without one of its fields
         return None
     if not set(map(type, nums)) <= _NUMBER_TYPES or not set(map(type, out)) <= _text_types:
