@@ -97,8 +97,9 @@ def _list(value: list[Any] | tuple[Any, ...], out: list[Any], nums: list[Any], s
 
 
 class _Walkers(dict[type, Walker]):
-    """A walker for every type met, made on first meeting it (a benign race: every thread
-    makes the same one)."""
+    """A walker for every type met, made on first meeting it. A benign race: threads that
+    build at once make equivalent walkers (one may call a class's walker through the generic
+    dispatch where it was being built meanwhile, as for a class that holds itself)."""
 
     def __missing__(self, kind: type) -> Walker:
         walker: Walker
@@ -348,7 +349,8 @@ def strings(root: _Record) -> set[str] | None:
         _walkers[type(root)](root, out, nums, set(), [()])
     except (_Odd, KeyError):  # KeyError: a record built without one of its fields
         return None
-    if not set(map(type, nums)) <= _NUMBER_TYPES or not set(map(type, out)) <= _text_types:
+    # issuperset of an iterator tests each type as it comes, building no set of them.
+    if not (_NUMBER_TYPES.issuperset(map(type, nums)) and _text_types.issuperset(map(type, out))):
         return None
     found = set(out)
     found.discard(None)

@@ -21,11 +21,15 @@ def scrub(trajectory: Trajectory) -> Trajectory:
     serialising the trajectory. Only a run that holds a secret is rebuilt, copying just the
     records on the way to a redacted string. Values whose JSON form the walk cannot predict (an
     adapter's unusual metadata) fall back to scrubbing the serialised text.
+
+    Each string is searched on its own (NUL keeps them apart), so each distinct string is
+    searched once, and strings known to be clean (the schema's constants) not at all. The
+    fast walk (``_walk``: generated per record class) reads the common trajectory; what it
+    does not read, the generic walk below does, as before.
     """
     distinct = _walk.strings(trajectory)
     if distinct is not None:
-        if _constants_clean():
-            distinct -= _walk._constants
+        distinct -= _clean_constants()
         if not needs_redaction("\0".join(distinct)):
             return trajectory
         return _redacted(trajectory, {})
@@ -42,21 +46,24 @@ def scrub(trajectory: Trajectory) -> Trajectory:
     return _redacted(trajectory, {})
 
 
-_clean: tuple[frozenset[str], int, bool] = (frozenset(), -1, False)
-"""Whether the schema's constants hold no registered secret or token shape, for the secrets
-and the number of constants it was decided for."""
+_clean: tuple[frozenset[str], int, frozenset[str]] = (frozenset(), -1, frozenset())
+"""The schema constants that may be left out of the search, with the secrets and the number
+of constants known when they were checked."""
 
 
-def _constants_clean() -> bool:
-    """Whether the schema's constants may be left out of the search: true unless a registered
-    secret is found in one (``"function"``, say), which must then be redacted like any text."""
+def _clean_constants() -> frozenset[str]:
+    """The schema's constants (``"assistant"``, ``"function"``, ``StepStatus.OK`` ...) that
+    hold no registered secret or token shape: all of them, unless a secret is found in one,
+    which must then be searched (and redacted) like any text. A copy, checked as it is: a
+    walker built meanwhile by another thread may add constants, checked on the next call."""
     global _clean
     secrets, size, clean = _clean
     now = registered()
     constants = _walk._constants
     if secrets is not now or size != len(constants):
-        clean = not needs_redaction("\0".join(sorted(constants)))
-        _clean = (now, len(constants), clean)
+        taken = frozenset(constants)
+        clean = taken if not needs_redaction("\0".join(sorted(taken))) else frozenset()
+        _clean = (now, len(taken), clean)
     return clean
 
 
