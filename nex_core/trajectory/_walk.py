@@ -7,15 +7,17 @@ class gets a walker, written once from its ``model_fields`` (as ``dataclasses`` 
 (``str``, optional ``str``, ``Literal`` and ``StrEnum`` fields) go to one list with one
 ``itemgetter`` call, the number and time fields to another, and only fields that can hold a
 nested value (records, lists, dicts, ``Any``) cost Python steps. Nothing is trusted on the
-word of the annotation: what lands in the two lists is checked by type at the end, in C
-(``set(map(type, ...))``), and a value of any kind the lists may not hold (a number in a text
-field, text in a number field, a ``str`` subclass, a dict subclass, another model) sends the
-whole trajectory back to the generic walk, which has always handled those.
+word of the annotation: what lands in the two lists is checked by exact type at the end, in C
+(``issuperset(map(type, ...))``, before de-duplicating: a ``str`` subclass with an equality of
+its own could otherwise be merged into an equal string), and a value of any kind the lists
+may not hold (a number in a text field, text in a number field, a ``str`` subclass, a dict
+subclass, another model) sends the whole trajectory back to the generic walk, which has always
+handled those.
 
 The texts are de-duplicated before the search (the same tool names, call ids, agent names and
-constants recur in every step: a third of the characters are distinct), and the schema's
-constants (``"assistant"``, ``"function"``, ``StepStatus.OK`` ...) are left out of it while
-no registered secret or token shape is found in them.
+constants recur in every step: a third of the characters are distinct); ``scrub`` then leaves
+out the schema's constants (``"assistant"``, ``"function"``, ``StepStatus.OK`` ...) and the
+strings earlier runs found clean, while no secret has been registered since.
 """
 
 from __future__ import annotations
