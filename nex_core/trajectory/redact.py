@@ -48,14 +48,24 @@ def registered() -> frozenset[str]:
     return frozen
 
 
+_shapes_module: Any = None
+"""``nex_core.trajectory._shapes``, imported on the first scan (not at import: every nex module
+that logs imports this one), then read from here: an import statement per scan cost more than
+the search of a short text."""
+
+
 def _candidates(text: str) -> list[Any]:
     """The shapes that may match ``text``: one search for any shape's marker (a regex of
     literal alternatives) decides for most text that none can."""
-    from nex_core.trajectory._shapes import marker_found, shapes
+    global _shapes_module
+    module = _shapes_module
+    if module is None:
+        from nex_core.trajectory import _shapes as module
 
-    if not marker_found(text):
+        _shapes_module = module
+    if not module.marker_found(text):
         return []
-    return [shape for shape in shapes() if shape.may_match(text)]
+    return [shape for shape in module.shapes() if shape.may_match(text)]
 
 
 def redact(text: str) -> str:
@@ -70,8 +80,9 @@ def redact(text: str) -> str:
 
 def needs_redaction(text: str) -> bool:
     """Whether :func:`redact` would change ``text`` (searches; builds no new text)."""
-    if any(secret in text for secret in registered()):
-        return True
+    for secret in registered():  # a loop, not any(): no generator for the common empty set
+        if secret in text:
+            return True
     return any(shape.search(text) for shape in _candidates(text))
 
 

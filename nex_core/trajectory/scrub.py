@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 from datetime import datetime
-from itertools import compress, count
-from operator import is_not, not_
+from itertools import compress
+from operator import not_
 from typing import Any
 
-from nex_core.trajectory.redact import needs_redaction, redact
+from nex_core.trajectory import _walk
+from nex_core.trajectory._walk import _shared_prefix
+from nex_core.trajectory.redact import needs_redaction, redact, registered
 from nex_core.trajectory.schema import Trajectory, _Record
 
 
@@ -19,8 +21,22 @@ def scrub(trajectory: Trajectory) -> Trajectory:
     serialising the trajectory. Only a run that holds a secret is rebuilt, copying just the
     records on the way to a redacted string. Values whose JSON form the walk cannot predict (an
     adapter's unusual metadata) fall back to scrubbing the serialised text.
+
+    Each string is searched on its own (NUL keeps them apart), so each distinct string is
+    searched once, and strings known to be clean (the schema's constants) not at all. The
+    fast walk (``_walk``: generated per record class) reads the common trajectory; what it
+    does not read, the generic walk below does, as before.
     """
-    strings = _strings(trajectory)
+    distinct = _walk.strings(trajectory)
+    if distinct is not None:
+        distinct -= _clean_constants()
+        known = _known_clean()
+        distinct -= known.strings
+        if not needs_redaction("\0".join(distinct)):
+            _remember(known, distinct)
+            return trajectory
+        return _redacted(trajectory, {})
+    strings = _strings(trajectory)  # a value the fast walk does not read
     if strings is None:
         return _scrub_text(trajectory)
     try:
@@ -31,6 +47,66 @@ def scrub(trajectory: Trajectory) -> Trajectory:
     if not needs_redaction(text):
         return trajectory
     return _redacted(trajectory, {})
+
+
+_clean: tuple[frozenset[str], int, frozenset[str]] = (frozenset(), -1, frozenset())
+"""The schema constants that may be left out of the search, with the secrets and the number
+of constants known when they were checked."""
+
+
+def _clean_constants() -> frozenset[str]:
+    """The schema's constants (``"assistant"``, ``"function"``, ``StepStatus.OK`` ...) that
+    hold no registered secret or token shape: all of them, unless a secret is found in one,
+    which must then be searched (and redacted) like any text. A copy, checked as it is: a
+    walker built meanwhile by another thread may add constants, checked on the next call."""
+    global _clean
+    secrets, size, clean = _clean
+    now = registered()
+    constants = _walk._constants
+    if secrets is not now or size != len(constants):
+        taken = frozenset(constants)
+        clean = taken if not needs_redaction("\0".join(sorted(taken))) else frozenset()
+        _clean = (now, len(taken), clean)
+    return clean
+
+
+class _Known:
+    """Strings already searched and found clean, for the registered secrets they were searched
+    against: a run's system prompt, tool schemas, agent and tool names and ids recur in the
+    runs of a process and are searched once. Replaced when a secret is registered (the frozen
+    set of secrets is then another object); emptied when it grows past its bounds."""
+
+    def __init__(self, secrets: frozenset[str]) -> None:
+        self.secrets = secrets
+        self.strings: set[str] = set()
+        self.chars = 0
+
+
+_KNOWN_STRINGS = 4096
+_KNOWN_CHARS = 1 << 20
+_known = _Known(frozenset())
+
+
+def _known_clean() -> _Known:
+    global _known
+    known = _known
+    now = registered()
+    if known.secrets is not now:
+        known = _known = _Known(now)
+    return known
+
+
+def _remember(known: _Known, clean: set[str]) -> None:
+    """Keeps the strings of a clean run: each was searched (NUL apart, so each on its own: a
+    text without a match holds no string with one), and is clean while the secrets are."""
+    chars = sum(map(len, clean))
+    if len(clean) > _KNOWN_STRINGS or chars > _KNOWN_CHARS:
+        return  # a run too big to keep: searched again next time
+    if len(known.strings) + len(clean) > _KNOWN_STRINGS or known.chars + chars > _KNOWN_CHARS:
+        known.strings.clear()  # one-off strings (ids, answers) pile up: start again
+        known.chars = 0
+    known.strings |= clean  # a race with another thread's clear only forgets (or counts) more
+    known.chars += chars
 
 
 def _scrub_text(trajectory: Trajectory) -> Trajectory:
@@ -130,22 +206,6 @@ def _strings(root: _Record) -> list[Any] | None:
             else:
                 return None
     return out
-
-
-def _shared_prefix(items: list[Any] | tuple[Any, ...], other: list[Any] | tuple[Any, ...]) -> int:
-    """How many leading items of ``items`` are equal to ``other``'s (their strings are then
-    the same ones). Sequence equality runs in C and takes identical objects as equal without
-    calling their ``__eq__``: the common case (a request that repeats or extends the previous
-    one) costs a few nanoseconds an item, not a Python step."""
-    n = min(len(items), len(other))
-    if n == 0:
-        return 0
-    if len(items) <= len(other):
-        if items == other[:n]:
-            return n
-    elif items[:n] == other:
-        return n
-    return next(compress(count(), map(is_not, items, other)), n)
 
 
 def _redacted(value: Any, memo: dict[int, Any]) -> Any:
