@@ -30,10 +30,7 @@ def scrub(trajectory: Trajectory) -> Trajectory:
     distinct = _walk.strings(trajectory)
     if distinct is not None:
         distinct -= _clean_constants()
-        known = _known_clean()
-        distinct -= known.strings
         if not needs_redaction("\0".join(distinct)):
-            _remember(known, distinct)
             return trajectory
         return _redacted(trajectory, {})
     strings = _strings(trajectory)  # a value the fast walk does not read
@@ -68,45 +65,6 @@ def _clean_constants() -> frozenset[str]:
         clean = taken if not needs_redaction("\0".join(sorted(taken))) else frozenset()
         _clean = (now, len(taken), clean)
     return clean
-
-
-class _Known:
-    """Strings already searched and found clean, for the registered secrets they were searched
-    against: a run's system prompt, tool schemas, agent and tool names and ids recur in the
-    runs of a process and are searched once. Replaced when a secret is registered (the frozen
-    set of secrets is then another object); emptied when it grows past its bounds."""
-
-    def __init__(self, secrets: frozenset[str]) -> None:
-        self.secrets = secrets
-        self.strings: set[str] = set()
-        self.chars = 0
-
-
-_KNOWN_STRINGS = 4096
-_KNOWN_CHARS = 1 << 20
-_known = _Known(frozenset())
-
-
-def _known_clean() -> _Known:
-    global _known
-    known = _known
-    now = registered()
-    if known.secrets is not now:
-        known = _known = _Known(now)
-    return known
-
-
-def _remember(known: _Known, clean: set[str]) -> None:
-    """Keeps the strings of a clean run: each was searched (NUL apart, so each on its own: a
-    text without a match holds no string with one), and is clean while the secrets are."""
-    chars = sum(map(len, clean))
-    if len(clean) > _KNOWN_STRINGS or chars > _KNOWN_CHARS:
-        return  # a run too big to keep: searched again next time
-    if len(known.strings) + len(clean) > _KNOWN_STRINGS or known.chars + chars > _KNOWN_CHARS:
-        known.strings.clear()  # one-off strings (ids, answers) pile up: start again
-        known.chars = 0
-    known.strings |= clean  # a race with another thread's clear only forgets (or counts) more
-    known.chars += chars
 
 
 def _scrub_text(trajectory: Trajectory) -> Trajectory:
