@@ -104,6 +104,9 @@ class RecordingModel(Model):
         self.agent = agent
         self.recording = recording
         self.model_id = _model_id(inner)
+        # Whether the inner model is a bridged nex model, asked once: ``Model`` is an ABC, an
+        # ``isinstance`` against it half a microsecond each call.
+        self._nex: NexModel | None = inner if isinstance(inner, NexModel) else None
 
     def _begin(
         self,
@@ -113,9 +116,9 @@ class RecordingModel(Model):
         tools: list[Tool],
         handoffs: list[Handoff[Any, Any]],
         output_schema: AgentOutputSchemaBase | None = None,
-    ) -> tuple[Any, str | None, ModelCall]:
-        if isinstance(self.inner, NexModel):
-            request = self.inner.request(
+    ) -> tuple[Any, str | None, str | None, ModelCall]:
+        if self._nex is not None:
+            request = self._nex.request(
                 system_instructions, input, model_settings, tools, handoffs, output_schema
             )
         else:
@@ -128,18 +131,17 @@ class RecordingModel(Model):
                 request.params["response_format"] = asked
         turn_span = _current_span_id()
         recording = self.recording
-        parent = recording.parent_for_model_call(turn_span)
-        recording.named(turn_span, self.agent)
-        recording.fill_subagent_input(parent, request.messages)
+        parent = recording.model_starting(turn_span, self.agent, request.messages)
         step = recording.recorder.begin_llm(
             agent=self.agent, request=request, model=self.model_id, parent_id=parent
         )
-        return step, turn_span, ModelCall(self.agent, request)
+        return step, turn_span, parent, ModelCall(self.agent, request)
 
     def _end(
         self,
         step: Any,
         turn_span: str | None,
+        parent: str | None,
         call: ModelCall,
         response: ModelResponse,
         handoffs: list[Handoff[Any, Any]],
@@ -148,7 +150,7 @@ class RecordingModel(Model):
         # left it; any other model's answer converted from the SDK's output items.
         answer = call.answer if call.answer is not None else llm_response(response)
         self.recording.recorder.end_llm(step, answer)
-        self.recording.model_called(turn_span, self.agent, answer, handoffs)
+        self.recording.model_called(turn_span, self.agent, answer, handoffs, parent)
 
     async def get_response(
         self,
@@ -164,7 +166,7 @@ class RecordingModel(Model):
         conversation_id: str | None = None,
         prompt: ResponsePromptParam | None = None,
     ) -> ModelResponse:
-        step, turn_span, call = self._begin(
+        step, turn_span, parent, call = self._begin(
             system_instructions, input, model_settings, tools, handoffs, output_schema
         )
         token = current_call.set(call)
@@ -186,7 +188,7 @@ class RecordingModel(Model):
             raise
         finally:
             current_call.reset(token)
-        self._end(step, turn_span, call, response, handoffs)
+        self._end(step, turn_span, parent, call, response, handoffs)
         return response
 
     async def stream_response(
@@ -203,7 +205,7 @@ class RecordingModel(Model):
         conversation_id: str | None = None,
         prompt: ResponsePromptParam | None = None,
     ) -> AsyncIterator[TResponseStreamEvent]:
-        step, turn_span, call = self._begin(
+        step, turn_span, parent, call = self._begin(
             system_instructions, input, model_settings, tools, handoffs, output_schema
         )
         token = current_call.set(call)
@@ -232,7 +234,7 @@ class RecordingModel(Model):
         if final is None:
             self.recording.recorder.end_llm(step, error="the stream ended without a response")
             return
-        self._end(step, turn_span, call, final, handoffs)
+        self._end(step, turn_span, parent, call, final, handoffs)
 
     async def close(self) -> None:
         await self.inner.close()
@@ -287,9 +289,20 @@ def _install() -> None:
             def get_model(agent: Agent[Any], run_config: RunConfig) -> Model:
                 model = original_get_model(agent, run_config)
                 recording = _active.get()
-                if recording is None or isinstance(model, RecordingModel):
+                if recording is None:
                     return model
-                return recording.wrapped(model, recorded_name(recording, agent), RecordingModel)
+                # The runner asks every turn: the wrapper made for this model and agent
+                # before, without the name lookup or the ABC check a first time needs.
+                hit = recording.by_agent.get((id(model), id(agent)))
+                if hit is not None and hit[0] is model and hit[1] is agent:
+                    return hit[2]
+                if isinstance(model, RecordingModel):
+                    return model
+                wrapper: Model = recording.wrapped(
+                    model, recorded_name(recording, agent), RecordingModel
+                )
+                recording.by_agent[(id(model), id(agent))] = (model, agent, wrapper)
+                return wrapper
 
             def attach_error_to_current_span(error: Any) -> None:
                 recording = _active.get()

@@ -78,6 +78,9 @@ class RunRecording:
         self._wrapped: dict[tuple[int, str], tuple[Any, Any]] = {}
         """(id(model), agent) → (model, its recording wrapper); the model kept alive so its
         id is not reused within the run."""
+        self.by_agent: dict[tuple[int, int], tuple[Any, Any, Any]] = {}
+        """(id(model), id(agent)) → (model, agent, the wrapper ``wrapped`` gave): the runner's
+        model lookup, asked again every turn, skips naming the agent again."""
         self.resumed_calls: list[tuple[str, str, str]] = []
         """A resumed run's pending batch (call id, name, arguments): its tool spans follow no
         model call of this run, so they claim their ids here."""
@@ -110,17 +113,21 @@ class RunRecording:
         return self._spans.get(span_id) if span_id else None
 
     def span_started(self, span: Span[Any]) -> None:
-        self._span_parents[span.span_id] = span.parent_id
+        span_id, parent_id = span.span_id, span.parent_id
+        self._span_parents[span_id] = parent_id
         data = span.span_data
-        parent = self._info(span.parent_id)
-        parent_step = parent.parent if parent is not None else self.root_parent
-        agent = parent.agent if parent is not None else None
-        if isinstance(data, AgentSpanData):
-            self._agent_started(span, data.name, parent, parent_step)
-        elif isinstance(data, TurnSpanData):
-            self._spans[span.span_id] = _SpanInfo(data.agent_name or agent, parent_step)
-        elif isinstance(data, FunctionSpanData):
-            call_id, arguments = self._claim(span.parent_id, data.name)
+        kind = _KINDS.get(type(data))
+        if kind is None:
+            kind = _kind_of(data)
+        parent = self._spans.get(parent_id) if parent_id else None
+        if parent is not None:
+            parent_step, agent = parent.parent, parent.agent
+        else:
+            parent_step, agent = self.root_parent, None
+        if kind is _TURN:
+            self._spans[span_id] = _SpanInfo(data.agent_name or agent, parent_step)
+        elif kind is _FUNCTION:
+            call_id, arguments = self._claim(parent_id, data.name)
             step = self.recorder.begin_tool(
                 agent=agent,
                 name=data.name,
@@ -128,12 +135,14 @@ class RunRecording:
                 arguments=arguments,
                 parent_id=parent_step,
             )
-            self._spans[span.span_id] = _SpanInfo(agent, step.id, step)
+            self._spans[span_id] = _SpanInfo(agent, step.id, step)
+        elif kind is _AGENT:
+            self._agent_started(span, data.name, parent, parent_step)
         elif parent is not None:  # task, handoff, guardrail, custom spans: transparent
-            tool = parent.step if isinstance(parent.step, ToolStep) else None
-            self._spans[span.span_id] = _SpanInfo(agent, parent_step, tool)
+            tool = parent.step if type(parent.step) is ToolStep else None
+            self._spans[span_id] = _SpanInfo(agent, parent_step, tool)
         else:
-            self._spans[span.span_id] = _SpanInfo(None, self.root_parent, None)
+            self._spans[span_id] = _SpanInfo(None, self.root_parent, None)
 
     def _agent_started(
         self, span: Span[Any], name: str, parent: _SpanInfo | None, parent_step: str | None
@@ -194,13 +203,17 @@ class RunRecording:
             self.recorder.end_tool(tool, error=ErrorInfo(type=REJECTED_ERROR_TYPE, message=message))
 
     def span_ended(self, span: Span[Any]) -> None:
-        data = span.span_data
         info = self._spans.get(span.span_id)
         if info is None:
             return
-        if isinstance(data, FunctionSpanData) and isinstance(info.step, ToolStep):
-            self._tool_ended(span, data, info.step)
-        elif isinstance(data, HandoffSpanData):
+        data = span.span_data
+        kind = _KINDS.get(type(data))
+        if kind is None:
+            kind = _kind_of(data)
+        if kind is _FUNCTION:
+            if type(info.step) is ToolStep:
+                self._tool_ended(span, data, info.step)
+        elif kind is _HANDOFF:
             self._handoff_ended(span, data, info)
 
     def _tool_ended(self, span: Span[Any], data: FunctionSpanData, step: ToolStep) -> None:
@@ -246,24 +259,43 @@ class RunRecording:
         return self._turns.get(turn_span or "")
 
     def model_called(
-        self, turn_span: str | None, agent: str, answer: LLMResponse, handoffs: list[Any]
+        self,
+        turn_span: str | None,
+        agent: str,
+        answer: LLMResponse,
+        handoffs: list[Any],
+        parent: str | None,
     ) -> None:
-        info = self._info(turn_span)
+        """``parent``: what :meth:`model_starting` gave for this call."""
         calls = answer.message.tool_calls
         self._turns[turn_span or ""] = _Turn(
             agent,
-            info.parent if info else self.root_parent,
+            parent,
             [(c.id, c.function.name, c.function.arguments) for c in calls] if calls else [],
             list(handoffs),  # read when a handoff span of this turn ends
         )
 
-    def named(self, turn_span: str | None, agent: str) -> None:
+    def model_starting(
+        self, turn_span: str | None, agent: str, messages: list[Message]
+    ) -> str | None:
+        """A model call of ``agent`` in turn span ``turn_span`` begins: the step it hangs under
+        (returned), its name on the spans (:meth:`_named`), and the input of the sub-agent
+        step it is the child's first call in (:meth:`_fill_subagent_input`)."""
+        info = self._spans.get(turn_span) if turn_span else None
+        if info is None:
+            parent = self.root_parent
+        else:
+            parent = info.parent
+            if info.agent != agent:
+                self._named(turn_span, info, agent)
+        if parent is not None and self._waiting_input:
+            self._fill_subagent_input(parent, messages)
+        return parent
+
+    def _named(self, turn_span: str | None, turn: _SpanInfo, agent: str) -> None:
         """Spans carry the SDK's agent name, which two agents may share: the name the model
         call is recorded under (``nex_openai_agents.names``) replaces it on the turn, its agent
         span and the sub-agent step that span opened, before their tool steps begin."""
-        turn = self._info(turn_span)
-        if turn is None or turn.agent == agent:
-            return
         turn.agent = agent
         span = self._info(self._span_parents.get(turn_span or ""))
         if span is not None:
@@ -271,14 +303,10 @@ class RunRecording:
             if isinstance(span.step, SubAgentStep):
                 span.step.child = agent
 
-    def parent_for_model_call(self, turn_span: str | None) -> str | None:
-        info = self._info(turn_span)
-        return info.parent if info is not None else self.root_parent
-
-    def fill_subagent_input(self, parent: str | None, messages: list[Message]) -> None:
+    def _fill_subagent_input(self, parent: str, messages: list[Message]) -> None:
         """A child's first request shows what it was given (its messages after the system
         prompt): the input of the sub-agent step it runs under."""
-        step = self._waiting_input.pop(parent, None) if parent is not None else None
+        step = self._waiting_input.pop(parent, None)
         if step is not None and not step.input:
             step.input = [m for m in messages if m.role != "system"]
 
@@ -307,9 +335,32 @@ class RunRecording:
 
 
 def _enclosing_tool(info: _SpanInfo | None) -> ToolStep | None:
-    if info is not None and isinstance(info.step, ToolStep):
+    if info is not None and type(info.step) is ToolStep:
         return info.step
     return None
+
+
+# What a span's data is, by its exact class: the SDK's span data classes are ABCs, where an
+# ``isinstance`` costs about half a microsecond, and every span was tested against up to four of
+# them when it started and two when it ended. A class is sorted once by ``isinstance`` (so a
+# subclass of one of them counts as it), then looked up by ``type()``.
+_AGENT, _TURN, _FUNCTION, _HANDOFF, _OTHER = "agent", "turn", "function", "handoff", "other"
+_KINDS: dict[type, str] = {}
+
+
+def _kind_of(data: Any) -> str:
+    if isinstance(data, AgentSpanData):
+        kind = _AGENT
+    elif isinstance(data, TurnSpanData):
+        kind = _TURN
+    elif isinstance(data, FunctionSpanData):
+        kind = _FUNCTION
+    elif isinstance(data, HandoffSpanData):
+        kind = _HANDOFF
+    else:
+        kind = _OTHER
+    _KINDS[type(data)] = kind  # a race fills the same value twice: harmless
+    return kind
 
 
 def _text(value: Any) -> str | None:
