@@ -60,7 +60,11 @@ async def drive(
                     continue
                 if index == resume_turn and resume is not None:
                     given: Any = resume
-                elif session is not None:
+                elif session is not None or not history:
+                    # A first turn is the text itself, as apps call ``Runner.run(agent,
+                    # "...")``: the runner, guardrails and ``RunResult.input`` see what they
+                    # see in the app's own run (a list would also be copied item by item
+                    # twice a turn by the SDK).
                     given = turn
                 else:
                     given = [*history, {"role": "user", "content": turn}]
