@@ -289,20 +289,10 @@ def _install() -> None:
             def get_model(agent: Agent[Any], run_config: RunConfig) -> Model:
                 model = original_get_model(agent, run_config)
                 recording = _active.get()
-                if recording is None:
+                # An exact type check: ``Model`` is an ABC, and the runner asks every turn.
+                if recording is None or type(model) is RecordingModel:
                     return model
-                # The runner asks every turn: the wrapper made for this model and agent
-                # before, without the name lookup or the ABC check a first time needs.
-                hit = recording.by_agent.get((id(model), id(agent)))
-                if hit is not None and hit[0] is model and hit[1] is agent:
-                    return hit[2]
-                if isinstance(model, RecordingModel):
-                    return model
-                wrapper: Model = recording.wrapped(
-                    model, recorded_name(recording, agent), RecordingModel
-                )
-                recording.by_agent[(id(model), id(agent))] = (model, agent, wrapper)
-                return wrapper
+                return recording.wrapped(model, recorded_name(recording, agent), RecordingModel)
 
             def attach_error_to_current_span(error: Any) -> None:
                 recording = _active.get()

@@ -78,9 +78,6 @@ class RunRecording:
         self._wrapped: dict[tuple[int, str], tuple[Any, Any]] = {}
         """(id(model), agent) → (model, its recording wrapper); the model kept alive so its
         id is not reused within the run."""
-        self.by_agent: dict[tuple[int, int], tuple[Any, Any, Any]] = {}
-        """(id(model), id(agent)) → (model, agent, the wrapper ``wrapped`` gave): the runner's
-        model lookup, asked again every turn, skips naming the agent again."""
         self.resumed_calls: list[tuple[str, str, str]] = []
         """A resumed run's pending batch (call id, name, arguments): its tool spans follow no
         model call of this run, so they claim their ids here."""
