@@ -255,9 +255,18 @@ def run_sync(coro: Coroutine[Any, Any, T]) -> T:
 
 
 def as_task(task: TaskInfo | str) -> TaskInfo:
-    from nex_core.trajectory.schema import TaskInfo
+    if not isinstance(task, str):
+        return task
+    global _task_info
+    if _task_info is None:  # imported on first use (see the imports), then read from here
+        from nex_core.trajectory.schema import TaskInfo
 
-    return TaskInfo(turns=[task]) if isinstance(task, str) else task
+        _task_info = TaskInfo
+    return _task_info(turns=[task])
+
+
+_task_info: Any = None
+"""``TaskInfo``: an import statement per call cost more than the rest of ``as_task``."""
 
 
 def _dist_version(name: str) -> str:

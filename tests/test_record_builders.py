@@ -3,10 +3,24 @@ same fields in the same order, same values, same "explicitly set" names, same JS
 
 from __future__ import annotations
 
+import uuid
 from typing import Any
 
 from nex_core.trajectory import _build
-from nex_core.trajectory.schema import LLMRequest, LLMStep, Message, ToolSchema, ToolStep, utcnow
+from nex_core.trajectory._context import new_id, new_trajectory_id
+from nex_core.trajectory.recorder import Recorder
+from nex_core.trajectory.schema import (
+    LLMRequest,
+    LLMStep,
+    Message,
+    Provenance,
+    SubAgentStep,
+    TaskInfo,
+    ToolSchema,
+    ToolStep,
+    Trajectory,
+    utcnow,
+)
 
 
 def _same(built: Any, validated: Any) -> None:
@@ -67,3 +81,63 @@ def test_llm_step_with_metadata_and_a_replaced_record() -> None:
     _same(_build.replaced(answer, name="lead"), answer.model_copy(update={"name": "lead"}))
     assert answer.name is None
     assert _build.string_keys({"a": 1}) and not _build.string_keys({1: "a"})
+
+
+def test_subagent_step_trajectory_and_task() -> None:
+    now = utcnow()
+    task_message = Message.user("find it")
+    _same(
+        _build.subagent_step("s1", "a1", "lead", now, "helper", "tool", "c1", [task_message]),
+        SubAgentStep(
+            id="s1", parent_id="a1", agent="lead", started_at=now, child="helper", mode="tool",
+            call_id="c1", input=[task_message], metadata={},
+        ),
+    )
+    provenance = Provenance(framework="f", adapter="a", nex_version="1")
+    task = TaskInfo(turns=["hi"])
+    made = _build.trajectory("t1", provenance, task, "lead", "s", now)
+    _same(
+        made,
+        Trajectory(
+            id="t1", provenance=provenance, task=task, root_agent="lead", session_id="s",
+            started_at=now,
+        ),
+    )
+    assert made.provenance is provenance and made.task is task  # as validation keeps them
+    _same(_build.empty_task(), TaskInfo())
+
+
+def test_a_recorder_starts_the_trajectory_validation_would() -> None:
+    provenance = Provenance(framework="f", adapter="a", nex_version="1")
+    for kwargs in (
+        {},
+        {"task": TaskInfo(id="t", turns=["x"]), "root_agent": "r", "session_id": "s"},
+        {"trajectory_id": "given"},
+    ):
+        recorder = Recorder(provenance=provenance, **kwargs)  # type: ignore[arg-type]
+        made = recorder.trajectory
+        expected = Trajectory(
+            id=made.id,
+            provenance=provenance,
+            task=kwargs.get("task") or TaskInfo(),
+            root_agent=kwargs.get("root_agent"),
+            session_id=kwargs.get("session_id"),
+            started_at=made.started_at,
+        )
+        _same(made, expected)
+        if "trajectory_id" in kwargs:
+            assert made.id == "given"
+        else:  # a version-4 UUID's hex, as uuid4().hex writes it
+            assert uuid.UUID(hex=made.id).version == 4 and uuid.UUID(hex=made.id).hex == made.id
+    # A provenance given as a dict is validated, as before.
+    validated = Recorder(provenance={"framework": "f", "adapter": "a", "nex_version": "1"})  # type: ignore[arg-type]
+    assert type(validated.trajectory.provenance) is Provenance
+
+
+def test_ids() -> None:
+    ids = {new_id() for _ in range(2000)}
+    assert len(ids) == 2000
+    assert all(len(i) == 16 and int(i, 16) >= 0 and i == i.lower() for i in ids)
+    assert len({new_trajectory_id() for _ in range(2000)}) == 2000
+    for bits in (0, 1, 0xABC, (1 << 64) - 1):  # the same text as the format it replaced
+        assert hex(bits | (1 << 64))[3:] == f"{bits:016x}"

@@ -14,16 +14,26 @@ from datetime import datetime
 from typing import Any
 
 from nex_core.trajectory.schema import (
+    TRAJECTORY_VERSION,
     LLMRequest,
     LLMStep,
     Message,
+    Provenance,
     StepStatus,
+    SubAgentStep,
+    TaskInfo,
     ToolSchema,
     ToolStep,
+    Trajectory,
 )
 
 _new = object.__new__
 _setattr = object.__setattr__
+_RUNNING = StepStatus.RUNNING  # an enum member read through its class costs a lookup per step
+
+_ready: set[type] = set()
+"""The record classes whose pydantic model is built (a set lookup: reading
+``cls.__pydantic_complete__`` goes through pydantic's metaclass ``__getattr__`` hook)."""
 
 _LLM_GIVEN = frozenset({"id", "parent_id", "agent", "started_at", "model", "request", "metadata"})
 _TOOL_GIVEN = frozenset(
@@ -39,6 +49,39 @@ _TOOL_GIVEN = frozenset(
         "metadata",
     }
 )
+_SUBAGENT_GIVEN = frozenset(
+    {"id", "parent_id", "agent", "started_at", "child", "mode", "call_id", "input", "metadata"}
+)
+_TRAJECTORY_GIVEN = frozenset(
+    {"id", "provenance", "task", "root_agent", "session_id", "started_at"}
+)
+_NO_FIELDS: frozenset[str] = frozenset()
+
+# A new step's fields, in declaration order, with the values every new step has; a builder
+# copies the template (in C) and sets the given ones, cheaper than a 14- or 17-key literal.
+_STEP_FIELDS: dict[str, Any] = {
+    "id": None,
+    "parent_id": None,
+    "agent": None,
+    "started_at": None,
+    "ended_at": None,
+    "status": _RUNNING,
+    "error": None,
+    "metadata": None,
+    "rewards": None,
+    "labels": None,
+}
+_LLM_FIELDS = {**_STEP_FIELDS, "kind": "llm", "model": None, "request": None, "response": None}
+_TOOL_FIELDS = {
+    **_STEP_FIELDS,
+    "kind": "tool",
+    "call_id": None,
+    "name": None,
+    "arguments": None,
+    "raw_arguments": None,
+    "result": None,
+    "latency_ms": None,
+}
 _REQUEST_GIVEN = frozenset({"messages", "tools", "params"})
 _TOOL_MESSAGE_GIVEN = frozenset({"role", "content", "tool_call_id"})
 
@@ -51,16 +94,23 @@ def plain(value: Any) -> bool:
 
 def built(cls: Any, fields: dict[str, Any], given: frozenset[str]) -> Any:
     """A record of ``cls`` holding ``fields`` (every field, in declaration order)."""
-    if not cls.__pydantic_complete__:
-        # The record models are built on first use (defer_build, for start-up time); a record
-        # made here may be the first, and serialising it needs the built model.
-        cls.model_rebuild()
+    if cls not in _ready:
+        _prepare(cls)
     record = _new(cls)
     _setattr(record, "__dict__", fields)
     _setattr(record, "__pydantic_fields_set__", set(given))
     _setattr(record, "__pydantic_extra__", None)
     _setattr(record, "__pydantic_private__", None)
     return record
+
+
+def _prepare(cls: Any) -> None:
+    # The record models are built on first use (defer_build, for start-up time); a record made
+    # here may be the first, and serialising it needs the built model.
+    if not cls.__pydantic_complete__:
+        cls.model_rebuild()
+    if cls.__pydantic_complete__:
+        _ready.add(cls)
 
 
 def assign(record: Any, name: str, value: Any) -> None:
@@ -80,26 +130,15 @@ def llm_step(
     metadata: dict[str, Any] | None = None,
 ) -> LLMStep:
     """An LLM step; ``metadata`` a new dict with string keys (the step's own) or none."""
-    step: LLMStep = built(
-        LLMStep,
-        {
-            "id": id,
-            "parent_id": parent_id,
-            "agent": agent,
-            "started_at": started_at,
-            "ended_at": None,
-            "status": StepStatus.RUNNING,
-            "error": None,
-            "metadata": {} if metadata is None else metadata,
-            "rewards": None,
-            "labels": None,
-            "kind": "llm",
-            "model": model,
-            "request": request,
-            "response": None,
-        },
-        _LLM_GIVEN,
-    )
+    fields = _LLM_FIELDS.copy()
+    fields["id"] = id
+    fields["parent_id"] = parent_id
+    fields["agent"] = agent
+    fields["started_at"] = started_at
+    fields["metadata"] = {} if metadata is None else metadata
+    fields["model"] = model
+    fields["request"] = request
+    step: LLMStep = built(LLMStep, fields, _LLM_GIVEN)
     return step
 
 
@@ -113,29 +152,17 @@ def tool_step(
     arguments: dict[str, Any] | None,
     raw_arguments: str | None,
 ) -> ToolStep:
-    step: ToolStep = built(
-        ToolStep,
-        {
-            "id": id,
-            "parent_id": parent_id,
-            "agent": agent,
-            "started_at": started_at,
-            "ended_at": None,
-            "status": StepStatus.RUNNING,
-            "error": None,
-            "metadata": {},
-            "rewards": None,
-            "labels": None,
-            "kind": "tool",
-            "call_id": call_id,
-            "name": name,
-            "arguments": arguments,
-            "raw_arguments": raw_arguments,
-            "result": None,
-            "latency_ms": None,
-        },
-        _TOOL_GIVEN,
-    )
+    fields = _TOOL_FIELDS.copy()
+    fields["id"] = id
+    fields["parent_id"] = parent_id
+    fields["agent"] = agent
+    fields["started_at"] = started_at
+    fields["metadata"] = {}
+    fields["call_id"] = call_id
+    fields["name"] = name
+    fields["arguments"] = arguments
+    fields["raw_arguments"] = raw_arguments
+    step: ToolStep = built(ToolStep, fields, _TOOL_GIVEN)
     return step
 
 
@@ -183,3 +210,76 @@ def tool_message(call_id: str, text: str) -> Message:
         _TOOL_MESSAGE_GIVEN,
     )
     return message
+
+
+def subagent_step(
+    id: str,
+    parent_id: str | None,
+    agent: str | None,
+    started_at: datetime,
+    child: str,
+    mode: str,
+    call_id: str | None,
+    input: list[Message],
+) -> SubAgentStep:
+    """A sub-agent step; ``mode`` one of the schema's three, ``input`` a new list of
+    messages (the step's own)."""
+    step: SubAgentStep = built(
+        SubAgentStep,
+        {
+            "id": id,
+            "parent_id": parent_id,
+            "agent": agent,
+            "started_at": started_at,
+            "ended_at": None,
+            "status": _RUNNING,
+            "error": None,
+            "metadata": {},
+            "rewards": None,
+            "labels": None,
+            "kind": "subagent",
+            "child": child,
+            "mode": mode,
+            "call_id": call_id,
+            "input": input,
+            "output": None,
+        },
+        _SUBAGENT_GIVEN,
+    )
+    return step
+
+
+def trajectory(
+    id: str,
+    provenance: Provenance,
+    task: TaskInfo,
+    root_agent: str | None,
+    session_id: str | None,
+    started_at: datetime,
+) -> Trajectory:
+    """A new, empty trajectory (what ``Recorder`` starts with); validation would keep the
+    given ``Provenance`` and ``TaskInfo`` objects as they are, and so does this."""
+    built_trajectory: Trajectory = built(
+        Trajectory,
+        {
+            "schema_version": TRAJECTORY_VERSION,
+            "id": id,
+            "provenance": provenance,
+            "task": task,
+            "root_agent": root_agent,
+            "session_id": session_id,
+            "started_at": started_at,
+            "ended_at": None,
+            "steps": [],
+            "outcome": None,
+            "metadata": {},
+        },
+        _TRAJECTORY_GIVEN,
+    )
+    return built_trajectory
+
+
+def empty_task() -> TaskInfo:
+    """``TaskInfo()``."""
+    task: TaskInfo = built(TaskInfo, {"id": None, "turns": []}, _NO_FIELDS)
+    return task

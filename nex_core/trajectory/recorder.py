@@ -1,6 +1,7 @@
 """The recorder: how adapters write trajectories.
 
-Safe from threads (one lock around the step list) and from asyncio tasks (the current parent step
+Safe from threads (a step is appended in one atomic ``list.append``, and one lock orders the
+ends of steps against ``finish``) and from asyncio tasks (the current parent step
 lives in a context variable, so concurrent tasks each nest under their own parent). Adapters whose
 framework reports parents explicitly (LangGraph callbacks) pass ``parent_id`` instead.
 
@@ -14,7 +15,6 @@ from __future__ import annotations
 
 import threading
 import time
-import uuid
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from datetime import UTC, datetime
@@ -26,11 +26,12 @@ from nex_core.trajectory._context import (
     UNSET,
     _current_parent,
     _current_recorder,
-    _ids,
     _Under,
     current_parent_id,
     current_recorder,
 )
+from nex_core.trajectory._context import new_id as _new_id
+from nex_core.trajectory._context import new_trajectory_id as _new_trajectory_id
 from nex_core.trajectory._values import error_info, is_cancellation, parse_arguments, to_jsonable
 from nex_core.trajectory.schema import (
     ErrorInfo,
@@ -67,6 +68,11 @@ __all__ = [
 _ENDED_OK_LLM = ("response", "ended_at", "status")
 _ENDED_OK_TOOL = ("result", "latency_ms", "ended_at", "status")
 _now = datetime.now  # schema.utcnow, inlined where it runs once per step
+_perf = time.perf_counter
+_OK = StepStatus.OK  # an enum member read through its class costs a lookup per step
+_RUNNING = StepStatus.RUNNING
+_parent_of = _current_parent.get
+_SUBAGENT_MODES = frozenset({"tool", "handoff", "team_turn"})
 
 
 class Recorder:
@@ -83,17 +89,37 @@ class Recorder:
         listeners: Sequence[Callable[[Any], None]] = (),
         session_id: str | None = None,
     ) -> None:
-        self.trajectory = Trajectory(
-            id=trajectory_id or uuid.uuid4().hex,
-            provenance=provenance,
-            task=task or TaskInfo(),
-            root_agent=root_agent,
-            session_id=session_id,
-            started_at=utcnow(),
-        )
+        if (
+            type(provenance) is Provenance
+            and (task is None or type(task) is TaskInfo)
+            and (trajectory_id is None or type(trajectory_id) is str)
+            and (root_agent is None or type(root_agent) is str)
+            and (session_id is None or type(session_id) is str)
+        ):
+            # What validation would make of these (it keeps the given records as they are),
+            # built without it: a recorder starts once per run, and per GAP episode.
+            self.trajectory = _build.trajectory(
+                trajectory_id or _new_trajectory_id(),
+                provenance,
+                _build.empty_task() if task is None else task,
+                root_agent,
+                session_id,
+                _now(UTC),
+            )
+        else:
+            self.trajectory = Trajectory(
+                id=trajectory_id or _new_trajectory_id(),
+                provenance=provenance,
+                task=task or TaskInfo(),
+                root_agent=root_agent,
+                session_id=session_id,
+                started_at=utcnow(),
+            )
         self._sinks = list(sinks)
         self._lock = threading.Lock()
-        self._t0: dict[str, float] = {}
+        self._t0: dict[int, float] = {}
+        """A running tool step's start (``perf_counter``), by ``id(step)``: the step is in
+        ``trajectory.steps`` until the run ends, so its id is not reused meanwhile."""
         self._finished = False
         self._listeners = list(listeners)
 
@@ -119,7 +145,7 @@ class Recorder:
         with self._lock:
             self.trajectory.steps.append(step)
             if step.kind == "tool":  # only a tool step's latency is measured
-                self._t0[step.id] = time.perf_counter()
+                self._t0[id(step)] = _perf()
         if self._listeners:
             for listener in self._listeners:
                 listener(step)
@@ -130,7 +156,7 @@ class Recorder:
 
     @staticmethod
     def new_id() -> str:
-        return f"{_ids.getrandbits(64):016x}"  # _context.new_id, inlined: once per step
+        return _new_id()
 
     def begin_llm(
         self,
@@ -142,7 +168,7 @@ class Recorder:
         step_id: str | None = None,
         metadata: dict[str, Any] | None = None,
     ) -> LLMStep:
-        parent = _current_parent.get() if parent_id is UNSET else parent_id
+        parent = _parent_of() if parent_id is UNSET else parent_id
         if (
             type(request) is LLMRequest
             and (agent is None or type(agent) is str)
@@ -155,7 +181,7 @@ class Recorder:
             # runtime's every call): built without running the validator again. The checks are
             # written out (not ``_plain``): this runs once per model call of every adapter.
             step = _build.llm_step(
-                step_id or self.new_id(),
+                step_id or _new_id(),
                 parent,
                 agent,
                 _now(UTC),
@@ -163,7 +189,13 @@ class Recorder:
                 request,
                 None if metadata is None else dict(metadata),  # a copy, as validation makes
             )
-            return self._add(step)
+            # _add, inlined (once per model call): a model call's latency is not measured. The
+            # append is atomic (with or without the GIL); the lock orders ends against finish.
+            self.trajectory.steps.append(step)
+            if self._listeners:
+                for listener in self._listeners:
+                    listener(step)
+            return step
         else:
             step = LLMStep(
                 id=step_id or self.new_id(),
@@ -188,7 +220,7 @@ class Recorder:
             fields["response"] = response
             fields["ended_at"] = _now(UTC)
             if error is None:
-                fields["status"] = StepStatus.OK
+                fields["status"] = _OK
                 step.__pydantic_fields_set__.update(_ENDED_OK_LLM)
                 if self._listeners:  # under the lock, as _close calls them
                     for listener in self._listeners:
@@ -209,7 +241,7 @@ class Recorder:
         metadata: dict[str, Any] | None = None,
     ) -> ToolStep:
         parsed, raw = parse_arguments(arguments)
-        parent = _current_parent.get() if parent_id is UNSET else parent_id
+        parent = _parent_of() if parent_id is UNSET else parent_id
         if (
             metadata is None
             and type(name) is str
@@ -220,7 +252,7 @@ class Recorder:
         ):
             # As in begin_llm: the parsed arguments are a new dict of JSON values already.
             step = _build.tool_step(
-                step_id or self.new_id(),
+                step_id or _new_id(),
                 parent,
                 agent,
                 _now(UTC),
@@ -229,7 +261,14 @@ class Recorder:
                 parsed,
                 raw,
             )
-            return self._add(step)
+            # _add, inlined (once per tool call): the start time is set before the step is
+            # returned, so its end always finds it; both operations are atomic.
+            self._t0[id(step)] = _perf()
+            self.trajectory.steps.append(step)
+            if self._listeners:
+                for listener in self._listeners:
+                    listener(step)
+            return step
         else:
             step = ToolStep(
                 id=step_id or self.new_id(),
@@ -252,14 +291,14 @@ class Recorder:
         error: BaseException | ErrorInfo | str | None = None,
     ) -> None:
         with self._lock:
-            t0 = self._t0.pop(step.id, None)
-            latency = (time.perf_counter() - t0) * 1e3 if t0 is not None else 0.0
+            t0 = self._t0.pop(id(step), None)
+            latency = (_perf() - t0) * 1e3 if t0 is not None else 0.0
             if error is None:
                 fields = step.__dict__  # _build.assign, inlined: once per tool call
                 fields["result"] = to_jsonable(result)
                 fields["latency_ms"] = latency
                 fields["ended_at"] = _now(UTC)
-                fields["status"] = StepStatus.OK
+                fields["status"] = _OK
                 step.__pydantic_fields_set__.update(_ENDED_OK_TOOL)
                 if self._listeners:  # under the lock, as _close calls them
                     for listener in self._listeners:
@@ -280,17 +319,34 @@ class Recorder:
         step_id: str | None = None,
         metadata: dict[str, Any] | None = None,
     ) -> SubAgentStep:
-        step = SubAgentStep(
-            id=step_id or self.new_id(),
-            parent_id=self._parent(parent_id),
-            agent=agent,
-            started_at=utcnow(),
-            child=child,
-            mode=mode,
-            call_id=call_id,
-            input=list(input),
-            metadata=metadata or {},
-        )
+        parent = _parent_of() if parent_id is UNSET else parent_id
+        if (
+            metadata is None
+            and type(child) is str
+            and type(mode) is str
+            and mode in _SUBAGENT_MODES
+            and type(input) is list
+            and all(type(message) is Message for message in input)
+            and (agent is None or type(agent) is str)
+            and (call_id is None or type(call_id) is str)
+            and (parent is None or type(parent) is str)
+            and (step_id is None or type(step_id) is str)
+        ):
+            step = _build.subagent_step(
+                step_id or _new_id(), parent, agent, _now(UTC), child, mode, call_id, list(input)
+            )
+        else:
+            step = SubAgentStep(
+                id=step_id or _new_id(),
+                parent_id=parent,
+                agent=agent,
+                started_at=utcnow(),
+                child=child,
+                mode=mode,
+                call_id=call_id,
+                input=list(input),
+                metadata=metadata or {},
+            )
         return self._add(step)
 
     def end_subagent(
@@ -301,7 +357,7 @@ class Recorder:
         error: BaseException | ErrorInfo | str | None = None,
     ) -> None:
         with self._lock:
-            step.output = output
+            _assign(step, "output", output)  # the schema validates no assignment
             self._close(step, error)
 
     def input(
@@ -327,7 +383,7 @@ class Recorder:
             metadata=metadata or {},
         )
         self._add(step)
-        self._t0.pop(step.id, None)
+        self._t0.pop(id(step), None)
         return step
 
     def _close(self, step: Any, error: BaseException | ErrorInfo | str | None) -> None:
@@ -338,7 +394,7 @@ class Recorder:
             cancelled = isinstance(error, BaseException) and is_cancellation(error)
             step.status = StepStatus.CANCELLED if cancelled else StepStatus.ERROR
             step.error = error_info(error)
-        self._t0.pop(step.id, None)
+        self._t0.pop(id(step), None)
         if self._listeners:
             for listener in self._listeners:
                 listener(step)
@@ -385,8 +441,8 @@ class Recorder:
                 if step.status is StepStatus.RUNNING:
                     step.status = StepStatus.CANCELLED
                     step.ended_at = now
-            self.trajectory.outcome = outcome
-            self.trajectory.ended_at = now
+            _assign(self.trajectory, "outcome", outcome)
+            _assign(self.trajectory, "ended_at", now)
             self.trajectory = scrub(self.trajectory)
         for sink in self._sinks:
             sink.write(self.trajectory)
