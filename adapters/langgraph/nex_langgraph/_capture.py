@@ -34,7 +34,7 @@ from langgraph.pregel import Pregel
 
 from nex_core.trajectory.schema import Outcome, OutcomeStatus, Trajectory
 from nex_core.trajectory.sinks import TrajectorySink
-from nex_langgraph import _hooks
+from nex_langgraph import _hooks, _root
 
 if TYPE_CHECKING:
     from nex_langgraph._run import _Session
@@ -229,26 +229,50 @@ def _invoke(graph: Any, input: Any, config: Any = None, **kwargs: Any) -> Any:
     session = _current.get()
     if session is None or not session.hooked or session.handler.finished:
         return _original(2)(graph, input, config, **kwargs)
-    hooked, config = _hooks.graph_call(session.handler, _named(session, graph, config))
+    config = _named(session, graph, config)
+    root = _root.invoked(session.handler, graph, input, config, kwargs)
+    if root is None:
+        hooked, config = _hooks.graph_call(session.handler, config)
+    else:
+        hooked = root
     token, mark = _hooks.active.set(hooked), _direct.set(graph)
     try:
-        return _original(2)(graph, input, config, **kwargs)
+        result = _original(2)(graph, input, config, **kwargs)
+    except BaseException as exc:
+        if root is not None:
+            _root.failed(root, exc)
+        raise
     finally:
         _direct.reset(mark)
         _hooks.active.reset(token)
+    if root is not None:
+        _root.ended(root, result)
+    return result
 
 
 async def _ainvoke(graph: Any, input: Any, config: Any = None, **kwargs: Any) -> Any:
     session = _current.get()
     if session is None or not session.hooked or session.handler.finished:
         return await _original(3)(graph, input, config, **kwargs)
-    hooked, config = _hooks.graph_call(session.handler, _named(session, graph, config))
+    config = _named(session, graph, config)
+    root = _root.invoked(session.handler, graph, input, config, kwargs)
+    if root is None:
+        hooked, config = _hooks.graph_call(session.handler, config)
+    else:
+        hooked = root
     token, mark = _hooks.active.set(hooked), _direct.set(graph)
     try:
-        return await _original(3)(graph, input, config, **kwargs)
+        result = await _original(3)(graph, input, config, **kwargs)
+    except BaseException as exc:
+        if root is not None:
+            _root.failed(root, exc)
+        raise
     finally:
         _direct.reset(mark)
         _hooks.active.reset(token)
+    if root is not None:
+        _root.ended(root, result)
+    return result
 
 
 def _own_stream(graph: Any) -> bool:
@@ -264,6 +288,10 @@ def _inner(session: _Session, graph: Any, value: Any, config: Any, kwargs: dict[
     """A graph call of ``session``: as given (its callbacks record it), or hooked."""
     if not session.hooked or _own_stream(graph):
         return _original(0)(graph, value, config, **kwargs)
+    single = _root.streamed(graph, config, kwargs)
+    if single is not None:
+        inner = _original(0)(graph, value, config, **kwargs)
+        return _root.stream(inner, session.handler, graph, value, config, single)
     hooked, config = _hooks.graph_call(session.handler, config)
     return _hooks.stream(_original(0)(graph, value, config, **kwargs), hooked)
 
@@ -271,6 +299,10 @@ def _inner(session: _Session, graph: Any, value: Any, config: Any, kwargs: dict[
 def _ainner(session: _Session, graph: Any, value: Any, config: Any, kwargs: dict[str, Any]) -> Any:
     if not session.hooked or _own_stream(graph):
         return _original(1)(graph, value, config, **kwargs)
+    single = _root.streamed(graph, config, kwargs)
+    if single is not None:
+        inner = _original(1)(graph, value, config, **kwargs)
+        return _root.astream(inner, session.handler, graph, value, config, single)
     hooked, config = _hooks.graph_call(session.handler, config)
     return _hooks.astream(_original(1)(graph, value, config, **kwargs), hooked)
 
