@@ -286,7 +286,6 @@ class AgentFrameworkAdapter(Adapter):
         :mod:`nex_agent_framework.run`), recording every model and tool call. ``task`` is text,
         a :class:`TaskInfo` of text turns, or one input as the app gives it (a workflow's
         state mapping), recorded as given."""
-        require_framework()
         return await _run().record_given(self, obj, task, sinks, mode, _mode)
 
 
@@ -334,7 +333,9 @@ def _mode(mode: str) -> Any:
 @functools.cache
 def _run() -> Any:
     """:mod:`.run`, imported when first used (it imports Agent Framework) and then kept: an
-    import statement in :meth:`AgentFrameworkAdapter.arecord` ran every recorded run."""
+    import statement in :meth:`AgentFrameworkAdapter.arecord` ran every recorded run. Without
+    the framework it raises (every call: a raised call is not cached)."""
+    require_framework()
     from nex_agent_framework import run
 
     return run
