@@ -19,6 +19,12 @@ import re
 from collections.abc import Iterator
 from typing import Any
 
+# At the top, not in the functions that use them: an import statement costs 5 to 9 k instructions
+# each time it runs, even with the module loaded (`afcut`), and these run every recorded run.
+from agent_framework import AgentExecutor, Workflow
+
+from nex_agent_framework.tools import ProtocolMiddleware, agent_of_tool
+
 ROOT_AGENT = "agent"
 """The name of an unnamed agent run or converted on its own."""
 
@@ -84,16 +90,12 @@ def own_name(obj: Any) -> str | None:
 def _from_spec(agent: Any) -> bool:
     """An agent built from a spec keeps the spec's name: the spec writes a handoff cycle as
     copies of one agent (Alice → Bob → Alice), which are one agent to it, not a clash."""
-    from nex_agent_framework.tools import ProtocolMiddleware
-
     return any(isinstance(m, ProtocolMiddleware) for m in getattr(agent, "middleware", None) or ())
 
 
 def _tool_agents(agent: Any) -> Iterator[tuple[Any, str]]:
     """The agents ``agent``'s ``as_tool`` tools run, with the tools' names, and the agents its
     protocol handoffs reach (with their own names), in order."""
-    from nex_agent_framework.tools import ProtocolMiddleware, agent_of_tool
-
     for tool in (getattr(agent, "default_options", None) or {}).get("tools") or ():
         child = agent_of_tool(tool)
         if child is not None:
@@ -110,8 +112,6 @@ def _executors(workflow: Any) -> list[Any]:
 
 def agent_names(root: Any) -> AgentNames:
     """Names for ``root`` (an agent or a workflow) and every agent it reaches."""
-    from agent_framework import AgentExecutor, Workflow
-
     names = AgentNames()
     queue: list[Any] = []
     seen: set[int] = set()

@@ -286,35 +286,7 @@ class AgentFrameworkAdapter(Adapter):
         :mod:`nex_agent_framework.run`), recording every model and tool call. ``task`` is text,
         a :class:`TaskInfo` of text turns, or one input as the app gives it (a workflow's
         state mapping), recorded as given."""
-        require_framework()
-        from agent_framework import BaseAgent, Workflow
-
-        from nex_agent_framework.names import agent_names
-        from nex_agent_framework.record import model_id, workflow_agents
-        from nex_agent_framework.run import drive, given_turns
-        from nex_core import __version__
-        from nex_core.trajectory.recorder import Recorder
-
-        if not isinstance(obj, BaseAgent | Workflow):
-            raise AdapterError(
-                "the agent-framework adapter records Agent Framework agents and workflows, "
-                f"not {type(obj).__name__}"
-            )
-        agents = workflow_agents(obj) if isinstance(obj, Workflow) else [obj]
-        info, turns = given_turns(task)
-        provenance = Provenance(
-            framework=self.framework,
-            framework_version=self.framework_version,
-            adapter=self.name,
-            adapter_version=self.version,
-            nex_version=__version__,
-            model=model_id(getattr(agents[0], "client", None)) if agents else None,
-            task_id=info.id,
-        )
-        # Named once: the instrumentation records the run under these names.
-        names = agent_names(obj)
-        recorder = Recorder(provenance=provenance, task=info, root_agent=names.of(obj), sinks=sinks)
-        return await drive(obj, info, recorder, _mode(mode), turns=turns, names=names)
+        return await _run().record_given(self, obj, task, sinks, mode, _mode)
 
 
 def _use_model(root: Any, model: Any) -> None:
@@ -356,6 +328,17 @@ def _mode(mode: str) -> Any:
             f"unknown mode '{mode}' (the agent-framework adapter runs 'run' or 'stream')"
         )
     return mode
+
+
+@functools.cache
+def _run() -> Any:
+    """:mod:`.run`, imported when first used (it imports Agent Framework) and then kept: an
+    import statement in :meth:`AgentFrameworkAdapter.arecord` ran every recorded run. Without
+    the framework it raises (every call: a raised call is not cached)."""
+    require_framework()
+    from nex_agent_framework import run
+
+    return run
 
 
 @functools.cache

@@ -16,10 +16,11 @@ from __future__ import annotations
 
 import contextlib
 from collections.abc import Awaitable, Callable
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from agent_framework import (
     AgentContext,
+    AgentExecutor,
     AgentMiddleware,
     BaseAgent,
     ChatContext,
@@ -43,11 +44,13 @@ from nex_agent_framework.names import AgentNames, agent_names
 from nex_agent_framework.nested import member_paused
 from nex_agent_framework.record_handoffs import HandoffRecorder, HandoffState, is_handoff_workflow
 from nex_agent_framework.record_light import LightRun, eligible
+from nex_agent_framework.teams import TeamView, team_state
 from nex_agent_framework.tools import (
     ERROR_KEY,
     ERROR_TYPE_KEY,
     PAUSED_KEY,
     VALUE_KEY,
+    ProtocolMiddleware,
     agent_of_tool,
 )
 from nex_core.runtime.approval import close_paused
@@ -60,6 +63,9 @@ from nex_core.trajectory.schema import (
     StepStatus,
     ToolStep,
 )
+
+if TYPE_CHECKING:
+    from nex_agent_framework.record_executors import ExecutorCalls
 
 
 def model_id(client: Any, options: Any = None) -> str | None:
@@ -361,8 +367,6 @@ class TurnRecorder(AgentMiddleware):
 
 def workflow_agents(workflow: Any) -> list[Any]:
     """The agents a workflow's executors run, in the workflow's order."""
-    from agent_framework import AgentExecutor
-
     executors = getattr(workflow, "executors", None) or {}
     return [e.agent for e in executors.values() if isinstance(e, AgentExecutor)]
 
@@ -408,8 +412,6 @@ def selection_clients(workflow: Any) -> list[Any]:
 
 
 def _is_team_view(middleware: Any) -> bool:
-    from nex_agent_framework.teams import TeamView
-
     return isinstance(middleware, TeamView)
 
 
@@ -427,8 +429,6 @@ def agents_of(agent: Any) -> list[Any]:
             child = agent_of_tool(tool)
             if child is not None:
                 visit(child)
-        from nex_agent_framework.tools import ProtocolMiddleware
-
         for middleware in getattr(a, "middleware", None) or ():
             if isinstance(middleware, ProtocolMiddleware):
                 for target in middleware.handoffs.values():
@@ -450,9 +450,9 @@ class Instrumentation:
         self._client_added: list[tuple[Any, Any]] = []
         self.handoffs: HandoffState | None = None
         self.light: LightRun | None = None
-        from nex_agent_framework.record_executors import ExecutorCalls  # it imports this module
-
-        self.executors = ExecutorCalls()
+        self.executors: ExecutorCalls | None = None
+        """Made for a workflow only (its module imports this one, so it is imported there: an
+        import statement costs 5 to 9 k instructions each time it runs, and agents run more)."""
         self._root: Any = None
 
     def instrument(self, root: Any) -> None:
@@ -461,6 +461,10 @@ class Instrumentation:
         names = self.shared.names
         if isinstance(root, Workflow):
             workflow = names.of(root)
+            if self.executors is None:
+                from nex_agent_framework.record_executors import ExecutorCalls
+
+                self.executors = ExecutorCalls()
             self.executors.instrument(root, self.shared)
             if is_handoff_workflow(root):
                 self._instrument_handoffs(root)
@@ -503,8 +507,6 @@ class Instrumentation:
     def _instrument_manager(self, workflow: Any, name: str) -> None:
         """The requests that choose speakers are the team's model calls: the selector client
         of a team this adapter built, or the manager agent of an agent-managed group chat."""
-        from nex_agent_framework.teams import team_state
-
         state = team_state(workflow)
         selectors = [state.selector] if state is not None and state.selector is not None else []
         if state is None:
@@ -533,7 +535,8 @@ class Instrumentation:
         self._client_added.clear()
         if self.light is not None:
             self.light.restore()
-        self.executors.restore()
+        if self.executors is not None:
+            self.executors.restore()
 
     def close_open(self, error: BaseException) -> None:
         """End the model calls still open when a run failed (a stream that broke off)."""
