@@ -200,7 +200,7 @@ class _Driver:
                 break
             self.ids += 1
             proc.held[self.ids] = episode
-            given.append(f"{self.ids} {episode.to_json()}\n".encode())
+            given.append(b"%d %s\n" % (self.ids, episode.to_wire()))
         if given:  # one write for all of them: one system call, one wake-up of the worker
             stdin.write(b"".join(given))
         if (self.exhausted or self.stopping) and not proc.held:
