@@ -165,7 +165,7 @@ class _Driver:
         self.exhausted = False
         self.stopping = False
         self.ids = 0
-        self.commits: set[asyncio.Task[None]] = set()
+        self.commits: set[asyncio.Future[None]] = set()
         self.failure: BaseException | None = None
         self.dead: list[str] = []
 
@@ -246,14 +246,11 @@ class _Driver:
                 other.close_input()
 
     def _commit(self, result: EpisodeResult | StoredResult) -> None:
-        async def commit() -> None:
-            await self.emit(result)
-
-        task = asyncio.create_task(commit())
+        task = asyncio.ensure_future(self.emit(result))
         self.commits.add(task)
         task.add_done_callback(self._committed)
 
-    def _committed(self, task: asyncio.Task[None]) -> None:
+    def _committed(self, task: asyncio.Future[None]) -> None:
         self.commits.discard(task)
         if not task.cancelled() and task.exception() is not None and self.failure is None:
             self.failure = task.exception()  # an output write failed: stop handing out work
