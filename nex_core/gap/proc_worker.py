@@ -59,15 +59,21 @@ async def serve(reader: asyncio.StreamReader, write: Any) -> None:
         wire = await encode(checks, here, result)
         write(b"%s %r " % (ident, result.seconds) + wire + b"\n")
 
+    first_wave = int(setup.get("lanes", 0))
     try:
         while line := await reader.readline():
             ident, _, text = line.rstrip(b"\n").partition(b" ")
             task = asyncio.create_task(one(ident, Episode.from_wire(text)))
             running.add(task)
             task.add_done_callback(running.discard)
-            # A run's first wave comes as one burst of lines: one start per loop pass, as
-            # ``run_bounded`` does, so the first requests go out while later lanes start.
-            await start_in_turn()
+            first_wave -= 1
+            if first_wave >= 0:
+                # The driver's first feed, a burst of ``lanes`` lines: one start per loop pass,
+                # as ``run_bounded`` does, so the first requests go out while later lanes
+                # start. Not later: with a pass per episode the workers' CPU per episode was
+                # 8-15 % above main's at every point of a sweep (more passes: more, smaller
+                # writes of the lines), and later lines come one by one as lanes free anyway.
+                await start_in_turn()
         if running:
             await asyncio.gather(*running)
     finally:

@@ -105,7 +105,7 @@ class ProcessExecutor(Executor):
         # The checks the workers run (the leading worker-safe ones); the rest run here.
         here = worker_checks(build_checks(config))
         setup = json.dumps({"portable": config.to_portable(), "limits": fds, "checks": here,
-                            "sys_path": list(sys.path)}).encode() + b"\n"
+                            "sys_path": list(sys.path), "lanes": lanes}).encode() + b"\n"
         procs: list[_Proc] = []
         try:
             for index in range(n):
