@@ -25,7 +25,7 @@ client's CPU when it kept a core busy, else the time each round of the latency t
 
 ``python -m bench.bench_executors [--quick] [--only local|ray|driver] [--baseline CHECKOUT]
 [--repeats N]``
-(``--baseline``: another checkout's ``processes`` executor runs interleaved with this one's).
+(``--baseline``: another checkout's executors run interleaved with this one's).
 """
 
 from __future__ import annotations
@@ -299,12 +299,15 @@ def _quartiles(values: list[float]) -> list[float]:
 
 
 def run(quick: bool = False, ray: bool = True, baseline: Path | None = None) -> dict[str, Any]:
-    """``baseline``: a checkout of earlier code whose ``processes`` executor runs interleaved
-    with this one's, as ``processes@baseline`` (the before/after of a change in one run)."""
+    """``baseline``: a checkout of earlier code whose executors run interleaved with this
+    one's, as ``local@baseline`` and ``processes@baseline`` (a change's before/after in one
+    run)."""
     quick = quick or quick_requested()
-    executors: list[tuple[str, str, Path]] = [(e, e, REPO) for e in EXECUTORS]
-    if baseline is not None:
-        executors.append(("processes@baseline", "processes", baseline))
+    executors: list[tuple[str, str, Path]] = []
+    for e in EXECUTORS:  # with a baseline, each executor next to its baseline: pairs per point
+        executors.append((e, e, REPO))
+        if baseline is not None:
+            executors.append((f"{e}@baseline", e, baseline))
     repeats = 1 if quick else 3
     server = subprocess.Popen([sys.executable, "-m", "bench._fast_server", "--latency",
                                str(LATENCY_S)], cwd=REPO, stdin=subprocess.PIPE,
@@ -370,7 +373,7 @@ def _limit(ratio: float, cpu_ms: float, rate: float, executor: str, round_s: flo
     if ratio >= 0.95:
         return "endpoint latency (the ideal)"
     cores = cpu_ms * rate / 1000  # cores the client used at this rate
-    usable = 1 if executor == "local" else (os.cpu_count() or 1)
+    usable = 1 if executor.startswith("local") else (os.cpu_count() or 1)
     if cores >= 0.8 * usable:
         return f"client CPU: {cores:.2f} cores busy of {usable} it can use"
     return (f"rounds of the {LATENCY_S * 1000:.0f} ms latency took {round_s * 1000:.1f} ms each "

