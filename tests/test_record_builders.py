@@ -141,3 +141,16 @@ def test_ids() -> None:
     assert len({new_trajectory_id() for _ in range(2000)}) == 2000
     for bits in (0, 1, 0xABC, (1 << 64) - 1):  # the same text as the format it replaced
         assert hex(bits | (1 << 64))[3:] == f"{bits:016x}"
+
+
+def test_slot_setters() -> None:
+    """The four slots are set through their descriptors (the fast path is the one taken), and
+    a slot pydantic kept elsewhere would be set through ``object.__setattr__``."""
+    slots = ("__dict__", "__pydantic_fields_set__", "__pydantic_extra__", "__pydantic_private__")
+    for name in slots:
+        assert type(_build._slot_setter(name)).__name__ == "method-wrapper", name
+    record = object.__new__(ToolSchema)
+    fallback = _build._slot_setter("__no_such_slot__")
+    assert type(fallback).__name__ == "function"
+    _build._slot_setter("__dict__")(record, {"name": "t", "description": "", "parameters": {}})
+    assert record.__dict__["name"] == "t"

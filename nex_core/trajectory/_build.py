@@ -13,6 +13,8 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
+from pydantic import BaseModel
+
 from nex_core.trajectory.schema import (
     TRAJECTORY_VERSION,
     LLMRequest,
@@ -30,6 +32,23 @@ from nex_core.trajectory.schema import (
 _new = object.__new__
 _setattr = object.__setattr__
 _RUNNING = StepStatus.RUNNING  # an enum member read through its class costs a lookup per step
+
+def _slot_setter(name: str) -> Any:
+    """The setter of one of ``BaseModel``'s slots (``__dict__`` and the three pydantic keeps
+    beside it), called directly: ``object.__setattr__`` finds the same descriptor through the
+    class's attribute lookup on every call, a fifth of what building a record costs. Should a
+    pydantic release keep them elsewhere, ``object.__setattr__`` still sets them."""
+    descriptor = BaseModel.__dict__.get(name)
+    setter = getattr(descriptor, "__set__", None)
+    if setter is None:
+        return lambda record, value: _setattr(record, name, value)
+    return setter
+
+
+_set_dict = _slot_setter("__dict__")
+_set_fields_set = _slot_setter("__pydantic_fields_set__")
+_set_extra = _slot_setter("__pydantic_extra__")
+_set_private = _slot_setter("__pydantic_private__")
 
 _ready: set[type] = set()
 """The record classes whose pydantic model is built (a set lookup: reading
@@ -97,10 +116,10 @@ def built(cls: Any, fields: dict[str, Any], given: frozenset[str]) -> Any:
     if cls not in _ready:
         _prepare(cls)
     record = _new(cls)
-    _setattr(record, "__dict__", fields)
-    _setattr(record, "__pydantic_fields_set__", set(given))
-    _setattr(record, "__pydantic_extra__", None)
-    _setattr(record, "__pydantic_private__", None)
+    _set_dict(record, fields)
+    _set_fields_set(record, set(given))
+    _set_extra(record, None)
+    _set_private(record, None)
     return record
 
 
