@@ -33,6 +33,7 @@ _new = object.__new__
 _setattr = object.__setattr__
 _RUNNING = StepStatus.RUNNING  # an enum member read through its class costs a lookup per step
 
+
 def _slot_setter(name: str) -> Any:
     """The setter of one of ``BaseModel``'s slots (``__dict__`` and the three pydantic keeps
     beside it), called directly: ``object.__setattr__`` finds the same descriptor through the

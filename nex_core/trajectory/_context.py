@@ -64,7 +64,7 @@ def new_trajectory_id() -> str:
     """A trajectory id: a version-4 UUID's 32 hex digits, as ``uuid.uuid4().hex`` writes them,
     its 122 random bits from the generator above (``uuid4`` reads ``os.urandom`` and builds a
     ``UUID`` object: a fifth of what starting a recorder cost)."""
-    return hex((_ids.getrandbits(128) & _UUID4_CLEAR) | _UUID4_SET)[3:]
+    return hex((_bits(128) & _UUID4_CLEAR) | _UUID4_SET)[3:]
 
 
 def new_id() -> str:

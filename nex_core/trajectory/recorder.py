@@ -70,7 +70,6 @@ _ENDED_OK_TOOL = ("result", "latency_ms", "ended_at", "status")
 _now = datetime.now  # schema.utcnow, inlined where it runs once per step
 _perf = time.perf_counter
 _OK = StepStatus.OK  # an enum member read through its class costs a lookup per step
-_RUNNING = StepStatus.RUNNING
 _parent_of = _current_parent.get
 _SUBAGENT_MODES = frozenset({"tool", "handoff", "team_turn"})
 
@@ -154,9 +153,7 @@ class Recorder:
     def _parent(self, parent_id: Any) -> str | None:
         return _current_parent.get() if parent_id is UNSET else parent_id
 
-    @staticmethod
-    def new_id() -> str:
-        return _new_id()
+    new_id = staticmethod(_new_id)
 
     def begin_llm(
         self,

@@ -31,6 +31,7 @@ from nex_agent_framework.team_approval import paused_result, resume_team
 from nex_agent_framework.teams import team_state
 from nex_agent_framework.tools import MaxStepsReached, ProtocolMiddleware
 from nex_core import __version__
+from nex_core.adapter import as_task
 from nex_core.errors import AdapterError, NexError, StructuredOutputError
 from nex_core.protocol.approval import APPROVAL_STOP_REASON, Decision
 from nex_core.runtime.loop import MAX_HANDOFF_DEPTH
@@ -224,11 +225,9 @@ async def run_child(child: Any, task: str) -> str:
 def given_turns(task: Any) -> tuple[TaskInfo, list[Any]]:
     """A task as its text turns and the input of every turn: a task of text as it is; anything
     else (a workflow's state mapping, a message) is one turn's input as the app gives it."""
-    if isinstance(task, str):
-        # ``as_task``'s rule, without its import statement (run every recorded run).
-        return TaskInfo(turns=[task]), [task]
-    if isinstance(task, TaskInfo):
-        return task, list(task.turns)
+    if isinstance(task, TaskInfo | str):
+        info = as_task(task)
+        return info, list(info.turns)
     return TaskInfo(), [task]
 
 
